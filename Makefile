@@ -1,0 +1,35 @@
+# tradeloop — the two commands users need are `make demo` and `make test`.
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+export UV_LINK_MODE := copy
+
+.PHONY: install demo test test-fast lint typecheck layers bench bench-peers clean
+
+install:
+	@command -v uv >/dev/null 2>&1 || test -x "$(UV)" || python3 -m pip install --quiet uv
+	@$(UV) sync --frozen --quiet
+
+demo: install
+	@$(UV) run --frozen tradeloop demo
+
+lint: install
+	@$(UV) run --frozen ruff check src tests
+	@$(UV) run --frozen ruff format --check src tests
+
+typecheck: install
+	@$(UV) run --frozen mypy
+
+layers: install
+	@$(UV) run --frozen lint-imports
+
+test: install lint typecheck layers
+	@$(UV) run --frozen pytest -n 2 --dist loadgroup
+
+test-fast: install
+	@$(UV) run --frozen pytest -n 2 -m "not slow"
+
+bench: install
+	@$(UV) run --frozen tradeloop bench all
+
+clean:
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache runs

@@ -1,0 +1,197 @@
+"""Past-tense events: frozen facts of what happened, each journaled.
+
+Every event is a tagged msgspec struct (its ``type`` in the journal is the class name) with
+``ts_event`` (when it happened) and ``ts_init`` (when tradeloop created the record).
+Other packages add their own events (pipeline decisions, alerts) by subclassing ``Event``;
+``model.codec`` finds every subclass when it builds the journal decoder.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from tradeloop.core.fixed import Money, Price, Quantity
+from tradeloop.model.enums import (
+    LiquiditySide,
+    OrderSide,
+    OrderType,
+    PositionSide,
+    TimeInForce,
+    TradingState,
+)
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="type"):
+    """Base of every event. Subclasses are tagged with their class name."""
+
+    ts_event: int
+    ts_init: int
+
+
+class OrderEvent(Event, frozen=True, kw_only=True):
+    """Base of every event about one order."""
+
+    client_order_id: str
+    strategy_id: str
+    instrument_id: str
+
+
+class OrderInitialized(OrderEvent, frozen=True, kw_only=True):
+    """An order was created by a strategy or an execution algorithm (not yet sent)."""
+
+    side: OrderSide
+    order_type: OrderType
+    quantity: Quantity
+    price: Price | None = None
+    trigger_price: Price | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    expire_time_ns: int | None = None
+    is_reduce_only: bool = False
+    is_post_only: bool = False
+    parent_order_id: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+class OrderDenied(OrderEvent, frozen=True, kw_only=True):
+    """The risk engine refused the order before it reached a venue; ``reason`` says why."""
+
+    reason: str
+
+
+class OrderSubmitted(OrderEvent, frozen=True, kw_only=True):
+    """The order passed risk and was sent to the venue."""
+
+    venue: str
+
+
+class OrderAccepted(OrderEvent, frozen=True, kw_only=True):
+    """The venue accepted the order and it is working."""
+
+    venue_order_id: str
+
+
+class OrderRejected(OrderEvent, frozen=True, kw_only=True):
+    """The venue refused the order; ``reason`` says why."""
+
+    reason: str
+
+
+class OrderTriggered(OrderEvent, frozen=True, kw_only=True):
+    """A stop or stop-limit order's trigger price was reached."""
+
+    venue_order_id: str
+
+
+class OrderPendingCancel(OrderEvent, frozen=True, kw_only=True):
+    """A cancel request for the order was sent to the venue."""
+
+    venue_order_id: str | None = None
+
+
+class OrderCancelRejected(OrderEvent, frozen=True, kw_only=True):
+    """The venue refused to cancel the order (for example it had already filled)."""
+
+    reason: str
+
+
+class OrderPendingUpdate(OrderEvent, frozen=True, kw_only=True):
+    """A modify request for the order was sent to the venue."""
+
+    venue_order_id: str | None = None
+
+
+class OrderUpdated(OrderEvent, frozen=True, kw_only=True):
+    """The venue applied a modification: new quantity, price or trigger price."""
+
+    venue_order_id: str
+    quantity: Quantity
+    price: Price | None = None
+    trigger_price: Price | None = None
+
+
+class OrderModifyRejected(OrderEvent, frozen=True, kw_only=True):
+    """The venue refused a modification."""
+
+    reason: str
+
+
+class OrderCanceled(OrderEvent, frozen=True, kw_only=True):
+    """The order stopped working without filling its remaining quantity."""
+
+    venue_order_id: str | None = None
+    reason: str = ""
+
+
+class OrderExpired(OrderEvent, frozen=True, kw_only=True):
+    """The order's time in force ran out (DAY at the session close, GTD at its expiry)."""
+
+    venue_order_id: str | None = None
+
+
+class OrderFilled(OrderEvent, frozen=True, kw_only=True):
+    """Part or all of the order traded.
+
+    ``trade_id`` identifies the fill at the venue; a second fill with the same trade id is a
+    duplicate and is dropped (recorded, never applied twice).
+    """
+
+    venue_order_id: str
+    trade_id: str
+    order_side: OrderSide
+    order_type: OrderType
+    last_qty: Quantity
+    last_px: Price
+    commission: Money
+    liquidity_side: LiquiditySide
+
+
+class PositionChanged(Event, frozen=True, kw_only=True):
+    """A fill changed the net position in an instrument.
+
+    ``avg_px_open`` is the average entry price (a float, for display; the cost basis is
+    kept exactly by the portfolio). ``realized_pnl`` is the position's cumulative realized
+    P&L before fees.
+    """
+
+    instrument_id: str
+    strategy_id: str
+    side: PositionSide
+    quantity: Quantity
+    signed_qty_raw: int
+    avg_px_open: float
+    realized_pnl: Money
+    last_trade_id: str
+
+
+class AccountStateChanged(Event, frozen=True, kw_only=True):
+    """The account's cash or fees changed (after a fill or a funding/cash adjustment)."""
+
+    account_id: str
+    cash: Money
+    fees_total: Money
+    realized_pnl: Money
+
+
+class TradingStateChanged(Event, frozen=True, kw_only=True):
+    """The risk engine's trading state changed (active, reducing only, halted)."""
+
+    state: TradingState
+    reason: str
+
+
+class ExternalFillRecorded(Event, frozen=True, kw_only=True):
+    """A fill arrived that matches no known order (or repeats a trade id): kept, never dropped."""
+
+    instrument_id: str
+    client_order_id: str
+    trade_id: str
+    reason: str
+    fill: OrderFilled
+
+
+class AlertRaised(Event, frozen=True, kw_only=True):
+    """Something needs attention: a duplicate fill, quarantined data, a broken component."""
+
+    severity: str
+    source: str
+    message: str
