@@ -166,7 +166,8 @@ class BarColumns:
         """Return the rows with ``start_ns <= ts_init <= end_ns`` (either bound optional)."""
         lo = 0 if start_ns is None else int(np.searchsorted(self.ts_init, start_ns, "left"))
         hi = len(self) if end_ns is None else int(np.searchsorted(self.ts_init, end_ns, "right"))
-        return self.take(slice(lo, hi))
+        window: Any = slice(lo, hi)  # ``take`` accepts slices; numpy's ArrayLike omits them
+        return self.take(window)
 
     def as_float(self, column: str) -> F64:
         """Return a price column (``open``, ``high``, ``low``, ``close``) or ``volume`` as floats."""
@@ -176,14 +177,15 @@ class BarColumns:
 
     def bar(self, row: int) -> Bar:
         """Return row ``row`` as a ``Bar`` record."""
-        p = self.price_precision
         return Bar(
             self.instrument_id,
-            Price(int(self.open[row]), p),
-            Price(int(self.high[row]), p),
-            Price(int(self.low[row]), p),
-            Price(int(self.close[row]), p),
-            Quantity(int(self.volume[row]), self.volume_precision),
+            int(self.open[row]),
+            int(self.high[row]),
+            int(self.low[row]),
+            int(self.close[row]),
+            int(self.volume[row]),
+            self.price_precision,
+            self.volume_precision,
             int(self.ts_event[row]),
             int(self.ts_init[row]),
         )
@@ -204,7 +206,7 @@ class BarColumns:
                 strict=True,
             )
             for o, h, lo, c, v, te, ti in rows:
-                yield Bar(iid, Price(o, p), Price(h, p), Price(lo, p), Price(c, p), Quantity(v, vp), te, ti)
+                yield Bar(iid, o, h, lo, c, v, p, vp, te, ti)
 
 
 class QuoteColumns:

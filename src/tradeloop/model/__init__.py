@@ -49,6 +49,7 @@ from tradeloop.model.instruments import (
     fx_pair,
     split_instrument_id,
 )
+from tradeloop.model.order_factory import OrderFactory
 from tradeloop.model.orders import OPEN_STATUSES, TERMINAL_STATUSES, TRANSITIONS, Order
 from tradeloop.model.position import Position
 
@@ -79,6 +80,7 @@ __all__ = [
     "OrderCanceled",
     "OrderDenied",
     "OrderEvent",
+    "OrderFactory",
     "OrderExpired",
     "OrderFilled",
     "OrderInitialized",

@@ -12,7 +12,7 @@ from tradeloop.core.fixed import Price, Quantity
 from tradeloop.model.events import OrderInitialized
 
 
-class Command(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="type"):
+class Command(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="type", gc=False):
     """Base of every command."""
 
     strategy_id: str

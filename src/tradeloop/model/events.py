@@ -2,6 +2,9 @@
 
 Every event is a tagged msgspec struct (its ``type`` in the journal is the class name) with
 ``ts_event`` (when it happened) and ``ts_init`` (when tradeloop created the record).
+Events hold only immutable values (strings, numbers, fixed-point values, tuples and other
+events), so they cannot form reference cycles: they are not tracked by the cyclic garbage
+collector (``gc=False``), which keeps a long run's collections cheap.
 Other packages add their own events (pipeline decisions, alerts) by subclassing ``Event``;
 ``model.codec`` finds every subclass when it builds the journal decoder.
 """
@@ -21,7 +24,7 @@ from tradeloop.model.enums import (
 )
 
 
-class Event(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="type"):
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="type", gc=False):
     """Base of every event. Subclasses are tagged with their class name."""
 
     ts_event: int

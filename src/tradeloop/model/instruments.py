@@ -8,6 +8,7 @@ value does not fit (used by the risk engine).
 
 from __future__ import annotations
 
+import functools
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import msgspec
@@ -116,11 +117,7 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def multiplier_parts(self) -> tuple[int, int]:
         """Return the multiplier as ``(raw, precision)``."""
-        value = Decimal(self.multiplier)
-        exponent = value.as_tuple().exponent
-        assert isinstance(exponent, int)
-        precision = max(0, -exponent)
-        return int(value.scaleb(precision)), precision
+        return _multiplier_parts(self.multiplier)
 
     # -- building values ----------------------------------------------------------------------
 
@@ -203,6 +200,15 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
         """Return quantity × price × multiplier in the quote currency (exact to 9 decimals)."""
         mult_raw, mult_precision = self.multiplier_parts
         return Money(notional_raw(price, quantity, mult_raw, mult_precision), self.quote_currency)
+
+
+@functools.lru_cache(maxsize=256)
+def _multiplier_parts(multiplier: str) -> tuple[int, int]:
+    value = Decimal(multiplier)
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)
+    precision = max(0, -exponent)
+    return int(value.scaleb(precision)), precision
 
 
 # -- factories ---------------------------------------------------------------------------------

@@ -64,6 +64,8 @@ TRANSITIONS: Final[dict[OrderStatus, dict[type[OrderEvent], OrderStatus | str]]]
         OrderAccepted: S.ACCEPTED,
         OrderRejected: S.REJECTED,
         OrderTriggered: S.TRIGGERED,
+        OrderModifyRejected: S.SUBMITTED,
+        OrderCancelRejected: S.SUBMITTED,
         **_WORKING_EXITS,
     },
     S.ACCEPTED: {
@@ -110,6 +112,8 @@ TRANSITIONS: Final[dict[OrderStatus, dict[type[OrderEvent], OrderStatus | str]]]
     S.EXPIRED: {},
     S.FILLED: {},
 }
+
+_CARRIES_VENUE_ID: Final = frozenset({OrderAccepted, OrderTriggered, OrderUpdated})
 
 TERMINAL_STATUSES: Final = frozenset({S.DENIED, S.REJECTED, S.CANCELED, S.EXPIRED, S.FILLED})
 OPEN_STATUSES: Final = frozenset(
@@ -270,9 +274,9 @@ class Order:
             ):
                 self._previous_status = self.status
             self.status = target
-        if isinstance(event, OrderAccepted | OrderTriggered | OrderUpdated):
-            self.venue_order_id = event.venue_order_id
-        if isinstance(event, OrderUpdated):
+        if type(event) in _CARRIES_VENUE_ID:
+            self.venue_order_id = event.venue_order_id  # type: ignore[attr-defined]
+        if type(event) is OrderUpdated:
             self.quantity = event.quantity
             if event.price is not None:
                 self.price = event.price

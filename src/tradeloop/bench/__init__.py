@@ -1,0 +1,5 @@
+"""Benchmarks: the canonical job of shared/bench/JOB.md through the full loop."""
+
+from tradeloop.bench.sma import bench_sma, run_job
+
+__all__ = ["bench_sma", "run_job"]

@@ -1,0 +1,142 @@
+"""Run configuration: typed, frozen, strict (unknown keys are errors), validated at startup.
+
+A run is described by one TOML file::
+
+    [run]
+    name = "sma-demo"
+    seed = 7
+    starting_cash = "100000"
+    base_currency = "USD"
+
+    [[data]]
+    dataset = "ORCL"                  # a bundled dataset (``tradeloop data list --bundled``)
+    start = "2010-01-01"
+
+    [[data]]                          # or a file of your own
+    path = "mydata/aapl.csv"
+    format = "yahoo"
+    instrument_id = "AAPL.XNAS"
+
+    [[instruments]]                   # instruments of your own files
+    id = "AAPL.XNAS"
+    kind = "equity"
+    quote_currency = "USD"
+    price_precision = 2
+    size_precision = 0
+
+    [venue]
+    commission = { kind = "per_share", per_share = "0.005", minimum = "1" }
+
+    [[strategies]]
+    class = "SmaCross"
+    params = { instrument_ids = ["ORCL.XNAS"], fast = 10, slow = 30, quantity = "100" }
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import msgspec
+
+from tradeloop.core.errors import ConfigError
+from tradeloop.risk.engine import RiskConfig
+from tradeloop.venues.sim.config import SimVenueConfig
+
+
+class RunSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Identity and money of a run."""
+
+    name: str = "run"
+    seed: int = 0
+    starting_cash: str = "100000"
+    base_currency: str = "USD"
+    output_dir: str = "runs"
+    equity_sample_every: int = 1
+
+
+class DataSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One market data source: a bundled dataset, a file or a catalog entry.
+
+    ``dataset`` names a bundled dataset; ``path`` + ``format`` a file (``yahoo``, ``csv``,
+    ``parquet``, ``binance_klines``, ``binance_trades``, ``binance_quotes``); ``catalog`` +
+    ``instrument_id`` a Parquet catalog. ``start``/``end`` (ISO dates) clip the data.
+    """
+
+    dataset: str | None = None
+    path: str | None = None
+    format: str | None = None
+    catalog: str | None = None
+    instrument_id: str | None = None
+    kind: str = "bars"
+    start: str | None = None
+    end: str | None = None
+    options: dict[str, Any] = {}
+
+    def __post_init__(self) -> None:
+        given = [k for k in ("dataset", "path", "catalog") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ConfigError(
+                f"each [[data]] entry needs exactly one of dataset, path or catalog; got {given or 'none'}"
+            )
+        if self.path is not None and (self.format is None or self.instrument_id is None):
+            raise ConfigError(f"data path {self.path} needs a format and an instrument_id")
+        if self.catalog is not None and self.instrument_id is None:
+            raise ConfigError(f"data catalog {self.catalog} needs an instrument_id")
+
+
+class InstrumentSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An instrument of user data (bundled datasets bring their own)."""
+
+    id: str
+    kind: str
+    quote_currency: str
+    base_currency: str | None = None
+    price_precision: int
+    size_precision: int = 0
+    tick_size: str | None = None
+    lot_size: str | None = None
+    multiplier: str = "1"
+    exchange_calendar: str | None = None
+
+
+class StrategySection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename={"class_path": "class"}):
+    """A strategy: its class (``SmaCross``, ``module:Class`` or ``file.py:Class``) and params."""
+
+    class_path: str
+    id: str | None = None
+    params: dict[str, Any] = {}
+
+
+class PluginSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Top-level packages strategies may be imported from (besides files next to the config)."""
+
+    allow: list[str] = []
+
+
+class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A whole run."""
+
+    run: RunSection = RunSection()
+    data: list[DataSection] = []
+    instruments: list[InstrumentSection] = []
+    venue: SimVenueConfig = SimVenueConfig()
+    risk: RiskConfig = RiskConfig()
+    strategies: list[StrategySection] = []
+    plugins: PluginSection = PluginSection()
+
+    def __post_init__(self) -> None:
+        if not self.data:
+            raise ConfigError("the config has no [[data]] entry: a run needs market data")
+        if not self.strategies:
+            raise ConfigError("the config has no [[strategies]] entry: a run needs a strategy")
+
+
+def config_hash(config: RunConfig) -> str:
+    """Return the SHA-256 of the resolved config's canonical JSON (sorted keys)."""
+    return hashlib.sha256(canonical_json(config)).hexdigest()
+
+
+def canonical_json(config: RunConfig) -> bytes:
+    """Return the resolved config as JSON with keys in a deterministic order."""
+    return msgspec.json.encode(config, order="sorted")

@@ -1,0 +1,283 @@
+"""The kernel: composition root and single-threaded event loop.
+
+It builds every component from its config and wires them on the bus; it is the only place
+that knows which mode is running (the clock and the data source are what differ).
+
+Processing one market data record (``dispatch``):
+
+1. fire every timer due at or before the record's ``ts_init`` (timers first on a tie),
+   each followed by step 5;
+2. the simulated venue matches working orders against the record (fills at a bar's open
+   happen before anyone sees the bar);
+3. deferred venue events are applied (step 5), so fills reach portfolio and strategy first;
+4. the portfolio marks the instrument, then the record is published on its topic
+   (strategies' ``on_bar`` / ``on_quote`` / ``on_trade``);
+5. ``drain``: venue events queued meanwhile are applied in FIFO order — each goes through
+   the order manager (journal, order state, publish), whose publications may queue more.
+
+Records with equal ``ts_init`` arrive in the order of ``engine.feed`` (kind, source, row).
+The equity curve gets one point per distinct timestamp, after all its records.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from tradeloop.bus.bus import Handler, MessageBus
+from tradeloop.bus.topics import RISK_EVENTS, bars_topic, quotes_topic, trades_topic
+from tradeloop.core.clock import Clock, TestClock
+from tradeloop.core.errors import ConfigError
+from tradeloop.core.fixed import Money, Price, Quantity
+from tradeloop.execution.order_manager import OrderManager
+from tradeloop.journal.store import Journal
+from tradeloop.model.data import Bar, MarketData, QuoteTick, TradeTick
+from tradeloop.model.enums import TradingState
+from tradeloop.model.events import OrderEvent, OrderInitialized, TradingStateChanged
+from tradeloop.model.instruments import Instrument
+from tradeloop.model.orders import Order
+from tradeloop.model.position import Position
+from tradeloop.portfolio.accounting import FxConverter, Portfolio
+from tradeloop.risk.engine import RiskConfig, RiskEngine
+from tradeloop.strategy.base import Strategy
+from tradeloop.venues.sim.config import SimVenueConfig
+from tradeloop.venues.sim.venue import SimulatedVenue
+
+log = logging.getLogger("tradeloop.kernel")
+
+ProgressCallback = Callable[[int], None]
+
+
+class _Context:
+    """The ``StrategyContext`` the kernel gives each strategy."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self._kernel = kernel
+        self.clock: Clock = kernel.clock
+        self.instruments: dict[str, Instrument] = dict(kernel.instruments)
+
+    def subscribe(self, topic: str, handler: Handler) -> None:
+        self._kernel.bus.subscribe(topic, handler)
+
+    def submit(self, order: OrderInitialized) -> Order:
+        return self._kernel.order_manager.submit(order)
+
+    def cancel(self, client_order_id: str) -> bool:
+        return self._kernel.order_manager.cancel(client_order_id)
+
+    def modify(
+        self,
+        client_order_id: str,
+        quantity: Quantity | None,
+        price: Price | None,
+        trigger_price: Price | None,
+    ) -> bool:
+        return self._kernel.order_manager.modify(client_order_id, quantity, price, trigger_price)
+
+    def open_orders(self, instrument_id: str | None, strategy_id: str) -> list[Order]:
+        return self._kernel.order_manager.open_orders(instrument_id, strategy_id)
+
+    def order(self, client_order_id: str) -> Order | None:
+        return self._kernel.order_manager.orders.get(client_order_id)
+
+    def position(self, instrument_id: str, strategy_id: str) -> Position | None:
+        return self._kernel.portfolio.position(instrument_id, strategy_id)
+
+    def cash(self) -> Money:
+        portfolio = self._kernel.portfolio
+        return Money(portfolio.cash, portfolio.base_currency)
+
+    def equity(self) -> Money:
+        return self._kernel.portfolio.equity()
+
+    def mark_price(self, instrument_id: str) -> Price | None:
+        return self._kernel.portfolio.mark_price(instrument_id)
+
+
+class Kernel:
+    """Build the components of one run and drive them with market data."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        journal: Journal,
+        instruments: Mapping[str, Instrument],
+        starting_cash: Money,
+        venue_config: SimVenueConfig,
+        risk_config: RiskConfig,
+        strategies: Sequence[Strategy],
+        fx: FxConverter | None = None,
+    ) -> None:
+        if not strategies:
+            raise ConfigError("a run needs at least one strategy")
+        ids = [s.id for s in strategies]
+        if len(set(ids)) != len(ids):
+            raise ConfigError(f"strategy ids must be unique, got {ids}")
+        self.clock = clock
+        self.journal = journal
+        self.instruments = dict(instruments)
+        self.bus = MessageBus()
+        self.portfolio = Portfolio(clock, self.bus, journal, self.instruments, starting_cash, fx=fx)
+        self.order_manager = OrderManager(clock, self.bus, journal, self.instruments, self.portfolio.mark_price)
+        self.risk = RiskEngine(risk_config, clock, self.instruments, self.portfolio, self.order_manager)
+        self.order_manager.set_risk(self.risk)
+        self._deferred: deque[OrderEvent] = deque()
+        self.venues: dict[str, SimulatedVenue] = {}
+        for venue in sorted({i.venue for i in self.instruments.values()}):
+            members = {k: v for k, v in self.instruments.items() if v.venue == venue}
+            sim = SimulatedVenue(venue, venue_config, clock, members, self._deferred.append)
+            self.venues[venue] = sim
+            self.order_manager.register_client(sim)
+        # Fills update the portfolio before any strategy hears of them.
+        self.bus.subscribe("events.order.*", self.portfolio.on_order_event, priority=100)
+        self.strategies = list(strategies)
+        self._routes: dict[str, tuple[Callable[[Bar], None], Callable[[Bar], None], str]] = {}
+        self.records_processed = 0
+        self._last_ts: int | None = None
+        self._started = False
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Attach and start the strategies (``on_start``)."""
+        context = _Context(self)
+        for strategy in self.strategies:
+            strategy.attach(context)
+        for strategy in self.strategies:
+            strategy.start()
+            self.drain()
+        self._started = True
+
+    def stop(self) -> None:
+        """Record the last equity point, stop the strategies and flush the journal."""
+        if self._last_ts is not None:
+            self.portfolio.snapshot(self._last_ts)
+            self._last_ts = None
+        for strategy in self.strategies:
+            strategy.stop()
+            self.drain()
+        self.journal.sync()
+
+    def set_last_timestamp(self, ts_ns: int | None) -> None:
+        """Record the timestamp of the last dispatched record (its equity point is taken at stop)."""
+        self._last_ts = ts_ns
+
+    def set_trading_state(self, state: TradingState, reason: str) -> None:
+        """Change the risk engine's trading state and record it (the kill switch uses HALTED)."""
+        self.risk.set_trading_state(state)
+        now = self.clock.timestamp_ns()
+        event = TradingStateChanged(state=state, reason=reason, ts_event=now, ts_init=now)
+        self.journal.append(event)
+        self.bus.publish(RISK_EVENTS, event)
+
+    # -- the loop --------------------------------------------------------------------------------------
+
+    def drain(self) -> None:
+        """Apply queued venue events in FIFO order (see step 5 of the module docstring)."""
+        deferred = self._deferred
+        handle = self.order_manager.handle_venue_event
+        while deferred:
+            handle(deferred.popleft())
+
+    def fire_timers(self, until_ns: int) -> None:
+        """Fire every timer due at or before ``until_ns`` in order (backtest clock)."""
+        clock = self.clock
+        assert isinstance(clock, TestClock)
+        while clock.next_deadline_ns <= until_ns:
+            for event, callback in clock.pop_due(clock.next_deadline_ns):
+                clock.set_time(event.ts_event)
+                callback(event)
+                self.drain()
+
+    def _route(self, instrument_id: str) -> tuple[Callable[[Bar], None], Callable[[Bar], None], str]:
+        route = self._routes.get(instrument_id)
+        if route is None:
+            instrument = self.instruments.get(instrument_id)
+            if instrument is None:
+                raise ConfigError(f"market data for {instrument_id}, which is not a configured instrument")
+            venue = self.venues[instrument.venue]
+            route = (venue.on_bar, self.portfolio.on_bar, bars_topic(instrument_id))
+            self._routes[instrument_id] = route
+        return route
+
+    def dispatch(self, record: MarketData) -> None:
+        """Process one record (steps 2-5); the caller has set the clock (step 1)."""
+        if type(record) is Bar:
+            venue_on_bar, portfolio_on_bar, topic = self._route(record.instrument_id)
+            venue_on_bar(record)
+            if self._deferred:
+                self.drain()
+            portfolio_on_bar(record)
+            self.bus.publish(topic, record)
+        elif type(record) is QuoteTick:
+            self.venues[self.instruments[record.instrument_id].venue].on_quote(record)
+            self.drain()
+            self.portfolio.on_quote(record)
+            self.bus.publish(quotes_topic(record.instrument_id), record)
+        elif type(record) is TradeTick:
+            self.venues[self.instruments[record.instrument_id].venue].on_trade(record)
+            self.drain()
+            self.portfolio.on_trade(record)
+            self.bus.publish(trades_topic(record.instrument_id), record)
+        else:
+            raise ConfigError(f"record type {type(record).__name__} is not supported by this kernel")
+        if self._deferred:
+            self.drain()
+        self.records_processed += 1
+
+    def run_backtest(
+        self,
+        records: Iterable[MarketData],
+        progress: ProgressCallback | None = None,
+        progress_every: int = 10_000,
+    ) -> None:
+        """Run ``records`` (already in kernel order) on the ``TestClock``, then stop."""
+        clock = self.clock
+        if not isinstance(clock, TestClock):
+            raise ConfigError("run_backtest needs a TestClock")
+        if not self._started:
+            self.start()
+        snapshot = self.portfolio.snapshot
+        dispatch = self.dispatch
+        deferred = self._deferred
+        drain = self.drain
+        publish = self.bus.publish
+        routes = self._routes
+        last_ts = self._last_ts
+        count = 0
+        for record in records:
+            ts = record.ts_init
+            if ts != last_ts:
+                if last_ts is not None:
+                    if ts < last_ts:
+                        raise ConfigError(
+                            f"record of {record.instrument_id} at {ts} is before the previous record "
+                            f"at {last_ts}: data must be validated and sorted by ts_init"
+                        )
+                    snapshot(last_ts)
+                if ts >= clock.next_deadline_ns:
+                    self.fire_timers(ts)
+                clock.now_ns = ts
+                last_ts = ts
+            if type(record) is Bar:
+                # The bar path of ``dispatch``, inlined: it runs once per bar.
+                route = routes.get(record.instrument_id) or self._route(record.instrument_id)
+                route[0](record)
+                if deferred:
+                    drain()
+                route[1](record)
+                publish(route[2], record)
+                if deferred:
+                    drain()
+                self.records_processed += 1
+            else:
+                dispatch(record)
+            count += 1
+            if progress is not None and count % progress_every == 0:
+                progress(count)
+        self._last_ts = last_ts
+        if progress is not None:
+            progress(count)
+        self.stop()

@@ -1,0 +1,110 @@
+"""Paper trading on a replay feed driven by the live clock.
+
+The feed runs on its own thread: it releases each record when the (accelerated) live clock
+reaches the record's ``ts_init`` and puts it on a queue. The kernel thread takes records off
+the queue, fires timers that fell due on the live clock, and dispatches each record exactly
+as a backtest does. No I/O or waiting happens on the kernel thread besides the queue.
+
+With the same data, the strategy, the order manager, the risk engine and the simulated
+venue see the same records in the same order as in a backtest, so the orders and fills are
+the same (``tests/unit/engine/test_paper.py`` checks it); only the event timestamps come
+from the wall clock.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterable
+
+from tradeloop.core.clock import NEVER_NS, LiveClock
+from tradeloop.core.errors import ConfigError
+from tradeloop.engine.kernel import Kernel, ProgressCallback
+from tradeloop.model.data import MarketData
+
+_END = object()
+
+
+class ReplayFeed:
+    """Release records on a thread at the pace of a ``LiveClock``."""
+
+    def __init__(self, records: Iterable[MarketData], clock: LiveClock, max_queue: int = 10_000) -> None:
+        self._records = records
+        self._clock = clock
+        self.queue: queue.Queue[object] = queue.Queue(maxsize=max_queue)
+        self._stop = threading.Event()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="replay-feed", daemon=True)
+
+    def start(self) -> None:
+        """Start releasing records."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop releasing records (the kernel then drains what is queued and ends)."""
+        self._stop.set()
+
+    def _run(self) -> None:
+        try:
+            for record in self._records:
+                wait_s = self._clock.wall_seconds_until(record.ts_init)
+                if wait_s > 0 and self._stop.wait(wait_s):
+                    break
+                if self._stop.is_set():
+                    break
+                self.queue.put(record)
+        except BaseException as error:  # surfaced on the kernel thread
+            self.error = error
+        finally:
+            self.queue.put(_END)
+
+
+def run_paper(
+    kernel: Kernel,
+    feed: ReplayFeed,
+    progress: ProgressCallback | None = None,
+    progress_every: int = 1_000,
+) -> None:
+    """Run ``kernel`` on ``feed`` until the feed ends, then stop the kernel."""
+    clock = kernel.clock
+    if not isinstance(clock, LiveClock):
+        raise ConfigError("paper trading needs a LiveClock")
+    kernel.start()
+    feed.start()
+    last_ts: int | None = None
+    count = 0
+    try:
+        while True:
+            timeout = None
+            if clock.next_deadline_ns != NEVER_NS:
+                timeout = clock.wall_seconds_until(clock.next_deadline_ns)
+            try:
+                item = feed.queue.get(timeout=timeout)
+            except queue.Empty:
+                _fire_due(kernel, clock)
+                continue
+            _fire_due(kernel, clock)
+            if item is _END:
+                break
+            record: MarketData = item  # type: ignore[assignment]
+            if last_ts is not None and record.ts_init != last_ts:
+                kernel.portfolio.snapshot(last_ts)
+            last_ts = record.ts_init
+            kernel.dispatch(record)
+            count += 1
+            if progress is not None and count % progress_every == 0:
+                progress(count)
+    finally:
+        feed.stop()
+        kernel.set_last_timestamp(last_ts)
+        if progress is not None:
+            progress(count)
+        kernel.stop()
+    if feed.error is not None:
+        raise feed.error
+
+
+def _fire_due(kernel: Kernel, clock: LiveClock) -> None:
+    for event, callback in clock.pop_due(clock.timestamp_ns()):
+        callback(event)
+        kernel.drain()

@@ -1,0 +1,328 @@
+"""The order manager: the only path from a strategy to a venue.
+
+``submit`` takes an ``OrderInitialized`` request and:
+
+1. registers the order (its client order id was assigned before any venue call);
+2. journals the ``SubmitOrder`` command before anything is sent;
+3. asks the pre-trade check (the risk engine) and, if denied, applies ``OrderDenied``;
+4. otherwise applies ``OrderSubmitted`` and hands the command to the venue's client.
+
+Every venue response comes back through ``handle_venue_event``: it is applied to its order,
+journaled and published on ``events.order.<strategy_id>``. A fill whose trade id the order
+already has is a duplicate: it is recorded as an ``ExternalFillRecorded`` with an alert and
+not applied. A fill for an unknown order is recorded the same way and still reaches the
+portfolio (the venue's position changed). An event the order's state machine refuses is
+recorded with an alert. Nothing a venue says is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from tradeloop.bus.bus import MessageBus
+from tradeloop.bus.topics import ALERTS, order_events_topic
+from tradeloop.core.clock import Clock
+from tradeloop.core.errors import InvariantViolation, OrderStateError
+from tradeloop.core.fixed import Price, Quantity, notional_raw
+from tradeloop.execution.ports import ExecutionClient
+from tradeloop.journal.store import Journal
+from tradeloop.model.commands import CancelOrder, ModifyOrder, SubmitOrder
+from tradeloop.model.enums import OrderSide
+from tradeloop.model.events import (
+    AlertRaised,
+    ExternalFillRecorded,
+    OrderDenied,
+    OrderEvent,
+    OrderFilled,
+    OrderInitialized,
+    OrderModifyRejected,
+    OrderPendingCancel,
+    OrderPendingUpdate,
+    OrderSubmitted,
+)
+from tradeloop.model.instruments import Instrument
+from tradeloop.model.orders import Order
+
+EXTERNAL_STRATEGY_ID = "EXTERNAL"
+
+log = logging.getLogger("tradeloop.execution")
+
+
+class PreTradeCheck(Protocol):
+    """The risk seam: return why an order must be denied, or ``None``."""
+
+    def check_submit(self, order: OrderInitialized) -> str | None:
+        """Return a denial reason or ``None``."""
+        ...
+
+
+class OrderManager:
+    """Route orders through risk to venues, and venue events back to orders."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        bus: MessageBus,
+        journal: Journal,
+        instruments: Mapping[str, Instrument],
+        price_of: Callable[[str], Price | None],
+    ) -> None:
+        self.clock = clock
+        self.bus = bus
+        self.journal = journal
+        self.instruments = instruments
+        self._price_of = price_of
+        self._risk: PreTradeCheck | None = None
+        self._clients: dict[str, ExecutionClient] = {}
+        self.orders: dict[str, Order] = {}
+        self._open: dict[str, Order] = {}
+        self._external_trade_ids: set[str] = set()
+        self._topics: dict[str, str] = {}
+        self.fill_count = 0
+
+    # -- wiring ---------------------------------------------------------------------------------
+
+    def set_risk(self, risk: PreTradeCheck) -> None:
+        """Install the pre-trade check every submitted order passes."""
+        self._risk = risk
+
+    def register_client(self, client: ExecutionClient) -> None:
+        """Route orders for ``client.venue`` to ``client``."""
+        self._clients[client.venue] = client
+
+    # -- commands -------------------------------------------------------------------------------
+
+    def submit(self, init: OrderInitialized) -> Order:
+        """Register, journal, risk-check and send an order; return it (possibly denied)."""
+        if self._risk is None:
+            raise InvariantViolation("order manager has no risk check installed; no order may bypass risk")
+        if init.client_order_id in self.orders:
+            raise InvariantViolation(f"client order id {init.client_order_id} is already in use")
+        order = Order(init)
+        self.orders[init.client_order_id] = order
+        command = SubmitOrder(strategy_id=init.strategy_id, ts_init=self.clock.timestamp_ns(), order=init)
+        self.journal.append(command, durable=True)
+        reason = self._risk.check_submit(init)
+        venue = init.instrument_id.rpartition(".")[2]
+        client = self._clients.get(venue)
+        if reason is None and client is None:
+            reason = f"no execution client for venue {venue}"
+        now = self.clock.timestamp_ns()
+        if reason is not None:
+            self._apply(
+                order,
+                OrderDenied(
+                    client_order_id=init.client_order_id,
+                    strategy_id=init.strategy_id,
+                    instrument_id=init.instrument_id,
+                    reason=reason,
+                    ts_event=now,
+                    ts_init=now,
+                ),
+            )
+            return order
+        assert client is not None
+        self._apply(
+            order,
+            OrderSubmitted(
+                client_order_id=init.client_order_id,
+                strategy_id=init.strategy_id,
+                instrument_id=init.instrument_id,
+                venue=venue,
+                ts_event=now,
+                ts_init=now,
+            ),
+        )
+        client.submit_order(command)
+        return order
+
+    def cancel(self, client_order_id: str) -> bool:
+        """Ask the venue to cancel an open order; return False if it is not open."""
+        order = self._open.get(client_order_id)
+        if order is None:
+            return False
+        now = self.clock.timestamp_ns()
+        command = CancelOrder(
+            strategy_id=order.strategy_id,
+            ts_init=now,
+            instrument_id=order.instrument_id,
+            client_order_id=client_order_id,
+        )
+        self.journal.append(command, durable=True)
+        self._apply(
+            order,
+            OrderPendingCancel(
+                client_order_id=client_order_id,
+                strategy_id=order.strategy_id,
+                instrument_id=order.instrument_id,
+                venue_order_id=order.venue_order_id,
+                ts_event=now,
+                ts_init=now,
+            ),
+        )
+        self._client_for(order).cancel_order(command)
+        return True
+
+    def modify(
+        self,
+        client_order_id: str,
+        quantity: Quantity | None = None,
+        price: Price | None = None,
+        trigger_price: Price | None = None,
+    ) -> bool:
+        """Ask the venue to modify an open order; return False if it is not open."""
+        order = self._open.get(client_order_id)
+        if order is None:
+            return False
+        now = self.clock.timestamp_ns()
+        command = ModifyOrder(
+            strategy_id=order.strategy_id,
+            ts_init=now,
+            instrument_id=order.instrument_id,
+            client_order_id=client_order_id,
+            quantity=quantity,
+            price=price,
+            trigger_price=trigger_price,
+        )
+        self.journal.append(command, durable=True)
+        reason = self._modify_error(order, quantity, price, trigger_price)
+        if reason is not None:
+            rejected = OrderModifyRejected(
+                client_order_id=client_order_id,
+                strategy_id=order.strategy_id,
+                instrument_id=order.instrument_id,
+                reason=reason,
+                ts_event=now,
+                ts_init=now,
+            )
+            self._apply(order, rejected)
+            return False
+        pending = OrderPendingUpdate(
+            client_order_id=client_order_id,
+            strategy_id=order.strategy_id,
+            instrument_id=order.instrument_id,
+            venue_order_id=order.venue_order_id,
+            ts_event=now,
+            ts_init=now,
+        )
+        self._apply(order, pending)
+        self._client_for(order).modify_order(command)
+        return True
+
+    def _modify_error(
+        self, order: Order, quantity: Quantity | None, price: Price | None, trigger_price: Price | None
+    ) -> str | None:
+        instrument = self.instruments[order.instrument_id]
+        if quantity is not None:
+            if quantity.raw < order.filled_raw:
+                return f"new quantity {quantity} is below the filled quantity {order.filled_qty}"
+            reason = instrument.quantity_error(quantity)
+            if reason:
+                return reason
+        for value in (price, trigger_price):
+            if value is not None:
+                reason = instrument.price_error(value)
+                if reason:
+                    return reason
+        return None
+
+    def _client_for(self, order: Order) -> ExecutionClient:
+        venue = order.instrument_id.rpartition(".")[2]
+        return self._clients[venue]
+
+    # -- venue events ---------------------------------------------------------------------------
+
+    def handle_venue_event(self, event: OrderEvent) -> None:
+        """Apply a venue's event to its order, journal and publish it; never drop it."""
+        order = self.orders.get(event.client_order_id)
+        if order is None:
+            if isinstance(event, OrderFilled):
+                self._record_external(event, "fill for an unknown order", apply=True)
+            else:
+                self._alert("error", f"{type(event).__name__} for unknown order {event.client_order_id}")
+            return
+        if isinstance(event, OrderFilled) and event.trade_id in order.trade_ids:
+            self._record_external(event, f"duplicate trade id {event.trade_id}", apply=False)
+            return
+        try:
+            self._apply(order, event)
+        except OrderStateError as error:
+            self.journal.append(event)
+            self._alert("error", f"venue event refused by the order state machine: {error}")
+
+    def _apply(self, order: Order, event: OrderEvent) -> None:
+        order.apply(event)
+        if order.is_open:
+            self._open[order.client_order_id] = order
+        else:
+            self._open.pop(order.client_order_id, None)
+        if type(event) is OrderFilled:
+            self.fill_count += 1
+        self.journal.append(event)
+        topic = self._topics.get(order.strategy_id)
+        if topic is None:
+            topic = self._topics[order.strategy_id] = order_events_topic(order.strategy_id)
+        self.bus.publish(topic, event)
+
+    def _record_external(self, fill: OrderFilled, reason: str, *, apply: bool) -> None:
+        now = self.clock.timestamp_ns()
+        record = ExternalFillRecorded(
+            instrument_id=fill.instrument_id,
+            client_order_id=fill.client_order_id,
+            trade_id=fill.trade_id,
+            reason=reason,
+            fill=fill,
+            ts_event=fill.ts_event,
+            ts_init=now,
+        )
+        self.journal.append(record)
+        self._alert("warning", f"external fill {fill.trade_id} on {fill.instrument_id}: {reason}")
+        if apply and fill.trade_id not in self._external_trade_ids:
+            self._external_trade_ids.add(fill.trade_id)
+            self.bus.publish(order_events_topic(EXTERNAL_STRATEGY_ID), fill)
+
+    def _alert(self, severity: str, message: str) -> None:
+        now = self.clock.timestamp_ns()
+        alert = AlertRaised(severity=severity, source="execution", message=message, ts_event=now, ts_init=now)
+        log.warning("%s", message)
+        self.journal.append(alert)
+        self.bus.publish(ALERTS, alert)
+
+    # -- views (risk, strategies) -----------------------------------------------------------------
+
+    def open_orders(self, instrument_id: str | None = None, strategy_id: str | None = None) -> list[Order]:
+        """Return open orders, oldest first, optionally for one instrument and/or strategy."""
+        return [
+            o
+            for o in self._open.values()
+            if (instrument_id is None or o.instrument_id == instrument_id)
+            and (strategy_id is None or o.strategy_id == strategy_id)
+        ]
+
+    def has_open_orders(self, instrument_id: str) -> bool:
+        """Return whether any order is open on ``instrument_id``."""
+        return any(o.instrument_id == instrument_id for o in self._open.values())
+
+    def open_buy_notional_raw(self) -> int:
+        """Return the estimated notional of open buy orders (money raw)."""
+        total = 0
+        for order in self._open.values():
+            if order.side is not OrderSide.BUY:
+                continue
+            price = order.price or order.trigger_price or self._price_of(order.instrument_id)
+            if price is None:
+                continue
+            instrument = self.instruments[order.instrument_id]
+            mult_raw, mult_precision = instrument.multiplier_parts
+            total += notional_raw(price, order.leaves_qty, mult_raw, mult_precision)
+        return total
+
+    def open_quantity_raw(self, instrument_id: str, side: OrderSide) -> int:
+        """Return the unfilled quantity of open orders on one side of an instrument."""
+        return sum(
+            o.quantity.raw - o.filled_raw
+            for o in self._open.values()
+            if o.instrument_id == instrument_id and o.side is side
+        )

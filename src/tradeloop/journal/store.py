@@ -1,0 +1,258 @@
+"""Append-only journal stores.
+
+``SqliteJournal`` (default) writes to a SQLite file in WAL mode:
+
+- ``manifest``: one row, the run manifest as JSON.
+- ``records``: ``seq`` (1, 2, …), ``ts_event``, ``ts_init``, ``kind`` (``event`` or
+  ``command``), ``type`` (class name), ``payload`` (JSON).
+
+Writes are buffered and flushed in one transaction every ``flush_every`` records, and always
+by ``sync()``. A backtest flushes in large batches (a crash just reruns it); paper and live
+runs use ``flush_every=1`` so a command is on disk before it is sent.
+
+``MemoryJournal`` keeps the same records in a list, for tests and replays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import msgspec
+
+from tradeloop.core.errors import ConfigError, InvariantViolation
+from tradeloop.journal.codec import JournalCodec
+from tradeloop.journal.manifest import RunManifest
+from tradeloop.model.commands import Command
+from tradeloop.model.events import Event
+
+_SCHEMA = """
+CREATE TABLE manifest (run_id TEXT PRIMARY KEY, payload TEXT NOT NULL);
+CREATE TABLE records (
+    seq INTEGER PRIMARY KEY,
+    ts_event INTEGER NOT NULL,
+    ts_init INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    type TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+"""
+# The ts_init index is built by the writer at close: in bulk it costs less than row by row.
+
+
+class JournalRecord(msgspec.Struct, frozen=True):
+    """One stored record: its sequence number and the decoded event or command."""
+
+    seq: int
+    ts_event: int
+    ts_init: int
+    kind: str
+    type: str
+    record: Event | Command
+
+
+class Journal(Protocol):
+    """The port every journal store implements."""
+
+    def append(self, record: Event | Command, durable: bool = False) -> int:
+        """Append ``record`` and return its sequence number.
+
+        ``durable=True`` (commands in paper and live runs) returns only once the record is
+        on disk, so a command is journaled before it is sent.
+        """
+        ...
+
+    def sync(self) -> None:
+        """Make every appended record durable."""
+        ...
+
+    def close(self) -> None:
+        """Flush and close."""
+        ...
+
+
+class MemoryJournal:
+    """A journal in memory (tests, replays)."""
+
+    def __init__(self, manifest: RunManifest | None = None) -> None:
+        self.manifest = manifest
+        self.records: list[Event | Command] = []
+
+    def append(self, record: Event | Command, durable: bool = False) -> int:
+        """Append ``record`` and return its sequence number."""
+        self.records.append(record)
+        return len(self.records)
+
+    def sync(self) -> None:
+        """Nothing to do in memory."""
+
+    def close(self) -> None:
+        """Nothing to do in memory."""
+
+
+class SqliteJournal:
+    """A journal in a SQLite file (WAL mode), written by a separate writer process.
+
+    The kernel thread appends records to a buffer; every ``flush_every`` records it encodes
+    the whole batch in one call and pipes it to the writer process (``journal._writer``),
+    which inserts it in one transaction on another core. ``sync`` waits until everything
+    appended is committed. With ``durable_commands`` (paper and live runs) an append marked
+    durable syncs, so a command is on disk before it is sent; a backtest leaves it off (a
+    crashed backtest is simply rerun). A write error stops the run at the next sync.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        manifest: RunManifest,
+        flush_every: int = 4096,
+        durable_commands: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        if self.path.exists():
+            raise ConfigError(f"journal {self.path} already exists; a run never appends to another run's journal")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(_SCHEMA)
+        conn.execute(
+            "INSERT INTO manifest (run_id, payload) VALUES (?, ?)",
+            (manifest.run_id, msgspec.json.encode(manifest).decode()),
+        )
+        conn.close()
+        self.manifest = manifest
+        self._flush_every = max(1, flush_every)
+        self._durable_commands = durable_commands
+        self._encode = msgspec.json.Encoder().encode
+        self._buffer: list[Event | Command] = []
+        self._first_seq = 1
+        self._seq = 0
+        self._closed = False
+        self.writer_peak_rss_mb = 0.0
+        self._process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("_writer.py")), str(self.path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+
+    def append(self, record: Event | Command, durable: bool = False) -> int:
+        """Append ``record`` and return its sequence number (see ``Journal.append``)."""
+        if self._closed:
+            raise InvariantViolation(f"journal {self.path} is closed; record {type(record).__name__} not written")
+        self._seq += 1
+        buffer = self._buffer
+        buffer.append(record)
+        if durable and self._durable_commands:
+            self.sync()
+        elif len(buffer) >= self._flush_every:
+            self._hand_over()
+        return self._seq
+
+    def _send(self, kind: bytes, payload: bytes = b"") -> None:
+        stdin = self._process.stdin
+        assert stdin is not None
+        try:
+            stdin.write(kind + len(payload).to_bytes(4, "little") + payload)
+        except BrokenPipeError:
+            raise InvariantViolation(f"journal writer for {self.path} stopped unexpectedly") from None
+
+    def _hand_over(self) -> None:
+        if self._buffer:
+            body = self._encode(self._buffer)
+            self._send(b"B", self._first_seq.to_bytes(8, "little") + body)
+            self._first_seq = self._seq + 1
+            self._buffer = []
+
+    def _roundtrip(self, kind: bytes) -> None:
+        self._hand_over()
+        self._send(kind)
+        stdin, stdout = self._process.stdin, self._process.stdout
+        assert stdin is not None and stdout is not None
+        stdin.flush()
+        head = stdout.read(4)
+        if len(head) != 4:
+            raise InvariantViolation(f"journal writer for {self.path} stopped unexpectedly")
+        answer = stdout.read(int.from_bytes(head, "little"))
+        if answer[:1] != b"K":
+            raise InvariantViolation(f"journal {self.path} could not be written: {answer[1:].decode()}")
+        if kind == b"C" and len(answer) > 1:
+            self.writer_peak_rss_mb = int(answer[1:]) / 1024
+
+    def sync(self) -> None:
+        """Hand over buffered records and wait until every record is committed."""
+        if not self._closed:
+            self._roundtrip(b"S")
+
+    def close(self) -> None:
+        """Flush, build the index, checkpoint the WAL into the main file and close."""
+        if self._closed:
+            return
+        try:
+            self._roundtrip(b"C")
+        finally:
+            self._closed = True
+            for stream in (self._process.stdin, self._process.stdout):
+                if stream is not None:
+                    stream.close()
+            self._process.wait(timeout=60)
+
+    def __del__(self) -> None:
+        # A journal dropped without close: let the writer commit what it has and exit.
+        process = getattr(self, "_process", None)
+        if process is not None and process.poll() is None and process.stdin is not None:
+            with contextlib.suppress(OSError, ValueError):
+                process.stdin.close()
+
+    @property
+    def count(self) -> int:
+        """Return how many records were appended."""
+        return self._seq
+
+
+def read_manifest(path: str | os.PathLike[str]) -> RunManifest:
+    """Return the manifest of the journal at ``path``.
+
+    Raises
+    ------
+    ConfigError
+        If the file does not exist or is not a tradeloop journal.
+    """
+    conn = _open_readonly(path)
+    try:
+        row = conn.execute("SELECT payload FROM manifest").fetchone()
+    except sqlite3.DatabaseError as error:
+        raise ConfigError(f"{path} is not a tradeloop journal: {error}") from None
+    finally:
+        conn.close()
+    if row is None:
+        raise ConfigError(f"journal {path} has no manifest")
+    return msgspec.json.decode(row[0], type=RunManifest)
+
+
+def read_records(path: str | os.PathLike[str], until_ts_ns: int | None = None) -> Iterator[JournalRecord]:
+    """Yield the records of the journal at ``path`` in sequence order (optionally up to a time)."""
+    codec = JournalCodec()
+    conn = _open_readonly(path)
+    try:
+        query = "SELECT seq, ts_event, ts_init, kind, type, payload FROM records"
+        params: tuple[int, ...] = ()
+        if until_ts_ns is not None:
+            query += " WHERE ts_init <= ?"
+            params = (until_ts_ns,)
+        for seq, ts_event, ts_init, kind, type_name, payload in conn.execute(query + " ORDER BY seq", params):
+            yield JournalRecord(seq, ts_event, ts_init, kind, type_name, codec.decode(payload))
+    finally:
+        conn.close()
+
+
+def _open_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    resolved = Path(path)
+    if not resolved.is_file():
+        raise ConfigError(f"journal {resolved} does not exist")
+    return sqlite3.connect(f"file:{resolved}?mode=ro", uri=True)

@@ -1,0 +1,298 @@
+"""Portfolio accounting: cash, net positions, average price, realized and unrealized P&L,
+fees and the equity curve, across many instruments, in one base currency.
+
+Cash accounts (equities, crypto spot) pay the full notional of a buy and receive it on a
+sale; margin accounts (futures, perpetuals, FX) settle only realized P&L. Either way, at the
+fill price the equity before a fill equals the equity after it plus the fee: cash plus
+marked positions, less fees, is conserved (a property test checks it on random fills).
+
+Amounts in another currency than the base go through an ``FxConverter`` (the FX hook); a
+run whose instruments need one and have none stops at startup with a ``ConfigError``.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Mapping
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Protocol
+
+from tradeloop.bus.bus import MessageBus
+from tradeloop.bus.topics import ACCOUNT_EVENTS, position_events_topic
+from tradeloop.core.clock import Clock
+from tradeloop.core.errors import ConfigError
+from tradeloop.core.fixed import MONEY_PRECISION, Money, Price, pow10
+from tradeloop.journal.store import Journal
+from tradeloop.model.data import Bar, QuoteTick, TradeTick
+from tradeloop.model.enums import AccountType, OrderSide
+from tradeloop.model.events import AccountStateChanged, OrderFilled, PositionChanged
+from tradeloop.model.instruments import Instrument
+from tradeloop.model.position import Position
+
+
+class FxConverter(Protocol):
+    """The FX hook: the rate that converts one unit of ``from_currency`` into ``to_currency``."""
+
+    def rate(self, from_currency: str, to_currency: str, ts_ns: int) -> Decimal:
+        """Return the conversion rate at ``ts_ns``."""
+        ...
+
+
+class Portfolio:
+    """Positions and one cash account in ``base_currency``."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        bus: MessageBus,
+        journal: Journal,
+        instruments: Mapping[str, Instrument],
+        starting_cash: Money,
+        account_id: str = "SIM-001",
+        fx: FxConverter | None = None,
+    ) -> None:
+        self.clock = clock
+        self.bus = bus
+        self.journal = journal
+        self.instruments = instruments
+        self.base_currency = starting_cash.currency
+        self.account_id = account_id
+        self.starting_cash = starting_cash
+        self._fx = fx
+        for instrument in instruments.values():
+            if instrument.quote_currency != self.base_currency and fx is None:
+                raise ConfigError(
+                    f"instrument {instrument.id} is quoted in {instrument.quote_currency} but the "
+                    f"account's base currency is {self.base_currency}; configure an FX converter"
+                )
+        self.cash = starting_cash.raw
+        self.fees = 0
+        self.realized = 0
+        self.positions: dict[tuple[str, str], Position] = {}
+        self.net_raw: dict[str, int] = {}
+        self.marks: dict[str, Price] = {}
+        self._open: dict[tuple[str, str], Position] = {}
+        self._instrument_info: dict[str, tuple[Instrument, bool, bool]] = {}
+        self._position_topics: dict[str, str] = {}
+        # (position, float factor) of open positions of every instrument, for the equity curve.
+        self._curve_terms: list[tuple[Position, float, bool]] = []
+        self.equity_ts: array[int] = array("q")
+        self.equity_values: array[float] = array("d")
+        self.fill_count = 0
+
+    # -- market data ------------------------------------------------------------------------------
+
+    def on_bar(self, bar: Bar) -> None:
+        """Mark ``bar.instrument_id`` at the bar's close."""
+        self.marks[bar.instrument_id] = Price(bar.close_raw, bar.price_precision)
+
+    def on_quote(self, quote: QuoteTick) -> None:
+        """Mark at the mid price (one extra decimal keeps it exact)."""
+        bid, ask = quote.bid_price, quote.ask_price
+        self.marks[quote.instrument_id] = Price((bid.raw + ask.raw) * 5, bid.precision + 1)
+
+    def on_trade(self, trade: TradeTick) -> None:
+        """Mark at the last trade price."""
+        self.marks[trade.instrument_id] = trade.price
+
+    def mark_price(self, instrument_id: str) -> Price | None:
+        """Return the latest mark of ``instrument_id``."""
+        return self.marks.get(instrument_id)
+
+    # -- fills --------------------------------------------------------------------------------------
+
+    def on_order_event(self, event: object) -> None:
+        """Apply fills (other order events do not move money)."""
+        if type(event) is OrderFilled:
+            self.apply_fill(event)
+
+    def _info(self, instrument_id: str) -> tuple[Instrument, bool, bool]:
+        info = self._instrument_info.get(instrument_id)
+        if info is None:
+            instrument = self.instruments[instrument_id]
+            info = (
+                instrument,
+                instrument.account_type is AccountType.CASH,
+                instrument.quote_currency == self.base_currency,
+            )
+            self._instrument_info[instrument_id] = info
+        return info
+
+    def apply_fill(self, fill: OrderFilled) -> None:
+        """Update the position, cash and fees for ``fill`` and publish what changed."""
+        instrument, is_cash, is_base = self._info(fill.instrument_id)
+        key = (fill.strategy_id, fill.instrument_id)
+        position = self.positions.get(key)
+        if position is None:
+            mult_raw, mult_precision = instrument.multiplier_parts
+            position = Position(
+                fill.instrument_id,
+                fill.strategy_id,
+                instrument.size_precision,
+                instrument.quote_currency,
+                mult_raw,
+                mult_precision,
+            )
+            self.positions[key] = position
+        was_open = position.signed_raw != 0
+        before_raw = position.signed_raw
+        realized = position.apply_fill(fill)
+        self.net_raw[fill.instrument_id] = self.net_raw.get(fill.instrument_id, 0) + position.signed_raw - before_raw
+        quote = instrument.quote_currency
+        ts = fill.ts_event
+        commission = fill.commission
+        fee = commission.raw if commission.currency == self.base_currency else self._to_base(commission.raw, commission.currency, ts)
+        if is_cash:
+            value = instrument.notional(fill.last_qty, fill.last_px).raw
+            signed_value = -value if fill.order_side is OrderSide.BUY else value
+            self.cash += signed_value if is_base else self._to_base(signed_value, quote, ts)
+        else:
+            self.cash += realized if is_base else self._to_base(realized, quote, ts)
+        self.realized += realized if is_base else self._to_base(realized, quote, ts)
+        self.cash -= fee
+        self.fees += fee
+        self.fill_count += 1
+        is_open = position.signed_raw != 0
+        if is_open != was_open:
+            if is_open:
+                self._open[key] = position
+            else:
+                del self._open[key]
+            self._rebuild_curve_terms()
+        now = self.clock.timestamp_ns()
+        changed = PositionChanged(
+            instrument_id=fill.instrument_id,
+            strategy_id=fill.strategy_id,
+            side=position.side,
+            quantity=position.quantity,
+            signed_qty_raw=position.signed_raw,
+            avg_px_open=position.avg_px_open,
+            realized_pnl=Money(position.realized_raw, quote),
+            last_trade_id=fill.trade_id,
+            ts_event=ts,
+            ts_init=now,
+        )
+        self.journal.append(changed)
+        topic = self._position_topics.get(fill.strategy_id)
+        if topic is None:
+            topic = self._position_topics[fill.strategy_id] = position_events_topic(fill.strategy_id)
+        self.bus.publish(topic, changed)
+        base = self.base_currency
+        state = AccountStateChanged(
+            account_id=self.account_id,
+            cash=Money(self.cash, base),
+            fees_total=Money(self.fees, base),
+            realized_pnl=Money(self.realized, base),
+            ts_event=ts,
+            ts_init=now,
+        )
+        self.journal.append(state)
+        self.bus.publish(ACCOUNT_EVENTS, state)
+
+    def _to_base(self, raw: int, currency_code: str, ts_ns: int) -> int:
+        if currency_code == self.base_currency or raw == 0:
+            return raw
+        if self._fx is None:
+            raise ConfigError(f"amount in {currency_code} needs an FX converter to {self.base_currency}")
+        rate = self._fx.rate(currency_code, self.base_currency, ts_ns)
+        return int((Decimal(raw) * rate).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+    # -- valuation (AccountView for risk) ------------------------------------------------------------
+
+    def cash_raw(self) -> int:
+        """Return cash in the base currency (money raw)."""
+        return self.cash
+
+    def position_raw(self, instrument_id: str) -> int:
+        """Return the net signed position in ``instrument_id`` over all strategies."""
+        return self.net_raw.get(instrument_id, 0)
+
+    def position(self, instrument_id: str, strategy_id: str) -> Position | None:
+        """Return one strategy's position in ``instrument_id`` (None if it never traded it)."""
+        return self.positions.get((strategy_id, instrument_id))
+
+    def open_positions(self) -> list[Position]:
+        """Return the non-flat positions, ordered by (strategy id, instrument id)."""
+        return [self._open[key] for key in sorted(self._open)]
+
+    def _position_value_raw(self, position: Position) -> int:
+        mark = self.marks.get(position.instrument_id)
+        if mark is None:
+            # No mark yet: value at cost (the fill is the only price seen).
+            return position.cost_raw if position.signed_raw > 0 else -position.cost_raw
+        return position.market_value_raw(mark.raw, mark.precision)
+
+    def equity_raw(self) -> int:
+        """Return cash plus marked positions in the base currency (money raw)."""
+        total = self.cash
+        now = self.clock.timestamp_ns()
+        for position in self._open.values():
+            instrument = self.instruments[position.instrument_id]
+            if instrument.account_type is AccountType.CASH:
+                value = self._position_value_raw(position)
+            else:
+                mark = self.marks.get(position.instrument_id)
+                value = 0 if mark is None else position.unrealized_raw(mark.raw, mark.precision)
+            total += self._to_base(value, instrument.quote_currency, now)
+        return total
+
+    def unrealized_raw(self) -> int:
+        """Return the unrealized P&L of all open positions (money raw, base currency)."""
+        total = 0
+        now = self.clock.timestamp_ns()
+        for position in self._open.values():
+            mark = self.marks.get(position.instrument_id)
+            if mark is not None:
+                value = position.unrealized_raw(mark.raw, mark.precision)
+                total += self._to_base(value, position.currency, now)
+        return total
+
+    def gross_exposure_raw(self) -> int:
+        """Return the sum of absolute marked position values (money raw, base currency)."""
+        total = 0
+        now = self.clock.timestamp_ns()
+        for position in self._open.values():
+            value = abs(self._position_value_raw(position))
+            total += abs(self._to_base(value, position.currency, now))
+        return total
+
+    def equity(self) -> Money:
+        """Return equity as ``Money`` in the base currency."""
+        return Money(self.equity_raw(), self.base_currency)
+
+    # -- equity curve -----------------------------------------------------------------------------
+
+    def _rebuild_curve_terms(self) -> None:
+        terms: list[tuple[Position, float, bool]] = []
+        for key in sorted(self._open):
+            position = self._open[key]
+            instrument = self.instruments[position.instrument_id]
+            mult_raw, mult_precision = instrument.multiplier_parts
+            factor = mult_raw / pow10(mult_precision + position.size_precision)
+            if instrument.quote_currency != self.base_currency:
+                terms = []  # FX-converted valuation: use the exact path
+                self._curve_terms = [(position, -1.0, False)]
+                return
+            terms.append((position, factor, instrument.account_type is AccountType.CASH))
+        self._curve_terms = terms
+
+    def snapshot(self, ts_ns: int) -> None:
+        """Append the equity at ``ts_ns`` to the equity curve (floats, for analytics)."""
+        equity = self.cash / 1e9
+        marks = self.marks
+        for position, factor, is_cash in self._curve_terms:
+            if factor < 0:
+                equity = self.equity_raw() / 1e9
+                break
+            mark = marks.get(position.instrument_id)
+            if mark is None:
+                continue
+            value = position.signed_raw * mark.raw * factor / pow10(mark.precision)
+            if is_cash:
+                equity += value
+            else:
+                cost = position.cost_raw / 1e9
+                equity += value - cost if position.signed_raw > 0 else value + cost
+        self.equity_ts.append(ts_ns)
+        self.equity_values.append(equity)
+

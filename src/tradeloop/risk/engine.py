@@ -1,0 +1,227 @@
+"""Pre-trade risk checks and the trading state.
+
+Every order passes ``RiskEngine.check_submit`` before a venue sees it. The checks, in order:
+
+1. trading state: HALTED denies everything; REDUCING denies orders that do not reduce a position;
+2. instrument known;
+3. order shape: the prices its type needs, post-only only on limits, GTD needs a future expiry;
+4. quantity precision, lot size, min/max of the instrument; price precision and tick size;
+5. ``max_order_quantity`` and ``max_order_notional``;
+6. reduce-only orders may not increase or flip a position;
+7. cash accounts: buys need free cash (cash less open buy orders) for notional + a fee reserve,
+   and sells may not exceed the position unless ``allow_short_cash``;
+   margin accounts: gross exposure after the order may not exceed equity × ``max_leverage``.
+
+A denial is a reason string that becomes an ``OrderDenied`` event; the engine never raises
+for a bad order. The full risk review (limits, stops, drawdown, kill switch) builds on this
+seam in the pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Protocol
+
+import msgspec
+
+from tradeloop.core.clock import Clock
+from tradeloop.core.fixed import MONEY_PRECISION, Price, format_raw
+from tradeloop.model.enums import (
+    AccountType,
+    OrderSide,
+    OrderType,
+    TimeInForce,
+    TradingState,
+)
+from tradeloop.model.events import OrderInitialized
+from tradeloop.model.instruments import Instrument
+
+
+class AccountView(Protocol):
+    """What risk reads from the portfolio."""
+
+    def cash_raw(self) -> int:
+        """Return cash in the base currency, money raw."""
+        ...
+
+    def equity_raw(self) -> int:
+        """Return equity (cash + marked positions) in the base currency, money raw."""
+        ...
+
+    def position_raw(self, instrument_id: str) -> int:
+        """Return the net signed position at the instrument's size precision."""
+        ...
+
+    def mark_price(self, instrument_id: str) -> Price | None:
+        """Return the latest known price of the instrument, if any."""
+        ...
+
+    def gross_exposure_raw(self) -> int:
+        """Return the sum of absolute position values in the base currency, money raw."""
+        ...
+
+
+class OrdersView(Protocol):
+    """What risk reads from the order manager."""
+
+    def open_buy_notional_raw(self) -> int:
+        """Return the estimated notional of open buy orders (money raw), reserved from cash."""
+        ...
+
+    def open_quantity_raw(self, instrument_id: str, side: OrderSide) -> int:
+        """Return the open (unfilled) quantity of working orders on one side of an instrument."""
+        ...
+
+
+class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Limits of the basic pre-trade checks. Amounts are decimal strings in the base currency.
+
+    ``max_order_quantity`` maps instrument ids to a maximum quantity (decimal string);
+    ``fee_reserve_bps`` is added to a buy's notional when checking free cash.
+    """
+
+    max_order_notional: str | None = None
+    max_order_quantity: dict[str, str] = {}
+    fee_reserve_bps: float = 10.0
+    allow_short_cash: bool = False
+    max_leverage: float = 1.0
+
+
+class RiskEngine:
+    """Run the pre-trade checks and hold the trading state."""
+
+    def __init__(
+        self,
+        config: RiskConfig,
+        clock: Clock,
+        instruments: Mapping[str, Instrument],
+        account: AccountView,
+        orders: OrdersView,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.instruments = instruments
+        self.account = account
+        self.orders = orders
+        self.trading_state = TradingState.ACTIVE
+        self._max_notional_raw = (
+            None
+            if config.max_order_notional is None
+            else int(Decimal(config.max_order_notional).scaleb(MONEY_PRECISION))
+        )
+
+    def set_trading_state(self, state: TradingState) -> None:
+        """Set the trading state (the caller publishes ``TradingStateChanged``)."""
+        self.trading_state = state
+
+    def check_submit(self, order: OrderInitialized) -> str | None:
+        """Return why ``order`` must be denied, or ``None`` when it may go to the venue."""
+        instrument = self.instruments.get(order.instrument_id)
+        if instrument is None:
+            return f"instrument {order.instrument_id} is unknown"
+        position = self.account.position_raw(order.instrument_id)
+        signed = order.quantity.raw if order.side is OrderSide.BUY else -order.quantity.raw
+        reduces = position != 0 and (position > 0) != (signed > 0) and abs(signed) <= abs(position)
+        if self.trading_state is TradingState.HALTED:
+            return "trading is halted: no new orders"
+        if self.trading_state is TradingState.REDUCING and not reduces:
+            return f"trading is reducing only: order would not reduce the {order.instrument_id} position"
+        reason = self._check_shape(order) or self._check_values(order, instrument)
+        if reason:
+            return reason
+        price = self._reference_price(order)
+        if price is None:
+            return f"no price known for {order.instrument_id} to check the order's notional"
+        notional_raw = instrument.notional(order.quantity, price).raw
+        if self._max_notional_raw is not None and notional_raw > self._max_notional_raw:
+            limit = format_raw(self._max_notional_raw, MONEY_PRECISION)
+            return f"order notional {format_raw(notional_raw, MONEY_PRECISION)} exceeds max_order_notional {limit}"
+        if order.is_reduce_only:
+            if position == 0 or (position > 0) == (signed > 0):
+                return f"reduce-only order would open or increase the {order.instrument_id} position"
+            if abs(signed) > abs(position):
+                return f"reduce-only order quantity {order.quantity} exceeds the position in {order.instrument_id}"
+        if instrument.account_type is AccountType.CASH:
+            return self._check_cash(order, instrument, notional_raw, position)
+        return None if reduces else self._check_margin(notional_raw)
+
+    # -- checks ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_shape(order: OrderInitialized) -> str | None:
+        kind = order.order_type
+        if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) and order.price is None:
+            return f"{kind} order needs a limit price"
+        if kind in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT) and order.trigger_price is None:
+            return f"{kind} order needs a trigger price"
+        if kind is OrderType.MARKET and (order.price is not None or order.trigger_price is not None):
+            return "MARKET order must not carry a price"
+        if order.is_post_only and kind is not OrderType.LIMIT:
+            return f"post-only applies to LIMIT orders, not {kind}"
+        if order.is_post_only and order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+            return f"post-only order cannot be {order.time_in_force}"
+        if order.time_in_force is TimeInForce.GTD:
+            if order.expire_time_ns is None:
+                return "GTD order needs an expire time"
+            if order.expire_time_ns <= order.ts_init:
+                return "GTD order expire time is not in the future"
+        return None
+
+    def _check_values(self, order: OrderInitialized, instrument: Instrument) -> str | None:
+        reason = instrument.quantity_error(order.quantity)
+        if reason:
+            return reason
+        for price in (order.price, order.trigger_price):
+            if price is not None:
+                reason = instrument.price_error(price)
+                if reason:
+                    return reason
+        limit = self.config.max_order_quantity.get(order.instrument_id)
+        if limit is not None:
+            limit_raw = instrument.make_quantity(limit).raw
+            if order.quantity.raw > limit_raw:
+                return f"quantity {order.quantity} exceeds max_order_quantity {limit} for {order.instrument_id}"
+        return None
+
+    def _reference_price(self, order: OrderInitialized) -> Price | None:
+        if order.price is not None:
+            return order.price
+        if order.trigger_price is not None:
+            return order.trigger_price
+        return self.account.mark_price(order.instrument_id)
+
+    def _check_cash(
+        self, order: OrderInitialized, instrument: Instrument, notional_raw: int, position: int
+    ) -> str | None:
+        if order.side is OrderSide.BUY:
+            needed = notional_raw + int(notional_raw * self.config.fee_reserve_bps / 10_000)
+            free = self.account.cash_raw() - self.orders.open_buy_notional_raw()
+            if needed > free:
+                return (
+                    f"buy of {order.quantity} {order.instrument_id} needs "
+                    f"{format_raw(needed, MONEY_PRECISION)} {instrument.quote_currency} "
+                    f"but free cash is {format_raw(free, MONEY_PRECISION)}"
+                )
+            return None
+        if self.config.allow_short_cash:
+            return None
+        pending = self.orders.open_quantity_raw(order.instrument_id, OrderSide.SELL)
+        available = position - pending
+        if order.quantity.raw > available:
+            return (
+                f"sell of {order.quantity} {order.instrument_id} exceeds the sellable position "
+                f"{format_raw(max(available, 0), instrument.size_precision)} in a cash account"
+            )
+        return None
+
+    def _check_margin(self, notional_raw: int) -> str | None:
+        equity = self.account.equity_raw()
+        gross_after = self.account.gross_exposure_raw() + notional_raw
+        allowed = int(equity * self.config.max_leverage)
+        if gross_after > allowed:
+            return (
+                f"gross exposure after the order {format_raw(gross_after, MONEY_PRECISION)} "
+                f"exceeds equity × max_leverage {format_raw(allowed, MONEY_PRECISION)}"
+            )
+        return None

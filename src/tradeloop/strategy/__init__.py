@@ -1,0 +1,6 @@
+"""Strategy: the user-facing strategy API and built-in example strategies."""
+
+from tradeloop.strategy.base import BarIndicator, Strategy, StrategyConfig, StrategyContext
+from tradeloop.strategy.sma_cross import SmaCross
+
+__all__ = ["BarIndicator", "SmaCross", "Strategy", "StrategyConfig", "StrategyContext"]

@@ -1,0 +1,5 @@
+"""Venues: the simulated venue; one package per live venue comes later."""
+
+from tradeloop.venues.sim import SimulatedVenue, SimVenueConfig
+
+__all__ = ["SimVenueConfig", "SimulatedVenue"]
