@@ -1,6 +1,31 @@
 """Data: columnar market data, readers, validation and quarantine, the Parquet catalog and
-the as-of reader, bundled real data."""
+the as-of reader, bundled real data.
 
+The path of a file into a backtest::
+
+    read_*  (data.readers)      file -> ReadResult: exact int64 columns + rows set aside
+    validate (data.validation)  -> clean columns sorted by ts_init + QualityReport
+    Catalog.write (data.catalog) -> deterministic Parquet, referenced by SHA-256
+    AsOfReader (data.asof)      -> only records with ts_init <= clock time
+
+``import_file`` / ``validate_file`` (``data.api``) run those steps for the command line;
+``data.bundled`` ships real datasets inside the package.
+"""
+
+from tradeloop.data.api import (
+    DataFormat,
+    FormatOptions,
+    ImportResult,
+    YahooOptions,
+    data_format,
+    import_file,
+    read_and_validate,
+    read_file,
+    validate_file,
+)
+from tradeloop.data.asof import AsOfReader
+from tradeloop.data.calendars import expected_bar_closes, session_closes, sessions_between
+from tradeloop.data.catalog import Catalog, CatalogEntry, parquet_bytes
 from tradeloop.data.columns import (
     CHUNK_ROWS,
     BarColumns,
@@ -10,13 +35,68 @@ from tradeloop.data.columns import (
     excess_precision_mask,
     floats_to_raw,
 )
+from tradeloop.data.kinds import DataKind, kind_of
+from tradeloop.data.readers import (
+    BarStamp,
+    OhlcvFormat,
+    QuotesFormat,
+    ReadResult,
+    TradesFormat,
+    read_binance_klines,
+    read_binance_quotes,
+    read_binance_trades,
+    read_ohlcv,
+    read_quotes,
+    read_trades,
+    read_yahoo_csv,
+)
+from tradeloop.data.report import Finding, QualityReport, QuarantinedRecord, Rule
+from tradeloop.data.validation import ValidationConfig, ValidationResult, spike_mask, validate
 
 __all__ = [
     "CHUNK_ROWS",
+    "AsOfReader",
     "BarColumns",
+    "BarStamp",
+    "Catalog",
+    "CatalogEntry",
     "Columns",
+    "DataFormat",
+    "DataKind",
+    "Finding",
+    "FormatOptions",
+    "ImportResult",
+    "OhlcvFormat",
+    "QualityReport",
+    "QuarantinedRecord",
     "QuoteColumns",
+    "QuotesFormat",
+    "ReadResult",
+    "Rule",
     "TradeColumns",
+    "TradesFormat",
+    "ValidationConfig",
+    "ValidationResult",
+    "YahooOptions",
+    "data_format",
     "excess_precision_mask",
+    "expected_bar_closes",
     "floats_to_raw",
+    "import_file",
+    "kind_of",
+    "parquet_bytes",
+    "read_and_validate",
+    "read_binance_klines",
+    "read_binance_quotes",
+    "read_binance_trades",
+    "read_file",
+    "read_ohlcv",
+    "read_quotes",
+    "read_trades",
+    "read_yahoo_csv",
+    "session_closes",
+    "sessions_between",
+    "spike_mask",
+    "validate",
+    "validate_file",
 ]

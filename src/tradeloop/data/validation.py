@@ -1,0 +1,658 @@
+"""Validation and quarantine: clean columns in, every removed row and every gap reported.
+
+``validate`` takes a reader's ``ReadResult`` (or bare columns) and applies the rules below
+in order. A row is quarantined under the first rule it breaks, and appears once in the
+``QualityReport`` with its source row, timestamp, rule, field, value and a message; the
+reader's own rejects come first. Afterwards ``rows_in == rows_clean + len(quarantined)``.
+
+Steps (rule names are ``report.Rule`` values):
+
+1. reader rejects: ``unparseable``, ``non_finite``, ``excess_precision``, ``outside_session``
+   (daily rows on non-session dates) — already out of the columns (``readers``).
+2. ``outside_session`` (bars, with a calendar): the bar's close is not inside a session
+   (``open < ts_event <= close``, not in a break). ``allow_outside_session`` turns it off.
+3. value rules, per row: ``non_positive_price``; bars ``ohlc_inconsistent`` (high below
+   max(open, close, low), or low above min(open, close, high)) and ``negative_volume``;
+   quotes ``negative_volume`` (a size) and ``crossed_quote`` (bid > ask); trades
+   ``non_positive_size``.
+4. ``out_of_order``: rows outside the longest non-decreasing subsequence of ``ts_init`` in
+   file order (so one mistyped timestamp costs one row, not every row after it).
+5. ``duplicate_timestamp`` (bars; quotes only if configured): a later row with the same
+   ``ts_init`` as the one kept; ``duplicate_trade_id`` (trades): a repeated trade id.
+6. ``outlier_spike``: see ``ValidationConfig``; one pass over the rows still alive.
+7. findings on the clean rows (they remove nothing; a quarantined bar therefore also shows
+   as a gap, since the clean series lacks it): ``gap`` — missing sessions for daily
+   bars with a calendar, missing bar closes inside sessions for intraday bars with a
+   calendar, missing intervals otherwise (24/7); ``zero_volume`` — runs of zero-volume bars.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import Generic, TypeVar, overload
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from tradeloop.core.errors import ConfigError
+from tradeloop.core.fixed import format_raw
+from tradeloop.core.ids import content_hash
+from tradeloop.core.time import NANOS_PER_DAY, ns_to_iso
+from tradeloop.data.calendars import (
+    ALWAYS_OPEN,
+    check_calendar,
+    expected_bar_closes,
+    is_always_open,
+    sessions_between,
+)
+from tradeloop.data.columns import BarColumns, QuoteColumns, TradeColumns
+from tradeloop.data.kinds import kind_of
+from tradeloop.data.readers._common import ReadResult
+from tradeloop.data.report import Finding, QualityReport, QuarantinedRecord, Rule
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
+
+C = TypeVar("C", BarColumns, QuoteColumns, TradeColumns)
+
+_MAD_TO_SIGMA = 1.4826
+_CHUNK_ROWS = 65_536
+
+
+class ValidationConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Which rules run and their thresholds.
+
+    Attributes
+    ----------
+    calendar : exchange-calendars code for sessions and gaps; ``None`` uses the reader's
+        (``"24/7"`` forces always-open).
+    interval_ns : bar interval for gaps; ``None`` uses the reader's, else the most common
+        difference between consecutive bars.
+    check_gaps : whether to look for gaps.
+    allow_outside_session : keep bars that close outside the calendar's sessions.
+    allow_duplicate_timestamps : keep rows sharing a ``ts_init``; ``None`` means no for bars,
+        yes for quotes and trades (many ticks share a millisecond).
+    spike_threshold_mad : a return is a spike candidate when ``|r - median| > threshold *
+        1.4826 * MAD`` of the previous ``spike_window`` returns (so 10 is about 10 standard
+        deviations of a normal distribution); ``None`` turns the rule off.
+    spike_window : how many previous returns form the reference distribution.
+    spike_min_history : fewest previous returns needed to judge a row (earlier rows are not
+        judged).
+    spike_min_return : the candidate's absolute log return must also be at least this (guards
+        series whose MAD is zero, such as a price that rarely changes).
+    spike_reversal_fraction : and the next return must go the other way by at least this
+        fraction of the candidate's size: a bad print comes back almost all the way, a real
+        move rarely does (with 0.5, SPY's close on 2020-03-09, -7.8% then +4.9%, was flagged).
+        The last row has no next return and is never a spike.
+    report_zero_volume : report runs of zero-volume bars as findings.
+    """
+
+    calendar: str | None = None
+    interval_ns: int | None = None
+    check_gaps: bool = True
+    allow_outside_session: bool = False
+    allow_duplicate_timestamps: bool | None = None
+    spike_threshold_mad: float | None = 10.0
+    spike_window: int = 50
+    spike_min_history: int = 20
+    spike_min_return: float = 0.01
+    spike_reversal_fraction: float = 0.8
+    report_zero_volume: bool = True
+
+    def __post_init__(self) -> None:
+        if self.calendar is not None:
+            check_calendar(self.calendar)
+        if self.interval_ns is not None and self.interval_ns <= 0:
+            raise ConfigError(f"validation interval_ns {self.interval_ns} must be positive")
+        if self.spike_threshold_mad is not None and self.spike_threshold_mad <= 0:
+            raise ConfigError(f"spike_threshold_mad {self.spike_threshold_mad} must be positive")
+        if not 2 <= self.spike_min_history <= self.spike_window:
+            raise ConfigError(
+                f"spike_min_history {self.spike_min_history} must be within "
+                f"2..spike_window ({self.spike_window})"
+            )
+        if self.spike_min_return < 0 or self.spike_reversal_fraction < 0:
+            raise ConfigError("spike_min_return and spike_reversal_fraction must not be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult(Generic[C]):
+    """Clean columns (sorted by ``ts_init``), the source row of each, and the report."""
+
+    clean: C
+    clean_rows: I64
+    report: QualityReport
+
+
+@overload
+def validate(
+    data: ReadResult[C], config: ValidationConfig | None = None, *, source: str | None = None
+) -> ValidationResult[C]: ...
+@overload
+def validate(
+    data: C, config: ValidationConfig | None = None, *, source: str | None = None
+) -> ValidationResult[C]: ...
+def validate(
+    data: ReadResult[C] | C, config: ValidationConfig | None = None, *, source: str | None = None
+) -> ValidationResult[C]:
+    """Return the clean rows of ``data`` and a report of every row set aside and every gap.
+
+    Parameters
+    ----------
+    data : a reader's result (keeps source rows, calendar, interval) or bare columns (rows are
+        numbered 0.. in the given order, calendar 24/7 unless configured).
+    config : rules and thresholds (defaults documented on ``ValidationConfig``).
+    source : label for the report (defaults to the file read, or ``"<memory>"``).
+
+    Raises
+    ------
+    ConfigError
+        If the calendar is unknown or cannot cover the data's years.
+    """
+    config = config or ValidationConfig()
+    read: ReadResult[C]
+    if isinstance(data, ReadResult):
+        read = data
+    else:
+        n = len(data)
+        read = ReadResult(
+            columns=data,
+            source_rows=np.arange(n, dtype=np.int64),
+            source_lines=None,
+            rejected=(),
+            source="<memory>",
+            rows_in=n,
+            kind=kind_of(data),
+        )
+    columns = read.columns
+    calendar = _resolve_calendar(config.calendar, read.calendar)
+    checker: _Quarantine = _Quarantine(read)
+    if isinstance(columns, BarColumns):
+        _bar_rules(checker, columns, calendar, config)
+    elif isinstance(columns, QuoteColumns):
+        _quote_rules(checker, columns, config)
+    else:
+        _trade_rules(checker, columns, config)
+    keep = np.flatnonzero(checker.alive)
+    clean: C = columns.take(keep)
+    interval_ns: int | None = None
+    findings: list[Finding] = []
+    if isinstance(clean, BarColumns):
+        interval_ns = config.interval_ns or read.interval_ns or _most_common_step(clean.ts_init)
+        if config.check_gaps and interval_ns is not None:
+            findings.extend(_gaps(clean, calendar, interval_ns))
+        if config.report_zero_volume and read.has_volume:
+            findings.extend(_zero_volume_runs(clean))
+        findings.sort(key=lambda f: (f.start_ts, f.rule.value))
+    report = QualityReport(
+        source=source or read.source,
+        instrument_id=columns.instrument_id,
+        kind=kind_of(columns).value,
+        rows_in=read.rows_in,
+        rows_clean=len(clean),
+        first_ts=int(clean.ts_init[0]) if len(clean) else None,
+        last_ts=int(clean.ts_init[-1]) if len(clean) else None,
+        calendar=calendar,
+        interval_ns=interval_ns,
+        config_hash=content_hash(
+            msgspec.json.encode(config), calendar or ALWAYS_OPEN, interval_ns or 0
+        ),
+        quarantined=tuple(sorted((*read.rejected, *checker.records), key=lambda r: r.row)),
+        findings=tuple(findings),
+    )
+    return ValidationResult(clean=clean, clean_rows=read.source_rows[keep], report=report)
+
+
+def _resolve_calendar(configured: str | None, from_reader: str | None) -> str | None:
+    chosen = configured if configured is not None else from_reader
+    return None if is_always_open(chosen) else chosen
+
+
+class _Quarantine:
+    # Alive-mask over the reader's rows plus the records of the rows validation set aside.
+    __slots__ = ("alive", "instrument_id", "read", "records")
+
+    def __init__(
+        self, read: ReadResult[BarColumns] | ReadResult[QuoteColumns] | ReadResult[TradeColumns]
+    ) -> None:
+        self.read = read
+        self.instrument_id = read.columns.instrument_id
+        self.alive: Mask = np.ones(len(read.columns), dtype=np.bool_)
+        self.records: list[QuarantinedRecord] = []
+
+    def reject(self, mask: Mask, rule: Rule, field: str, values: list[str], reason: str) -> None:
+        # ``values`` holds the offending value of each alive row in ``mask``, in row order.
+        hits = np.flatnonzero(mask & self.alive)
+        if len(hits) == 0:
+            return
+        self.alive[hits] = False
+        read = self.read
+        ts = read.columns.ts_event
+        for position, value in zip(hits.tolist(), values, strict=True):
+            row = int(read.source_rows[position])
+            line = None if read.source_lines is None else int(read.source_lines[position])
+            stamp = int(ts[position])
+            where = f"row {row}" + (f" (line {line})" if line is not None else "")
+            self.records.append(
+                QuarantinedRecord(
+                    row=row,
+                    line=line,
+                    ts_event=stamp,
+                    rule=rule,
+                    field=field,
+                    value=value,
+                    message=(
+                        f"{self.instrument_id} {where} at {ns_to_iso(stamp)}: "
+                        f"{field} {value} {reason} "
+                        f"(rule {rule.value})"
+                    ),
+                )
+            )
+
+
+def _formatted(raw: I64, precision: int, where: Mask, alive: Mask) -> list[str]:
+    return [format_raw(int(v), precision) for v in raw[where & alive].tolist()]
+
+
+def _iso_list(ts: I64, where: Mask, alive: Mask) -> list[str]:
+    return [ns_to_iso(int(v)) for v in ts[where & alive].tolist()]
+
+
+# -- rules per kind -------------------------------------------------------------------------------
+
+
+def _bar_rules(
+    q: _Quarantine, bars: BarColumns, calendar: str | None, config: ValidationConfig
+) -> None:
+    p = bars.price_precision
+    if calendar is not None and not config.allow_outside_session and len(bars):
+        sessions = sessions_between(calendar, int(bars.ts_event.min()), int(bars.ts_event.max()))
+        outside = ~sessions.containing(bars.ts_event)
+        q.reject(
+            outside,
+            Rule.OUTSIDE_SESSION,
+            "ts_event",
+            _iso_list(bars.ts_event, outside, q.alive),
+            f"is not inside a {calendar} session",
+        )
+    for name in ("open", "high", "low", "close"):
+        raw = getattr(bars, name)
+        bad = raw <= 0
+        q.reject(
+            bad,
+            Rule.NON_POSITIVE_PRICE,
+            name,
+            _formatted(raw, p, bad, q.alive),
+            "is not a positive price",
+        )
+    high_bad = bars.high < np.maximum(np.maximum(bars.open, bars.close), bars.low)
+    q.reject(
+        high_bad,
+        Rule.OHLC_INCONSISTENT,
+        "high",
+        _formatted(bars.high, p, high_bad, q.alive),
+        "is below max(open, close, low)",
+    )
+    low_bad = bars.low > np.minimum(np.minimum(bars.open, bars.close), bars.high)
+    q.reject(
+        low_bad,
+        Rule.OHLC_INCONSISTENT,
+        "low",
+        _formatted(bars.low, p, low_bad, q.alive),
+        "is above min(open, close, high)",
+    )
+    negative = bars.volume < 0
+    q.reject(
+        negative,
+        Rule.NEGATIVE_VOLUME,
+        "volume",
+        _formatted(bars.volume, bars.volume_precision, negative, q.alive),
+        "is negative",
+    )
+    _order_rules(q, bars.ts_init, allow_duplicates=bool(config.allow_duplicate_timestamps))
+    _spike_rule(q, bars.close.astype(np.float64), bars.close, p, "close", config)
+
+
+def _quote_rules(q: _Quarantine, quotes: QuoteColumns, config: ValidationConfig) -> None:
+    p = quotes.price_precision
+    for name in ("bid_price", "ask_price"):
+        raw = getattr(quotes, name)
+        bad = raw <= 0
+        q.reject(
+            bad,
+            Rule.NON_POSITIVE_PRICE,
+            name,
+            _formatted(raw, p, bad, q.alive),
+            "is not a positive price",
+        )
+    for name in ("bid_size", "ask_size"):
+        raw = getattr(quotes, name)
+        bad = raw < 0
+        q.reject(
+            bad,
+            Rule.NEGATIVE_VOLUME,
+            name,
+            _formatted(raw, quotes.size_precision, bad, q.alive),
+            "is negative",
+        )
+    crossed = quotes.bid_price > quotes.ask_price
+    values = [
+        f"{format_raw(int(b), p)} > ask {format_raw(int(a), p)}"
+        for b, a in zip(
+            quotes.bid_price[crossed & q.alive].tolist(),
+            quotes.ask_price[crossed & q.alive].tolist(),
+            strict=True,
+        )
+    ]
+    q.reject(crossed, Rule.CROSSED_QUOTE, "bid_price", values, "is a crossed quote")
+    allow = True if config.allow_duplicate_timestamps is None else config.allow_duplicate_timestamps
+    _order_rules(q, quotes.ts_init, allow_duplicates=allow)
+    mid = (quotes.bid_price.astype(np.float64) + quotes.ask_price.astype(np.float64)) / 2.0
+    _spike_rule(q, mid, None, p, "mid", config)
+
+
+def _trade_rules(q: _Quarantine, trades: TradeColumns, config: ValidationConfig) -> None:
+    p = trades.price_precision
+    bad = trades.price <= 0
+    q.reject(
+        bad,
+        Rule.NON_POSITIVE_PRICE,
+        "price",
+        _formatted(trades.price, p, bad, q.alive),
+        "is not a positive price",
+    )
+    small = trades.size <= 0
+    q.reject(
+        small,
+        Rule.NON_POSITIVE_SIZE,
+        "size",
+        _formatted(trades.size, trades.size_precision, small, q.alive),
+        "is not a positive size",
+    )
+    allow = True if config.allow_duplicate_timestamps is None else config.allow_duplicate_timestamps
+    _order_rules(q, trades.ts_init, allow_duplicates=allow)
+    alive = np.flatnonzero(q.alive)
+    _, first = np.unique(trades.trade_id[alive], return_index=True)
+    repeated = np.ones(len(q.alive), dtype=np.bool_)
+    repeated[alive[first]] = False
+    values = [str(v) for v in trades.trade_id[repeated & q.alive].tolist()]
+    q.reject(repeated, Rule.DUPLICATE_TRADE_ID, "trade_id", values, "repeats an earlier trade id")
+    _spike_rule(q, trades.price.astype(np.float64), trades.price, p, "price", config)
+
+
+def _order_rules(q: _Quarantine, ts_init: I64, *, allow_duplicates: bool) -> None:
+    alive = np.flatnonzero(q.alive)
+    keep = _longest_non_decreasing(ts_init[alive])
+    late = np.zeros(len(q.alive), dtype=np.bool_)
+    late[alive[~keep]] = True
+    q.reject(
+        late,
+        Rule.OUT_OF_ORDER,
+        "ts_init",
+        _iso_list(ts_init, late, q.alive),
+        "is earlier than the rows before it",
+    )
+    if allow_duplicates:
+        return
+    alive = np.flatnonzero(q.alive)
+    same = np.zeros(len(q.alive), dtype=np.bool_)
+    if len(alive) > 1:
+        same[alive[1:][ts_init[alive[1:]] == ts_init[alive[:-1]]]] = True
+    q.reject(
+        same,
+        Rule.DUPLICATE_TIMESTAMP,
+        "ts_init",
+        _iso_list(ts_init, same, q.alive),
+        "repeats the previous row's timestamp",
+    )
+
+
+def _longest_non_decreasing(values: I64) -> Mask:
+    # Patience sorting, O(n log n): True on one longest non-decreasing subsequence.
+    n = len(values)
+    keep = np.ones(n, dtype=np.bool_)
+    if n < 2 or bool((values[1:] >= values[:-1]).all()):
+        return keep
+    tails: list[int] = []
+    tail_index: list[int] = []
+    previous = [-1] * n
+    for i, value in enumerate(values.tolist()):
+        position = bisect.bisect_right(tails, value)
+        if position > 0:
+            previous[i] = tail_index[position - 1]
+        if position == len(tails):
+            tails.append(value)
+            tail_index.append(i)
+        else:
+            tails[position] = value
+            tail_index[position] = i
+    keep[:] = False
+    i = tail_index[-1]
+    while i >= 0:
+        keep[i] = True
+        i = previous[i]
+    return keep
+
+
+def _spike_rule(
+    q: _Quarantine,
+    prices: F64,
+    raw: I64 | None,
+    precision: int,
+    field: str,
+    config: ValidationConfig,
+) -> None:
+    if config.spike_threshold_mad is None:
+        return
+    alive = np.flatnonzero(q.alive)
+    spikes = spike_mask(
+        prices[alive],
+        window=config.spike_window,
+        min_history=config.spike_min_history,
+        threshold_mad=config.spike_threshold_mad,
+        min_return=config.spike_min_return,
+        reversal_fraction=config.spike_reversal_fraction,
+    )
+    mask = np.zeros(len(q.alive), dtype=np.bool_)
+    mask[alive[spikes]] = True
+    if raw is not None:
+        values = _formatted(raw, precision, mask, q.alive)
+    else:
+        values = [f"{v / 10**precision:.{precision + 1}f}" for v in prices[mask & q.alive].tolist()]
+    reason = (
+        f"is a spike: its return is over {config.spike_threshold_mad:g} MADs from the median "
+        "of the "
+        f"previous {config.spike_window} returns and reverses on the next row"
+    )
+    q.reject(mask, Rule.OUTLIER_SPIKE, field, values, reason)
+
+
+def spike_mask(
+    prices: F64,
+    *,
+    window: int = 50,
+    min_history: int = 20,
+    threshold_mad: float = 10.0,
+    min_return: float = 0.01,
+    reversal_fraction: float = 0.8,
+) -> Mask:
+    """Return True at rows whose price is an isolated spike (the rule ``outlier_spike``).
+
+    With ``r[t] = log(p[t] / p[t-1])``, row ``t`` is a spike when, against the previous
+    ``window`` returns (at least ``min_history`` of them), ``|r[t] - median| > threshold_mad *
+    1.4826 * MAD``, ``|r[t]| >= min_return``, and ``r[t+1]`` has the opposite sign with
+    ``|r[t+1]| >= reversal_fraction * |r[t]|``. Prices must be positive.
+    """
+    n = len(prices)
+    mask = np.zeros(n, dtype=np.bool_)
+    if n < min_history + 2:
+        return mask
+    returns = np.diff(np.log(prices))
+    # returns[j] moves row j to row j+1; judge j for j in 0..n-3 (a next return must exist).
+    count = len(returns) - 1
+    median = np.full(count, np.nan)
+    mad = np.full(count, np.nan)
+    for j in range(min_history, min(window, count)):
+        history = returns[:j]
+        median[j] = np.median(history)
+        mad[j] = np.median(np.abs(history - median[j]))
+    if count > window:
+        windows = np.lib.stride_tricks.sliding_window_view(returns[: count - 1], window)
+        # windows[k] holds returns[k:k+window], the history of return k+window.
+        for start in range(0, len(windows), _CHUNK_ROWS):
+            block = windows[start : start + _CHUNK_ROWS]
+            block_median = np.median(block, axis=1)
+            median[window + start : window + start + len(block)] = block_median
+            mad[window + start : window + start + len(block)] = np.median(
+                np.abs(block - block_median[:, None]), axis=1
+            )
+    current = returns[:count]
+    following = returns[1 : count + 1]
+    judged = ~np.isnan(median)
+    scale = _MAD_TO_SIGMA * np.where(judged, mad, 0.0)
+    deviation = np.abs(current - np.where(judged, median, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        far = judged & (deviation > threshold_mad * scale) & (deviation > 0)
+    reverses = (np.sign(following) == -np.sign(current)) & (
+        np.abs(following) >= reversal_fraction * np.abs(current)
+    )
+    spike = far & (np.abs(current) >= min_return) & reverses
+    mask[1 : count + 1] = spike
+    return mask
+
+
+# -- findings ------------------------------------------------------------------------------------
+
+
+def _most_common_step(ts: I64) -> int | None:
+    steps = np.diff(ts)
+    steps = steps[steps > 0]
+    if len(steps) == 0:
+        return None
+    values, counts = np.unique(steps, return_counts=True)
+    return int(values[np.argmax(counts)])
+
+
+def _interval_text(interval_ns: int) -> str:
+    for unit, size in (
+        ("d", NANOS_PER_DAY),
+        ("h", 3_600_000_000_000),
+        ("min", 60_000_000_000),
+        ("s", 1_000_000_000),
+    ):
+        if interval_ns % size == 0:
+            return f"{interval_ns // size}{unit}"
+    return f"{interval_ns}ns"
+
+
+def _gaps(bars: BarColumns, calendar: str | None, interval_ns: int) -> list[Finding]:
+    ts = bars.ts_event
+    if len(ts) < 2:
+        return []
+    iid = bars.instrument_id
+    if calendar is not None and interval_ns == NANOS_PER_DAY:
+        return _session_gaps(iid, ts, calendar)
+    if calendar is not None:
+        expected = expected_bar_closes(calendar, interval_ns, int(ts[0]), int(ts[-1]))
+        missing_at = np.flatnonzero(~np.isin(expected, ts))
+        return [
+            Finding(
+                rule=Rule.GAP,
+                start_ts=int(expected[first]),
+                end_ts=int(expected[last]),
+                count=last - first + 1,
+                unit="intervals",
+                message=(
+                    f"{iid}: {last - first + 1} bar(s) of {_interval_text(interval_ns)} missing "
+                    f"inside {calendar} sessions, closes {ns_to_iso(int(expected[first]))} .. "
+                    f"{ns_to_iso(int(expected[last]))} (rule gap)"
+                ),
+            )
+            for first, last in _runs(missing_at)
+        ]
+    steps = np.diff(ts)
+    findings = []
+    for i in np.flatnonzero(steps > interval_ns).tolist():
+        missing = int((steps[i] - 1) // interval_ns)
+        if missing <= 0:
+            continue
+        start = int(ts[i]) + interval_ns
+        end = int(ts[i]) + missing * interval_ns
+        findings.append(
+            Finding(
+                rule=Rule.GAP,
+                start_ts=start,
+                end_ts=end,
+                count=missing,
+                unit="intervals",
+                message=(
+                    f"{iid}: {missing} bar(s) of {_interval_text(interval_ns)} missing, closes "
+                    f"{ns_to_iso(start)} .. {ns_to_iso(end)} (rule gap)"
+                ),
+            )
+        )
+    return findings
+
+
+def _session_gaps(iid: str, ts: I64, calendar: str) -> list[Finding]:
+    sessions = sessions_between(calendar, int(ts[0]), int(ts[-1]))
+    index = np.searchsorted(sessions.close, ts, "left")
+    present = np.zeros(len(sessions), dtype=np.bool_)
+    present[index[index < len(sessions)]] = True
+    span = np.arange(int(index[0]), int(min(index[-1], len(sessions) - 1)) + 1)
+    missing_at = span[~present[span]]
+    findings = []
+    for first, last in _runs(missing_at):
+        start, end = int(sessions.close[first]), int(sessions.close[last])
+        findings.append(
+            Finding(
+                rule=Rule.GAP,
+                start_ts=start,
+                end_ts=end,
+                count=last - first + 1,
+                unit="sessions",
+                message=(
+                    f"{iid}: {last - first + 1} {calendar} session(s) missing, "
+                    f"{ns_to_iso(int(sessions.label[first]))[:10]} .. "
+                    f"{ns_to_iso(int(sessions.label[last]))[:10]} (rule gap)"
+                ),
+            )
+        )
+    return findings
+
+
+def _runs(positions: I64) -> list[tuple[int, int]]:
+    # Consecutive integers grouped into (first, last) pairs.
+    if len(positions) == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(positions) != 1)
+    starts = np.concatenate(([0], breaks + 1))
+    ends = np.concatenate((breaks, [len(positions) - 1]))
+    return [
+        (int(positions[s]), int(positions[e]))
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
+    ]
+
+
+def _zero_volume_runs(bars: BarColumns) -> list[Finding]:
+    findings = []
+    for first, last in _runs(np.flatnonzero(bars.volume == 0)):
+        start, end = int(bars.ts_event[first]), int(bars.ts_event[last])
+        count = last - first + 1
+        findings.append(
+            Finding(
+                rule=Rule.ZERO_VOLUME,
+                start_ts=start,
+                end_ts=end,
+                count=count,
+                unit="bars",
+                message=(
+                    f"{bars.instrument_id}: {count} bar(s) with volume 0, "
+                    f"{ns_to_iso(start)} .. {ns_to_iso(end)} (rule zero_volume)"
+                ),
+            )
+        )
+    return findings
