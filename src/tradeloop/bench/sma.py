@@ -57,7 +57,9 @@ def run_job(sources: list[BarColumns], journal_dir: Path, size_label: str) -> di
         journal=journal,
         instruments=instruments,
         starting_cash=Money.from_str(job.STARTING_CASH, "USD"),
-        venue_config=SimVenueConfig(commission=CommissionConfig(kind="bps", bps=job.COMMISSION_BPS)),
+        venue_config=SimVenueConfig(
+            commission=CommissionConfig(kind="bps", bps=job.COMMISSION_BPS)
+        ),
         risk_config=RiskConfig(),
         strategies=[strategy],
     )

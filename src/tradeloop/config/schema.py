@@ -77,7 +77,8 @@ class DataSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
         given = [k for k in ("dataset", "path", "catalog") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ConfigError(
-                f"each [[data]] entry needs exactly one of dataset, path or catalog; got {given or 'none'}"
+                "each [[data]] entry needs exactly one of dataset, path or catalog; "
+                f"got {given or 'none'}"
             )
         if self.path is not None and (self.format is None or self.instrument_id is None):
             raise ConfigError(f"data path {self.path} needs a format and an instrument_id")
@@ -100,7 +101,13 @@ class InstrumentSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     exchange_calendar: str | None = None
 
 
-class StrategySection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename={"class_path": "class"}):
+class StrategySection(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+    rename={"class_path": "class"},
+):
     """A strategy: its class (``SmaCross``, ``module:Class`` or ``file.py:Class``) and params."""
 
     class_path: str

@@ -85,7 +85,13 @@ class Clock:
             raise InvalidValueError(f"timer {name!r} interval_ns {interval_ns} must be positive")
         self._check_name(name)
         start = self.timestamp_ns() if start_ns is None else start_ns
-        timer = _Timer(name, interval_ns, start + interval_ns, NEVER_NS if stop_ns is None else stop_ns, callback)
+        timer = _Timer(
+            name,
+            interval_ns,
+            start + interval_ns,
+            NEVER_NS if stop_ns is None else stop_ns,
+            callback,
+        )
         self._timers[name] = timer
         self._push(timer)
 

@@ -23,7 +23,7 @@ from tradeloop.core.errors import InvalidValueError
 
 MAX_PRECISION: Final = 16
 MONEY_PRECISION: Final = 9
-_POW10: Final = tuple(10**i for i in range(MAX_PRECISION + MONEY_PRECISION + 20))
+_POW10: Final[tuple[int, ...]] = tuple(10**i for i in range(MAX_PRECISION + MONEY_PRECISION + 20))
 
 
 def pow10(exponent: int) -> int:
@@ -31,7 +31,9 @@ def pow10(exponent: int) -> int:
     return _POW10[exponent]
 
 
-def rescale_raw(raw: int, from_precision: int, to_precision: int, rounding: str = ROUND_HALF_EVEN) -> int:
+def rescale_raw(
+    raw: int, from_precision: int, to_precision: int, rounding: str = ROUND_HALF_EVEN
+) -> int:
     """Return ``raw`` (at ``from_precision``) expressed at ``to_precision``.
 
     Widening is exact. Narrowing rounds with ``rounding`` (a ``decimal`` rounding mode).
@@ -51,7 +53,9 @@ def _check_precision(precision: int, what: str) -> None:
         raise InvalidValueError(f"{what} precision {precision} is outside 0..{MAX_PRECISION}")
 
 
-def decimal_to_raw(value: Decimal, precision: int, what: str, rounding: str = ROUND_HALF_EVEN) -> int:
+def decimal_to_raw(
+    value: Decimal, precision: int, what: str, rounding: str = ROUND_HALF_EVEN
+) -> int:
     """Return ``value`` as a raw integer at ``precision``, rounding with ``rounding``.
 
     Raises
@@ -64,12 +68,14 @@ def decimal_to_raw(value: Decimal, precision: int, what: str, rounding: str = RO
     try:
         scaled = value.scaleb(precision).quantize(Decimal(1), rounding=rounding)
     except InvalidOperation:
-        raise InvalidValueError(f"{what} {value} cannot be represented at precision {precision}") from None
+        raise InvalidValueError(
+            f"{what} {value} cannot be represented at precision {precision}"
+        ) from None
     return int(scaled)
 
 
 def float_to_raw(value: float, precision: int, what: str, rounding: str = ROUND_HALF_EVEN) -> int:
-    """Return the float ``value`` as a raw integer at ``precision`` (exact binary value, then rounded).
+    """Return the float ``value`` as a raw integer at ``precision`` (exact value, then rounded).
 
     Raises
     ------
@@ -237,7 +243,9 @@ class Quantity(msgspec.Struct, frozen=True, gc=False):
         return cls(decimal_to_raw(value, target, "quantity"), target)
 
     @classmethod
-    def from_decimal(cls, value: Decimal, precision: int, rounding: str = ROUND_HALF_EVEN) -> Quantity:
+    def from_decimal(
+        cls, value: Decimal, precision: int, rounding: str = ROUND_HALF_EVEN
+    ) -> Quantity:
         """Return ``value`` rounded to ``precision`` with ``rounding``."""
         _check_precision(precision, "quantity")
         return cls(decimal_to_raw(value, precision, "quantity", rounding), precision)
@@ -367,7 +375,9 @@ def currency(code: str) -> Currency:
         return CURRENCIES[code]
     except KeyError:
         known = ", ".join(sorted(CURRENCIES))
-        raise InvalidValueError(f"currency {code!r} is unknown; known currencies: {known}") from None
+        raise InvalidValueError(
+            f"currency {code!r} is unknown; known currencies: {known}"
+        ) from None
 
 
 class Money(msgspec.Struct, frozen=True, gc=False):
@@ -390,7 +400,9 @@ class Money(msgspec.Struct, frozen=True, gc=False):
         return cls(decimal_to_raw(value, MONEY_PRECISION, "money"), currency_code)
 
     @classmethod
-    def from_decimal(cls, value: Decimal, currency_code: str, rounding: str = ROUND_HALF_EVEN) -> Money:
+    def from_decimal(
+        cls, value: Decimal, currency_code: str, rounding: str = ROUND_HALF_EVEN
+    ) -> Money:
         """Return ``value`` in ``currency_code`` (rounded to 9 decimals with ``rounding``)."""
         return cls(decimal_to_raw(value, MONEY_PRECISION, "money", rounding), currency_code)
 
@@ -428,7 +440,9 @@ class Money(msgspec.Struct, frozen=True, gc=False):
         return self.raw / _POW10[MONEY_PRECISION]
 
     def __str__(self) -> str:
-        digits = currency(self.currency).precision if self.currency in CURRENCIES else MONEY_PRECISION
+        digits = (
+            currency(self.currency).precision if self.currency in CURRENCIES else MONEY_PRECISION
+        )
         raw = rescale_raw(self.raw, MONEY_PRECISION, digits)
         return f"{format_raw(raw, digits)} {self.currency}"
 
@@ -463,7 +477,9 @@ class Money(msgspec.Struct, frozen=True, gc=False):
         return self.raw >= other.raw
 
 
-def notional_raw(price: Price, quantity: Quantity, multiplier_raw: int, multiplier_precision: int) -> int:
+def notional_raw(
+    price: Price, quantity: Quantity, multiplier_raw: int, multiplier_precision: int
+) -> int:
     """Return price × quantity × multiplier as a raw money amount at ``MONEY_PRECISION``.
 
     Exact when the combined precision is at most 9 decimals; otherwise rounded half-even.

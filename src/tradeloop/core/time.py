@@ -40,7 +40,7 @@ def ns_to_dt(ts_ns: int) -> dt.datetime:
 
 
 def ns_to_iso(ts_ns: int) -> str:
-    """Return ``ts_ns`` as an ISO-8601 UTC string with nanoseconds, e.g. ``2020-01-01T00:00:00.000000000Z``."""
+    """Return ``ts_ns`` as ISO-8601 UTC with nanoseconds: ``2020-01-01T00:00:00.000000000Z``."""
     seconds, nanos = divmod(ts_ns, NANOS_PER_SECOND)
     base = (_EPOCH + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
     return f"{base}.{nanos:09d}Z"

@@ -44,7 +44,9 @@ class CommissionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
 
 @functools.lru_cache(maxsize=64)
 def _rational(value: float | str) -> tuple[int, int]:
-    numerator, denominator = Decimal(repr(value) if isinstance(value, float) else value).as_integer_ratio()
+    numerator, denominator = Decimal(
+        repr(value) if isinstance(value, float) else value
+    ).as_integer_ratio()
     return numerator, denominator
 
 
@@ -56,7 +58,9 @@ def _div_half_even(numerator: int, denominator: int) -> int:
     return quotient
 
 
-def commission(config: CommissionConfig, instrument: Instrument, quantity: Quantity, price: Price) -> Money:
+def commission(
+    config: CommissionConfig, instrument: Instrument, quantity: Quantity, price: Price
+) -> Money:
     """Return the commission of one fill of ``quantity`` at ``price`` (exact to 1e-9, half-even)."""
     code = instrument.quote_currency
     if config.kind == "none":
@@ -67,7 +71,11 @@ def commission(config: CommissionConfig, instrument: Instrument, quantity: Quant
         fee_raw = _div_half_even(notional_raw * num, den * 10_000)
     else:
         num, den = _rational(config.per_share)
-        scale = 10 ** (MONEY_PRECISION - quantity.precision) if quantity.precision <= MONEY_PRECISION else 1
+        scale = (
+            10 ** (MONEY_PRECISION - quantity.precision)
+            if quantity.precision <= MONEY_PRECISION
+            else 1
+        )
         fee_raw = _div_half_even(quantity.raw * scale * num, den)
     minimum_num, minimum_den = _rational(config.minimum)
     fee_raw = max(fee_raw, _div_half_even(minimum_num * 10**MONEY_PRECISION, minimum_den))

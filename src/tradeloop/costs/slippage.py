@@ -24,7 +24,9 @@ class SlippageConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
             raise ConfigError("slippage ticks and bps must not be negative")
 
 
-def slipped_price(config: SlippageConfig, instrument: Instrument, price: Price, is_buy: bool) -> Price:
+def slipped_price(
+    config: SlippageConfig, instrument: Instrument, price: Price, is_buy: bool
+) -> Price:
     """Return ``price`` moved against the trader (up for buys, down for sells)."""
     if config.kind == "none":
         return price

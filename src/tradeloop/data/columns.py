@@ -41,7 +41,9 @@ def floats_to_raw(values: npt.ArrayLike, precision: int, what: str) -> I64:
     arr = np.asarray(values, dtype=np.float64)
     if not np.isfinite(arr).all():
         bad = int(np.flatnonzero(~np.isfinite(arr))[0])
-        raise DataIntegrityError(f"{what} at row {bad} is {arr[bad]}; quarantine it before conversion")
+        raise DataIntegrityError(
+            f"{what} at row {bad} is {arr[bad]}; quarantine it before conversion"
+        )
     return np.rint(arr * float(pow10(precision))).astype(np.int64)
 
 
@@ -88,7 +90,7 @@ class BarColumns:
         volume_precision: int,
         ts_event: npt.ArrayLike,
         ts_init: npt.ArrayLike,
-        open: npt.ArrayLike,  # noqa: A002 - the OHLC names are the domain's
+        open: npt.ArrayLike,
         high: npt.ArrayLike,
         low: npt.ArrayLike,
         close: npt.ArrayLike,
@@ -122,7 +124,7 @@ class BarColumns:
         price_precision: int,
         volume_precision: int,
         ts_event: npt.ArrayLike,
-        open: npt.ArrayLike,  # noqa: A002
+        open: npt.ArrayLike,
         high: npt.ArrayLike,
         low: npt.ArrayLike,
         close: npt.ArrayLike,
@@ -146,7 +148,7 @@ class BarColumns:
     def __len__(self) -> int:
         return len(self.ts_init)
 
-    def take(self, index: npt.ArrayLike) -> BarColumns:
+    def take(self, index: slice | npt.ArrayLike) -> BarColumns:
         """Return the rows at ``index`` (a slice, an integer array or a boolean mask)."""
         idx: Any = index
         return BarColumns(
@@ -166,11 +168,10 @@ class BarColumns:
         """Return the rows with ``start_ns <= ts_init <= end_ns`` (either bound optional)."""
         lo = 0 if start_ns is None else int(np.searchsorted(self.ts_init, start_ns, "left"))
         hi = len(self) if end_ns is None else int(np.searchsorted(self.ts_init, end_ns, "right"))
-        window: Any = slice(lo, hi)  # ``take`` accepts slices; numpy's ArrayLike omits them
-        return self.take(window)
+        return self.take(slice(lo, hi))
 
     def as_float(self, column: str) -> F64:
-        """Return a price column (``open``, ``high``, ``low``, ``close``) or ``volume`` as floats."""
+        """Return a price column (``open`` … ``close``) or ``volume`` as floats."""
         raw: I64 = getattr(self, column)
         precision = self.volume_precision if column == "volume" else self.price_precision
         return raw / float(pow10(precision))
@@ -258,7 +259,7 @@ class QuoteColumns:
     def __len__(self) -> int:
         return len(self.ts_init)
 
-    def take(self, index: npt.ArrayLike) -> QuoteColumns:
+    def take(self, index: slice | npt.ArrayLike) -> QuoteColumns:
         """Return the rows at ``index``."""
         idx: Any = index
         return QuoteColumns(
@@ -288,7 +289,9 @@ class QuoteColumns:
                 strict=True,
             )
             for bp, ap, bs, asz, te, ti in rows:
-                yield QuoteTick(iid, Price(bp, p), Price(ap, p), Quantity(bs, sp), Quantity(asz, sp), te, ti)
+                yield QuoteTick(
+                    iid, Price(bp, p), Price(ap, p), Quantity(bs, sp), Quantity(asz, sp), te, ti
+                )
 
 
 class TradeColumns:
@@ -340,7 +343,7 @@ class TradeColumns:
     def __len__(self) -> int:
         return len(self.ts_init)
 
-    def take(self, index: npt.ArrayLike) -> TradeColumns:
+    def take(self, index: slice | npt.ArrayLike) -> TradeColumns:
         """Return the rows at ``index``."""
         idx: Any = index
         return TradeColumns(

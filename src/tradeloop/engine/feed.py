@@ -64,7 +64,9 @@ def merge(sources: Sequence[Columns], window_rows: int = 65_536) -> Iterator[Mar
         ts_parts, kind_parts, source_parts, row_parts = [], [], [], []
         for i, source in enumerate(non_empty):
             start = cursors[i]
-            stop = len(source) if edge is None else int(np.searchsorted(source.ts_init, edge, "left"))
+            stop = (
+                len(source) if edge is None else int(np.searchsorted(source.ts_init, edge, "left"))
+            )
             pieces.append(_records(source, start, stop) if stop > start else [])
             if stop > start:
                 n = stop - start
@@ -78,7 +80,9 @@ def merge(sources: Sequence[Columns], window_rows: int = 65_536) -> Iterator[Mar
         source_idx = np.concatenate(source_parts)
         row_idx = np.concatenate(row_parts)
         # lexsort: the last key is the primary one.
-        order = np.lexsort((row_idx, source_idx, np.concatenate(kind_parts), np.concatenate(ts_parts)))
+        order = np.lexsort(
+            (row_idx, source_idx, np.concatenate(kind_parts), np.concatenate(ts_parts))
+        )
         for src, row in zip(source_idx[order].tolist(), row_idx[order].tolist(), strict=True):
             yield pieces[src][row]
         emitted += len(order)

@@ -120,8 +120,12 @@ class Kernel:
         self.instruments = dict(instruments)
         self.bus = MessageBus()
         self.portfolio = Portfolio(clock, self.bus, journal, self.instruments, starting_cash, fx=fx)
-        self.order_manager = OrderManager(clock, self.bus, journal, self.instruments, self.portfolio.mark_price)
-        self.risk = RiskEngine(risk_config, clock, self.instruments, self.portfolio, self.order_manager)
+        self.order_manager = OrderManager(
+            clock, self.bus, journal, self.instruments, self.portfolio.mark_price
+        )
+        self.risk = RiskEngine(
+            risk_config, clock, self.instruments, self.portfolio, self.order_manager
+        )
         self.order_manager.set_risk(self.risk)
         self._deferred: deque[OrderEvent] = deque()
         self.venues: dict[str, SimulatedVenue] = {}
@@ -138,7 +142,7 @@ class Kernel:
         self._last_ts: int | None = None
         self._started = False
 
-    # -- lifecycle ----------------------------------------------------------------------------------
+    # -- lifecycle ---------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Attach and start the strategies (``on_start``)."""
@@ -161,7 +165,7 @@ class Kernel:
         self.journal.sync()
 
     def set_last_timestamp(self, ts_ns: int | None) -> None:
-        """Record the timestamp of the last dispatched record (its equity point is taken at stop)."""
+        """Record the last dispatched record's timestamp (its equity point is taken at stop)."""
         self._last_ts = ts_ns
 
     def set_trading_state(self, state: TradingState, reason: str) -> None:
@@ -172,7 +176,7 @@ class Kernel:
         self.journal.append(event)
         self.bus.publish(RISK_EVENTS, event)
 
-    # -- the loop --------------------------------------------------------------------------------------
+    # -- the loop ----------------------------------------------------------------------------------
 
     def drain(self) -> None:
         """Apply queued venue events in FIFO order (see step 5 of the module docstring)."""
@@ -191,12 +195,16 @@ class Kernel:
                 callback(event)
                 self.drain()
 
-    def _route(self, instrument_id: str) -> tuple[Callable[[Bar], None], Callable[[Bar], None], str]:
+    def _route(
+        self, instrument_id: str
+    ) -> tuple[Callable[[Bar], None], Callable[[Bar], None], str]:
         route = self._routes.get(instrument_id)
         if route is None:
             instrument = self.instruments.get(instrument_id)
             if instrument is None:
-                raise ConfigError(f"market data for {instrument_id}, which is not a configured instrument")
+                raise ConfigError(
+                    f"market data for {instrument_id}, which is not a configured instrument"
+                )
             venue = self.venues[instrument.venue]
             route = (venue.on_bar, self.portfolio.on_bar, bars_topic(instrument_id))
             self._routes[instrument_id] = route
@@ -222,7 +230,9 @@ class Kernel:
             self.portfolio.on_trade(record)
             self.bus.publish(trades_topic(record.instrument_id), record)
         else:
-            raise ConfigError(f"record type {type(record).__name__} is not supported by this kernel")
+            raise ConfigError(
+                f"record type {type(record).__name__} is not supported by this kernel"
+            )
         if self._deferred:
             self.drain()
         self.records_processed += 1
@@ -253,8 +263,8 @@ class Kernel:
                 if last_ts is not None:
                     if ts < last_ts:
                         raise ConfigError(
-                            f"record of {record.instrument_id} at {ts} is before the previous record "
-                            f"at {last_ts}: data must be validated and sorted by ts_init"
+                            f"record of {record.instrument_id} at {ts} is before the previous "
+                            f"record at {last_ts}: data must be validated and sorted by ts_init"
                         )
                     snapshot(last_ts)
                 if ts >= clock.next_deadline_ns:

@@ -28,7 +28,9 @@ _END = object()
 class ReplayFeed:
     """Release records on a thread at the pace of a ``LiveClock``."""
 
-    def __init__(self, records: Iterable[MarketData], clock: LiveClock, max_queue: int = 10_000) -> None:
+    def __init__(
+        self, records: Iterable[MarketData], clock: LiveClock, max_queue: int = 10_000
+    ) -> None:
         self._records = records
         self._clock = clock
         self.queue: queue.Queue[object] = queue.Queue(maxsize=max_queue)

@@ -39,7 +39,9 @@ def _load_file(path: Path, class_name: str) -> Any:
     try:
         spec.loader.exec_module(module)
     except Exception as error:
-        raise ConfigError(f"strategy file {path} failed to import: {type(error).__name__}: {error}") from error
+        raise ConfigError(
+            f"strategy file {path} failed to import: {type(error).__name__}: {error}"
+        ) from error
     return getattr(module, class_name, None)
 
 
@@ -57,7 +59,8 @@ def resolve_strategy_class(class_path: str, allowed: list[str], base_dir: Path) 
     if not sep or not target or not class_name:
         known = ", ".join(sorted(BUILTIN_STRATEGIES))
         raise ConfigError(
-            f"strategy class {class_path!r} is neither a built-in ({known}) nor of the form module:Class or file.py:Class"
+            f"strategy class {class_path!r} is neither a built-in ({known}) "
+            "nor of the form module:Class or file.py:Class"
         )
     if target.endswith(".py"):
         path = Path(target)
@@ -66,7 +69,8 @@ def resolve_strategy_class(class_path: str, allowed: list[str], base_dir: Path) 
         package = target.split(".")[0]
         if package != "tradeloop" and package not in allowed:
             raise ConfigError(
-                f"strategy module {target} is not allowed; add {package!r} to [plugins] allow to import it"
+                f"strategy module {target} is not allowed; "
+                f"add {package!r} to [plugins] allow to import it"
             )
         try:
             module = importlib.import_module(target)
@@ -78,7 +82,9 @@ def resolve_strategy_class(class_path: str, allowed: list[str], base_dir: Path) 
     return cls
 
 
-def build_strategy(section: StrategySection, config: RunConfig, base_dir: Path, index: int) -> Strategy:
+def build_strategy(
+    section: StrategySection, config: RunConfig, base_dir: Path, index: int
+) -> Strategy:
     """Return the strategy of one ``[[strategies]]`` entry, with its params validated.
 
     Raises
@@ -92,5 +98,7 @@ def build_strategy(section: StrategySection, config: RunConfig, base_dir: Path, 
     except msgspec.ValidationError as error:
         text = str(error).replace("Object contains unknown field", "unknown parameter")
         raise ConfigError(f"strategies[{index}] ({section.class_path}) params: {text}") from None
-    strategy_id = section.id or (cls.__name__ if len(config.strategies) == 1 else f"{cls.__name__}-{index}")
+    strategy_id = section.id or (
+        cls.__name__ if len(config.strategies) == 1 else f"{cls.__name__}-{index}"
+    )
     return cls(params, strategy_id=strategy_id)

@@ -97,12 +97,16 @@ class OrderManager:
     def submit(self, init: OrderInitialized) -> Order:
         """Register, journal, risk-check and send an order; return it (possibly denied)."""
         if self._risk is None:
-            raise InvariantViolation("order manager has no risk check installed; no order may bypass risk")
+            raise InvariantViolation(
+                "order manager has no risk check installed; no order may bypass risk"
+            )
         if init.client_order_id in self.orders:
             raise InvariantViolation(f"client order id {init.client_order_id} is already in use")
         order = Order(init)
         self.orders[init.client_order_id] = order
-        command = SubmitOrder(strategy_id=init.strategy_id, ts_init=self.clock.timestamp_ns(), order=init)
+        command = SubmitOrder(
+            strategy_id=init.strategy_id, ts_init=self.clock.timestamp_ns(), order=init
+        )
         self.journal.append(command, durable=True)
         reason = self._risk.check_submit(init)
         venue = init.instrument_id.rpartition(".")[2]
@@ -212,7 +216,11 @@ class OrderManager:
         return True
 
     def _modify_error(
-        self, order: Order, quantity: Quantity | None, price: Price | None, trigger_price: Price | None
+        self,
+        order: Order,
+        quantity: Quantity | None,
+        price: Price | None,
+        trigger_price: Price | None,
     ) -> str | None:
         instrument = self.instruments[order.instrument_id]
         if quantity is not None:
@@ -241,7 +249,9 @@ class OrderManager:
             if isinstance(event, OrderFilled):
                 self._record_external(event, "fill for an unknown order", apply=True)
             else:
-                self._alert("error", f"{type(event).__name__} for unknown order {event.client_order_id}")
+                self._alert(
+                    "error", f"{type(event).__name__} for unknown order {event.client_order_id}"
+                )
             return
         if isinstance(event, OrderFilled) and event.trade_id in order.trade_ids:
             self._record_external(event, f"duplicate trade id {event.trade_id}", apply=False)
@@ -285,14 +295,18 @@ class OrderManager:
 
     def _alert(self, severity: str, message: str) -> None:
         now = self.clock.timestamp_ns()
-        alert = AlertRaised(severity=severity, source="execution", message=message, ts_event=now, ts_init=now)
+        alert = AlertRaised(
+            severity=severity, source="execution", message=message, ts_event=now, ts_init=now
+        )
         log.warning("%s", message)
         self.journal.append(alert)
         self.bus.publish(ALERTS, alert)
 
     # -- views (risk, strategies) -----------------------------------------------------------------
 
-    def open_orders(self, instrument_id: str | None = None, strategy_id: str | None = None) -> list[Order]:
+    def open_orders(
+        self, instrument_id: str | None = None, strategy_id: str | None = None
+    ) -> list[Order]:
         """Return open orders, oldest first, optionally for one instrument and/or strategy."""
         return [
             o

@@ -77,7 +77,9 @@ def serve(path: str, stdin: BinaryIO, stdout: BinaryIO) -> None:
                 for header, raw in zip(headers.decode(body), split.decode(body), strict=True):
                     ts_event = header.ts_init if header.ts_event is None else header.ts_event
                     kind_name = "command" if header.ts_event is None else "event"
-                    rows.append((seq, ts_event, header.ts_init, kind_name, header.type, bytes(raw).decode()))
+                    rows.append(
+                        (seq, ts_event, header.ts_init, kind_name, header.type, bytes(raw).decode())
+                    )
                     seq += 1
                 conn.execute("BEGIN")
                 conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", rows)

@@ -116,7 +116,9 @@ class SqliteJournal:
     ) -> None:
         self.path = Path(path)
         if self.path.exists():
-            raise ConfigError(f"journal {self.path} already exists; a run never appends to another run's journal")
+            raise ConfigError(
+                f"journal {self.path} already exists; a run never appends to another run's journal"
+            )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -144,7 +146,9 @@ class SqliteJournal:
     def append(self, record: Event | Command, durable: bool = False) -> int:
         """Append ``record`` and return its sequence number (see ``Journal.append``)."""
         if self._closed:
-            raise InvariantViolation(f"journal {self.path} is closed; record {type(record).__name__} not written")
+            raise InvariantViolation(
+                f"journal {self.path} is closed; record {type(record).__name__} not written"
+            )
         self._seq += 1
         buffer = self._buffer
         buffer.append(record)
@@ -160,7 +164,9 @@ class SqliteJournal:
         try:
             stdin.write(kind + len(payload).to_bytes(4, "little") + payload)
         except BrokenPipeError:
-            raise InvariantViolation(f"journal writer for {self.path} stopped unexpectedly") from None
+            raise InvariantViolation(
+                f"journal writer for {self.path} stopped unexpectedly"
+            ) from None
 
     def _hand_over(self) -> None:
         if self._buffer:
@@ -173,14 +179,17 @@ class SqliteJournal:
         self._hand_over()
         self._send(kind)
         stdin, stdout = self._process.stdin, self._process.stdout
-        assert stdin is not None and stdout is not None
+        assert stdin is not None
+        assert stdout is not None
         stdin.flush()
         head = stdout.read(4)
         if len(head) != 4:
             raise InvariantViolation(f"journal writer for {self.path} stopped unexpectedly")
         answer = stdout.read(int.from_bytes(head, "little"))
         if answer[:1] != b"K":
-            raise InvariantViolation(f"journal {self.path} could not be written: {answer[1:].decode()}")
+            raise InvariantViolation(
+                f"journal {self.path} could not be written: {answer[1:].decode()}"
+            )
         if kind == b"C" and len(answer) > 1:
             self.writer_peak_rss_mb = int(answer[1:]) / 1024
 
@@ -235,7 +244,9 @@ def read_manifest(path: str | os.PathLike[str]) -> RunManifest:
     return msgspec.json.decode(row[0], type=RunManifest)
 
 
-def read_records(path: str | os.PathLike[str], until_ts_ns: int | None = None) -> Iterator[JournalRecord]:
+def read_records(
+    path: str | os.PathLike[str], until_ts_ns: int | None = None
+) -> Iterator[JournalRecord]:
     """Yield the records of the journal at ``path`` in sequence order (optionally up to a time)."""
     codec = JournalCodec()
     conn = _open_readonly(path)
@@ -245,7 +256,9 @@ def read_records(path: str | os.PathLike[str], until_ts_ns: int | None = None) -
         if until_ts_ns is not None:
             query += " WHERE ts_init <= ?"
             params = (until_ts_ns,)
-        for seq, ts_event, ts_init, kind, type_name, payload in conn.execute(query + " ORDER BY seq", params):
+        for seq, ts_event, ts_init, kind, type_name, payload in conn.execute(
+            query + " ORDER BY seq", params
+        ):
             yield JournalRecord(seq, ts_event, ts_init, kind, type_name, codec.decode(payload))
     finally:
         conn.close()

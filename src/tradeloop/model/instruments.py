@@ -56,7 +56,7 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
     lot_size_raw : lot size at ``size_precision``.
     multiplier : contract multiplier as a decimal string (``"50"`` for ES, ``"1"`` for stocks).
     min_quantity_raw, max_quantity_raw : optional bounds at ``size_precision``.
-    exchange_calendar : exchange-calendars code for session hours (``"XNYS"``), or ``None`` for 24/7.
+    exchange_calendar : exchange-calendars code of the sessions (``"XNYS"``); ``None`` for 24/7.
     expiry_ns : expiry of a dated future.
     """
 
@@ -83,7 +83,9 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
             raise InvalidValueError(f"instrument {self.id}: precisions must be within 0..16")
         multiplier = Decimal(self.multiplier)
         if not multiplier.is_finite() or multiplier <= 0:
-            raise InvalidValueError(f"instrument {self.id}: multiplier {self.multiplier} must be positive")
+            raise InvalidValueError(
+                f"instrument {self.id}: multiplier {self.multiplier} must be positive"
+            )
 
     # -- derived properties -------------------------------------------------------------------
 
@@ -121,7 +123,9 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
 
     # -- building values ----------------------------------------------------------------------
 
-    def make_price(self, value: float | str | Decimal | int, rounding: str = ROUND_HALF_EVEN) -> Price:
+    def make_price(
+        self, value: float | str | Decimal | int, rounding: str = ROUND_HALF_EVEN
+    ) -> Price:
         """Return ``value`` as a price at this instrument's precision, rounded to a tick.
 
         Raises
@@ -135,7 +139,9 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
             raw = int((Decimal(raw) / tick).quantize(Decimal(1), rounding=rounding)) * tick
         return Price(raw, self.price_precision)
 
-    def make_quantity(self, value: float | str | Decimal | int, rounding: str = ROUND_HALF_EVEN) -> Quantity:
+    def make_quantity(
+        self, value: float | str | Decimal | int, rounding: str = ROUND_HALF_EVEN
+    ) -> Quantity:
         """Return ``value`` as a quantity at this instrument's size precision, rounded to a lot.
 
         Raises
@@ -150,7 +156,9 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
         return Quantity(raw, self.size_precision)
 
     @staticmethod
-    def _to_raw(value: float | str | Decimal | int, precision: int, what: str, rounding: str) -> int:
+    def _to_raw(
+        value: float | str | Decimal | int, precision: int, what: str, rounding: str
+    ) -> int:
         if isinstance(value, bool):
             raise InvalidValueError(f"{what} {value!r} is not a number")
         if isinstance(value, int):
@@ -187,7 +195,9 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
         if quantity.raw <= 0:
             return f"quantity {quantity} must be positive"
         if quantity.raw % self.lot_size_raw:
-            return f"quantity {quantity} is not a multiple of lot size {self.lot_size} for {self.id}"
+            return (
+                f"quantity {quantity} is not a multiple of lot size {self.lot_size} for {self.id}"
+            )
         if self.min_quantity_raw is not None and quantity.raw < self.min_quantity_raw:
             minimum = format_raw(self.min_quantity_raw, self.size_precision)
             return f"quantity {quantity} is below minimum {minimum} for {self.id}"

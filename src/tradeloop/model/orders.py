@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Final
 
 from tradeloop.core.errors import OrderStateError
-from tradeloop.core.fixed import Price, Quantity, format_raw
+from tradeloop.core.fixed import Quantity, format_raw, pow10
 from tradeloop.model.enums import OrderSide, OrderStatus, OrderType, TimeInForce
 from tradeloop.model.events import (
     OrderAccepted,
@@ -214,7 +214,7 @@ class Order:
             return None
         last = self.last_fill
         assert last is not None
-        return self._fill_cost_raw / self.filled_raw / 10**last.last_px.precision
+        return self._fill_cost_raw / self.filled_raw / pow10(last.last_px.precision)
 
     @property
     def last_fill(self) -> OrderFilled | None:
@@ -288,7 +288,8 @@ class Order:
     def _apply_fill(self, fill: OrderFilled) -> None:
         if fill.trade_id in self.trade_ids:
             raise OrderStateError(
-                f"order {self.init.client_order_id} already has a fill with trade id {fill.trade_id}"
+                f"order {self.init.client_order_id} already has a fill "
+                f"with trade id {fill.trade_id}"
             )
         qty = fill.last_qty
         if qty.precision != self.quantity.precision:
@@ -320,4 +321,3 @@ class Order:
             f"{self.init.instrument_id} {self.init.order_type}{price}{trigger} "
             f"{self.init.time_in_force} {self.status} filled {self.filled_qty})"
         )
-

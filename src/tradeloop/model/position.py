@@ -122,7 +122,9 @@ class Position:
         qty = fill.last_qty
         if qty.precision != self.size_precision:
             qty = qty.to_precision(self.size_precision)
-        fill_notional = notional_raw(fill.last_px, qty, self.multiplier_raw, self.multiplier_precision)
+        fill_notional = notional_raw(
+            fill.last_px, qty, self.multiplier_raw, self.multiplier_precision
+        )
         delta = qty.raw if fill.order_side is OrderSide.BUY else -qty.raw
         realized = 0
         if self.signed_raw == 0:

@@ -21,7 +21,7 @@ from tradeloop.bus.bus import MessageBus
 from tradeloop.bus.topics import ACCOUNT_EVENTS, position_events_topic
 from tradeloop.core.clock import Clock
 from tradeloop.core.errors import ConfigError
-from tradeloop.core.fixed import MONEY_PRECISION, Money, Price, pow10
+from tradeloop.core.fixed import Money, Price, pow10
 from tradeloop.journal.store import Journal
 from tradeloop.model.data import Bar, QuoteTick, TradeTick
 from tradeloop.model.enums import AccountType, OrderSide
@@ -99,7 +99,7 @@ class Portfolio:
         """Return the latest mark of ``instrument_id``."""
         return self.marks.get(instrument_id)
 
-    # -- fills --------------------------------------------------------------------------------------
+    # -- fills -------------------------------------------------------------------------------------
 
     def on_order_event(self, event: object) -> None:
         """Apply fills (other order events do not move money)."""
@@ -137,11 +137,17 @@ class Portfolio:
         was_open = position.signed_raw != 0
         before_raw = position.signed_raw
         realized = position.apply_fill(fill)
-        self.net_raw[fill.instrument_id] = self.net_raw.get(fill.instrument_id, 0) + position.signed_raw - before_raw
+        self.net_raw[fill.instrument_id] = (
+            self.net_raw.get(fill.instrument_id, 0) + position.signed_raw - before_raw
+        )
         quote = instrument.quote_currency
         ts = fill.ts_event
         commission = fill.commission
-        fee = commission.raw if commission.currency == self.base_currency else self._to_base(commission.raw, commission.currency, ts)
+        fee = (
+            commission.raw
+            if commission.currency == self.base_currency
+            else self._to_base(commission.raw, commission.currency, ts)
+        )
         if is_cash:
             value = instrument.notional(fill.last_qty, fill.last_px).raw
             signed_value = -value if fill.order_side is OrderSide.BUY else value
@@ -175,7 +181,9 @@ class Portfolio:
         self.journal.append(changed)
         topic = self._position_topics.get(fill.strategy_id)
         if topic is None:
-            topic = self._position_topics[fill.strategy_id] = position_events_topic(fill.strategy_id)
+            topic = self._position_topics[fill.strategy_id] = position_events_topic(
+                fill.strategy_id
+            )
         self.bus.publish(topic, changed)
         base = self.base_currency
         state = AccountStateChanged(
@@ -193,11 +201,13 @@ class Portfolio:
         if currency_code == self.base_currency or raw == 0:
             return raw
         if self._fx is None:
-            raise ConfigError(f"amount in {currency_code} needs an FX converter to {self.base_currency}")
+            raise ConfigError(
+                f"amount in {currency_code} needs an FX converter to {self.base_currency}"
+            )
         rate = self._fx.rate(currency_code, self.base_currency, ts_ns)
         return int((Decimal(raw) * rate).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
-    # -- valuation (AccountView for risk) ------------------------------------------------------------
+    # -- valuation (AccountView for risk) ----------------------------------------------------------
 
     def cash_raw(self) -> int:
         """Return cash in the base currency (money raw)."""
@@ -295,4 +305,3 @@ class Portfolio:
                 equity += value - cost if position.signed_raw > 0 else value + cost
         self.equity_ts.append(ts_ns)
         self.equity_values.append(equity)
-

@@ -126,7 +126,10 @@ class RiskEngine:
         if self.trading_state is TradingState.HALTED:
             return "trading is halted: no new orders"
         if self.trading_state is TradingState.REDUCING and not reduces:
-            return f"trading is reducing only: order would not reduce the {order.instrument_id} position"
+            return (
+                "trading is reducing only: "
+                f"order would not reduce the {order.instrument_id} position"
+            )
         reason = self._check_shape(order) or self._check_values(order, instrument)
         if reason:
             return reason
@@ -136,12 +139,18 @@ class RiskEngine:
         notional_raw = instrument.notional(order.quantity, price).raw
         if self._max_notional_raw is not None and notional_raw > self._max_notional_raw:
             limit = format_raw(self._max_notional_raw, MONEY_PRECISION)
-            return f"order notional {format_raw(notional_raw, MONEY_PRECISION)} exceeds max_order_notional {limit}"
+            notional = format_raw(notional_raw, MONEY_PRECISION)
+            return f"order notional {notional} exceeds max_order_notional {limit}"
         if order.is_reduce_only:
             if position == 0 or (position > 0) == (signed > 0):
-                return f"reduce-only order would open or increase the {order.instrument_id} position"
+                return (
+                    f"reduce-only order would open or increase the {order.instrument_id} position"
+                )
             if abs(signed) > abs(position):
-                return f"reduce-only order quantity {order.quantity} exceeds the position in {order.instrument_id}"
+                return (
+                    f"reduce-only order quantity {order.quantity} "
+                    f"exceeds the position in {order.instrument_id}"
+                )
         if instrument.account_type is AccountType.CASH:
             return self._check_cash(order, instrument, notional_raw, position)
         return None if reduces else self._check_margin(notional_raw)
@@ -155,7 +164,9 @@ class RiskEngine:
             return f"{kind} order needs a limit price"
         if kind in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT) and order.trigger_price is None:
             return f"{kind} order needs a trigger price"
-        if kind is OrderType.MARKET and (order.price is not None or order.trigger_price is not None):
+        if kind is OrderType.MARKET and (
+            order.price is not None or order.trigger_price is not None
+        ):
             return "MARKET order must not carry a price"
         if order.is_post_only and kind is not OrderType.LIMIT:
             return f"post-only applies to LIMIT orders, not {kind}"
@@ -181,7 +192,10 @@ class RiskEngine:
         if limit is not None:
             limit_raw = instrument.make_quantity(limit).raw
             if order.quantity.raw > limit_raw:
-                return f"quantity {order.quantity} exceeds max_order_quantity {limit} for {order.instrument_id}"
+                return (
+                    f"quantity {order.quantity} exceeds max_order_quantity {limit} "
+                    f"for {order.instrument_id}"
+                )
         return None
 
     def _reference_price(self, order: OrderInitialized) -> Price | None:

@@ -132,7 +132,9 @@ class Strategy:
 
     Config: ClassVar[type[StrategyConfig]] = StrategyConfig
 
-    def __init__(self, config: StrategyConfig | None = None, strategy_id: str | None = None) -> None:
+    def __init__(
+        self, config: StrategyConfig | None = None, strategy_id: str | None = None
+    ) -> None:
         self.config: Any = self.Config() if config is None else config
         self.id = strategy_id or type(self).__name__
         self.log = logging.getLogger(f"tradeloop.strategy.{self.id}")
@@ -180,7 +182,9 @@ class Strategy:
         except StrategyError:
             raise
         except Exception as error:
-            raise StrategyError(self.id, f"{hook.__name__} raised {type(error).__name__}: {error}") from error
+            raise StrategyError(
+                self.id, f"{hook.__name__} raised {type(error).__name__}: {error}"
+            ) from error
 
     def _handle_bar(self, bar: Bar) -> None:
         indicators = self._bar_indicators.get(bar.instrument_id)
@@ -192,7 +196,9 @@ class Strategy:
         except StrategyError:
             raise
         except Exception as error:
-            raise StrategyError(self.id, f"on_bar raised {type(error).__name__}: {error}") from error
+            raise StrategyError(
+                self.id, f"on_bar raised {type(error).__name__}: {error}"
+            ) from error
 
     def _handle_quote(self, quote: QuoteTick) -> None:
         self._guard(self.on_quote, quote)
@@ -209,7 +215,7 @@ class Strategy:
     def _handle_position_event(self, event: PositionChanged) -> None:
         self._guard(self.on_position_changed, event)
 
-    # -- hooks --------------------------------------------------------------------------------------
+    # -- hooks -------------------------------------------------------------------------------------
 
     def on_start(self) -> None:
         """Subscribe to data and create indicators here."""
@@ -235,7 +241,7 @@ class Strategy:
     def on_position_changed(self, event: PositionChanged) -> None:
         """Called when a fill changed one of this strategy's positions."""
 
-    # -- data ---------------------------------------------------------------------------------------
+    # -- data --------------------------------------------------------------------------------------
 
     def subscribe_bars(self, instrument_id: str) -> None:
         """Receive bars of ``instrument_id`` in ``on_bar``."""
@@ -260,9 +266,11 @@ class Strategy:
     def _check_instrument(self, instrument_id: str) -> None:
         if instrument_id not in self.ctx.instruments:
             known = ", ".join(sorted(self.ctx.instruments)) or "none"
-            raise StrategyError(self.id, f"instrument {instrument_id} is unknown; known instruments: {known}")
+            raise StrategyError(
+                self.id, f"instrument {instrument_id} is unknown; known instruments: {known}"
+            )
 
-    # -- time ---------------------------------------------------------------------------------------
+    # -- time --------------------------------------------------------------------------------------
 
     @property
     def clock(self) -> Clock:
@@ -283,7 +291,7 @@ class Strategy:
 
         return fire
 
-    # -- instruments and values ----------------------------------------------------------------------
+    # -- instruments and values --------------------------------------------------------------------
 
     def instrument(self, instrument_id: str) -> Instrument:
         """Return the instrument ``instrument_id``."""
@@ -298,7 +306,7 @@ class Strategy:
         """Return ``value`` as a price of ``instrument_id`` (its precision and tick size)."""
         return self.instrument(instrument_id).make_price(value)
 
-    # -- orders ---------------------------------------------------------------------------------------
+    # -- orders ------------------------------------------------------------------------------------
 
     @property
     def order_factory(self) -> OrderFactory:
@@ -322,7 +330,9 @@ class Strategy:
         post_only: bool = False,
     ) -> Order:
         """Buy ``quantity``: a market order, or a limit order at ``price``."""
-        return self._side_order(OrderSide.BUY, instrument_id, quantity, price, time_in_force, reduce_only, post_only)
+        return self._side_order(
+            OrderSide.BUY, instrument_id, quantity, price, time_in_force, reduce_only, post_only
+        )
 
     def sell(
         self,
@@ -335,7 +345,9 @@ class Strategy:
         post_only: bool = False,
     ) -> Order:
         """Sell ``quantity``: a market order, or a limit order at ``price``."""
-        return self._side_order(OrderSide.SELL, instrument_id, quantity, price, time_in_force, reduce_only, post_only)
+        return self._side_order(
+            OrderSide.SELL, instrument_id, quantity, price, time_in_force, reduce_only, post_only
+        )
 
     def _side_order(
         self,
@@ -350,7 +362,9 @@ class Strategy:
         qty = quantity if isinstance(quantity, Quantity) else self.quantity(instrument_id, quantity)
         factory = self.order_factory
         if price is None:
-            init = factory.market(instrument_id, side, qty, time_in_force=time_in_force, reduce_only=reduce_only)
+            init = factory.market(
+                instrument_id, side, qty, time_in_force=time_in_force, reduce_only=reduce_only
+            )
         else:
             px = price if isinstance(price, Price) else self.price(instrument_id, price)
             init = factory.limit(
@@ -379,7 +393,7 @@ class Strategy:
         return self.ctx.cancel(client_order_id)
 
     def cancel_all_orders(self, instrument_id: str | None = None) -> int:
-        """Cancel every open order of this strategy (optionally on one instrument); return how many."""
+        """Cancel this strategy's open orders (optionally on one instrument); return how many."""
         return sum(self.ctx.cancel(o.client_order_id) for o in self.open_orders(instrument_id))
 
     def modify_order(
@@ -401,7 +415,7 @@ class Strategy:
         """Return one of the run's orders by client order id."""
         return self.ctx.order(client_order_id)
 
-    # -- positions and account -------------------------------------------------------------------------
+    # -- positions and account ---------------------------------------------------------------------
 
     def position(self, instrument_id: str) -> Position | None:
         """Return this strategy's position in ``instrument_id`` (None before its first fill)."""

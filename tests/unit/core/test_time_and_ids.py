@@ -2,7 +2,15 @@ import datetime as dt
 
 import pytest
 
-from tradeloop.core import IdGenerator, InvalidValueError, content_hash, dt_to_ns, make_rng, ns_to_iso, parse_time
+from tradeloop.core import (
+    IdGenerator,
+    InvalidValueError,
+    content_hash,
+    dt_to_ns,
+    make_rng,
+    ns_to_iso,
+    parse_time,
+)
 
 
 def test_parse_time_reads_dates_as_utc_midnight_and_keeps_offsets() -> None:

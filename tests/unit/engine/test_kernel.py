@@ -30,7 +30,12 @@ def test_generated_data_has_the_documented_exact_tie_count() -> None:
 
 def _run(journal_path: Path, n: int) -> None:
     instrument = job.instrument("S000")
-    journal = SqliteJournal(journal_path, RunManifest(run_id="r", mode="backtest", config_hash="h", config_json="{}", seed=1, code_version="0"))
+    journal = SqliteJournal(
+        journal_path,
+        RunManifest(
+            run_id="r", mode="backtest", config_hash="h", config_json="{}", seed=1, code_version="0"
+        ),
+    )
     kernel = Kernel(
         clock=TestClock(),
         journal=journal,
@@ -64,12 +69,16 @@ def _equity_of(sources: list) -> float:  # type: ignore[type-arg]
     instruments = {c.instrument_id: job.instrument(c.instrument_id.split(".")[0]) for c in sources}
     journal = MemoryJournal()
     kernel = Kernel(
-        clock=TestClock(), journal=journal, instruments=instruments,
+        clock=TestClock(),
+        journal=journal,
+        instruments=instruments,
         starting_cash=Money.from_str("1000000", "USD"),
         venue_config=SimVenueConfig(commission=CommissionConfig(kind="bps", bps=10)),
-        risk_config=RiskConfig(), strategies=[SmaCross(SmaCross.Config(instrument_ids=sorted(instruments)))],
+        risk_config=RiskConfig(),
+        strategies=[SmaCross(SmaCross.Config(instrument_ids=sorted(instruments)))],
     )
     kernel.run_backtest(merge(sources))
     fills = [r for r in journal.records if isinstance(r, OrderFilled)]
-    assert fills and all(f.order_side in (OrderSide.BUY, OrderSide.SELL) for f in fills)
+    assert fills
+    assert all(f.order_side in (OrderSide.BUY, OrderSide.SELL) for f in fills)
     return kernel.portfolio.equity().as_float()

@@ -58,7 +58,8 @@ def test_paper_replay_gives_the_same_orders_and_fills_as_the_backtest() -> None:
 
     backtest = _orders_and_fills(backtest_journal)
     paper = _orders_and_fills(paper_journal)
-    assert len(backtest[0]) > 20 and len(backtest[1]) > 20
+    assert len(backtest[0]) > 20
+    assert len(backtest[1]) > 20
     assert paper == backtest
     assert paper_kernel.portfolio.equity() == backtest_kernel.portfolio.equity()
 
@@ -68,7 +69,9 @@ def test_paper_kernel_thread_never_sees_a_record_before_the_clock() -> None:
     clock = LiveClock(speed=5_000_000.0, origin_ns=int(columns.ts_init[0]))
     kernel = _kernel(clock, MemoryJournal(), [columns.instrument_id])
     seen: list[tuple[int, int]] = []
-    kernel.bus.subscribe("data.bars.*", lambda bar: seen.append((bar.ts_init, clock.timestamp_ns())))
+    kernel.bus.subscribe(
+        "data.bars.*", lambda bar: seen.append((bar.ts_init, clock.timestamp_ns()))
+    )
     run_paper(kernel, ReplayFeed(merge([columns]), clock))
     assert len(seen) == 200
     assert all(now >= ts for ts, now in seen)

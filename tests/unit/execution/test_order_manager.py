@@ -52,7 +52,9 @@ class Risk:
         return self.reason
 
 
-def setup(reason: str | None = None) -> tuple[OrderManager, RecordingClient, MemoryJournal, list[Any], OrderFactory]:
+def setup(
+    reason: str | None = None,
+) -> tuple[OrderManager, RecordingClient, MemoryJournal, list[Any], OrderFactory]:
     clock, bus, journal = TestClock(5), MessageBus(), MemoryJournal()
     published: list[Any] = []
     bus.subscribe("events.order.*", published.append)
@@ -65,9 +67,19 @@ def setup(reason: str | None = None) -> tuple[OrderManager, RecordingClient, Mem
 
 def fill(client_order_id: str, trade_id: str, qty: int = 10) -> OrderFilled:
     return OrderFilled(
-        client_order_id=client_order_id, strategy_id="s", instrument_id=AAPL.id, venue_order_id="V-1",
-        trade_id=trade_id, order_side=OrderSide.BUY, order_type=OrderType.MARKET, last_qty=Quantity(qty, 0),
-        last_px=Price(10000, 2), commission=Money(0, "USD"), liquidity_side=LiquiditySide.TAKER, ts_event=6, ts_init=6,
+        client_order_id=client_order_id,
+        strategy_id="s",
+        instrument_id=AAPL.id,
+        venue_order_id="V-1",
+        trade_id=trade_id,
+        order_side=OrderSide.BUY,
+        order_type=OrderType.MARKET,
+        last_qty=Quantity(qty, 0),
+        last_px=Price(10000, 2),
+        commission=Money(0, "USD"),
+        liquidity_side=LiquiditySide.TAKER,
+        ts_event=6,
+        ts_init=6,
     )
 
 
@@ -85,17 +97,30 @@ def test_denied_order_never_reaches_the_venue_and_the_denial_is_an_event() -> No
     assert order.status is OrderStatus.DENIED
     assert client.seen == []
     assert [type(r) for r in journal.records] == [SubmitOrder, OrderDenied]
-    assert isinstance(published[0], OrderDenied) and published[0].reason == "too big"
+    assert isinstance(published[0], OrderDenied)
+    assert published[0].reason == "too big"
 
 
 def test_duplicate_fill_is_recorded_and_alerted_but_applied_once() -> None:
     manager, _, journal, _, f = setup()
     order = manager.submit(f.market(AAPL.id, OrderSide.BUY, Quantity(10, 0)))
-    manager.handle_venue_event(OrderAccepted(client_order_id=order.client_order_id, strategy_id="s", instrument_id=AAPL.id, venue_order_id="V-1", ts_event=6, ts_init=6))
+    manager.handle_venue_event(
+        OrderAccepted(
+            client_order_id=order.client_order_id,
+            strategy_id="s",
+            instrument_id=AAPL.id,
+            venue_order_id="V-1",
+            ts_event=6,
+            ts_init=6,
+        )
+    )
     manager.handle_venue_event(fill(order.client_order_id, "T-1", 4))
     manager.handle_venue_event(fill(order.client_order_id, "T-1", 4))
     assert order.filled_raw == 4
-    assert any(isinstance(r, ExternalFillRecorded) and "duplicate trade id T-1" in r.reason for r in journal.records)
+    assert any(
+        isinstance(r, ExternalFillRecorded) and "duplicate trade id T-1" in r.reason
+        for r in journal.records
+    )
     assert any(isinstance(r, AlertRaised) for r in journal.records)
 
 

@@ -28,7 +28,13 @@ from tradeloop.model import (
     OrderUpdated,
 )
 
-IDS: dict[str, Any] = {"client_order_id": "O-1", "strategy_id": "s", "instrument_id": "X.SIM", "ts_event": 1, "ts_init": 1}
+IDS: dict[str, Any] = {
+    "client_order_id": "O-1",
+    "strategy_id": "s",
+    "instrument_id": "X.SIM",
+    "ts_event": 1,
+    "ts_init": 1,
+}
 
 
 def new_order(quantity: int = 10) -> Order:
@@ -84,7 +90,8 @@ def test_happy_path_submit_accept_partial_then_full_fill() -> None:
     assert order.leaves_qty == Quantity(6, 0)
     order.apply(fill(6, "T-2"))
     assert order.status is OrderStatus.FILLED
-    assert order.is_closed and not order.is_open
+    assert order.is_closed
+    assert not order.is_open
     assert order.avg_px == 1.0
 
 
@@ -144,8 +151,19 @@ def test_duplicate_trade_id_is_refused() -> None:
 
 
 KINDS = [
-    "denied", "submitted", "accepted", "rejected", "triggered", "pending_cancel", "cancel_rejected",
-    "pending_update", "updated", "modify_rejected", "canceled", "expired", "fill",
+    "denied",
+    "submitted",
+    "accepted",
+    "rejected",
+    "triggered",
+    "pending_cancel",
+    "cancel_rejected",
+    "pending_update",
+    "updated",
+    "modify_rejected",
+    "canceled",
+    "expired",
+    "fill",
 ]
 
 
@@ -167,5 +185,11 @@ def test_any_event_sequence_keeps_the_order_consistent(kinds: list[str]) -> None
 
 
 def test_terminal_statuses_accept_nothing() -> None:
-    for status in (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.DENIED, OrderStatus.REJECTED, OrderStatus.EXPIRED):
+    for status in (
+        OrderStatus.FILLED,
+        OrderStatus.CANCELED,
+        OrderStatus.DENIED,
+        OrderStatus.REJECTED,
+        OrderStatus.EXPIRED,
+    ):
         assert TRANSITIONS[status] == {}

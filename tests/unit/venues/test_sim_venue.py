@@ -5,6 +5,7 @@ import pytest
 from tradeloop.core import Price, Quantity, TestClock
 from tradeloop.costs import CommissionConfig, SlippageConfig
 from tradeloop.model import (
+    AggressorSide,
     Bar,
     CancelOrder,
     ModifyOrder,
@@ -22,7 +23,6 @@ from tradeloop.model import (
     SubmitOrder,
     TimeInForce,
     TradeTick,
-    AggressorSide,
     crypto_spot,
 )
 from tradeloop.venues import SimulatedVenue, SimVenueConfig
@@ -35,12 +35,16 @@ class Harness:
     def __init__(self, **config: Any) -> None:
         self.clock = TestClock(0)
         self.events: list[Any] = []
-        self.venue = SimulatedVenue("SIM", SimVenueConfig(**config), self.clock, {X.id: X}, self.events.append)
+        self.venue = SimulatedVenue(
+            "SIM", SimVenueConfig(**config), self.clock, {X.id: X}, self.events.append
+        )
         self.factory = OrderFactory("s", self.clock)
         self.t = 0
 
     def submit(self, order: OrderInitialized) -> OrderInitialized:
-        self.venue.submit_order(SubmitOrder(strategy_id="s", ts_init=self.clock.now_ns, order=order))
+        self.venue.submit_order(
+            SubmitOrder(strategy_id="s", ts_init=self.clock.now_ns, order=order)
+        )
         return order
 
     def bar(self, o: float, h: float, low: float, c: float, volume: int = 1_000_000) -> None:
@@ -50,7 +54,11 @@ class Harness:
         self.venue.on_bar(Bar(X.id, p(o), p(h), p(low), p(c), volume, 2, 0, self.t, self.t))
 
     def fills(self) -> list[tuple[str, int, float]]:
-        return [(e.client_order_id, e.last_qty.raw, float(e.last_px)) for e in self.events if isinstance(e, OrderFilled)]
+        return [
+            (e.client_order_id, e.last_qty.raw, float(e.last_px))
+            for e in self.events
+            if isinstance(e, OrderFilled)
+        ]
 
     def of(self, kind: type) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]
@@ -59,17 +67,22 @@ class Harness:
         return self.submit(self.factory.market(X.id, side, Quantity(qty, 0), **kw))
 
     def limit(self, side: OrderSide, qty: int, price: float, **kw: Any) -> OrderInitialized:
-        return self.submit(self.factory.limit(X.id, side, Quantity(qty, 0), X.make_price(price), **kw))
+        return self.submit(
+            self.factory.limit(X.id, side, Quantity(qty, 0), X.make_price(price), **kw)
+        )
 
     def stop(self, side: OrderSide, qty: int, trigger: float, **kw: Any) -> OrderInitialized:
-        return self.submit(self.factory.stop_market(X.id, side, Quantity(qty, 0), X.make_price(trigger), **kw))
+        return self.submit(
+            self.factory.stop_market(X.id, side, Quantity(qty, 0), X.make_price(trigger), **kw)
+        )
 
 
 def test_market_order_fills_at_next_bar_open_with_bps_commission() -> None:
     h = Harness(commission=CommissionConfig(kind="bps", bps=10))
     h.bar(100, 101, 99, 100.5)
     order = h.market(BUY, 10)
-    assert h.of(OrderAccepted) and not h.fills()
+    assert h.of(OrderAccepted)
+    assert not h.fills()
     h.bar(100.7, 102, 100, 101)
     assert h.fills() == [(order.client_order_id, 10, 100.7)]
     assert h.of(OrderFilled)[0].commission.as_float() == pytest.approx(1.007)
@@ -133,7 +146,7 @@ def test_stop_sell_gapped_through_fills_at_the_open() -> None:
 
 def test_bar_path_takes_the_nearer_extreme_first() -> None:
     # Open 100, high 100.5 (nearer), low 97: path 100 -> 100.5 -> 97 -> close.
-    # A buy stop at 100.4 triggers on the way up before the sell limit... and a sell stop at 97.5 later.
+    # A buy stop at 100.4 triggers on the way up, a sell stop at 97.5 on the way down.
     h = Harness()
     h.bar(100, 101, 99, 100)
     buy_stop = h.stop(BUY, 1, 100.4)
@@ -145,7 +158,9 @@ def test_bar_path_takes_the_nearer_extreme_first() -> None:
 def test_stop_limit_triggers_then_rests_as_a_limit_until_price_comes_back() -> None:
     h = Harness()
     h.bar(100, 101, 99, 100)
-    order = h.submit(h.factory.stop_limit(X.id, BUY, Quantity(1, 0), X.make_price(101.5), X.make_price(102)))
+    order = h.submit(
+        h.factory.stop_limit(X.id, BUY, Quantity(1, 0), X.make_price(101.5), X.make_price(102))
+    )
     h.bar(100, 102.5, 99.5, 102.4)  # path 100 -> 99.5 -> 102.5 -> 102.4: triggered at 102
     assert h.of(OrderTriggered)
     assert h.fills() == []  # limit 101.5 below the trigger, price never came back below it after
@@ -205,9 +220,21 @@ def test_cancel_and_modify_of_working_orders() -> None:
     h = Harness()
     h.bar(100, 101, 99, 100)
     order = h.limit(BUY, 5, 95)
-    h.venue.modify_order(ModifyOrder(strategy_id="s", ts_init=1, instrument_id=X.id, client_order_id=order.client_order_id, price=X.make_price(99.5)))
+    h.venue.modify_order(
+        ModifyOrder(
+            strategy_id="s",
+            ts_init=1,
+            instrument_id=X.id,
+            client_order_id=order.client_order_id,
+            price=X.make_price(99.5),
+        )
+    )
     assert h.of(OrderUpdated)[0].price == Price(9950, 2)
-    h.venue.cancel_order(CancelOrder(strategy_id="s", ts_init=1, instrument_id=X.id, client_order_id=order.client_order_id))
+    h.venue.cancel_order(
+        CancelOrder(
+            strategy_id="s", ts_init=1, instrument_id=X.id, client_order_id=order.client_order_id
+        )
+    )
     assert h.of(OrderCanceled)
     h.bar(90, 91, 89, 90)
     assert h.fills() == []
@@ -215,7 +242,12 @@ def test_cancel_and_modify_of_working_orders() -> None:
 
 def test_quotes_level_fills_market_at_the_ask_up_to_displayed_size() -> None:
     h = Harness(fidelity="quotes")
-    q = lambda bid, ask, size: QuoteTick(X.id, X.make_price(bid), X.make_price(ask), Quantity(size, 0), Quantity(size, 0), 1, 1)  # noqa: E731
+
+    def q(bid, ask, size):
+        return QuoteTick(
+            X.id, X.make_price(bid), X.make_price(ask), Quantity(size, 0), Quantity(size, 0), 1, 1
+        )
+
     h.venue.on_quote(q(99.9, 100.1, 3))
     h.market(BUY, 5)
     assert h.fills() == [("O-s-1", 3, 100.1)]
@@ -225,10 +257,18 @@ def test_quotes_level_fills_market_at_the_ask_up_to_displayed_size() -> None:
 
 def test_quotes_level_resting_limit_fills_at_its_price_when_a_trade_goes_through() -> None:
     h = Harness(fidelity="quotes")
-    h.venue.on_quote(QuoteTick(X.id, X.make_price(99.9), X.make_price(100.1), Quantity(5, 0), Quantity(5, 0), 1, 1))
+    h.venue.on_quote(
+        QuoteTick(
+            X.id, X.make_price(99.9), X.make_price(100.1), Quantity(5, 0), Quantity(5, 0), 1, 1
+        )
+    )
     h.limit(BUY, 4, 99.8)
     assert h.fills() == []
-    h.venue.on_trade(TradeTick(X.id, X.make_price(99.8), Quantity(10, 0), AggressorSide.SELLER, "t1", 2, 2))
+    h.venue.on_trade(
+        TradeTick(X.id, X.make_price(99.8), Quantity(10, 0), AggressorSide.SELLER, "t1", 2, 2)
+    )
     assert h.fills() == []  # at the limit, not through it
-    h.venue.on_trade(TradeTick(X.id, X.make_price(99.7), Quantity(3, 0), AggressorSide.SELLER, "t2", 3, 3))
+    h.venue.on_trade(
+        TradeTick(X.id, X.make_price(99.7), Quantity(3, 0), AggressorSide.SELLER, "t2", 3, 3)
+    )
     assert h.fills() == [("O-s-1", 3, 99.8)]

@@ -39,7 +39,9 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
     def __post_init__(self) -> None:
         if self.fidelity not in FIDELITY_LEVELS:
-            raise ConfigError(f"venue fidelity {self.fidelity!r} is not one of {', '.join(FIDELITY_LEVELS)}")
+            raise ConfigError(
+                f"venue fidelity {self.fidelity!r} is not one of {', '.join(FIDELITY_LEVELS)}"
+            )
         if self.market_fill not in ("next_open", "close"):
             raise ConfigError(f"venue market_fill {self.market_fill!r} is not next_open or close")
         if self.limit_fill not in ("through", "touch"):

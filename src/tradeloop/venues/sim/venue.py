@@ -170,7 +170,9 @@ class SimulatedVenue:
             bar = self._last_bar.get(init.instrument_id)
             if bar is not None:
                 self._budget_raw = self._bar_budget(bar, instrument)
-                self._fill(working, working.leaves_raw, bar.close, bar, instrument, LiquiditySide.TAKER)
+                self._fill(
+                    working, working.leaves_raw, bar.close, bar, instrument, LiquiditySide.TAKER
+                )
                 self._finish_arrival(working)
 
     def cancel_order(self, command: CancelOrder) -> None:
@@ -208,7 +210,11 @@ class SimulatedVenue:
         filled_raw = working.init.quantity.raw - working.leaves_raw
         quantity = working.init.quantity if command.quantity is None else command.quantity
         if quantity.raw <= filled_raw:
-            self._emit(OrderModifyRejected(reason=f"new quantity {quantity} is not above the filled quantity", **ids))
+            self._emit(
+                OrderModifyRejected(
+                    reason=f"new quantity {quantity} is not above the filled quantity", **ids
+                )
+            )
             return
         working.leaves_raw = quantity.raw - filled_raw
         if command.price is not None:
@@ -262,7 +268,7 @@ class SimulatedVenue:
         """Return the client order ids working on ``instrument_id``, in arrival order."""
         return [w.init.client_order_id for w in self._working.get(instrument_id, [])]
 
-    # -- level 1: bars ------------------------------------------------------------------------------
+    # -- level 1: bars -----------------------------------------------------------------------------
 
     def _process_bar(self, bar: Bar) -> None:
         instrument = self.instruments[bar.instrument_id]
@@ -291,7 +297,11 @@ class SimulatedVenue:
         return budget - budget % instrument.lot_size_raw
 
     def _match_open(self, w: _Working, o: int, bar: Bar, instrument: Instrument) -> None:
-        if w.init.time_in_force is TimeInForce.FOK and self._budget_raw is not None and self._budget_raw < w.leaves_raw:
+        if (
+            w.init.time_in_force is TimeInForce.FOK
+            and self._budget_raw is not None
+            and self._budget_raw < w.leaves_raw
+        ):
             return  # cannot fill completely: canceled after the open
         if w.order_type is OrderType.MARKET:
             self._fill(w, w.leaves_raw, bar.open, bar, instrument, LiquiditySide.TAKER)
@@ -308,7 +318,9 @@ class SimulatedVenue:
             liquidity = LiquiditySide.MAKER if w.is_resting else LiquiditySide.TAKER
             self._fill(w, w.leaves_raw, bar.open, bar, instrument, liquidity, slip=False)
 
-    def _match_segment(self, w: _Working, start: int, end: int, bar: Bar, instrument: Instrument) -> None:
+    def _match_segment(
+        self, w: _Working, start: int, end: int, bar: Bar, instrument: Instrument
+    ) -> None:
         if w.acts_as_market:
             return  # market orders fill only at an open; leftovers wait for the next bar
         low, high = (start, end) if start <= end else (end, start)
@@ -324,7 +336,9 @@ class SimulatedVenue:
             # Stop-limit: marketable at the trigger when the limit is at or beyond it.
             assert w.limit_raw is not None
             if (w.limit_raw >= w.trigger_raw) if w.is_buy else (w.limit_raw <= w.trigger_raw):
-                self._fill(w, w.leaves_raw, trigger, bar, instrument, LiquiditySide.TAKER, slip=False)
+                self._fill(
+                    w, w.leaves_raw, trigger, bar, instrument, LiquiditySide.TAKER, slip=False
+                )
                 return
             # Otherwise it rests from the trigger point to the end of the segment.
             low, high = (w.trigger_raw, end) if w.trigger_raw <= end else (end, w.trigger_raw)
@@ -339,7 +353,7 @@ class SimulatedVenue:
             return low < limit if self._through else low <= limit
         return high > limit if self._through else high >= limit
 
-    # -- level 2: quotes and trades -------------------------------------------------------------------
+    # -- level 2: quotes and trades ----------------------------------------------------------------
 
     def _match_quote(self, w: _Working, quote: QuoteTick, instrument: Instrument) -> None:
         ask, bid = quote.ask_price, quote.bid_price
@@ -352,7 +366,9 @@ class SimulatedVenue:
                 return
         available = self._displayed(size, instrument)
         if w.acts_as_market:
-            self._fill(w, min(w.leaves_raw, available), touch, None, instrument, LiquiditySide.TAKER)
+            self._fill(
+                w, min(w.leaves_raw, available), touch, None, instrument, LiquiditySide.TAKER
+            )
             return
         limit = w.limit_raw
         assert limit is not None
@@ -364,9 +380,19 @@ class SimulatedVenue:
             through = touch.raw < limit if w.is_buy else touch.raw > limit
             if through or not self._through:
                 price = Price(limit, instrument.price_precision)
-                self._fill(w, w.leaves_raw, price, None, instrument, LiquiditySide.MAKER, slip=False)
+                self._fill(
+                    w, w.leaves_raw, price, None, instrument, LiquiditySide.MAKER, slip=False
+                )
         else:
-            self._fill(w, min(w.leaves_raw, available), touch, None, instrument, LiquiditySide.TAKER, slip=False)
+            self._fill(
+                w,
+                min(w.leaves_raw, available),
+                touch,
+                None,
+                instrument,
+                LiquiditySide.TAKER,
+                slip=False,
+            )
 
     def _match_trade(self, w: _Working, trade: TradeTick, instrument: Instrument) -> None:
         px = trade.price.raw
@@ -382,7 +408,9 @@ class SimulatedVenue:
         if self._limit_reached(w, px, px):
             size = trade.size.raw * pow10(instrument.size_precision) // pow10(trade.size.precision)
             price = Price(w.limit_raw, instrument.price_precision)
-            self._fill(w, min(w.leaves_raw, size), price, None, instrument, LiquiditySide.MAKER, slip=False)
+            self._fill(
+                w, min(w.leaves_raw, size), price, None, instrument, LiquiditySide.MAKER, slip=False
+            )
 
     def _displayed(self, size: Quantity, instrument: Instrument) -> int:
         if not self.config.use_quote_size:
@@ -397,7 +425,7 @@ class SimulatedVenue:
         else:
             w.is_resting = True
 
-    # -- fills, triggers, closing ----------------------------------------------------------------------
+    # -- fills, triggers, closing ------------------------------------------------------------------
 
     def _fill(
         self,
@@ -431,7 +459,9 @@ class SimulatedVenue:
         if self._budget_raw is not None and bar is not None:
             self._budget_raw -= qty_raw
         signed = qty_raw if w.is_buy else -qty_raw
-        self._positions[w.init.instrument_id] = self._positions.get(w.init.instrument_id, 0) + signed
+        self._positions[w.init.instrument_id] = (
+            self._positions.get(w.init.instrument_id, 0) + signed
+        )
         if w.leaves_raw == 0:
             self._remove(w)
         self._emit(
@@ -540,4 +570,3 @@ class SimulatedVenue:
         calendar = _calendar(instrument.exchange_calendar)
         close = calendar.next_close(pd.Timestamp(now, unit="ns", tz="UTC"))
         return int(close.value)
-
