@@ -68,8 +68,11 @@ def run_job(sources: list[BarColumns], journal_dir: Path, size_label: str) -> di
     gc.freeze()  # setup objects never need scanning again; one process runs one job
     start = time.perf_counter()
     cpu_start = time.process_time()
-    kernel.run_backtest(merge(sources))
-    journal.close()
+    try:
+        kernel.run_backtest(merge(sources))
+        journal.close()
+    finally:
+        gc.unfreeze()  # let shutdown (and a caller's later runs) collect them again
     seconds = time.perf_counter() - start
     cpu_seconds = time.process_time() - cpu_start
     orders = kernel.order_manager.orders.values()

@@ -12,20 +12,9 @@ The path of a file into a backtest::
 ``data.bundled`` ships real datasets inside the package.
 """
 
-from tradeloop.data.api import (
-    DataFormat,
-    FormatOptions,
-    ImportResult,
-    YahooOptions,
-    data_format,
-    import_file,
-    read_and_validate,
-    read_file,
-    validate_file,
-)
-from tradeloop.data.asof import AsOfReader
-from tradeloop.data.calendars import expected_bar_closes, session_closes, sessions_between
-from tradeloop.data.catalog import Catalog, CatalogEntry, parquet_bytes
+import importlib
+import typing
+
 from tradeloop.data.columns import (
     CHUNK_ROWS,
     BarColumns,
@@ -35,23 +24,109 @@ from tradeloop.data.columns import (
     excess_precision_mask,
     floats_to_raw,
 )
-from tradeloop.data.kinds import DataKind, kind_of
-from tradeloop.data.readers import (
-    BarStamp,
-    OhlcvFormat,
-    QuotesFormat,
-    ReadResult,
-    TradesFormat,
-    read_binance_klines,
-    read_binance_quotes,
-    read_binance_trades,
-    read_ohlcv,
-    read_quotes,
-    read_trades,
-    read_yahoo_csv,
+from tradeloop.data.kinds import (
+    DataKind,
+    kind_of,
 )
-from tradeloop.data.report import Finding, QualityReport, QuarantinedRecord, Rule
-from tradeloop.data.validation import ValidationConfig, ValidationResult, spike_mask, validate
+from tradeloop.data.report import (
+    Finding,
+    QualityReport,
+    QuarantinedRecord,
+    Rule,
+)
+
+if typing.TYPE_CHECKING:
+    from tradeloop.data.api import (
+        DataFormat,
+        FormatOptions,
+        ImportResult,
+        YahooOptions,
+        data_format,
+        import_file,
+        read_and_validate,
+        read_file,
+        validate_file,
+    )
+    from tradeloop.data.asof import (
+        AsOfReader,
+    )
+    from tradeloop.data.calendars import (
+        expected_bar_closes,
+        session_closes,
+        sessions_between,
+    )
+    from tradeloop.data.catalog import (
+        Catalog,
+        CatalogEntry,
+        parquet_bytes,
+    )
+    from tradeloop.data.readers import (
+        BarStamp,
+        OhlcvFormat,
+        QuotesFormat,
+        ReadResult,
+        TradesFormat,
+        read_binance_klines,
+        read_binance_quotes,
+        read_binance_trades,
+        read_ohlcv,
+        read_quotes,
+        read_trades,
+        read_yahoo_csv,
+    )
+    from tradeloop.data.validation import (
+        ValidationConfig,
+        ValidationResult,
+        spike_mask,
+        validate,
+    )
+
+# Readers, validation, calendars and the catalog pull in pandas, pyarrow, DuckDB and
+# exchange-calendars (about 150 MB); they load on first use so the event loop stays lean.
+_LAZY: dict[str, str] = {
+    "DataFormat": "tradeloop.data.api",
+    "FormatOptions": "tradeloop.data.api",
+    "ImportResult": "tradeloop.data.api",
+    "YahooOptions": "tradeloop.data.api",
+    "data_format": "tradeloop.data.api",
+    "import_file": "tradeloop.data.api",
+    "read_and_validate": "tradeloop.data.api",
+    "read_file": "tradeloop.data.api",
+    "validate_file": "tradeloop.data.api",
+    "AsOfReader": "tradeloop.data.asof",
+    "expected_bar_closes": "tradeloop.data.calendars",
+    "session_closes": "tradeloop.data.calendars",
+    "sessions_between": "tradeloop.data.calendars",
+    "Catalog": "tradeloop.data.catalog",
+    "CatalogEntry": "tradeloop.data.catalog",
+    "parquet_bytes": "tradeloop.data.catalog",
+    "BarStamp": "tradeloop.data.readers",
+    "OhlcvFormat": "tradeloop.data.readers",
+    "QuotesFormat": "tradeloop.data.readers",
+    "ReadResult": "tradeloop.data.readers",
+    "TradesFormat": "tradeloop.data.readers",
+    "read_binance_klines": "tradeloop.data.readers",
+    "read_binance_quotes": "tradeloop.data.readers",
+    "read_binance_trades": "tradeloop.data.readers",
+    "read_ohlcv": "tradeloop.data.readers",
+    "read_quotes": "tradeloop.data.readers",
+    "read_trades": "tradeloop.data.readers",
+    "read_yahoo_csv": "tradeloop.data.readers",
+    "ValidationConfig": "tradeloop.data.validation",
+    "ValidationResult": "tradeloop.data.validation",
+    "spike_mask": "tradeloop.data.validation",
+    "validate": "tradeloop.data.validation",
+}
+
+
+def __getattr__(name: str) -> typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module tradeloop.data has no attribute {name}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CHUNK_ROWS",

@@ -20,6 +20,7 @@ from tradeloop.model.enums import (
 from tradeloop.model.events import (
     AccountStateChanged,
     AlertRaised,
+    DataValidated,
     Event,
     ExternalFillRecorded,
     OrderAccepted,
@@ -66,6 +67,7 @@ __all__ = [
     "BookSide",
     "CancelOrder",
     "Command",
+    "DataValidated",
     "Event",
     "ExternalFillRecorded",
     "Instrument",

@@ -192,6 +192,23 @@ class ExternalFillRecorded(Event, frozen=True, kw_only=True):
     fill: OrderFilled
 
 
+class DataValidated(Event, frozen=True, kw_only=True):
+    """A market data source was read and validated before the run.
+
+    ``quarantined`` counts the records set aside per rule (each one is listed in the run's
+    quality report); ``content_hash`` identifies the data the run saw.
+    """
+
+    source: str
+    instrument_id: str
+    kind: str
+    rows_in: int
+    rows_clean: int
+    quarantined: dict[str, int]
+    gaps: int
+    content_hash: str
+
+
 class AlertRaised(Event, frozen=True, kw_only=True):
     """Something needs attention: a duplicate fill, quarantined data, a broken component."""
 

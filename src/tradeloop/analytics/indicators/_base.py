@@ -18,7 +18,6 @@ from collections.abc import Callable
 from operator import attrgetter
 from typing import Any, Final, Literal, Protocol, TypeVar, cast, get_args
 
-import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -37,13 +36,23 @@ PRICE_FIELDS: Final[tuple[str, ...]] = get_args(PriceField)
 # 10**precision for Price -> float, the same expression as Price.__float__ (raw / 10**precision).
 POW10: Final[tuple[int, ...]] = tuple(pow10(i) for i in range(45))
 
+RESEED_FACTOR: Final = 8
+"""Running sums that drift (WMA, rolling variance) are rebuilt from the window every
+``RESEED_FACTOR * period`` outputs, which bounds the rounding error whatever the length."""
+
+NEUTRAL: Final = 50.0
+"""RSI and stochastic %K when the ratio is 0/0 (no movement, or a flat range)."""
+
 _Kernel = TypeVar("_Kernel", bound=Callable[..., Any])
 
 
 def njit_kernel(func: _Kernel) -> _Kernel:
     """Return ``func`` compiled by numba (cached on disk, no fastmath), keeping its signature."""
     # fastmath=False keeps IEEE semantics (no reassociation, no FMA contraction), so a kernel
-    # and its pure-Python twin round identically.
+    # and its pure-Python twin round identically. numba is imported here, when the kernels
+    # module is first used, so the event loop never pays for it.
+    import numba
+
     return cast(_Kernel, numba.njit(cache=True, fastmath=False, nogil=True)(func))
 
 

@@ -15,14 +15,7 @@ import math
 
 import numpy as np
 
-from tradeloop.analytics.indicators._base import F64, I64, njit_kernel
-
-RESEED_FACTOR = 8
-"""Running sums that drift (WMA, rolling variance) are rebuilt from the window every
-``RESEED_FACTOR * period`` outputs, which bounds the rounding error whatever the length."""
-
-NEUTRAL = 50.0
-"""RSI and stochastic %K when the ratio is 0/0 (no movement, or a flat range)."""
+from tradeloop.analytics.indicators._base import F64, I64, NEUTRAL, RESEED_FACTOR, njit_kernel
 
 
 @njit_kernel

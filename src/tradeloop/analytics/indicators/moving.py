@@ -17,15 +17,15 @@ First valid index (0-based, TA-Lib's lookback): ``period - 1`` for all three.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
-from tradeloop.analytics.indicators import _kernels
 from tradeloop.analytics.indicators._base import (
     F64,
     POW10,
+    RESEED_FACTOR,
     PriceField,
     as_float_array,
     check_period,
@@ -36,7 +36,13 @@ from tradeloop.analytics.indicators._base import (
 )
 from tradeloop.core.errors import InvalidValueError
 from tradeloop.core.fixed import MAX_PRECISION
+from tradeloop.core.lazy import lazy_module
 from tradeloop.model.data import Bar
+
+if TYPE_CHECKING:
+    from tradeloop.analytics.indicators import _kernels
+else:
+    _kernels = lazy_module("tradeloop.analytics.indicators._kernels")
 
 _NAN: Final = float("nan")
 _EXACT_FLOAT_LIMIT: Final = 2**53
@@ -485,7 +491,7 @@ class WMA:
         self._plain = 0.0
         self._weighted = 0.0
         self._trailing = 0.0
-        self._countdown = _kernels.RESEED_FACTOR * self.period
+        self._countdown = RESEED_FACTOR * self.period
 
     def update(self, value: float) -> None:
         """Add ``value``.
@@ -517,7 +523,7 @@ class WMA:
         self._countdown -= 1
         oldest = slot + 1 if slot + 1 < period else 0
         if self._countdown <= 0:
-            self._countdown = _kernels.RESEED_FACTOR * period
+            self._countdown = RESEED_FACTOR * period
             plain = 0.0
             weighted = 0.0
             weight = 1

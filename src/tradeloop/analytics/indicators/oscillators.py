@@ -22,13 +22,13 @@ First valid index (0-based; every output of an indicator starts at the same inde
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 import numpy.typing as npt
 
-from tradeloop.analytics.indicators import _kernels
 from tradeloop.analytics.indicators._base import (
     F64,
+    NEUTRAL,
     POW10,
     PriceField,
     as_float_array,
@@ -42,10 +42,16 @@ from tradeloop.analytics.indicators._base import (
 )
 from tradeloop.analytics.indicators.moving import SMA
 from tradeloop.core.errors import InvalidValueError
+from tradeloop.core.lazy import lazy_module
 from tradeloop.model.data import Bar
 
+if TYPE_CHECKING:
+    from tradeloop.analytics.indicators import _kernels
+else:
+    _kernels = lazy_module("tradeloop.analytics.indicators._kernels")
+
 _NAN: Final = float("nan")
-_NEUTRAL: Final = _kernels.NEUTRAL
+_NEUTRAL: Final = NEUTRAL
 
 
 class MACDOutput(NamedTuple):

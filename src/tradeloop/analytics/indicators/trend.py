@@ -20,11 +20,10 @@ Definition (TA-Lib's, which differs from a textbook seed in one place):
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 import numpy.typing as npt
 
-from tradeloop.analytics.indicators import _kernels
 from tradeloop.analytics.indicators._base import (
     F64,
     as_float_array,
@@ -35,7 +34,13 @@ from tradeloop.analytics.indicators._base import (
     non_finite_input,
     pad_front,
 )
+from tradeloop.core.lazy import lazy_module
 from tradeloop.model.data import Bar
+
+if TYPE_CHECKING:
+    from tradeloop.analytics.indicators import _kernels
+else:
+    _kernels = lazy_module("tradeloop.analytics.indicators._kernels")
 
 _NAN: Final = float("nan")
 

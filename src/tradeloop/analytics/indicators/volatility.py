@@ -35,15 +35,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from tradeloop.analytics.indicators import _kernels
 from tradeloop.analytics.indicators._base import (
     F64,
     POW10,
+    RESEED_FACTOR,
     PriceField,
     as_float_array,
     bar_hlc,
@@ -57,7 +57,13 @@ from tradeloop.analytics.indicators._base import (
     price_reader,
 )
 from tradeloop.core.errors import DataIntegrityError, InvalidValueError
+from tradeloop.core.lazy import lazy_module
 from tradeloop.model.data import Bar
+
+if TYPE_CHECKING:
+    from tradeloop.analytics.indicators import _kernels
+else:
+    _kernels = lazy_module("tradeloop.analytics.indicators._kernels")
 
 _NAN: Final = float("nan")
 
@@ -240,7 +246,7 @@ class _RollingMoments:
 
     def __init__(self, period: int) -> None:
         self._period = period
-        self._reseed_interval = _kernels.RESEED_FACTOR * period
+        self._reseed_interval = RESEED_FACTOR * period
         self.reset()
 
     def reset(self) -> None:

@@ -30,7 +30,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import msgspec
-import pandas as pd
 
 from tradeloop.core.clock import Clock
 from tradeloop.core.fixed import Price, Quantity, pow10
@@ -567,6 +566,8 @@ class SimulatedVenue:
         now = self.clock.timestamp_ns()
         if instrument.exchange_calendar is None:
             return (now // _DAY_NS + 1) * _DAY_NS
+        import pandas as pd  # only DAY orders on calendar instruments need it
+
         calendar = _calendar(instrument.exchange_calendar)
         close = calendar.next_close(pd.Timestamp(now, unit="ns", tz="UTC"))
         return int(close.value)

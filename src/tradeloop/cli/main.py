@@ -1,0 +1,366 @@
+"""The ``tradeloop`` command line.
+
+User mistakes (missing file, bad config key, unknown instrument, bad data) end with one line
+on stderr and exit status 2; only bugs show a traceback.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tradeloop import __version__
+from tradeloop.core.errors import TradeloopError
+
+app = typer.Typer(
+    name="tradeloop",
+    help="A deterministic, event-driven trading system: backtest, paper, data, benchmarks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="Import, validate and list market data.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks (speed and memory), run beside the peers' figures.", no_args_is_help=True
+)
+app.add_typer(data_app, name="data")
+app.add_typer(bench_app, name="bench")
+
+out = Console()
+err = Console(stderr=True)
+
+
+class _Exit(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a tradeloop error into one line on stderr and exit status 2."""
+    try:
+        yield
+    except TradeloopError as error:
+        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        raise _Exit(2) from None
+
+
+def _progress_factory(
+    enabled: bool, label: str
+) -> tuple[Progress | None, Callable[[int], Callable[[int], None]] | None]:
+    if not enabled:
+        return None, None
+    progress = Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("records"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+    def factory(total: int) -> Callable[[int], None]:
+        task = progress.add_task(label, total=total)
+
+        def update(done: int) -> None:
+            progress.update(task, completed=done)
+
+        return update
+
+    return progress, factory
+
+
+def _summary_table(title: str, summary: dict[str, Any]) -> Table:
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    rows = [
+        ("final equity", f"{summary['final_equity']:,.2f}"),
+        ("total return", f"{summary['total_return']:+.2%}"),
+        ("max drawdown", f"{summary['max_drawdown']:.2%}"),
+        ("orders / denied", f"{summary['orders']} / {summary['orders_denied']}"),
+        ("fills (buys / sells)", f"{summary['fills']} ({summary['buys']} / {summary['sells']})"),
+        ("fees", f"{summary['fees']:,.2f}"),
+        ("realized P&L (before fees)", f"{summary['realized_pnl']:,.2f}"),
+        ("market data records", f"{summary['records']:,}"),
+        ("quarantined records", f"{summary['quarantined']:,}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _run(
+    config_path: Path,
+    mode: str,
+    *,
+    quiet: bool,
+    as_json: bool,
+    speed: float = 1.0,
+    replay: str | None = None,
+) -> None:
+    from tradeloop.config.loader import load_config
+    from tradeloop.engine.runner import prepare_run, run_backtest, run_paper_replay
+
+    with user_errors():
+        config = load_config(config_path)
+        if replay is not None:
+            config = _replace_data(config, replay)
+        prepared = prepare_run(config, config_path.parent)
+        progress, factory = _progress_factory(not quiet and not as_json, mode)
+        gc.collect()
+        gc.freeze()  # one run per process: startup objects never need scanning again
+        if progress is not None:
+            progress.start()
+        try:
+            if mode == "backtest":
+                result = run_backtest(prepared, factory)
+            else:
+                result = run_paper_replay(prepared, speed, factory)
+        finally:
+            gc.unfreeze()
+            if progress is not None:
+                progress.stop()
+    summary = {
+        **result.summary,
+        "mode": mode,
+        "seconds": round(result.seconds, 4),
+        "run_dir": str(result.run_dir),
+    }
+    if as_json:
+        print(json.dumps(summary, sort_keys=True))
+        return
+    if not quiet:
+        out.print(_summary_table(f"{mode}: {result.run_id}", summary))
+        for source in prepared.sources:
+            if source.report is not None and source.report.quarantined:
+                counts = ", ".join(
+                    f"{k}: {v}" for k, v in sorted(source.report.quarantine_counts().items())
+                )
+                out.print(
+                    f"[yellow]data {source.name}: {len(source.report.quarantined)} "
+                    f"records quarantined ({counts})[/]"
+                )
+        out.print(f"journal: {result.journal_path}")
+
+
+def _replace_data(config: Any, replay: str) -> Any:
+    import msgspec
+
+    from tradeloop.config.schema import DataSection
+    from tradeloop.core.errors import ConfigError
+    from tradeloop.data import bundled
+
+    if replay in bundled.names():
+        sections = [DataSection(dataset=replay)]
+    elif Path(replay).is_dir():
+        ids = sorted({i for s in config.strategies for i in s.params.get("instrument_ids", [])})
+        if not ids:
+            raise ConfigError(
+                f"replay catalog {replay}: the strategies name no instrument_ids to replay"
+            )
+        sections = [DataSection(catalog=replay, instrument_id=i) for i in ids]
+    elif Path(replay).is_file():
+        files = [s for s in config.data if s.path is not None]
+        if len(files) != 1:
+            raise ConfigError(
+                f"replay file {replay}: the config needs exactly one [[data]] file entry to take "
+                "its format and instrument from"
+            )
+        sections = [msgspec.structs.replace(files[0], path=str(Path(replay).resolve()))]
+    else:
+        known = ", ".join(bundled.names())
+        raise ConfigError(
+            f"replay data {replay!r} is not a file, a catalog directory "
+            f"or a bundled dataset ({known})"
+        )
+    return msgspec.structs.replace(config, data=sections)
+
+
+@app.command()
+def backtest(
+    config: Annotated[Path, typer.Argument(help="Run config (TOML).")],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON line.")
+    ] = False,
+) -> None:
+    """Run a configured strategy over bundled or user data on the backtest clock."""
+    _run(config, "backtest", quiet=quiet, as_json=as_json)
+
+
+@app.command()
+def paper(
+    config: Annotated[Path, typer.Argument(help="Run config (TOML).")],
+    replay: Annotated[
+        str | None,
+        typer.Option(
+            help="Data to replay: a bundled dataset, a catalog directory or a file "
+            "(default: the config's data)."
+        ),
+    ] = None,
+    speed: Annotated[
+        float, typer.Option(help="Clock acceleration: 60 plays one minute per second.")
+    ] = 1.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Run the same strategy, unchanged, on a replay feed driven by the live clock."""
+    if not speed > 0:
+        err.print(f"[bold red]error:[/] --speed {speed} must be positive")
+        raise typer.Exit(2)
+    _run(config, "paper", quiet=quiet, as_json=as_json, speed=speed, replay=replay)
+
+
+@app.command()
+def demo(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Run the demo backtest on bundled real data and print its summary."""
+    from importlib.resources import files
+
+    config = Path(str(files("tradeloop.cli").joinpath("demo.toml")))
+    _run(config, "backtest", quiet=quiet, as_json=False)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(__version__)
+
+
+# -- data ---------------------------------------------------------------------------------------
+
+
+@data_app.command("import")
+def data_import(
+    file: Annotated[Path, typer.Argument(help="Data file to import.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="yahoo, ohlcv, binance-klines, trades or quotes.")
+    ],
+    instrument: Annotated[
+        str, typer.Option("--instrument", "-i", help="Instrument id, SYMBOL.VENUE.")
+    ],
+    catalog: Annotated[Path, typer.Option("--catalog", "-c", help="Catalog directory.")],
+    replace: Annotated[
+        bool, typer.Option(help="Replace existing data of this instrument.")
+    ] = False,
+) -> None:
+    """Read, validate and write a file into a Parquet catalog."""
+    from tradeloop.data.api import import_file
+
+    with user_errors():
+        result = import_file(
+            file, format=format, instrument=instrument, catalog=catalog, replace=replace
+        )
+    out.print(result.report.format(20))
+    entry = result.entry
+    out.print(
+        f"wrote {entry.rows:,} {entry.kind} of {entry.instrument_id} to {entry.path} "
+        f"(sha256 {entry.content_hash[:16]}…)"
+    )
+
+
+@data_app.command("validate")
+def data_validate(
+    file: Annotated[Path, typer.Argument(help="Data file to check.")],
+    format: Annotated[str, typer.Option("--format", "-f")],
+    instrument: Annotated[str, typer.Option("--instrument", "-i")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    limit: Annotated[int, typer.Option(help="Records to list per rule.")] = 20,
+) -> None:
+    """Validate a file and report every quarantined record and gap (nothing is written)."""
+    from tradeloop.data.api import validate_file
+
+    with user_errors():
+        report = validate_file(file, format=format, instrument=instrument)
+    if as_json:
+        print(report.to_json())
+    else:
+        out.print(report.format(limit))
+
+
+@data_app.command("list")
+def data_list(
+    catalog: Annotated[
+        Path | None, typer.Option("--catalog", "-c", help="Catalog directory.")
+    ] = None,
+) -> None:
+    """List a catalog's contents, or the bundled datasets."""
+    table = Table(show_header=True, header_style="bold")
+    with user_errors():
+        if catalog is None:
+            from tradeloop.data import bundled
+
+            table.title = "bundled datasets"
+            for column in ("name", "instrument", "kind", "description"):
+                table.add_column(column)
+            for name in bundled.names():
+                ds = bundled.dataset(name)
+                table.add_row(name, ds.instrument.id, str(ds.kind), ds.description)
+        else:
+            from tradeloop.core.errors import ConfigError
+            from tradeloop.data.catalog import Catalog
+
+            if not catalog.is_dir():
+                raise ConfigError(f"catalog {catalog} is not a directory")
+            table.title = f"catalog {catalog}"
+            for column in ("instrument", "kind", "rows", "first", "last", "sha256"):
+                table.add_column(column)
+            from tradeloop.core.time import ns_to_iso
+
+            for entry in Catalog(catalog).list():
+                table.add_row(
+                    entry.instrument_id,
+                    entry.kind,
+                    f"{entry.rows:,}",
+                    ns_to_iso(entry.first_ts)[:19],
+                    ns_to_iso(entry.last_ts)[:19],
+                    entry.content_hash[:16],
+                )
+    out.print(table)
+
+
+# -- bench --------------------------------------------------------------------------------------
+
+
+@bench_app.command("sma")
+def bench_sma_command(
+    bars: Annotated[int, typer.Option(help="Bars of the single-symbol series.")] = 1_000_000,
+    multi: Annotated[
+        bool, typer.Option(help="Run the 100 × 10,000 multi-asset set instead.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+) -> None:
+    """Run the canonical job (shared/bench/JOB.md) through the full event-driven loop."""
+    from tradeloop.bench.sma import bench_sma
+
+    result = bench_sma(None if multi else bars, multi=multi)
+    if as_json:
+        print(json.dumps(result))
+        return
+    table = Table(title="bench sma", show_header=True, header_style="bold")
+    table.add_column("key")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        table.add_row(key, f"{value:,}" if isinstance(value, int | float) else str(value))
+    out.print(table)
+
+
+def main() -> None:
+    """Entry point of the ``tradeloop`` script."""
+    try:
+        app()
+    except _Exit as exit_:
+        sys.exit(exit_.code)

@@ -1,0 +1,486 @@
+"""Runs from a config: prepare (data, instruments, strategies, manifest), then run in a mode.
+
+``prepare_run`` does everything that can fail because of the user's input before a single
+record is processed: a config or data error stops startup, never a running session.
+
+1. Load every ``[[data]]`` source: bundled dataset, file (read + validate) or catalog; clip
+   to ``start``/``end``. Quarantined records and gaps are kept in each source's quality
+   report, written next to the journal and summarised in a ``DataValidated`` event.
+2. Resolve instruments: bundled datasets bring theirs, ``[[instruments]]`` define the rest.
+3. Build the strategies from the allow-list (``engine.plugins``), params validated.
+4. Hash config, data and code into the run id and the manifest.
+
+``run_backtest`` and ``run_paper_replay`` then build the kernel with the mode's clock and
+journal settings and drive it; both write ``runs/<run_id>/`` (journal, summary, equity
+curve, quality reports).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from tradeloop import __version__
+from tradeloop.config.schema import (
+    DataSection,
+    InstrumentSection,
+    RunConfig,
+    canonical_json,
+    config_hash,
+)
+from tradeloop.core.clock import LiveClock, TestClock
+from tradeloop.core.errors import ConfigError
+from tradeloop.core.fixed import Money
+from tradeloop.core.ids import file_hash
+from tradeloop.core.time import ns_to_iso, parse_time
+from tradeloop.data.columns import BarColumns, Columns, QuoteColumns
+from tradeloop.data.report import QualityReport
+from tradeloop.engine.feed import merge
+from tradeloop.engine.kernel import Kernel
+from tradeloop.engine.paper import ReplayFeed, run_paper
+from tradeloop.engine.plugins import build_strategy
+from tradeloop.journal.manifest import DataRef, RunManifest
+from tradeloop.journal.store import SqliteJournal
+from tradeloop.model.enums import InstrumentKind, OrderSide
+from tradeloop.model.events import DataValidated
+from tradeloop.model.instruments import Instrument
+from tradeloop.strategy.base import Strategy
+
+ProgressFactory = Callable[[int], Callable[[int], None]]
+
+
+@dataclass
+class LoadedSource:
+    """One data source after reading and validation."""
+
+    name: str
+    columns: Columns
+    report: QualityReport | None
+    content_hash: str
+    origin: str
+
+
+@dataclass
+class PreparedRun:
+    """Everything a run needs, validated before the first record."""
+
+    config: RunConfig
+    base_dir: Path
+    instruments: dict[str, Instrument]
+    sources: list[LoadedSource]
+    strategies: list[Strategy]
+    config_hash: str
+    run_id: str
+    code_version: str
+
+    @property
+    def record_count(self) -> int:
+        """Return how many market data records the run will process."""
+        return sum(len(s.columns) for s in self.sources)
+
+    def manifest(self, mode: str, started_wall_ns: int | None = None) -> RunManifest:
+        """Return the run manifest for ``mode``."""
+        refs = tuple(
+            DataRef(
+                name=s.name,
+                kind=_kind(s.columns),
+                instrument_id=s.columns.instrument_id,
+                rows=len(s.columns),
+                first_ts=int(s.columns.ts_init[0]) if len(s.columns) else 0,
+                last_ts=int(s.columns.ts_init[-1]) if len(s.columns) else 0,
+                content_hash=s.content_hash,
+                source=s.origin,
+            )
+            for s in self.sources
+        )
+        return RunManifest(
+            run_id=self.run_id,
+            mode=mode,
+            config_hash=self.config_hash,
+            config_json=canonical_json(self.config).decode(),
+            seed=self.config.run.seed,
+            code_version=self.code_version,
+            data=refs,
+            started_wall_ns=started_wall_ns,
+        )
+
+
+@dataclass
+class RunResult:
+    """What a finished run produced."""
+
+    run_id: str
+    mode: str
+    run_dir: Path
+    journal_path: Path
+    kernel: Kernel
+    seconds: float
+    records: int
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def _kind(columns: Columns) -> str:
+    if isinstance(columns, BarColumns):
+        return "bars"
+    if isinstance(columns, QuoteColumns):
+        return "quotes"
+    return "trades"
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """Return the package version plus the git commit when running from a checkout."""
+    root = Path(__file__).resolve().parents[3]
+    try:
+        sha = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", "src"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    return f"{__version__}+g{sha}{'.dirty' if dirty else ''}"
+
+
+# -- data -------------------------------------------------------------------------------------
+
+
+def _instrument_from_section(section: InstrumentSection) -> Instrument:
+    from decimal import Decimal
+
+    from tradeloop.core.fixed import decimal_to_raw
+
+    try:
+        kind = InstrumentKind(section.kind)
+    except ValueError:
+        known = ", ".join(k.value for k in InstrumentKind)
+        raise ConfigError(
+            f"instrument {section.id}: kind {section.kind!r} is not one of {known}"
+        ) from None
+    tick = (
+        1
+        if section.tick_size is None
+        else decimal_to_raw(Decimal(section.tick_size), section.price_precision, "tick size")
+    )
+    lot = (
+        1
+        if section.lot_size is None
+        else decimal_to_raw(Decimal(section.lot_size), section.size_precision, "lot size")
+    )
+    return Instrument(
+        id=section.id,
+        kind=kind,
+        quote_currency=section.quote_currency,
+        base_currency=section.base_currency,
+        price_precision=section.price_precision,
+        size_precision=section.size_precision,
+        tick_size_raw=tick,
+        lot_size_raw=lot,
+        multiplier=section.multiplier,
+        exchange_calendar=section.exchange_calendar,
+    )
+
+
+def _clip(columns: Columns, section: DataSection) -> Columns:
+    if section.start is None and section.end is None:
+        return columns
+    start = None if section.start is None else parse_time(section.start)
+    end = None if section.end is None else parse_time(section.end)
+    lo = 0 if start is None else int(np.searchsorted(columns.ts_init, start, "left"))
+    hi = len(columns) if end is None else int(np.searchsorted(columns.ts_init, end, "right"))
+    clipped = columns.take(slice(lo, hi))
+    if len(clipped) == 0:
+        raise ConfigError(
+            f"data {section.dataset or section.path or section.catalog} has no records between "
+            f"{section.start or 'the start'} and {section.end or 'the end'}"
+        )
+    return clipped
+
+
+def _load_source(
+    section: DataSection, instruments: dict[str, Instrument], base_dir: Path
+) -> tuple[LoadedSource, Instrument | None]:
+    from tradeloop.data import api, bundled
+    from tradeloop.data.catalog import Catalog
+
+    if section.dataset is not None:
+        if section.dataset not in bundled.names():
+            known = ", ".join(bundled.names())
+            raise ConfigError(
+                f"bundled dataset {section.dataset!r} is unknown; bundled datasets: {known}"
+            )
+        result = bundled.load(section.dataset)
+        source = LoadedSource(
+            section.dataset,
+            _clip(result.clean, section),
+            result.report,
+            file_hash(str(bundled.path(section.dataset))),
+            f"bundled:{section.dataset}",
+        )
+        return source, bundled.instrument(section.dataset)
+    if section.path is not None:
+        path = Path(section.path)
+        path = path if path.is_absolute() else base_dir / path
+        assert section.instrument_id is not None
+        assert section.format is not None
+        instrument = instruments.get(section.instrument_id)
+        if instrument is None:
+            raise ConfigError(
+                f"data {section.path}: instrument {section.instrument_id} is not defined; "
+                "add it under [[instruments]]"
+            )
+        fmt = api.data_format(section.format)
+        option_type = api._OPTION_TYPES[fmt]
+        options = None
+        if section.options:
+            if option_type is None:
+                raise ConfigError(f"data {section.path}: format {fmt.value} takes no options")
+            try:
+                options = msgspec.convert(section.options, type=option_type)
+            except msgspec.ValidationError as error:
+                raise ConfigError(f"data {section.path} options: {error}") from None
+        result = api.read_and_validate(path, format=fmt, instrument=instrument, options=options)
+        source = LoadedSource(
+            str(section.path),
+            _clip(result.clean, section),
+            result.report,
+            file_hash(str(path)),
+            str(path),
+        )
+        return source, None
+    assert section.catalog is not None
+    assert section.instrument_id is not None
+    root = Path(section.catalog)
+    catalog = Catalog(root if root.is_absolute() else base_dir / root)
+    entries = catalog.list(section.instrument_id, section.kind)
+    if not entries:
+        raise ConfigError(
+            f"catalog {section.catalog} has no {section.kind} for {section.instrument_id}"
+        )
+    start = None if section.start is None else parse_time(section.start)
+    end = None if section.end is None else parse_time(section.end)
+    columns = catalog.query(section.kind, section.instrument_id, start, end)
+    instrument = catalog.instrument(section.instrument_id)
+    digest = hashlib.sha256("".join(e.content_hash for e in entries).encode()).hexdigest()
+    return LoadedSource(
+        f"catalog:{section.instrument_id}", columns, None, digest, str(catalog.root)
+    ), instrument
+
+
+def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
+    """Load and validate everything a run needs (see the module docstring).
+
+    Raises
+    ------
+    ConfigError
+        If data, instruments or strategies named in the config cannot be used.
+    """
+    base = Path.cwd() if base_dir is None else base_dir
+    instruments: dict[str, Instrument] = {}
+    for definition in config.instruments:
+        if definition.id in instruments:
+            raise ConfigError(f"instrument {definition.id} is defined twice")
+        instruments[definition.id] = _instrument_from_section(definition)
+    sources: list[LoadedSource] = []
+    for section in config.data:
+        source, instrument = _load_source(section, instruments, base)
+        if instrument is not None:
+            instruments.setdefault(instrument.id, instrument)
+        if source.columns.instrument_id not in instruments:
+            raise ConfigError(
+                f"data {source.name} is for {source.columns.instrument_id}, which has no instrument"
+            )
+        sources.append(source)
+    strategies = [build_strategy(s, config, base, i) for i, s in enumerate(config.strategies)]
+    digest = config_hash(config)
+    version = code_version()
+    identity = hashlib.sha256(
+        "|".join([digest, version, *(s.content_hash for s in sources)]).encode()
+    ).hexdigest()[:12]
+    return PreparedRun(
+        config=config,
+        base_dir=base,
+        instruments=instruments,
+        sources=sources,
+        strategies=strategies,
+        config_hash=digest,
+        run_id=f"{config.run.name}-{identity}",
+        code_version=version,
+    )
+
+
+# -- running ---------------------------------------------------------------------------------------
+
+
+def _run_dir(prepared: PreparedRun, mode: str, suffix: str = "") -> Path:
+    root = Path(prepared.config.run.output_dir)  # relative to the working directory
+    run_dir = root / f"{prepared.run_id}{suffix}"
+    if mode == "backtest" and run_dir.exists():
+        shutil.rmtree(run_dir)  # same config, data and code: the rerun reproduces it exactly
+    run_dir.mkdir(parents=True, exist_ok=mode != "backtest")
+    return run_dir
+
+
+def _journal_data_events(prepared: PreparedRun, kernel: Kernel) -> None:
+    for source in prepared.sources:
+        report = source.report
+        ts = int(source.columns.ts_init[0]) if len(source.columns) else 0
+        kernel.journal.append(
+            DataValidated(
+                source=source.name,
+                instrument_id=source.columns.instrument_id,
+                kind=_kind(source.columns),
+                rows_in=report.rows_in if report else len(source.columns),
+                rows_clean=report.rows_clean if report else len(source.columns),
+                quarantined=dict(sorted(report.quarantine_counts().items())) if report else {},
+                gaps=len(report.gaps) if report else 0,
+                content_hash=source.content_hash,
+                ts_event=ts,
+                ts_init=ts,
+            )
+        )
+
+
+def _build_kernel(
+    prepared: PreparedRun, clock: TestClock | LiveClock, journal: SqliteJournal
+) -> Kernel:
+    config = prepared.config
+    return Kernel(
+        clock=clock,
+        journal=journal,
+        instruments=prepared.instruments,
+        starting_cash=Money.from_str(config.run.starting_cash, config.run.base_currency),
+        venue_config=config.venue,
+        risk_config=config.risk,
+        strategies=prepared.strategies,
+    )
+
+
+def _write_outputs(prepared: PreparedRun, result: RunResult) -> None:
+    kernel = result.kernel
+    run_dir = result.run_dir
+    reports = {
+        s.name: json.loads(s.report.to_json()) for s in prepared.sources if s.report is not None
+    }
+    (run_dir / "quality.json").write_text(json.dumps(reports, indent=1, sort_keys=True))
+    ts = np.frombuffer(kernel.portfolio.equity_ts, dtype=np.int64)
+    equity = np.frombuffer(kernel.portfolio.equity_values, dtype=np.float64)
+    every = max(1, prepared.config.run.equity_sample_every)
+    with open(run_dir / "equity.csv", "w") as out:
+        out.write("ts,equity\n")
+        for t, e in zip(ts[::every].tolist(), equity[::every].tolist(), strict=True):
+            out.write(f"{ns_to_iso(t)},{e:.6f}\n")
+    result.summary = basic_summary(kernel, prepared)
+    (run_dir / "summary.json").write_text(json.dumps(result.summary, indent=1, sort_keys=True))
+
+
+def basic_summary(kernel: Kernel, prepared: PreparedRun) -> dict[str, Any]:
+    """Return the run's headline numbers (the report adds the full metrics)."""
+    portfolio = kernel.portfolio
+    start = float(Money.from_str(prepared.config.run.starting_cash, portfolio.base_currency))
+    final = portfolio.equity().as_float()
+    equity = np.frombuffer(portfolio.equity_values, dtype=np.float64)
+    peak = np.maximum.accumulate(equity) if len(equity) else equity
+    max_dd = float(np.min(equity / peak - 1.0)) if len(equity) else 0.0
+    orders = list(kernel.order_manager.orders.values())
+    return {
+        "run_id": prepared.run_id,
+        "starting_equity": start,
+        "final_equity": round(final, 6),
+        "total_return": final / start - 1.0,
+        "max_drawdown": max_dd,
+        "orders": len(orders),
+        "orders_denied": sum(1 for o in orders if o.status == "DENIED"),
+        "fills": portfolio.fill_count,
+        "buys": sum(1 for o in orders if o.side is OrderSide.BUY and o.filled_raw),
+        "sells": sum(1 for o in orders if o.side is OrderSide.SELL and o.filled_raw),
+        "fees": portfolio.fees / 1e9,
+        "realized_pnl": portfolio.realized / 1e9,
+        "records": kernel.records_processed,
+        "quarantined": sum(
+            len(s.report.quarantined) for s in prepared.sources if s.report is not None
+        ),
+    }
+
+
+def run_backtest(prepared: PreparedRun, progress: ProgressFactory | None = None) -> RunResult:
+    """Run ``prepared`` as a backtest on the test clock; write ``runs/<run_id>/``."""
+    run_dir = _run_dir(prepared, "backtest")
+    journal_path = run_dir / "journal.sqlite"
+    journal = SqliteJournal(journal_path, prepared.manifest("backtest"))
+    kernel = _build_kernel(prepared, TestClock(), journal)
+    _journal_data_events(prepared, kernel)
+    callback = None if progress is None else progress(prepared.record_count)
+    start = time.perf_counter()
+    try:
+        kernel.run_backtest(merge([s.columns for s in prepared.sources]), progress=callback)
+    finally:
+        journal.close()
+    result = RunResult(
+        prepared.run_id,
+        "backtest",
+        run_dir,
+        journal_path,
+        kernel,
+        time.perf_counter() - start,
+        kernel.records_processed,
+    )
+    _write_outputs(prepared, result)
+    return result
+
+
+def run_paper_replay(
+    prepared: PreparedRun, speed: float, progress: ProgressFactory | None = None
+) -> RunResult:
+    """Run ``prepared`` in paper mode: a replay feed paced by the live clock × ``speed``."""
+    wall_ns = time.time_ns()
+    run_dir = _run_dir(prepared, "paper", suffix=f"-paper-{wall_ns}")
+    journal_path = run_dir / "journal.sqlite"
+    journal = SqliteJournal(
+        journal_path, prepared.manifest("paper", wall_ns), flush_every=1, durable_commands=True
+    )
+    first_ts = min(int(s.columns.ts_init[0]) for s in prepared.sources if len(s.columns))
+    clock = LiveClock(speed=speed, origin_ns=first_ts)
+    kernel = _build_kernel(prepared, clock, journal)
+    _journal_data_events(prepared, kernel)
+    callback = None if progress is None else progress(prepared.record_count)
+    start = time.perf_counter()
+    try:
+        run_paper(
+            kernel,
+            ReplayFeed(merge([s.columns for s in prepared.sources]), clock),
+            progress=callback,
+        )
+    finally:
+        journal.close()
+    result = RunResult(
+        prepared.run_id,
+        "paper",
+        run_dir,
+        journal_path,
+        kernel,
+        time.perf_counter() - start,
+        kernel.records_processed,
+    )
+    _write_outputs(prepared, result)
+    return result
