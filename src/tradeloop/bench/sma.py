@@ -25,7 +25,6 @@ from tradeloop.engine.feed import merge
 from tradeloop.engine.kernel import Kernel
 from tradeloop.journal.manifest import RunManifest
 from tradeloop.journal.store import SqliteJournal
-from tradeloop.model.enums import OrderSide
 from tradeloop.risk.engine import RiskConfig
 from tradeloop.strategy.sma_cross import SmaCross
 from tradeloop.venues.sim.config import SimVenueConfig
@@ -75,9 +74,8 @@ def run_job(sources: list[BarColumns], journal_dir: Path, size_label: str) -> di
         gc.unfreeze()  # let shutdown (and a caller's later runs) collect them again
     seconds = time.perf_counter() - start
     cpu_seconds = time.process_time() - cpu_start
-    orders = kernel.order_manager.orders.values()
-    entries = sum(1 for o in orders if o.side is OrderSide.BUY and o.filled_raw)
-    exits = sum(1 for o in orders if o.side is OrderSide.SELL and o.filled_raw)
+    counts = kernel.order_manager.order_counts()
+    entries, exits = counts["filled_buy"], counts["filled_sell"]
     return {
         "engine": "tradeloop",
         "version": __version__,

@@ -42,6 +42,9 @@ class MessageBus:
         self._resolved: dict[str, tuple[Handler, ...]] = {}
         self._sequence = 0
         self.published_count = 0
+        # Incremented on every subscription change: callers that cache ``handlers(topic)``
+        # compare it to know when to look again.
+        self.version = 0
 
     def subscribe(self, pattern: str, handler: Handler, priority: int = 0) -> None:
         """Call ``handler(message)`` for every message published on a topic matching ``pattern``.
@@ -54,6 +57,7 @@ class MessageBus:
         self._sequence += 1
         self._subscriptions.append(_Subscription(pattern, handler, priority, self._sequence))
         self._resolved.clear()
+        self.version += 1
 
     def unsubscribe(self, pattern: str, handler: Handler) -> None:
         """Remove a subscription (no-op if absent)."""
@@ -63,6 +67,7 @@ class MessageBus:
         ]
         if len(self._subscriptions) != before:
             self._resolved.clear()
+            self.version += 1
 
     def handlers(self, topic: str) -> tuple[Handler, ...]:
         """Return the handlers a message on ``topic`` would reach, in calling order."""

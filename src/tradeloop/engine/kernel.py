@@ -24,12 +24,14 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from tradeloop.bus.bus import Handler, MessageBus
 from tradeloop.bus.topics import RISK_EVENTS, bars_topic, quotes_topic, trades_topic
 from tradeloop.core.clock import Clock, TestClock
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.fixed import Money, Price, Quantity
+from tradeloop.engine.feed import RecordStream
 from tradeloop.execution.order_manager import OrderManager
 from tradeloop.journal.store import Journal
 from tradeloop.model.data import Bar, MarketData, QuoteTick, TradeTick
@@ -137,7 +139,8 @@ class Kernel:
         # Fills update the portfolio before any strategy hears of them.
         self.bus.subscribe("events.order.*", self.portfolio.on_order_event, priority=100)
         self.strategies = list(strategies)
-        self._routes: dict[str, tuple[Callable[[Bar], None], Callable[[Bar], None], str]] = {}
+        # instrument id -> [venue.on_bar, portfolio.on_bar, topic, bus version, handlers]
+        self._routes: dict[str, list[Any]] = {}
         self.records_processed = 0
         self._last_ts: int | None = None
         self._started = False
@@ -195,9 +198,7 @@ class Kernel:
                 callback(event)
                 self.drain()
 
-    def _route(
-        self, instrument_id: str
-    ) -> tuple[Callable[[Bar], None], Callable[[Bar], None], str]:
+    def _route(self, instrument_id: str) -> list[Any]:
         route = self._routes.get(instrument_id)
         if route is None:
             instrument = self.instruments.get(instrument_id)
@@ -206,14 +207,18 @@ class Kernel:
                     f"market data for {instrument_id}, which is not a configured instrument"
                 )
             venue = self.venues[instrument.venue]
-            route = (venue.on_bar, self.portfolio.on_bar, bars_topic(instrument_id))
+            topic = bars_topic(instrument_id)
+            route = [venue.on_bar, self.portfolio.on_bar, topic, -1, ()]
             self._routes[instrument_id] = route
+        if route[3] != self.bus.version:
+            route[3] = self.bus.version
+            route[4] = self.bus.handlers(route[2])
         return route
 
     def dispatch(self, record: MarketData) -> None:
         """Process one record (steps 2-5); the caller has set the clock (step 1)."""
         if type(record) is Bar:
-            venue_on_bar, portfolio_on_bar, topic = self._route(record.instrument_id)
+            venue_on_bar, portfolio_on_bar, topic, _, _ = self._route(record.instrument_id)
             venue_on_bar(record)
             if self._deferred:
                 self.drain()
@@ -239,55 +244,76 @@ class Kernel:
 
     def run_backtest(
         self,
-        records: Iterable[MarketData],
+        records: RecordStream | Iterable[MarketData],
         progress: ProgressCallback | None = None,
         progress_every: int = 10_000,
     ) -> None:
-        """Run ``records`` (already in kernel order) on the ``TestClock``, then stop."""
+        """Run ``records`` (in kernel order) on the ``TestClock``, then stop.
+
+        Given a ``RecordStream`` (``engine.feed.merge``), records arrive in chunks and the
+        equity curve is rebuilt in bulk after the run from the fills and the marks (the same
+        numbers, no per-record work); any other iterable gets one equity point per distinct
+        timestamp as it goes.
+        """
         clock = self.clock
         if not isinstance(clock, TestClock):
             raise ConfigError("run_backtest needs a TestClock")
         if not self._started:
             self.start()
-        snapshot = self.portfolio.snapshot
+        stream = records if isinstance(records, RecordStream) else None
+        base = self.portfolio.base_currency
+        bulk_curve = stream is not None and all(
+            i.quote_currency == base for i in self.instruments.values()
+        )
+        chunks: Iterable[Iterable[MarketData]] = (
+            stream.chunks() if stream is not None else (records,)
+        )
+        snapshot = None if bulk_curve else self.portfolio.snapshot
         dispatch = self.dispatch
         deferred = self._deferred
         drain = self.drain
-        publish = self.bus.publish
+        bus = self.bus
         routes = self._routes
         last_ts = self._last_ts
-        count = 0
-        for record in records:
-            ts = record.ts_init
-            if ts != last_ts:
-                if last_ts is not None:
-                    if ts < last_ts:
-                        raise ConfigError(
-                            f"record of {record.instrument_id} at {ts} is before the previous "
-                            f"record at {last_ts}: data must be validated and sorted by ts_init"
-                        )
-                    snapshot(last_ts)
-                if ts >= clock.next_deadline_ns:
-                    self.fire_timers(ts)
-                clock.now_ns = ts
-                last_ts = ts
-            if type(record) is Bar:
-                # The bar path of ``dispatch``, inlined: it runs once per bar.
-                route = routes.get(record.instrument_id) or self._route(record.instrument_id)
-                route[0](record)
-                if deferred:
-                    drain()
-                route[1](record)
-                publish(route[2], record)
-                if deferred:
-                    drain()
-                self.records_processed += 1
-            else:
-                dispatch(record)
-            count += 1
-            if progress is not None and count % progress_every == 0:
-                progress(count)
-        self._last_ts = last_ts
+        next_progress = progress_every
+        for chunk in chunks:
+            for record in chunk:
+                ts = record.ts_init
+                if ts != last_ts:
+                    if last_ts is not None:
+                        if ts < last_ts:
+                            raise ConfigError(
+                                f"record of {record.instrument_id} at {ts} is before the previous "
+                                f"record at {last_ts}: data must be validated and sorted by ts_init"
+                            )
+                        if snapshot is not None:
+                            snapshot(last_ts)
+                    if ts >= clock.next_deadline_ns:
+                        self.fire_timers(ts)
+                    clock.now_ns = ts
+                    last_ts = ts
+                if type(record) is Bar:
+                    # The bar path of ``dispatch``, inlined: it runs once per bar.
+                    route = routes.get(record.instrument_id)
+                    if route is None or route[3] != bus.version:
+                        route = self._route(record.instrument_id)
+                    route[0](record)
+                    if deferred:
+                        drain()
+                    route[1](record)
+                    for handler in route[4]:
+                        handler(record)
+                    if deferred:
+                        drain()
+                    self.records_processed += 1
+                else:
+                    dispatch(record)
+            if progress is not None and self.records_processed >= next_progress:
+                progress(self.records_processed)
+                next_progress = self.records_processed + progress_every
+        self._last_ts = None if bulk_curve else last_ts
         if progress is not None:
-            progress(count)
+            progress(self.records_processed)
         self.stop()
+        if bulk_curve and stream is not None:
+            self.portfolio.rebuild_equity_curve(stream.timestamps(), stream.marks())

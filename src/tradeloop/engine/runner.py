@@ -52,7 +52,7 @@ from tradeloop.engine.paper import ReplayFeed, run_paper
 from tradeloop.engine.plugins import build_strategy
 from tradeloop.journal.manifest import DataRef, RunManifest
 from tradeloop.journal.store import SqliteJournal
-from tradeloop.model.enums import InstrumentKind, OrderSide
+from tradeloop.model.enums import InstrumentKind
 from tradeloop.model.events import DataValidated
 from tradeloop.model.instruments import Instrument
 from tradeloop.strategy.base import Strategy
@@ -402,18 +402,18 @@ def basic_summary(kernel: Kernel, prepared: PreparedRun) -> dict[str, Any]:
     equity = np.frombuffer(portfolio.equity_values, dtype=np.float64)
     peak = np.maximum.accumulate(equity) if len(equity) else equity
     max_dd = float(np.min(equity / peak - 1.0)) if len(equity) else 0.0
-    orders = list(kernel.order_manager.orders.values())
+    counts = kernel.order_manager.order_counts()
     return {
         "run_id": prepared.run_id,
         "starting_equity": start,
         "final_equity": round(final, 6),
         "total_return": final / start - 1.0,
         "max_drawdown": max_dd,
-        "orders": len(orders),
-        "orders_denied": sum(1 for o in orders if o.status == "DENIED"),
+        "orders": counts["submitted"] + counts["denied"],
+        "orders_denied": counts["denied"],
         "fills": portfolio.fill_count,
-        "buys": sum(1 for o in orders if o.side is OrderSide.BUY and o.filled_raw),
-        "sells": sum(1 for o in orders if o.side is OrderSide.SELL and o.filled_raw),
+        "buys": counts["filled_buy"],
+        "sells": counts["filled_sell"],
         "fees": portfolio.fees / 1e9,
         "realized_pnl": portfolio.realized / 1e9,
         "records": kernel.records_processed,

@@ -13,11 +13,16 @@ already has is a duplicate: it is recorded as an ``ExternalFillRecorded`` with a
 not applied. A fill for an unknown order is recorded the same way and still reaches the
 portfolio (the venue's position changed). An event the order's state machine refuses is
 recorded with an alert. Nothing a venue says is dropped.
+
+Memory stays bounded however many orders a run sends: open orders are always held, and of
+the closed ones only the ``retain_closed`` most recent (the journal keeps every one);
+``stats`` counts orders and fills by outcome for summaries.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
@@ -29,7 +34,7 @@ from tradeloop.core.fixed import Price, Quantity, notional_raw
 from tradeloop.execution.ports import ExecutionClient
 from tradeloop.journal.store import Journal
 from tradeloop.model.commands import CancelOrder, ModifyOrder, SubmitOrder
-from tradeloop.model.enums import OrderSide
+from tradeloop.model.enums import OrderSide, OrderStatus
 from tradeloop.model.events import (
     AlertRaised,
     ExternalFillRecorded,
@@ -68,6 +73,7 @@ class OrderManager:
         journal: Journal,
         instruments: Mapping[str, Instrument],
         price_of: Callable[[str], Price | None],
+        retain_closed: int = 10_000,
     ) -> None:
         self.clock = clock
         self.bus = bus
@@ -78,6 +84,23 @@ class OrderManager:
         self._clients: dict[str, ExecutionClient] = {}
         self.orders: dict[str, Order] = {}
         self._open: dict[str, Order] = {}
+        self._closed: deque[str] = deque()
+        self._retain_closed = max(0, retain_closed)
+        self._issued_ids: set[str] = set()
+        self.stats: dict[str, int] = dict.fromkeys(
+            (
+                "submitted",
+                "denied",
+                "rejected",
+                "canceled",
+                "expired",
+                "filled",
+                "filled_buy",
+                "filled_sell",
+                "fills",
+            ),
+            0,
+        )
         self._external_trade_ids: set[str] = set()
         self._topics: dict[str, str] = {}
         self.fill_count = 0
@@ -100,10 +123,11 @@ class OrderManager:
             raise InvariantViolation(
                 "order manager has no risk check installed; no order may bypass risk"
             )
-        if init.client_order_id in self.orders:
+        if init.client_order_id in self._issued_ids:
             raise InvariantViolation(f"client order id {init.client_order_id} is already in use")
         order = Order(init)
         self.orders[init.client_order_id] = order
+        self._issued_ids.add(init.client_order_id)
         command = SubmitOrder(
             strategy_id=init.strategy_id, ts_init=self.clock.timestamp_ns(), order=init
         )
@@ -264,17 +288,51 @@ class OrderManager:
 
     def _apply(self, order: Order, event: OrderEvent) -> None:
         order.apply(event)
+        kind = type(event)
+        if kind is OrderFilled:
+            self.fill_count += 1
+            self.stats["fills"] += 1
         if order.is_open:
             self._open[order.client_order_id] = order
-        else:
+        elif order.is_closed:
             self._open.pop(order.client_order_id, None)
-        if type(event) is OrderFilled:
-            self.fill_count += 1
+            self._count_closed(order)
+            self._closed.append(order.client_order_id)
+            while len(self._closed) > self._retain_closed:
+                self.orders.pop(self._closed.popleft(), None)
         self.journal.append(event)
         topic = self._topics.get(order.strategy_id)
         if topic is None:
             topic = self._topics[order.strategy_id] = order_events_topic(order.strategy_id)
         self.bus.publish(topic, event)
+
+    def _count_closed(self, order: Order) -> None:
+        stats = self.stats
+        status = order.status
+        if status is OrderStatus.DENIED:
+            stats["denied"] += 1
+            return
+        stats["submitted"] += 1
+        if status is OrderStatus.REJECTED:
+            stats["rejected"] += 1
+        elif status is OrderStatus.CANCELED:
+            stats["canceled"] += 1
+        elif status is OrderStatus.EXPIRED:
+            stats["expired"] += 1
+        if order.filled_raw:
+            stats["filled"] += 1
+            stats["filled_buy" if order.side is OrderSide.BUY else "filled_sell"] += 1
+
+    def order_counts(self) -> dict[str, int]:
+        """Return ``stats`` plus the orders still open (counted as submitted, by fills so far)."""
+        counts = dict(self.stats)
+        for order in self._open.values():
+            counts["submitted"] += 1
+            if order.filled_raw:
+                counts["filled"] += 1
+                counts["filled_buy" if order.side is OrderSide.BUY else "filled_sell"] += 1
+        counts["open"] = len(self._open)
+        return counts
 
     def _record_external(self, fill: OrderFilled, reason: str, *, apply: bool) -> None:
         now = self.clock.timestamp_ns()

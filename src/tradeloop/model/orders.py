@@ -150,7 +150,7 @@ class Order:
         self._fill_cost_raw = 0  # sum of last_px.raw * last_qty.raw at (price + size) precision
         self.venue_order_id: str | None = None
         self.events: list[OrderEvent] = [init]
-        self.trade_ids: set[str] = set()
+        self.trade_ids: list[str] = []  # few per order: a list is smaller than a set
         self.ts_last = init.ts_init
 
     # -- request fields -----------------------------------------------------------------------
@@ -306,7 +306,7 @@ class Order:
         self.filled_raw = filled
         self._fill_cost_raw += fill.last_px.raw * qty.raw
         self.venue_order_id = fill.venue_order_id
-        self.trade_ids.add(fill.trade_id)
+        self.trade_ids.append(fill.trade_id)
         if self.status in (S.PENDING_CANCEL, S.PENDING_UPDATE) and filled < self.quantity.raw:
             # Stays pending (the request is still in flight); a rejection returns here.
             self._previous_status = S.PARTIALLY_FILLED

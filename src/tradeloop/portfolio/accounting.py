@@ -17,6 +17,9 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from tradeloop.bus.bus import MessageBus
 from tradeloop.bus.topics import ACCOUNT_EVENTS, position_events_topic
 from tradeloop.core.clock import Clock
@@ -78,6 +81,9 @@ class Portfolio:
         self._curve_terms: list[tuple[Position, float, bool]] = []
         self.equity_ts: array[int] = array("q")
         self.equity_values: array[float] = array("d")
+        # One exact entry per fill: (ts, instrument id, net signed qty, net cost, cash) raws.
+        # A backtest rebuilds its equity curve from it and the marks (``rebuild_equity_curve``).
+        self.state_log: list[tuple[int, str, int, int, int]] = []
         self.fill_count = 0
 
     # -- market data ------------------------------------------------------------------------------
@@ -158,6 +164,15 @@ class Portfolio:
         self.cash -= fee
         self.fees += fee
         self.fill_count += 1
+        net_cost = 0
+        for (_, instrument_id), held in self._open.items():
+            if instrument_id == fill.instrument_id and held is not position:
+                net_cost += held.cost_raw if held.signed_raw > 0 else -held.cost_raw
+        if position.signed_raw:
+            net_cost += position.cost_raw if position.signed_raw > 0 else -position.cost_raw
+        self.state_log.append(
+            (ts, fill.instrument_id, self.net_raw[fill.instrument_id], net_cost, self.cash)
+        )
         is_open = position.signed_raw != 0
         if is_open != was_open:
             if is_open:
@@ -271,6 +286,61 @@ class Portfolio:
         return Money(self.equity_raw(), self.base_currency)
 
     # -- equity curve -----------------------------------------------------------------------------
+
+    def rebuild_equity_curve(
+        self,
+        timestamps: npt.NDArray[np.int64],
+        marks: Mapping[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]],
+    ) -> None:
+        """Fill the equity curve at ``timestamps`` from the fill log and mark series.
+
+        ``marks`` maps each instrument to (ts_init, mark) arrays in kernel order (the last
+        mark at a timestamp wins). The equity at ``t`` is the cash after every fill at or
+        before ``t`` plus each position marked at its last mark at or before ``t`` — the same
+        numbers ``snapshot`` takes record by record, computed in bulk after a backtest.
+
+        Raises
+        ------
+        ConfigError
+            If an instrument is quoted in another currency than the base: that needs the FX
+            hook at every point, so such runs keep ``snapshot`` per record.
+        """
+        ts_points = np.asarray(timestamps, dtype=np.int64)
+        log = self.state_log
+        log_ts = np.array([entry[0] for entry in log], dtype=np.int64)
+        cash = (
+            np.array([self.starting_cash.raw] + [entry[4] for entry in log], dtype=np.float64) / 1e9
+        )
+        series = []
+        for instrument_id in sorted({entry[1] for entry in log}):
+            instrument, is_cash, is_base = self._info(instrument_id)
+            if not is_base:
+                raise ConfigError(
+                    f"{instrument_id} needs FX conversion: build the curve record by record"
+                )
+            rows = [entry for entry in log if entry[1] == instrument_id]
+            mult_raw, mult_precision = instrument.multiplier_parts
+            factor = mult_raw / pow10(mult_precision + instrument.size_precision)
+            pos_ts = np.array([r[0] for r in rows], dtype=np.int64)
+            # Index 0 is "before the first fill": flat, no cost basis.
+            qty = np.array([0] + [r[2] for r in rows], dtype=np.float64) * factor
+            cost = np.array([0] + [r[3] for r in rows], dtype=np.float64) / 1e9
+            mark_ts, mark_values = marks[instrument_id]
+            series.append(
+                (pos_ts, qty, cost, mark_ts, np.concatenate(([0.0], mark_values)), is_cash)
+            )
+        equity = np.empty(len(ts_points), dtype=np.float64)
+        block = 65_536  # bounded temporaries: memory stays flat however long the run
+        for lo in range(0, len(ts_points), block):
+            points = ts_points[lo : lo + block]
+            values = cash[np.searchsorted(log_ts, points, side="right")]
+            for pos_ts, qty, cost, mark_ts, mark_values, is_cash in series:
+                k = np.searchsorted(pos_ts, points, side="right")
+                held = qty[k] * mark_values[np.searchsorted(mark_ts, points, side="right")]
+                values += held if is_cash else held - cost[k]
+            equity[lo : lo + block] = values
+        self.equity_ts = array("q", ts_points.tobytes())
+        self.equity_values = array("d", equity.tobytes())
 
     def _rebuild_curve_terms(self) -> None:
         terms: list[tuple[Position, float, bool]] = []
