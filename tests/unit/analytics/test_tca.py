@@ -205,7 +205,13 @@ def test_bad_orders_and_market_data_are_rejected_with_reasons() -> None:
 
 @given(
     st.lists(
-        st.tuples(st.integers(0, 10**6), st.floats(1.0, 1e4), st.floats(0.0, 1e6)),
+        # Volumes are zero or at least 1e-6: subnormal volumes (1e-323) lose all precision in
+        # sum(p*v)/sum(v), which no market produces.
+        st.tuples(
+            st.integers(0, 10**6),
+            st.floats(1.0, 1e4),
+            st.one_of(st.just(0.0), st.floats(1e-6, 1e6)),
+        ),
         min_size=1,
         max_size=40,
     ),
