@@ -25,7 +25,9 @@ def test_indicators_all_lists_exactly_the_public_names():
     assert len(indicators.__all__) == len(set(indicators.__all__))
 
 
-def test_analytics_reexports_the_indicators():
+def test_analytics_reexports_the_indicators_and_resolves_every_lazy_name():
+    for name in tradeloop.analytics.__all__:
+        getattr(tradeloop.analytics, name)  # lazy names (metrics, TCA) load on first use
     assert set(tradeloop.analytics.__all__) == public_names(tradeloop.analytics)
     assert set(indicators.__all__) <= set(tradeloop.analytics.__all__)
     for name in indicators.__all__:
