@@ -131,11 +131,27 @@ class OrderExpired(OrderEvent, frozen=True, kw_only=True):
     venue_order_id: str | None = None
 
 
+class FillCosts(msgspec.Struct, frozen=True, gc=False):
+    """What a fill's price paid over its reference price, by kind, in money raw (9 decimals)
+    of the quote currency; positive is a cost. Commission is apart (``OrderFilled.commission``)."""
+
+    spread: int = 0
+    slippage: int = 0
+    impact: int = 0
+
+    @property
+    def total(self) -> int:
+        """Return the sum of the three."""
+        return self.spread + self.slippage + self.impact
+
+
 class OrderFilled(OrderEvent, frozen=True, kw_only=True):
     """Part or all of the order traded.
 
     ``trade_id`` identifies the fill at the venue; a second fill with the same trade id is a
-    duplicate and is dropped (recorded, never applied twice).
+    duplicate and is dropped (recorded, never applied twice). ``reference_px`` is the price the
+    fill would have had without spread, slippage and impact (the bar's open, the limit or
+    trigger, the touch), and ``costs`` says how much each of them added.
     """
 
     venue_order_id: str
@@ -146,6 +162,8 @@ class OrderFilled(OrderEvent, frozen=True, kw_only=True):
     last_px: Price
     commission: Money
     liquidity_side: LiquiditySide
+    reference_px: Price | None = None
+    costs: FillCosts | None = None
 
 
 class PositionChanged(Event, frozen=True, kw_only=True):

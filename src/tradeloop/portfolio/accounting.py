@@ -70,6 +70,9 @@ class Portfolio:
                 )
         self.cash = starting_cash.raw
         self.fees = 0
+        # What fill prices paid over their reference prices, by kind (base currency, money raw):
+        # with ``fees`` these make gross P&L = net P&L + costs.
+        self.price_costs: dict[str, int] = {"spread": 0, "slippage": 0, "impact": 0}
         self.realized = 0
         self.positions: dict[tuple[str, str], Position] = {}
         self.net_raw: dict[str, int] = {}
@@ -163,6 +166,12 @@ class Portfolio:
         self.realized += realized if is_base else self._to_base(realized, quote, ts)
         self.cash -= fee
         self.fees += fee
+        costs = fill.costs
+        if costs is not None:
+            price_costs = self.price_costs
+            price_costs["spread"] += self._to_base(costs.spread, quote, ts)
+            price_costs["slippage"] += self._to_base(costs.slippage, quote, ts)
+            price_costs["impact"] += self._to_base(costs.impact, quote, ts)
         self.fill_count += 1
         net_cost = 0
         for (_, instrument_id), held in self._open.items():

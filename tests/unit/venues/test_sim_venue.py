@@ -272,3 +272,48 @@ def test_quotes_level_resting_limit_fills_at_its_price_when_a_trade_goes_through
         TradeTick(X.id, X.make_price(99.7), Quantity(3, 0), AggressorSide.SELLER, "t2", 3, 3)
     )
     assert h.fills() == [("O-s-1", 3, 99.8)]
+
+
+def _costs(h: Harness) -> list[tuple[float, float, Any]]:
+    return [(float(e.reference_px), float(e.last_px), e.costs) for e in h.of(OrderFilled)]
+
+
+def test_taker_fill_pays_the_half_spread_over_the_open_and_reports_it() -> None:
+    h = Harness(half_spread_bps=10.0)
+    h.bar(100, 101, 99, 100)
+    h.market(BUY, 10)
+    h.bar(100, 101, 99, 100)
+    reference, price, costs = _costs(h)[0]
+    assert (reference, price) == (100.0, 100.1)
+    assert costs.spread == 10 * 10**8  # 0.10 × 10 units, money raw at 9 decimals
+    assert costs.total == round((price - reference) * 10 * 1e9)
+
+
+def test_square_root_impact_grows_with_size_and_costs_sum_to_the_price_difference() -> None:
+    from tradeloop.venues.sim.config import ImpactConfig
+
+    def impact_of(qty: int) -> Any:
+        h = Harness(impact=ImpactConfig(window=5))
+        for i in range(8):  # history for sigma and ADV: alternating closes, volume 10,000
+            h.bar(100, 101, 99, 100 + (i % 2), volume=10_000)
+        h.market(BUY, qty)
+        h.bar(100, 110, 90, 100, volume=10_000)
+        reference, price, costs = _costs(h)[0]
+        assert costs.spread == costs.slippage == 0
+        assert costs.total == round((price - reference) * qty * 1e9)
+        return (price - reference) / reference
+
+    small, large = impact_of(100), impact_of(400)
+    assert 0 < small < large
+    assert abs(large / small - 2.0) < 0.15  # √4 = 2, up to one-tick rounding
+
+
+def test_adjustments_that_would_leave_the_bar_are_scaled_down_together() -> None:
+    h = Harness(half_spread_bps=100.0, slippage=SlippageConfig(kind="bps", bps=100.0))
+    h.bar(100, 101, 99, 100)
+    h.market(BUY, 1)
+    h.bar(100, 100.5, 99, 100)  # spread 1.00 + slippage 1.00 would reach 102, the high is 100.5
+    reference, price, costs = _costs(h)[0]
+    assert price == 100.5
+    assert costs.spread + costs.slippage == round(0.5 * 1e9)
+    assert costs.spread == costs.slippage

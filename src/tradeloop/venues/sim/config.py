@@ -6,9 +6,41 @@ import msgspec
 
 from tradeloop.core.errors import ConfigError
 from tradeloop.costs.fees import CommissionConfig
+from tradeloop.costs.impact import SquareRootImpactConfig
 from tradeloop.costs.slippage import SlippageConfig
 
 FIDELITY_LEVELS = ("bars", "quotes")
+
+
+class ImpactConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Market impact of our own fills (fidelity level 3, on top of bars or quotes).
+
+    ``model``: ``"square_root"`` — temporary impact Y·σ·(Q/ADV)^δ of price on each taker fill
+    (``square_root``: Y and δ) — or ``"linear"`` — Almgren–Chriss temporary impact η·(Q/ADV)
+    in bps per unit of participation (``temporary_bps``). ``permanent_bps`` per unit of
+    participation shifts all our later fills in the same instrument (γ of Almgren–Chriss),
+    decaying with ``permanent_half_life_bars``. σ and ADV are the venue's own estimates over
+    the last ``window`` bars: σ = std of log returns × sqrt(``bars_per_day``), ADV = mean
+    volume × ``bars_per_day`` (1 for daily bars, 390 for US equity minutes, 1440 for crypto).
+    """
+
+    model: str = "square_root"
+    square_root: SquareRootImpactConfig = SquareRootImpactConfig()
+    temporary_bps: float = 0.0
+    permanent_bps: float = 0.0
+    permanent_half_life_bars: float = 20.0
+    window: int = 20
+    bars_per_day: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.model not in ("square_root", "linear"):
+            raise ConfigError(f"impact model {self.model!r} is not square_root or linear")
+        if self.window < 2:
+            raise ConfigError(f"impact window {self.window} must be at least 2 bars")
+        if self.temporary_bps < 0 or self.permanent_bps < 0 or not self.bars_per_day > 0:
+            raise ConfigError(
+                "impact temporary_bps and permanent_bps must be >= 0 and bars_per_day > 0"
+            )
 
 
 class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -26,6 +58,9 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         limit by at least one tick) or ``"touch"`` (reaching the limit is enough).
     max_participation : optional cap on filled quantity per bar as a fraction of the bar's
         volume (0.1 = 10 %); the rest stays working and fills on later bars (partial fills).
+    half_spread_bps : bars only: the half spread a taker pays over the bar price (bars carry
+        no quotes; set it from the instrument's typical spread).
+    impact : optional market impact model (level 3), see ``ImpactConfig``.
     use_quote_size : quotes only: marketable orders fill at most the displayed size.
     """
 
@@ -36,6 +71,8 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     slippage: SlippageConfig = SlippageConfig()
     max_participation: float | None = None
     use_quote_size: bool = True
+    half_spread_bps: float = 0.0
+    impact: ImpactConfig | None = None
 
     def __post_init__(self) -> None:
         if self.fidelity not in FIDELITY_LEVELS:
@@ -46,5 +83,7 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
             raise ConfigError(f"venue market_fill {self.market_fill!r} is not next_open or close")
         if self.limit_fill not in ("through", "touch"):
             raise ConfigError(f"venue limit_fill {self.limit_fill!r} is not through or touch")
+        if self.half_spread_bps < 0:
+            raise ConfigError(f"venue half_spread_bps {self.half_spread_bps} must not be negative")
         if self.max_participation is not None and not 0 < self.max_participation <= 1:
             raise ConfigError(f"venue max_participation {self.max_participation} must be in (0, 1]")

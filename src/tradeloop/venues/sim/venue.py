@@ -19,6 +19,13 @@ Level 2 (``fidelity="quotes"``): marketable orders fill against the best bid/ask
 displayed size; resting limits fill at their price when the opposite quote or a trade goes
 through them; stops trigger on the quote or trade prices.
 
+Level 3 (``impact``, on either): every taker fill pays, over its reference price, the half
+spread (bars: ``half_spread_bps``), the slippage, and temporary impact from the configured
+model, plus the permanent impact our earlier fills left; each fill reports the reference
+price and what each component cost (``OrderFilled.costs``). A taker fill never prices
+outside its bar's range: when the adjustments would push it out, they are scaled down
+together.
+
 Fills are ``OrderFilled`` events with trade ids ``T-<venue>-<n>``; every response goes to the
 ``emit`` sink given at construction (the kernel's deferred queue), never straight to callers.
 """
@@ -26,21 +33,25 @@ Fills are ``OrderFilled`` events with trade ids ``T-<venue>-<n>``; every respons
 from __future__ import annotations
 
 import functools
+import math
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
 from tradeloop.core.clock import Clock
-from tradeloop.core.fixed import Price, Quantity, pow10
+from tradeloop.core.fixed import Price, Quantity, notional_raw, pow10
 from tradeloop.core.ids import IdGenerator
 from tradeloop.costs.fees import commission
+from tradeloop.costs.impact import square_root_impact_bps
 from tradeloop.costs.slippage import slipped_price
 from tradeloop.execution.ports import EventSink
 from tradeloop.model.commands import CancelOrder, ModifyOrder, SubmitOrder
 from tradeloop.model.data import Bar, QuoteTick, TradeTick
 from tradeloop.model.enums import LiquiditySide, OrderSide, OrderType, TimeInForce
 from tradeloop.model.events import (
+    FillCosts,
     OrderAccepted,
     OrderCanceled,
     OrderCancelRejected,
@@ -56,6 +67,26 @@ from tradeloop.model.instruments import Instrument
 from tradeloop.venues.sim.config import SimVenueConfig
 
 _DAY_NS = 86_400_000_000_000
+
+
+class _MarketStats:
+    """Rolling σ and volume of one instrument for the impact model (venue-side estimates)."""
+
+    __slots__ = ("last_close", "log_returns", "permanent_bps", "volumes")
+
+    def __init__(self, window: int) -> None:
+        self.log_returns: deque[float] = deque(maxlen=window)
+        self.volumes: deque[float] = deque(maxlen=window)
+        self.last_close = 0.0
+        self.permanent_bps = 0.0
+
+    def update(self, bar: Bar, decay: float) -> None:
+        close = bar.close_raw / pow10(bar.price_precision)
+        if self.last_close > 0 and close > 0:
+            self.log_returns.append(math.log(close / self.last_close))
+        self.last_close = close
+        self.volumes.append(bar.volume_raw / pow10(bar.volume_precision))
+        self.permanent_bps *= decay
 
 
 class _Working:
@@ -133,6 +164,13 @@ class SimulatedVenue:
         self._fill_at_close = config.market_fill == "close"
         self._quotes = config.fidelity == "quotes"
         self._budget_raw: int | None = None
+        self._impact = config.impact
+        self._stats: dict[str, _MarketStats] = {}
+        self._decay = (
+            0.5 ** (1.0 / config.impact.permanent_half_life_bars)
+            if config.impact is not None
+            else 1.0
+        )
 
     # -- commands (ExecutionClient) -------------------------------------------------------------
 
@@ -243,6 +281,12 @@ class SimulatedVenue:
         self._last_bar[bar.instrument_id] = bar
         if self._working.get(bar.instrument_id) and not self._quotes:
             self._process_bar(bar)
+        if self._impact is not None:
+            # After matching: this bar's fills are priced with statistics up to the last bar.
+            stats = self._stats.get(bar.instrument_id)
+            if stats is None:
+                stats = self._stats[bar.instrument_id] = _MarketStats(self._impact.window)
+            stats.update(bar, self._decay)
 
     def on_quote(self, quote: QuoteTick) -> None:
         """Match working orders against a new best bid/ask (level 2)."""
@@ -448,10 +492,10 @@ class SimulatedVenue:
             qty_raw = min(qty_raw, reducible)
         if qty_raw <= 0:
             return
+        reference = price
+        costs = None
         if slip:
-            price = slipped_price(self.config.slippage, instrument, price, w.is_buy)
-            if bar is not None:  # never outside the bar's range
-                price = Price(min(max(price.raw, bar.low_raw), bar.high_raw), price.precision)
+            price, costs = self._adjust(price, qty_raw, w.is_buy, bar, instrument)
         quantity = Quantity(qty_raw, instrument.size_precision)
         now = self.clock.timestamp_ns()
         w.leaves_raw -= qty_raw
@@ -476,10 +520,70 @@ class SimulatedVenue:
                 last_px=price,
                 commission=commission(self.config.commission, instrument, quantity, price),
                 liquidity_side=liquidity,
+                reference_px=reference,
+                costs=costs,
                 ts_event=now,
                 ts_init=now,
             )
         )
+
+    def _adjust(
+        self, reference: Price, qty_raw: int, is_buy: bool, bar: Bar | None, instrument: Instrument
+    ) -> tuple[Price, FillCosts]:
+        """Return a taker fill's price and its cost components over ``reference``."""
+        tick = instrument.tick_size_raw
+        ref = reference.raw
+
+        def ticks_for(bps: float) -> int:
+            # Whole ticks, rounded away from the trader.
+            return math.ceil(abs(ref) * bps / 10_000 / tick - 1e-9) * tick if bps > 0 else 0
+
+        spread = ticks_for(self.config.half_spread_bps) if bar is not None else 0
+        slipped = slipped_price(self.config.slippage, instrument, reference, is_buy)
+        slippage = abs(slipped.raw - ref)
+        impact = 0
+        if self._impact is not None:
+            impact = ticks_for(self._impact_bps(qty_raw, instrument, bar))
+        parts = [spread, slippage, impact]
+        total = spread + slippage + impact
+        final = ref + total if is_buy else ref - total
+        if bar is not None:
+            clamped = min(max(final, bar.low_raw), bar.high_raw)
+            if clamped != final:
+                allowed = abs(clamped - ref)
+                parts = [p * allowed // total for p in parts]
+                parts[-1] += allowed - sum(parts)  # the rounding remainder goes to the last
+                final = clamped
+        mult_raw, mult_precision = instrument.multiplier_parts
+        qty = Quantity(qty_raw, instrument.size_precision)
+        money = [
+            notional_raw(Price(part, reference.precision), qty, mult_raw, mult_precision)
+            for part in parts
+        ]
+        return Price(final, reference.precision), FillCosts(money[0], money[1], money[2])
+
+    def _impact_bps(self, qty_raw: int, instrument: Instrument, bar: Bar | None) -> float:
+        config = self._impact
+        assert config is not None
+        stats = self._stats.get(instrument.id)
+        if stats is None or len(stats.log_returns) < 2 or not stats.volumes:
+            return 0.0
+        returns = stats.log_returns
+        mean = sum(returns) / len(returns)
+        sigma = math.sqrt(sum((r - mean) ** 2 for r in returns) / (len(returns) - 1))
+        sigma *= math.sqrt(config.bars_per_day)
+        adv = sum(stats.volumes) / len(stats.volumes) * config.bars_per_day
+        if adv <= 0:
+            return 0.0
+        quantity = qty_raw / pow10(instrument.size_precision)
+        participation = quantity / adv
+        if config.model == "square_root":
+            temporary = square_root_impact_bps(quantity, adv, sigma, config.square_root)
+        else:
+            temporary = config.temporary_bps * participation
+        permanent = stats.permanent_bps
+        stats.permanent_bps += config.permanent_bps * participation
+        return temporary + permanent
 
     def _trigger(self, w: _Working) -> None:
         w.is_triggered = True

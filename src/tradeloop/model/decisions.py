@@ -1,0 +1,230 @@
+"""Decision events of the pipeline: every stage publishes what it decided and why.
+
+data → beta/hedge → regime → signal agents → ensemble → portfolio targets → risk review →
+cost assessment → execution plan → orders. Each event carries the ``rebalance_id`` of the
+decision cycle it belongs to (``R-<n>``) and orders are tagged with it, so a trade can be
+traced back through every stage (``tradeloop explain``).
+
+Amounts in decisions are floats (analytics); the orders they lead to are exact.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from tradeloop.model.events import Event
+
+
+class BetaEstimate(msgspec.Struct, frozen=True, gc=False):
+    """The beta of one instrument to the benchmark and the hedge it implies."""
+
+    instrument_id: str
+    beta: float
+    alpha: float
+    hedge_ratio: float
+    observations: int
+
+
+class BetasEstimated(Event, frozen=True, kw_only=True):
+    """Betas of every instrument to ``benchmark_id`` at a rebalance."""
+
+    rebalance_id: str
+    benchmark_id: str
+    method: str
+    window: int
+    estimates: tuple[BetaEstimate, ...]
+
+
+class RegimeModelFitted(Event, frozen=True, kw_only=True):
+    """A regime model was (re)fitted on an explicit window, never on data after ``fit_end_ns``."""
+
+    detector_id: str
+    model_version: str
+    fit_start_ns: int
+    fit_end_ns: int
+    observations: int
+    score: float
+    labels: tuple[str, ...]
+
+
+class RegimeChanged(Event, frozen=True, kw_only=True):
+    """The detected regime changed (published on change only)."""
+
+    detector_id: str
+    model_version: str
+    label: str
+    previous_label: str | None
+    probabilities: dict[str, float]
+    confidence: float
+
+
+class Signal(msgspec.Struct, frozen=True, gc=False):
+    """One agent's view of one instrument: a score in [-1, 1], a confidence in [0, 1], why."""
+
+    agent_id: str
+    instrument_id: str
+    score: float
+    confidence: float
+    reason: str
+
+
+class SignalsEmitted(Event, frozen=True, kw_only=True):
+    """Every signal of every agent at a rebalance (agents that failed are listed apart)."""
+
+    rebalance_id: str
+    regime: str | None
+    signals: tuple[Signal, ...]
+    failed_agents: tuple[str, ...] = ()
+
+
+class AgentFailed(Event, frozen=True, kw_only=True):
+    """A signal agent raised; it was isolated (skipped, or disabled after repeated errors)."""
+
+    rebalance_id: str
+    agent_id: str
+    error: str
+    is_disabled: bool
+
+
+class EnsembleScore(msgspec.Struct, frozen=True, gc=False):
+    """The combined score of one instrument and each agent's weighted contribution."""
+
+    instrument_id: str
+    score: float
+    confidence: float
+    contributions: dict[str, float]
+    vetoes: tuple[str, ...]
+
+
+class EnsembleScored(Event, frozen=True, kw_only=True):
+    """The ensemble's scores at a rebalance, with the weights it used for the regime."""
+
+    rebalance_id: str
+    regime: str | None
+    weights: dict[str, float]
+    scores: tuple[EnsembleScore, ...]
+
+
+class TargetPosition(msgspec.Struct, frozen=True, gc=False):
+    """Target of one instrument: weight, quantity, and the change from the current position.
+
+    ``expected_alpha_bps`` is the expected gross return of the change over the holding
+    horizon (from the ensemble score), which the cost assessment weighs against costs.
+    """
+
+    instrument_id: str
+    weight: float
+    target_qty: float
+    current_qty: float
+    delta_qty: float
+    reference_price: float
+    expected_alpha_bps: float
+    is_hedge: bool = False
+
+
+class TargetsProposed(Event, frozen=True, kw_only=True):
+    """Portfolio construction's targets (after the regime multiplier and lot rounding)."""
+
+    rebalance_id: str
+    method: str
+    regime: str | None
+    regime_multiplier: float
+    equity: float
+    gross_exposure: float
+    net_exposure: float
+    turnover: float
+    targets: tuple[TargetPosition, ...]
+    reasons: tuple[str, ...] = ()
+
+
+class RiskDecision(msgspec.Struct, frozen=True, gc=False):
+    """Risk's verdict on one proposed change: approved, resized or denied, with reasons."""
+
+    instrument_id: str
+    decision: str
+    requested_qty: float
+    approved_qty: float
+    reasons: tuple[str, ...]
+
+
+class RiskReviewed(Event, frozen=True, kw_only=True):
+    """Risk review of a rebalance's changes. No order reaches a venue without passing here."""
+
+    rebalance_id: str
+    decisions: tuple[RiskDecision, ...]
+    trading_state: str
+
+
+class RiskLimitBreached(Event, frozen=True, kw_only=True):
+    """A portfolio or position limit was hit and what risk did about it."""
+
+    rule: str
+    instrument_id: str | None
+    value: float
+    limit: float
+    action: str
+
+
+class CostDecisionRecord(msgspec.Struct, frozen=True, gc=False):
+    """The cost assessment of one change: costs by kind, gross and net alpha, the decision."""
+
+    instrument_id: str
+    decision: str
+    quantity_in: float
+    quantity_out: float
+    gross_alpha_bps: float
+    cost_bps: float
+    net_alpha_bps: float
+    commission_bps: float
+    spread_bps: float
+    impact_bps: float
+    delay_bps: float
+    reason: str
+
+
+class CostAssessed(Event, frozen=True, kw_only=True):
+    """Cost assessment of a rebalance: trades whose expected net alpha is negative are
+    skipped or shrunk, with the reason recorded."""
+
+    rebalance_id: str
+    assessments: tuple[CostDecisionRecord, ...]
+
+
+class ExecutionPlanned(Event, frozen=True, kw_only=True):
+    """How one change will be executed: the algorithm, its schedule and the parent order id."""
+
+    rebalance_id: str
+    instrument_id: str
+    algorithm: str
+    side: str
+    quantity: float
+    parent_order_id: str
+    start_ns: int
+    end_ns: int
+    slices: int
+    arrival_price: float
+    reason: str
+
+
+class ExecutionProgressed(Event, frozen=True, kw_only=True):
+    """An execution algorithm sent or finished a child order."""
+
+    parent_order_id: str
+    instrument_id: str
+    algorithm: str
+    filled_qty: float
+    remaining_qty: float
+    child_orders: int
+    note: str
+
+
+class ExecutionCompleted(Event, frozen=True, kw_only=True):
+    """An execution algorithm finished (filled, canceled, expired or converted)."""
+
+    parent_order_id: str
+    instrument_id: str
+    algorithm: str
+    filled_qty: float
+    average_price: float | None
+    arrival_price: float
+    outcome: str
