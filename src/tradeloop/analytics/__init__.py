@@ -1,5 +1,5 @@
 """Analytics: causal indicators (bulk == incremental), performance metrics, transaction cost
-analysis, beta and hedge ratios.
+analysis, beta and hedge ratios, the causal bar history.
 
 The indicators load eagerly (they are light); metrics, TCA and beta load on first use, so the
 event loop does not pay for pandas and SciPy.
@@ -43,6 +43,15 @@ from tradeloop.analytics.indicators import (
 )
 
 if typing.TYPE_CHECKING:
+    from tradeloop.analytics.beta import (
+        BetaOutput,
+        EwmaBeta,
+        RollingBeta,
+        beta_hedge_weight,
+        ewma_beta,
+        hedge_units,
+        rolling_beta,
+    )
     from tradeloop.analytics.metrics import (
         AlphaBeta,
         DailyEquity,
@@ -101,6 +110,13 @@ if typing.TYPE_CHECKING:
     )
 
 _LAZY: dict[str, str] = {
+    "BetaOutput": "tradeloop.analytics.beta",
+    "RollingBeta": "tradeloop.analytics.beta",
+    "EwmaBeta": "tradeloop.analytics.beta",
+    "rolling_beta": "tradeloop.analytics.beta",
+    "ewma_beta": "tradeloop.analytics.beta",
+    "hedge_units": "tradeloop.analytics.beta",
+    "beta_hedge_weight": "tradeloop.analytics.beta",
     "AlphaBeta": "tradeloop.analytics.metrics",
     "DailyEquity": "tradeloop.analytics.metrics",
     "Drawdown": "tradeloop.analytics.metrics",
@@ -177,10 +193,12 @@ __all__ = [
     "AlphaBeta",
     "ArrivalPriceSource",
     "BarIndicator",
+    "BetaOutput",
     "BollingerBands",
     "BollingerBandsOutput",
     "DailyEquity",
     "Drawdown",
+    "EwmaBeta",
     "Exposure",
     "MACDOutput",
     "MarketPrints",
@@ -189,6 +207,7 @@ __all__ = [
     "PerformanceSummary",
     "PriceField",
     "RealizedVolatility",
+    "RollingBeta",
     "RoundTrip",
     "Stochastic",
     "StochasticFast",
@@ -205,6 +224,7 @@ __all__ = [
     "annual_volatility",
     "arrival_price",
     "atr",
+    "beta_hedge_weight",
     "bollinger_bands",
     "calmar_ratio",
     "conditional_value_at_risk",
@@ -215,8 +235,10 @@ __all__ = [
     "drawdown_spells",
     "ema",
     "equity_from_returns",
+    "ewma_beta",
     "exposure",
     "fills_from_events",
+    "hedge_units",
     "interval_twap",
     "interval_volume",
     "interval_vwap",
@@ -229,6 +251,7 @@ __all__ = [
     "profit_factor",
     "realized_volatility",
     "returns_from_equity",
+    "rolling_beta",
     "rsi",
     "sharpe_ratio",
     "sma",

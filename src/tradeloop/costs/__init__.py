@@ -1,35 +1,12 @@
 """Costs: commissions, slippage, spread, market impact (square root, Almgren-Chriss), delay,
-cost assessment (gross vs net alpha), tradability and capacity. Pure functions."""
+cost assessment (gross vs net alpha), tradability and capacity. Pure functions.
 
-from tradeloop.costs.almgren_chriss import (
-    AlmgrenChrissConfig,
-    ExecutionTrajectory,
-    almgren_chriss_expected_cost,
-    almgren_chriss_kappa,
-    almgren_chriss_rule_of_thumb,
-    almgren_chriss_variance,
-    linear_trajectory,
-    optimal_cost_closed_form,
-    optimal_trajectory,
-)
-from tradeloop.costs.assessment import (
-    CostAssessment,
-    CostAssessmentConfig,
-    CostBreakdown,
-    CostCurve,
-    CostDecision,
-    TradeIntent,
-    assess_trade,
-    cost_curve,
-    estimate_cost,
-)
-from tradeloop.costs.capacity import (
-    CapacityEstimate,
-    TradabilityReport,
-    capacity_estimate,
-    max_quantity_within_cost,
-    tradability_report,
-)
+Assessment, capacity and Almgren-Chriss load on first use (they bring SciPy).
+"""
+
+import importlib
+import typing
+
 from tradeloop.costs.delay import (
     DelayCostConfig,
     delay_cost_bps,
@@ -54,6 +31,73 @@ from tradeloop.costs.spread import (
     quote_half_spread_bps,
     quoted_spread_bps,
 )
+
+if typing.TYPE_CHECKING:
+    from tradeloop.costs.almgren_chriss import (
+        AlmgrenChrissConfig,
+        ExecutionTrajectory,
+        almgren_chriss_expected_cost,
+        almgren_chriss_kappa,
+        almgren_chriss_rule_of_thumb,
+        almgren_chriss_variance,
+        linear_trajectory,
+        optimal_cost_closed_form,
+        optimal_trajectory,
+    )
+    from tradeloop.costs.assessment import (
+        CostAssessment,
+        CostAssessmentConfig,
+        CostBreakdown,
+        CostCurve,
+        CostDecision,
+        TradeIntent,
+        assess_trade,
+        cost_curve,
+        estimate_cost,
+    )
+    from tradeloop.costs.capacity import (
+        CapacityEstimate,
+        TradabilityReport,
+        capacity_estimate,
+        max_quantity_within_cost,
+        tradability_report,
+    )
+
+_LAZY: dict[str, str] = {
+    "AlmgrenChrissConfig": "tradeloop.costs.almgren_chriss",
+    "ExecutionTrajectory": "tradeloop.costs.almgren_chriss",
+    "almgren_chriss_expected_cost": "tradeloop.costs.almgren_chriss",
+    "almgren_chriss_kappa": "tradeloop.costs.almgren_chriss",
+    "almgren_chriss_rule_of_thumb": "tradeloop.costs.almgren_chriss",
+    "almgren_chriss_variance": "tradeloop.costs.almgren_chriss",
+    "linear_trajectory": "tradeloop.costs.almgren_chriss",
+    "optimal_cost_closed_form": "tradeloop.costs.almgren_chriss",
+    "optimal_trajectory": "tradeloop.costs.almgren_chriss",
+    "CostAssessment": "tradeloop.costs.assessment",
+    "CostAssessmentConfig": "tradeloop.costs.assessment",
+    "CostBreakdown": "tradeloop.costs.assessment",
+    "CostCurve": "tradeloop.costs.assessment",
+    "CostDecision": "tradeloop.costs.assessment",
+    "TradeIntent": "tradeloop.costs.assessment",
+    "assess_trade": "tradeloop.costs.assessment",
+    "cost_curve": "tradeloop.costs.assessment",
+    "estimate_cost": "tradeloop.costs.assessment",
+    "CapacityEstimate": "tradeloop.costs.capacity",
+    "TradabilityReport": "tradeloop.costs.capacity",
+    "capacity_estimate": "tradeloop.costs.capacity",
+    "max_quantity_within_cost": "tradeloop.costs.capacity",
+    "tradability_report": "tradeloop.costs.capacity",
+}
+
+
+def __getattr__(name: str) -> typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module tradeloop.costs has no attribute {name}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AlmgrenChrissConfig",

@@ -1,6 +1,17 @@
 """Model: instruments, market data records, orders and their state machine, positions,
 commands and past-tense events."""
 
+from tradeloop.model.book import (
+    NULL_PRICE,
+    BookActionCode,
+    BookFlag,
+    BookLevel,
+    BookSideCode,
+    FillEstimate,
+    L2Book,
+    L3Book,
+    action_name,
+)
 from tradeloop.model.commands import CancelOrder, Command, ModifyOrder, SubmitOrder
 from tradeloop.model.data import Bar, MarketData, OrderBookDelta, QuoteTick, TradeTick
 from tradeloop.model.decisions import (
@@ -77,6 +88,7 @@ from tradeloop.model.orders import OPEN_STATUSES, TERMINAL_STATUSES, TRANSITIONS
 from tradeloop.model.position import Position
 
 __all__ = [
+    "NULL_PRICE",
     "OPEN_STATUSES",
     "TERMINAL_STATUSES",
     "TRANSITIONS",
@@ -89,7 +101,11 @@ __all__ = [
     "BetaEstimate",
     "BetasEstimated",
     "BookAction",
+    "BookActionCode",
+    "BookFlag",
+    "BookLevel",
     "BookSide",
+    "BookSideCode",
     "CancelOrder",
     "Command",
     "CostAssessed",
@@ -103,8 +119,11 @@ __all__ = [
     "ExecutionProgressed",
     "ExternalFillRecorded",
     "FillCosts",
+    "FillEstimate",
     "Instrument",
     "InstrumentKind",
+    "L2Book",
+    "L3Book",
     "LiquiditySide",
     "MarketData",
     "ModifyOrder",
@@ -147,6 +166,7 @@ __all__ = [
     "TradeTick",
     "TradingState",
     "TradingStateChanged",
+    "action_name",
     "crypto_perpetual",
     "crypto_spot",
     "equity",

@@ -31,7 +31,6 @@ from typing import Final, TypeAlias
 import msgspec
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
 from tradeloop.core.errors import ConfigError
 
@@ -125,6 +124,8 @@ class TruncatedNormalLatency(
                     f"low_ns {self.low_ns}"
                 )
         lower, upper, _ = _standard_window(self)
+        from scipy import special  # only truncated normals need it
+
         if not special.ndtr(upper) - special.ndtr(lower) > 0:
             raise ConfigError(
                 f"truncated normal latency window [{self.low_ns}, {self.high_ns}] ns has no "
@@ -226,6 +227,8 @@ def _truncated_normal(
     distribution: TruncatedNormalLatency, rng: np.random.Generator, size: int
 ) -> npt.NDArray[np.float64]:
     lower, upper, mirrored = _standard_window(distribution)
+    from scipy import special
+
     low_cdf, high_cdf = special.ndtr(lower), special.ndtr(upper)
     uniforms = rng.random(size)
     standard = special.ndtri(low_cdf + uniforms * (high_cdf - low_cdf))

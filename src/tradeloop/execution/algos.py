@@ -1,0 +1,372 @@
+"""Execution algorithms: turn one planned change into child orders over time.
+
+Each algorithm is driven by its instrument's bars (``on_bar``, after the bar was seen) and
+by its child orders' events (``on_order_event``), sends children through an
+``OrderGateway`` (which passes every order through risk), and reports through ``emit``:
+``ExecutionProgressed`` on each fill and ``ExecutionCompleted`` when it is done.
+
+- ``immediate``: one market order for everything.
+- ``twap``: ``slices`` equal market orders, one per bar (the last takes the remainder).
+- ``vwap``: like TWAP with slice sizes proportional to a volume profile (``weights``, one
+  per slice — the pipeline estimates it from the intraday volume by time of day).
+- ``pov``: each bar, a market order for ``rate`` × the bar's volume, until done.
+- ``limit_then_market``: a limit at the arrival price improved by ``offset_ticks``; after
+  ``timeout_bars`` bars, what is left is canceled and sent as a market order.
+
+Children are tagged ``("rebalance:<id>", "algo:<name>")`` with the plan's parent order id,
+so TCA and ``explain`` can gather them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import ROUND_DOWN, Decimal
+from typing import Protocol
+
+import msgspec
+
+from tradeloop.core.clock import Clock
+from tradeloop.core.errors import ConfigError
+from tradeloop.core.fixed import Price, Quantity, pow10
+from tradeloop.model.data import Bar
+from tradeloop.model.decisions import ExecutionCompleted, ExecutionProgressed
+from tradeloop.model.enums import OrderSide
+from tradeloop.model.events import (
+    Event,
+    OrderCanceled,
+    OrderDenied,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+)
+from tradeloop.model.instruments import Instrument
+from tradeloop.model.order_factory import OrderFactory
+from tradeloop.model.orders import Order
+
+ALGORITHMS = ("immediate", "twap", "vwap", "pov", "limit_then_market")
+
+
+class OrderGateway(Protocol):
+    """How an algorithm sends and cancels orders (the strategy's path through risk)."""
+
+    @property
+    def order_factory(self) -> OrderFactory:
+        """Return the factory of the owning strategy."""
+        ...
+
+    def submit_order(self, order: object) -> Order:
+        """Send an order."""
+        ...
+
+    def cancel_order(self, order: Order | str) -> bool:
+        """Cancel an open order."""
+        ...
+
+
+class ExecutionPlan(msgspec.Struct, frozen=True, kw_only=True):
+    """One change to execute.
+
+    ``slices`` (twap, vwap), ``weights`` (vwap), ``rate`` (pov), ``timeout_bars`` and
+    ``offset_ticks`` (limit_then_market) configure the algorithm.
+    """
+
+    instrument_id: str
+    side: OrderSide
+    quantity: Quantity
+    algorithm: str
+    parent_order_id: str
+    rebalance_id: str
+    arrival_price: Price
+    slices: int = 1
+    weights: tuple[float, ...] = ()
+    rate: float = 0.1
+    timeout_bars: int = 1
+    offset_ticks: int = 0
+    reduce_only: bool = False
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ConfigError(
+                f"execution algorithm {self.algorithm!r} is not one of {', '.join(ALGORITHMS)}"
+            )
+        if self.quantity.raw <= 0:
+            raise ConfigError(f"execution plan {self.parent_order_id} quantity must be positive")
+        if self.slices < 1 or self.timeout_bars < 1 or not 0 < self.rate <= 1:
+            raise ConfigError(
+                "execution plan needs slices >= 1, timeout_bars >= 1 and rate in (0, 1]"
+            )
+        if self.weights and (
+            len(self.weights) != self.slices or min(self.weights) < 0 or sum(self.weights) <= 0
+        ):
+            raise ConfigError(
+                "vwap weights need one non-negative weight per slice and a positive sum"
+            )
+
+
+class ExecutionAlgorithm:
+    """Base: bookkeeping of children, fills and completion."""
+
+    name = "base"
+
+    def __init__(
+        self,
+        plan: ExecutionPlan,
+        instrument: Instrument,
+        gateway: OrderGateway,
+        clock: Clock,
+        emit: Callable[[Event], None],
+    ) -> None:
+        self.plan = plan
+        self.instrument = instrument
+        self.gateway = gateway
+        self.clock = clock
+        self.emit = emit
+        self.filled_raw = 0
+        self._cost_raw = 0  # sum of px.raw * qty.raw of fills
+        self._px_precision = instrument.price_precision
+        self.children: dict[str, Order] = {}
+        self.is_done = False
+        self.bars_seen = 0
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    @property
+    def remaining_raw(self) -> int:
+        """Return the quantity (raw) neither filled nor working."""
+        working = sum(o.quantity.raw - o.filled_raw for o in self.children.values() if o.is_open)
+        return self.plan.quantity.raw - self.filled_raw - working
+
+    @property
+    def unfilled_raw(self) -> int:
+        """Return the quantity (raw) not filled yet."""
+        return self.plan.quantity.raw - self.filled_raw
+
+    def _lots(self, raw: int) -> int:
+        lot = self.instrument.lot_size_raw
+        return raw - raw % lot
+
+    def _tags(self) -> tuple[str, ...]:
+        return (f"rebalance:{self.plan.rebalance_id}", f"algo:{self.name}")
+
+    def _send_market(self, raw: int) -> None:
+        raw = min(self._lots(raw), self.remaining_raw)
+        if raw <= 0:
+            return
+        factory = self.gateway.order_factory
+        init = factory.market(
+            self.plan.instrument_id,
+            self.plan.side,
+            Quantity(raw, self.instrument.size_precision),
+            reduce_only=self.plan.reduce_only,
+            parent_order_id=self.plan.parent_order_id,
+            tags=self._tags(),
+        )
+        self._track(self.gateway.submit_order(init))
+
+    def _send_limit(self, raw: int, price: Price) -> None:
+        raw = min(self._lots(raw), self.remaining_raw)
+        if raw <= 0:
+            return
+        factory = self.gateway.order_factory
+        init = factory.limit(
+            self.plan.instrument_id,
+            self.plan.side,
+            Quantity(raw, self.instrument.size_precision),
+            price,
+            reduce_only=self.plan.reduce_only,
+            parent_order_id=self.plan.parent_order_id,
+            tags=self._tags(),
+        )
+        self._track(self.gateway.submit_order(init))
+
+    def _track(self, order: Order) -> None:
+        self.children[order.client_order_id] = order
+        if order.is_closed and order.filled_raw == 0:  # denied at once
+            self._finish("denied by risk")
+
+    def _finish(self, outcome: str) -> None:
+        if self.is_done:
+            return
+        self.is_done = True
+        average = None
+        if self.filled_raw:
+            average = self._cost_raw / self.filled_raw / pow10(self._px_precision)
+        now = self.clock.timestamp_ns()
+        self.emit(
+            ExecutionCompleted(
+                parent_order_id=self.plan.parent_order_id,
+                instrument_id=self.plan.instrument_id,
+                algorithm=self.name,
+                filled_qty=self.filled_raw / pow10(self.instrument.size_precision),
+                average_price=average,
+                arrival_price=float(self.plan.arrival_price),
+                outcome=outcome,
+                ts_event=now,
+                ts_init=now,
+            )
+        )
+
+    # -- driving --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Send the first children (called once, when the plan is made)."""
+
+    def on_bar(self, bar: Bar) -> None:
+        """React to a new bar of the instrument."""
+        self.bars_seen += 1
+
+    def on_order_event(self, event: OrderEvent) -> None:
+        """Account for a child's event; finish when everything is filled."""
+        if type(event) is OrderFilled:
+            qty = event.last_qty.to_precision(self.instrument.size_precision)
+            self.filled_raw += qty.raw
+            px = event.last_px.to_precision(self._px_precision)
+            self._cost_raw += px.raw * qty.raw
+            now = self.clock.timestamp_ns()
+            scale = pow10(self.instrument.size_precision)
+            self.emit(
+                ExecutionProgressed(
+                    parent_order_id=self.plan.parent_order_id,
+                    instrument_id=self.plan.instrument_id,
+                    algorithm=self.name,
+                    filled_qty=self.filled_raw / scale,
+                    remaining_qty=self.unfilled_raw / scale,
+                    child_orders=len(self.children),
+                    note=f"{event.client_order_id} filled {event.last_qty} at {event.last_px}",
+                    ts_event=now,
+                    ts_init=now,
+                )
+            )
+            if self.unfilled_raw <= 0:
+                self._finish("filled")
+        elif type(event) in (OrderDenied, OrderRejected):
+            self._finish(f"child {event.client_order_id} {type(event).__name__}")
+
+    def cancel(self) -> None:
+        """Cancel the working children and finish."""
+        for order in list(self.children.values()):
+            if order.is_open:
+                self.gateway.cancel_order(order)
+        self._finish("canceled")
+
+
+class Immediate(ExecutionAlgorithm):
+    """One market order for the whole quantity."""
+
+    name = "immediate"
+
+    def start(self) -> None:
+        """Send everything now."""
+        self._send_market(self.plan.quantity.raw)
+
+
+class Twap(ExecutionAlgorithm):
+    """Equal (or ``weights``-proportional, for VWAP) slices, one per bar."""
+
+    name = "twap"
+
+    def _weights(self) -> tuple[float, ...]:
+        return self.plan.weights or (1.0,) * self.plan.slices
+
+    def start(self) -> None:
+        """Send the first slice."""
+        self._send_slice(0)
+
+    def on_bar(self, bar: Bar) -> None:
+        """Send the next slice."""
+        super().on_bar(bar)
+        if self.bars_seen < self.plan.slices and not self.is_done:
+            self._send_slice(self.bars_seen)
+
+    def _send_slice(self, index: int) -> None:
+        weights = self._weights()
+        if index == len(weights) - 1:
+            self._send_market(self.remaining_raw)
+            return
+        total = self.plan.quantity.raw
+        target = int(
+            Decimal(total)
+            * Decimal(repr(sum(weights[: index + 1]) / sum(weights))).to_integral_value(ROUND_DOWN)
+        )
+        self._send_market(target - (total - self.remaining_raw))
+
+
+class Vwap(Twap):
+    """TWAP slices sized by a volume profile."""
+
+    name = "vwap"
+
+
+class Pov(ExecutionAlgorithm):
+    """A fixed share of each bar's volume."""
+
+    name = "pov"
+
+    def on_bar(self, bar: Bar) -> None:
+        """Send ``rate`` × this bar's volume (in the instrument's units)."""
+        super().on_bar(bar)
+        if self.is_done:
+            return
+        volume_raw = (
+            bar.volume_raw * pow10(self.instrument.size_precision) // pow10(bar.volume_precision)
+        )
+        self._send_market(max(self.instrument.lot_size_raw, int(volume_raw * self.plan.rate)))
+
+    def start(self) -> None:
+        """Wait for the first bar (participation is measured on volume to come)."""
+
+
+class LimitThenMarket(ExecutionAlgorithm):
+    """A limit at the arrival price; what is left after the timeout goes at market."""
+
+    name = "limit_then_market"
+
+    def start(self) -> None:
+        """Place the limit."""
+        offset = self.plan.offset_ticks * self.instrument.tick_size_raw
+        arrival = self.plan.arrival_price.to_precision(self.instrument.price_precision)
+        raw = arrival.raw - offset if self.plan.side is OrderSide.BUY else arrival.raw + offset
+        raw -= raw % self.instrument.tick_size_raw
+        self._converting = False
+        self._send_limit(self.plan.quantity.raw, Price(raw, self.instrument.price_precision))
+
+    def on_bar(self, bar: Bar) -> None:
+        """Convert the rest to a market order once the timeout has passed."""
+        super().on_bar(bar)
+        if self.is_done or self._converting or self.bars_seen < self.plan.timeout_bars:
+            return
+        working = [o for o in self.children.values() if o.is_open]
+        if working:
+            self._converting = True
+            for order in working:
+                self.gateway.cancel_order(order)
+        elif self.remaining_raw > 0:
+            self._send_market(self.remaining_raw)
+
+    def on_order_event(self, event: OrderEvent) -> None:
+        """After the limit is canceled, send the rest at market."""
+        super().on_order_event(event)
+        if self._converting and type(event) in (OrderCanceled, OrderExpired) and not self.is_done:
+            self._converting = False
+            self._send_market(self.remaining_raw)
+
+
+ALGORITHM_CLASSES: dict[str, type[ExecutionAlgorithm]] = {
+    "immediate": Immediate,
+    "twap": Twap,
+    "vwap": Vwap,
+    "pov": Pov,
+    "limit_then_market": LimitThenMarket,
+}
+
+
+def make_algorithm(
+    plan: ExecutionPlan,
+    instrument: Instrument,
+    gateway: OrderGateway,
+    clock: Clock,
+    emit: Callable[[Event], None],
+) -> ExecutionAlgorithm:
+    """Return the algorithm ``plan.algorithm`` for ``plan``."""
+    return ALGORITHM_CLASSES[plan.algorithm](plan, instrument, gateway, clock, emit)

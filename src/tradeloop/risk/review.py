@@ -1,0 +1,442 @@
+"""The risk review: every proposed change is approved, resized or denied, with reasons.
+
+Pre-trade, per change (in this order; each may shrink the change, never grow it):
+
+1. trading state — HALTED denies everything, REDUCING denies what adds exposure;
+2. price band (fat finger) — the reference price must be within ``price_band_pct`` of the
+   last price;
+3. volatility — an instrument whose annualized volatility exceeds ``max_volatility`` may
+   only reduce;
+4. position — |target value| ≤ ``max_position_pct`` × equity and ≤ ``max_position_notional``;
+5. order size — |change| ≤ ``max_order_notional`` (and ``max_order_quantity``);
+6. market hours — outside the session (exchange calendar) an order queues for the next
+   open, which is recorded; ``deny_outside_session`` denies instead;
+7. across the changes: buys of cash instruments fit in free cash plus the proceeds of the
+   sales, and gross exposure after the changes ≤ ``max_gross_leverage`` × equity (additions
+   are scaled down pro rata).
+
+Portfolio, on every step: a daily loss beyond ``daily_loss_limit_pct`` of the day's opening
+equity switches to REDUCING until the next day; a drawdown of ``drawdown_pause_pct`` (10 %
+by default) from the peak pauses new exposure for ``drawdown_pause_bars`` bars, after which
+the peak resets to the current equity; a drawdown of ``kill_switch_drawdown_pct`` HALTS
+trading and flattens everything (the kill switch, also available on demand).
+
+During the trade, per position on each bar: stop-loss (loss from the average entry beyond
+``stop_loss_pct``), partial take-profit (``take_profit_fraction`` of the position once the
+gain passes ``take_profit_pct``), trailing stop (a fall of ``trailing_stop_pct`` from the best
+price since entry). Each returns an exit the pipeline sends at once.
+
+All quantities are rounded toward zero to the instrument's lot size, so a resize never
+exceeds a limit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_DOWN, Decimal
+
+import msgspec
+
+from tradeloop.core.errors import ConfigError
+from tradeloop.model.decisions import RiskDecision
+from tradeloop.model.enums import AccountType, TradingState
+from tradeloop.model.instruments import Instrument
+
+
+class RiskReviewConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Limits of the risk review (fractions: 0.25 = 25 %). ``None`` disables a rule."""
+
+    max_position_pct: float = 0.25
+    max_position_notional: float | None = None
+    max_order_notional: float | None = None
+    max_order_quantity: dict[str, float] = {}
+    max_gross_leverage: float = 1.0
+    price_band_pct: float = 0.10
+    max_volatility: float | None = None
+    deny_outside_session: bool = False
+    daily_loss_limit_pct: float | None = 0.03
+    drawdown_pause_pct: float | None = 0.10
+    drawdown_pause_bars: int = 20
+    kill_switch_drawdown_pct: float | None = 0.25
+    stop_loss_pct: float | None = 0.15
+    take_profit_pct: float | None = None
+    take_profit_fraction: float = 0.5
+    trailing_stop_pct: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_position_pct", "max_gross_leverage", "price_band_pct"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"risk review {name} must be positive")
+        if not 0 < self.take_profit_fraction <= 1:
+            raise ConfigError("risk review take_profit_fraction must be in (0, 1]")
+
+
+class ProposedChange(msgspec.Struct, frozen=True, kw_only=True):
+    """One change the portfolio stage asks for (float quantities, signed)."""
+
+    instrument_id: str
+    current_qty: float
+    delta_qty: float
+    reference_price: float
+    last_price: float
+    annual_volatility: float | None = None
+    is_session_open: bool = True
+    is_hedge: bool = False
+
+
+class ExitInstruction(msgspec.Struct, frozen=True, kw_only=True):
+    """An exit risk orders during a trade: close ``quantity`` (signed change) for ``rule``."""
+
+    instrument_id: str
+    delta_qty: float
+    rule: str
+    value: float
+    limit: float
+
+
+class PortfolioBreach(msgspec.Struct, frozen=True, kw_only=True):
+    """A portfolio limit hit and the trading state it leads to."""
+
+    rule: str
+    value: float
+    limit: float
+    state: TradingState
+    action: str
+
+
+def _lot_floor(instrument: Instrument, quantity: float) -> float:
+    """Return ``quantity`` rounded toward zero to whole lots (exact through Decimal)."""
+    sign = -1.0 if quantity < 0 else 1.0
+    lots = Decimal(repr(abs(quantity))) / Decimal(instrument.lot_size_raw).scaleb(
+        -instrument.size_precision
+    )
+    whole = lots.to_integral_value(rounding=ROUND_DOWN)
+    return sign * float(whole * Decimal(instrument.lot_size_raw).scaleb(-instrument.size_precision))
+
+
+class RiskReviewer:
+    """Apply ``RiskReviewConfig`` (see the module docstring)."""
+
+    def __init__(self, config: RiskReviewConfig, instruments: Mapping[str, Instrument]) -> None:
+        self.config = config
+        self.instruments = instruments
+        self.state = TradingState.ACTIVE
+        self.peak_equity: float | None = None
+        self.day_start_equity: float | None = None
+        self.day: int | None = None
+        self.pause_bars_left = 0
+        self.daily_stop = False
+        self._entry_best: dict[str, float] = {}
+        self._took_profit: set[str] = set()
+
+    # -- portfolio ----------------------------------------------------------------------------
+
+    def on_step(self, equity: float, day: int) -> list[PortfolioBreach]:
+        """Update the portfolio limits with the equity at a step; return what was breached."""
+        config = self.config
+        breaches: list[PortfolioBreach] = []
+        if self.peak_equity is None:
+            self.peak_equity = equity
+        if day != self.day:
+            self.day, self.day_start_equity, self.daily_stop = day, equity, False
+        self.peak_equity = max(self.peak_equity, equity)
+        if self.state is TradingState.HALTED:
+            return breaches
+        drawdown = 1.0 - equity / self.peak_equity if self.peak_equity > 0 else 0.0
+        if (
+            config.kill_switch_drawdown_pct is not None
+            and drawdown >= config.kill_switch_drawdown_pct
+        ):
+            self.state = TradingState.HALTED
+            breaches.append(
+                PortfolioBreach(
+                    rule="kill_switch_drawdown",
+                    value=drawdown,
+                    limit=config.kill_switch_drawdown_pct,
+                    state=TradingState.HALTED,
+                    action="kill switch: flatten every position and halt trading",
+                )
+            )
+            return breaches
+        if self.pause_bars_left > 0:
+            self.pause_bars_left -= 1
+            if self.pause_bars_left == 0:
+                self.peak_equity = equity  # resume, measuring the next drawdown from here
+        elif config.drawdown_pause_pct is not None and drawdown >= config.drawdown_pause_pct:
+            self.pause_bars_left = max(1, config.drawdown_pause_bars)
+            breaches.append(
+                PortfolioBreach(
+                    rule="drawdown_pause",
+                    value=drawdown,
+                    limit=config.drawdown_pause_pct,
+                    state=TradingState.REDUCING,
+                    action=f"pause new exposure for {self.pause_bars_left} bars",
+                )
+            )
+        start = self.day_start_equity or equity
+        daily_loss = 1.0 - equity / start if start > 0 else 0.0
+        if (
+            config.daily_loss_limit_pct is not None
+            and not self.daily_stop
+            and daily_loss >= config.daily_loss_limit_pct
+        ):
+            self.daily_stop = True
+            breaches.append(
+                PortfolioBreach(
+                    rule="daily_loss_limit",
+                    value=daily_loss,
+                    limit=config.daily_loss_limit_pct,
+                    state=TradingState.REDUCING,
+                    action="reduce only until the next day",
+                )
+            )
+        self.state = (
+            TradingState.REDUCING
+            if (self.pause_bars_left > 0 or self.daily_stop)
+            else TradingState.ACTIVE
+        )
+        return breaches
+
+    def kill(self) -> None:
+        """Engage the kill switch: halt (the pipeline flattens every position)."""
+        self.state = TradingState.HALTED
+
+    # -- in-trade ----------------------------------------------------------------------------------
+
+    def check_position(
+        self, instrument_id: str, quantity: float, average_entry: float, price: float
+    ) -> ExitInstruction | None:
+        """Return the exit a held position needs at ``price``, or ``None``."""
+        config = self.config
+        if quantity == 0 or average_entry <= 0:
+            self._entry_best.pop(instrument_id, None)
+            self._took_profit.discard(instrument_id)
+            return None
+        direction = 1.0 if quantity > 0 else -1.0
+        gain = direction * (price / average_entry - 1.0)
+        best = self._entry_best.get(instrument_id)
+        best = price if best is None else (max(best, price) if direction > 0 else min(best, price))
+        self._entry_best[instrument_id] = best
+        if config.stop_loss_pct is not None and gain <= -config.stop_loss_pct:
+            return ExitInstruction(
+                instrument_id=instrument_id,
+                delta_qty=-quantity,
+                rule="stop_loss",
+                value=gain,
+                limit=-config.stop_loss_pct,
+            )
+        if config.trailing_stop_pct is not None:
+            retrace = direction * (1.0 - price / best)
+            if retrace >= config.trailing_stop_pct:
+                return ExitInstruction(
+                    instrument_id=instrument_id,
+                    delta_qty=-quantity,
+                    rule="trailing_stop",
+                    value=retrace,
+                    limit=config.trailing_stop_pct,
+                )
+        if (
+            config.take_profit_pct is not None
+            and gain >= config.take_profit_pct
+            and instrument_id not in self._took_profit
+        ):
+            instrument = self.instruments[instrument_id]
+            part = _lot_floor(instrument, quantity * config.take_profit_fraction)
+            if part != 0:
+                self._took_profit.add(instrument_id)
+                return ExitInstruction(
+                    instrument_id=instrument_id,
+                    delta_qty=-part,
+                    rule="take_profit",
+                    value=gain,
+                    limit=config.take_profit_pct,
+                )
+        return None
+
+    # -- pre-trade -------------------------------------------------------------------------------
+
+    def review(
+        self, changes: Sequence[ProposedChange], equity: float, cash: float
+    ) -> list[RiskDecision]:
+        """Return a decision for every change (same order)."""
+        config = self.config
+        approved: list[float] = []
+        reasons: list[list[str]] = []
+        for change in changes:
+            qty, why = self._review_one(change, equity)
+            approved.append(qty)
+            reasons.append(why)
+        self._fit_cash(changes, approved, reasons, cash)
+        self._fit_gross(changes, approved, reasons, equity, config.max_gross_leverage)
+        decisions = []
+        for change, qty, why in zip(changes, approved, reasons, strict=True):
+            if qty == 0 and change.delta_qty != 0:
+                decision = "denied"
+            elif qty != change.delta_qty:
+                decision = "resized"
+            else:
+                decision = "approved"
+            decisions.append(
+                RiskDecision(change.instrument_id, decision, change.delta_qty, qty, tuple(why))
+            )
+        return decisions
+
+    def _review_one(self, change: ProposedChange, equity: float) -> tuple[float, list[str]]:
+        config = self.config
+        instrument = self.instruments.get(change.instrument_id)
+        if instrument is None:
+            return 0.0, [f"instrument {change.instrument_id} is unknown"]
+        delta = change.delta_qty
+        current = change.current_qty
+        target = current + delta
+        adds = abs(target) > abs(current) or (
+            target != 0 and current != 0 and (target > 0) != (current > 0)
+        )
+        why: list[str] = []
+        if self.state is TradingState.HALTED:
+            return 0.0, ["trading is halted"]
+        if self.state is TradingState.REDUCING and adds:
+            # Only the reducing part of the change may go.
+            reducing = -current if (target > 0) != (current > 0) and current != 0 else 0.0
+            if reducing == 0.0:
+                return 0.0, ["trading is reducing only: the change adds exposure"]
+            why.append("trading is reducing only: kept the reducing part")
+            return reducing, why
+        last = change.last_price
+        if last > 0 and abs(change.reference_price / last - 1.0) > config.price_band_pct:
+            return 0.0, [
+                f"reference price {change.reference_price:.6g} is "
+                f"{abs(change.reference_price / last - 1):.1%} "
+                f"from the last price {last:.6g}, beyond the {config.price_band_pct:.0%} price band"
+            ]
+        if (
+            config.max_volatility is not None
+            and change.annual_volatility is not None
+            and change.annual_volatility > config.max_volatility
+            and adds
+        ):
+            return 0.0, [
+                f"volatility {change.annual_volatility:.0%} above {config.max_volatility:.0%}: "
+                "only reductions"
+            ]
+        price = change.reference_price
+        mult = float(Decimal(instrument.multiplier))
+        limit_value = config.max_position_pct * equity
+        if config.max_position_notional is not None:
+            limit_value = min(limit_value, config.max_position_notional)
+        if abs(target) * price * mult > limit_value and adds:
+            allowed = math.copysign(limit_value / (price * mult), target)
+            new_target = _lot_floor(instrument, allowed)
+            if abs(new_target) < abs(current) and (new_target > 0) == (current > 0):
+                new_target = (
+                    current  # already beyond the limit: do not add, do not force a sale here
+                )
+            why.append(
+                f"position {abs(target) * price * mult:,.0f} above the limit "
+                f"{limit_value:,.0f}: resized"
+            )
+            delta = new_target - current
+        max_order = config.max_order_notional
+        if max_order is not None and abs(delta) * price * mult > max_order:
+            delta = _lot_floor(instrument, math.copysign(max_order / (price * mult), delta))
+            why.append(f"order notional above max_order_notional {max_order:,.0f}: resized")
+        max_qty = config.max_order_quantity.get(change.instrument_id)
+        if max_qty is not None and abs(delta) > max_qty:
+            delta = _lot_floor(instrument, math.copysign(max_qty, delta))
+            why.append(f"order quantity above max_order_quantity {max_qty:g}: resized")
+        if not change.is_session_open:
+            if config.deny_outside_session:
+                return 0.0, ["market is closed and deny_outside_session is set"]
+            why.append("market closed: the order queues for the next session")
+        return _lot_floor(instrument, delta), why
+
+    def _fit_cash(
+        self,
+        changes: Sequence[ProposedChange],
+        approved: list[float],
+        reasons: list[list[str]],
+        cash: float,
+    ) -> None:
+        buys, proceeds = 0.0, 0.0
+        for change, qty in zip(changes, approved, strict=True):
+            instrument = self.instruments.get(change.instrument_id)
+            if instrument is None or instrument.account_type is not AccountType.CASH:
+                continue
+            value = qty * change.reference_price
+            if value > 0:
+                buys += value
+            else:
+                proceeds += -value
+        available = cash + proceeds
+        if buys <= available or buys <= 0:
+            return
+        scale = max(0.0, available) / buys
+        for i, change in enumerate(changes):
+            instrument = self.instruments.get(change.instrument_id)
+            if (
+                instrument is None
+                or instrument.account_type is not AccountType.CASH
+                or approved[i] <= 0
+            ):
+                continue
+            approved[i] = _lot_floor(instrument, approved[i] * scale)
+            reasons[i].append(
+                f"buys of {buys:,.0f} exceed cash plus sales {available:,.0f}: "
+                f"scaled by {scale:.3f}"
+            )
+
+    def _fit_gross(
+        self,
+        changes: Sequence[ProposedChange],
+        approved: list[float],
+        reasons: list[list[str]],
+        equity: float,
+        max_leverage: float,
+    ) -> None:
+        mults = [
+            float(Decimal(self.instruments[c.instrument_id].multiplier))
+            if c.instrument_id in self.instruments
+            else 1.0
+            for c in changes
+        ]
+
+        def gross(quantities: list[float]) -> float:
+            return sum(
+                abs(c.current_qty + q) * c.reference_price * m
+                for c, q, m in zip(changes, quantities, mults, strict=True)
+            )
+
+        limit = max_leverage * equity
+        after = gross(approved)
+        if after <= limit:
+            return
+        additions = [
+            i
+            for i, c in enumerate(changes)
+            if abs(c.current_qty + approved[i]) > abs(c.current_qty)
+        ]
+        if not additions:
+            return
+
+        def scaled(scale: float) -> list[float]:
+            out = list(approved)
+            for i in additions:
+                out[i] = _lot_floor(self.instruments[changes[i].instrument_id], approved[i] * scale)
+            return out
+
+        # Gross exposure grows with the scale of the additions: bisect for the largest that fits.
+        low, high = 0.0, 1.0
+        for _ in range(40):
+            middle = (low + high) / 2
+            if gross(scaled(middle)) <= limit:
+                low = middle
+            else:
+                high = middle
+        fitted = scaled(low)
+        for i in additions:
+            approved[i] = fitted[i]
+            reasons[i].append(
+                f"gross exposure {after:,.0f} above {max_leverage:g}x equity {limit:,.0f}: "
+                f"additions scaled by {low:.3f}"
+            )
