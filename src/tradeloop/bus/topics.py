@@ -34,5 +34,6 @@ def position_events_topic(strategy_id: str) -> str:
 
 
 ACCOUNT_EVENTS = "events.account"
+STEP_TOPIC = "events.clock.step"
 RISK_EVENTS = "events.risk"
 ALERTS = "events.alert"

@@ -11,7 +11,8 @@ Processing one market data record (``dispatch``):
    happen before anyone sees the bar);
 3. deferred venue events are applied (step 5), so fills reach portfolio and strategy first;
 4. the portfolio marks the instrument, then the record is published on its topic
-   (strategies' ``on_bar`` / ``on_quote`` / ``on_trade``);
+   (strategies' ``on_bar`` / ``on_quote`` / ``on_trade``); once every record of an instant is
+   done, its timestamp is published on ``events.clock.step`` (strategies' ``on_step``);
 5. ``drain``: venue events queued meanwhile are applied in FIFO order — each goes through
    the order manager (journal, order state, publish), whose publications may queue more.
 
@@ -27,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from tradeloop.bus.bus import Handler, MessageBus
-from tradeloop.bus.topics import RISK_EVENTS, bars_topic, quotes_topic, trades_topic
+from tradeloop.bus.topics import RISK_EVENTS, STEP_TOPIC, bars_topic, quotes_topic, trades_topic
 from tradeloop.core.clock import Clock, TestClock
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.fixed import Money, Price, Quantity
@@ -36,7 +37,7 @@ from tradeloop.execution.order_manager import OrderManager
 from tradeloop.journal.store import Journal
 from tradeloop.model.data import Bar, MarketData, QuoteTick, TradeTick
 from tradeloop.model.enums import TradingState
-from tradeloop.model.events import OrderEvent, OrderInitialized, TradingStateChanged
+from tradeloop.model.events import Event, OrderEvent, OrderInitialized, TradingStateChanged
 from tradeloop.model.instruments import Instrument
 from tradeloop.model.orders import Order
 from tradeloop.model.position import Position
@@ -96,6 +97,12 @@ class _Context:
     def mark_price(self, instrument_id: str) -> Price | None:
         return self._kernel.portfolio.mark_price(instrument_id)
 
+    def publish_event(self, event: Event) -> None:
+        self._kernel.publish_event(event)
+
+    def set_trading_state(self, state: TradingState, reason: str) -> None:
+        self._kernel.set_trading_state(state, reason)
+
 
 class Kernel:
     """Build the components of one run and drive them with market data."""
@@ -142,6 +149,9 @@ class Kernel:
         # instrument id -> [venue.on_bar, portfolio.on_bar, topic, bus version, handlers]
         self._routes: dict[str, list[Any]] = {}
         self.records_processed = 0
+        self._decision_topics: dict[str, str] = {}
+        self._step_version = -1
+        self._step_handlers: tuple[Handler, ...] = ()
         self._last_ts: int | None = None
         self._started = False
 
@@ -170,6 +180,27 @@ class Kernel:
     def set_last_timestamp(self, ts_ns: int | None) -> None:
         """Record the last dispatched record's timestamp (its equity point is taken at stop)."""
         self._last_ts = ts_ns
+
+    def publish_event(self, event: Event) -> None:
+        """Journal ``event`` and publish it on ``events.decisions.<EventType>``."""
+        self.journal.append(event)
+        name = type(event).__name__
+        topic = self._decision_topics.get(name)
+        if topic is None:
+            topic = self._decision_topics[name] = f"events.decisions.{name}"
+        self.bus.publish(topic, event)
+
+    def fire_step(self, ts_ns: int) -> None:
+        """Publish ``ts_ns`` on ``events.clock.step``: every record of that instant is done."""
+        bus = self.bus
+        if self._step_version != bus.version:
+            self._step_version = bus.version
+            self._step_handlers = bus.handlers(STEP_TOPIC)
+        if self._step_handlers:
+            for handler in self._step_handlers:
+                handler(ts_ns)
+            if self._deferred:
+                self.drain()
 
     def set_trading_state(self, state: TradingState, reason: str) -> None:
         """Change the risk engine's trading state and record it (the kill switch uses HALTED)."""
@@ -288,6 +319,7 @@ class Kernel:
                             )
                         if snapshot is not None:
                             snapshot(last_ts)
+                        self.fire_step(last_ts)
                     if ts >= clock.next_deadline_ns:
                         self.fire_timers(ts)
                     clock.now_ns = ts
@@ -311,6 +343,8 @@ class Kernel:
             if progress is not None and self.records_processed >= next_progress:
                 progress(self.records_processed)
                 next_progress = self.records_processed + progress_every
+        if last_ts is not None:
+            self.fire_step(last_ts)
         self._last_ts = None if bulk_curve else last_ts
         if progress is not None:
             progress(self.records_processed)

@@ -91,6 +91,7 @@ def run_paper(
             record: MarketData = item  # type: ignore[assignment]
             if last_ts is not None and record.ts_init != last_ts:
                 kernel.portfolio.snapshot(last_ts)
+                kernel.fire_step(last_ts)
             last_ts = record.ts_init
             kernel.dispatch(record)
             count += 1
@@ -98,6 +99,8 @@ def run_paper(
                 progress(count)
     finally:
         feed.stop()
+        if last_ts is not None:
+            kernel.fire_step(last_ts)
         kernel.set_last_timestamp(last_ts)
         if progress is not None:
             progress(count)

@@ -44,6 +44,7 @@ import msgspec
 
 from tradeloop.bus.bus import Handler
 from tradeloop.bus.topics import (
+    STEP_TOPIC,
     bars_topic,
     order_events_topic,
     position_events_topic,
@@ -54,8 +55,8 @@ from tradeloop.core.clock import Clock, TimeEvent, TimerCallback
 from tradeloop.core.errors import InvariantViolation, StrategyError
 from tradeloop.core.fixed import Money, Price, Quantity
 from tradeloop.model.data import Bar, QuoteTick, TradeTick
-from tradeloop.model.enums import OrderSide, TimeInForce
-from tradeloop.model.events import OrderEvent, OrderFilled, OrderInitialized, PositionChanged
+from tradeloop.model.enums import OrderSide, TimeInForce, TradingState
+from tradeloop.model.events import Event, OrderEvent, OrderFilled, OrderInitialized, PositionChanged
 from tradeloop.model.instruments import Instrument
 from tradeloop.model.order_factory import OrderFactory
 from tradeloop.model.orders import Order
@@ -120,6 +121,14 @@ class StrategyContext(Protocol):
 
     def mark_price(self, instrument_id: str) -> Price | None:
         """Return the latest price of an instrument."""
+        ...
+
+    def publish_event(self, event: Event) -> None:
+        """Journal an event and publish it on ``events.decisions.<EventType>``."""
+        ...
+
+    def set_trading_state(self, state: TradingState, reason: str) -> None:
+        """Change the trading state the risk engine enforces (the kill switch halts)."""
         ...
 
 
@@ -241,6 +250,9 @@ class Strategy:
     def on_position_changed(self, event: PositionChanged) -> None:
         """Called when a fill changed one of this strategy's positions."""
 
+    def on_step(self, ts_ns: int) -> None:
+        """Called once every record of instant ``ts_ns`` was processed (``subscribe_steps``)."""
+
     # -- data --------------------------------------------------------------------------------------
 
     def subscribe_bars(self, instrument_id: str) -> None:
@@ -257,6 +269,25 @@ class Strategy:
         """Receive trade ticks of ``instrument_id`` in ``on_trade``."""
         self._check_instrument(instrument_id)
         self.ctx.subscribe(trades_topic(instrument_id), self._handle_trade)
+
+    def subscribe_steps(self) -> None:
+        """Receive ``on_step(ts_ns)`` once all records of each instant were processed.
+
+        A decision over several instruments belongs here: at ``on_step`` every bar of the
+        instant has been seen, whatever order they arrived in.
+        """
+        self.ctx.subscribe(STEP_TOPIC, self._handle_step)
+
+    def _handle_step(self, ts_ns: int) -> None:
+        self._guard(self.on_step, ts_ns)
+
+    def publish(self, event: Event) -> None:
+        """Journal ``event`` and publish it on ``events.decisions.<EventType>``."""
+        self.ctx.publish_event(event)
+
+    def set_trading_state(self, state: TradingState, reason: str) -> None:
+        """Set the trading state (``HALTED`` is the kill switch) and record why."""
+        self.ctx.set_trading_state(state, reason)
 
     def register_indicator(self, instrument_id: str, indicator: BarIndicator) -> None:
         """Update ``indicator`` with every bar of ``instrument_id`` before ``on_bar`` runs."""
