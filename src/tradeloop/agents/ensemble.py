@@ -3,7 +3,8 @@
 For each instrument, over the directional agents that gave a signal (weights ``w`` from
 the config, chosen by regime when ``regime_weights`` has the current regime):
 
-    score      = Σ w·c·s / Σ w·c          (confidence-weighted mean of the scores)
+    score      = Σ w·c·s / Σ w·c          (confidence-weighted mean of the scores;
+                                          Σ w·s / Σ w when Σ w·c < 1e-12)
     confidence = Σ w·c / Σ w              (abstaining agents lower it)
 
 so the ensemble of one agent is that agent. Filters (``is_filter`` agents, score in
@@ -20,6 +21,9 @@ import msgspec
 
 from tradeloop.core.errors import ConfigError
 from tradeloop.model.decisions import EnsembleScore, Signal
+
+
+_MIN_MASS = 1e-12
 
 
 class VetoRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -96,7 +100,7 @@ class Ensemble:
             found = sorted(by_instrument.get(instrument_id, []), key=lambda s: s.agent_id)
             if not found:
                 continue
-            numerator = mass = 0.0
+            numerator = mass = plain = plain_weight = 0.0
             contributions: dict[str, float] = {}
             gate = 1.0
             for signal in found:
@@ -107,7 +111,14 @@ class Ensemble:
                     continue
                 numerator += weight * signal.confidence * signal.score
                 mass += weight * signal.confidence
-            score = numerator / mass if mass > 0 else 0.0
+                plain += weight * signal.score
+                plain_weight += weight
+            # Below 1e-12 the weighted sums underflow: treat it as no confidence at all.
+            confident = mass >= _MIN_MASS
+            if confident:
+                score = numerator / mass
+            else:
+                score = plain / plain_weight if plain_weight > 0 else 0.0
             confidence = mass / directional_weight if directional_weight > 0 else 0.0
             for signal in found:
                 if signal.agent_id not in self.filter_ids and mass > 0:

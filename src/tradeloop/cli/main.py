@@ -81,23 +81,63 @@ def _progress_factory(
     return progress, factory
 
 
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.2%}"
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
 def _summary_table(title: str, summary: dict[str, Any]) -> Table:
     table = Table(title=title, show_header=True, header_style="bold")
+    net, gross = summary.get("net"), summary.get("gross")
     table.add_column("metric")
-    table.add_column("value", justify="right")
-    rows = [
-        ("final equity", f"{summary['final_equity']:,.2f}"),
-        ("total return", f"{summary['total_return']:+.2%}"),
-        ("max drawdown", f"{summary['max_drawdown']:.2%}"),
-        ("orders / denied", f"{summary['orders']} / {summary['orders_denied']}"),
-        ("fills (buys / sells)", f"{summary['fills']} ({summary['buys']} / {summary['sells']})"),
-        ("fees", f"{summary['fees']:,.2f}"),
-        ("realized P&L (before fees)", f"{summary['realized_pnl']:,.2f}"),
-        ("market data records", f"{summary['records']:,}"),
-        ("quarantined records", f"{summary['quarantined']:,}"),
-    ]
-    for name, value in rows:
-        table.add_row(name, value)
+    if net and gross:
+        table.add_column("net of costs", justify="right")
+        table.add_column("gross of costs", justify="right")
+        bench = summary.get("benchmark")
+        if bench:
+            table.add_column(f"benchmark {bench['instrument_id']}", justify="right")
+
+        def row(name: str, key: str, fmt: Any) -> None:
+            cells = [fmt(net.get(key)), fmt(gross.get(key))]
+            if bench:
+                cells.append(fmt(bench.get(key)) if key in bench else "")
+            table.add_row(name, *cells)
+
+        row("total return", "total_return", _pct)
+        row("annual return", "annual_return", _pct)
+        row("annual volatility", "annual_volatility", lambda v: "-" if v is None else f"{v:.2%}")
+        row("Sharpe", "sharpe", _num)
+        row("max drawdown", "max_drawdown", _pct)
+        row("alpha (annual)", "alpha", _pct)
+        table.add_row(
+            "beta", _num(net.get("beta")), _num(gross.get("beta")), *([""] if bench else [])
+        )
+        row("annual turnover", "annual_turnover", lambda v: "-" if v is None else f"{v:.1f}x")
+        pad = [""] * (1 + bool(bench))
+        table.add_row("final equity", f"{summary['final_equity']:,.2f}", *pad)
+        for kind, amount in summary.get("costs", {}).items():
+            table.add_row(f"cost: {kind}", f"{amount:,.2f}", *pad)
+        table.add_row(
+            "costs, bps of traded notional", f"{summary.get('cost_bps_of_traded', 0):.1f}", *pad
+        )
+    else:
+        table.add_column("value", justify="right")
+        table.add_row("final equity", f"{summary['final_equity']:,.2f}")
+        table.add_row("total return", f"{summary['total_return']:+.2%}")
+        table.add_row("max drawdown", f"{summary['max_drawdown']:.2%}")
+        table.add_row("fees", f"{summary['fees']:,.2f}")
+    extra = [""] * (len(table.columns) - 2)
+    table.add_row("orders / denied", f"{summary['orders']} / {summary['orders_denied']}", *extra)
+    table.add_row(
+        "fills (buys / sells)",
+        f"{summary['fills']} ({summary['buys']} / {summary['sells']})",
+        *extra,
+    )
+    table.add_row("market data records", f"{summary['records']:,}", *extra)
+    table.add_row("quarantined records", f"{summary['quarantined']:,}", *extra)
     return table
 
 

@@ -45,7 +45,12 @@ from tradeloop.venues.sim.config import SimVenueConfig
 
 
 class RunSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Identity and money of a run."""
+    """Identity and money of a run.
+
+    ``benchmark`` (an instrument id among the data) gives summaries and reports a buy-and-hold
+    curve for alpha and beta; ``periods_per_year`` annualizes (252 trading days; 365 for
+    markets open every day).
+    """
 
     name: str = "run"
     seed: int = 0
@@ -53,6 +58,8 @@ class RunSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     base_currency: str = "USD"
     output_dir: str = "runs"
     equity_sample_every: int = 1
+    benchmark: str | None = None
+    periods_per_year: float = 252.0
 
 
 class DataSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

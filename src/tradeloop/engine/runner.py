@@ -30,6 +30,7 @@ from typing import Any
 
 import msgspec
 import numpy as np
+import numpy.typing as npt
 
 from tradeloop import __version__
 from tradeloop.config.schema import (
@@ -386,16 +387,25 @@ def _write_outputs(prepared: PreparedRun, result: RunResult) -> None:
     ts = np.frombuffer(kernel.portfolio.equity_ts, dtype=np.int64)
     equity = np.frombuffer(kernel.portfolio.equity_values, dtype=np.float64)
     every = max(1, prepared.config.run.equity_sample_every)
+    costs = np.frombuffer(kernel.portfolio.cost_values, dtype=np.float64)
+    gross = np.frombuffer(kernel.portfolio.gross_values, dtype=np.float64)
     with open(run_dir / "equity.csv", "w") as out:
-        out.write("ts,equity\n")
-        for t, e in zip(ts[::every].tolist(), equity[::every].tolist(), strict=True):
-            out.write(f"{ns_to_iso(t)},{e:.6f}\n")
+        out.write("ts,equity,costs,gross_exposure\n")
+        rows = zip(
+            ts[::every].tolist(),
+            equity[::every].tolist(),
+            costs[::every].tolist(),
+            gross[::every].tolist(),
+            strict=True,
+        )
+        for t, e, c, g in rows:
+            out.write(f"{ns_to_iso(t)},{e:.6f},{c:.6f},{g:.6f}\n")
     result.summary = basic_summary(kernel, prepared)
     (run_dir / "summary.json").write_text(json.dumps(result.summary, indent=1, sort_keys=True))
 
 
 def basic_summary(kernel: Kernel, prepared: PreparedRun) -> dict[str, Any]:
-    """Return the run's headline numbers (the report adds the full metrics)."""
+    """Return the run's headline numbers, net and gross of costs (see ``performance``)."""
     portfolio = kernel.portfolio
     start = float(Money.from_str(prepared.config.run.starting_cash, portfolio.base_currency))
     final = portfolio.equity().as_float()
@@ -403,7 +413,7 @@ def basic_summary(kernel: Kernel, prepared: PreparedRun) -> dict[str, Any]:
     peak = np.maximum.accumulate(equity) if len(equity) else equity
     max_dd = float(np.min(equity / peak - 1.0)) if len(equity) else 0.0
     counts = kernel.order_manager.order_counts()
-    return {
+    summary: dict[str, Any] = {
         "run_id": prepared.run_id,
         "starting_equity": start,
         "final_equity": round(final, 6),
@@ -420,7 +430,85 @@ def basic_summary(kernel: Kernel, prepared: PreparedRun) -> dict[str, Any]:
         "quarantined": sum(
             len(s.report.quarantined) for s in prepared.sources if s.report is not None
         ),
+        "costs": {
+            "commission": portfolio.fees / 1e9,
+            **{kind: raw / 1e9 for kind, raw in sorted(portfolio.price_costs.items())},
+        },
     }
+    summary.update(performance(kernel, prepared))
+    return summary
+
+
+def _benchmark_curve(
+    prepared: PreparedRun, ts: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64] | None:
+    benchmark = prepared.config.run.benchmark
+    if benchmark is None:
+        return None
+    for source in prepared.sources:
+        if source.columns.instrument_id == benchmark and isinstance(source.columns, BarColumns):
+            closes = source.columns.as_float("close")
+            at = np.searchsorted(source.columns.ts_init, ts, side="right") - 1
+            curve = np.where(at >= 0, closes[np.maximum(at, 0)], closes[0])
+            return np.asarray(curve, dtype=np.float64)
+    raise ConfigError(f"run benchmark {benchmark} has no bar data in the run")
+
+
+def performance(kernel: Kernel, prepared: PreparedRun) -> dict[str, Any]:
+    """Return metrics of the equity curve net of costs and gross of them (costs added back).
+
+    Gross equity = net equity + cumulative costs (commission, spread, slippage, impact), so the
+    difference between the two columns is exactly what trading cost.
+    """
+    from tradeloop.analytics.metrics import summarize
+
+    portfolio = kernel.portfolio
+    ts = np.frombuffer(portfolio.equity_ts, dtype=np.int64)
+    net = np.frombuffer(portfolio.equity_values, dtype=np.float64)
+    if len(ts) < 3:
+        return {}
+    costs = np.frombuffer(portfolio.cost_values, dtype=np.float64)
+    gross_exposure = np.frombuffer(portfolio.gross_values, dtype=np.float64)
+    traded = np.frombuffer(portfolio.traded_values, dtype=np.float64)
+    benchmark = _benchmark_curve(prepared, ts)
+    periods = prepared.config.run.periods_per_year
+    out: dict[str, Any] = {}
+    for name, curve in (("net", net), ("gross", net + costs)):
+        summary = summarize(
+            ts,
+            curve,
+            benchmark_equity=benchmark,
+            gross_exposure=gross_exposure,
+            traded_notional=traded,
+            periods_per_year=periods,
+        )
+        out[name] = {
+            "total_return": summary.total_return,
+            "annual_return": summary.annual_return,
+            "annual_volatility": summary.annual_volatility,
+            "sharpe": summary.sharpe_ratio,
+            "sortino": summary.sortino_ratio,
+            "max_drawdown": summary.max_drawdown,
+            "calmar": summary.calmar_ratio,
+            "alpha": summary.alpha,
+            "beta": summary.beta,
+            "annual_turnover": summary.annual_turnover,
+            "time_in_market": summary.time_in_market,
+            "average_gross_leverage": summary.average_gross_leverage,
+        }
+    if benchmark is not None:
+        bench = summarize(ts, benchmark, periods_per_year=periods)
+        out["benchmark"] = {
+            "instrument_id": prepared.config.run.benchmark,
+            "total_return": bench.total_return,
+            "annual_return": bench.annual_return,
+            "sharpe": bench.sharpe_ratio,
+            "max_drawdown": bench.max_drawdown,
+        }
+    total_traded = float(traded.sum())
+    out["traded_notional"] = total_traded
+    out["cost_bps_of_traded"] = float(costs[-1]) / total_traded * 1e4 if total_traded > 0 else 0.0
+    return out
 
 
 def run_backtest(prepared: PreparedRun, progress: ProgressFactory | None = None) -> RunResult:

@@ -84,9 +84,17 @@ class Portfolio:
         self._curve_terms: list[tuple[Position, float, bool]] = []
         self.equity_ts: array[int] = array("q")
         self.equity_values: array[float] = array("d")
-        # One exact entry per fill: (ts, instrument id, net signed qty, net cost, cash) raws.
-        # A backtest rebuilds its equity curve from it and the marks (``rebuild_equity_curve``).
-        self.state_log: list[tuple[int, str, int, int, int]] = []
+        # Aligned with the equity curve: gross exposure (Σ |position value|), cumulative costs
+        # (fees + spread + slippage + impact: equity + costs is the curve before costs) and the
+        # notional traded since the previous point.
+        self.gross_values: array[float] = array("d")
+        self.cost_values: array[float] = array("d")
+        self.traded_values: array[float] = array("d")
+        self._traded_since = 0.0
+        # One exact entry per fill: (ts, instrument id, net signed qty, net cost, cash, cumulative
+        # costs, fill notional) raws. A backtest rebuilds its curves from it and the marks
+        # (``rebuild_equity_curve``).
+        self.state_log: list[tuple[int, str, int, int, int, int, int]] = []
         self.fill_count = 0
 
     # -- market data ------------------------------------------------------------------------------
@@ -179,8 +187,19 @@ class Portfolio:
                 net_cost += held.cost_raw if held.signed_raw > 0 else -held.cost_raw
         if position.signed_raw:
             net_cost += position.cost_raw if position.signed_raw > 0 else -position.cost_raw
+        fill_value = instrument.notional(fill.last_qty, fill.last_px).raw
+        fill_value = fill_value if is_base else self._to_base(fill_value, quote, ts)
+        self._traded_since += fill_value / 1e9
         self.state_log.append(
-            (ts, fill.instrument_id, self.net_raw[fill.instrument_id], net_cost, self.cash)
+            (
+                ts,
+                fill.instrument_id,
+                self.net_raw[fill.instrument_id],
+                net_cost,
+                self.cash,
+                self.total_costs_raw(),
+                fill_value,
+            )
         )
         is_open = position.signed_raw != 0
         if is_open != was_open:
@@ -232,6 +251,10 @@ class Portfolio:
         return int((Decimal(raw) * rate).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
     # -- valuation (AccountView for risk) ----------------------------------------------------------
+
+    def total_costs_raw(self) -> int:
+        """Return fees plus spread, slippage and impact paid so far (money raw, base currency)."""
+        return self.fees + sum(self.price_costs.values())
 
     def cash_raw(self) -> int:
         """Return cash in the base currency (money raw)."""
@@ -338,18 +361,34 @@ class Portfolio:
             series.append(
                 (pos_ts, qty, cost, mark_ts, np.concatenate(([0.0], mark_values)), is_cash)
             )
+        costs = np.array([0] + [entry[5] for entry in log], dtype=np.float64) / 1e9
+        fill_value = np.array([entry[6] for entry in log], dtype=np.float64) / 1e9
         equity = np.empty(len(ts_points), dtype=np.float64)
+        gross = np.empty(len(ts_points), dtype=np.float64)
         block = 65_536  # bounded temporaries: memory stays flat however long the run
         for lo in range(0, len(ts_points), block):
             points = ts_points[lo : lo + block]
-            values = cash[np.searchsorted(log_ts, points, side="right")]
+            at = np.searchsorted(log_ts, points, side="right")
+            values = cash[at]
+            exposure = np.zeros(len(points), dtype=np.float64)
             for pos_ts, qty, cost, mark_ts, mark_values, is_cash in series:
                 k = np.searchsorted(pos_ts, points, side="right")
                 held = qty[k] * mark_values[np.searchsorted(mark_ts, points, side="right")]
                 values += held if is_cash else held - cost[k]
+                exposure += np.abs(held)
             equity[lo : lo + block] = values
+            gross[lo : lo + block] = exposure
+        # Fills at or before each point, then the notional traded in each point's interval.
+        cumulative = np.concatenate(([0.0], np.cumsum(fill_value)))
+        upto = cumulative[np.searchsorted(log_ts, ts_points, side="right")]
+        traded = np.diff(np.concatenate(([0.0], upto)))
         self.equity_ts = array("q", ts_points.tobytes())
         self.equity_values = array("d", equity.tobytes())
+        self.gross_values = array("d", gross.tobytes())
+        self.cost_values = array(
+            "d", costs[np.searchsorted(log_ts, ts_points, side="right")].tobytes()
+        )
+        self.traded_values = array("d", np.ascontiguousarray(traded).tobytes())
 
     def _rebuild_curve_terms(self) -> None:
         terms: list[tuple[Position, float, bool]] = []
@@ -384,3 +423,7 @@ class Portfolio:
                 equity += value - cost if position.signed_raw > 0 else value + cost
         self.equity_ts.append(ts_ns)
         self.equity_values.append(equity)
+        self.gross_values.append(self.gross_exposure_raw() / 1e9 if self._open else 0.0)
+        self.cost_values.append(self.total_costs_raw() / 1e9)
+        self.traded_values.append(self._traded_since)
+        self._traded_since = 0.0

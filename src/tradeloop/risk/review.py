@@ -8,6 +8,7 @@ Pre-trade, per change (in this order; each may shrink the change, never grow it)
 3. volatility — an instrument whose annualized volatility exceeds ``max_volatility`` may
    only reduce;
 4. position — |target value| ≤ ``max_position_pct`` × equity and ≤ ``max_position_notional``;
+   without ``allow_short``, no change may leave a position below zero;
 5. order size — |change| ≤ ``max_order_notional`` (and ``max_order_quantity``);
 6. market hours — outside the session (exchange calendar) an order queues for the next
    open, which is recorded; ``deny_outside_session`` denies instead;
@@ -52,6 +53,7 @@ class RiskReviewConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     max_order_notional: float | None = None
     max_order_quantity: dict[str, float] = {}
     max_gross_leverage: float = 1.0
+    allow_short: bool = True
     price_band_pct: float = 0.10
     max_volatility: float | None = None
     deny_outside_session: bool = False
@@ -345,6 +347,9 @@ class RiskReviewer:
         if max_qty is not None and abs(delta) > max_qty:
             delta = _lot_floor(instrument, math.copysign(max_qty, delta))
             why.append(f"order quantity above max_order_quantity {max_qty:g}: resized")
+        if not config.allow_short and current + delta < 0:
+            delta = -max(current, 0.0)
+            why.append("short positions are not allowed: resized to close the position only")
         if not change.is_session_open:
             if config.deny_outside_session:
                 return 0.0, ["market is closed and deny_outside_session is set"]

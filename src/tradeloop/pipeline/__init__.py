@@ -1,0 +1,29 @@
+"""Pipeline: the multi-agent trading pipeline as a strategy whose stages talk through
+journaled decision events."""
+
+from tradeloop.pipeline.config import (
+    AGENT_TYPES,
+    METHODS,
+    AgentSpec,
+    BetaSpec,
+    ConstructionSpec,
+    CostSpec,
+    ExecutionSpec,
+    PipelineConfig,
+    RegimeSpec,
+)
+from tradeloop.pipeline.strategy import Pipeline, build_agent
+
+__all__ = [
+    "AGENT_TYPES",
+    "METHODS",
+    "AgentSpec",
+    "BetaSpec",
+    "ConstructionSpec",
+    "CostSpec",
+    "ExecutionSpec",
+    "Pipeline",
+    "PipelineConfig",
+    "RegimeSpec",
+    "build_agent",
+]

@@ -1,0 +1,177 @@
+"""Configuration of the pipeline strategy: one section per stage, strict and documented.
+
+Defaults are a reasonable daily-equity setup; every field can be set in the run config's
+``[strategies.params]`` (see ``examples/pipeline_demo.toml``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from tradeloop.agents.ensemble import EnsembleConfig
+from tradeloop.core.errors import ConfigError
+from tradeloop.costs.assessment import CostAssessmentConfig
+from tradeloop.regime.changes import RegimeChangeConfig
+from tradeloop.regime.hmm import GaussianHMMConfig
+from tradeloop.regime.rules import TrendVolatilityConfig
+from tradeloop.regime.walk_forward import WalkForwardConfig
+from tradeloop.risk.review import RiskReviewConfig
+from tradeloop.strategy.base import StrategyConfig
+
+AGENT_TYPES = ("ts_momentum", "xs_momentum", "mean_reversion", "levels", "volatility_filter")
+METHODS = ("inverse_vol", "vol_target", "risk_parity", "min_variance", "mean_variance")
+
+
+class AgentSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One signal agent: a built-in ``type`` (see ``AGENT_TYPES``) or ``module:Class`` whose
+    top-level package is listed in ``allow_agent_modules``; ``params`` go to its constructor."""
+
+    type: str
+    id: str | None = None
+    params: dict[str, Any] = {}
+
+
+class BetaSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Beta to the benchmark: rolling OLS over ``window`` returns or EWMA (``halflife``).
+
+    With ``hedge``, the targets include a benchmark position of -Σ βᵢ·wᵢ (beta-neutral).
+    """
+
+    method: str = "ols"
+    window: int = 120
+    halflife: float = 60.0
+    hedge: bool = False
+
+    def __post_init__(self) -> None:
+        if self.method not in ("ols", "ewma"):
+            raise ConfigError(f"beta method {self.method!r} is not ols or ewma")
+        if self.window < 10:
+            raise ConfigError(f"beta window {self.window} must be at least 10 returns")
+
+
+class RegimeSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Regime detection on ``instrument`` (default: the benchmark).
+
+    ``detector``: ``"hmm"`` (Gaussian HMM on return and volatility, refitted walk-forward on
+    explicit windows, causal forward filter), ``"rules"`` (trend vs a long SMA and volatility
+    percentile) or ``"none"``. ``multipliers`` maps regime labels to sizing multipliers in
+    [0, 1] (a label not listed keeps 1). ``agent_weights`` lives in the ensemble section.
+    """
+
+    detector: str = "hmm"
+    instrument: str | None = None
+    volatility_period: int = 20
+    hmm: GaussianHMMConfig = GaussianHMMConfig(n_states=2, n_iter=50)
+    walk_forward: WalkForwardConfig = WalkForwardConfig(
+        refit_every_bars=63, window_bars=750, min_fit_bars=250, filter_warmup_bars=250
+    )
+    rules: TrendVolatilityConfig = TrendVolatilityConfig()
+    change: RegimeChangeConfig = RegimeChangeConfig(min_dwell_bars=3)
+    multipliers: dict[str, float] = {}
+
+    def __post_init__(self) -> None:
+        if self.detector not in ("hmm", "rules", "none"):
+            raise ConfigError(f"regime detector {self.detector!r} is not hmm, rules or none")
+
+
+class ConstructionSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """From ensemble scores to target weights.
+
+    ``method``: ``inverse_vol`` (wᵢ ∝ sᵢ·cᵢ/σᵢ, scaled so full-conviction scores use
+    ``max_gross_exposure``), ``vol_target`` (the same, rescaled to ``target_volatility``),
+    ``risk_parity`` (equal risk contributions among the names with a score, signed and scaled
+    by conviction), ``min_variance`` (long-only, among positive scores) or ``mean_variance``
+    (μ = s·c·``alpha_bps_per_score``, ``risk_aversion``). Constraints: ``max_weight`` per name,
+    gross and net exposure, ``max_turnover`` per rebalance. ``alpha_bps_per_score`` is the
+    expected gross return (bps over the rebalance horizon) of a score of 1 at confidence 1,
+    which the cost assessment weighs against costs. Names with |score| below
+    ``min_abs_score`` get no position.
+    """
+
+    method: str = "inverse_vol"
+    lookback: int = 126
+    shrinkage: bool = True
+    target_volatility: float = 0.12
+    max_weight: float = 0.25
+    allow_short: bool = False
+    max_gross_exposure: float = 1.0
+    min_net_exposure: float = 0.0
+    max_net_exposure: float = 1.0
+    max_turnover: float | None = None
+    risk_aversion: float = 5.0
+    alpha_bps_per_score: float = 150.0
+    min_abs_score: float = 0.05
+    min_trade_notional: float = 500.0
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(
+                f"construction method {self.method!r} is not one of {', '.join(METHODS)}"
+            )
+        if self.lookback < 20:
+            raise ConfigError(f"construction lookback {self.lookback} must be at least 20 returns")
+
+
+class CostSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Cost assessment of each change that adds exposure.
+
+    ``spread_bps`` is the full quoted spread per instrument (``default_spread_bps`` for the
+    rest); σ and ADV come from the last ``adv_window`` bars; ``delay_ns`` is the expected time
+    from decision to execution (a daily decision at the close executes at the next open).
+    """
+
+    assessment: CostAssessmentConfig = CostAssessmentConfig()
+    spread_bps: dict[str, float] = {}
+    default_spread_bps: float = 4.0
+    adv_window: int = 20
+    delay_ns: int = 63_000_000_000_000  # 17.5 h: close to next open
+
+
+class ExecutionSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How approved changes become orders.
+
+    Changes up to ``large_participation`` of ADV use ``algorithm``; larger ones use
+    ``large_algorithm`` (spreading the order over ``slices`` bars). ``timeout_bars`` and
+    ``offset_ticks`` set limit-then-market; ``rate`` sets POV.
+    """
+
+    algorithm: str = "immediate"
+    large_algorithm: str = "twap"
+    large_participation: float = 0.02
+    slices: int = 3
+    rate: float = 0.1
+    timeout_bars: int = 1
+    offset_ticks: int = 0
+
+
+class PipelineConfig(StrategyConfig, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The whole pipeline (see each section)."""
+
+    universe: list[str]
+    benchmark: str | None = None
+    rebalance_every: int = 5
+    history_bars: int = 400
+    agents: list[AgentSpec] = msgspec.field(
+        default_factory=lambda: [AgentSpec(type=name) for name in AGENT_TYPES]
+    )
+    allow_agent_modules: list[str] = msgspec.field(default_factory=list)
+    max_agent_failures: int = 3
+    ensemble: EnsembleConfig = EnsembleConfig()
+    regime: RegimeSpec = RegimeSpec()
+    beta: BetaSpec = BetaSpec()
+    construction: ConstructionSpec = ConstructionSpec()
+    risk: RiskReviewConfig = RiskReviewConfig()
+    costs: CostSpec = CostSpec()
+    execution: ExecutionSpec = ExecutionSpec()
+
+    def __post_init__(self) -> None:
+        if not self.universe:
+            raise ConfigError("pipeline universe is empty")
+        if len(set(self.universe)) != len(self.universe):
+            raise ConfigError(f"pipeline universe has duplicates: {self.universe}")
+        if self.rebalance_every < 1:
+            raise ConfigError(f"pipeline rebalance_every {self.rebalance_every} must be at least 1")
+        if self.beta.hedge and self.benchmark is None:
+            raise ConfigError("a beta hedge needs a benchmark")

@@ -1,0 +1,874 @@
+"""The pipeline's stages as components on the bus.
+
+Each stage subscribes to the decision event of the stage before it and publishes its own
+(journaled), all within one rebalance:
+
+    BetasEstimated → SignalsEmitted → EnsembleScored → TargetsProposed → RiskReviewed
+    → CostAssessed → ExecutionPlanned (→ child orders, ExecutionProgressed, ExecutionCompleted)
+
+``RegimeChanged`` / ``RegimeModelFitted`` come from the regime stage as bars arrive; the
+risk stage also acts between rebalances (portfolio limits on every step, stop-loss and
+trailing rules on every bar) through ``RiskLimitBreached`` and immediate exits.
+
+The stages hold no order or position state of their own: they read the account through
+the host (the ``Pipeline`` strategy) and act only through it.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_DOWN
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from tradeloop.agents.base import AgentContext
+from tradeloop.agents.ensemble import Ensemble
+from tradeloop.agents.host import AgentHost
+from tradeloop.analytics.history import BarHistory
+from tradeloop.core.clock import Clock
+from tradeloop.core.fixed import Money, Price
+from tradeloop.execution.algos import ExecutionAlgorithm, ExecutionPlan, make_algorithm
+from tradeloop.model.data import Bar
+from tradeloop.model.decisions import (
+    AgentFailed,
+    BetaEstimate,
+    BetasEstimated,
+    CostAssessed,
+    CostDecisionRecord,
+    EnsembleScored,
+    ExecutionPlanned,
+    RegimeChanged,
+    RegimeModelFitted,
+    RiskLimitBreached,
+    RiskReviewed,
+    SignalsEmitted,
+    TargetPosition,
+    TargetsProposed,
+)
+from tradeloop.model.enums import OrderSide, TradingState
+from tradeloop.model.events import Event, OrderEvent
+from tradeloop.model.instruments import Instrument
+from tradeloop.model.orders import Order
+from tradeloop.pipeline.config import PipelineConfig
+from tradeloop.risk.review import ProposedChange, RiskReviewer
+
+if TYPE_CHECKING:
+    from tradeloop.model.order_factory import OrderFactory
+
+
+class Host(Protocol):
+    """What stages need from the pipeline strategy."""
+
+    config: PipelineConfig
+    history: BarHistory
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def instrument(self, instrument_id: str) -> Instrument: ...
+    def publish(self, event: Event) -> None: ...
+    def subscribe_decisions(self, event_type: type[Event], handler: Any) -> None: ...
+    def now_ns(self) -> int: ...
+    def equity_value(self) -> float: ...
+    def cash_value(self) -> float: ...
+    def held_qty(self, instrument_id: str) -> float: ...
+    def held_raw(self, instrument_id: str) -> int: ...
+    def average_entry(self, instrument_id: str) -> float: ...
+    def set_trading_state(self, state: TradingState, reason: str) -> None: ...
+    @property
+    def order_factory(self) -> OrderFactory: ...
+    def submit_order(self, order: Any) -> Order: ...
+    def cancel_order(self, order: Order | str) -> bool: ...
+
+
+def _log_returns(history: BarHistory, instrument_id: str, n: int) -> np.ndarray[Any, Any]:
+    closes = history.closes(instrument_id, n + 1)
+    return np.diff(np.log(closes)) if len(closes) > 1 else np.empty(0)
+
+
+def daily_sigma(history: BarHistory, instrument_id: str, n: int) -> float | None:
+    """Return the standard deviation of the last ``n`` log returns (None if too short)."""
+    returns = _log_returns(history, instrument_id, n)
+    return float(np.std(returns, ddof=1)) if len(returns) >= 2 else None
+
+
+# -- beta ---------------------------------------------------------------------------------------
+
+
+class BetaStage:
+    """Betas of the universe to the benchmark at each rebalance (``BetasEstimated``)."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.latest: dict[str, float] = {}
+
+    def run(self, rebalance_id: str) -> None:
+        """Estimate every beta and publish them (this starts the chain)."""
+        from tradeloop.analytics.beta import ewma_beta, rolling_beta
+
+        config = self.host.config
+        spec = config.beta
+        benchmark = config.benchmark
+        estimates: list[BetaEstimate] = []
+        if benchmark is not None:
+            for instrument_id in config.universe:
+                if instrument_id == benchmark:
+                    continue
+                returns = self.host.history.aligned_returns([instrument_id, benchmark], spec.window)
+                if len(returns) < spec.window:
+                    continue
+                r, b = returns[:, 0], returns[:, 1]
+                if spec.method == "ols":
+                    out = rolling_beta(r, b, spec.window)
+                else:
+                    out = ewma_beta(r, b, halflife=spec.halflife)
+                beta, alpha = float(out.beta[-1]), float(out.alpha[-1])
+                if not math.isfinite(beta):
+                    continue
+                price = self.host.history.last_close(instrument_id) or 0.0
+                bench_price = self.host.history.last_close(benchmark) or 0.0
+                hedge = beta * price / bench_price if bench_price > 0 else 0.0
+                estimates.append(BetaEstimate(instrument_id, beta, alpha, hedge, len(r)))
+                self.latest[instrument_id] = beta
+        now = self.host.now_ns()
+        self.host.publish(
+            BetasEstimated(
+                rebalance_id=rebalance_id,
+                benchmark_id=benchmark or "",
+                method=spec.method,
+                window=spec.window,
+                estimates=tuple(estimates),
+                ts_event=now,
+                ts_init=now,
+            )
+        )
+
+
+# -- regime -------------------------------------------------------------------------------------
+
+
+class RegimeStage:
+    """Detect the regime from the regime instrument's bars; publish fits and changes."""
+
+    def __init__(self, host: Host) -> None:
+        from tradeloop.regime.changes import RegimeChangeFilter
+        from tradeloop.regime.features import RegimeFeatureBuilder
+        from tradeloop.regime.hmm import GaussianHMMRegimeModel
+        from tradeloop.regime.multipliers import RegimeMultipliers
+        from tradeloop.regime.rules import TrendVolatilityClassifier
+        from tradeloop.regime.walk_forward import WalkForwardHMMDetector
+
+        self.host = host
+        spec = host.config.regime
+        self.spec = spec
+        self.instrument_id = spec.instrument or host.config.benchmark
+        self.label: str | None = None
+        self.detector: Any = None
+        self.features = RegimeFeatureBuilder(spec.volatility_period)
+        self._version: str | None = None
+        self._filter = RegimeChangeFilter(spec.change)
+        self.multipliers: Any = None
+        labels: tuple[str, ...] = ()
+        if spec.detector == "hmm":
+            self.detector = WalkForwardHMMDetector(
+                GaussianHMMRegimeModel(spec.hmm), spec.walk_forward
+            )
+            labels = self.detector.labels
+        elif spec.detector == "rules":
+            self.detector = TrendVolatilityClassifier(spec.rules)
+            labels = self.detector.labels
+        if labels:
+            table = {label: spec.multipliers.get(label, 1.0) for label in labels}
+            self.multipliers = RegimeMultipliers(labels, table)
+
+    def multiplier(self) -> float:
+        """Return the sizing multiplier of the current regime (1 without a detector)."""
+        if self.multipliers is None or self.label is None:
+            return 1.0
+        return float(self.multipliers.multiplier_for(self.label))
+
+    def on_bar(self, bar: Bar) -> None:
+        """Update the detector with a bar of the regime instrument."""
+        if self.detector is None or bar.instrument_id != self.instrument_id:
+            return
+        close = bar.close_raw / 10**bar.price_precision
+        if self.spec.detector == "rules":
+            estimate = self.detector.update(bar.ts_init, close)
+        else:
+            row = self.features.update(close)
+            if row is None:
+                return
+            estimate = self.detector.update(bar.ts_init, row)
+            model = self.detector.current_model
+            if model is not None and model.model_version != self._version:
+                self._version = model.model_version
+                window = model.fit_window
+                self.host.publish(
+                    RegimeModelFitted(
+                        detector_id=self.spec.hmm.model_id,
+                        model_version=model.model_version,
+                        fit_start_ns=window.fit_start_ns,
+                        fit_end_ns=window.fit_end_ns,
+                        observations=window.n_rows,
+                        score=float(getattr(model, "log_likelihood", float("nan"))),
+                        labels=tuple(model.labels),
+                        ts_event=bar.ts_init,
+                        ts_init=self.host.now_ns(),
+                    )
+                )
+        if estimate is None:
+            return
+        changed = self._filter.update(estimate)
+        if changed is None or changed.label == self.label:
+            return
+        previous, self.label = self.label, changed.label
+        self.host.publish(
+            RegimeChanged(
+                detector_id=changed.model_id,
+                model_version=changed.model_version,
+                label=changed.label,
+                previous_label=previous,
+                probabilities=dict(zip(changed.labels, changed.probabilities, strict=True)),
+                confidence=changed.confidence,
+                ts_event=bar.ts_init,
+                ts_init=self.host.now_ns(),
+            )
+        )
+
+
+# -- signals and ensemble --------------------------------------------------------------------------
+
+
+class SignalStage:
+    """Run the agents on ``BetasEstimated``; publish ``SignalsEmitted`` (and ``AgentFailed``)."""
+
+    def __init__(self, host: Host, agents: AgentHost, regime: RegimeStage) -> None:
+        self.host, self.agents, self.regime = host, agents, regime
+        host.subscribe_decisions(BetasEstimated, self.on_betas)
+
+    def on_betas(self, event: BetasEstimated) -> None:
+        """Score the universe for the rebalance ``event`` started."""
+        config = self.host.config
+        now = self.host.now_ns()
+        context = AgentContext(
+            ts_ns=now,
+            regime=self.regime.label,
+            universe=tuple(config.universe),
+            benchmark_id=config.benchmark,
+        )
+        signals, failures = self.agents.run(self.host.history, context)
+        for failure in failures:
+            self.host.publish(
+                AgentFailed(
+                    rebalance_id=event.rebalance_id,
+                    agent_id=failure.agent_id,
+                    error=failure.error,
+                    is_disabled=failure.is_disabled,
+                    ts_event=now,
+                    ts_init=now,
+                )
+            )
+        self.host.publish(
+            SignalsEmitted(
+                rebalance_id=event.rebalance_id,
+                regime=self.regime.label,
+                signals=tuple(signals),
+                failed_agents=tuple(f.agent_id for f in failures),
+                ts_event=now,
+                ts_init=now,
+            )
+        )
+
+
+class EnsembleStage:
+    """Combine the signals (``EnsembleScored``)."""
+
+    def __init__(self, host: Host, ensemble: Ensemble) -> None:
+        self.host, self.ensemble = host, ensemble
+        host.subscribe_decisions(SignalsEmitted, self.on_signals)
+
+    def on_signals(self, event: SignalsEmitted) -> None:
+        """Combine one rebalance's signals."""
+        universe = [i for i in self.host.config.universe if i != self.host.config.benchmark]
+        scores = self.ensemble.combine(event.signals, event.regime, universe)
+        now = self.host.now_ns()
+        self.host.publish(
+            EnsembleScored(
+                rebalance_id=event.rebalance_id,
+                regime=event.regime,
+                weights=self.ensemble.weights_for(event.regime),
+                scores=tuple(scores),
+                ts_event=now,
+                ts_init=now,
+            )
+        )
+
+
+# -- portfolio construction ---------------------------------------------------------------
+
+
+class TargetStage:
+    """From ensemble scores to sized targets (``TargetsProposed``)."""
+
+    def __init__(self, host: Host, betas: BetaStage, regime: RegimeStage) -> None:
+        self.host, self.betas, self.regime = host, betas, regime
+        host.subscribe_decisions(EnsembleScored, self.on_scores)
+
+    def _weights(
+        self, names: list[str], scores: dict[str, float], current: dict[str, float]
+    ) -> tuple[dict[str, float], list[str]]:
+        from tradeloop.portfolio.construction import (
+            PortfolioConstraints,
+            PortfolioConstructionError,
+            ledoit_wolf_covariance,
+            mean_variance_weights,
+            minimum_variance_weights,
+            project_to_constraints,
+            risk_parity_weights,
+            sample_covariance,
+            volatility_target_weights,
+        )
+
+        spec = self.host.config.construction
+        reasons: list[str] = []
+        active = [n for n in names if abs(scores.get(n, 0.0)) >= spec.min_abs_score]
+        if not spec.allow_short:
+            active = [n for n in active if scores[n] > 0]
+        if not active:
+            return {}, ["no instrument has a score strong enough"]
+        returns = self.host.history.aligned_returns(active, spec.lookback)
+        if len(returns) < max(20, spec.lookback // 2):
+            return {}, [f"only {len(returns)} common returns for the covariance"]
+        covariance = (
+            ledoit_wolf_covariance(returns).covariance
+            if spec.shrinkage
+            else sample_covariance(returns)
+        )
+        sigma = np.sqrt(np.diag(covariance))
+        conviction = np.array([scores[n] for n in active])
+        constraints = PortfolioConstraints(
+            max_abs_weight=spec.max_weight,
+            allow_short=spec.allow_short,
+            max_gross_exposure=spec.max_gross_exposure,
+            min_net_exposure=spec.min_net_exposure,
+            max_net_exposure=spec.max_net_exposure,
+            max_turnover=spec.max_turnover,
+        )
+        now_weights = np.array([current.get(n, 0.0) for n in active])
+        try:
+            if spec.method in ("inverse_vol", "vol_target"):
+                inverse = 1.0 / sigma
+                weights = spec.max_gross_exposure * conviction * inverse / inverse.sum()
+                if spec.method == "vol_target":
+                    weights = volatility_target_weights(
+                        weights,
+                        covariance,
+                        spec.target_volatility,
+                        max_gross_exposure=spec.max_gross_exposure,
+                    )
+                weights = project_to_constraints(weights, constraints, now_weights)
+            elif spec.method == "risk_parity":
+                base = risk_parity_weights(covariance)
+                weights = project_to_constraints(
+                    spec.max_gross_exposure * base * np.abs(conviction) * np.sign(conviction),
+                    constraints,
+                    now_weights,
+                )
+            elif spec.method == "min_variance":
+                weights = minimum_variance_weights(covariance, constraints, now_weights)
+            else:
+                expected = conviction * spec.alpha_bps_per_score / 10_000
+                weights = mean_variance_weights(
+                    expected, covariance, constraints, now_weights, risk_aversion=spec.risk_aversion
+                )
+        except PortfolioConstructionError as error:
+            reasons.append(f"construction failed, keeping current weights: {error}")
+            return dict(current), reasons
+        reasons.append(f"{spec.method} over {len(active)} names, {len(returns)} returns")
+        return {n: float(w) for n, w in zip(active, weights, strict=True)}, reasons
+
+    def on_scores(self, event: EnsembleScored) -> None:
+        """Build, hedge and size the targets of one rebalance."""
+        from tradeloop.portfolio.sizing import size_target_weights
+
+        host = self.host
+        config = host.config
+        spec = config.construction
+        equity = host.equity_value()
+        scores = {s.instrument_id: s.score * s.confidence for s in event.scores}
+        names = [n for n in config.universe if n != config.benchmark]
+        prices: dict[str, Price] = {}
+        for instrument_id in [*names, *([config.benchmark] if config.benchmark else [])]:
+            close = host.history.last_close(instrument_id)
+            if close is not None:
+                prices[instrument_id] = host.instrument(instrument_id).make_price(close)
+        current_weights = {
+            n: host.held_qty(n) * float(prices[n]) / equity
+            for n in names
+            if n in prices and equity > 0
+        }
+        weights, reasons = self._weights([n for n in names if n in prices], scores, current_weights)
+        multiplier = self.regime.multiplier()
+        if multiplier != 1.0:
+            reasons.append(f"regime {self.regime.label}: sizing multiplier {multiplier:g}")
+        hedge_ids: set[str] = set()
+        if config.beta.hedge and config.benchmark in prices:
+            from tradeloop.analytics.beta import beta_hedge_weight
+
+            betas = self.betas.latest
+            covered = [n for n in weights if n in betas]
+            hedge = beta_hedge_weight(
+                {n: weights[n] for n in covered}, {n: betas[n] for n in covered}
+            )
+            weights[config.benchmark] = float(hedge)
+            hedge_ids.add(config.benchmark)
+            reasons.append(f"beta hedge: benchmark weight {hedge:+.3f}")
+        held = [
+            i
+            for i in [*names, *([config.benchmark] if config.benchmark else [])]
+            if host.held_raw(i) != 0
+        ]
+        for instrument_id in held:
+            weights.setdefault(instrument_id, 0.0)
+        targets: list[TargetPosition] = []
+        turnover = 0.0
+        if weights and equity > 0:
+            base_currency = host.instrument(next(iter(weights))).quote_currency
+            result = size_target_weights(
+                {k: v for k, v in weights.items() if k in prices},
+                equity=Money.from_float(equity, base_currency),
+                prices={k: prices[k] for k in weights if k in prices},
+                instruments={k: host.instrument(k) for k in weights if k in prices},
+                current_signed_raw={k: host.held_raw(k) for k in weights if k in prices},
+                regime_multiplier=multiplier,
+                min_trade_notional=Money.from_float(spec.min_trade_notional, base_currency),
+            )
+            for instrument_id in sorted(result.target_signed_raw):
+                instrument = host.instrument(instrument_id)
+                scale = 10**instrument.size_precision
+                target = result.target_signed_raw[instrument_id] / scale
+                current = host.held_raw(instrument_id) / scale
+                delta = target - current
+                price = float(prices[instrument_id])
+                is_hedge = instrument_id in hedge_ids
+                alpha = 0.0
+                if not is_hedge and delta != 0:
+                    alpha = (
+                        spec.alpha_bps_per_score
+                        * scores.get(instrument_id, 0.0)
+                        * math.copysign(1.0, delta)
+                    )
+                targets.append(
+                    TargetPosition(
+                        instrument_id=instrument_id,
+                        weight=weights.get(instrument_id, 0.0) * multiplier,
+                        target_qty=target,
+                        current_qty=current,
+                        delta_qty=delta,
+                        reference_price=price,
+                        expected_alpha_bps=alpha,
+                        is_hedge=is_hedge,
+                    )
+                )
+                turnover += abs(delta) * price / equity
+            for skipped in result.skipped:
+                reasons.append(f"{skipped.instrument_id}: {skipped.reason}")
+        gross = (
+            sum(abs(t.target_qty) * t.reference_price for t in targets) / equity
+            if equity > 0
+            else 0.0
+        )
+        net = sum(t.target_qty * t.reference_price for t in targets) / equity if equity > 0 else 0.0
+        now = host.now_ns()
+        host.publish(
+            TargetsProposed(
+                rebalance_id=event.rebalance_id,
+                method=spec.method,
+                regime=event.regime,
+                regime_multiplier=multiplier,
+                equity=equity,
+                gross_exposure=gross,
+                net_exposure=net,
+                turnover=turnover,
+                targets=tuple(targets),
+                reasons=tuple(reasons),
+                ts_event=now,
+                ts_init=now,
+            )
+        )
+
+
+# -- risk ------------------------------------------------------------------------------------------
+
+
+class RiskStage:
+    """Review every proposed change (``RiskReviewed``); police the portfolio and positions."""
+
+    def __init__(self, host: Host, execution: ExecutionStage) -> None:
+        self.host, self.execution = host, execution
+        self.reviewer = RiskReviewer(
+            host.config.risk, {i: host.instrument(i) for i in self._instruments()}
+        )
+        self.targets: dict[str, TargetsProposed] = {}
+        host.subscribe_decisions(TargetsProposed, self.on_targets)
+
+    def _instruments(self) -> list[str]:
+        config = self.host.config
+        return [
+            *config.universe,
+            *(
+                [config.benchmark]
+                if config.benchmark and config.benchmark not in config.universe
+                else []
+            ),
+        ]
+
+    def on_targets(self, event: TargetsProposed) -> None:
+        """Approve, resize or deny each change."""
+        host = self.host
+        self.targets = {event.rebalance_id: event}
+        changes = []
+        for target in event.targets:
+            if target.delta_qty == 0:
+                continue
+            sigma = daily_sigma(host.history, target.instrument_id, 20)
+            changes.append(
+                ProposedChange(
+                    instrument_id=target.instrument_id,
+                    current_qty=target.current_qty,
+                    delta_qty=target.delta_qty,
+                    reference_price=target.reference_price,
+                    last_price=host.history.last_close(target.instrument_id)
+                    or target.reference_price,
+                    annual_volatility=None if sigma is None else sigma * math.sqrt(252.0),
+                    is_hedge=target.is_hedge,
+                )
+            )
+        decisions = self.reviewer.review(changes, host.equity_value(), host.cash_value())
+        now = host.now_ns()
+        host.publish(
+            RiskReviewed(
+                rebalance_id=event.rebalance_id,
+                decisions=tuple(decisions),
+                trading_state=str(self.reviewer.state),
+                ts_event=now,
+                ts_init=now,
+            )
+        )
+
+    def on_step(self, ts_ns: int) -> None:
+        """Check the portfolio limits with the equity at this step."""
+        host = self.host
+        before = self.reviewer.state
+        breaches = self.reviewer.on_step(host.equity_value(), ts_ns // 86_400_000_000_000)
+        for breach in breaches:
+            host.publish(
+                RiskLimitBreached(
+                    rule=breach.rule,
+                    instrument_id=None,
+                    value=breach.value,
+                    limit=breach.limit,
+                    action=breach.action,
+                    ts_event=ts_ns,
+                    ts_init=host.now_ns(),
+                )
+            )
+        if self.reviewer.state is not before:
+            reason = breaches[-1].action if breaches else "limits cleared"
+            host.set_trading_state(self.reviewer.state, reason)
+            if self.reviewer.state is TradingState.HALTED:
+                self.flatten("kill switch")
+
+    def flatten(self, reason: str) -> None:
+        """Close every position at once (emergency liquidation)."""
+        self.execution.cancel_all()
+        for instrument_id in self._instruments():
+            qty = self.host.held_qty(instrument_id)
+            if qty != 0:
+                self.execution.exit_now(instrument_id, -qty, reason)
+
+    def on_bar(self, bar: Bar) -> None:
+        """Apply the in-trade rules (stop-loss, take-profit, trailing stop) to this position."""
+        host = self.host
+        instrument_id = bar.instrument_id
+        qty = host.held_qty(instrument_id)
+        if qty == 0 and instrument_id not in self.reviewer._entry_best:
+            return
+        price = bar.close_raw / 10**bar.price_precision
+        exit_ = self.reviewer.check_position(
+            instrument_id, qty, host.average_entry(instrument_id), price
+        )
+        if exit_ is None:
+            return
+        host.publish(
+            RiskLimitBreached(
+                rule=exit_.rule,
+                instrument_id=instrument_id,
+                value=exit_.value,
+                limit=exit_.limit,
+                action=f"exit {exit_.delta_qty:+g} at market",
+                ts_event=bar.ts_init,
+                ts_init=host.now_ns(),
+            )
+        )
+        self.execution.exit_now(instrument_id, exit_.delta_qty, exit_.rule)
+
+
+# -- costs -----------------------------------------------------------------------------------------
+
+
+class CostStage:
+    """Weigh each approved change's expected alpha against its cost (``CostAssessed``)."""
+
+    def __init__(self, host: Host, risk: RiskStage) -> None:
+        self.host, self.risk = host, risk
+        self.latest: CostAssessed | None = None
+        host.subscribe_decisions(RiskReviewed, self.on_review)
+
+    def on_review(self, event: RiskReviewed) -> None:
+        """Assess the approved changes of one rebalance."""
+        from tradeloop.costs.assessment import TradeIntent, assess_trade
+
+        host = self.host
+        spec = host.config.costs
+        proposed = self.risk.targets.get(event.rebalance_id)
+        targets = {t.instrument_id: t for t in proposed.targets} if proposed else {}
+        records: list[CostDecisionRecord] = []
+        for decision in event.decisions:
+            quantity = decision.approved_qty
+            target = targets.get(decision.instrument_id)
+            if quantity == 0 or target is None:
+                continue
+            current = target.current_qty
+            adds = abs(current + quantity) > abs(current)
+            if target.is_hedge or not adds:
+                why = (
+                    "hedge leg: not alpha-gated"
+                    if target.is_hedge
+                    else "reduces exposure: not alpha-gated"
+                )
+                records.append(
+                    CostDecisionRecord(
+                        decision.instrument_id,
+                        "TRADE",
+                        quantity,
+                        quantity,
+                        0.0,
+                        0.0,
+                        0.0,
+                        0.0,
+                        0.0,
+                        0.0,
+                        0.0,
+                        why,
+                    )
+                )
+                continue
+            instrument = host.instrument(decision.instrument_id)
+            sigma = daily_sigma(host.history, decision.instrument_id, spec.adv_window) or 0.0
+            volumes = host.history.volumes(decision.instrument_id, spec.adv_window)
+            adv = float(np.mean(volumes)) if len(volumes) else 0.0
+            if adv <= 0:
+                records.append(
+                    CostDecisionRecord(
+                        decision.instrument_id,
+                        "SKIP",
+                        quantity,
+                        0.0,
+                        target.expected_alpha_bps,
+                        0.0,
+                        0.0,
+                        0.0,
+                        0.0,
+                        0.0,
+                        0.0,
+                        "no volume history to estimate costs",
+                    )
+                )
+                continue
+            intent = TradeIntent(
+                instrument_id=decision.instrument_id,
+                side=OrderSide.BUY if quantity > 0 else OrderSide.SELL,
+                quantity=instrument.make_quantity(abs(quantity), ROUND_DOWN),
+                reference_price=instrument.make_price(target.reference_price),
+                daily_volatility=sigma,
+                average_daily_volume=adv,
+                spread_bps=spec.spread_bps.get(decision.instrument_id, spec.default_spread_bps),
+                gross_alpha_bps=target.expected_alpha_bps,
+                delay_ns=spec.delay_ns,
+            )
+            assessment = assess_trade(intent, instrument, spec.assessment)
+            out = float(assessment.recommended_quantity)
+            cost = assessment.cost
+            records.append(
+                CostDecisionRecord(
+                    instrument_id=decision.instrument_id,
+                    decision=str(assessment.decision),
+                    quantity_in=quantity,
+                    quantity_out=math.copysign(out, quantity) if out else 0.0,
+                    gross_alpha_bps=target.expected_alpha_bps,
+                    cost_bps=cost.total_bps,
+                    net_alpha_bps=assessment.net_alpha_bps,
+                    commission_bps=cost.commission_bps,
+                    spread_bps=cost.spread_bps,
+                    impact_bps=cost.impact_bps,
+                    delay_bps=cost.delay_bps,
+                    reason=assessment.reason,
+                )
+            )
+        now = host.now_ns()
+        self.latest = CostAssessed(
+            rebalance_id=event.rebalance_id, assessments=tuple(records), ts_event=now, ts_init=now
+        )
+        host.publish(self.latest)
+
+
+# -- execution -------------------------------------------------------------------------------------
+
+
+class ExecutionStage:
+    """Turn approved changes into orders through execution algorithms (``ExecutionPlanned``)."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.algorithms: dict[str, ExecutionAlgorithm] = {}
+        self.by_instrument: dict[str, str] = {}
+        self.children: dict[str, str] = {}
+        self._parents = 0
+        host.subscribe_decisions(CostAssessed, self.on_costs)
+
+    def on_costs(self, event: CostAssessed) -> None:
+        """Plan the execution of every change that survived the cost assessment."""
+        for record in event.assessments:
+            if record.quantity_out == 0:
+                continue
+            self._start(
+                record.instrument_id,
+                record.quantity_out,
+                event.rebalance_id,
+                record.reason,
+                reduce_only=False,
+            )
+
+    def exit_now(self, instrument_id: str, delta_qty: float, reason: str) -> None:
+        """Send a risk exit at once (reduce-only market order)."""
+        self._start(
+            instrument_id, delta_qty, "risk", reason, reduce_only=True, algorithm="immediate"
+        )
+
+    def cancel_all(self) -> None:
+        """Cancel every running algorithm."""
+        for algorithm in list(self.algorithms.values()):
+            algorithm.cancel()
+        self._sweep()
+
+    def _choose(self, instrument_id: str, quantity: float) -> str:
+        spec = self.host.config.execution
+        volumes = self.host.history.volumes(instrument_id, self.host.config.costs.adv_window)
+        adv = float(np.mean(volumes)) if len(volumes) else 0.0
+        if adv > 0 and abs(quantity) / adv > spec.large_participation:
+            return spec.large_algorithm
+        return spec.algorithm
+
+    def _start(
+        self,
+        instrument_id: str,
+        delta_qty: float,
+        rebalance_id: str,
+        reason: str,
+        *,
+        reduce_only: bool,
+        algorithm: str | None = None,
+    ) -> None:
+        host = self.host
+        instrument = host.instrument(instrument_id)
+        running = self.by_instrument.get(instrument_id)
+        if running is not None and running in self.algorithms:
+            self.algorithms[running].cancel()  # a new decision supersedes the old plan
+            self._sweep()
+        quantity = instrument.make_quantity(abs(delta_qty), ROUND_DOWN)
+        if quantity.raw <= 0:
+            return
+        spec = host.config.execution
+        name = algorithm or self._choose(instrument_id, delta_qty)
+        self._parents += 1
+        parent = f"P-{host.order_factory.strategy_id}-{self._parents}"
+        close = host.history.last_close(instrument_id) or 0.0
+        plan = ExecutionPlan(
+            instrument_id=instrument_id,
+            side=OrderSide.BUY if delta_qty > 0 else OrderSide.SELL,
+            quantity=quantity,
+            algorithm=name,
+            parent_order_id=parent,
+            rebalance_id=rebalance_id,
+            arrival_price=instrument.make_price(close),
+            slices=spec.slices if name in ("twap", "vwap") else 1,
+            rate=spec.rate,
+            timeout_bars=spec.timeout_bars,
+            offset_ticks=spec.offset_ticks,
+            reduce_only=reduce_only,
+        )
+        now = host.now_ns()
+        host.publish(
+            ExecutionPlanned(
+                rebalance_id=rebalance_id,
+                instrument_id=instrument_id,
+                algorithm=name,
+                side=str(plan.side),
+                quantity=float(quantity),
+                parent_order_id=parent,
+                start_ns=now,
+                end_ns=now,
+                slices=plan.slices,
+                arrival_price=close,
+                reason=reason,
+                ts_event=now,
+                ts_init=now,
+            )
+        )
+        algo = make_algorithm(
+            plan, instrument, _Gateway(host, self, parent), host.clock, host.publish
+        )
+        self.algorithms[parent] = algo
+        self.by_instrument[instrument_id] = parent
+        algo.start()
+        self._sweep()
+
+    def on_bar(self, bar: Bar) -> None:
+        """Drive the algorithms of the bar's instrument."""
+        parent = self.by_instrument.get(bar.instrument_id)
+        if parent is not None and parent in self.algorithms:
+            self.algorithms[parent].on_bar(bar)
+            self._sweep()
+
+    def on_order_event(self, event: OrderEvent) -> None:
+        """Forward a child order's event to its algorithm."""
+        parent = self.children.get(event.client_order_id)
+        if parent is not None and parent in self.algorithms:
+            self.algorithms[parent].on_order_event(event)
+            self._sweep()
+
+    def _sweep(self) -> None:
+        for parent in [p for p, a in self.algorithms.items() if a.is_done]:
+            algo = self.algorithms.pop(parent)
+            if self.by_instrument.get(algo.plan.instrument_id) == parent:
+                del self.by_instrument[algo.plan.instrument_id]
+
+
+class _Gateway:
+    """The algorithms' path to the order manager: records which parent each child has."""
+
+    def __init__(self, host: Host, stage: ExecutionStage, parent: str) -> None:
+        self._host, self._stage, self._parent = host, stage, parent
+
+    @property
+    def order_factory(self) -> OrderFactory:
+        return self._host.order_factory
+
+    def submit_order(self, order: Any) -> Order:
+        self._stage.children[order.client_order_id] = self._parent
+        return self._host.submit_order(order)
+
+    def cancel_order(self, order: Order | str) -> bool:
+        return self._host.cancel_order(order)

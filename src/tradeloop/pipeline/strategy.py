@@ -1,0 +1,181 @@
+"""The multi-agent pipeline as a strategy: data → beta/hedge → regime → agents → ensemble →
+portfolio → risk review → cost assessment → execution, every decision journaled.
+
+To the engine it is one strategy (one id for its orders); inside, the stages are components
+that talk through decision events on the bus (``pipeline.stages``). A rebalance starts on the
+step (every ``rebalance_every`` instants, once the history is long enough) and runs the whole
+chain synchronously; risk also acts on every step and bar.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from tradeloop.agents.base import SignalAgent
+from tradeloop.agents.builtin import (
+    AdaptiveLevels,
+    CrossSectionalMomentum,
+    MeanReversion,
+    TimeSeriesMomentum,
+    VolatilityFilter,
+)
+from tradeloop.agents.ensemble import Ensemble
+from tradeloop.agents.host import AgentHost
+from tradeloop.analytics.history import BarHistory
+from tradeloop.core.errors import ConfigError
+from tradeloop.model.data import Bar
+from tradeloop.model.events import Event, OrderEvent
+from tradeloop.pipeline.config import AGENT_TYPES, AgentSpec, PipelineConfig
+from tradeloop.pipeline.stages import (
+    BetaStage,
+    CostStage,
+    EnsembleStage,
+    ExecutionStage,
+    RegimeStage,
+    RiskStage,
+    SignalStage,
+    TargetStage,
+)
+from tradeloop.strategy.base import Strategy
+
+_BUILTIN_AGENTS: dict[str, type[SignalAgent]] = {
+    "ts_momentum": TimeSeriesMomentum,
+    "xs_momentum": CrossSectionalMomentum,
+    "mean_reversion": MeanReversion,
+    "levels": AdaptiveLevels,
+    "volatility_filter": VolatilityFilter,
+}
+
+
+def build_agent(spec: AgentSpec, allowed_modules: list[str]) -> SignalAgent:
+    """Return the agent ``spec`` describes.
+
+    Raises
+    ------
+    ConfigError
+        If the type is unknown or not allowed, or the params do not fit its constructor.
+    """
+    cls: Any = _BUILTIN_AGENTS.get(spec.type)
+    if cls is None:
+        module_name, sep, class_name = spec.type.partition(":")
+        if not sep:
+            raise ConfigError(
+                f"agent type {spec.type!r} is neither a built-in "
+                f"({', '.join(AGENT_TYPES)}) nor module:Class"
+            )
+        if module_name.split(".")[0] not in allowed_modules:
+            raise ConfigError(f"agent module {module_name} is not in allow_agent_modules")
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError) as error:
+            raise ConfigError(f"agent {spec.type} cannot be loaded: {error}") from None
+        if not (isinstance(cls, type) and issubclass(cls, SignalAgent)):
+            raise ConfigError(f"agent {spec.type} is not a SignalAgent subclass")
+    params = dict(spec.params)
+    if spec.id is not None:
+        params["agent_id"] = spec.id
+    try:
+        agent: SignalAgent = cls(**params)
+    except TypeError as error:
+        raise ConfigError(f"agent {spec.type} params {spec.params}: {error}") from None
+    return agent
+
+
+class Pipeline(Strategy):
+    """The multi-agent pipeline (see the module docstring and ``PipelineConfig``)."""
+
+    Config = PipelineConfig
+
+    def on_start(self) -> None:
+        """Build the stages, subscribe to the universe's bars and to the steps."""
+        config: PipelineConfig = self.config
+        self.history = BarHistory(config.history_bars)
+        self._instrument_ids = list(config.universe)
+        if config.benchmark is not None and config.benchmark not in self._instrument_ids:
+            self._instrument_ids.append(config.benchmark)
+        for instrument_id in self._instrument_ids:
+            self.subscribe_bars(instrument_id)
+        self.subscribe_steps()
+        agents = [build_agent(spec, config.allow_agent_modules) for spec in config.agents]
+        self.agent_host = AgentHost(agents, config.max_agent_failures)
+        ensemble = Ensemble(
+            config.ensemble, [a.id for a in agents], [a.id for a in agents if a.is_filter]
+        )
+        self.warmup_bars = max(
+            self.agent_host.lookback, config.construction.lookback + 1, config.beta.window + 1
+        )
+        if self.warmup_bars > config.history_bars:
+            raise ConfigError(
+                f"pipeline history_bars {config.history_bars} is shorter than the "
+                f"{self.warmup_bars} bars the agents, beta and covariance need"
+            )
+        self.regime_stage = RegimeStage(self)
+        self.beta_stage = BetaStage(self)
+        self.signal_stage = SignalStage(self, self.agent_host, self.regime_stage)
+        self.ensemble_stage = EnsembleStage(self, ensemble)
+        self.target_stage = TargetStage(self, self.beta_stage, self.regime_stage)
+        self.execution_stage = ExecutionStage(self)
+        self.risk_stage = RiskStage(self, self.execution_stage)
+        self.cost_stage = CostStage(self, self.risk_stage)
+        self.steps = 0
+        self.rebalances = 0
+
+    # -- the host protocol for the stages ----------------------------------------------------------
+
+    def subscribe_decisions(self, event_type: type[Event], handler: Any) -> None:
+        """Subscribe ``handler`` to one decision event type."""
+        self.ctx.subscribe(f"events.decisions.{event_type.__name__}", handler)
+
+    def now_ns(self) -> int:
+        """Return the engine time."""
+        return self.clock.timestamp_ns()
+
+    def equity_value(self) -> float:
+        """Return the account equity as a float."""
+        return self.equity.as_float()
+
+    def cash_value(self) -> float:
+        """Return the account cash as a float."""
+        return self.cash.as_float()
+
+    def held_raw(self, instrument_id: str) -> int:
+        """Return the signed position (raw at the instrument's size precision)."""
+        position = self.position(instrument_id)
+        return 0 if position is None else position.signed_raw
+
+    def held_qty(self, instrument_id: str) -> float:
+        """Return the signed position as a float."""
+        position = self.position(instrument_id)
+        return 0.0 if position is None else position.signed_qty
+
+    def average_entry(self, instrument_id: str) -> float:
+        """Return the average entry price of the position (0 when flat)."""
+        position = self.position(instrument_id)
+        return 0.0 if position is None else position.avg_px_open
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def on_bar(self, bar: Bar) -> None:
+        """Record the bar; update the regime; drive algorithms; apply in-trade risk rules."""
+        self.history.update(bar)
+        self.regime_stage.on_bar(bar)
+        self.execution_stage.on_bar(bar)
+        self.risk_stage.on_bar(bar)
+
+    def on_order_event(self, event: OrderEvent) -> None:
+        """Pass child order events to their execution algorithm."""
+        self.execution_stage.on_order_event(event)
+
+    def on_step(self, ts_ns: int) -> None:
+        """Police the portfolio limits; rebalance every ``rebalance_every`` steps once warm."""
+        self.steps += 1
+        self.risk_stage.on_step(ts_ns)
+        config: PipelineConfig = self.config
+        if self.steps % config.rebalance_every:
+            return
+        ready = all(self.history.count(i) >= self.warmup_bars for i in config.universe)
+        if not ready:
+            return
+        self.rebalances += 1
+        self.beta_stage.run(f"R-{self.rebalances}")
