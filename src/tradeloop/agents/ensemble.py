@@ -22,7 +22,6 @@ import msgspec
 from tradeloop.core.errors import ConfigError
 from tradeloop.model.decisions import EnsembleScore, Signal
 
-
 _MIN_MASS = 1e-12
 
 

@@ -91,12 +91,15 @@ def test_in_trade_rules_stop_loss_trailing_stop_and_partial_take_profit() -> Non
         INSTRUMENTS,
     )
     stop = reviewer.check_position("S0.XNAS", 100, 100.0, 89.0)
-    assert stop is not None and (stop.rule, stop.delta_qty) == ("stop_loss", -100)
+    assert stop is not None
+    assert (stop.rule, stop.delta_qty) == ("stop_loss", -100)
     take = reviewer.check_position("S1.XNAS", 100, 100.0, 121.0)
-    assert take is not None and (take.rule, take.delta_qty) == ("take_profit", -50)
+    assert take is not None
+    assert (take.rule, take.delta_qty) == ("take_profit", -50)
     assert reviewer.check_position("S1.XNAS", 50, 100.0, 140.0) is None  # once only
     trail = reviewer.check_position("S1.XNAS", 50, 100.0, 118.0)  # 15.7 % below the 140 peak
-    assert trail is not None and trail.rule == "trailing_stop"
+    assert trail is not None
+    assert trail.rule == "trailing_stop"
 
 
 def test_without_short_selling_a_sale_stops_at_flat() -> None:

@@ -313,7 +313,7 @@ def test_adjustments_that_would_leave_the_bar_are_scaled_down_together() -> None
     h.bar(100, 101, 99, 100)
     h.market(BUY, 1)
     h.bar(100, 100.5, 99, 100)  # spread 1.00 + slippage 1.00 would reach 102, the high is 100.5
-    reference, price, costs = _costs(h)[0]
+    _reference, price, costs = _costs(h)[0]
     assert price == 100.5
     assert costs.spread + costs.slippage == round(0.5 * 1e9)
     assert costs.spread == costs.slippage
