@@ -152,5 +152,10 @@ def config_hash(config: RunConfig) -> str:
 
 
 def canonical_json(config: RunConfig) -> bytes:
-    """Return the resolved config as JSON with keys in a deterministic order."""
-    return msgspec.json.encode(config, order="sorted")
+    """Return the resolved config as JSON with keys in a deterministic order.
+
+    ``run.output_dir`` says where results go, not what the run is: it is left out, so the
+    same run written to two places has the same hash and the same journal.
+    """
+    identity = msgspec.structs.replace(config, run=msgspec.structs.replace(config.run, output_dir=""))
+    return msgspec.json.encode(identity, order="sorted")
