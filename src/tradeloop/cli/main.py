@@ -326,7 +326,8 @@ def data_validate(
     with user_errors():
         report = validate_file(file, format=format, instrument=instrument)
     if as_json:
-        print(report.to_json())
+        payload = report.to_json()
+        print(payload.decode() if isinstance(payload, bytes) else payload)
     else:
         out.print(report.format(limit))
 
