@@ -157,5 +157,7 @@ def canonical_json(config: RunConfig) -> bytes:
     ``run.output_dir`` says where results go, not what the run is: it is left out, so the
     same run written to two places has the same hash and the same journal.
     """
-    identity = msgspec.structs.replace(config, run=msgspec.structs.replace(config.run, output_dir=""))
+    identity = msgspec.structs.replace(
+        config, run=msgspec.structs.replace(config.run, output_dir="")
+    )
     return msgspec.json.encode(identity, order="sorted")

@@ -33,7 +33,10 @@ def journal_summary(result: RunResult) -> dict[str, object]:
         d.decision for r in records if isinstance(r, RiskReviewed) for d in r.decisions
     )
     costs = collections.Counter(
-        a.decision for r in records if type(r).__name__ == "CostAssessed" for a in r.assessments  # type: ignore[attr-defined]
+        a.decision
+        for r in records
+        if type(r).__name__ == "CostAssessed"
+        for a in r.assessments  # type: ignore[attr-defined]
     )
     return {
         "record_types": dict(sorted(types.items())),
@@ -79,7 +82,10 @@ def test_every_pipeline_order_comes_from_a_risk_approved_decision(demo_run: RunR
 
 def test_demo_run_twice_gives_byte_identical_journals(demo_run: RunResult, tmp_path: Path) -> None:
     again = run_config(DEMO, tmp_path)
-    digest = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (demo_run.journal_path, again.journal_path)]
+    digest = [
+        hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in (demo_run.journal_path, again.journal_path)
+    ]
     assert digest[0] == digest[1]
 
 
@@ -91,7 +97,9 @@ def test_demo_summary_reports_gross_and_net_with_costs_by_kind(demo_run: RunResu
     assert set(costs) == {"commission", "spread", "slippage", "impact"}
     start = summary["starting_equity"]
     # Gross equity is net equity plus every cost: the two returns differ by exactly the costs.
-    assert (gross["total_return"] - net["total_return"]) * start == pytest.approx(sum(costs.values()), rel=1e-9)
+    assert (gross["total_return"] - net["total_return"]) * start == pytest.approx(
+        sum(costs.values()), rel=1e-9
+    )
     db = sqlite3.connect(demo_run.journal_path)
     (manifest,) = db.execute("select payload from manifest").fetchone()
     assert json.loads(manifest)["config_hash"] == demo_run.kernel.journal.manifest.config_hash  # type: ignore[attr-defined]

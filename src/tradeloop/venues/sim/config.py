@@ -8,8 +8,11 @@ from tradeloop.core.errors import ConfigError
 from tradeloop.costs.fees import CommissionConfig
 from tradeloop.costs.impact import SquareRootImpactConfig
 from tradeloop.costs.slippage import SlippageConfig
+from tradeloop.venues.sim.latency import LatencyConfig
 
-FIDELITY_LEVELS = ("bars", "quotes")
+FIDELITY_LEVELS = ("bars", "quotes", "book")
+BOOK_TYPES = ("l2", "l3")
+QUEUE_CANCEL_RULES = ("behind", "pro_rata")
 
 
 class ImpactConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -43,14 +46,40 @@ class ImpactConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
             )
 
 
+class BookConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How the venue replays an order book (fidelity level 4, ``fidelity="book"``).
+
+    Attributes
+    ----------
+    book_type : ``"l2"`` (market by price: one size per level) or ``"l3"`` (market by order:
+        every resting order with its id; the queue ahead of us is known order by order).
+    queue_cancels : L2 only: who cancelled when a level at our price shrinks by more than the
+        trades printed there. ``"behind"`` (default, conservative: cancellations come from
+        behind us; only trades move us forward, and the volume ahead never exceeds the
+        level) or ``"pro_rata"`` (cancellations come from ahead and behind in proportion to
+        the volume on each side of us).
+    """
+
+    book_type: str = "l2"
+    queue_cancels: str = "behind"
+
+    def __post_init__(self) -> None:
+        if self.book_type not in BOOK_TYPES:
+            raise ConfigError(f"venue book_type {self.book_type!r} is not l2 or l3")
+        if self.queue_cancels not in QUEUE_CANCEL_RULES:
+            raise ConfigError(
+                f"venue queue_cancels {self.queue_cancels!r} is not behind or pro_rata"
+            )
+
+
 class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """How the simulated venue fills orders.
 
     Attributes
     ----------
-    fidelity : ``"bars"`` (level 1: fills from OHLC bars) or ``"quotes"`` (level 2: fills
-        against bid/ask quotes and trade ticks). Levels 3 (impact) and 4 (L2/L3 books with
-        queue position, latency) plug into the same seam.
+    fidelity : ``"bars"`` (level 1: fills from OHLC bars), ``"quotes"`` (level 2: fills
+        against bid/ask quotes and trade ticks) or ``"book"`` (level 4: L2 or L3 order-book
+        replay with queue position and book walking, see ``book``). Level 3 is ``impact``.
     market_fill : bars only: ``"next_open"`` (default; an order decided on a bar's close fills
         at the next bar's open) or ``"close"`` (fills at once at the last bar's close:
         optimistic, for comparison with peers that do so).
@@ -62,6 +91,10 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
         no quotes; set it from the instrument's typical spread).
     impact : optional market impact model (level 3), see ``ImpactConfig``.
     use_quote_size : quotes only: marketable orders fill at most the displayed size.
+    latency : optional order entry and response latencies (``LatencyConfig``; ``None``: every
+        command reaches the venue, and every response the engine, at once). Draws come from
+        the run's seed.
+    book : order-book replay settings (level 4), see ``BookConfig``.
     """
 
     fidelity: str = "bars"
@@ -73,6 +106,8 @@ class SimVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     use_quote_size: bool = True
     half_spread_bps: float = 0.0
     impact: ImpactConfig | None = None
+    latency: LatencyConfig | None = None
+    book: BookConfig = BookConfig()
 
     def __post_init__(self) -> None:
         if self.fidelity not in FIDELITY_LEVELS:
