@@ -399,6 +399,94 @@ def bench_sma_command(
     out.print(table)
 
 
+@bench_app.command("pipeline")
+def bench_pipeline_command(
+    workload: Annotated[
+        str, typer.Option(help="demo (4 stocks + SPY, daily) or multi (100 × 10,000 minutes).")
+    ] = "demo",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+) -> None:
+    """Time the multi-agent pipeline per stage and end to end."""
+    from tradeloop.bench.pipeline import bench_pipeline
+
+    if workload not in ("demo", "multi"):
+        err.print(f"[bold red]error:[/] workload {workload!r} is not demo or multi")
+        raise typer.Exit(2)
+    result = bench_pipeline(workload)
+    if as_json:
+        print(json.dumps(result))
+        return
+    table = Table(title=f"bench pipeline: {workload}", show_header=True, header_style="bold")
+    table.add_column("stage")
+    table.add_column("ms per rebalance", justify="right")
+    for stage, ms in result["stage_ms_per_rebalance"].items():
+        table.add_row(stage, f"{ms:.3f}")
+    out.print(table)
+    out.print(
+        f"{result['records']:,} records, {result['rebalances']} rebalances "
+        f"in {result['seconds']:.2f} s: {result['records_per_s']:,.0f} records/s, "
+        f"peak RSS {result['peak_rss_mb']:.0f} MB"
+    )
+
+
+BENCH_SUITE: tuple[tuple[str, list[str]], ...] = (
+    ("sma 100k", ["bench", "sma", "--bars", "100000", "--json"]),
+    ("sma 1m", ["bench", "sma", "--bars", "1000000", "--json"]),
+    ("sma multi", ["bench", "sma", "--multi", "--json"]),
+    ("pipeline demo", ["bench", "pipeline", "--workload", "demo", "--json"]),
+    ("pipeline multi", ["bench", "pipeline", "--workload", "multi", "--json"]),
+)
+
+
+@bench_app.command("all")
+def bench_all(
+    output: Annotated[Path, typer.Option(help="Where to append the JSON results.")] = Path(
+        ".bench/results.jsonl"
+    ),
+) -> None:
+    """Run every benchmark, each in a fresh process (clean memory figures); append the results."""
+    import subprocess
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    table = Table(title="tradeloop benchmarks", show_header=True, header_style="bold")
+    for column in ("benchmark", "records", "seconds", "records/s", "peak RSS MB"):
+        table.add_column(column, justify="right" if column != "benchmark" else "left")
+    for name, args in (*BENCH_SUITE, *_extra_benches()):
+        done = subprocess.run(
+            [sys.executable, "-m", "tradeloop.cli", *args], capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            err.print(f"[bold red]{name} failed:[/] {done.stderr.strip().splitlines()[-1:]}")
+            continue
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        result["name"] = name
+        with output.open("a") as handle:
+            handle.write(json.dumps(result) + "\n")
+        records = result.get("bars") or result.get("records") or result.get("deltas")
+        rate = result.get("bars_per_s") or result.get("records_per_s") or result.get("deltas_per_s")
+        table.add_row(
+            name,
+            f"{records:,}" if records else "-",
+            f"{result.get('seconds', 0):.3f}",
+            f"{rate:,.0f}" if rate else "-",
+            f"{result.get('peak_rss_mb', 0):.0f}",
+        )
+    out.print(table)
+    out.print(f"results appended to {output}")
+
+
+def _extra_benches() -> list[tuple[str, list[str]]]:
+    """Benchmarks contributed by other command modules (book replay, fidelity levels)."""
+    import importlib
+
+    try:
+        module = importlib.import_module("tradeloop.cli.execution")
+    except ImportError:
+        return []
+    suite: list[tuple[str, list[str]]] = getattr(module, "BENCH_SUITE", [])
+    return suite
+
+
 def main() -> None:
     """Entry point of the ``tradeloop`` script."""
     try:
