@@ -76,7 +76,9 @@ class Portfolio:
         self.realized = 0
         self.positions: dict[tuple[str, str], Position] = {}
         self.net_raw: dict[str, int] = {}
-        self.marks: dict[str, Price] = {}
+        # The latest price of each instrument: a bar (its close, read on demand: no object per
+        # bar) or a Price. Read it through ``mark_price``.
+        self.marks: dict[str, Price | Bar] = {}
         self._open: dict[tuple[str, str], Position] = {}
         self._instrument_info: dict[str, tuple[Instrument, bool, bool]] = {}
         self._position_topics: dict[str, str] = {}
@@ -101,7 +103,7 @@ class Portfolio:
 
     def on_bar(self, bar: Bar) -> None:
         """Mark ``bar.instrument_id`` at the bar's close."""
-        self.marks[bar.instrument_id] = Price(bar.close_raw, bar.price_precision)
+        self.marks[bar.instrument_id] = bar
 
     def on_quote(self, quote: QuoteTick) -> None:
         """Mark at the mid price (one extra decimal keeps it exact)."""
@@ -113,8 +115,11 @@ class Portfolio:
         self.marks[trade.instrument_id] = trade.price
 
     def mark_price(self, instrument_id: str) -> Price | None:
-        """Return the latest mark of ``instrument_id``."""
-        return self.marks.get(instrument_id)
+        """Return the latest mark of ``instrument_id`` (None before its first price)."""
+        mark = self.marks.get(instrument_id)
+        if type(mark) is Bar:
+            return Price(mark.close_raw, mark.price_precision)
+        return mark  # type: ignore[return-value]
 
     # -- fills -------------------------------------------------------------------------------------
 
@@ -273,7 +278,7 @@ class Portfolio:
         return [self._open[key] for key in sorted(self._open)]
 
     def _position_value_raw(self, position: Position) -> int:
-        mark = self.marks.get(position.instrument_id)
+        mark = self.mark_price(position.instrument_id)
         if mark is None:
             # No mark yet: value at cost (the fill is the only price seen).
             return position.cost_raw if position.signed_raw > 0 else -position.cost_raw
@@ -288,7 +293,7 @@ class Portfolio:
             if instrument.account_type is AccountType.CASH:
                 value = self._position_value_raw(position)
             else:
-                mark = self.marks.get(position.instrument_id)
+                mark = self.mark_price(position.instrument_id)
                 value = 0 if mark is None else position.unrealized_raw(mark.raw, mark.precision)
             total += self._to_base(value, instrument.quote_currency, now)
         return total
@@ -298,7 +303,7 @@ class Portfolio:
         total = 0
         now = self.clock.timestamp_ns()
         for position in self._open.values():
-            mark = self.marks.get(position.instrument_id)
+            mark = self.mark_price(position.instrument_id)
             if mark is not None:
                 value = position.unrealized_raw(mark.raw, mark.precision)
                 total += self._to_base(value, position.currency, now)
@@ -407,12 +412,11 @@ class Portfolio:
     def snapshot(self, ts_ns: int) -> None:
         """Append the equity at ``ts_ns`` to the equity curve (floats, for analytics)."""
         equity = self.cash / 1e9
-        marks = self.marks
         for position, factor, is_cash in self._curve_terms:
             if factor < 0:
                 equity = self.equity_raw() / 1e9
                 break
-            mark = marks.get(position.instrument_id)
+            mark = self.mark_price(position.instrument_id)
             if mark is None:
                 continue
             value = position.signed_raw * mark.raw * factor / pow10(mark.precision)
