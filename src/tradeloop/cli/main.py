@@ -36,6 +36,29 @@ bench_app = typer.Typer(
 app.add_typer(data_app, name="data")
 app.add_typer(bench_app, name="bench")
 
+
+def _register_commands() -> None:
+    # Commands of their own modules: replay, explain, diff, report (cli.inspect) and the
+    # execution tools (cli.execution) when present.
+    import importlib
+    import inspect
+
+    for name in ("tradeloop.cli.inspect", "tradeloop.cli.execution"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        register = getattr(module, "register", None)
+        if register is None:
+            continue
+        if len(inspect.signature(register).parameters) == 2:
+            register(app, bench_app)  # modules with benchmarks add them under `bench`
+        else:
+            register(app)
+
+
+_register_commands()
+
 out = Console()
 err = Console(stderr=True)
 
@@ -149,7 +172,7 @@ def _run(
     as_json: bool,
     speed: float = 1.0,
     replay: str | None = None,
-) -> None:
+) -> Path:
     from tradeloop.config.loader import load_config
     from tradeloop.engine.runner import prepare_run, run_backtest, run_paper_replay
 
@@ -180,7 +203,7 @@ def _run(
     }
     if as_json:
         print(json.dumps(summary, sort_keys=True))
-        return
+        return result.run_dir
     if not quiet:
         out.print(_summary_table(f"{mode}: {result.run_id}", summary))
         for source in prepared.sources:
@@ -193,6 +216,7 @@ def _run(
                     f"records quarantined ({counts})[/]"
                 )
         out.print(f"journal: {result.journal_path}")
+    return result.run_dir
 
 
 def _replace_data(config: Any, replay: str) -> Any:
@@ -271,7 +295,12 @@ def demo(
     from importlib.resources import files
 
     config = Path(str(files("tradeloop.cli").joinpath("demo.toml")))
-    _run(config, "backtest", quiet=quiet, as_json=False)
+    run_dir = _run(config, "backtest", quiet=quiet, as_json=False)
+    from tradeloop.reports import RunInputs, build_report
+
+    with user_errors():
+        files_written, _ = build_report(RunInputs(run_dir))
+    out.print(f"report: {files_written.html}")
 
 
 @app.command()

@@ -52,7 +52,7 @@ from tradeloop.engine.kernel import Kernel
 from tradeloop.engine.paper import ReplayFeed, run_paper
 from tradeloop.engine.plugins import build_strategy
 from tradeloop.journal.manifest import DataRef, RunManifest
-from tradeloop.journal.store import SqliteJournal
+from tradeloop.journal.store import Journal, SqliteJournal
 from tradeloop.model.enums import InstrumentKind
 from tradeloop.model.events import DataValidated
 from tradeloop.model.instruments import Instrument
@@ -342,11 +342,12 @@ def _run_dir(prepared: PreparedRun, mode: str, suffix: str = "") -> Path:
     return run_dir
 
 
-def _journal_data_events(prepared: PreparedRun, kernel: Kernel) -> None:
+def journal_data_events(prepared: PreparedRun, journal: Journal) -> None:
+    """Journal a ``DataValidated`` event per data source (the first records of every run)."""
     for source in prepared.sources:
         report = source.report
         ts = int(source.columns.ts_init[0]) if len(source.columns) else 0
-        kernel.journal.append(
+        journal.append(
             DataValidated(
                 source=source.name,
                 instrument_id=source.columns.instrument_id,
@@ -362,9 +363,8 @@ def _journal_data_events(prepared: PreparedRun, kernel: Kernel) -> None:
         )
 
 
-def _build_kernel(
-    prepared: PreparedRun, clock: TestClock | LiveClock, journal: SqliteJournal
-) -> Kernel:
+def build_kernel(prepared: PreparedRun, clock: TestClock | LiveClock, journal: Journal) -> Kernel:
+    """Return the kernel of ``prepared`` with ``clock`` and ``journal`` (what every mode runs)."""
     config = prepared.config
     return Kernel(
         clock=clock,
@@ -516,8 +516,8 @@ def run_backtest(prepared: PreparedRun, progress: ProgressFactory | None = None)
     run_dir = _run_dir(prepared, "backtest")
     journal_path = run_dir / "journal.sqlite"
     journal = SqliteJournal(journal_path, prepared.manifest("backtest"))
-    kernel = _build_kernel(prepared, TestClock(), journal)
-    _journal_data_events(prepared, kernel)
+    kernel = build_kernel(prepared, TestClock(), journal)
+    journal_data_events(prepared, kernel.journal)
     callback = None if progress is None else progress(prepared.record_count)
     start = time.perf_counter()
     try:
@@ -549,8 +549,8 @@ def run_paper_replay(
     )
     first_ts = min(int(s.columns.ts_init[0]) for s in prepared.sources if len(s.columns))
     clock = LiveClock(speed=speed, origin_ns=first_ts)
-    kernel = _build_kernel(prepared, clock, journal)
-    _journal_data_events(prepared, kernel)
+    kernel = build_kernel(prepared, clock, journal)
+    journal_data_events(prepared, kernel.journal)
     callback = None if progress is None else progress(prepared.record_count)
     start = time.perf_counter()
     try:

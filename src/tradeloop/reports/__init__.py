@@ -1,0 +1,75 @@
+"""Reports on finished runs: replay with internals, explain, metrics and the HTML tearsheet.
+
+- ``run``: ``RunInputs`` opens a run (journal index, manifest, config, its market data checked
+  against the manifest's content hashes) and decomposes every trade's P&L;
+- ``rerun``: ``rerun_until`` re-runs a run deterministically up to an instant, checks the
+  journal prefix byte for byte and reports indicator, agent and stage internals;
+- ``explain``: ``explain_trade``, a trade's causal chain and P&L parts as sections of text;
+- ``analysis``: ``analyze``, the report's curves, metrics (``analytics.metrics.summarize``),
+  round trips and P&L attribution by agent, instrument and factor;
+- ``tearsheet``: ``build_report`` writes the self-contained HTML report;
+- ``png``: ``export_png`` renders the figures to PNG with headless Chromium.
+
+The journal-only parts (state at an instant, causal chains, exact decomposition, run diffs)
+live in ``tradeloop.journal`` (``replay``, ``explain``, ``diff``).
+"""
+
+import importlib
+import typing
+
+if typing.TYPE_CHECKING:
+    from tradeloop.reports.analysis import Analysis, Attribution, Curves, analyze, round_trips
+    from tradeloop.reports.explain import TradeExplanation, explain_trade
+    from tradeloop.reports.png import export_png
+    from tradeloop.reports.rerun import RerunCheck, RerunResult, describe_state, rerun_until
+    from tradeloop.reports.run import RunInputs
+    from tradeloop.reports.tearsheet import FIGURES, ReportFiles, build_report
+
+# Loaded on first use: ``tradeloop explain`` need not pay for pandas and SciPy (metrics).
+_LAZY: dict[str, str] = {
+    "Analysis": "tradeloop.reports.analysis",
+    "Attribution": "tradeloop.reports.analysis",
+    "Curves": "tradeloop.reports.analysis",
+    "analyze": "tradeloop.reports.analysis",
+    "round_trips": "tradeloop.reports.analysis",
+    "TradeExplanation": "tradeloop.reports.explain",
+    "explain_trade": "tradeloop.reports.explain",
+    "export_png": "tradeloop.reports.png",
+    "RerunCheck": "tradeloop.reports.rerun",
+    "RerunResult": "tradeloop.reports.rerun",
+    "describe_state": "tradeloop.reports.rerun",
+    "rerun_until": "tradeloop.reports.rerun",
+    "RunInputs": "tradeloop.reports.run",
+    "FIGURES": "tradeloop.reports.tearsheet",
+    "ReportFiles": "tradeloop.reports.tearsheet",
+    "build_report": "tradeloop.reports.tearsheet",
+}
+
+
+def __getattr__(name: str) -> typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module tradeloop.reports has no attribute {name}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "FIGURES",
+    "Analysis",
+    "Attribution",
+    "Curves",
+    "ReportFiles",
+    "RerunCheck",
+    "RerunResult",
+    "RunInputs",
+    "TradeExplanation",
+    "analyze",
+    "build_report",
+    "describe_state",
+    "explain_trade",
+    "export_png",
+    "rerun_until",
+    "round_trips",
+]

@@ -1,0 +1,361 @@
+"""``tradeloop explain``: one trade's causal chain and P&L decomposition, as sections of text.
+
+The same ``TradeExplanation`` is printed by the CLI, encoded as JSON, and rendered as the
+trade's section of the HTML report (every trade in the report links to it).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import msgspec
+
+from tradeloop.core.fixed import format_raw
+from tradeloop.core.time import ns_to_iso
+from tradeloop.journal.explain import PART_NAMES, TradeChain, TradePnl
+from tradeloop.reports.run import RunInputs
+
+PART_LABELS: dict[str, str] = {
+    "market": "market (beta × benchmark move)",
+    "alpha": "alpha (rest of the price move)",
+    "timing": "timing (decision price → fill reference)",
+    "spread": "spread",
+    "slippage": "slippage",
+    "impact": "market impact",
+    "fees": "fees (commission)",
+}
+
+
+class BarSeen(msgspec.Struct, frozen=True, kw_only=True):
+    """A bar the decision saw (the last ones at or before the decision time)."""
+
+    instrument_id: str
+    ts: int
+    open: str
+    high: str
+    low: str
+    close: str
+    volume: float
+
+
+class ExplainSection(msgspec.Struct, frozen=True, kw_only=True):
+    """One stage of the chain: a title and its lines."""
+
+    title: str
+    lines: tuple[str, ...]
+
+
+class PnlView(msgspec.Struct, frozen=True, kw_only=True):
+    """A trade's P&L decomposition: floats for display, exact fractions as strings."""
+
+    pnl: float
+    parts: dict[str, float]
+    pnl_exact: str
+    parts_exact: dict[str, str]
+    decision_price: float | None
+    decision_price_source: str
+    beta: float | None
+    beta_source: str
+    benchmark_id: str | None
+    quantity: float
+    closing_quantity: float
+    open_quantity: float
+    exit_ts: int | None
+    notes: tuple[str, ...]
+
+
+class TradeExplanation(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything ``tradeloop explain`` shows about one trade."""
+
+    run_id: str
+    query: str
+    trade_key: str
+    instrument_id: str
+    strategy_id: str
+    side: str
+    rebalance_id: str | None
+    algorithm: str | None
+    decision_ts: int
+    bars: tuple[BarSeen, ...]
+    sections: tuple[ExplainSection, ...]
+    pnl: PnlView
+    chain: TradeChain
+    notes: tuple[str, ...]
+
+
+def _fraction_text(value: Fraction) -> str:
+    if value.denominator == 1:
+        return str(value.numerator)
+    return f"{value.numerator}/{value.denominator}"
+
+
+def pnl_view(trade: TradePnl) -> PnlView:
+    """Return the display record of a ``TradePnl``."""
+    parts = trade.parts()
+    return PnlView(
+        pnl=float(trade.pnl),
+        parts={name: float(value) for name, value in parts.items()},
+        pnl_exact=_fraction_text(trade.pnl),
+        parts_exact={name: _fraction_text(value) for name, value in parts.items()},
+        decision_price=None if trade.decision_price is None else float(trade.decision_price),
+        decision_price_source=trade.decision_price_source,
+        beta=trade.beta,
+        beta_source=trade.beta_source,
+        benchmark_id=trade.benchmark_id,
+        quantity=float(trade.quantity),
+        closing_quantity=float(trade.closing_quantity),
+        open_quantity=float(trade.open_quantity),
+        exit_ts=trade.exit_ts,
+        notes=tuple(trade.notes),
+    )
+
+
+def _date(ts: int) -> str:
+    return ns_to_iso(ts)[:19].replace("T", " ")
+
+
+def bars_seen(inputs: RunInputs, chain: TradeChain, count: int = 3) -> tuple[BarSeen, ...]:
+    """Return the instrument's last ``count`` bars (and the benchmark's last) at the decision."""
+    out: list[BarSeen] = []
+    wanted = [(chain.instrument_id, count)]
+    benchmark = inputs.benchmark_id
+    if benchmark is not None and benchmark != chain.instrument_id:
+        wanted.append((benchmark, 1))
+    for instrument_id, n in wanted:
+        series = inputs.prices.get(instrument_id)
+        if series is None:
+            continue
+        end = series.index_at(chain.decision_ts)
+        for index in range(max(0, end - n + 1), end + 1):
+            p = series.precision
+            out.append(
+                BarSeen(
+                    instrument_id=instrument_id,
+                    ts=int(series.ts[index]),
+                    open=format_raw(int(series.open_raw[index]), p),
+                    high=format_raw(int(series.high_raw[index]), p),
+                    low=format_raw(int(series.low_raw[index]), p),
+                    close=format_raw(int(series.close_raw[index]), p),
+                    volume=float(series.volume[index]),
+                )
+            )
+    return tuple(out)
+
+
+def _missing(stage: str) -> tuple[str, ...]:
+    return (f"no {stage} event for this trade (its strategy published none)",)
+
+
+def sections(chain: TradeChain, bars: tuple[BarSeen, ...], pnl: PnlView) -> list[ExplainSection]:
+    """Return the chain as titled sections of lines, in the order of the loop."""
+    out: list[ExplainSection] = []
+    out.append(
+        ExplainSection(
+            title="data seen",
+            lines=tuple(
+                f"{b.instrument_id} {_date(b.ts)}  O {b.open}  H {b.high}  L {b.low}  "
+                f"C {b.close}  V {b.volume:,.0f}"
+                for b in bars
+            )
+            or ("market data not available (see notes)",),
+        )
+    )
+    if chain.betas is not None and chain.beta is not None:
+        beta = chain.beta
+        lines: tuple[str, ...] = (
+            f"beta {beta.beta:.3f} to {chain.betas.benchmark_id} ({chain.betas.method}, "
+            f"window {chain.betas.window}, {beta.observations} obs), alpha {beta.alpha:.5f}, "
+            f"hedge ratio {beta.hedge_ratio:.3f}  [{chain.betas.rebalance_id}]",
+        )
+    else:
+        lines = _missing("BetasEstimated")
+    out.append(ExplainSection(title="beta / hedge", lines=lines))
+    if chain.regime is not None:
+        regime = chain.regime
+        probabilities = ", ".join(f"{k} {v:.2f}" for k, v in sorted(regime.probabilities.items()))
+        lines = (
+            f"{regime.label} (since {_date(regime.ts_event)}, from {regime.previous_label}); "
+            f"confidence {regime.confidence:.2f}; {probabilities}",
+            f"detector {regime.detector_id}, model {regime.model_version}",
+        )
+    else:
+        lines = _missing("RegimeChanged")
+    out.append(ExplainSection(title="regime", lines=lines))
+    if chain.signals_event is not None:
+        lines = tuple(
+            f"{s.agent_id}: score {s.score:+.3f} (confidence {s.confidence:.2f}) — {s.reason}"
+            for s in chain.signals
+        ) + tuple(f"{f.agent_id} FAILED: {f.error}" for f in chain.agent_failures)
+        lines = lines or ("no agent scored this instrument",)
+    else:
+        lines = _missing("SignalsEmitted")
+    out.append(ExplainSection(title="agents", lines=lines))
+    if chain.ensemble is not None and chain.ensemble_event is not None:
+        score = chain.ensemble
+        contributions = ", ".join(f"{k} {v:+.3f}" for k, v in sorted(score.contributions.items()))
+        weights = ", ".join(f"{k} {v:.2f}" for k, v in sorted(chain.ensemble_event.weights.items()))
+        lines = (
+            f"score {score.score:+.3f} (confidence {score.confidence:.2f}); "
+            f"regime {chain.ensemble_event.regime}",
+            f"contributions: {contributions or '-'}",
+            f"weights: {weights or '-'}",
+        ) + ((f"vetoes: {', '.join(score.vetoes)}",) if score.vetoes else ())
+    else:
+        lines = _missing("EnsembleScored")
+    out.append(ExplainSection(title="ensemble", lines=lines))
+    if chain.target is not None and chain.targets_event is not None:
+        target, event = chain.target, chain.targets_event
+        lines = (
+            f"target weight {target.weight:+.4f}, quantity {target.target_qty:g} "
+            f"(current {target.current_qty:g}, change {target.delta_qty:+g}) "
+            f"at {target.reference_price:g}; expected alpha {target.expected_alpha_bps:.2f} bps"
+            + (" [hedge]" if target.is_hedge else ""),
+            f"{event.method}; regime {event.regime} × {event.regime_multiplier:g}; "
+            f"gross {event.gross_exposure:.3f}, net {event.net_exposure:.3f}, "
+            f"turnover {event.turnover:.3f}",
+            *event.reasons,
+        )
+    else:
+        lines = _missing("TargetsProposed")
+    out.append(ExplainSection(title="target", lines=lines))
+    if chain.risk is not None and chain.risk_event is not None:
+        risk = chain.risk
+        lines = (
+            f"{risk.decision}: requested {risk.requested_qty:+g}, approved {risk.approved_qty:+g}"
+            + (f" — {'; '.join(risk.reasons)}" if risk.reasons else ""),
+            f"trading state {chain.risk_event.trading_state}",
+            *(
+                f"limit {b.rule}: {b.value:g} vs {b.limit:g} → {b.action} ({_date(b.ts_event)})"
+                for b in chain.risk_breaches
+            ),
+        )
+    else:
+        lines = _missing("RiskReviewed")
+    out.append(ExplainSection(title="risk review", lines=lines))
+    if chain.cost is not None:
+        cost = chain.cost
+        lines = (
+            f"{cost.decision}: {cost.quantity_in:+g} → {cost.quantity_out:+g} — {cost.reason}",
+            f"gross alpha {cost.gross_alpha_bps:.2f} bps − cost {cost.cost_bps:.2f} bps = "
+            f"net {cost.net_alpha_bps:.2f} bps (commission {cost.commission_bps:.2f}, "
+            f"spread {cost.spread_bps:.2f}, impact {cost.impact_bps:.2f}, "
+            f"delay {cost.delay_bps:.2f})",
+        )
+    else:
+        lines = _missing("CostAssessed")
+    out.append(ExplainSection(title="cost assessment", lines=lines))
+    if chain.plan is not None:
+        plan = chain.plan
+        lines = (
+            f"{plan.algorithm} {plan.side} {plan.quantity:g} in {plan.slices} slice(s), "
+            f"{_date(plan.start_ns)} → {_date(plan.end_ns)}, arrival {plan.arrival_price:g}",
+            f"parent {plan.parent_order_id} — {plan.reason}",
+        )
+    else:
+        lines = _missing("ExecutionPlanned")
+    out.append(ExplainSection(title="execution plan", lines=lines))
+    order_lines = []
+    for init in chain.orders:
+        price = "" if init.price is None else f" @ {init.price}"
+        order_lines.append(
+            f"{init.client_order_id} {init.side} {init.quantity} {init.order_type}{price} "
+            f"{init.time_in_force} at {_date(init.ts_init)}"
+            + (f" tags {', '.join(init.tags)}" if init.tags else "")
+        )
+        for order_event in chain.order_events:
+            if order_event.client_order_id == init.client_order_id:
+                detail = getattr(order_event, "reason", "") or ""
+                order_lines.append(
+                    f"  {type(order_event).__name__} {_date(order_event.ts_event)}"
+                    + (f" — {detail}" if detail else "")
+                )
+    out.append(ExplainSection(title="child orders", lines=tuple(order_lines)))
+    fill_lines = []
+    for fill in chain.fills:
+        costs = fill.costs
+        parts = (
+            ""
+            if costs is None
+            else f"; spread {format_raw(costs.spread, 9).rstrip('0').rstrip('.')}, "
+            f"slippage {format_raw(costs.slippage, 9).rstrip('0').rstrip('.')}, "
+            f"impact {format_raw(costs.impact, 9).rstrip('0').rstrip('.')}"
+        )
+        fill_lines.append(
+            f"{fill.trade_id} {_date(fill.ts_event)} {fill.order_side} {fill.last_qty} @ "
+            f"{fill.last_px} (reference {fill.reference_px}) commission {fill.commission}{parts}"
+        )
+    for progress in chain.progress:
+        fill_lines.append(
+            f"progress: filled {progress.filled_qty:g}, remaining {progress.remaining_qty:g} "
+            f"({progress.note})"
+        )
+    if chain.completed is not None:
+        done = chain.completed
+        average = "-" if done.average_price is None else f"{done.average_price:g}"
+        fill_lines.append(
+            f"completed: {done.outcome}, filled {done.filled_qty:g} at {average} "
+            f"(arrival {done.arrival_price:g})"
+        )
+    out.append(ExplainSection(title="fills", lines=tuple(fill_lines) or ("no fill",)))
+    pnl_lines = [
+        f"decision price {pnl.decision_price} ({pnl.decision_price_source}); beta "
+        f"{'-' if pnl.beta is None else f'{pnl.beta:.3f}'} ({pnl.beta_source})",
+        f"quantity {pnl.quantity:+g}: closing {pnl.closing_quantity:g}, still open at the end "
+        f"{pnl.open_quantity:g}" + (f"; valued until {_date(pnl.exit_ts)}" if pnl.exit_ts else ""),
+    ]
+    for name in PART_NAMES:
+        pnl_lines.append(f"{PART_LABELS[name]:<44}{pnl.parts[name]:>14,.2f}")
+    pnl_lines.append(f"{'P&L (sum of the parts, exact)':<44}{pnl.pnl:>14,.2f}")
+    pnl_lines.extend(pnl.notes)
+    out.append(ExplainSection(title="P&L decomposition", lines=tuple(pnl_lines)))
+    return out
+
+
+def explain_trade(inputs: RunInputs, query: str) -> TradeExplanation:
+    """Return the explanation of the trade ``query`` names in the run ``inputs``.
+
+    Raises
+    ------
+    ConfigError
+        If ``query`` is not a client order id, trade id or parent order id of the run.
+    """
+    chain = inputs.book.chain(query)
+    trade = inputs.pnl.get(chain.trade_key)
+    view = pnl_view(trade) if trade is not None else _empty_pnl()
+    bars = bars_seen(inputs, chain)
+    return TradeExplanation(
+        run_id=inputs.manifest.run_id,
+        query=query,
+        trade_key=chain.trade_key,
+        instrument_id=chain.instrument_id,
+        strategy_id=chain.strategy_id,
+        side=chain.side,
+        rebalance_id=chain.rebalance_id,
+        algorithm=chain.algorithm,
+        decision_ts=chain.decision_ts,
+        bars=bars,
+        sections=tuple(sections(chain, bars, view)),
+        pnl=view,
+        chain=chain,
+        notes=tuple(inputs.notes),
+    )
+
+
+def _empty_pnl() -> PnlView:
+    zero = dict.fromkeys(PART_NAMES, 0.0)
+    return PnlView(
+        pnl=0.0,
+        parts=zero,
+        pnl_exact="0",
+        parts_exact=dict.fromkeys(PART_NAMES, "0"),
+        decision_price=None,
+        decision_price_source="no fill",
+        beta=None,
+        beta_source="",
+        benchmark_id=None,
+        quantity=0.0,
+        closing_quantity=0.0,
+        open_quantity=0.0,
+        exit_ts=None,
+        notes=("the trade has no fill",),
+    )

@@ -1,0 +1,309 @@
+"""Deterministic re-run of a recorded run up to an instant, for what the journal does not hold.
+
+Indicator values, agents' internal state, the regime detector's fitted model, the execution
+algorithms' schedules live in memory only. The engine is deterministic (same config, data,
+code and seed give a byte-identical journal), so ``rerun_until`` rebuilds them:
+
+1. load the run's config from its manifest and prepare the run again (``prepare_run``),
+   checking the config hash, each data source's content hash and the code version against
+   the manifest (a mismatch is reported: the re-run is then not the same run);
+2. cut every source at ``at_ns`` (records with ``ts_init <= at_ns``) and run the kernel on the
+   test clock into an in-memory journal that encodes each record as the writer does;
+3. compare the re-run's records with ``ts_init <= at_ns`` written before the run stopped with
+   the stored ones, column by column and payload byte for byte (a paper run's records are
+   compared without timestamps, which come from the wall clock there);
+4. walk each strategy's attributes and report its indicators', agents' and stages' state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from tradeloop.core.clock import TestClock
+from tradeloop.data.columns import BarColumns, Columns, QuoteColumns
+from tradeloop.engine.feed import merge
+from tradeloop.engine.kernel import Kernel
+from tradeloop.engine.runner import (
+    PreparedRun,
+    build_kernel,
+    code_version,
+    journal_data_events,
+    prepare_run,
+)
+from tradeloop.journal.replay import StoredRecord, journal_path, read_rows
+from tradeloop.journal.store import read_manifest
+from tradeloop.model.commands import Command
+from tradeloop.model.events import Event
+from tradeloop.reports.run import decode_config
+
+
+class RerunCheck(msgspec.Struct, frozen=True, kw_only=True):
+    """How the re-run's journal prefix compares with the stored one.
+
+    ``is_identical`` is True when every compared record is equal column by column and its
+    JSON payload byte for byte (``compared_without_timestamps`` for a paper run).
+    """
+
+    at_ns: int
+    records_compared: int
+    stored_records: int
+    rerun_records: int
+    is_identical: bool
+    compared_without_timestamps: bool
+    first_mismatch_seq: int | None
+    stored_payload: str | None
+    rerun_payload: str | None
+    manifest_mismatches: tuple[str, ...]
+
+
+class RerunResult(msgspec.Struct, frozen=True, kw_only=True):
+    """A re-run up to ``check.at_ns``: the comparison and each strategy's internals."""
+
+    check: RerunCheck
+    internals: dict[str, dict[str, str]]
+    seconds: float
+
+
+class _CapturingJournal:
+    """A journal that keeps each record's stored columns, encoded as the writer encodes them."""
+
+    def __init__(self) -> None:
+        self._encode = msgspec.json.Encoder().encode
+        self.rows: list[tuple[int, int, int, str, str, str]] = []
+        self.mark = 0
+
+    def append(self, record: Event | Command, durable: bool = False) -> int:
+        ts_init = record.ts_init
+        if isinstance(record, Command):
+            ts_event, kind = ts_init, "command"
+        else:
+            ts_event, kind = record.ts_event, "event"
+        seq = len(self.rows) + 1
+        payload = self._encode(record).decode()
+        self.rows.append((seq, ts_event, ts_init, kind, type(record).__name__, payload))
+        return seq
+
+    def sync(self) -> None:
+        """Nothing to flush."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def _cut(columns: Columns, at_ns: int) -> Columns:
+    import numpy as np
+
+    end = int(np.searchsorted(columns.ts_init, at_ns, side="right"))
+    return columns.take(slice(0, end))
+
+
+def _kind(columns: Columns) -> str:
+    if isinstance(columns, BarColumns):
+        return "bars"
+    if isinstance(columns, QuoteColumns):
+        return "quotes"
+    return "trades"
+
+
+def _manifest_mismatches(prepared: PreparedRun, stored: Any) -> list[str]:
+    found = []
+    if prepared.config_hash != stored.config_hash:
+        found.append(f"config hash {prepared.config_hash[:12]} vs stored {stored.config_hash[:12]}")
+    hashes = {s.name: s.content_hash for s in prepared.sources}
+    for ref in stored.data:
+        if hashes.get(ref.name) != ref.content_hash:
+            found.append(f"data {ref.name} content hash differs from the run's")
+    version = code_version()
+    if version != stored.code_version:
+        found.append(f"code version {version} vs stored {stored.code_version}")
+    return found
+
+
+def _compare(
+    stored: list[StoredRecord],
+    rerun: list[tuple[int, int, int, str, str, str]],
+    at_ns: int,
+    without_timestamps: bool,
+) -> tuple[int, int | None, str | None, str | None]:
+    left = [r for r in stored if r.ts_init <= at_ns]
+    right = [r for r in rerun if r[2] <= at_ns]
+    for a, b in zip(left, right, strict=False):
+        if without_timestamps:
+            same = (a.kind, a.type, _untimed(a.payload)) == (b[3], b[4], _untimed(b[5]))
+        else:
+            same = (a.seq, a.ts_event, a.ts_init, a.kind, a.type, a.payload) == b
+        if not same:
+            return len(left), a.seq, a.payload, b[5]
+    if len(left) != len(right):
+        extra_a = left[len(right)] if len(left) > len(right) else None
+        extra_b = right[len(left)] if len(right) > len(left) else None
+        seq = extra_a.seq if extra_a is not None else (extra_b[0] if extra_b else None)
+        return (
+            len(left),
+            seq,
+            None if extra_a is None else extra_a.payload,
+            None if extra_b is None else extra_b[5],
+        )
+    return len(left), None, None, None
+
+
+def _untimed(payload: str) -> Any:
+    from tradeloop.journal.diff import _strip_times
+
+    return _strip_times(json.loads(payload))
+
+
+def rerun_until(
+    run: str | os.PathLike[str], at_ns: int, base_dir: Path | None = None
+) -> tuple[RerunResult, Kernel]:
+    """Re-run ``run`` deterministically up to ``at_ns`` and check it against its journal.
+
+    Parameters
+    ----------
+    run
+        The run directory or its journal file.
+    at_ns
+        The instant: market data with ``ts_init <= at_ns`` is replayed.
+    base_dir
+        Where the run's relative config paths resolve (the current directory when None).
+
+    Returns
+    -------
+    tuple
+        The ``RerunResult`` and the kernel as it stood at ``at_ns`` (then stopped).
+
+    Raises
+    ------
+    ConfigError
+        If the run's config or data cannot be loaded again.
+    """
+    import time
+
+    path = journal_path(run)
+    stored_manifest = read_manifest(path)
+    config = decode_config(stored_manifest.config_json)
+    with tempfile.TemporaryDirectory(prefix="tradeloop-rerun-") as scratch:
+        config = msgspec.structs.replace(
+            config, run=msgspec.structs.replace(config.run, output_dir=scratch)
+        )
+        prepared = prepare_run(config, Path.cwd() if base_dir is None else base_dir)
+    mismatches = _manifest_mismatches(prepared, stored_manifest)
+    journal = _CapturingJournal()
+    kernel = build_kernel(prepared, TestClock(), journal)
+    journal_data_events(prepared, journal)
+
+    def progress(_: int) -> None:
+        # Called last right before the kernel stops: what on_stop adds is not part of the run.
+        journal.mark = len(journal.rows)
+
+    started = time.perf_counter()
+    sources = [_cut(s.columns, at_ns) for s in prepared.sources]
+    kernel.run_backtest(
+        merge([s for s in sources if len(s)]), progress=progress, progress_every=1 << 62
+    )
+    seconds = time.perf_counter() - started
+    stored = read_rows(path, decode=False)
+    without_timestamps = stored_manifest.mode != "backtest"
+    compared, seq, stored_payload, rerun_payload = _compare(
+        stored, journal.rows[: journal.mark], at_ns, without_timestamps
+    )
+    check = RerunCheck(
+        at_ns=at_ns,
+        records_compared=compared,
+        stored_records=sum(1 for r in stored if r.ts_init <= at_ns),
+        rerun_records=sum(1 for r in journal.rows[: journal.mark] if r[2] <= at_ns),
+        is_identical=seq is None,
+        compared_without_timestamps=without_timestamps,
+        first_mismatch_seq=seq,
+        stored_payload=stored_payload,
+        rerun_payload=rerun_payload,
+        manifest_mismatches=tuple(mismatches),
+    )
+    internals = {s.id: describe_state(s) for s in kernel.strategies}
+    return RerunResult(check=check, internals=internals, seconds=seconds), kernel
+
+
+# -- internals ----------------------------------------------------------------------------------
+
+_SCALARS = (int, float, str, bool, type(None))
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def describe_state(root: object, max_depth: int = 4, max_entries: int = 400) -> dict[str, str]:
+    """Return the in-memory state of a strategy: ``{attribute path: value}``.
+
+    Walks the attributes of ``root`` and of every tradeloop object it holds (agents, stages,
+    indicators, detectors, execution algorithms), through dicts, lists and tuples, down to
+    ``max_depth`` levels; scalars, short sequences of numbers and indicator values are listed.
+    Each object is visited once (back references to the engine are skipped).
+    """
+    out: dict[str, str] = {}
+    seen: set[int] = set()
+
+    def attributes(obj: object) -> list[tuple[str, Any]]:
+        names: list[str] = []
+        if hasattr(obj, "__dict__"):
+            names.extend(vars(obj))
+        for cls in type(obj).__mro__:
+            names.extend(getattr(cls, "__slots__", ()))
+        pairs = []
+        for name in dict.fromkeys(names):
+            if name in ("log", "_ctx", "ctx", "_factory", "config") or name.startswith("__"):
+                continue
+            try:
+                pairs.append((name, getattr(obj, name)))
+            except AttributeError:
+                continue
+        return pairs
+
+    def visit(value: Any, path: str, depth: int) -> None:
+        if len(out) >= max_entries:
+            return
+        if isinstance(value, _SCALARS):
+            out[path] = _short(value)
+            return
+        module = type(value).__module__
+        if module.startswith("numpy"):
+            out[path] = _short(value.tolist() if hasattr(value, "tolist") else value)
+            return
+        if id(value) in seen or depth > max_depth:
+            return
+        seen.add(id(value))
+        if isinstance(value, dict):
+            for key in sorted(value, key=str)[:50]:
+                visit(value[key], f"{path}[{key!r}]", depth + 1)
+        elif isinstance(value, list | tuple | set | frozenset):
+            items = list(value)
+            if items and all(isinstance(i, int | float) for i in items):
+                out[path] = _short(items[-20:] if len(items) > 20 else items)
+                if len(items) > 20:
+                    out[path] = f"last 20 of {len(items)}: " + out[path]
+                return
+            for index, item in enumerate(items[:20]):
+                visit(item, f"{path}[{index}]", depth + 1)
+        elif module.startswith("tradeloop") or isinstance(value, msgspec.Struct):
+            if module.startswith(
+                ("tradeloop.engine", "tradeloop.bus", "tradeloop.execution.order")
+            ):
+                return  # the engine's own components: not the strategy's state
+            if hasattr(value, "handle_bar") and hasattr(value, "value"):
+                out[path] = f"{type(value).__name__} value={_short(value.value)}" + (
+                    f" initialized={value.initialized}" if hasattr(value, "initialized") else ""
+                )
+            for name, item in attributes(value):
+                visit(item, f"{path}.{name}", depth + 1)
+
+    seen.add(id(root))
+    for name, value in attributes(root):
+        visit(value, name, 1)
+    return out

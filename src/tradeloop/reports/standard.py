@@ -1,0 +1,155 @@
+"""Check a journal against the live-logging standard (``docs/journal-standard.md``).
+
+``check_journal`` returns every violation, each naming the rule, the record and what is
+wrong; an empty list means the journal follows the standard. The rules:
+
+- ``M1``: the manifest holds the run id, the config hash (SHA-256 of the stored canonical
+  config JSON), the code version, the seed and a content hash per data source;
+- ``T1``: every record has integer ``ts_init`` > 0; every event ``ts_event`` > 0 and
+  ``ts_event <= ts_init`` (nothing is seen before it happens);
+- ``O1``: every order is journaled (``SubmitOrder``) before any event about it, with a unique
+  client order id; ``O2``: every fill has a unique trade id, a venue order id and a reference
+  price (``costs`` may be None only for a fill at its reference price: nothing to break down);
+- ``D1``: every pipeline decision carries a decision id — ``R-<n>`` for a rebalance, another
+  word (``risk``) for out-of-cycle decisions — and each rebalance that emitted signals also
+  has its ensemble, targets, risk review and cost assessment;
+- ``D2``: every child order's parent has an ``ExecutionPlanned`` journaled before it, and the
+  child is tagged with the plan's rebalance and algorithm; every plan has an arrival price;
+- ``V1``: every regime change names its detector and model version, fitted before it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+
+import msgspec
+
+from tradeloop.journal.replay import journal_path, read_rows
+from tradeloop.journal.store import read_manifest
+from tradeloop.model.commands import SubmitOrder
+from tradeloop.model.decisions import (
+    CostAssessed,
+    EnsembleScored,
+    ExecutionPlanned,
+    RegimeChanged,
+    RegimeModelFitted,
+    RiskReviewed,
+    SignalsEmitted,
+    TargetsProposed,
+)
+from tradeloop.model.events import Event, ExternalFillRecorded, OrderEvent, OrderFilled
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_DECISION_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.:-]*$")
+_CHAIN = (SignalsEmitted, EnsembleScored, TargetsProposed, RiskReviewed, CostAssessed)
+
+
+class Violation(msgspec.Struct, frozen=True, kw_only=True):
+    """One breach of the standard: the rule, the record's sequence number (0: manifest), why."""
+
+    rule: str
+    seq: int
+    message: str
+
+
+def check_journal(run: str | os.PathLike[str]) -> list[Violation]:
+    """Return every violation of the journal standard in a run's journal (module docstring).
+
+    Raises
+    ------
+    ConfigError
+        If ``run`` is not a run directory or a tradeloop journal.
+    """
+    path = journal_path(run)
+    manifest = read_manifest(path)
+    out: list[Violation] = []
+
+    def fail(rule: str, seq: int, message: str) -> None:
+        out.append(Violation(rule=rule, seq=seq, message=message))
+
+    if not manifest.run_id or not manifest.code_version:
+        fail("M1", 0, "the manifest has no run id or code version")
+    if hashlib.sha256(manifest.config_json.encode()).hexdigest() != manifest.config_hash:
+        fail("M1", 0, "config_hash is not the SHA-256 of the stored config JSON")
+    if not manifest.data:
+        fail("M1", 0, "the manifest references no data")
+    for ref in manifest.data:
+        if not _HEX64.match(ref.content_hash) or ref.rows <= 0:
+            fail("M1", 0, f"data {ref.name} has no SHA-256 content hash or no rows")
+    orders: dict[str, SubmitOrder] = {}
+    trade_ids: set[str] = set()
+    plans: dict[str, ExecutionPlanned] = {}
+    fitted: set[str] = set()
+    rebalances: dict[str, set[str]] = {}
+    for row in read_rows(path):
+        record = row.record
+        if record is None:
+            fail("T1", row.seq, f"record type {row.type} is unknown to this version")
+            continue
+        if not isinstance(row.ts_init, int) or row.ts_init <= 0:
+            fail("T1", row.seq, f"{row.type} has ts_init {row.ts_init}")
+        if isinstance(record, Event) and not 0 < record.ts_event <= record.ts_init:
+            fail("T1", row.seq, f"{row.type} ts_event {record.ts_event} > ts_init {record.ts_init}")
+        if isinstance(record, SubmitOrder):
+            oid = record.order.client_order_id
+            if oid in orders:
+                fail("O1", row.seq, f"client order id {oid} is used twice")
+            orders[oid] = record
+            parent = record.order.parent_order_id
+            if parent is not None:
+                plan = plans.get(parent)
+                if plan is None:
+                    fail("D2", row.seq, f"order {oid}: parent {parent} has no ExecutionPlanned")
+                else:
+                    wanted = {f"rebalance:{plan.rebalance_id}", f"algo:{plan.algorithm}"}
+                    if not wanted <= set(record.order.tags):
+                        fail("D2", row.seq, f"order {oid} lacks the tags {sorted(wanted)}")
+        elif isinstance(record, OrderEvent) and not isinstance(record, ExternalFillRecorded):
+            if record.client_order_id not in orders:
+                fail(
+                    "O1",
+                    row.seq,
+                    f"{row.type} for order {record.client_order_id} before its SubmitOrder",
+                )
+            if isinstance(record, OrderFilled):
+                if record.trade_id in trade_ids:
+                    fail("O2", row.seq, f"trade id {record.trade_id} is used twice")
+                trade_ids.add(record.trade_id)
+                if record.reference_px is None or not record.venue_order_id:
+                    fail(
+                        "O2",
+                        row.seq,
+                        f"fill {record.trade_id} lacks its reference price or venue order id",
+                    )
+                elif record.costs is None and record.reference_px != record.last_px:
+                    fail(
+                        "O2",
+                        row.seq,
+                        f"fill {record.trade_id} is off its reference price "
+                        "without a cost breakdown",
+                    )
+        if isinstance(record, ExecutionPlanned):
+            plans[record.parent_order_id] = record
+            if not record.arrival_price > 0:
+                fail("D2", row.seq, f"plan {record.parent_order_id} has no arrival price")
+        rebalance = getattr(record, "rebalance_id", None)
+        if rebalance is not None:
+            if not isinstance(rebalance, str) or not _DECISION_ID.match(rebalance):
+                fail("D1", row.seq, f"{row.type} decision id {rebalance!r} is not a word")
+            else:
+                rebalances.setdefault(rebalance, set()).add(row.type)
+        if isinstance(record, RegimeModelFitted):
+            fitted.add(record.model_version)
+        if isinstance(record, RegimeChanged):
+            if not record.detector_id or not record.model_version:
+                fail("V1", row.seq, "regime change without detector or model version")
+            elif record.model_version not in fitted:
+                fail("V1", row.seq, f"regime model {record.model_version} was never fitted")
+    for rebalance, types in sorted(rebalances.items()):
+        if "SignalsEmitted" in types:
+            missing = [cls.__name__ for cls in _CHAIN if cls.__name__ not in types]
+            if missing:
+                fail("D1", 0, f"rebalance {rebalance} has no {', '.join(missing)}")
+    return out

@@ -1,0 +1,95 @@
+"""The inspection commands: replay, explain, diff and report from the command line."""
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from tradeloop.cli.inspect import register
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "reports"
+
+app = typer.Typer()
+register(app)
+runner = CliRunner()
+
+
+def _helpers() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("report_runs", DATA / "runs.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    return _helpers().run_pipeline(tmp_path_factory.mktemp("cli"))
+
+
+def test_replay_prints_one_json_state_per_instant(run) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(
+        app, ["replay", str(run.run_dir), "--at", "2010-09-01", "--at", "end", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    states = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(states) == 2
+    assert states[1]["open_orders"]
+    assert "TargetsProposed" in states[0]["decisions"]
+
+
+def test_replay_with_rerun_confirms_the_journal_prefix(run) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(
+        app, ["replay", str(run.run_dir), "--at", "2010-09-01", "--rerun", "--base-dir", str(DATA)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "re-run matches" in result.stdout
+    assert "internals of MiniPipeline" in result.stdout
+
+
+def test_replay_with_a_bad_time_is_one_line_and_exit_2(run) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, ["replay", str(run.run_dir), "--at", "yesterday"])
+    assert result.exit_code == 2
+    assert "is not an ISO date or time" in result.output
+
+
+def test_explain_prints_the_chain_and_the_decomposition(run) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, ["explain", str(run.run_dir), "T-XNAS-2", "--base-dir", str(DATA)])
+    assert result.exit_code == 0, result.output
+    for title in (
+        "data seen",
+        "agents",
+        "ensemble",
+        "risk review",
+        "execution plan",
+        "fills",
+        "P&L decomposition",
+    ):
+        assert title in result.stdout
+
+
+def test_explain_of_an_unknown_trade_is_one_line_and_exit_2(run) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, ["explain", str(run.run_dir), "O-nobody-9"])
+    assert result.exit_code == 2
+    assert "is not a client order id, trade id or parent order id" in result.output
+
+
+def test_diff_of_a_run_with_itself_says_identical(run) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, ["diff", str(run.run_dir), str(run.journal_path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["is_identical"] is True
+
+
+def test_report_writes_the_html_and_the_metrics(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(
+        app, ["report", str(run.run_dir), "--out", str(tmp_path), "--base-dir", str(DATA)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "report.html").stat().st_size > 1_000_000  # plotly inlined
+    metrics = json.loads((tmp_path / "report-metrics.json").read_text())
+    assert metrics["net"]["sharpe_ratio"] is not None

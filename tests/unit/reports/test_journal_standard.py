@@ -1,0 +1,52 @@
+"""Real journals follow the live-logging standard of docs/journal-standard.md."""
+
+from importlib.resources import files
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from tradeloop.config.loader import load_config
+from tradeloop.engine.runner import prepare_run, run_backtest
+from tradeloop.journal import read_manifest
+from tradeloop.journal.replay import read_rows
+from tradeloop.model import OrderFilled, SubmitOrder
+from tradeloop.reports.standard import check_journal
+
+
+@pytest.mark.slow
+def test_the_pipeline_demos_journal_follows_the_standard(tmp_path: Path) -> None:
+    # The real pipeline (``tradeloop demo``'s config) over two and a half years.
+    config = load_config(Path(str(files("tradeloop.cli").joinpath("demo.toml"))))
+    data = [msgspec.structs.replace(d, start="2004-06-01", end="2006-12-31") for d in config.data]
+    run = msgspec.structs.replace(config.run, output_dir=str(tmp_path))
+    result = run_backtest(prepare_run(msgspec.structs.replace(config, data=data, run=run)))
+    assert check_journal(result.run_dir) == []
+    rows = read_rows(result.journal_path)
+    assert any(isinstance(r.record, OrderFilled) for r in rows)
+    children = [r.record for r in rows if isinstance(r.record, SubmitOrder)]
+    assert children
+    assert all(c.order.parent_order_id for c in children)
+    assert read_manifest(result.journal_path).code_version
+
+
+def test_the_mini_pipelines_journal_follows_the_standard(pipeline_run) -> None:  # type: ignore[no-untyped-def]
+    assert check_journal(pipeline_run.run_dir) == []
+
+
+def test_a_fill_without_reference_price_breaks_rule_o2(pipeline_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+    import sqlite3
+
+    copy = tmp_path / "journal.sqlite"
+    shutil.copy(pipeline_run.journal_path, copy)
+    conn = sqlite3.connect(copy)
+    seq, payload = conn.execute(
+        "SELECT seq, payload FROM records WHERE type = 'OrderFilled' ORDER BY seq LIMIT 1"
+    ).fetchone()
+    stripped = payload.replace('"reference_px":{', '"ignored":{', 1)
+    conn.execute("UPDATE records SET payload = ? WHERE seq = ?", (stripped, seq))
+    conn.commit()
+    conn.close()
+    violations = check_journal(copy)
+    assert [(v.rule, v.seq) for v in violations] == [("O2", seq)]
