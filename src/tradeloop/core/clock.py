@@ -20,6 +20,7 @@ import msgspec
 from tradeloop.core.errors import InvalidValueError
 
 NEVER_NS: Final = (1 << 63) - 1
+MAX_SPEED: Final = 1e9
 
 
 class TimeEvent(msgspec.Struct, frozen=True, gc=False):
@@ -208,8 +209,11 @@ class LiveClock(Clock):
 
     def __init__(self, speed: float = 1.0, origin_ns: int | None = None) -> None:
         super().__init__()
-        if not speed > 0:
-            raise InvalidValueError(f"clock speed {speed} must be positive")
+        if not 0 < speed <= MAX_SPEED:
+            raise InvalidValueError(
+                f"clock speed {speed} must be in (0, {MAX_SPEED:.0e}]: beyond it a second of wall "
+                "time spans more than 30 years and nanosecond timestamps overflow 64 bits"
+            )
         self.speed = speed
         self._wall_start_ns = time.time_ns()
         self._origin_ns = self._wall_start_ns if origin_ns is None else origin_ns

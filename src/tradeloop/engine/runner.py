@@ -114,6 +114,7 @@ class PreparedRun:
             code_version=self.code_version,
             data=refs,
             started_wall_ns=started_wall_ns,
+            base_dir=str(self.base_dir.resolve()),
         )
 
 

@@ -33,3 +33,5 @@ class RunManifest(msgspec.Struct, frozen=True, kw_only=True):
     code_version: str
     data: tuple[DataRef, ...] = ()
     started_wall_ns: int | None = None
+    base_dir: str | None = None
+    """The directory relative data paths resolved against (not part of the config hash)."""

@@ -75,6 +75,7 @@ class SignalsEmitted(Event, frozen=True, kw_only=True):
     regime: str | None
     signals: tuple[Signal, ...]
     failed_agents: tuple[str, ...] = ()
+    agent_versions: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class AgentFailed(Event, frozen=True, kw_only=True):
@@ -156,13 +157,17 @@ class RiskReviewed(Event, frozen=True, kw_only=True):
 
 
 class RiskLimitBreached(Event, frozen=True, kw_only=True):
-    """A portfolio or position limit was hit and what risk did about it."""
+    """A portfolio or position limit was hit and what risk did about it.
+
+    ``decision_id`` (``risk-<n>``) is also the rebalance tag of the exit orders it caused.
+    """
 
     rule: str
     instrument_id: str | None
     value: float
     limit: float
     action: str
+    decision_id: str | None = None
 
 
 class CostDecisionRecord(msgspec.Struct, frozen=True, gc=False):

@@ -275,6 +275,7 @@ class SignalStage:
                 regime=self.regime.label,
                 signals=tuple(signals),
                 failed_agents=tuple(f.agent_id for f in failures),
+                agent_versions={a.id: a.version for a in self.agents.agents},
                 ts_event=now,
                 ts_init=now,
             )
@@ -511,7 +512,12 @@ class RiskStage:
             host.config.risk, {i: host.instrument(i) for i in self._instruments()}
         )
         self.targets: dict[str, TargetsProposed] = {}
+        self._decisions = 0
         host.subscribe_decisions(TargetsProposed, self.on_targets)
+
+    def _next_decision(self) -> str:
+        self._decisions += 1
+        return f"risk-{self._decisions}"
 
     def _instruments(self) -> list[str]:
         config = self.host.config
@@ -562,7 +568,9 @@ class RiskStage:
         host = self.host
         before = self.reviewer.state
         breaches = self.reviewer.on_step(host.equity_value(), ts_ns // 86_400_000_000_000)
+        decision = None
         for breach in breaches:
+            decision = self._next_decision()
             host.publish(
                 RiskLimitBreached(
                     rule=breach.rule,
@@ -570,6 +578,7 @@ class RiskStage:
                     value=breach.value,
                     limit=breach.limit,
                     action=breach.action,
+                    decision_id=decision,
                     ts_event=ts_ns,
                     ts_init=host.now_ns(),
                 )
@@ -578,15 +587,15 @@ class RiskStage:
             reason = breaches[-1].action if breaches else "limits cleared"
             host.set_trading_state(self.reviewer.state, reason)
             if self.reviewer.state is TradingState.HALTED:
-                self.flatten("kill switch")
+                self.flatten("kill switch", decision or self._next_decision())
 
-    def flatten(self, reason: str) -> None:
+    def flatten(self, reason: str, decision_id: str) -> None:
         """Close every position at once (emergency liquidation)."""
         self.execution.cancel_all()
         for instrument_id in self._instruments():
             qty = self.host.held_qty(instrument_id)
             if qty != 0:
-                self.execution.exit_now(instrument_id, -qty, reason)
+                self.execution.exit_now(instrument_id, -qty, reason, decision_id)
 
     def on_bar(self, bar: Bar) -> None:
         """Apply the in-trade rules (stop-loss, take-profit, trailing stop) to this position."""
@@ -601,6 +610,7 @@ class RiskStage:
         )
         if exit_ is None:
             return
+        decision = self._next_decision()
         host.publish(
             RiskLimitBreached(
                 rule=exit_.rule,
@@ -608,11 +618,12 @@ class RiskStage:
                 value=exit_.value,
                 limit=exit_.limit,
                 action=f"exit {exit_.delta_qty:+g} at market",
+                decision_id=decision,
                 ts_event=bar.ts_init,
                 ts_init=host.now_ns(),
             )
         )
-        self.execution.exit_now(instrument_id, exit_.delta_qty, exit_.rule)
+        self.execution.exit_now(instrument_id, exit_.delta_qty, exit_.rule, decision)
 
 
 # -- costs -----------------------------------------------------------------------------------------
@@ -751,10 +762,10 @@ class ExecutionStage:
                 reduce_only=False,
             )
 
-    def exit_now(self, instrument_id: str, delta_qty: float, reason: str) -> None:
-        """Send a risk exit at once (reduce-only market order)."""
+    def exit_now(self, instrument_id: str, delta_qty: float, reason: str, decision_id: str) -> None:
+        """Send a risk exit at once (reduce-only market order) tagged with ``decision_id``."""
         self._start(
-            instrument_id, delta_qty, "risk", reason, reduce_only=True, algorithm="immediate"
+            instrument_id, delta_qty, decision_id, reason, reduce_only=True, algorithm="immediate"
         )
 
     def cancel_all(self) -> None:

@@ -192,6 +192,8 @@ def rerun_until(
         config = msgspec.structs.replace(
             config, run=msgspec.structs.replace(config.run, output_dir=scratch)
         )
+        if base_dir is None and stored_manifest.base_dir is not None:
+            base_dir = Path(stored_manifest.base_dir)
         prepared = prepare_run(config, Path.cwd() if base_dir is None else base_dir)
     mismatches = _manifest_mismatches(prepared, stored_manifest)
     journal = _CapturingJournal()

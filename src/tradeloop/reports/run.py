@@ -87,6 +87,8 @@ class RunInputs:
         self.index = JournalIndex(run)
         self.manifest = self.index.manifest
         self.run_dir = self.index.run_dir
+        if base_dir is None and self.manifest.base_dir is not None:
+            base_dir = Path(self.manifest.base_dir)  # where the run resolved its data paths
         self.base_dir = Path.cwd() if base_dir is None else base_dir
         self.notes: list[str] = []
 

@@ -74,7 +74,7 @@ def test_every_pipeline_order_comes_from_a_risk_approved_decision(demo_run: RunR
     for order in orders:
         tag = next(t for t in order.tags if t.startswith("rebalance:"))
         rebalance = tag.split(":", 1)[1]
-        if rebalance == "risk":  # exits ordered by risk itself (stop-loss, kill switch)
+        if rebalance.startswith("risk-"):  # exits ordered by risk itself (stop-loss, kill switch)
             assert order.is_reduce_only
             continue
         assert (rebalance, order.instrument_id) in approved
