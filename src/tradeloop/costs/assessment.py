@@ -49,7 +49,6 @@ from enum import StrEnum
 from typing import Final
 
 import msgspec
-from scipy import optimize
 
 from tradeloop.core.errors import InvalidValueError
 from tradeloop.core.fixed import Price, Quantity
@@ -409,6 +408,8 @@ class CostCurve(msgspec.Struct, frozen=True, kw_only=True, gc=False):
                     right *= 2
             elif slack(right) >= 0:
                 return right, "numeric"
+            from scipy import optimize  # only minimum-commission roots need it
+
             root = optimize.brentq(slack, left, right, xtol=_ROOT_XTOL, rtol=_ROOT_RTOL)
             return float(root), "numeric"
         return 0.0, "closed_form"

@@ -10,23 +10,102 @@ The tie-break for records with the same ``ts_init`` (documented in the kernel):
 Records are built a chunk at a time (``map`` over column lists, in C) and handed to the
 kernel as lists, so only one window's records exist as objects at a time and the kernel
 loops over lists instead of resuming a generator per record.
+
+An order-book delta stream (``BookDeltaColumns``) is served as ``BookEvent`` records, one
+per venue event: the rows up to one flagged ``LAST`` (a run of rows is also cut where
+``ts_init`` changes), referenced by row range in the columns, never copied. Its actions
+include the market-by-order CANCEL, FILL and TRADE that ``OrderBookDelta`` cannot express.
+Book events carry no marks: the kernel marks their instrument from the venue's book.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from itertools import repeat
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeGuard, TypeVar, cast, overload
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
 from tradeloop.core.errors import InvariantViolation
 from tradeloop.core.fixed import Price, Quantity, pow10
 from tradeloop.data.columns import CHUNK_ROWS, BarColumns, Columns, QuoteColumns, TradeColumns
+from tradeloop.model.book import BookFlag
 from tradeloop.model.data import Bar, MarketData, QuoteTick, TradeTick
 from tradeloop.model.enums import AggressorSide
 
-KIND_PRIORITY = {QuoteColumns: 1, TradeColumns: 2, BarColumns: 3}
+if TYPE_CHECKING:  # data.books loads numba: bar and tick runs never import it
+    from tradeloop.data.books.columns import BookDeltaColumns
+
+
+class BookEvent(msgspec.Struct, frozen=True, gc=False):
+    """One venue event of an order-book delta stream: rows ``start:stop`` of ``columns``."""
+
+    instrument_id: str
+    columns: BookDeltaColumns
+    start: int
+    stop: int
+    ts_event: int
+    ts_init: int
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+
+def _is_book(source: AnyColumns) -> TypeGuard[BookDeltaColumns]:
+    # A delta stream can only exist once its module was imported: no import needed here.
+    module = sys.modules.get("tradeloop.data.books.columns")
+    return module is not None and isinstance(source, module.BookDeltaColumns)
+
+
+FeedRecord: TypeAlias = MarketData | BookEvent
+"""What the kernel dispatches: market data records and order-book events."""
+
+AnyColumns: TypeAlias = "Columns | BookDeltaColumns"
+"""A source of a stream: bars, quotes, trades or order-book deltas."""
+
+R = TypeVar("R", MarketData, FeedRecord)
+
+
+class _BookEvents:
+    """A delta stream seen as one row per venue event (for the merge)."""
+
+    __slots__ = ("columns", "instrument_id", "starts", "stops", "ts_init")
+
+    def __init__(self, columns: BookDeltaColumns) -> None:
+        self.columns = columns
+        self.instrument_id = columns.instrument_id
+        ends = (columns.flags & int(BookFlag.LAST)) != 0
+        if len(ends):
+            ends[:-1] |= columns.ts_init[1:] != columns.ts_init[:-1]
+            ends[-1] = True
+        self.stops: npt.NDArray[np.int64] = (np.flatnonzero(ends) + 1).astype(np.int64)
+        self.starts: npt.NDArray[np.int64] = np.concatenate(
+            (np.zeros(1 if len(ends) else 0, dtype=np.int64), self.stops[:-1])
+        )
+        self.ts_init: npt.NDArray[np.int64] = columns.ts_init[self.starts]
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def records(self, start: int, stop: int) -> list[BookEvent]:
+        columns = self.columns
+        iid = self.instrument_id
+        starts = self.starts[start:stop].tolist()
+        stops = self.stops[start:stop].tolist()
+        ts_event = columns.ts_event[self.stops[start:stop] - 1].tolist()
+        ts_init = self.ts_init[start:stop].tolist()
+        return [
+            BookEvent(iid, columns, a, b, te, ti)
+            for a, b, te, ti in zip(starts, stops, ts_event, ts_init, strict=True)
+        ]
+
+
+_Source: TypeAlias = Columns | _BookEvents
+
+KIND_PRIORITY = {_BookEvents: 0, QuoteColumns: 1, TradeColumns: 2, BarColumns: 3}
 _AGGRESSORS = (AggressorSide.NONE, AggressorSide.BUYER, AggressorSide.SELLER)
 
 
@@ -88,6 +167,13 @@ def build_records(columns: Columns, start: int, stop: int) -> list[MarketData]:
     )
 
 
+def _build(source: _Source, start: int, stop: int) -> list[Any]:
+    # list[Any]: the stream's type parameter says what its sources give.
+    if isinstance(source, _BookEvents):
+        return source.records(start, stop)
+    return build_records(source, start, stop)
+
+
 def _mark_values(columns: Columns) -> npt.NDArray[np.float64]:
     if isinstance(columns, BarColumns):
         return columns.close / float(pow10(columns.price_precision))
@@ -96,39 +182,55 @@ def _mark_values(columns: Columns) -> npt.NDArray[np.float64]:
     return columns.price / float(pow10(columns.price_precision))
 
 
-class RecordStream:
-    """The records of several sources in kernel order, served in chunks."""
+class RecordStream(Generic[R]):
+    """The records of several sources in kernel order, served in chunks.
 
-    def __init__(self, sources: Sequence[Columns], window_rows: int = CHUNK_ROWS) -> None:
-        self.sources = [s for s in sources if len(s)]
+    ``len`` counts records: rows of bars, quotes and trades, and events of a delta stream.
+    """
+
+    def __init__(self, sources: Sequence[AnyColumns], window_rows: int = CHUNK_ROWS) -> None:
+        self.sources: list[_Source] = [
+            _BookEvents(s) if _is_book(s) else cast(Columns, s) for s in sources if len(s)
+        ]
         self.window_rows = window_rows
 
-    def __iter__(self) -> Iterator[MarketData]:
+    def __iter__(self) -> Iterator[R]:
         for chunk in self.chunks():
             yield from chunk
 
     def __len__(self) -> int:
         return sum(len(s) for s in self.sources)
 
-    def chunks(self) -> Iterator[list[MarketData]]:
+    @property
+    def has_books(self) -> bool:
+        """Return whether a source is an order-book delta stream."""
+        return any(isinstance(s, _BookEvents) for s in self.sources)
+
+    def marks_cover_books(self) -> bool:
+        """Return whether every instrument with a delta stream also has marks (quotes, trades
+        or bars) for the bulk equity curve."""
+        marked = {s.instrument_id for s in self.sources if not isinstance(s, _BookEvents)}
+        return all(s.instrument_id in marked for s in self.sources if isinstance(s, _BookEvents))
+
+    def chunks(self) -> Iterator[list[R]]:
         """Yield lists of records; concatenated, they are the whole stream in kernel order."""
         sources = self.sources
         if len(sources) == 1:
             source = sources[0]
             for start in range(0, len(source), self.window_rows):
-                yield build_records(source, start, min(start + self.window_rows, len(source)))
+                yield _build(source, start, min(start + self.window_rows, len(source)))
             return
         if not sources:
             return
         kinds = [KIND_PRIORITY[type(s)] for s in sources]
-        all_ts = np.concatenate([s.ts_init for s in sources])
+        all_ts: npt.NDArray[np.int64] = np.concatenate([s.ts_init for s in sources])
         # Window edges on distinct timestamps, so equal timestamps never straddle two windows.
-        cuts = np.unique(np.sort(all_ts)[:: max(1, self.window_rows)])
+        cuts: npt.NDArray[np.int64] = np.unique(np.sort(all_ts)[:: max(1, self.window_rows)])
         edges: list[int | None] = [*cuts[1:].tolist(), None]
         cursors = [0] * len(sources)
         emitted = 0
         for edge in edges:
-            pieces: list[list[MarketData]] = []
+            pieces: list[list[Any]] = []
             ts_parts, kind_parts, source_parts, row_parts = [], [], [], []
             for i, source in enumerate(sources):
                 start = cursors[i]
@@ -137,7 +239,7 @@ class RecordStream:
                     if edge is None
                     else int(np.searchsorted(source.ts_init, edge, "left"))
                 )
-                pieces.append(build_records(source, start, stop) if stop > start else [])
+                pieces.append(_build(source, start, stop) if stop > start else [])
                 if stop > start:
                     n = stop - start
                     ts_parts.append(source.ts_init[start:stop])
@@ -173,6 +275,8 @@ class RecordStream:
         """Return each instrument's marks (bar close, quote mid, trade price) in kernel order."""
         by_instrument: dict[str, list[tuple[Columns, int]]] = {}
         for index, source in enumerate(self.sources):
+            if isinstance(source, _BookEvents):
+                continue  # marked from the venue's book during the run
             by_instrument.setdefault(source.instrument_id, []).append((source, index))
         marks: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]] = {}
         for instrument_id, parts in by_instrument.items():
@@ -189,11 +293,28 @@ class RecordStream:
         return marks
 
 
-def merge(sources: Sequence[Columns], window_rows: int = CHUNK_ROWS) -> RecordStream:
-    """Return the records of every source in kernel order (ts_init, kind, source, row)."""
+@overload
+def merge(
+    sources: Sequence[Columns], window_rows: int = CHUNK_ROWS
+) -> RecordStream[MarketData]: ...
+
+
+@overload
+def merge(
+    sources: Sequence[AnyColumns], window_rows: int = CHUNK_ROWS
+) -> RecordStream[FeedRecord]: ...
+
+
+def merge(
+    sources: Sequence[AnyColumns], window_rows: int = CHUNK_ROWS
+) -> RecordStream[MarketData] | RecordStream[FeedRecord]:
+    """Return the records of every source in kernel order (ts_init, kind, source, row).
+
+    Order-book delta streams (``BookDeltaColumns``) give one ``BookEvent`` per venue event.
+    """
     return RecordStream(sources, window_rows)
 
 
 def iter_records(columns: Columns) -> Iterator[MarketData]:
     """Yield the records of one source in row order."""
-    yield from RecordStream([columns])
+    yield from RecordStream[MarketData]([columns])

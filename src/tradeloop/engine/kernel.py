@@ -18,6 +18,12 @@ Processing one market data record (``dispatch``):
 
 Records with equal ``ts_init`` arrive in the order of ``engine.feed`` (kind, source, row).
 The equity curve gets one point per distinct timestamp, after all its records.
+
+Order-book records (``OrderBookDelta``, and ``BookEvent`` from a columnar delta stream) go
+to the venue's book (level 4; other levels ignore them); the portfolio then marks the
+instrument at the book's mid, and the record is published on ``data.book.<instrument_id>``.
+Venue latency (``SimVenueConfig.latency``) lives in the venue: in-flight commands and
+responses are released by clock alerts, which step 1 fires in time order.
 """
 
 from __future__ import annotations
@@ -28,14 +34,21 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from tradeloop.bus.bus import Handler, MessageBus
-from tradeloop.bus.topics import RISK_EVENTS, STEP_TOPIC, bars_topic, quotes_topic, trades_topic
+from tradeloop.bus.topics import (
+    RISK_EVENTS,
+    STEP_TOPIC,
+    bars_topic,
+    book_topic,
+    quotes_topic,
+    trades_topic,
+)
 from tradeloop.core.clock import Clock, TestClock
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.fixed import Money, Price, Quantity
-from tradeloop.engine.feed import RecordStream
+from tradeloop.engine.feed import BookEvent, FeedRecord, RecordStream
 from tradeloop.execution.order_manager import OrderManager
 from tradeloop.journal.store import Journal
-from tradeloop.model.data import Bar, MarketData, QuoteTick, TradeTick
+from tradeloop.model.data import Bar, OrderBookDelta, QuoteTick, TradeTick
 from tradeloop.model.enums import TradingState
 from tradeloop.model.events import Event, OrderEvent, OrderInitialized, TradingStateChanged
 from tradeloop.model.instruments import Instrument
@@ -118,6 +131,7 @@ class Kernel:
         risk_config: RiskConfig,
         strategies: Sequence[Strategy],
         fx: FxConverter | None = None,
+        seed: int = 0,
     ) -> None:
         if not strategies:
             raise ConfigError("a run needs at least one strategy")
@@ -140,7 +154,9 @@ class Kernel:
         self.venues: dict[str, SimulatedVenue] = {}
         for venue in sorted({i.venue for i in self.instruments.values()}):
             members = {k: v for k, v in self.instruments.items() if v.venue == venue}
-            sim = SimulatedVenue(venue, venue_config, clock, members, self._deferred.append)
+            sim = SimulatedVenue(
+                venue, venue_config, clock, members, self._deferred.append, seed=seed
+            )
             self.venues[venue] = sim
             self.order_manager.register_client(sim)
         # Fills update the portfolio before any strategy hears of them.
@@ -246,7 +262,21 @@ class Kernel:
             route[4] = self.bus.handlers(route[2])
         return route
 
-    def dispatch(self, record: MarketData) -> None:
+    def _venue_of(self, instrument_id: str) -> SimulatedVenue:
+        instrument = self.instruments.get(instrument_id)
+        if instrument is None:
+            raise ConfigError(
+                f"market data for {instrument_id}, which is not a configured instrument"
+            )
+        return self.venues[instrument.venue]
+
+    def _after_book(self, venue: SimulatedVenue, instrument_id: str, record: FeedRecord) -> None:
+        mid = venue.book_mid(instrument_id)
+        if mid is not None:
+            self.portfolio.marks[instrument_id] = mid
+        self.bus.publish(book_topic(instrument_id), record)
+
+    def dispatch(self, record: FeedRecord) -> None:
         """Process one record (steps 2-5); the caller has set the clock (step 1)."""
         if type(record) is Bar:
             venue_on_bar, portfolio_on_bar, topic, _, _ = self._route(record.instrument_id)
@@ -265,6 +295,16 @@ class Kernel:
             self.drain()
             self.portfolio.on_trade(record)
             self.bus.publish(trades_topic(record.instrument_id), record)
+        elif type(record) is BookEvent:
+            venue = self._venue_of(record.instrument_id)
+            venue.on_book_rows(record.columns, record.start, record.stop)
+            self.drain()
+            self._after_book(venue, record.instrument_id, record)
+        elif type(record) is OrderBookDelta:
+            venue = self._venue_of(record.instrument_id)
+            venue.on_book_delta(record)
+            self.drain()
+            self._after_book(venue, record.instrument_id, record)
         else:
             raise ConfigError(
                 f"record type {type(record).__name__} is not supported by this kernel"
@@ -275,7 +315,7 @@ class Kernel:
 
     def run_backtest(
         self,
-        records: RecordStream | Iterable[MarketData],
+        records: RecordStream[Any] | Iterable[FeedRecord],
         progress: ProgressCallback | None = None,
         progress_every: int = 10_000,
     ) -> None:
@@ -293,10 +333,12 @@ class Kernel:
             self.start()
         stream = records if isinstance(records, RecordStream) else None
         base = self.portfolio.base_currency
-        bulk_curve = stream is not None and all(
-            i.quote_currency == base for i in self.instruments.values()
+        bulk_curve = (
+            stream is not None
+            and stream.marks_cover_books()
+            and all(i.quote_currency == base for i in self.instruments.values())
         )
-        chunks: Iterable[Iterable[MarketData]] = (
+        chunks: Iterable[Iterable[FeedRecord]] = (
             stream.chunks() if stream is not None else (records,)
         )
         snapshot = None if bulk_curve else self.portfolio.snapshot

@@ -19,8 +19,8 @@ from collections.abc import Iterable
 
 from tradeloop.core.clock import NEVER_NS, LiveClock
 from tradeloop.core.errors import ConfigError
+from tradeloop.engine.feed import FeedRecord
 from tradeloop.engine.kernel import Kernel, ProgressCallback
-from tradeloop.model.data import MarketData
 
 _END = object()
 
@@ -29,7 +29,7 @@ class ReplayFeed:
     """Release records on a thread at the pace of a ``LiveClock``."""
 
     def __init__(
-        self, records: Iterable[MarketData], clock: LiveClock, max_queue: int = 10_000
+        self, records: Iterable[FeedRecord], clock: LiveClock, max_queue: int = 10_000
     ) -> None:
         self._records = records
         self._clock = clock
@@ -88,7 +88,7 @@ def run_paper(
             _fire_due(kernel, clock)
             if item is _END:
                 break
-            record: MarketData = item  # type: ignore[assignment]
+            record: FeedRecord = item  # type: ignore[assignment]
             if last_ts is not None and record.ts_init != last_ts:
                 kernel.portfolio.snapshot(last_ts)
                 kernel.fire_step(last_ts)

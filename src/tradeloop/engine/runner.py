@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import msgspec
 import numpy as np
@@ -41,13 +41,13 @@ from tradeloop.config.schema import (
     config_hash,
 )
 from tradeloop.core.clock import LiveClock, TestClock
-from tradeloop.core.errors import ConfigError
+from tradeloop.core.errors import ConfigError, InvariantViolation
 from tradeloop.core.fixed import Money
 from tradeloop.core.ids import file_hash
 from tradeloop.core.time import ns_to_iso, parse_time
-from tradeloop.data.columns import BarColumns, Columns, QuoteColumns
+from tradeloop.data.columns import BarColumns, QuoteColumns, TradeColumns
 from tradeloop.data.report import QualityReport
-from tradeloop.engine.feed import merge
+from tradeloop.engine.feed import AnyColumns, merge
 from tradeloop.engine.kernel import Kernel
 from tradeloop.engine.paper import ReplayFeed, run_paper
 from tradeloop.engine.plugins import build_strategy
@@ -59,6 +59,11 @@ from tradeloop.model.instruments import Instrument
 from tradeloop.strategy.base import Strategy
 
 ProgressFactory = Callable[[int], Callable[[int], None]]
+C = TypeVar("C", bound=AnyColumns)
+
+
+BOOK_FORMATS = ("binance-depth", "bybit-orderbook", "databento-mbo")
+"""Order-book formats a ``[[data]]`` file entry may have (fidelity level 4)."""
 
 
 @dataclass
@@ -66,7 +71,7 @@ class LoadedSource:
     """One data source after reading and validation."""
 
     name: str
-    columns: Columns
+    columns: AnyColumns
     report: QualityReport | None
     content_hash: str
     origin: str
@@ -132,12 +137,14 @@ class RunResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def _kind(columns: Columns) -> str:
+def _kind(columns: AnyColumns) -> str:
     if isinstance(columns, BarColumns):
         return "bars"
     if isinstance(columns, QuoteColumns):
         return "quotes"
-    return "trades"
+    if isinstance(columns, TradeColumns):
+        return "trades"
+    return "book"
 
 
 @functools.lru_cache(maxsize=1)
@@ -203,14 +210,14 @@ def _instrument_from_section(section: InstrumentSection) -> Instrument:
     )
 
 
-def _clip(columns: Columns, section: DataSection) -> Columns:
+def _clip(columns: C, section: DataSection) -> C:
     if section.start is None and section.end is None:
         return columns
     start = None if section.start is None else parse_time(section.start)
     end = None if section.end is None else parse_time(section.end)
     lo = 0 if start is None else int(np.searchsorted(columns.ts_init, start, "left"))
     hi = len(columns) if end is None else int(np.searchsorted(columns.ts_init, end, "right"))
-    clipped = columns.take(slice(lo, hi))
+    clipped = cast(C, columns.take(slice(lo, hi)))  # every column set's take returns its own type
     if len(clipped) == 0:
         raise ConfigError(
             f"data {section.dataset or section.path or section.catalog} has no records between "
@@ -240,6 +247,8 @@ def _load_source(
             f"bundled:{section.dataset}",
         )
         return source, bundled.instrument(section.dataset)
+    if section.path is not None and section.format in BOOK_FORMATS:
+        raise InvariantViolation("book formats are loaded by _load_book")
     if section.path is not None:
         path = Path(section.path)
         path = path if path.is_absolute() else base_dir / path
@@ -289,6 +298,45 @@ def _load_source(
     ), instrument
 
 
+def _load_book(
+    section: DataSection, instruments: dict[str, Instrument], base_dir: Path
+) -> list[LoadedSource]:
+    """Read an order-book recording: its deltas (and, for Binance, its bookTicker quotes)."""
+    from tradeloop.data import books
+
+    assert section.path is not None
+    assert section.instrument_id is not None
+    path = Path(section.path)
+    path = path if path.is_absolute() else base_dir / path
+    instrument = instruments.get(section.instrument_id)
+    if instrument is None:
+        raise ConfigError(
+            f"data {section.path}: instrument {section.instrument_id} is not defined; "
+            "add it under [[instruments]]"
+        )
+    if not path.is_file():
+        raise ConfigError(f"data file {path} does not exist")
+    iid, precision, size = instrument.id, instrument.price_precision, instrument.size_precision
+    digest = file_hash(str(path))
+    if section.format == "binance-depth":
+        feed = books.read_binance_depth(
+            path, instrument_id=iid, price_precision=precision, size_precision=size
+        )
+        parts: list[AnyColumns] = [feed.deltas, feed.quotes, feed.trades]
+    elif section.format == "bybit-orderbook":
+        bybit = books.read_bybit_orderbook(
+            path, instrument_id=iid, price_precision=precision, size_precision=size
+        )
+        parts = [bybit.deltas]
+    else:
+        parts = [books.read_databento_mbo(path, instrument_id=iid, price_precision=precision)]
+    return [
+        LoadedSource(f"{section.path}:{_kind(part)}", _clip(part, section), None, digest, str(path))
+        for part in parts
+        if len(part)
+    ]
+
+
 def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
     """Load and validate everything a run needs (see the module docstring).
 
@@ -305,6 +353,9 @@ def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
         instruments[definition.id] = _instrument_from_section(definition)
     sources: list[LoadedSource] = []
     for section in config.data:
+        if section.path is not None and section.format in BOOK_FORMATS:
+            sources.extend(_load_book(section, instruments, base))
+            continue
         source, instrument = _load_source(section, instruments, base)
         if instrument is not None:
             instruments.setdefault(instrument.id, instrument)
@@ -375,6 +426,7 @@ def build_kernel(prepared: PreparedRun, clock: TestClock | LiveClock, journal: J
         venue_config=config.venue,
         risk_config=config.risk,
         strategies=prepared.strategies,
+        seed=config.run.seed,
     )
 
 

@@ -1,17 +1,28 @@
 """Execution algorithms: turn one planned change into child orders over time.
 
-Each algorithm is driven by its instrument's bars (``on_bar``, after the bar was seen) and
-by its child orders' events (``on_order_event``), sends children through an
+Each algorithm is driven by its instrument's bars (``on_bar``, after the bar was seen) or,
+with ``interval_ns``, by a clock timer (``twap``, ``vwap``, ``implementation_shortfall``), and
+by its child orders' events (``on_order_event``); it sends children through an
 ``OrderGateway`` (which passes every order through risk), and reports through ``emit``:
-``ExecutionProgressed`` on each fill and ``ExecutionCompleted`` when it is done.
+``ExecutionProgressed`` on each fill and ``ExecutionCompleted`` when it is done. Every
+algorithm is cancellable (``cancel``: working children are canceled, the timer stopped).
 
 - ``immediate``: one market order for everything.
-- ``twap``: ``slices`` equal market orders, one per bar (the last takes the remainder).
+- ``twap``: ``slices`` equal market orders, one per bar or interval (the last takes the
+  remainder).
 - ``vwap``: like TWAP with slice sizes proportional to a volume profile (``weights``, one
   per slice — the pipeline estimates it from the intraday volume by time of day).
 - ``pov``: each bar, a market order for ``rate`` × the bar's volume, until done.
 - ``limit_then_market``: a limit at the arrival price improved by ``offset_ticks``; after
   ``timeout_bars`` bars, what is left is canceled and sent as a market order.
+- ``implementation_shortfall``: slices follow the Almgren–Chriss optimal trajectory for the
+  plan's impact coefficients and risk aversion (``costs.almgren_chriss.optimal_trajectory``
+  over ``horizon_days`` in ``slices`` intervals, price volatility ``volatility``): slice k
+  brings the cumulative quantity to ``X - x_k`` (rounded down to lots; the last slice takes
+  the remainder). Risk aversion 0 gives TWAP; higher risk aversion front-loads.
+- ``iceberg``: a limit at ``limit_price`` (default: the arrival price improved by
+  ``offset_ticks``) showing at most ``display_quantity``; each time the shown child is
+  filled, the next one (the same size, or what is left) is sent at the same price.
 
 Children are tagged ``("rebalance:<id>", "algo:<name>")`` with the plan's parent order id,
 so TCA and ``explain`` can gather them.
@@ -19,15 +30,17 @@ so TCA and ``explain`` can gather them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from decimal import ROUND_DOWN, Decimal
+from fractions import Fraction
 from typing import Protocol
 
 import msgspec
 
-from tradeloop.core.clock import Clock
+from tradeloop.core.clock import Clock, TimeEvent
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.fixed import Price, Quantity, pow10
+from tradeloop.costs.almgren_chriss import AlmgrenChrissConfig, optimal_trajectory
 from tradeloop.model.data import Bar
 from tradeloop.model.decisions import ExecutionCompleted, ExecutionProgressed
 from tradeloop.model.enums import OrderSide
@@ -44,7 +57,15 @@ from tradeloop.model.instruments import Instrument
 from tradeloop.model.order_factory import OrderFactory
 from tradeloop.model.orders import Order
 
-ALGORITHMS = ("immediate", "twap", "vwap", "pov", "limit_then_market")
+ALGORITHMS = (
+    "immediate",
+    "twap",
+    "vwap",
+    "pov",
+    "limit_then_market",
+    "implementation_shortfall",
+    "iceberg",
+)
 
 
 class OrderGateway(Protocol):
@@ -67,8 +88,13 @@ class OrderGateway(Protocol):
 class ExecutionPlan(msgspec.Struct, frozen=True, kw_only=True):
     """One change to execute.
 
-    ``slices`` (twap, vwap), ``weights`` (vwap), ``rate`` (pov), ``timeout_bars`` and
-    ``offset_ticks`` (limit_then_market) configure the algorithm.
+    ``slices`` (twap, vwap, implementation_shortfall), ``weights`` (vwap), ``rate`` (pov),
+    ``timeout_bars`` and ``offset_ticks`` (limit_then_market; ``offset_ticks`` also iceberg),
+    ``interval_ns`` (twap, vwap, implementation_shortfall: slices on a clock timer every
+    ``interval_ns`` instead of one per bar; 0: per bar), ``almgren_chriss``, ``volatility``
+    (price volatility in currency per unit per sqrt(day)) and ``horizon_days``
+    (implementation_shortfall), ``display_quantity`` and ``limit_price`` (iceberg) configure
+    the algorithm.
     """
 
     instrument_id: str
@@ -84,6 +110,12 @@ class ExecutionPlan(msgspec.Struct, frozen=True, kw_only=True):
     timeout_bars: int = 1
     offset_ticks: int = 0
     reduce_only: bool = False
+    interval_ns: int = 0
+    almgren_chriss: AlmgrenChrissConfig | None = None
+    volatility: float = 0.0
+    horizon_days: float = 1.0
+    display_quantity: Quantity | None = None
+    limit_price: Price | None = None
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -101,6 +133,25 @@ class ExecutionPlan(msgspec.Struct, frozen=True, kw_only=True):
         ):
             raise ConfigError(
                 "vwap weights need one non-negative weight per slice and a positive sum"
+            )
+        if self.interval_ns < 0:
+            raise ConfigError(f"execution plan interval_ns {self.interval_ns} must be >= 0")
+        if self.algorithm == "implementation_shortfall":
+            if self.almgren_chriss is None:
+                raise ConfigError(
+                    f"execution plan {self.parent_order_id}: implementation_shortfall needs "
+                    "almgren_chriss impact coefficients"
+                )
+            if not (self.volatility >= 0 and self.horizon_days > 0):
+                raise ConfigError(
+                    f"execution plan {self.parent_order_id}: volatility {self.volatility} must "
+                    f"be >= 0 and horizon_days {self.horizon_days} positive"
+                )
+        if self.algorithm == "iceberg" and (
+            self.display_quantity is None or self.display_quantity.raw <= 0
+        ):
+            raise ConfigError(
+                f"execution plan {self.parent_order_id}: iceberg needs a positive display_quantity"
             )
 
 
@@ -128,6 +179,7 @@ class ExecutionAlgorithm:
         self.children: dict[str, Order] = {}
         self.is_done = False
         self.bars_seen = 0
+        self._timer: str | None = None
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -185,10 +237,26 @@ class ExecutionAlgorithm:
         if order.is_closed and order.filled_raw == 0:  # denied at once
             self._finish("denied by risk")
 
+    def _start_timer(self) -> None:
+        # Clock-driven slices: one ``on_interval`` every ``interval_ns``.
+        if self.plan.interval_ns > 0:
+            self._timer = f"algo.{self.plan.parent_order_id}"
+            self.clock.set_timer(self._timer, self.plan.interval_ns, self._on_timer)
+
+    def _on_timer(self, event: TimeEvent) -> None:
+        if not self.is_done:
+            self.on_interval()
+
+    def on_interval(self) -> None:
+        """React to the algorithm's clock timer (``interval_ns``)."""
+
     def _finish(self, outcome: str) -> None:
         if self.is_done:
             return
         self.is_done = True
+        if self._timer is not None:
+            self.clock.cancel_timer(self._timer)
+            self._timer = None
         average = None
         if self.filled_raw:
             average = self._cost_raw / self.filled_raw / pow10(self._px_precision)
@@ -270,14 +338,29 @@ class Twap(ExecutionAlgorithm):
         return self.plan.weights or (1.0,) * self.plan.slices
 
     def start(self) -> None:
-        """Send the first slice."""
+        """Send the first slice (and start the timer of clock-driven slices)."""
+        self._next_slice = 1
         self._send_slice(0)
+        if not self.is_done and self.plan.slices > 1:
+            self._start_timer()
 
     def on_bar(self, bar: Bar) -> None:
-        """Send the next slice."""
+        """Send the next slice (bar-driven plans)."""
         super().on_bar(bar)
-        if self.bars_seen < self.plan.slices and not self.is_done:
-            self._send_slice(self.bars_seen)
+        if self.plan.interval_ns == 0:
+            self._advance()
+
+    def on_interval(self) -> None:
+        """Send the next slice (clock-driven plans)."""
+        self._advance()
+
+    def _advance(self) -> None:
+        if self._next_slice < self.plan.slices and not self.is_done:
+            self._send_slice(self._next_slice)
+            self._next_slice += 1
+        if self._next_slice >= self.plan.slices and self._timer is not None:
+            self.clock.cancel_timer(self._timer)
+            self._timer = None
 
     def _send_slice(self, index: int) -> None:
         weights = self._weights()
@@ -285,10 +368,8 @@ class Twap(ExecutionAlgorithm):
             self._send_market(self.remaining_raw)
             return
         total = self.plan.quantity.raw
-        target = int(
-            Decimal(total)
-            * Decimal(repr(sum(weights[: index + 1]) / sum(weights))).to_integral_value(ROUND_DOWN)
-        )
+        # Floor of total x cumulative share, exactly (1/3 of 9 is 3, not 2.999...).
+        target = math.floor(total * Fraction(sum(weights[: index + 1])) / Fraction(sum(weights)))
         self._send_market(target - (total - self.remaining_raw))
 
 
@@ -352,12 +433,79 @@ class LimitThenMarket(ExecutionAlgorithm):
             self._send_market(self.remaining_raw)
 
 
+class ImplementationShortfall(Twap):
+    """Slices along the Almgren–Chriss optimal trajectory (front-loaded by risk aversion)."""
+
+    name = "implementation_shortfall"
+
+    def start(self) -> None:
+        """Compute the trajectory, then send the first slice."""
+        plan = self.plan
+        assert plan.almgren_chriss is not None
+        self.trajectory = optimal_trajectory(
+            float(plan.quantity),
+            plan.horizon_days,
+            plan.slices,
+            plan.volatility,
+            plan.almgren_chriss,
+        )
+        super().start()
+
+    def _weights(self) -> tuple[float, ...]:
+        return self.trajectory.trades
+
+
+def _passive_price(plan: ExecutionPlan, instrument: Instrument) -> Price:
+    # The arrival price improved by ``offset_ticks``, on the tick grid, on the passive side.
+    offset = plan.offset_ticks * instrument.tick_size_raw
+    arrival = plan.arrival_price.to_precision(instrument.price_precision)
+    raw = arrival.raw - offset if plan.side is OrderSide.BUY else arrival.raw + offset
+    raw -= raw % instrument.tick_size_raw
+    return Price(raw, instrument.price_precision)
+
+
+class Iceberg(ExecutionAlgorithm):
+    """A limit showing ``display_quantity`` at a time, refilled when the shown part fills."""
+
+    name = "iceberg"
+
+    def start(self) -> None:
+        """Show the first part."""
+        plan = self.plan
+        self.price = (
+            plan.limit_price.to_precision(self.instrument.price_precision)
+            if plan.limit_price is not None
+            else _passive_price(plan, self.instrument)
+        )
+        self._refill()
+
+    def _refill(self) -> None:
+        display = self.plan.display_quantity
+        assert display is not None
+        shown = display.to_precision(self.instrument.size_precision).raw
+        self._send_limit(min(shown, self.remaining_raw), self.price)
+
+    def on_order_event(self, event: OrderEvent) -> None:
+        """Refill once the shown child is filled; finish if a child ends unfilled."""
+        super().on_order_event(event)
+        if self.is_done:
+            return
+        kind = type(event)
+        if kind is OrderFilled:
+            if not any(o.is_open for o in self.children.values()) and self.remaining_raw > 0:
+                self._refill()
+        elif kind in (OrderCanceled, OrderExpired):
+            self._finish(f"child {event.client_order_id} {kind.__name__}")
+
+
 ALGORITHM_CLASSES: dict[str, type[ExecutionAlgorithm]] = {
     "immediate": Immediate,
     "twap": Twap,
     "vwap": Vwap,
     "pov": Pov,
     "limit_then_market": LimitThenMarket,
+    "implementation_shortfall": ImplementationShortfall,
+    "iceberg": Iceberg,
 }
 
 

@@ -287,6 +287,7 @@ class OrderManager:
             self._alert("error", f"venue event refused by the order state machine: {error}")
 
     def _apply(self, order: Order, event: OrderEvent) -> None:
+        was_closed = order.is_closed
         order.apply(event)
         kind = type(event)
         if kind is OrderFilled:
@@ -294,7 +295,7 @@ class OrderManager:
             self.stats["fills"] += 1
         if order.is_open:
             self._open[order.client_order_id] = order
-        elif order.is_closed:
+        elif order.is_closed and not was_closed:
             self._open.pop(order.client_order_id, None)
             self._count_closed(order)
             self._closed.append(order.client_order_id)

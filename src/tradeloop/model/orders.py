@@ -106,11 +106,13 @@ TRANSITIONS: Final[dict[OrderStatus, dict[type[OrderEvent], OrderStatus | str]]]
         OrderCancelRejected: S.PARTIALLY_FILLED,
         **_WORKING_EXITS,
     },
+    # A cancel or modify refused because the order had just filled or ended crosses that
+    # fill on the wire (latency): it is a no-op on a finished order, not an error.
     S.DENIED: {},
     S.REJECTED: {},
-    S.CANCELED: {},
-    S.EXPIRED: {},
-    S.FILLED: {},
+    S.CANCELED: {OrderCancelRejected: S.CANCELED, OrderModifyRejected: S.CANCELED},
+    S.EXPIRED: {OrderCancelRejected: S.EXPIRED, OrderModifyRejected: S.EXPIRED},
+    S.FILLED: {OrderCancelRejected: S.FILLED, OrderModifyRejected: S.FILLED},
 }
 
 _CARRIES_VENUE_ID: Final = frozenset({OrderAccepted, OrderTriggered, OrderUpdated})

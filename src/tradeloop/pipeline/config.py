@@ -134,7 +134,10 @@ class ExecutionSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
     Changes up to ``large_participation`` of ADV use ``algorithm``; larger ones use
     ``large_algorithm`` (spreading the order over ``slices`` bars). ``timeout_bars`` and
-    ``offset_ticks`` set limit-then-market; ``rate`` sets POV.
+    ``offset_ticks`` set limit-then-market; ``rate`` sets POV; ``implementation_shortfall``
+    follows the Almgren–Chriss trajectory over ``slices`` bars spanning ``horizon_days``, with
+    coefficients from Almgren's rule of thumb (spread and ADV) and ``risk_aversion``;
+    ``iceberg`` shows ``display_fraction`` of the order at a time at the arrival price.
     """
 
     algorithm: str = "immediate"
@@ -144,6 +147,9 @@ class ExecutionSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     rate: float = 0.1
     timeout_bars: int = 1
     offset_ticks: int = 0
+    risk_aversion: float = 1e-6
+    horizon_days: float = 3.0
+    display_fraction: float = 0.2
 
 
 class PipelineConfig(StrategyConfig, frozen=True, kw_only=True, forbid_unknown_fields=True):

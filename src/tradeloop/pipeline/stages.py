@@ -806,6 +806,16 @@ class ExecutionStage:
         self._parents += 1
         parent = f"P-{host.order_factory.strategy_id}-{self._parents}"
         close = host.history.last_close(instrument_id) or 0.0
+        extra: dict[str, Any] = {}
+        if name == "implementation_shortfall":
+            extra = self._shortfall_settings(instrument_id, close)
+            if not extra:
+                name = "twap"  # no volume history for the Almgren–Chriss coefficients
+        elif name == "iceberg":
+            shown = instrument.make_quantity(float(quantity) * spec.display_fraction, ROUND_DOWN)
+            if shown.raw <= 0:
+                shown = instrument.lot_size
+            extra = {"display_quantity": shown, "limit_price": instrument.make_price(close)}
         plan = ExecutionPlan(
             instrument_id=instrument_id,
             side=OrderSide.BUY if delta_qty > 0 else OrderSide.SELL,
@@ -814,11 +824,12 @@ class ExecutionStage:
             parent_order_id=parent,
             rebalance_id=rebalance_id,
             arrival_price=instrument.make_price(close),
-            slices=spec.slices if name in ("twap", "vwap") else 1,
+            slices=spec.slices if name in ("twap", "vwap", "implementation_shortfall") else 1,
             rate=spec.rate,
             timeout_bars=spec.timeout_bars,
             offset_ticks=spec.offset_ticks,
             reduce_only=reduce_only,
+            **extra,
         )
         now = host.now_ns()
         host.publish(
@@ -845,6 +856,25 @@ class ExecutionStage:
         self.by_instrument[instrument_id] = parent
         algo.start()
         self._sweep()
+
+    def _shortfall_settings(self, instrument_id: str, price: float) -> dict[str, Any]:
+        from tradeloop.costs.almgren_chriss import almgren_chriss_rule_of_thumb
+
+        config = self.host.config
+        volumes = self.host.history.volumes(instrument_id, config.costs.adv_window)
+        sigma = daily_sigma(self.host.history, instrument_id, config.costs.adv_window)
+        adv = float(np.mean(volumes)) if len(volumes) else 0.0
+        if adv <= 0 or sigma is None or price <= 0:
+            return {}
+        spread_bps = config.costs.spread_bps.get(instrument_id, config.costs.default_spread_bps)
+        model = almgren_chriss_rule_of_thumb(
+            price * spread_bps / 10_000, adv, config.execution.risk_aversion
+        )
+        return {
+            "almgren_chriss": model,
+            "volatility": sigma * price,
+            "horizon_days": config.execution.horizon_days,
+        }
 
     def on_bar(self, bar: Bar) -> None:
         """Drive the algorithms of the bar's instrument."""

@@ -21,13 +21,12 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import msgspec
 
 from tradeloop.core.clock import TestClock
-from tradeloop.data.columns import BarColumns, Columns, QuoteColumns
-from tradeloop.engine.feed import merge
+from tradeloop.engine.feed import AnyColumns, merge
 from tradeloop.engine.kernel import Kernel
 from tradeloop.engine.runner import (
     PreparedRun,
@@ -41,6 +40,8 @@ from tradeloop.journal.store import read_manifest
 from tradeloop.model.commands import Command
 from tradeloop.model.events import Event
 from tradeloop.reports.run import decode_config
+
+C = TypeVar("C", bound=AnyColumns)
 
 
 class RerunCheck(msgspec.Struct, frozen=True, kw_only=True):
@@ -96,19 +97,11 @@ class _CapturingJournal:
         """Nothing to close."""
 
 
-def _cut(columns: Columns, at_ns: int) -> Columns:
+def _cut(columns: C, at_ns: int) -> C:
     import numpy as np
 
     end = int(np.searchsorted(columns.ts_init, at_ns, side="right"))
-    return columns.take(slice(0, end))
-
-
-def _kind(columns: Columns) -> str:
-    if isinstance(columns, BarColumns):
-        return "bars"
-    if isinstance(columns, QuoteColumns):
-        return "quotes"
-    return "trades"
+    return cast(C, columns.take(slice(0, end)))  # each column set's take returns its own type
 
 
 def _manifest_mismatches(prepared: PreparedRun, stored: Any) -> list[str]:

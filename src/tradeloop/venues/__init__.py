@@ -1,5 +1,11 @@
 """Venues: the simulated venue; one package per live venue comes later."""
 
-from tradeloop.venues.sim import SimulatedVenue, SimVenueConfig
+from tradeloop.venues.sim import (
+    BookConfig,
+    ImpactConfig,
+    LatencyConfig,
+    SimulatedVenue,
+    SimVenueConfig,
+)
 
-__all__ = ["SimVenueConfig", "SimulatedVenue"]
+__all__ = ["BookConfig", "ImpactConfig", "LatencyConfig", "SimVenueConfig", "SimulatedVenue"]

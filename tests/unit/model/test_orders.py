@@ -184,12 +184,18 @@ def test_any_event_sequence_keeps_the_order_consistent(kinds: list[str]) -> None
         assert (order.filled_raw == order.quantity.raw) == (order.status is OrderStatus.FILLED)
 
 
-def test_terminal_statuses_accept_nothing() -> None:
-    for status in (
-        OrderStatus.FILLED,
-        OrderStatus.CANCELED,
-        OrderStatus.DENIED,
-        OrderStatus.REJECTED,
-        OrderStatus.EXPIRED,
-    ):
+def test_terminal_statuses_accept_only_late_cancel_or_modify_rejections_as_no_ops() -> None:
+    for status in (OrderStatus.DENIED, OrderStatus.REJECTED):
         assert TRANSITIONS[status] == {}
+    for status in (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED):
+        assert TRANSITIONS[status] == {OrderCancelRejected: status, OrderModifyRejected: status}
+
+
+def test_cancel_rejected_after_the_fill_is_a_no_op() -> None:
+    order = new_order(5)
+    for kind in ("submitted", "accepted"):
+        order.apply(make_event(kind, 0))
+    order.apply(fill(5, "T-1"))
+    order.apply(make_event("cancel_rejected", 0))
+    assert order.status is OrderStatus.FILLED
+    assert order.filled_raw == 5

@@ -26,6 +26,23 @@ price and what each component cost (``OrderFilled.costs``). A taker fill never p
 outside its bar's range: when the adjustments would push it out, they are scaled down
 together.
 
+Level 4 (``fidelity="book"``): the venue rebuilds each instrument's L2 or L3 book from the
+data's deltas (``on_book_rows``, ``on_book_delta``); resting limits keep a queue position
+and marketable orders walk the book and consume it (the rules are in ``venues.sim.book``).
+Takers, crossing checks, stops and expiries run at the end of each venue event.
+
+Latency (``latency``, any level): a command reaches the matching engine
+``entry_latency_ns`` after it was sent and every response reaches the engine
+``response_latency_ns`` after it happened. In-flight messages wait in two FIFO queues, one
+per direction, released by clock alerts (``Clock.set_time_alert``), so a backtest and a paper
+run time them alike; a message never overtakes an earlier one in the same direction (one
+session: a later draw that would arrive first waits for the earlier message). An order that
+arrived after a positive latency matches only market data recorded after its arrival, never
+the quote, bar or book it was decided on. A delivered response keeps ``ts_event`` (when it
+happened at the venue) and gets ``ts_init`` = its delivery time. A zero draw with nothing in
+flight is immediate, as without latency. Draws come from ``make_rng(seed, "venue", <venue>,
+"latency")``.
+
 Fills are ``OrderFilled`` events with trade ids ``T-<venue>-<n>``; every response goes to the
 ``emit`` sink given at construction (the kernel's deferred queue), never straight to callers.
 """
@@ -35,26 +52,38 @@ from __future__ import annotations
 import functools
 import math
 from collections import deque
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from tradeloop.core.clock import Clock
+from tradeloop.core.clock import Clock, TimeEvent
+from tradeloop.core.errors import ConfigError
 from tradeloop.core.fixed import Price, Quantity, notional_raw, pow10
 from tradeloop.core.ids import IdGenerator
+from tradeloop.core.rng import make_rng
 from tradeloop.costs.fees import commission
 from tradeloop.costs.impact import square_root_impact_bps
 from tradeloop.costs.slippage import slipped_price
 from tradeloop.execution.ports import EventSink
-from tradeloop.model.commands import CancelOrder, ModifyOrder, SubmitOrder
-from tradeloop.model.data import Bar, QuoteTick, TradeTick
-from tradeloop.model.enums import LiquiditySide, OrderSide, OrderType, TimeInForce
+from tradeloop.model.book import NULL_PRICE, BookFlag, L2Book, L3Book
+from tradeloop.model.commands import CancelOrder, Command, ModifyOrder, SubmitOrder
+from tradeloop.model.data import Bar, OrderBookDelta, QuoteTick, TradeTick
+from tradeloop.model.enums import (
+    AggressorSide,
+    BookAction,
+    BookSide,
+    LiquiditySide,
+    OrderSide,
+    OrderType,
+    TimeInForce,
+)
 from tradeloop.model.events import (
     FillCosts,
     OrderAccepted,
     OrderCanceled,
     OrderCancelRejected,
+    OrderEvent,
     OrderExpired,
     OrderFilled,
     OrderInitialized,
@@ -64,9 +93,27 @@ from tradeloop.model.events import (
     OrderUpdated,
 )
 from tradeloop.model.instruments import Instrument
+from tradeloop.venues.sim._working import WorkingOrder
+from tradeloop.venues.sim.book import BookMatcher, scale_row_price
 from tradeloop.venues.sim.config import SimVenueConfig
+from tradeloop.venues.sim.latency import LatencyModel
+
+if TYPE_CHECKING:  # importing data.books at run time would load numba into the event loop
+    from tradeloop.data.books.columns import BookDeltaColumns
 
 _DAY_NS = 86_400_000_000_000
+_F_LAST: Final = int(BookFlag.LAST)
+_BID: Final = 1
+_ASK: Final = 2
+_ACTION_CODES: Final = {
+    BookAction.ADD: 1,
+    BookAction.UPDATE: 2,
+    BookAction.DELETE: 3,
+    BookAction.CLEAR: 4,
+}
+_SIDE_CODES: Final = {BookSide.BID: 1, BookSide.ASK: 2, BookSide.NONE: 0}
+# The side a trade tick hit: a buyer lifts asks, a seller hits bids; unknown: by price.
+_RESTING_SIDE: Final = {AggressorSide.BUYER: 2, AggressorSide.SELLER: 1, AggressorSide.NONE: 0}
 
 
 class _MarketStats:
@@ -89,45 +136,36 @@ class _MarketStats:
         self.permanent_bps *= decay
 
 
-class _Working:
-    """A working order as the venue sees it (raws at the instrument's precision)."""
+class _LatencyDraws:
+    """Latencies drawn in blocks: the same sequence as single draws, a fraction of the cost."""
 
-    __slots__ = (
-        "expire_ns",
-        "init",
-        "is_buy",
-        "is_resting",
-        "is_triggered",
-        "leaves_raw",
-        "limit_raw",
-        "order_type",
-        "trigger_raw",
-        "venue_order_id",
-    )
+    __slots__ = ("_entry", "_model", "_response")
 
-    def __init__(self, init: OrderInitialized, venue_order_id: str, expire_ns: int | None) -> None:
-        self.init = init
-        self.venue_order_id = venue_order_id
-        self.is_buy = init.side is OrderSide.BUY
-        self.order_type = init.order_type
-        self.limit_raw = None if init.price is None else init.price.raw
-        self.trigger_raw = None if init.trigger_price is None else init.trigger_price.raw
-        self.leaves_raw = init.quantity.raw
-        self.is_triggered = False
-        self.is_resting = False  # True once it survived its arrival (it is then a maker)
-        self.expire_ns = expire_ns
+    _BLOCK: Final = 1024
 
-    @property
-    def acts_as_limit(self) -> bool:
-        return self.order_type is OrderType.LIMIT or (
-            self.order_type is OrderType.STOP_LIMIT and self.is_triggered
-        )
+    def __init__(self, model: LatencyModel) -> None:
+        self._model = model
+        self._entry: list[int] = []
+        self._response: list[int] = []
 
-    @property
-    def acts_as_market(self) -> bool:
-        return self.order_type is OrderType.MARKET or (
-            self.order_type is OrderType.STOP_MARKET and self.is_triggered
-        )
+    def entry_latency_ns(self) -> int:
+        if not self._entry:
+            self._entry = self._model.entry_latencies_ns(self._BLOCK).tolist()[::-1]
+        return self._entry.pop()
+
+    def response_latency_ns(self) -> int:
+        if not self._response:
+            self._response = self._model.response_latencies_ns(self._BLOCK).tolist()[::-1]
+        return self._response.pop()
+
+
+def _raw_at(raw: int, precision: int, target: int) -> int:
+    # Widening only: the venue checks that data is not finer than the instrument.
+    if precision == target:
+        return raw
+    if precision > target:
+        raise ConfigError(f"value with {precision} decimals is finer than precision {target}")
+    return raw * pow10(target - precision)
 
 
 @functools.lru_cache(maxsize=16)
@@ -138,7 +176,17 @@ def _calendar(code: str) -> Any:
 
 
 class SimulatedVenue:
-    """Level 1/2 simulated venue for all instruments of one venue code."""
+    """Simulated venue (fidelity levels 1 to 4, optional latency) for one venue code.
+
+    Parameters
+    ----------
+    venue : the venue code.
+    config : how orders fill.
+    clock : the run's clock (backtest or live).
+    instruments : the instruments traded here.
+    emit : where responses go (the kernel's deferred queue).
+    seed : the run's seed (latency draws).
+    """
 
     def __init__(
         self,
@@ -147,14 +195,16 @@ class SimulatedVenue:
         clock: Clock,
         instruments: Mapping[str, Instrument],
         emit: EventSink,
+        seed: int = 0,
     ) -> None:
         self.venue = venue
         self.config = config
         self.clock = clock
         self.instruments = instruments
-        self._emit = emit
-        self._working: dict[str, list[_Working]] = {}
-        self._by_id: dict[str, _Working] = {}
+        self._sink = emit
+        self._emit: EventSink = emit
+        self._working: dict[str, list[WorkingOrder]] = {}
+        self._by_id: dict[str, WorkingOrder] = {}
         self._last_bar: dict[str, Bar] = {}
         self._last_quote: dict[str, QuoteTick] = {}
         self._positions: dict[str, int] = {}
@@ -162,7 +212,11 @@ class SimulatedVenue:
         self._trade_ids = IdGenerator("T", venue)
         self._through = config.limit_fill == "through"
         self._fill_at_close = config.market_fill == "close"
+        self._bars = config.fidelity == "bars"
         self._quotes = config.fidelity == "quotes"
+        self._book_mode = config.fidelity == "book"
+        self._matchers: dict[str, BookMatcher] = {}
+        self._scales: dict[tuple[str, int, int], tuple[int, int]] = {}
         self._budget_raw: int | None = None
         self._impact = config.impact
         self._stats: dict[str, _MarketStats] = {}
@@ -171,11 +225,99 @@ class SimulatedVenue:
             if config.impact is not None
             else 1.0
         )
+        self._latency: _LatencyDraws | None = None
+        self._inbound: deque[tuple[int, Callable[[Any], None], Command]] = deque()
+        self._outbound: deque[tuple[int, OrderEvent]] = deque()
+        self._last_inbound_ns = 0
+        self._last_outbound_ns = 0
+        self._inbound_alert = f"venue.{venue}.inbound"
+        self._outbound_alert = f"venue.{venue}.outbound"
+        self._is_inbound_armed = False
+        self._is_outbound_armed = False
+        self._arriving = False
+        if config.latency is not None:
+            self._latency = _LatencyDraws(
+                LatencyModel(config.latency, make_rng(seed, "venue", venue, "latency"))
+            )
+            self._emit = self._respond
+
+    # -- latency: in-flight commands and responses ---------------------------------------------
+
+    def _send(self, handler: Callable[[Any], None], command: Command) -> None:
+        latency = self._latency
+        if latency is None:
+            handler(command)
+            return
+        now = self.clock.timestamp_ns()
+        arrival = max(now + latency.entry_latency_ns(), self._last_inbound_ns)
+        self._last_inbound_ns = arrival
+        if arrival <= now and not self._inbound:
+            handler(command)
+            return
+        self._inbound.append((arrival, handler, command))
+        if not self._is_inbound_armed:
+            self._is_inbound_armed = True
+            self.clock.set_time_alert(self._inbound_alert, arrival, self._on_inbound)
+
+    def _on_inbound(self, _event: TimeEvent) -> None:
+        self._is_inbound_armed = False
+        now = self.clock.timestamp_ns()
+        inbound = self._inbound
+        while inbound and inbound[0][0] <= now:
+            _, handler, command = inbound.popleft()
+            self._arriving = True
+            try:
+                handler(command)
+            finally:
+                self._arriving = False
+        if inbound:
+            self._is_inbound_armed = True
+            self.clock.set_time_alert(self._inbound_alert, inbound[0][0], self._on_inbound)
+
+    def _respond(self, event: OrderEvent) -> None:
+        latency = self._latency
+        assert latency is not None
+        now = self.clock.timestamp_ns()
+        due = max(now + latency.response_latency_ns(), self._last_outbound_ns)
+        self._last_outbound_ns = due
+        if due <= now and not self._outbound:
+            self._sink(event)
+            return
+        self._outbound.append((due, event))
+        if not self._is_outbound_armed:
+            self._is_outbound_armed = True
+            self.clock.set_time_alert(self._outbound_alert, due, self._on_outbound)
+
+    def _on_outbound(self, _event: TimeEvent) -> None:
+        self._is_outbound_armed = False
+        now = self.clock.timestamp_ns()
+        outbound = self._outbound
+        while outbound and outbound[0][0] <= now:
+            due, event = outbound.popleft()
+            self._sink(msgspec.structs.replace(event, ts_init=due))
+        if outbound:
+            self._is_outbound_armed = True
+            self.clock.set_time_alert(self._outbound_alert, outbound[0][0], self._on_outbound)
+
+    def in_flight(self) -> tuple[int, int]:
+        """Return how many commands and responses are in flight (latency only)."""
+        return len(self._inbound), len(self._outbound)
 
     # -- commands (ExecutionClient) -------------------------------------------------------------
 
     def submit_order(self, command: SubmitOrder) -> None:
-        """Accept (or reject) a new order and match it if it can fill now."""
+        """Send a new order; at the venue it is accepted (or rejected) and matched if it can."""
+        self._send(self._on_submit, command)
+
+    def cancel_order(self, command: CancelOrder) -> None:
+        """Send a cancel; at the venue it cancels the order or answers that it is not working."""
+        self._send(self._on_cancel, command)
+
+    def modify_order(self, command: ModifyOrder) -> None:
+        """Send a modification; a modified order loses its arrival status."""
+        self._send(self._on_modify, command)
+
+    def _on_submit(self, command: SubmitOrder) -> None:
         init = command.order
         instrument = self.instruments.get(init.instrument_id)
         if instrument is None:
@@ -184,7 +326,8 @@ class SimulatedVenue:
         if init.is_post_only and self._would_take(init):
             self._reject(init, f"post-only order at {init.price} would take liquidity")
             return
-        working = _Working(init, self._venue_ids.next(), self._expiry(init, instrument))
+        working = WorkingOrder(init, self._venue_ids.next(), self._expiry(init, instrument))
+        working.awaits_data = self._arriving
         now = self.clock.timestamp_ns()
         self._emit(
             OrderAccepted(
@@ -198,7 +341,11 @@ class SimulatedVenue:
         )
         self._working.setdefault(init.instrument_id, []).append(working)
         self._by_id[init.client_order_id] = working
-        if self._quotes:
+        if working.awaits_data and not self._book_mode:
+            return  # it matches the next record, not the one it was decided on
+        if self._book_mode:
+            self._book_arrival(working, instrument)
+        elif self._quotes:
             quote = self._last_quote.get(init.instrument_id)
             if quote is not None:
                 self._match_quote(working, quote, instrument)
@@ -212,8 +359,7 @@ class SimulatedVenue:
                 )
                 self._finish_arrival(working)
 
-    def cancel_order(self, command: CancelOrder) -> None:
-        """Cancel a working order, or answer that it is not working."""
+    def _on_cancel(self, command: CancelOrder) -> None:
         working = self._by_id.get(command.client_order_id)
         now = self.clock.timestamp_ns()
         if working is None:
@@ -230,8 +376,7 @@ class SimulatedVenue:
             return
         self._close(working, "canceled")
 
-    def modify_order(self, command: ModifyOrder) -> None:
-        """Apply a modification to a working order (a modified order loses its arrival status)."""
+    def _on_modify(self, command: ModifyOrder) -> None:
         working = self._by_id.get(command.client_order_id)
         now = self.clock.timestamp_ns()
         ids: dict[str, Any] = {
@@ -253,7 +398,9 @@ class SimulatedVenue:
                 )
             )
             return
+        grew = quantity.raw - filled_raw > working.leaves_raw
         working.leaves_raw = quantity.raw - filled_raw
+        moved = command.price is not None and command.price.raw != working.limit_raw
         if command.price is not None:
             working.limit_raw = command.price.raw
         if command.trigger_price is not None:
@@ -273,13 +420,20 @@ class SimulatedVenue:
                 **ids,
             )
         )
+        if self._book_mode and (moved or grew):
+            matcher = self._matchers.get(working.init.instrument_id)
+            if matcher is not None and matcher.slot(command.client_order_id) is not None:
+                # A new price or a larger size loses the queue position: back of the queue.
+                matcher.leave(command.client_order_id)
+                working.awaits_data = self._arriving
+                self._book_arrival(working, self.instruments[working.init.instrument_id])
 
     # -- market data --------------------------------------------------------------------------
 
     def on_bar(self, bar: Bar) -> None:
         """Match working orders of ``bar.instrument_id`` against the bar (level 1)."""
         self._last_bar[bar.instrument_id] = bar
-        if self._working.get(bar.instrument_id) and not self._quotes:
+        if self._working.get(bar.instrument_id) and self._bars:
             self._process_bar(bar)
         if self._impact is not None:
             # After matching: this bar's fills are priced with statistics up to the last bar.
@@ -296,20 +450,278 @@ class SimulatedVenue:
             instrument = self.instruments[quote.instrument_id]
             for working in list(orders):
                 self._match_quote(working, quote, instrument)
+                if working.awaits_data:
+                    working.awaits_data = False
+                    self._finish_arrival(working)
             self._expire(quote.instrument_id, quote.ts_event)
 
     def on_trade(self, trade: TradeTick) -> None:
-        """Fill resting limits and trigger stops on a trade print (level 2)."""
+        """Fill resting limits and trigger stops on a trade print (levels 2 and 4)."""
         orders = self._working.get(trade.instrument_id)
         if orders and self._quotes:
             instrument = self.instruments[trade.instrument_id]
             for working in list(orders):
                 self._match_trade(working, trade, instrument)
             self._expire(trade.instrument_id, trade.ts_event)
+        elif orders and self._book_mode:
+            matcher = self._matchers.get(trade.instrument_id)
+            if matcher is None:
+                return
+            instrument = self.instruments[trade.instrument_id]
+            price = trade.price.to_precision(instrument.price_precision).raw
+            if not matcher.is_l3:
+                size = _raw_at(trade.size.raw, trade.size.precision, instrument.size_precision)
+                matcher.print_trade(price, size, _RESTING_SIDE[trade.aggressor_side])
+            else:
+                matcher.last_print_raw = price
+            self._trigger_stops(trade.instrument_id, matcher)
+            self._expire(trade.instrument_id, trade.ts_event)
 
     def working_orders(self, instrument_id: str) -> list[str]:
         """Return the client order ids working on ``instrument_id``, in arrival order."""
         return [w.init.client_order_id for w in self._working.get(instrument_id, [])]
+
+    # -- level 4: order books ----------------------------------------------------------------------
+
+    def book(self, instrument_id: str) -> L2Book | L3Book | None:
+        """Return the venue's replayed book of ``instrument_id`` (level 4), or ``None``.
+
+        It holds the market's orders as the data gives them; our consumption is not
+        subtracted (see ``book_levels``).
+        """
+        matcher = self._matchers.get(instrument_id)
+        return None if matcher is None else matcher.book
+
+    def book_levels(self, instrument_id: str, side: BookSide) -> list[tuple[Price, Quantity]]:
+        """Return the liquidity left to take on ``side``, best first (our consumption removed).
+
+        Empty when the venue keeps no book of the instrument.
+        """
+        matcher = self._matchers.get(instrument_id)
+        instrument = self.instruments.get(instrument_id)
+        if matcher is None or instrument is None:
+            return []
+        p, s = instrument.price_precision, instrument.size_precision
+        code = _SIDE_CODES[side]
+        return [(Price(px, p), Quantity(sz, s)) for px, sz in matcher.effective_levels(code)]
+
+    def book_mid(self, instrument_id: str) -> Price | None:
+        """Return the replayed book's mid price (one decimal more), or ``None``."""
+        matcher = self._matchers.get(instrument_id)
+        return None if matcher is None else matcher.mid_price()
+
+    def queue_ahead(self, client_order_id: str) -> Quantity | None:
+        """Return the volume ahead of a resting order in its queue (level 4), or ``None``."""
+        working = self._by_id.get(client_order_id)
+        if working is None:
+            return None
+        matcher = self._matchers.get(working.init.instrument_id)
+        slot = None if matcher is None else matcher.slot(client_order_id)
+        if slot is None:
+            return None
+        return Quantity(slot.ahead, self.instruments[working.init.instrument_id].size_precision)
+
+    def _matcher(self, instrument_id: str) -> tuple[BookMatcher, Instrument]:
+        instrument = self.instruments.get(instrument_id)
+        if instrument is None:
+            raise ConfigError(
+                f"book deltas of {instrument_id}, which is not traded on venue {self.venue}"
+            )
+        matcher = self._matchers.get(instrument_id)
+        if matcher is None:
+            precision = instrument.price_precision
+
+            def fill(w: WorkingOrder, qty_raw: int, price_raw: int, is_maker: bool) -> None:
+                self._fill(
+                    w,
+                    qty_raw,
+                    Price(price_raw, precision),
+                    None,
+                    instrument,
+                    LiquiditySide.MAKER if is_maker else LiquiditySide.TAKER,
+                    slip=False,
+                )
+
+            matcher = BookMatcher(
+                instrument_id,
+                instrument.price_precision,
+                instrument.size_precision,
+                self.config.book,
+                fill,
+            )
+            self._matchers[instrument_id] = matcher
+        return matcher, instrument
+
+    def _scale(
+        self, instrument: Instrument, price_precision: int, size_precision: int
+    ) -> tuple[int, int]:
+        key = (instrument.id, price_precision, size_precision)
+        scale = self._scales.get(key)
+        if scale is None:
+            for what, data, own in (
+                ("price", price_precision, instrument.price_precision),
+                ("size", size_precision, instrument.size_precision),
+            ):
+                if data > own:
+                    raise ConfigError(
+                        f"book deltas of {instrument.id} have {what} precision {data}, finer "
+                        f"than the instrument's {own}"
+                    )
+            scale = self._scales[key] = (
+                pow10(instrument.price_precision - price_precision),
+                pow10(instrument.size_precision - size_precision),
+            )
+        return scale
+
+    def on_book_rows(self, columns: BookDeltaColumns, start: int, stop: int) -> None:
+        """Apply rows ``start:stop`` of ``columns`` (one venue event) and match (level 4).
+
+        Raises
+        ------
+        ConfigError
+            If the instrument is not traded here or the data is finer than its precision.
+        DataIntegrityError
+            If a row breaks a rule of the book (``model.book``).
+        """
+        if not self._book_mode:
+            return
+        matcher, instrument = self._matcher(columns.instrument_id)
+        price_factor, size_factor = self._scale(
+            instrument, columns.price_precision, columns.size_precision
+        )
+        window = slice(start, stop)
+        prices = columns.price[window].tolist()
+        sizes = columns.size[window].tolist()
+        if price_factor != 1:
+            prices = [scale_row_price(p, price_factor) for p in prices]
+        if size_factor != 1:
+            sizes = [z * size_factor for z in sizes]
+        matcher.apply_rows(
+            columns.action[window].tolist(),
+            columns.side[window].tolist(),
+            prices,
+            sizes,
+            columns.order_id[window].tolist(),
+            columns.flags[window].tolist(),
+            columns.sequence[window].tolist(),
+        )
+        self._end_book_event(matcher, instrument, int(columns.ts_event[stop - 1]))
+
+    def on_book_delta(self, delta: OrderBookDelta) -> None:
+        """Apply one ``OrderBookDelta`` and match at the end of its event (level 4).
+
+        A delta flagged ``LAST`` ends its venue event; so does a delta without any flags (a
+        feed without event framing).
+
+        Raises
+        ------
+        ConfigError, DataIntegrityError
+            As ``on_book_rows``.
+        """
+        if not self._book_mode:
+            return
+        matcher, instrument = self._matcher(delta.instrument_id)
+        action = _ACTION_CODES[delta.action]
+        price = (
+            NULL_PRICE
+            if delta.action is BookAction.CLEAR
+            else _raw_at(delta.price.raw, delta.price.precision, instrument.price_precision)
+        )
+        size = _raw_at(delta.size.raw, delta.size.precision, instrument.size_precision)
+        self._scale(instrument, delta.price.precision, delta.size.precision)
+        matcher.apply_row(
+            action,
+            _SIDE_CODES[delta.side],
+            price,
+            size,
+            delta.order_id,
+            delta.flags,
+            delta.sequence,
+        )
+        if delta.flags & _F_LAST or delta.flags == 0:
+            self._end_book_event(matcher, instrument, delta.ts_event)
+
+    def _end_book_event(self, matcher: BookMatcher, instrument: Instrument, ts_ns: int) -> None:
+        matcher.end_event()
+        orders = self._working.get(instrument.id)
+        if not orders:
+            return
+        self._trigger_stops(instrument.id, matcher)
+        for working in list(orders):
+            if working.init.client_order_id in self._by_id:
+                self._book_match_order(working, matcher, instrument)
+        matcher.cross_resting()
+        self._expire(instrument.id, ts_ns)
+
+    def _book_arrival(self, working: WorkingOrder, instrument: Instrument) -> None:
+        matcher = self._matchers.get(instrument.id)
+        if matcher is None:
+            return  # no book yet: the first event end matches it
+        if working.awaits_data:
+            # Arrived after a latency: a passive limit joins the queue now (its position is
+            # the book at its arrival); anything that could take waits for the next event.
+            if (
+                working.acts_as_limit
+                and working.init.time_in_force not in (TimeInForce.IOC, TimeInForce.FOK)
+                and not matcher.is_marketable(working.is_buy, working.limit_raw)
+            ):
+                matcher.join(working)
+                working.is_resting = True
+                working.awaits_data = False
+            return
+        self._book_match_order(working, matcher, instrument)
+
+    def _trigger_stops(self, instrument_id: str, matcher: BookMatcher) -> None:
+        stops = [
+            w
+            for w in self._working.get(instrument_id, ())
+            if w.trigger_raw is not None and not w.is_triggered
+        ]
+        if not stops:
+            return
+        bid = matcher.best_effective(_BID)
+        ask = matcher.best_effective(_ASK)
+        last = matcher.last_print_raw
+        for working in stops:
+            trigger = working.trigger_raw
+            assert trigger is not None
+            touch = ask if working.is_buy else bid
+            hits = [px for px in (touch, last) if px is not None]
+            if (
+                any(px >= trigger for px in hits)
+                if working.is_buy
+                else any(px <= trigger for px in hits)
+            ):
+                self._trigger(working)
+
+    def _book_match_order(
+        self, working: WorkingOrder, matcher: BookMatcher, instrument: Instrument
+    ) -> None:
+        client_order_id = working.init.client_order_id
+        if matcher.slot(client_order_id) is not None:
+            return  # resting: prints and crossing fill it
+        if working.trigger_raw is not None and not working.is_triggered:
+            return
+        tif = working.init.time_in_force
+        first = not working.is_resting
+        limit = None if working.acts_as_market else working.limit_raw
+        if (
+            first
+            and tif is TimeInForce.FOK
+            and matcher.available_raw(working.is_buy, limit) < working.leaves_raw
+        ):
+            self._close(working, "canceled", "FOK order cannot fill completely")
+            return
+        matcher.take(working, limit)
+        if client_order_id not in self._by_id:
+            return  # filled
+        if first and tif in (TimeInForce.IOC, TimeInForce.FOK):
+            self._close(working, "canceled", "IOC/FOK order not filled on arrival")
+            return
+        if working.acts_as_limit and working.leaves_raw > 0:
+            matcher.join(working)
+        working.is_resting = True
+        working.awaits_data = False
 
     # -- level 1: bars -----------------------------------------------------------------------------
 
@@ -329,6 +741,7 @@ class SimulatedVenue:
                 self._match_segment(working, start, end, bar, instrument)
         for working in orders:
             working.is_resting = True
+            working.awaits_data = False
         self._expire(bar.instrument_id, bar.ts_event)
 
     def _bar_budget(self, bar: Bar, instrument: Instrument) -> int | None:
@@ -339,7 +752,7 @@ class SimulatedVenue:
         budget = int(volume * cap)
         return budget - budget % instrument.lot_size_raw
 
-    def _match_open(self, w: _Working, o: int, bar: Bar, instrument: Instrument) -> None:
+    def _match_open(self, w: WorkingOrder, o: int, bar: Bar, instrument: Instrument) -> None:
         if (
             w.init.time_in_force is TimeInForce.FOK
             and self._budget_raw is not None
@@ -362,7 +775,7 @@ class SimulatedVenue:
             self._fill(w, w.leaves_raw, bar.open, bar, instrument, liquidity, slip=False)
 
     def _match_segment(
-        self, w: _Working, start: int, end: int, bar: Bar, instrument: Instrument
+        self, w: WorkingOrder, start: int, end: int, bar: Bar, instrument: Instrument
     ) -> None:
         if w.acts_as_market:
             return  # market orders fill only at an open; leftovers wait for the next bar
@@ -389,7 +802,7 @@ class SimulatedVenue:
             price = Price(w.limit_raw, instrument.price_precision)
             self._fill(w, w.leaves_raw, price, bar, instrument, LiquiditySide.MAKER, slip=False)
 
-    def _limit_reached(self, w: _Working, low: int, high: int) -> bool:
+    def _limit_reached(self, w: WorkingOrder, low: int, high: int) -> bool:
         limit = w.limit_raw
         assert limit is not None
         if w.is_buy:
@@ -398,7 +811,7 @@ class SimulatedVenue:
 
     # -- level 2: quotes and trades ----------------------------------------------------------------
 
-    def _match_quote(self, w: _Working, quote: QuoteTick, instrument: Instrument) -> None:
+    def _match_quote(self, w: WorkingOrder, quote: QuoteTick, instrument: Instrument) -> None:
         ask, bid = quote.ask_price, quote.bid_price
         touch = ask if w.is_buy else bid
         size = quote.ask_size if w.is_buy else quote.bid_size
@@ -437,7 +850,7 @@ class SimulatedVenue:
                 slip=False,
             )
 
-    def _match_trade(self, w: _Working, trade: TradeTick, instrument: Instrument) -> None:
+    def _match_trade(self, w: WorkingOrder, trade: TradeTick, instrument: Instrument) -> None:
         px = trade.price.raw
         if w.trigger_raw is not None and not w.is_triggered:
             if (px >= w.trigger_raw) if w.is_buy else (px <= w.trigger_raw):
@@ -460,7 +873,7 @@ class SimulatedVenue:
             return 1 << 62
         return size.raw * pow10(instrument.size_precision) // pow10(size.precision)
 
-    def _finish_arrival(self, w: _Working) -> None:
+    def _finish_arrival(self, w: WorkingOrder) -> None:
         if w.init.client_order_id not in self._by_id:
             return
         if w.init.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
@@ -472,7 +885,7 @@ class SimulatedVenue:
 
     def _fill(
         self,
-        w: _Working,
+        w: WorkingOrder,
         qty_raw: int,
         price: Price,
         bar: Bar | None,
@@ -585,7 +998,7 @@ class SimulatedVenue:
         stats.permanent_bps += config.permanent_bps * participation
         return temporary + permanent
 
-    def _trigger(self, w: _Working) -> None:
+    def _trigger(self, w: WorkingOrder) -> None:
         w.is_triggered = True
         now = self.clock.timestamp_ns()
         self._emit(
@@ -604,7 +1017,7 @@ class SimulatedVenue:
             if working.expire_ns is not None and working.expire_ns <= ts_ns:
                 self._close(working, "expired")
 
-    def _close(self, w: _Working, how: str, reason: str = "") -> None:
+    def _close(self, w: WorkingOrder, how: str, reason: str = "") -> None:
         self._remove(w)
         now = self.clock.timestamp_ns()
         init = w.init
@@ -632,9 +1045,13 @@ class SimulatedVenue:
                 )
             )
 
-    def _remove(self, w: _Working) -> None:
+    def _remove(self, w: WorkingOrder) -> None:
         if self._by_id.pop(w.init.client_order_id, None) is not None:
             self._working[w.init.instrument_id].remove(w)
+            if self._matchers:
+                matcher = self._matchers.get(w.init.instrument_id)
+                if matcher is not None:
+                    matcher.leave(w.init.client_order_id)
 
     def _reject(self, init: OrderInitialized, reason: str) -> None:
         now = self.clock.timestamp_ns()
@@ -652,6 +1069,11 @@ class SimulatedVenue:
     def _would_take(self, init: OrderInitialized) -> bool:
         assert init.price is not None
         is_buy = init.side is OrderSide.BUY
+        matcher = self._matchers.get(init.instrument_id)
+        if matcher is not None:
+            instrument = self.instruments[init.instrument_id]
+            limit = init.price.to_precision(instrument.price_precision).raw
+            return matcher.is_marketable(is_buy, limit)
         quote = self._last_quote.get(init.instrument_id)
         if quote is not None:
             touch = quote.ask_price if is_buy else quote.bid_price

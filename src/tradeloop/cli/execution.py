@@ -1,0 +1,299 @@
+"""Command line of execution realism: ``tradeloop tca``, ``bench book`` and ``bench fidelity``.
+
+``register(app, bench_app)`` adds the commands to the ``tradeloop`` app and its ``bench``
+group; ``run_tca`` is the TCA of a finished run for reports.
+
+TCA of a run (``run_tca``):
+
+1. read the run's manifest from ``RUN_DIR/journal.sqlite``; decode its config;
+2. load the market data the run read, as the run did (``engine.runner.prepare_run``, file
+   and catalog paths taken from the manifest), and check each source's content hash against
+   the manifest (changed data is an error, never a silently different TCA);
+3. build one ``TcaOrder`` per order from the journal (``execution.tca.tca_orders``);
+4. compute ``analytics.tca.tca_report`` against the instrument's prints (trades, else bar
+   closes with their volume) and quotes; arrival prices are the quote mid when every traded
+   instrument has quotes, else the last print or close at or before each order's arrival.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import typer
+
+from tradeloop.core.errors import ConfigError, DataIntegrityError
+
+_DEFAULT_BOOK_FILE = "tests/data/books/binance-usdm-btcusdt-20240808-head.gz"
+
+
+def default_book_file() -> Path | None:
+    """Return the repository's Binance USD-M test recording, if running from a checkout."""
+    root = Path(__file__).resolve().parents[3]
+    path = root / _DEFAULT_BOOK_FILE
+    return path if path.is_file() else None
+
+
+def run_tca(run_dir: str | Path) -> tuple[Any, str, str]:
+    """Return ``(TcaReport, run_id, arrival_source)`` of the run in ``run_dir``.
+
+    Raises
+    ------
+    ConfigError
+        If the directory holds no journal or the run's data cannot be found.
+    DataIntegrityError
+        If the data changed since the run (content hash).
+    """
+    from tradeloop.analytics.tca import ArrivalPriceSource, MarketPrints, MarketQuotes, tca_report
+    from tradeloop.config.schema import RunConfig
+    from tradeloop.data.columns import BarColumns, QuoteColumns, TradeColumns
+    from tradeloop.engine.runner import prepare_run
+    from tradeloop.execution.tca import tca_orders
+    from tradeloop.journal.store import read_manifest, read_records
+
+    journal = Path(run_dir) / "journal.sqlite"
+    if not journal.is_file():
+        raise ConfigError(f"run directory {run_dir} has no journal.sqlite")
+    manifest = read_manifest(journal)
+    try:
+        config = msgspec.json.decode(manifest.config_json.encode(), type=RunConfig)
+    except msgspec.ValidationError as error:
+        raise ConfigError(f"run {manifest.run_id}: its config no longer loads: {error}") from None
+    refs = {ref.name: ref for ref in manifest.data}
+    sections = []
+    for section in config.data:
+        if section.path is not None and section.path in refs:
+            section = msgspec.structs.replace(section, path=refs[section.path].source)
+        elif section.catalog is not None:
+            ref = refs.get(f"catalog:{section.instrument_id}")
+            if ref is not None:
+                section = msgspec.structs.replace(section, catalog=ref.source)
+        sections.append(section)
+    prepared = prepare_run(msgspec.structs.replace(config, data=sections), Path.cwd())
+    for source in prepared.sources:
+        ref = refs.get(source.name)
+        if ref is not None and ref.content_hash != source.content_hash:
+            raise DataIntegrityError(
+                f"data {source.name} changed since run {manifest.run_id}: sha256 "
+                f"{source.content_hash[:16]} is not the run's {ref.content_hash[:16]}"
+            )
+    prints: dict[str, MarketPrints] = {}
+    quotes: dict[str, MarketQuotes] = {}
+    for source in prepared.sources:
+        columns = source.columns
+        iid = columns.instrument_id
+        if isinstance(columns, QuoteColumns):
+            scale = 10.0**columns.price_precision
+            quotes[iid] = MarketQuotes(
+                columns.ts_init, columns.bid_price / scale, columns.ask_price / scale
+            )
+        elif isinstance(columns, TradeColumns):
+            prints[iid] = MarketPrints(
+                columns.ts_init,
+                columns.price / 10.0**columns.price_precision,
+                columns.size / 10.0**columns.size_precision,
+            )
+        elif isinstance(columns, BarColumns) and iid not in prints:
+            prints[iid] = MarketPrints(
+                columns.ts_init,
+                columns.close / 10.0**columns.price_precision,
+                columns.volume / 10.0**columns.volume_precision,
+            )
+    multipliers = {iid: float(i.multiplier) for iid, i in prepared.instruments.items()}
+    orders = tca_orders(read_records(journal), multipliers)
+    traded = {order.instrument_id for order in orders}
+    arrival = (
+        ArrivalPriceSource.MID
+        if traded and all(iid in quotes for iid in traded)
+        else ArrivalPriceSource.LAST
+    )
+    report = tca_report(orders, prints, quotes, arrival)
+    return report, manifest.run_id, arrival.value
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def tca_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (runs/<run_id>).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    limit: Annotated[int, typer.Option(help="Orders to list in the table (0: all).")] = 50,
+) -> None:
+    """Print the transaction cost analysis of a finished run, per order and overall."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from tradeloop.cli.main import user_errors
+
+    with user_errors():
+        report, run_id, source = run_tca(run_dir)
+    if as_json:
+        payload = {
+            "run_id": run_id,
+            "arrival_source": source,
+            "orders": msgspec.to_builtins(report.orders),
+            "summary": msgspec.to_builtins(report.summary),
+        }
+        print(json.dumps(payload, sort_keys=True))
+        return
+    out = Console()
+    table = Table(title=f"tca: {run_id} (arrival: {source})", header_style="bold")
+    for column in (
+        "order",
+        "instrument",
+        "side",
+        "ordered",
+        "fill rate",
+        "arrival",
+        "avg fill",
+        "slip bps",
+        "IS bps",
+        "VWAP",
+        "vs VWAP bps",
+        "TWAP",
+        "particip.",
+    ):
+        table.add_column(column, justify="left" if column in ("order", "instrument") else "right")
+    shown = report.orders if limit <= 0 else report.orders[:limit]
+    for row in shown:
+        table.add_row(
+            row.order_id,
+            row.instrument_id,
+            str(row.side),
+            _number(row.ordered_quantity, 4),
+            _number(row.fill_rate * 100, 1) + "%",
+            _number(row.arrival_price, 4),
+            _number(row.average_fill_price, 4),
+            _number(row.slippage_bps),
+            _number(row.shortfall_bps),
+            _number(row.vwap, 4),
+            _number(row.vwap_slippage_bps),
+            _number(row.twap, 4),
+            _number(None if row.participation is None else row.participation * 100, 3) + "%",
+        )
+    out.print(table)
+    if len(shown) < len(report.orders):
+        out.print(f"… {len(report.orders) - len(shown)} more orders (--limit 0 lists all)")
+    summary = report.summary
+    totals = Table(title="aggregate (notional-weighted)", header_style="bold")
+    totals.add_column("metric")
+    totals.add_column("value", justify="right")
+    for name, value in (
+        ("orders (filled)", f"{summary.order_count} ({summary.filled_order_count})"),
+        ("ordered notional", _number(summary.ordered_notional)),
+        ("filled notional", _number(summary.filled_notional)),
+        ("fill rate", _number(None if summary.fill_rate is None else summary.fill_rate * 100, 2)),
+        ("implementation shortfall", _number(summary.shortfall_amount)),
+        (
+            "  execution / opportunity / fees",
+            "/".join(
+                _number(v)
+                for v in (
+                    summary.execution_cost_amount,
+                    summary.opportunity_cost_amount,
+                    summary.fees_amount,
+                )
+            ),
+        ),
+        ("shortfall bps", _number(summary.shortfall_bps)),
+        ("slippage vs arrival bps", _number(summary.slippage_bps)),
+        ("slippage vs VWAP bps", _number(summary.vwap_slippage_bps)),
+        ("slippage vs TWAP bps", _number(summary.twap_slippage_bps)),
+        (
+            "participation %",
+            _number(None if summary.participation is None else summary.participation * 100, 4),
+        ),
+    ):
+        totals.add_row(name, value)
+    out.print(totals)
+
+
+def bench_book_command(
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="A Binance diff-depth recording (default: the repository's USD-M test file).",
+        ),
+    ] = None,
+    repeat: Annotated[int, typer.Option(help="Replays to time (the fastest counts).")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+) -> None:
+    """Time the order-book replay (deltas per second) on a Binance recording."""
+    from tradeloop.bench.book import bench_book_replay
+    from tradeloop.cli.main import user_errors
+
+    with user_errors():
+        path = file if file is not None else default_book_file()
+        if path is None:
+            raise ConfigError("no default book recording outside a checkout: pass --file PATH")
+        if not path.is_file():
+            raise ConfigError(f"book recording {path} does not exist")
+        result = bench_book_replay(path, repeat=repeat)
+    _print_record("bench book", result, as_json)
+
+
+def bench_fidelity_command(
+    bars: Annotated[int, typer.Option(help="Bars of the canonical job.")] = 1_000_000,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="Binance recording for the level 2 / level 4 run (default: the repository's).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+) -> None:
+    """Time the canonical job at each fidelity level, and levels 2 and 4 on real data."""
+    from tradeloop.bench.fidelity import bench_fidelity
+    from tradeloop.cli.main import user_errors
+
+    with user_errors():
+        if bars < 100:
+            raise ConfigError(f"--bars {bars} must be at least 100")
+        path = file if file is not None else default_book_file()
+        if path is not None and not path.is_file():
+            raise ConfigError(f"book recording {path} does not exist")
+        result = bench_fidelity(bars, path)
+    _print_record("bench fidelity", result, as_json)
+
+
+def _print_record(title: str, result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, header_style="bold")
+    table.add_column("key")
+    table.add_column("value", justify="right")
+
+    def rows(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                rows(f"{prefix}{key}." if isinstance(inner, dict) else f"{prefix}{key}", inner)
+            return
+        text = (
+            f"{value:,}"
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else str(value)
+        )
+        table.add_row(prefix, text)
+
+    for key, value in result.items():
+        rows(f"{key}." if isinstance(value, dict) else key, value)
+    Console().print(table)
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    """Add ``tca`` to ``app`` and ``book``, ``fidelity`` to its ``bench`` group."""
+    app.command("tca")(tca_command)
+    bench_app.command("book")(bench_book_command)
+    bench_app.command("fidelity")(bench_fidelity_command)
