@@ -526,6 +526,12 @@ def performance(kernel: Kernel, prepared: PreparedRun) -> dict[str, Any]:
     benchmark = _benchmark_curve(prepared, ts)
     periods = prepared.config.run.periods_per_year
     out: dict[str, Any] = {}
+    from tradeloop.core.errors import InvalidValueError
+
+    try:
+        summarize(ts, net, periods_per_year=periods)
+    except InvalidValueError as error:  # e.g. a run shorter than two days: no daily metrics
+        return {"metrics_note": f"no daily metrics: {error}"}
     for name, curve in (("net", net), ("gross", net + costs)):
         summary = summarize(
             ts,
