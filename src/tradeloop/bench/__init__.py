@@ -1,6 +1,34 @@
-"""Benchmarks: the canonical job of shared/bench/JOB.md through the full loop."""
+"""Benchmarks: the canonical job of shared/bench/JOB.md through the full loop, the pipeline,
+order-book replay and the venue's fidelity levels.
 
-from tradeloop.bench.book import bench_book_replay
-from tradeloop.bench.sma import bench_sma, run_job
+Each benchmark module loads on first use: a benchmark's process should carry only what the
+benchmark runs (peak memory is one of the figures).
+"""
 
-__all__ = ["bench_book_replay", "bench_sma", "run_job"]
+import importlib
+import typing
+
+if typing.TYPE_CHECKING:
+    from tradeloop.bench.book import bench_book_replay
+    from tradeloop.bench.pipeline import StageProfiler, bench_pipeline
+    from tradeloop.bench.sma import bench_sma, run_job
+
+_LAZY: dict[str, str] = {
+    "bench_book_replay": "tradeloop.bench.book",
+    "StageProfiler": "tradeloop.bench.pipeline",
+    "bench_pipeline": "tradeloop.bench.pipeline",
+    "bench_sma": "tradeloop.bench.sma",
+    "run_job": "tradeloop.bench.sma",
+}
+
+
+def __getattr__(name: str) -> typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module tradeloop.bench has no attribute {name}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = ["StageProfiler", "bench_book_replay", "bench_pipeline", "bench_sma", "run_job"]

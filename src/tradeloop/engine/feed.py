@@ -269,7 +269,16 @@ class RecordStream(Generic[R]):
         """Return the distinct ``ts_init`` values of the stream, sorted."""
         if not self.sources:
             return np.empty(0, dtype=np.int64)
-        return np.unique(np.concatenate([s.ts_init for s in self.sources]))
+        ts = np.concatenate([s.ts_init for s in self.sources])
+        if len(self.sources) > 1:
+            ts.sort()  # each source is sorted already; only a merge needs a sort
+        if len(ts) == 0:
+            return ts
+        # np.unique would sort again (0.4 s for a million points): drop adjacent repeats.
+        keep = np.empty(len(ts), dtype=bool)
+        keep[0] = True
+        np.not_equal(ts[1:], ts[:-1], out=keep[1:])
+        return ts[keep]
 
     def marks(self) -> dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
         """Return each instrument's marks (bar close, quote mid, trade price) in kernel order."""

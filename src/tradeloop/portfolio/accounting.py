@@ -367,33 +367,37 @@ class Portfolio:
                 (pos_ts, qty, cost, mark_ts, np.concatenate(([0.0], mark_values)), is_cash)
             )
         costs = np.array([0] + [entry[5] for entry in log], dtype=np.float64) / 1e9
-        fill_value = np.array([entry[6] for entry in log], dtype=np.float64) / 1e9
-        equity = np.empty(len(ts_points), dtype=np.float64)
-        gross = np.empty(len(ts_points), dtype=np.float64)
+        # Notional traded up to and including each fill (index 0: before the first fill).
+        traded_upto = np.concatenate(([0.0], np.cumsum([entry[6] / 1e9 for entry in log])))
+        size = len(ts_points)
+        equity = np.empty(size, dtype=np.float64)
+        gross = np.zeros(size, dtype=np.float64)
+        cost_curve = np.empty(size, dtype=np.float64)
+        traded = np.empty(size, dtype=np.float64)
         block = 65_536  # bounded temporaries: memory stays flat however long the run
-        for lo in range(0, len(ts_points), block):
-            points = ts_points[lo : lo + block]
+        previous_upto = 0.0
+        for lo in range(0, size, block):
+            hi = min(lo + block, size)
+            points = ts_points[lo:hi]
             at = np.searchsorted(log_ts, points, side="right")
-            values = cash[at]
-            exposure = np.zeros(len(points), dtype=np.float64)
+            values = equity[lo:hi]
+            np.take(cash, at, out=values)
+            np.take(costs, at, out=cost_curve[lo:hi])
+            upto = traded_upto[at]
+            traded[lo:hi] = np.diff(upto, prepend=previous_upto)
+            previous_upto = float(upto[-1]) if len(upto) else previous_upto
+            exposure = gross[lo:hi]
             for pos_ts, qty, cost, mark_ts, mark_values, is_cash in series:
                 k = np.searchsorted(pos_ts, points, side="right")
                 held = qty[k] * mark_values[np.searchsorted(mark_ts, points, side="right")]
                 values += held if is_cash else held - cost[k]
                 exposure += np.abs(held)
-            equity[lo : lo + block] = values
-            gross[lo : lo + block] = exposure
-        # Fills at or before each point, then the notional traded in each point's interval.
-        cumulative = np.concatenate(([0.0], np.cumsum(fill_value)))
-        upto = cumulative[np.searchsorted(log_ts, ts_points, side="right")]
-        traded = np.diff(np.concatenate(([0.0], upto)))
-        self.equity_ts = array("q", ts_points.tobytes())
-        self.equity_values = array("d", equity.tobytes())
-        self.gross_values = array("d", gross.tobytes())
-        self.cost_values = array(
-            "d", costs[np.searchsorted(log_ts, ts_points, side="right")].tobytes()
-        )
-        self.traded_values = array("d", np.ascontiguousarray(traded).tobytes())
+        # NumPy arrays serve the buffer protocol like ``array.array``: kept without a copy.
+        self.equity_ts = ts_points  # type: ignore[assignment]
+        self.equity_values = equity  # type: ignore[assignment]
+        self.gross_values = gross  # type: ignore[assignment]
+        self.cost_values = cost_curve  # type: ignore[assignment]
+        self.traded_values = traded  # type: ignore[assignment]
 
     def _rebuild_curve_terms(self) -> None:
         terms: list[tuple[Position, float, bool]] = []

@@ -116,6 +116,9 @@ _SIDE_CODES: Final = {BookSide.BID: 1, BookSide.ASK: 2, BookSide.NONE: 0}
 _RESTING_SIDE: Final = {AggressorSide.BUYER: 2, AggressorSide.SELLER: 1, AggressorSide.NONE: 0}
 
 
+_NO_COSTS = FillCosts()
+
+
 class _MarketStats:
     """Rolling σ and volume of one instrument for the impact model (venue-side estimates)."""
 
@@ -219,6 +222,11 @@ class SimulatedVenue:
         self._scales: dict[tuple[str, int, int], tuple[int, int]] = {}
         self._budget_raw: int | None = None
         self._impact = config.impact
+        self._has_price_costs = (
+            config.half_spread_bps > 0
+            or config.slippage.kind != "none"
+            or config.impact is not None
+        )
         self._stats: dict[str, _MarketStats] = {}
         self._decay = (
             0.5 ** (1.0 / config.impact.permanent_half_life_bars)
@@ -944,6 +952,8 @@ class SimulatedVenue:
         self, reference: Price, qty_raw: int, is_buy: bool, bar: Bar | None, instrument: Instrument
     ) -> tuple[Price, FillCosts]:
         """Return a taker fill's price and its cost components over ``reference``."""
+        if not self._has_price_costs:
+            return reference, _NO_COSTS
         tick = instrument.tick_size_raw
         ref = reference.raw
 
@@ -957,8 +967,10 @@ class SimulatedVenue:
         impact = 0
         if self._impact is not None:
             impact = ticks_for(self._impact_bps(qty_raw, instrument, bar))
-        parts = [spread, slippage, impact]
         total = spread + slippage + impact
+        if total == 0:
+            return reference, _NO_COSTS  # no cost model configured: nothing to attribute
+        parts = [spread, slippage, impact]
         final = ref + total if is_buy else ref - total
         if bar is not None:
             clamped = min(max(final, bar.low_raw), bar.high_raw)
