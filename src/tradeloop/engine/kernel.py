@@ -28,6 +28,7 @@ responses are released by clock alerts, which step 1 fires in time order.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -331,6 +332,24 @@ class Kernel:
             raise ConfigError("run_backtest needs a TestClock")
         if not self._started:
             self.start()
+        # The loop allocates many short-lived objects and few cyclic ones (events are not
+        # tracked at all): collect the youngest generation every 50,000 allocations instead
+        # of every 700 during the run, and restore the thresholds after (~3 % faster).
+        thresholds = gc.get_threshold()
+        gc.set_threshold(50_000, thresholds[1], thresholds[2])
+        try:
+            self._run_records(records, progress, progress_every)
+        finally:
+            gc.set_threshold(*thresholds)
+
+    def _run_records(
+        self,
+        records: RecordStream[Any] | Iterable[FeedRecord],
+        progress: ProgressCallback | None,
+        progress_every: int,
+    ) -> None:
+        clock = self.clock
+        assert isinstance(clock, TestClock)
         stream = records if isinstance(records, RecordStream) else None
         base = self.portfolio.base_currency
         bulk_curve = (
@@ -350,6 +369,7 @@ class Kernel:
         last_ts = self._last_ts
         next_progress = progress_every
         for chunk in chunks:
+            bars = 0  # counted locally, added per chunk: cheaper than an attribute per bar
             for record in chunk:
                 ts = record.ts_init
                 if ts != last_ts:
@@ -381,9 +401,10 @@ class Kernel:
                         handler(record)
                     if deferred:
                         drain()
-                    self.records_processed += 1
+                    bars += 1
                 else:
                     dispatch(record)
+            self.records_processed += bars
             if progress is not None and self.records_processed >= next_progress:
                 progress(self.records_processed)
                 next_progress = self.records_processed + progress_every

@@ -84,6 +84,7 @@ class Portfolio:
         self._position_topics: dict[str, str] = {}
         # (position, float factor) of open positions of every instrument, for the equity curve.
         self._curve_terms: list[tuple[Position, float, bool]] = []
+        self._curve_terms_stale = False
         self.equity_ts: array[int] = array("q")
         self.equity_values: array[float] = array("d")
         # Aligned with the equity curve: gross exposure (Σ |position value|), cumulative costs
@@ -212,7 +213,7 @@ class Portfolio:
                 self._open[key] = position
             else:
                 del self._open[key]
-            self._rebuild_curve_terms()
+            self._curve_terms_stale = True  # rebuilt by the next snapshot (paper/live only)
         now = self.clock.timestamp_ns()
         changed = PositionChanged(
             instrument_id=fill.instrument_id,
@@ -348,7 +349,16 @@ class Portfolio:
         cash = (
             np.array([self.starting_cash.raw] + [entry[4] for entry in log], dtype=np.float64) / 1e9
         )
-        series = []
+        series: list[
+            tuple[
+                npt.NDArray[np.int64],
+                npt.NDArray[np.float64],
+                npt.NDArray[np.float64],
+                npt.NDArray[np.int64] | None,
+                npt.NDArray[np.float64],
+                bool,
+            ]
+        ] = []
         for instrument_id in sorted({entry[1] for entry in log}):
             instrument, is_cash, is_base = self._info(instrument_id)
             if not is_base:
@@ -363,9 +373,10 @@ class Portfolio:
             qty = np.array([0] + [r[2] for r in rows], dtype=np.float64) * factor
             cost = np.array([0] + [r[3] for r in rows], dtype=np.float64) / 1e9
             mark_ts, mark_values = marks[instrument_id]
-            series.append(
-                (pos_ts, qty, cost, mark_ts, np.concatenate(([0.0], mark_values)), is_cash)
-            )
+            # One source whose timestamps are the curve's: its marks line up, no search needed.
+            aligned = len(mark_ts) == len(ts_points) and bool(np.array_equal(mark_ts, ts_points))
+            padded = np.concatenate(([0.0], mark_values))
+            series.append((pos_ts, qty, cost, None if aligned else mark_ts, padded, is_cash))
         costs = np.array([0] + [entry[5] for entry in log], dtype=np.float64) / 1e9
         # Notional traded up to and including each fill (index 0: before the first fill).
         traded_upto = np.concatenate(([0.0], np.cumsum([entry[6] / 1e9 for entry in log])))
@@ -389,7 +400,11 @@ class Portfolio:
             exposure = gross[lo:hi]
             for pos_ts, qty, cost, mark_ts, mark_values, is_cash in series:
                 k = np.searchsorted(pos_ts, points, side="right")
-                held = qty[k] * mark_values[np.searchsorted(mark_ts, points, side="right")]
+                if mark_ts is None:
+                    mark = mark_values[lo + 1 : hi + 1]
+                else:
+                    mark = mark_values[np.searchsorted(mark_ts, points, side="right")]
+                held = qty[k] * mark
                 values += held if is_cash else held - cost[k]
                 exposure += np.abs(held)
         # NumPy arrays serve the buffer protocol like ``array.array``: kept without a copy.
@@ -415,6 +430,9 @@ class Portfolio:
 
     def snapshot(self, ts_ns: int) -> None:
         """Append the equity at ``ts_ns`` to the equity curve (floats, for analytics)."""
+        if self._curve_terms_stale:
+            self._rebuild_curve_terms()
+            self._curve_terms_stale = False
         equity = self.cash / 1e9
         for position, factor, is_cash in self._curve_terms:
             if factor < 0:
