@@ -398,12 +398,12 @@ class Portfolio:
             traded[lo:hi] = np.diff(upto, prepend=previous_upto)
             previous_upto = float(upto[-1]) if len(upto) else previous_upto
             exposure = gross[lo:hi]
-            for pos_ts, qty, cost, mark_ts, mark_values, is_cash in series:
+            for pos_ts, qty, cost, series_ts, series_marks, is_cash in series:
                 k = np.searchsorted(pos_ts, points, side="right")
-                if mark_ts is None:
-                    mark = mark_values[lo + 1 : hi + 1]
+                if series_ts is None:
+                    mark = series_marks[lo + 1 : hi + 1]
                 else:
-                    mark = mark_values[np.searchsorted(mark_ts, points, side="right")]
+                    mark = series_marks[np.searchsorted(series_ts, points, side="right")]
                 held = qty[k] * mark
                 values += held if is_cash else held - cost[k]
                 exposure += np.abs(held)
