@@ -22,7 +22,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -142,6 +142,7 @@ class SqliteJournal:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
+        _widen_pipe(self._process.stdin)
 
     def append(self, record: Event | Command, durable: bool = False) -> int:
         """Append ``record`` and return its sequence number (see ``Journal.append``)."""
@@ -222,6 +223,16 @@ class SqliteJournal:
     def count(self) -> int:
         """Return how many records were appended."""
         return self._seq
+
+
+def _widen_pipe(stream: Any) -> None:
+    """Ask Linux for a 1 MiB pipe buffer (64 KiB by default): fewer wake-ups per batch."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(stream.fileno(), 1031, 1 << 20)  # F_SETPIPE_SZ
+    except (ImportError, OSError, AttributeError):
+        pass  # not Linux, or the limit is lower: the default buffer works, a little slower
 
 
 def read_manifest(path: str | os.PathLike[str]) -> RunManifest:
