@@ -113,8 +113,11 @@ def build_records(columns: Columns, start: int, stop: int) -> list[MarketData]:
     """Return rows ``start:stop`` of ``columns`` as record objects."""
     n = stop - start
     iid = repeat(columns.instrument_id, n)
-    ts_event = columns.ts_event[start:stop].tolist()
-    ts_init = columns.ts_init[start:stop].tolist()
+    event_ns = columns.ts_event[start:stop]
+    init_ns = columns.ts_init[start:stop]
+    ts_event = event_ns.tolist()
+    # Most sources stamp a record when it happened (ts_init == ts_event): share the ints.
+    ts_init = ts_event if np.array_equal(event_ns, init_ns) else init_ns.tolist()
     if isinstance(columns, BarColumns):
         return list(
             map(

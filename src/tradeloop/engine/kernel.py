@@ -31,7 +31,8 @@ from __future__ import annotations
 import gc
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import islice
 from typing import Any
 
 from tradeloop.bus.bus import Handler, MessageBus
@@ -357,8 +358,8 @@ class Kernel:
             and stream.marks_cover_books()
             and all(i.quote_currency == base for i in self.instruments.values())
         )
-        chunks: Iterable[Iterable[FeedRecord]] = (
-            stream.chunks() if stream is not None else (records,)
+        chunks: Iterable[list[FeedRecord]] = (
+            stream.chunks() if stream is not None else _in_lists(records)
         )
         snapshot = None if bulk_curve else self.portfolio.snapshot
         dispatch = self.dispatch
@@ -367,9 +368,11 @@ class Kernel:
         bus = self.bus
         routes = self._routes
         last_ts = self._last_ts
+        marks = self.portfolio.marks
         next_progress = progress_every
         for chunk in chunks:
-            bars = 0  # counted locally, added per chunk: cheaper than an attribute per bar
+            # Counted per chunk: whatever ``dispatch`` added, the chunk's records are done.
+            counted_before = self.records_processed
             for record in chunk:
                 ts = record.ts_init
                 if ts != last_ts:
@@ -396,15 +399,14 @@ class Kernel:
                     route[0](record)
                     if deferred:
                         drain()
-                    route[1](record)
+                    marks[record.instrument_id] = record  # Portfolio.on_bar, inlined
                     for handler in route[4]:
                         handler(record)
                     if deferred:
                         drain()
-                    bars += 1
                 else:
                     dispatch(record)
-            self.records_processed += bars
+            self.records_processed = counted_before + len(chunk)
             if progress is not None and self.records_processed >= next_progress:
                 progress(self.records_processed)
                 next_progress = self.records_processed + progress_every
@@ -416,3 +418,10 @@ class Kernel:
         self.stop()
         if bulk_curve and stream is not None:
             self.portfolio.rebuild_equity_curve(stream.timestamps(), stream.marks())
+
+
+def _in_lists(records: Iterable[FeedRecord], size: int = 65_536) -> Iterator[list[FeedRecord]]:
+    # Any iterable of records, served in lists like a RecordStream's chunks (bounded memory).
+    iterator = iter(records)
+    while chunk := list(islice(iterator, size)):
+        yield chunk

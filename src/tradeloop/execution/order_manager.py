@@ -48,7 +48,7 @@ from tradeloop.model.events import (
     OrderSubmitted,
 )
 from tradeloop.model.instruments import Instrument
-from tradeloop.model.orders import Order
+from tradeloop.model.orders import OPEN_STATUSES, TERMINAL_STATUSES, Order
 
 EXTERNAL_STRATEGY_ID = "EXTERNAL"
 
@@ -287,24 +287,28 @@ class OrderManager:
             self._alert("error", f"venue event refused by the order state machine: {error}")
 
     def _apply(self, order: Order, event: OrderEvent) -> None:
-        was_closed = order.is_closed
+        was_closed = order.status in TERMINAL_STATUSES
         order.apply(event)
-        kind = type(event)
-        if kind is OrderFilled:
+        if type(event) is OrderFilled:
             self.fill_count += 1
             self.stats["fills"] += 1
-        if order.is_open:
-            self._open[order.client_order_id] = order
-        elif order.is_closed and not was_closed:
-            self._open.pop(order.client_order_id, None)
+        status = order.status
+        if status in OPEN_STATUSES:
+            self._open[order.init.client_order_id] = order
+        elif not was_closed and status in TERMINAL_STATUSES:
+            self._open.pop(order.init.client_order_id, None)
             self._count_closed(order)
-            self._closed.append(order.client_order_id)
-            while len(self._closed) > self._retain_closed:
-                self.orders.pop(self._closed.popleft(), None)
+            closed = self._closed
+            closed.append(order.init.client_order_id)
+            if len(closed) > self._retain_closed:
+                orders = self.orders
+                while len(closed) > self._retain_closed:
+                    orders.pop(closed.popleft(), None)
         self.journal.append(event)
-        topic = self._topics.get(order.strategy_id)
+        strategy_id = order.init.strategy_id
+        topic = self._topics.get(strategy_id)
         if topic is None:
-            topic = self._topics[order.strategy_id] = order_events_topic(order.strategy_id)
+            topic = self._topics[strategy_id] = order_events_topic(strategy_id)
         self.bus.publish(topic, event)
 
     def _count_closed(self, order: Order) -> None:

@@ -8,7 +8,7 @@ Frame: one byte kind, 4 bytes little-endian length, then ``length`` bytes.
 
 - ``B``: a batch: 8 bytes first sequence number + a JSON array of records.
 - ``S``: sync: commit everything received so far, then answer ``K`` (or ``E`` + message).
-- ``C``: close: build the index, checkpoint the WAL, switch to rollback journal, answer
+- ``C``: close: checkpoint the WAL, switch to rollback journal, answer
   ``K`` followed by the writer's peak resident memory in kB, exit.
 
 The database (schema and manifest) is created by the parent before the writer starts.
@@ -21,8 +21,6 @@ import sys
 from typing import BinaryIO
 
 import msgspec
-
-INDEX_SQL = "CREATE INDEX records_ts ON records (ts_init)"
 
 
 class _Header(msgspec.Struct):
@@ -89,7 +87,6 @@ def serve(path: str, stdin: BinaryIO, stdout: BinaryIO) -> None:
         elif kind in (b"S", b"C"):
             if kind == b"C" and error is None:
                 try:
-                    conn.execute(INDEX_SQL)
                     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                     conn.execute("PRAGMA journal_mode=DELETE")
                 except Exception as exc:

@@ -112,9 +112,7 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def account_type(self) -> AccountType:
         """Return how trades in this instrument settle: cash (spot) or margin (derivatives, FX)."""
-        if self.kind in (InstrumentKind.EQUITY, InstrumentKind.CRYPTO_SPOT):
-            return AccountType.CASH
-        return AccountType.MARGIN
+        return _ACCOUNT_TYPES[self.kind]
 
     @property
     def multiplier_parts(self) -> tuple[int, int]:
@@ -210,6 +208,14 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
         """Return quantity × price × multiplier in the quote currency (exact to 9 decimals)."""
         mult_raw, mult_precision = self.multiplier_parts
         return Money(notional_raw(price, quantity, mult_raw, mult_precision), self.quote_currency)
+
+
+_ACCOUNT_TYPES: dict[InstrumentKind, AccountType] = {
+    kind: AccountType.CASH
+    if kind in (InstrumentKind.EQUITY, InstrumentKind.CRYPTO_SPOT)
+    else AccountType.MARGIN
+    for kind in InstrumentKind
+}
 
 
 @functools.lru_cache(maxsize=256)

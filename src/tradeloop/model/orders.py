@@ -116,6 +116,7 @@ TRANSITIONS: Final[dict[OrderStatus, dict[type[OrderEvent], OrderStatus | str]]]
 }
 
 _CARRIES_VENUE_ID: Final = frozenset({OrderAccepted, OrderTriggered, OrderUpdated})
+_PENDING: Final = frozenset({S.PENDING_CANCEL, S.PENDING_UPDATE})
 
 TERMINAL_STATUSES: Final = frozenset({S.DENIED, S.REJECTED, S.CANCELED, S.EXPIRED, S.FILLED})
 OPEN_STATUSES: Final = frozenset(
@@ -257,28 +258,27 @@ class Order:
                 f"event {type(event).__name__} for order {event.client_order_id} "
                 f"applied to order {self.init.client_order_id}"
             )
-        target = TRANSITIONS[self.status].get(type(event))
+        kind = type(event)
+        status = self.status
+        target = TRANSITIONS[status].get(kind)
         if target is None:
             raise OrderStateError(
-                f"order {self.init.client_order_id} in status {self.status} cannot apply "
-                f"{type(event).__name__}"
+                f"order {self.init.client_order_id} in status {status} cannot apply {kind.__name__}"
             )
-        if target == _FILL:
+        if target is _FILL:
             assert isinstance(event, OrderFilled)
             self._apply_fill(event)
-        elif target == _BACK:
+        elif target is _BACK:
             self.status = self._previous_status
         else:
             assert isinstance(target, OrderStatus)
-            if target in (S.PENDING_CANCEL, S.PENDING_UPDATE) and self.status not in (
-                S.PENDING_CANCEL,
-                S.PENDING_UPDATE,
-            ):
-                self._previous_status = self.status
+            if target in _PENDING and status not in _PENDING:
+                self._previous_status = status
             self.status = target
-        if type(event) in _CARRIES_VENUE_ID:
+        if kind in _CARRIES_VENUE_ID:
             self.venue_order_id = event.venue_order_id  # type: ignore[attr-defined]
-        if type(event) is OrderUpdated:
+        if kind is OrderUpdated:
+            assert isinstance(event, OrderUpdated)
             self.quantity = event.quantity
             if event.price is not None:
                 self.price = event.price

@@ -24,7 +24,7 @@ from tradeloop.bus.bus import MessageBus
 from tradeloop.bus.topics import ACCOUNT_EVENTS, position_events_topic
 from tradeloop.core.clock import Clock
 from tradeloop.core.errors import ConfigError
-from tradeloop.core.fixed import Money, Price, pow10
+from tradeloop.core.fixed import Money, Price, notional_raw, pow10
 from tradeloop.journal.store import Journal
 from tradeloop.model.data import Bar, QuoteTick, TradeTick
 from tradeloop.model.enums import AccountType, OrderSide
@@ -143,13 +143,14 @@ class Portfolio:
 
     def apply_fill(self, fill: OrderFilled) -> None:
         """Update the position, cash and fees for ``fill`` and publish what changed."""
-        instrument, is_cash, is_base = self._info(fill.instrument_id)
-        key = (fill.strategy_id, fill.instrument_id)
+        instrument_id = fill.instrument_id
+        instrument, is_cash, is_base = self._info(instrument_id)
+        key = (fill.strategy_id, instrument_id)
         position = self.positions.get(key)
         if position is None:
             mult_raw, mult_precision = instrument.multiplier_parts
             position = Position(
-                fill.instrument_id,
+                instrument_id,
                 fill.strategy_id,
                 instrument.size_precision,
                 instrument.quote_currency,
@@ -157,27 +158,40 @@ class Portfolio:
                 mult_precision,
             )
             self.positions[key] = position
-        was_open = position.signed_raw != 0
         before_raw = position.signed_raw
         realized = position.apply_fill(fill)
-        self.net_raw[fill.instrument_id] = (
-            self.net_raw.get(fill.instrument_id, 0) + position.signed_raw - before_raw
-        )
+        after_raw = position.signed_raw
+        net_raw = self.net_raw
+        net_raw[instrument_id] = net = net_raw.get(instrument_id, 0) + after_raw - before_raw
         quote = instrument.quote_currency
+        base = self.base_currency
         ts = fill.ts_event
         commission = fill.commission
         fee = (
             commission.raw
-            if commission.currency == self.base_currency
+            if commission.currency == base
             else self._to_base(commission.raw, commission.currency, ts)
         )
-        if is_cash:
-            value = instrument.notional(fill.last_qty, fill.last_px).raw
-            signed_value = -value if fill.order_side is OrderSide.BUY else value
-            self.cash += signed_value if is_base else self._to_base(signed_value, quote, ts)
+        # The fill's notional in the quote currency: cash moves by it in a cash account, and
+        # it is what the fill traded (turnover).
+        traded = notional_raw(
+            fill.last_px, fill.last_qty, position.multiplier_raw, position.multiplier_precision
+        )
+        if is_base:
+            fill_value = traded
+            if is_cash:
+                self.cash += -traded if fill.order_side is OrderSide.BUY else traded
+            else:
+                self.cash += realized
+            self.realized += realized
         else:
-            self.cash += realized if is_base else self._to_base(realized, quote, ts)
-        self.realized += realized if is_base else self._to_base(realized, quote, ts)
+            fill_value = self._to_base(traded, quote, ts)
+            if is_cash:
+                signed_value = -traded if fill.order_side is OrderSide.BUY else traded
+                self.cash += self._to_base(signed_value, quote, ts)
+            else:
+                self.cash += self._to_base(realized, quote, ts)
+            self.realized += self._to_base(realized, quote, ts)
         self.cash -= fee
         self.fees += fee
         costs = fill.costs
@@ -188,27 +202,17 @@ class Portfolio:
             price_costs["impact"] += self._to_base(costs.impact, quote, ts)
         self.fill_count += 1
         net_cost = 0
-        for (_, instrument_id), held in self._open.items():
-            if instrument_id == fill.instrument_id and held is not position:
+        for (_, held_instrument), held in self._open.items():
+            if held_instrument == instrument_id and held is not position:
                 net_cost += held.cost_raw if held.signed_raw > 0 else -held.cost_raw
-        if position.signed_raw:
-            net_cost += position.cost_raw if position.signed_raw > 0 else -position.cost_raw
-        fill_value = instrument.notional(fill.last_qty, fill.last_px).raw
-        fill_value = fill_value if is_base else self._to_base(fill_value, quote, ts)
+        if after_raw:
+            net_cost += position.cost_raw if after_raw > 0 else -position.cost_raw
         self._traded_since += fill_value / 1e9
         self.state_log.append(
-            (
-                ts,
-                fill.instrument_id,
-                self.net_raw[fill.instrument_id],
-                net_cost,
-                self.cash,
-                self.total_costs_raw(),
-                fill_value,
-            )
+            (ts, instrument_id, net, net_cost, self.cash, self.total_costs_raw(), fill_value)
         )
-        is_open = position.signed_raw != 0
-        if is_open != was_open:
+        is_open = after_raw != 0
+        if is_open != (before_raw != 0):
             if is_open:
                 self._open[key] = position
             else:
@@ -216,25 +220,26 @@ class Portfolio:
             self._curve_terms_stale = True  # rebuilt by the next snapshot (paper/live only)
         now = self.clock.timestamp_ns()
         changed = PositionChanged(
-            instrument_id=fill.instrument_id,
+            instrument_id=instrument_id,
             strategy_id=fill.strategy_id,
             side=position.side,
             quantity=position.quantity,
-            signed_qty_raw=position.signed_raw,
+            signed_qty_raw=after_raw,
             avg_px_open=position.avg_px_open,
             realized_pnl=Money(position.realized_raw, quote),
             last_trade_id=fill.trade_id,
             ts_event=ts,
             ts_init=now,
         )
-        self.journal.append(changed)
+        journal_append = self.journal.append
+        journal_append(changed)
         topic = self._position_topics.get(fill.strategy_id)
         if topic is None:
             topic = self._position_topics[fill.strategy_id] = position_events_topic(
                 fill.strategy_id
             )
-        self.bus.publish(topic, changed)
-        base = self.base_currency
+        publish = self.bus.publish
+        publish(topic, changed)
         state = AccountStateChanged(
             account_id=self.account_id,
             cash=Money(self.cash, base),
@@ -243,8 +248,8 @@ class Portfolio:
             ts_event=ts,
             ts_init=now,
         )
-        self.journal.append(state)
-        self.bus.publish(ACCOUNT_EVENTS, state)
+        journal_append(state)
+        publish(ACCOUNT_EVENTS, state)
 
     def _to_base(self, raw: int, currency_code: str, ts_ns: int) -> int:
         if currency_code == self.base_currency or raw == 0:

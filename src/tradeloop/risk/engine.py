@@ -160,18 +160,21 @@ class RiskEngine:
     @staticmethod
     def _check_shape(order: OrderInitialized) -> str | None:
         kind = order.order_type
-        if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) and order.price is None:
-            return f"{kind} order needs a limit price"
-        if kind in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT) and order.trigger_price is None:
-            return f"{kind} order needs a trigger price"
-        if kind is OrderType.MARKET and (
-            order.price is not None or order.trigger_price is not None
-        ):
-            return "MARKET order must not carry a price"
-        if order.is_post_only and kind is not OrderType.LIMIT:
-            return f"post-only applies to LIMIT orders, not {kind}"
-        if order.is_post_only and order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-            return f"post-only order cannot be {order.time_in_force}"
+        if kind is OrderType.MARKET:
+            if order.price is not None or order.trigger_price is not None:
+                return "MARKET order must not carry a price"
+        else:
+            if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) and order.price is None:
+                return f"{kind} order needs a limit price"
+            if kind in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT) and (
+                order.trigger_price is None
+            ):
+                return f"{kind} order needs a trigger price"
+        if order.is_post_only:
+            if kind is not OrderType.LIMIT:
+                return f"post-only applies to LIMIT orders, not {kind}"
+            if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+                return f"post-only order cannot be {order.time_in_force}"
         if order.time_in_force is TimeInForce.GTD:
             if order.expire_time_ns is None:
                 return "GTD order needs an expire time"

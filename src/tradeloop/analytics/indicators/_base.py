@@ -141,14 +141,10 @@ def price_reader(indicator: str, field: str) -> Callable[[Bar], tuple[int, int]]
     return cast(Callable[[Bar], tuple[int, int]], attrgetter(f"{field}_raw", "price_precision"))
 
 
-_hlc_raw = attrgetter("high_raw", "low_raw", "close_raw", "price_precision")
-
-
 def bar_hlc(bar: Bar) -> tuple[float, float, float]:
     """Return the bar's high, low and close as floats (``float(price)``)."""
-    high, low, close, precision = _hlc_raw(bar)
-    scale = POW10[precision]
-    return high / scale, low / scale, close / scale
+    scale = POW10[bar.price_precision]
+    return bar.high_raw / scale, bar.low_raw / scale, bar.close_raw / scale
 
 
 def non_finite_input(indicator: object, value: float) -> DataIntegrityError:

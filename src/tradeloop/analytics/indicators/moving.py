@@ -221,6 +221,7 @@ class SMA:
     __slots__ = (
         "_buffer",
         "_denominator",
+        "_is_close",
         "_mode",
         "_partial",
         "_precision",
@@ -242,11 +243,13 @@ class SMA:
     _mode: int
     _precision: int
     _denominator: int
+    _is_close: bool
     _read_price: Callable[[Bar], tuple[int, int]]
 
     def __init__(self, period: int, field: PriceField = "close") -> None:
         self.period = check_period("SMA", "period", period)
         self._read_price = price_reader("SMA", field)
+        self._is_close = field == "close"
         self.field = field
         self.reset()
 
@@ -302,7 +305,10 @@ class SMA:
         InvalidValueError
             If this instance was fed floats since the last reset.
         """
-        raw, precision = self._read_price(bar)
+        if self._is_close:  # direct field reads: 2x faster than attrgetter
+            raw, precision = bar.close_raw, bar.price_precision
+        else:
+            raw, precision = self._read_price(bar)
         if precision != self._precision:
             raw = self._adopt_precision(raw, precision)
         period = self.period
@@ -370,7 +376,17 @@ class EMA:
         If ``period`` is below 1 or ``field`` is unknown.
     """
 
-    __slots__ = ("_k", "_read_price", "_seed", "count", "field", "initialized", "period", "value")
+    __slots__ = (
+        "_is_close",
+        "_k",
+        "_read_price",
+        "_seed",
+        "count",
+        "field",
+        "initialized",
+        "period",
+        "value",
+    )
 
     value: float
     initialized: bool
@@ -379,12 +395,14 @@ class EMA:
     field: str
     _k: float
     _seed: float
+    _is_close: bool
     _read_price: Callable[[Bar], tuple[int, int]]
 
     def __init__(self, period: int, field: PriceField = "close") -> None:
         self.period = check_period("EMA", "period", period)
         self._k = 2.0 / (self.period + 1)
         self._read_price = price_reader("EMA", field)
+        self._is_close = field == "close"
         self.field = field
         self.reset()
 
@@ -421,7 +439,10 @@ class EMA:
 
     def handle_bar(self, bar: Bar) -> None:
         """Add the bar's price (as ``float(price)``)."""
-        raw, precision = self._read_price(bar)
+        if self._is_close:  # direct field reads: 2x faster than attrgetter
+            raw, precision = bar.close_raw, bar.price_precision
+        else:
+            raw, precision = self._read_price(bar)
         self.update(raw / POW10[precision])
 
 
@@ -448,6 +469,7 @@ class WMA:
         "_buffer",
         "_countdown",
         "_divider",
+        "_is_close",
         "_plain",
         "_read_price",
         "_trailing",
@@ -470,12 +492,14 @@ class WMA:
     _trailing: float
     _countdown: int
     _divider: float
+    _is_close: bool
     _read_price: Callable[[Bar], tuple[int, int]]
 
     def __init__(self, period: int, field: PriceField = "close") -> None:
         self.period = check_period("WMA", "period", period)
         self._divider = self.period * (self.period + 1) / 2
         self._read_price = price_reader("WMA", field)
+        self._is_close = field == "close"
         self.field = field
         self.reset()
 
@@ -539,5 +563,8 @@ class WMA:
 
     def handle_bar(self, bar: Bar) -> None:
         """Add the bar's price (as ``float(price)``)."""
-        raw, precision = self._read_price(bar)
+        if self._is_close:  # direct field reads: 2x faster than attrgetter
+            raw, precision = bar.close_raw, bar.price_precision
+        else:
+            raw, precision = self._read_price(bar)
         self.update(raw / POW10[precision])

@@ -256,6 +256,7 @@ class RSI:
 
     __slots__ = (
         "_gain",
+        "_is_close",
         "_loss",
         "_previous",
         "_read_price",
@@ -274,11 +275,13 @@ class RSI:
     _gain: float
     _loss: float
     _previous: float
+    _is_close: bool
     _read_price: Callable[[Bar], tuple[int, int]]
 
     def __init__(self, period: int = 14, field: PriceField = "close") -> None:
         self.period = check_period("RSI", "period", period)
         self._read_price = price_reader("RSI", field)
+        self._is_close = field == "close"
         self.field = field
         self.reset()
 
@@ -338,7 +341,10 @@ class RSI:
 
     def handle_bar(self, bar: Bar) -> None:
         """Add the bar's price (as ``float(price)``)."""
-        raw, precision = self._read_price(bar)
+        if self._is_close:  # direct field reads: 2x faster than attrgetter
+            raw, precision = bar.close_raw, bar.price_precision
+        else:
+            raw, precision = self._read_price(bar)
         self.update(raw / POW10[precision])
 
 
@@ -366,6 +372,7 @@ class MACD:
     __slots__ = (
         "_fast",
         "_fast_sum",
+        "_is_close",
         "_k_fast",
         "_k_signal",
         "_k_slow",
@@ -401,6 +408,7 @@ class MACD:
     _k_fast: float
     _k_slow: float
     _k_signal: float
+    _is_close: bool
     _read_price: Callable[[Bar], tuple[int, int]]
 
     def __init__(
@@ -417,6 +425,7 @@ class MACD:
         self._k_slow = 2.0 / (self.slow_period + 1)
         self._k_signal = 2.0 / (self.signal_period + 1)
         self._read_price = price_reader("MACD", field)
+        self._is_close = field == "close"
         self.field = field
         self.reset()
 
@@ -484,7 +493,10 @@ class MACD:
 
     def handle_bar(self, bar: Bar) -> None:
         """Add the bar's price (as ``float(price)``)."""
-        raw, precision = self._read_price(bar)
+        if self._is_close:  # direct field reads: 2x faster than attrgetter
+            raw, precision = bar.close_raw, bar.price_precision
+        else:
+            raw, precision = self._read_price(bar)
         self.update(raw / POW10[precision])
 
 

@@ -414,6 +414,7 @@ class BollingerBands:
     """
 
     __slots__ = (
+        "_is_close",
         "_moments",
         "_read_price",
         "count",
@@ -436,6 +437,7 @@ class BollingerBands:
     period: int
     num_std: float
     field: str
+    _is_close: bool
     _read_price: Callable[[Bar], tuple[int, int]]
 
     def __init__(self, period: int = 20, num_std: float = 2.0, field: PriceField = "close") -> None:
@@ -443,6 +445,7 @@ class BollingerBands:
         self.num_std = check_non_negative_finite("BollingerBands", "num_std", num_std)
         self._moments = _RollingMoments(self.period)
         self._read_price = price_reader("BollingerBands", field)
+        self._is_close = field == "close"
         self.field = field
         self.reset()
 
@@ -479,7 +482,10 @@ class BollingerBands:
 
     def handle_bar(self, bar: Bar) -> None:
         """Add the bar's price (as ``float(price)``)."""
-        raw, precision = self._read_price(bar)
+        if self._is_close:  # direct field reads: 2x faster than attrgetter
+            raw, precision = bar.close_raw, bar.price_precision
+        else:
+            raw, precision = self._read_price(bar)
         self.update(raw / POW10[precision])
 
 
@@ -505,6 +511,7 @@ class ZScore:
 
     __slots__ = (
         "_divisor",
+        "_is_close",
         "_moments",
         "_read_price",
         "count",
@@ -522,6 +529,7 @@ class ZScore:
     ddof: int
     field: str
     _divisor: int
+    _is_close: bool
     _read_price: Callable[[Bar], tuple[int, int]]
 
     def __init__(self, period: int, ddof: int = 0, field: PriceField = "close") -> None:
@@ -529,6 +537,7 @@ class ZScore:
         self._divisor = self.period - self.ddof
         self._moments = _RollingMoments(self.period)
         self._read_price = price_reader("ZScore", field)
+        self._is_close = field == "close"
         self.field = field
         self.reset()
 
@@ -565,7 +574,10 @@ class ZScore:
 
     def handle_bar(self, bar: Bar) -> None:
         """Add the bar's price (as ``float(price)``)."""
-        raw, precision = self._read_price(bar)
+        if self._is_close:  # direct field reads: 2x faster than attrgetter
+            raw, precision = bar.close_raw, bar.price_precision
+        else:
+            raw, precision = self._read_price(bar)
         self.update(raw / POW10[precision])
 
 
@@ -595,6 +607,7 @@ class RealizedVolatility:
 
     __slots__ = (
         "_divisor",
+        "_is_close",
         "_moments",
         "_previous",
         "_read_price",
@@ -618,6 +631,7 @@ class RealizedVolatility:
     _divisor: int
     _scale: float
     _previous: float
+    _is_close: bool
     _read_price: Callable[[Bar], tuple[int, int]]
 
     def __init__(
@@ -635,6 +649,7 @@ class RealizedVolatility:
         self._divisor = self.period - self.ddof
         self._moments = _RollingMoments(self.period)
         self._read_price = price_reader("RealizedVolatility", field)
+        self._is_close = field == "close"
         self.field = field
         self.reset()
 
@@ -679,5 +694,8 @@ class RealizedVolatility:
 
     def handle_bar(self, bar: Bar) -> None:
         """Add the bar's price (as ``float(price)``)."""
-        raw, precision = self._read_price(bar)
+        if self._is_close:  # direct field reads: 2x faster than attrgetter
+            raw, precision = bar.close_raw, bar.price_precision
+        else:
+            raw, precision = self._read_price(bar)
         self.update(raw / POW10[precision])
