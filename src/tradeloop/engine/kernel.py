@@ -80,8 +80,8 @@ class _Context:
     def submit(self, order: OrderInitialized) -> Order:
         return self._kernel.order_manager.submit(order)
 
-    def cancel(self, client_order_id: str) -> bool:
-        return self._kernel.order_manager.cancel(client_order_id)
+    def cancel(self, client_order_id: str, reason: str = "") -> bool:
+        return self._kernel.order_manager.cancel(client_order_id, reason)
 
     def modify(
         self,

@@ -25,7 +25,8 @@ from tradeloop.agents.host import AgentHost
 from tradeloop.analytics.history import BarHistory
 from tradeloop.core.errors import ConfigError
 from tradeloop.model.data import Bar
-from tradeloop.model.events import Event, OrderEvent
+from tradeloop.model.enums import TradingState
+from tradeloop.model.events import Event, OrderEvent, TradingStateChanged
 from tradeloop.pipeline.config import AGENT_TYPES, AgentSpec, PipelineConfig
 from tradeloop.pipeline.stages import (
     BetaStage,
@@ -166,6 +167,26 @@ class Pipeline(Strategy):
     def on_order_event(self, event: OrderEvent) -> None:
         """Pass child order events to their execution algorithm."""
         self.execution_stage.on_order_event(event)
+
+    def kill(self, reason: str) -> None:
+        """Engage the kill switch now: halt trading and flatten every position.
+
+        Call it from strategy code (or a subclass's hook) with the reason; the same happens
+        when anything sets the engine's trading state to HALTED (the kernel's
+        ``set_trading_state``, a monitoring rule, an operator).
+        """
+        self.risk_stage.kill(reason)
+
+    def on_trading_state_changed(self, event: TradingStateChanged) -> None:
+        """Follow a trading state set from outside: HALTED engages the kill switch (flatten);
+        leaving HALTED releases it."""
+        reviewer_state = self.risk_stage.reviewer.state
+        if event.state is reviewer_state:
+            return  # the pipeline's own change
+        if event.state is TradingState.HALTED:
+            self.risk_stage.kill(event.reason, is_external=True)
+        elif reviewer_state is TradingState.HALTED:
+            self.risk_stage.resume()
 
     def on_step(self, ts_ns: int) -> None:
         """Police the portfolio limits; rebalance every ``rebalance_every`` steps once warm."""
