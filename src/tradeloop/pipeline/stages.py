@@ -355,7 +355,9 @@ class TargetStage:
             max_gross_exposure=spec.max_gross_exposure,
             min_net_exposure=spec.min_net_exposure,
             max_net_exposure=spec.max_net_exposure,
-            max_turnover=spec.max_turnover,
+            # The turnover limit applies to the whole book after sizing (names sold off and
+            # the hedge leg included), not to the names with a score alone.
+            max_turnover=None,
         )
         now_weights = np.array([current.get(n, 0.0) for n in active])
         try:
@@ -393,6 +395,7 @@ class TargetStage:
     def on_scores(self, event: EnsembleScored) -> None:
         """Build, hedge and size the targets of one rebalance."""
         from tradeloop.portfolio.sizing import size_target_weights
+        from tradeloop.portfolio.turnover import book_turnover, limit_turnover
 
         host = self.host
         config = host.config
@@ -446,10 +449,39 @@ class TargetStage:
                 regime_multiplier=multiplier,
                 min_trade_notional=Money.from_float(spec.min_trade_notional, base_currency),
             )
-            for instrument_id in sorted(result.target_signed_raw):
+            current_raw = {k: host.held_raw(k) for k in result.target_signed_raw}
+            skipped_ids = {s.instrument_id for s in result.skipped}
+            final_raw = {
+                k: current_raw[k] if k in skipped_ids else v
+                for k, v in result.target_signed_raw.items()
+            }
+            if spec.max_turnover is not None:
+                limited = limit_turnover(
+                    final_raw,
+                    current_raw,
+                    prices=prices,
+                    instruments={k: host.instrument(k) for k in final_raw},
+                    equity=Money.from_float(equity, base_currency),
+                    max_turnover=spec.max_turnover,
+                )
+                if limited.scale < 1.0:
+                    reasons.append(
+                        f"turnover {limited.turnover_before:.3f} of the whole book (sales and "
+                        f"hedge included) above max_turnover {spec.max_turnover:g}: every "
+                        f"trade scaled by {limited.scale:.3f}"
+                    )
+                final_raw = dict(limited.target_signed_raw)
+            turnover = book_turnover(
+                final_raw,
+                current_raw,
+                prices=prices,
+                instruments={k: host.instrument(k) for k in final_raw},
+                equity=Money.from_float(equity, base_currency),
+            )
+            for instrument_id in sorted(final_raw):
                 instrument = host.instrument(instrument_id)
                 scale = 10**instrument.size_precision
-                target = result.target_signed_raw[instrument_id] / scale
+                target = final_raw[instrument_id] / scale
                 current = host.held_raw(instrument_id) / scale
                 delta = target - current
                 price = float(prices[instrument_id])
@@ -473,7 +505,6 @@ class TargetStage:
                         is_hedge=is_hedge,
                     )
                 )
-                turnover += abs(delta) * price / equity
             for skipped in result.skipped:
                 reasons.append(f"{skipped.instrument_id}: {skipped.reason}")
         gross = (

@@ -74,7 +74,7 @@ agents = [
 ]
 regime = {{ detector = "none" }}
 beta = {{ window = 60, hedge = true }}
-construction = {{ lookback = 60, max_weight = 0.3 }}
+construction = {{ lookback = 60, max_weight = 0.3{construction} }}
 
 [strategies.params.execution]
 {execution}
@@ -85,10 +85,20 @@ construction = {{ lookback = 60, max_weight = 0.3 }}
 
 
 def run(
-    tmp_path: Path, *, risk: str, cls: str = "Pipeline", every: int = 5, execution: str = ""
+    tmp_path: Path,
+    *,
+    risk: str,
+    cls: str = "Pipeline",
+    every: int = 5,
+    execution: str = "",
+    construction: str = "",
 ) -> RunResult:
     path = tmp_path / "risk.toml"
-    path.write_text(CONFIG.format(cls=cls, risk=risk, every=every, execution=execution))
+    path.write_text(
+        CONFIG.format(
+            cls=cls, risk=risk, every=every, execution=execution, construction=construction
+        )
+    )
     return run_config(path, tmp_path / "runs")
 
 
