@@ -133,6 +133,7 @@ class Kernel:
         strategies: Sequence[Strategy],
         fx: FxConverter | None = None,
         seed: int = 0,
+        trading_start_ns: int | None = None,
     ) -> None:
         if not strategies:
             raise ConfigError("a run needs at least one strategy")
@@ -148,7 +149,12 @@ class Kernel:
             clock, self.bus, journal, self.instruments, self.portfolio.mark_price
         )
         self.risk = RiskEngine(
-            risk_config, clock, self.instruments, self.portfolio, self.order_manager
+            risk_config,
+            clock,
+            self.instruments,
+            self.portfolio,
+            self.order_manager,
+            trading_start_ns=trading_start_ns,
         )
         self.order_manager.set_risk(self.risk)
         self._deferred: deque[OrderEvent] = deque()

@@ -35,10 +35,12 @@ from tradeloop.model.decisions import (
     AgentFailed,
     BetaEstimate,
     BetasEstimated,
+    CapacityEstimated,
     CostAssessed,
     CostDecisionRecord,
     EnsembleScored,
     ExecutionPlanned,
+    InstrumentCapacity,
     RegimeChanged,
     RegimeModelFitted,
     RiskLimitBreached,
@@ -780,12 +782,34 @@ class RiskStage:
 # -- costs -----------------------------------------------------------------------------------------
 
 
+class _Traded:
+    """Running sums of one instrument's traded changes (for tradability and capacity)."""
+
+    __slots__ = ("alpha_notional", "count", "fraction", "notional")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.notional = self.fraction = self.alpha_notional = 0.0
+
+    def add(self, notional: float, equity: float, alpha_bps: float) -> None:
+        self.count += 1
+        self.notional += notional
+        self.fraction += notional / equity
+        self.alpha_notional += alpha_bps * notional
+
+
 class CostStage:
-    """Weigh each approved change's expected alpha against its cost (``CostAssessed``)."""
+    """Weigh each approved change's expected alpha against its cost (``CostAssessed``).
+
+    It also keeps what was traded, so that at the end of a run ``estimate_capacity`` can
+    publish each instrument's tradability and the strategy's capacity (``CapacityEstimated``).
+    """
 
     def __init__(self, host: Host, risk: RiskStage) -> None:
         self.host, self.risk = host, risk
         self.latest: CostAssessed | None = None
+        self.rebalances = 0
+        self._traded: dict[str, _Traded] = {}
         host.subscribe_decisions(RiskReviewed, self.on_review)
 
     def on_review(self, event: RiskReviewed) -> None:
@@ -883,7 +907,120 @@ class CostStage:
         self.latest = CostAssessed(
             rebalance_id=event.rebalance_id, assessments=tuple(records), ts_event=now, ts_init=now
         )
+        self.rebalances += 1
+        if proposed is not None and proposed.equity > 0:
+            for record in records:
+                if record.quantity_out == 0:
+                    continue
+                instrument = host.instrument(record.instrument_id)
+                price = targets[record.instrument_id].reference_price
+                notional = abs(record.quantity_out) * price * _multiplier(instrument)
+                self._traded.setdefault(record.instrument_id, _Traded()).add(
+                    notional, proposed.equity, record.gross_alpha_bps
+                )
         host.publish(self.latest)
+
+    def estimate_capacity(self) -> CapacityEstimated | None:
+        """Return each traded instrument's tradability and the strategy's capacity.
+
+        The typical trade of an instrument is the mean of the run's traded changes (its
+        notional and fraction of equity; gross alpha weighted by notional, none for
+        reductions and hedge trades); costs use the market inputs as of now (σ and ADV over
+        ``adv_window`` bars, the configured spread and delay). The strategy's capacity is the
+        capital at which the summed net alpha of a typical rebalance reaches zero
+        (``costs.capacity.strategy_capacity``). ``None`` before any trade.
+        """
+        from tradeloop.costs.assessment import TradeIntent, cost_curve
+        from tradeloop.costs.capacity import (
+            CapacityLeg,
+            capacity_estimate,
+            strategy_capacity,
+            tradability_report,
+        )
+
+        if not self._traded or self.rebalances == 0:
+            return None
+        host = self.host
+        spec = host.config.costs
+        legs: list[CapacityLeg] = []
+        rows: list[InstrumentCapacity] = []
+        for instrument_id in sorted(self._traded):
+            traded = self._traded[instrument_id]
+            instrument = host.instrument(instrument_id)
+            notional = traded.notional / traded.count
+            fraction = traded.fraction / traded.count
+            alpha = traded.alpha_notional / traded.notional if traded.notional > 0 else 0.0
+            price = host.history.last_close(instrument_id) or 0.0
+            volumes = host.history.volumes(instrument_id, spec.adv_window)
+            adv = float(np.mean(volumes)) if len(volumes) else 0.0
+            if price <= 0 or adv <= 0 or notional <= 0:
+                continue
+            quantity = instrument.make_quantity(
+                notional / (price * _multiplier(instrument)), ROUND_DOWN
+            )
+            if quantity.raw <= 0:
+                quantity = instrument.lot_size
+            intent = TradeIntent(
+                instrument_id=instrument_id,
+                side=OrderSide.BUY,
+                quantity=quantity,
+                reference_price=instrument.make_price(price),
+                daily_volatility=daily_sigma(host.history, instrument_id, spec.adv_window) or 0.0,
+                average_daily_volume=adv,
+                spread_bps=spec.spread_bps.get(instrument_id, spec.default_spread_bps),
+                gross_alpha_bps=alpha,
+                delay_ns=spec.delay_ns,
+            )
+            report = tradability_report(intent, instrument, spec.assessment, alpha)
+            legs.append(
+                CapacityLeg(
+                    curve=cost_curve(intent, instrument, spec.assessment),
+                    gross_alpha_bps=alpha,
+                    trade_fraction_of_capital=fraction,
+                    trades_per_rebalance=traded.count / self.rebalances,
+                )
+            )
+            capacity: float | None = None
+            note = "no alpha of its own (hedge or reductions): cost only"
+            if alpha > 0:
+                note = ""
+                capacity = capacity_estimate(
+                    intent, instrument, spec.assessment, fraction
+                ).capacity_capital
+            rows.append(
+                InstrumentCapacity(
+                    instrument_id=instrument_id,
+                    trades=traded.count,
+                    typical_trade_notional=notional,
+                    trade_fraction_of_capital=fraction,
+                    gross_alpha_bps=alpha,
+                    cost_bps=report.cost_bps,
+                    net_alpha_bps=alpha - report.cost_bps,
+                    participation=report.participation,
+                    max_notional_within_alpha=report.max_notional_within_budget,
+                    capacity_capital=capacity,
+                    note=note,
+                )
+            )
+        now = host.now_ns()
+        return CapacityEstimated(
+            capacity_capital=strategy_capacity(legs) if legs else None,
+            equity=host.equity_value(),
+            rebalances=self.rebalances,
+            instruments=tuple(rows),
+            basis=(
+                f"typical traded change per instrument over {self.rebalances} rebalances; "
+                f"sigma and ADV over the last {spec.adv_window} bars; spread, delay "
+                f"{spec.delay_ns / 3.6e12:.1f} h and commission of the cost assessment"
+            ),
+            ts_event=now,
+            ts_init=now,
+        )
+
+
+def _multiplier(instrument: Instrument) -> float:
+    mult_raw, mult_precision = instrument.multiplier_parts
+    return float(mult_raw) / 10.0**mult_precision
 
 
 # -- execution -------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from tradeloop.agents.host import AgentHost
 from tradeloop.analytics.history import BarHistory
 from tradeloop.core.errors import ConfigError
 from tradeloop.model.data import Bar
+from tradeloop.model.decisions import CapacityEstimated
 from tradeloop.model.enums import TradingState
 from tradeloop.model.events import Event, OrderEvent, TradingStateChanged
 from tradeloop.pipeline.config import AGENT_TYPES, AgentSpec, PipelineConfig
@@ -120,7 +121,38 @@ class Pipeline(Strategy):
         self.risk_stage = RiskStage(self, self.execution_stage)
         self.cost_stage = CostStage(self, self.risk_stage)
         self.steps = 0
+        self._warm_step: int | None = None
         self.rebalances = 0
+        self.capacity: CapacityEstimated | None = None
+
+    def on_stop(self) -> None:
+        """Publish each traded instrument's tradability and the strategy's capacity."""
+        self.capacity = self.cost_stage.estimate_capacity()
+        if self.capacity is not None:
+            self.publish(self.capacity)
+
+    def run_summary(self) -> dict[str, Any]:
+        """Return the capacity estimate and the tradability per instrument (if anything
+        traded)."""
+        estimate = self.capacity
+        if estimate is None:
+            return {}
+        return {
+            "capacity": {
+                "capital": estimate.capacity_capital,
+                "equity": estimate.equity,
+                "rebalances": estimate.rebalances,
+                "basis": estimate.basis,
+            },
+            "tradability": {
+                row.instrument_id: {
+                    field: getattr(row, field)
+                    for field in row.__struct_fields__
+                    if field != "instrument_id"
+                }
+                for row in estimate.instruments
+            },
+        }
 
     # -- the host protocol for the stages ----------------------------------------------------------
 
@@ -189,14 +221,16 @@ class Pipeline(Strategy):
             self.risk_stage.resume()
 
     def on_step(self, ts_ns: int) -> None:
-        """Police the portfolio limits; rebalance every ``rebalance_every`` steps once warm."""
+        """Police the portfolio limits; rebalance every ``rebalance_every`` steps, from the
+        first step at which every instrument of the universe has ``warmup_bars`` bars."""
         self.steps += 1
         self.risk_stage.on_step(ts_ns)
         config: PipelineConfig = self.config
-        if self.steps % config.rebalance_every:
-            return
-        ready = all(self.history.count(i) >= self.warmup_bars for i in config.universe)
-        if not ready:
+        if self._warm_step is None:
+            if not all(self.history.count(i) >= self.warmup_bars for i in config.universe):
+                return
+            self._warm_step = self.steps  # the first rebalance is on the first warm step
+        if (self.steps - self._warm_step) % config.rebalance_every:
             return
         self.rebalances += 1
         self.beta_stage.run(f"R-{self.rebalances}")

@@ -374,13 +374,14 @@ class RiskReviewer:
         if abs(target) * price * mult > limit_value and adds:
             allowed = math.copysign(limit_value / (price * mult), target)
             new_target = _lot_floor(instrument, allowed)
+            outcome = "resized"
             if abs(new_target) < abs(current) and (new_target > 0) == (current > 0):
-                new_target = (
-                    current  # already beyond the limit: do not add, do not force a sale here
-                )
+                # Already beyond the limit: do not add, do not force a sale here.
+                new_target = current
+                outcome = "the position is already beyond it, nothing is added"
             why.append(
                 f"position {abs(target) * price * mult:,.0f} above the limit "
-                f"{limit_value:,.0f}: resized"
+                f"{limit_value:,.0f}: {outcome}"
             )
             delta = new_target - current
         max_order = config.max_order_notional

@@ -246,6 +246,13 @@ class Strategy:
     def on_stop(self) -> None:
         """Called once when the run ends."""
 
+    def run_summary(self) -> dict[str, Any]:
+        """Return what this strategy adds to the run's summary (JSON types), after ``on_stop``.
+
+        The runner puts it in ``summary.json`` under ``strategies.<id>``; empty adds nothing.
+        """
+        return {}
+
     def on_bar(self, bar: Bar) -> None:
         """Called for each subscribed bar, after registered indicators were updated."""
 
