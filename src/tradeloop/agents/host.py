@@ -1,8 +1,18 @@
-"""Running agents with isolation: a broken agent never takes the loop down."""
+"""Running agents with isolation: a broken agent never takes the loop down.
+
+Every signal an agent returns is checked before anything downstream sees it: it must be a
+``Signal`` of that agent, for an instrument of the universe (once per instrument), with a
+finite score in [-1, 1] ([-1, 0] for a filter) and a finite confidence in [0, 1]. An agent
+that raises or returns any invalid signal fails for that rebalance: all its signals are left
+out and the failure names the agent, the instrument, the value and the rule it broke
+(``AgentFailed`` in the pipeline). After ``max_failures`` failures in a row it is disabled.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Sequence
 
 import msgspec
 
@@ -50,21 +60,65 @@ class AgentHost:
             if agent.id in self.disabled:
                 continue
             try:
-                produced = agent.score_all(history, context)
-                for signal in produced:
-                    if signal.agent_id != agent.id:
-                        raise ValueError(f"signal claims agent {signal.agent_id}")
+                produced = list(agent.score_all(history, context))
             except Exception as error:  # the boundary around user-written agent code
-                self._failures[agent.id] += 1
-                disabled = self._failures[agent.id] >= self.max_failures
-                if disabled:
-                    self.disabled.add(agent.id)
-                message = f"{type(error).__name__}: {error}"
-                log.warning(
-                    "agent %s failed: %s%s", agent.id, message, " (disabled)" if disabled else ""
-                )
-                failures.append(AgentFailure(agent.id, message, disabled))
+                failures.append(self._fail(agent, f"{type(error).__name__}: {error}"))
+                continue
+            problems = invalid_signals(agent, produced, context.universe)
+            if problems:
+                failures.append(self._fail(agent, "invalid signals: " + "; ".join(problems)))
                 continue
             self._failures[agent.id] = 0
             signals.extend(produced)
         return signals, failures
+
+    def _fail(self, agent: SignalAgent, message: str) -> AgentFailure:
+        self._failures[agent.id] += 1
+        disabled = self._failures[agent.id] >= self.max_failures
+        if disabled:
+            self.disabled.add(agent.id)
+        log.warning("agent %s failed: %s%s", agent.id, message, " (disabled)" if disabled else "")
+        return AgentFailure(agent.id, message, disabled)
+
+
+def invalid_signals(
+    agent: SignalAgent, signals: Sequence[object], universe: Sequence[str]
+) -> list[str]:
+    """Return what is wrong with ``agent``'s ``signals`` (empty when every one is valid).
+
+    Each problem names the agent, the instrument, the value and the rule it broke.
+    """
+    problems: list[str] = []
+    members = set(universe)
+    seen: set[str] = set()
+    high = 0.0 if agent.is_filter else 1.0
+    for signal in signals:
+        if not isinstance(signal, Signal):
+            problems.append(f"agent {agent.id} returned {type(signal).__name__}, not a Signal")
+            continue
+        where = f"agent {agent.id} signal for {signal.instrument_id}"
+        if signal.agent_id != agent.id:
+            problems.append(f"{where} claims agent {signal.agent_id}")
+        if signal.instrument_id not in members:
+            problems.append(f"{where}: instrument is not in the universe")
+        elif signal.instrument_id in seen:
+            problems.append(f"{where}: a second signal for the same instrument")
+        seen.add(signal.instrument_id)
+        if not _within(signal.score, -1.0, high):
+            problems.append(
+                f"{where}: score {signal.score!r} is not a finite number in [-1, {high:g}]"
+            )
+        if not _within(signal.confidence, 0.0, 1.0):
+            problems.append(
+                f"{where}: confidence {signal.confidence!r} is not a finite number in [0, 1]"
+            )
+    return problems
+
+
+def _within(value: object, low: float, high: float) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and low <= value <= high
+    )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -164,6 +165,49 @@ def _summary_table(title: str, summary: dict[str, Any]) -> Table:
     return table
 
 
+def _millions(value: float) -> str:
+    return f"{value / 1e6:,.1f}M"
+
+
+def _capacity_table(strategy_id: str, extra: dict[str, Any]) -> Table | None:
+    capacity, tradability = extra.get("capacity"), extra.get("tradability")
+    if not capacity or tradability is None:
+        return None
+    capital = capacity.get("capital")
+    headline = "unbounded" if capital is None else _millions(capital)
+    table = Table(
+        title=f"tradability and capacity ({strategy_id}): expected net alpha reaches zero at "
+        f"a capital of {headline} (equity now {_millions(capacity['equity'])})",
+        show_header=True,
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    headers = ("name", "trades", "typical", "% eq", "% ADV", "alpha", "cost", "net")
+    for column in (*headers, "capacity"):
+        table.add_column(column, justify="left" if column == "name" else "right")
+    for instrument_id, row in tradability.items():
+        name_capacity = row.get("capacity_capital")
+        table.add_row(
+            instrument_id,
+            str(row["trades"]),
+            f"{row['typical_trade_notional']:,.0f}",
+            f"{row['trade_fraction_of_capital'] * 100:.1f}",
+            f"{row['participation'] * 100:.3f}",
+            f"{row['gross_alpha_bps']:.1f}",
+            f"{row['cost_bps']:.1f}",
+            f"{row['net_alpha_bps']:+.1f}",
+            ("-" if row.get("note") else "unbounded")
+            if name_capacity is None
+            else _millions(name_capacity),
+        )
+    table.caption = (
+        "typical trade: notional, % of equity (eq) and of ADV; alpha, cost and net: its bps at the "
+        "latest market inputs; capacity: capital at which its net alpha reaches zero"
+    )
+    return table
+
+
 def _run(
     config_path: Path,
     mode: str,
@@ -206,6 +250,10 @@ def _run(
         return result.run_dir
     if not quiet:
         out.print(_summary_table(f"{mode}: {result.run_id}", summary))
+        for strategy_id, extra in summary.get("strategies", {}).items():
+            capacity_table = _capacity_table(strategy_id, extra)
+            if capacity_table is not None:
+                out.print(capacity_table)
         for source in prepared.sources:
             if source.report is not None and source.report.quarantined:
                 counts = ", ".join(

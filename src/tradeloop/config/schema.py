@@ -39,7 +39,8 @@ from typing import Any
 
 import msgspec
 
-from tradeloop.core.errors import ConfigError
+from tradeloop.core.errors import ConfigError, InvalidValueError
+from tradeloop.core.time import parse_time
 from tradeloop.risk.engine import RiskConfig
 from tradeloop.venues.sim.config import SimVenueConfig
 
@@ -50,6 +51,13 @@ class RunSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     ``benchmark`` (an instrument id among the data) gives summaries and reports a buy-and-hold
     curve for alpha and beta; ``periods_per_year`` annualizes (252 trading days; 365 for
     markets open every day).
+
+    ``trading_start`` (ISO date or datetime) ends the warm-up: data before it reaches the
+    strategies (histories, indicators, models fill up) but the risk engine denies every order
+    ("warm-up: trading starts at ..."), and the equity curve, the summary's metrics (net,
+    gross, benchmark) and the report start at the last equity point at or before it. Set it
+    where every instrument is tradeable and the models are warm, so that the measured period
+    is not padded with a flat start. Default: no warm-up, measured from the first record.
     """
 
     name: str = "run"
@@ -60,6 +68,21 @@ class RunSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     equity_sample_every: int = 1
     benchmark: str | None = None
     periods_per_year: float = 252.0
+    trading_start: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.trading_start is not None:
+            try:
+                parse_time(self.trading_start)
+            except InvalidValueError as error:
+                raise ConfigError(f"run trading_start: {error}") from None
+
+    @property
+    def trading_start_ns(self) -> int | None:
+        """Return ``trading_start`` in nanoseconds (``None``: no warm-up)."""
+        if self.trading_start is None:
+            return None
+        return parse_time(self.trading_start)
 
 
 class DataSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

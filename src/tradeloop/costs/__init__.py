@@ -57,9 +57,11 @@ if typing.TYPE_CHECKING:
     )
     from tradeloop.costs.capacity import (
         CapacityEstimate,
+        CapacityLeg,
         TradabilityReport,
         capacity_estimate,
         max_quantity_within_cost,
+        strategy_capacity,
         tradability_report,
     )
 
@@ -83,6 +85,8 @@ _LAZY: dict[str, str] = {
     "cost_curve": "tradeloop.costs.assessment",
     "estimate_cost": "tradeloop.costs.assessment",
     "CapacityEstimate": "tradeloop.costs.capacity",
+    "CapacityLeg": "tradeloop.costs.capacity",
+    "strategy_capacity": "tradeloop.costs.capacity",
     "TradabilityReport": "tradeloop.costs.capacity",
     "capacity_estimate": "tradeloop.costs.capacity",
     "max_quantity_within_cost": "tradeloop.costs.capacity",
@@ -102,6 +106,7 @@ def __getattr__(name: str) -> typing.Any:
 __all__ = [
     "AlmgrenChrissConfig",
     "CapacityEstimate",
+    "CapacityLeg",
     "CommissionConfig",
     "CostAssessment",
     "CostAssessmentConfig",
@@ -136,5 +141,6 @@ __all__ = [
     "quoted_spread_bps",
     "slipped_price",
     "square_root_impact_bps",
+    "strategy_capacity",
     "tradability_report",
 ]

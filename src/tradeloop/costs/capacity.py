@@ -15,6 +15,14 @@ commission + square-root impact).
   Beyond capacity each trade loses money on average; the net alpha in money is largest well
   before it (for the square-root law with linear commission, at ``(2/3)**2 = 4/9`` of the
   capacity size).
+- **Strategy capacity** (``strategy_capacity``): the capital ``C`` at which the expected net
+  alpha of a typical rebalance, summed over its legs, reaches zero. Leg ``i`` trades
+  ``f_i * C`` of notional (``f_i``: its typical trade as a fraction of capital) ``w_i`` times per
+  rebalance on average, with gross alpha ``a_i`` (0 for a hedge or a reduction: pure cost):
+  ``net(C) = sum_i w_i * net_alpha_amount_i(f_i C / (p_i m_i), a_i)``. Each term is concave in
+  ``C`` (linear alpha, minus spread, delay, commission and a convex impact; only a commission
+  cap at tiny sizes bends it), so the sum rises, peaks and falls: the capacity is its last
+  root, bracketed by doubling ``C`` and solved by Brent's method.
 """
 
 from __future__ import annotations
@@ -24,14 +32,16 @@ import math
 import msgspec
 
 from tradeloop.core.errors import InvalidValueError
-from tradeloop.costs.assessment import CostAssessmentConfig, TradeIntent, cost_curve
+from tradeloop.costs.assessment import CostAssessmentConfig, CostCurve, TradeIntent, cost_curve
 from tradeloop.model.instruments import Instrument
 
 __all__ = [
     "CapacityEstimate",
+    "CapacityLeg",
     "TradabilityReport",
     "capacity_estimate",
     "max_quantity_within_cost",
+    "strategy_capacity",
     "tradability_report",
 ]
 
@@ -208,3 +218,72 @@ def capacity_estimate(
         optimal_net_alpha_amount=optimal_net,
         method=method,
     )
+
+
+class CapacityLeg(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One instrument's part of a typical rebalance (see ``strategy_capacity``).
+
+    Attributes
+    ----------
+    curve : its cost curve (``costs.assessment.cost_curve``) at current market inputs.
+    gross_alpha_bps : the expected gross alpha of its typical trade (0: pure cost).
+    trade_fraction_of_capital : its typical trade's notional as a fraction of capital, > 0.
+    trades_per_rebalance : how often it trades per rebalance on average, > 0.
+    """
+
+    curve: CostCurve
+    gross_alpha_bps: float
+    trade_fraction_of_capital: float
+    trades_per_rebalance: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("gross_alpha_bps", "trade_fraction_of_capital", "trades_per_rebalance"):
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                raise InvalidValueError(f"capacity leg {name} {value} must be finite")
+        if self.trade_fraction_of_capital <= 0 or self.trades_per_rebalance <= 0:
+            raise InvalidValueError(
+                "capacity leg trade_fraction_of_capital and trades_per_rebalance must be positive"
+            )
+
+    def net_alpha_amount(self, capital: float) -> float:
+        """Return this leg's expected net alpha in money per rebalance at ``capital``."""
+        quantity = self.trade_fraction_of_capital * capital / self.curve.notional_per_unit
+        return self.trades_per_rebalance * self.curve.net_alpha_amount(
+            quantity, self.gross_alpha_bps
+        )
+
+
+_MAX_DOUBLINGS = 400  # from 1 to 2**400: far beyond any capital
+
+
+def strategy_capacity(legs: list[CapacityLeg]) -> float | None:
+    """Return the capital at which the legs' summed expected net alpha reaches zero.
+
+    ``None`` when the net alpha never turns negative (no leg has market impact) and 0 when no
+    capital has a positive expected net alpha.
+
+    Raises
+    ------
+    InvalidValueError
+        If ``legs`` is empty.
+    """
+    if not legs:
+        raise InvalidValueError("strategy capacity needs at least one leg")
+
+    def net(capital: float) -> float:
+        return math.fsum(leg.net_alpha_amount(capital) for leg in legs)
+
+    capital, best = 1.0, -math.inf
+    for _ in range(_MAX_DOUBLINGS):
+        value = net(capital)
+        if value < 0 and best > 0:
+            break  # concave: past the peak, the net alpha only falls from here
+        best = max(best, value)
+        capital *= 2
+    else:
+        return None if best > 0 else 0.0
+    from scipy import optimize
+
+    root = optimize.brentq(net, capital / 2, capital, xtol=1e-300, rtol=4 * 2.220446049250313e-16)
+    return float(root)

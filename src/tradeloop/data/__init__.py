@@ -51,7 +51,9 @@ if typing.TYPE_CHECKING:
         AsOfReader,
     )
     from tradeloop.data.calendars import (
+        SessionStatus,
         expected_bar_closes,
+        session_at,
         session_closes,
         sessions_between,
     )
@@ -95,6 +97,8 @@ _LAZY: dict[str, str] = {
     "validate_file": "tradeloop.data.api",
     "AsOfReader": "tradeloop.data.asof",
     "expected_bar_closes": "tradeloop.data.calendars",
+    "SessionStatus": "tradeloop.data.calendars",
+    "session_at": "tradeloop.data.calendars",
     "session_closes": "tradeloop.data.calendars",
     "sessions_between": "tradeloop.data.calendars",
     "Catalog": "tradeloop.data.catalog",
@@ -148,6 +152,7 @@ __all__ = [
     "QuotesFormat",
     "ReadResult",
     "Rule",
+    "SessionStatus",
     "TradeColumns",
     "TradesFormat",
     "ValidationConfig",
@@ -169,6 +174,7 @@ __all__ = [
     "read_quotes",
     "read_trades",
     "read_yahoo_csv",
+    "session_at",
     "session_closes",
     "sessions_between",
     "spike_mask",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import warnings
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import exchange_calendars as xcals
 import numpy as np
@@ -186,3 +186,46 @@ def expected_bar_closes(calendar: str, interval_ns: int, start_ns: int, end_ns: 
     every = np.concatenate(parts)
     result: I64 = every[(every >= start_ns) & (every <= end_ns)]
     return result
+
+
+class SessionStatus(NamedTuple):
+    """Whether an instant lies in a session, and the next session open after it."""
+
+    is_open: bool
+    next_open_ns: int | None
+
+
+def session_at(calendar: str | None, ts_ns: int) -> SessionStatus:
+    """Return whether ``ts_ns`` lies in a session of ``calendar`` and the next open after it.
+
+    In a session means ``open < ts <= close`` and not inside a break (as ``Sessions.containing``:
+    a daily bar stamped at the close is in its session). ``None`` and ``"24/7"`` are always
+    open. Sessions are built a decade at a time (cached), so a run asks exchange-calendars
+    once or twice.
+
+    Raises
+    ------
+    ConfigError
+        If the calendar is unknown or cannot cover ``ts_ns``.
+    """
+    if is_always_open(calendar):
+        return SessionStatus(True, None)
+    assert calendar is not None
+    sessions = _decade_sessions(calendar, ns_to_dt(ts_ns).year)
+    point = np.array([ts_ns], dtype=np.int64)
+    is_open = bool(sessions.containing(point)[0])
+    after = int(np.searchsorted(sessions.open, ts_ns, "right"))
+    next_open = int(sessions.open[after]) if after < len(sessions) else None
+    return SessionStatus(is_open, next_open)
+
+
+@functools.lru_cache(maxsize=8)
+def _decade_sessions(calendar: str, year: int) -> Sessions:
+    # The decade holding ``year`` plus the next year (for the next open after a decade's end);
+    # near the calendar's bounds (recent years), just the years around ``year``.
+    check_calendar(calendar)
+    first = year - year % 10
+    try:
+        return _sessions(calendar, first, first + 10)
+    except ConfigError:
+        return _sessions(calendar, year - 1, year + 1)

@@ -81,8 +81,8 @@ class _Context:
     def submit(self, order: OrderInitialized) -> Order:
         return self._kernel.order_manager.submit(order)
 
-    def cancel(self, client_order_id: str) -> bool:
-        return self._kernel.order_manager.cancel(client_order_id)
+    def cancel(self, client_order_id: str, reason: str = "") -> bool:
+        return self._kernel.order_manager.cancel(client_order_id, reason)
 
     def modify(
         self,
@@ -134,6 +134,7 @@ class Kernel:
         strategies: Sequence[Strategy],
         fx: FxConverter | None = None,
         seed: int = 0,
+        trading_start_ns: int | None = None,
     ) -> None:
         if not strategies:
             raise ConfigError("a run needs at least one strategy")
@@ -149,7 +150,12 @@ class Kernel:
             clock, self.bus, journal, self.instruments, self.portfolio.mark_price
         )
         self.risk = RiskEngine(
-            risk_config, clock, self.instruments, self.portfolio, self.order_manager
+            risk_config,
+            clock,
+            self.instruments,
+            self.portfolio,
+            self.order_manager,
+            trading_start_ns=trading_start_ns,
         )
         self.order_manager.set_risk(self.risk)
         self._deferred: deque[OrderEvent] = deque()

@@ -427,6 +427,7 @@ def build_kernel(prepared: PreparedRun, clock: TestClock | LiveClock, journal: J
         risk_config=config.risk,
         strategies=prepared.strategies,
         seed=config.run.seed,
+        trading_start_ns=config.run.trading_start_ns,
     )
 
 
@@ -437,11 +438,12 @@ def _write_outputs(prepared: PreparedRun, result: RunResult) -> None:
         s.name: json.loads(s.report.to_json()) for s in prepared.sources if s.report is not None
     }
     (run_dir / "quality.json").write_text(json.dumps(reports, indent=1, sort_keys=True))
-    ts = np.frombuffer(kernel.portfolio.equity_ts, dtype=np.int64)
-    equity = np.frombuffer(kernel.portfolio.equity_values, dtype=np.float64)
+    first = measured_from(kernel, prepared)
+    ts = np.frombuffer(kernel.portfolio.equity_ts, dtype=np.int64)[first:]
+    equity = np.frombuffer(kernel.portfolio.equity_values, dtype=np.float64)[first:]
     every = max(1, prepared.config.run.equity_sample_every)
-    costs = np.frombuffer(kernel.portfolio.cost_values, dtype=np.float64)
-    gross = np.frombuffer(kernel.portfolio.gross_values, dtype=np.float64)
+    costs = np.frombuffer(kernel.portfolio.cost_values, dtype=np.float64)[first:]
+    gross = np.frombuffer(kernel.portfolio.gross_values, dtype=np.float64)[first:]
     with open(run_dir / "equity.csv", "w") as out:
         out.write("ts,equity,costs,gross_exposure\n")
         rows = zip(
@@ -457,12 +459,28 @@ def _write_outputs(prepared: PreparedRun, result: RunResult) -> None:
     (run_dir / "summary.json").write_text(json.dumps(result.summary, indent=1, sort_keys=True))
 
 
+def measured_from(kernel: Kernel, prepared: PreparedRun) -> int:
+    """Return the index of the equity curve's first measured point: the last point at or
+    before ``run.trading_start`` (0 without a warm-up)."""
+    start_ns = prepared.config.run.trading_start_ns
+    if start_ns is None:
+        return 0
+    ts = np.frombuffer(kernel.portfolio.equity_ts, dtype=np.int64)
+    return max(0, int(np.searchsorted(ts, start_ns, side="right")) - 1)
+
+
 def basic_summary(kernel: Kernel, prepared: PreparedRun) -> dict[str, Any]:
-    """Return the run's headline numbers, net and gross of costs (see ``performance``)."""
+    """Return the run's headline numbers, net and gross of costs (see ``performance``).
+
+    With ``run.trading_start`` the measured period starts there (``measured_from``); the
+    warm-up before it cannot trade, so the starting equity is the starting cash.
+    """
     portfolio = kernel.portfolio
     start = float(Money.from_str(prepared.config.run.starting_cash, portfolio.base_currency))
     final = portfolio.equity().as_float()
-    equity = np.frombuffer(portfolio.equity_values, dtype=np.float64)
+    first = measured_from(kernel, prepared)
+    equity = np.frombuffer(portfolio.equity_values, dtype=np.float64)[first:]
+    all_ts = np.frombuffer(portfolio.equity_ts, dtype=np.int64)
     peak = np.maximum.accumulate(equity) if len(equity) else equity
     max_dd = float(np.min(equity / peak - 1.0)) if len(equity) else 0.0
     counts = kernel.order_manager.order_counts()
@@ -488,7 +506,15 @@ def basic_summary(kernel: Kernel, prepared: PreparedRun) -> dict[str, Any]:
             **{kind: raw / 1e9 for kind, raw in sorted(portfolio.price_costs.items())},
         },
     }
+    if len(all_ts):
+        summary["measured_from"] = ns_to_iso(int(all_ts[first]))
+    if prepared.config.run.trading_start is not None:
+        summary["trading_start"] = ns_to_iso(prepared.config.run.trading_start_ns or 0)
     summary.update(performance(kernel, prepared))
+    extras = {s.id: s.run_summary() for s in kernel.strategies}
+    extras = {k: v for k, v in extras.items() if v}
+    if extras:
+        summary["strategies"] = extras
     return summary
 
 
@@ -516,13 +542,16 @@ def performance(kernel: Kernel, prepared: PreparedRun) -> dict[str, Any]:
     from tradeloop.analytics.metrics import summarize
 
     portfolio = kernel.portfolio
-    ts = np.frombuffer(portfolio.equity_ts, dtype=np.int64)
-    net = np.frombuffer(portfolio.equity_values, dtype=np.float64)
+    first = measured_from(kernel, prepared)
+    ts = np.frombuffer(portfolio.equity_ts, dtype=np.int64)[first:]
+    net = np.frombuffer(portfolio.equity_values, dtype=np.float64)[first:]
     if len(ts) < 3:
         return {}
-    costs = np.frombuffer(portfolio.cost_values, dtype=np.float64)
-    gross_exposure = np.frombuffer(portfolio.gross_values, dtype=np.float64)
-    traded = np.frombuffer(portfolio.traded_values, dtype=np.float64)
+    # Costs from the start of the measured period (none before it: warm-up cannot trade).
+    all_costs = np.frombuffer(portfolio.cost_values, dtype=np.float64)
+    costs = all_costs[first:] - all_costs[first]
+    gross_exposure = np.frombuffer(portfolio.gross_values, dtype=np.float64)[first:]
+    traded = np.frombuffer(portfolio.traded_values, dtype=np.float64)[first:]
     benchmark = _benchmark_curve(prepared, ts)
     periods = prepared.config.run.periods_per_year
     out: dict[str, Any] = {}

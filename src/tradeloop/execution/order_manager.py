@@ -166,8 +166,9 @@ class OrderManager:
         client.submit_order(command)
         return order
 
-    def cancel(self, client_order_id: str) -> bool:
-        """Ask the venue to cancel an open order; return False if it is not open."""
+    def cancel(self, client_order_id: str, reason: str = "") -> bool:
+        """Ask the venue to cancel an open order (``reason``: who cancels it and why, carried
+        back on ``OrderCanceled``); return False if it is not open."""
         order = self._open.get(client_order_id)
         if order is None:
             return False
@@ -177,6 +178,7 @@ class OrderManager:
             ts_init=now,
             instrument_id=order.instrument_id,
             client_order_id=client_order_id,
+            reason=reason,
         )
         self.journal.append(command, durable=True)
         self._apply(

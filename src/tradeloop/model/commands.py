@@ -26,10 +26,12 @@ class SubmitOrder(Command, frozen=True, kw_only=True):
 
 
 class CancelOrder(Command, frozen=True, kw_only=True):
-    """Cancel one working order."""
+    """Cancel one working order; ``reason`` says who cancelled it and why (the venue's
+    ``OrderCanceled`` carries it back)."""
 
     instrument_id: str
     client_order_id: str
+    reason: str = ""
 
 
 class ModifyOrder(Command, frozen=True, kw_only=True):

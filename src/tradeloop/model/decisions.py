@@ -233,3 +233,45 @@ class ExecutionCompleted(Event, frozen=True, kw_only=True):
     average_price: float | None
     arrival_price: float
     outcome: str
+
+
+class InstrumentCapacity(msgspec.Struct, frozen=True, gc=False):
+    """Tradability and capacity of one instrument, as the pipeline traded it.
+
+    The typical trade is the mean of the run's traded changes in the instrument
+    (``trades``): ``typical_trade_notional``, and as a fraction of the equity at the time
+    ``trade_fraction_of_capital``; ``gross_alpha_bps`` is their notional-weighted expected
+    gross alpha (reductions and hedge trades expect none). At market inputs as of the end of
+    the run: ``cost_bps`` and ``net_alpha_bps`` of the typical trade, its ``participation``
+    of ADV, ``max_notional_within_alpha`` (the largest trade whose cost stays within its
+    alpha; ``None``: unbounded) and ``capacity_capital`` (the capital at which the typical
+    trade's net alpha reaches zero; ``None`` when unbounded or when the trades carry no alpha,
+    see ``note``).
+    """
+
+    instrument_id: str
+    trades: int
+    typical_trade_notional: float
+    trade_fraction_of_capital: float
+    gross_alpha_bps: float
+    cost_bps: float
+    net_alpha_bps: float
+    participation: float
+    max_notional_within_alpha: float | None
+    capacity_capital: float | None
+    note: str = ""
+
+
+class CapacityEstimated(Event, frozen=True, kw_only=True):
+    """At the end of a run: the capital at which the strategy's expected net alpha reaches
+    zero (``capacity_capital``; ``None``: unbounded), and each instrument's tradability.
+
+    ``equity`` is the run's final equity, for comparison; ``basis`` says which inputs were
+    used.
+    """
+
+    capacity_capital: float | None
+    equity: float
+    rebalances: int
+    instruments: tuple[InstrumentCapacity, ...]
+    basis: str

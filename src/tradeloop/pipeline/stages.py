@@ -28,16 +28,19 @@ from tradeloop.agents.host import AgentHost
 from tradeloop.analytics.history import BarHistory
 from tradeloop.core.clock import Clock
 from tradeloop.core.fixed import Money, Price
+from tradeloop.core.time import ns_to_iso
 from tradeloop.execution.algos import ExecutionAlgorithm, ExecutionPlan, make_algorithm
 from tradeloop.model.data import Bar
 from tradeloop.model.decisions import (
     AgentFailed,
     BetaEstimate,
     BetasEstimated,
+    CapacityEstimated,
     CostAssessed,
     CostDecisionRecord,
     EnsembleScored,
     ExecutionPlanned,
+    InstrumentCapacity,
     RegimeChanged,
     RegimeModelFitted,
     RiskLimitBreached,
@@ -79,7 +82,7 @@ class Host(Protocol):
     @property
     def order_factory(self) -> OrderFactory: ...
     def submit_order(self, order: Any) -> Order: ...
-    def cancel_order(self, order: Order | str) -> bool: ...
+    def cancel_order(self, order: Order | str, reason: str = "") -> bool: ...
 
 
 def _log_returns(history: BarHistory, instrument_id: str, n: int) -> np.ndarray[Any, Any]:
@@ -354,7 +357,9 @@ class TargetStage:
             max_gross_exposure=spec.max_gross_exposure,
             min_net_exposure=spec.min_net_exposure,
             max_net_exposure=spec.max_net_exposure,
-            max_turnover=spec.max_turnover,
+            # The turnover limit applies to the whole book after sizing (names sold off and
+            # the hedge leg included), not to the names with a score alone.
+            max_turnover=None,
         )
         now_weights = np.array([current.get(n, 0.0) for n in active])
         try:
@@ -392,6 +397,7 @@ class TargetStage:
     def on_scores(self, event: EnsembleScored) -> None:
         """Build, hedge and size the targets of one rebalance."""
         from tradeloop.portfolio.sizing import size_target_weights
+        from tradeloop.portfolio.turnover import book_turnover, limit_turnover
 
         host = self.host
         config = host.config
@@ -445,10 +451,39 @@ class TargetStage:
                 regime_multiplier=multiplier,
                 min_trade_notional=Money.from_float(spec.min_trade_notional, base_currency),
             )
-            for instrument_id in sorted(result.target_signed_raw):
+            current_raw = {k: host.held_raw(k) for k in result.target_signed_raw}
+            skipped_ids = {s.instrument_id for s in result.skipped}
+            final_raw = {
+                k: current_raw[k] if k in skipped_ids else v
+                for k, v in result.target_signed_raw.items()
+            }
+            if spec.max_turnover is not None:
+                limited = limit_turnover(
+                    final_raw,
+                    current_raw,
+                    prices=prices,
+                    instruments={k: host.instrument(k) for k in final_raw},
+                    equity=Money.from_float(equity, base_currency),
+                    max_turnover=spec.max_turnover,
+                )
+                if limited.scale < 1.0:
+                    reasons.append(
+                        f"turnover {limited.turnover_before:.3f} of the whole book (sales and "
+                        f"hedge included) above max_turnover {spec.max_turnover:g}: every "
+                        f"trade scaled by {limited.scale:.3f}"
+                    )
+                final_raw = dict(limited.target_signed_raw)
+            turnover = book_turnover(
+                final_raw,
+                current_raw,
+                prices=prices,
+                instruments={k: host.instrument(k) for k in final_raw},
+                equity=Money.from_float(equity, base_currency),
+            )
+            for instrument_id in sorted(final_raw):
                 instrument = host.instrument(instrument_id)
                 scale = 10**instrument.size_precision
-                target = result.target_signed_raw[instrument_id] / scale
+                target = final_raw[instrument_id] / scale
                 current = host.held_raw(instrument_id) / scale
                 delta = target - current
                 price = float(prices[instrument_id])
@@ -472,7 +507,6 @@ class TargetStage:
                         is_hedge=is_hedge,
                     )
                 )
-                turnover += abs(delta) * price / equity
             for skipped in result.skipped:
                 reasons.append(f"{skipped.instrument_id}: {skipped.reason}")
         gross = (
@@ -504,7 +538,27 @@ class TargetStage:
 
 
 class RiskStage:
-    """Review every proposed change (``RiskReviewed``); police the portfolio and positions."""
+    """Review every proposed change (``RiskReviewed``); police the portfolio and positions.
+
+    Rules the stage adds around ``RiskReviewer``:
+
+    - **Binding exits.** An instrument with a risk exit at this instant (stop-loss,
+      take-profit, trailing stop, liquidation) or one still working is held out of the
+      rebalance: its changes are denied naming the exit, so a rebalance never cancels an exit
+      nor adds to the instrument on that bar. While an exit is working no new in-trade exit
+      is sent for the instrument.
+    - **Kill switch.** A kill switch drawdown, ``kill`` (on demand, from strategy code) or a
+      HALTED trading state set from outside (the kernel's ``set_trading_state``) halts trading
+      and flattens every position with reduce-only market orders, which the risk engine lets
+      through while halted. While halted no in-trade exit fires; a position left open with no
+      working liquidation gets a new one on the next step, at most
+      ``LIQUIDATION_ATTEMPTS`` times per instrument.
+    - **Market hours and price band.** Each change carries whether the decision instant lies
+      in a session of the instrument's exchange calendar (``data.calendars.session_at``) and
+      the previous close as the independent reference of the price band.
+    """
+
+    LIQUIDATION_ATTEMPTS = 3
 
     def __init__(self, host: Host, execution: ExecutionStage) -> None:
         self.host, self.execution = host, execution
@@ -513,6 +567,10 @@ class RiskStage:
         )
         self.targets: dict[str, TargetsProposed] = {}
         self._decisions = 0
+        # instrument -> (ts of the exit, its decision id, rule)
+        self._exits: dict[str, tuple[int, str, str]] = {}
+        self._kill_decision: str | None = None
+        self._liquidations: dict[str, int] = {}
         host.subscribe_decisions(TargetsProposed, self.on_targets)
 
     def _next_decision(self) -> str:
@@ -530,29 +588,56 @@ class RiskStage:
             ),
         ]
 
+    def binding_exits(self, ts_ns: int) -> dict[str, str]:
+        """Return the instruments whose risk exit binds at ``ts_ns``, with the exit named."""
+        out: dict[str, str] = {}
+        for instrument_id, (ts, decision, rule) in sorted(self._exits.items()):
+            if ts == ts_ns:
+                out[instrument_id] = f"risk exit {decision} ({rule}) sent this bar"
+            elif self.execution.working_exit(instrument_id) == decision:
+                out[instrument_id] = f"risk exit {decision} ({rule}) still working"
+        return out
+
+    def _session(self, instrument_id: str, ts_ns: int) -> tuple[bool, str]:
+        from tradeloop.data.calendars import session_at
+
+        calendar = self.host.instrument(instrument_id).exchange_calendar
+        status = session_at(calendar, ts_ns)
+        if status.is_open:
+            return True, ""
+        note = f"{calendar} has no session at {ns_to_iso(ts_ns)[:16]}Z"
+        if status.next_open_ns is not None:
+            note += f"; next open {ns_to_iso(status.next_open_ns)[:16]}Z"
+        return False, note
+
     def on_targets(self, event: TargetsProposed) -> None:
         """Approve, resize or deny each change."""
         host = self.host
         self.targets = {event.rebalance_id: event}
+        now = host.now_ns()
         changes = []
         for target in event.targets:
             if target.delta_qty == 0:
                 continue
             sigma = daily_sigma(host.history, target.instrument_id, 20)
+            closes = host.history.closes(target.instrument_id, 2)
+            is_open, note = self._session(target.instrument_id, now)
             changes.append(
                 ProposedChange(
                     instrument_id=target.instrument_id,
                     current_qty=target.current_qty,
                     delta_qty=target.delta_qty,
                     reference_price=target.reference_price,
-                    last_price=host.history.last_close(target.instrument_id)
-                    or target.reference_price,
+                    band_reference_price=float(closes[0]) if len(closes) == 2 else None,
                     annual_volatility=None if sigma is None else sigma * math.sqrt(252.0),
+                    is_session_open=is_open,
+                    session_note=note,
                     is_hedge=target.is_hedge,
                 )
             )
-        decisions = self.reviewer.review(changes, host.equity_value(), host.cash_value())
-        now = host.now_ns()
+        decisions = self.reviewer.review(
+            changes, host.equity_value(), host.cash_value(), self.binding_exits(now)
+        )
         host.publish(
             RiskReviewed(
                 rebalance_id=event.rebalance_id,
@@ -587,23 +672,90 @@ class RiskStage:
             reason = breaches[-1].action if breaches else "limits cleared"
             host.set_trading_state(self.reviewer.state, reason)
             if self.reviewer.state is TradingState.HALTED:
-                self.flatten("kill switch", decision or self._next_decision())
+                self._kill_decision = decision or self._next_decision()
+                self._liquidations.clear()
+                self.flatten("kill switch", self._kill_decision)
+        elif self.reviewer.state is TradingState.HALTED:
+            self._liquidate_leftovers()
+
+    def kill(self, reason: str, *, is_external: bool = False) -> None:
+        """Engage the kill switch now: halt trading and flatten every position.
+
+        ``is_external``: the trading state was already set to HALTED from outside the
+        pipeline (the kernel's ``set_trading_state``); only the liquidation is left to do.
+        """
+        if self.reviewer.state is TradingState.HALTED:
+            return
+        host = self.host
+        peak = self.reviewer.peak_equity
+        equity = host.equity_value()
+        drawdown = 1.0 - equity / peak if peak else 0.0
+        self.reviewer.kill()
+        decision = self._next_decision()
+        now = host.now_ns()
+        host.publish(
+            RiskLimitBreached(
+                rule="kill_switch_external" if is_external else "kill_switch_on_demand",
+                instrument_id=None,
+                value=drawdown,
+                limit=self.reviewer.config.kill_switch_drawdown_pct or 0.0,
+                action=f"kill switch ({reason}): flatten every position and halt trading",
+                decision_id=decision,
+                ts_event=now,
+                ts_init=now,
+            )
+        )
+        if not is_external:
+            host.set_trading_state(TradingState.HALTED, f"kill switch: {reason}")
+        self._kill_decision = decision
+        self._liquidations.clear()
+        self.flatten(f"kill switch: {reason}", decision)
+
+    def resume(self) -> None:
+        """Release the kill switch (the trading state was set back from outside)."""
+        if self.reviewer.state is TradingState.HALTED:
+            self.reviewer.resume()
+            self._kill_decision = None
 
     def flatten(self, reason: str, decision_id: str) -> None:
-        """Close every position at once (emergency liquidation)."""
-        self.execution.cancel_all()
+        """Close every position at once (emergency liquidation, reduce-only market orders)."""
+        self.execution.cancel_all(f"{reason} ({decision_id})")
         for instrument_id in self._instruments():
-            qty = self.host.held_qty(instrument_id)
-            if qty != 0:
-                self.execution.exit_now(instrument_id, -qty, reason, decision_id)
+            self._liquidate(instrument_id, reason, decision_id)
+
+    def _liquidate(self, instrument_id: str, reason: str, decision_id: str) -> None:
+        qty = self.host.held_qty(instrument_id)
+        if qty == 0:
+            return
+        self._liquidations[instrument_id] = self._liquidations.get(instrument_id, 0) + 1
+        self._exits[instrument_id] = (self.host.now_ns(), decision_id, "liquidation")
+        self.execution.exit_now(instrument_id, -qty, reason, decision_id)
+
+    def _liquidate_leftovers(self) -> None:
+        # A liquidation that ended without closing the position (canceled, rejected) is sent
+        # again, a bounded number of times.
+        decision = self._kill_decision
+        if decision is None:
+            return
+        for instrument_id in self._instruments():
+            if (
+                self.host.held_qty(instrument_id) != 0
+                and self.execution.working_exit(instrument_id) is None
+                and self._liquidations.get(instrument_id, 0) < self.LIQUIDATION_ATTEMPTS
+            ):
+                self._liquidate(instrument_id, "kill switch: position still open", decision)
 
     def on_bar(self, bar: Bar) -> None:
         """Apply the in-trade rules (stop-loss, take-profit, trailing stop) to this position."""
         host = self.host
         instrument_id = bar.instrument_id
+        if self.reviewer.state is TradingState.HALTED:
+            return  # the liquidation handles every position
         qty = host.held_qty(instrument_id)
         if qty == 0 and instrument_id not in self.reviewer._entry_best:
             return
+        if self.execution.working_exit(instrument_id) is not None:
+            return  # one exit at a time: the working one already closes (part of) it
         price = bar.close_raw / 10**bar.price_precision
         exit_ = self.reviewer.check_position(
             instrument_id, qty, host.average_entry(instrument_id), price
@@ -623,18 +775,41 @@ class RiskStage:
                 ts_init=host.now_ns(),
             )
         )
+        self._exits[instrument_id] = (host.now_ns(), decision, exit_.rule)
         self.execution.exit_now(instrument_id, exit_.delta_qty, exit_.rule, decision)
 
 
 # -- costs -----------------------------------------------------------------------------------------
 
 
+class _Traded:
+    """Running sums of one instrument's traded changes (for tradability and capacity)."""
+
+    __slots__ = ("alpha_notional", "count", "fraction", "notional")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.notional = self.fraction = self.alpha_notional = 0.0
+
+    def add(self, notional: float, equity: float, alpha_bps: float) -> None:
+        self.count += 1
+        self.notional += notional
+        self.fraction += notional / equity
+        self.alpha_notional += alpha_bps * notional
+
+
 class CostStage:
-    """Weigh each approved change's expected alpha against its cost (``CostAssessed``)."""
+    """Weigh each approved change's expected alpha against its cost (``CostAssessed``).
+
+    It also keeps what was traded, so that at the end of a run ``estimate_capacity`` can
+    publish each instrument's tradability and the strategy's capacity (``CapacityEstimated``).
+    """
 
     def __init__(self, host: Host, risk: RiskStage) -> None:
         self.host, self.risk = host, risk
         self.latest: CostAssessed | None = None
+        self.rebalances = 0
+        self._traded: dict[str, _Traded] = {}
         host.subscribe_decisions(RiskReviewed, self.on_review)
 
     def on_review(self, event: RiskReviewed) -> None:
@@ -732,7 +907,120 @@ class CostStage:
         self.latest = CostAssessed(
             rebalance_id=event.rebalance_id, assessments=tuple(records), ts_event=now, ts_init=now
         )
+        self.rebalances += 1
+        if proposed is not None and proposed.equity > 0:
+            for record in records:
+                if record.quantity_out == 0:
+                    continue
+                instrument = host.instrument(record.instrument_id)
+                price = targets[record.instrument_id].reference_price
+                notional = abs(record.quantity_out) * price * _multiplier(instrument)
+                self._traded.setdefault(record.instrument_id, _Traded()).add(
+                    notional, proposed.equity, record.gross_alpha_bps
+                )
         host.publish(self.latest)
+
+    def estimate_capacity(self) -> CapacityEstimated | None:
+        """Return each traded instrument's tradability and the strategy's capacity.
+
+        The typical trade of an instrument is the mean of the run's traded changes (its
+        notional and fraction of equity; gross alpha weighted by notional, none for
+        reductions and hedge trades); costs use the market inputs as of now (σ and ADV over
+        ``adv_window`` bars, the configured spread and delay). The strategy's capacity is the
+        capital at which the summed net alpha of a typical rebalance reaches zero
+        (``costs.capacity.strategy_capacity``). ``None`` before any trade.
+        """
+        from tradeloop.costs.assessment import TradeIntent, cost_curve
+        from tradeloop.costs.capacity import (
+            CapacityLeg,
+            capacity_estimate,
+            strategy_capacity,
+            tradability_report,
+        )
+
+        if not self._traded or self.rebalances == 0:
+            return None
+        host = self.host
+        spec = host.config.costs
+        legs: list[CapacityLeg] = []
+        rows: list[InstrumentCapacity] = []
+        for instrument_id in sorted(self._traded):
+            traded = self._traded[instrument_id]
+            instrument = host.instrument(instrument_id)
+            notional = traded.notional / traded.count
+            fraction = traded.fraction / traded.count
+            alpha = traded.alpha_notional / traded.notional if traded.notional > 0 else 0.0
+            price = host.history.last_close(instrument_id) or 0.0
+            volumes = host.history.volumes(instrument_id, spec.adv_window)
+            adv = float(np.mean(volumes)) if len(volumes) else 0.0
+            if price <= 0 or adv <= 0 or notional <= 0:
+                continue
+            quantity = instrument.make_quantity(
+                notional / (price * _multiplier(instrument)), ROUND_DOWN
+            )
+            if quantity.raw <= 0:
+                quantity = instrument.lot_size
+            intent = TradeIntent(
+                instrument_id=instrument_id,
+                side=OrderSide.BUY,
+                quantity=quantity,
+                reference_price=instrument.make_price(price),
+                daily_volatility=daily_sigma(host.history, instrument_id, spec.adv_window) or 0.0,
+                average_daily_volume=adv,
+                spread_bps=spec.spread_bps.get(instrument_id, spec.default_spread_bps),
+                gross_alpha_bps=alpha,
+                delay_ns=spec.delay_ns,
+            )
+            report = tradability_report(intent, instrument, spec.assessment, alpha)
+            legs.append(
+                CapacityLeg(
+                    curve=cost_curve(intent, instrument, spec.assessment),
+                    gross_alpha_bps=alpha,
+                    trade_fraction_of_capital=fraction,
+                    trades_per_rebalance=traded.count / self.rebalances,
+                )
+            )
+            capacity: float | None = None
+            note = "no alpha of its own (hedge or reductions): cost only"
+            if alpha > 0:
+                note = ""
+                capacity = capacity_estimate(
+                    intent, instrument, spec.assessment, fraction
+                ).capacity_capital
+            rows.append(
+                InstrumentCapacity(
+                    instrument_id=instrument_id,
+                    trades=traded.count,
+                    typical_trade_notional=notional,
+                    trade_fraction_of_capital=fraction,
+                    gross_alpha_bps=alpha,
+                    cost_bps=report.cost_bps,
+                    net_alpha_bps=alpha - report.cost_bps,
+                    participation=report.participation,
+                    max_notional_within_alpha=report.max_notional_within_budget,
+                    capacity_capital=capacity,
+                    note=note,
+                )
+            )
+        now = host.now_ns()
+        return CapacityEstimated(
+            capacity_capital=strategy_capacity(legs) if legs else None,
+            equity=host.equity_value(),
+            rebalances=self.rebalances,
+            instruments=tuple(rows),
+            basis=(
+                f"typical traded change per instrument over {self.rebalances} rebalances; "
+                f"sigma and ADV over the last {spec.adv_window} bars; spread, delay "
+                f"{spec.delay_ns / 3.6e12:.1f} h and commission of the cost assessment"
+            ),
+            ts_event=now,
+            ts_init=now,
+        )
+
+
+def _multiplier(instrument: Instrument) -> float:
+    mult_raw, mult_precision = instrument.multiplier_parts
+    return float(mult_raw) / 10.0**mult_precision
 
 
 # -- execution -------------------------------------------------------------------------------------
@@ -747,6 +1035,7 @@ class ExecutionStage:
         self.by_instrument: dict[str, str] = {}
         self.children: dict[str, str] = {}
         self._parents = 0
+        self._cancel_reason = ""
         host.subscribe_decisions(CostAssessed, self.on_costs)
 
     def on_costs(self, event: CostAssessed) -> None:
@@ -768,11 +1057,28 @@ class ExecutionStage:
             instrument_id, delta_qty, decision_id, reason, reduce_only=True, algorithm="immediate"
         )
 
-    def cancel_all(self) -> None:
-        """Cancel every running algorithm."""
-        for algorithm in list(self.algorithms.values()):
-            algorithm.cancel()
+    def cancel_all(self, reason: str) -> None:
+        """Cancel every running algorithm; ``reason`` goes on each child's cancel."""
+        for parent in list(self.algorithms):
+            self._cancel(parent, reason)
         self._sweep()
+
+    def working_exit(self, instrument_id: str) -> str | None:
+        """Return the decision id of the risk exit working on ``instrument_id``, if any."""
+        parent = self.by_instrument.get(instrument_id)
+        algorithm = None if parent is None else self.algorithms.get(parent)
+        if algorithm is None or algorithm.is_done or not algorithm.plan.reduce_only:
+            return None
+        decision = algorithm.plan.rebalance_id
+        return decision if decision.startswith("risk-") else None
+
+    def _cancel(self, parent: str, reason: str) -> None:
+        # The reason travels on the CancelOrder command and back on OrderCanceled.
+        self._cancel_reason = reason
+        try:
+            self.algorithms[parent].cancel()
+        finally:
+            self._cancel_reason = ""
 
     def _choose(self, instrument_id: str, quantity: float) -> str:
         spec = self.host.config.execution
@@ -796,7 +1102,8 @@ class ExecutionStage:
         instrument = host.instrument(instrument_id)
         running = self.by_instrument.get(instrument_id)
         if running is not None and running in self.algorithms:
-            self.algorithms[running].cancel()  # a new decision supersedes the old plan
+            # A new decision supersedes the old plan.
+            self._cancel(running, f"{running} superseded by {rebalance_id}")
             self._sweep()
         quantity = instrument.make_quantity(abs(delta_qty), ROUND_DOWN)
         if quantity.raw <= 0:
@@ -850,7 +1157,7 @@ class ExecutionStage:
             )
         )
         algo = make_algorithm(
-            plan, instrument, _Gateway(host, self, parent), host.clock, host.publish
+            plan, instrument, _Gateway(host, self, parent, name), host.clock, host.publish
         )
         self.algorithms[parent] = algo
         self.by_instrument[instrument_id] = parent
@@ -900,8 +1207,9 @@ class ExecutionStage:
 class _Gateway:
     """The algorithms' path to the order manager: records which parent each child has."""
 
-    def __init__(self, host: Host, stage: ExecutionStage, parent: str) -> None:
+    def __init__(self, host: Host, stage: ExecutionStage, parent: str, algorithm: str) -> None:
         self._host, self._stage, self._parent = host, stage, parent
+        self._algorithm = algorithm
 
     @property
     def order_factory(self) -> OrderFactory:
@@ -912,4 +1220,5 @@ class _Gateway:
         return self._host.submit_order(order)
 
     def cancel_order(self, order: Order | str) -> bool:
-        return self._host.cancel_order(order)
+        reason = self._stage._cancel_reason or f"{self._algorithm} algorithm of {self._parent}"
+        return self._host.cancel_order(order, reason)

@@ -25,7 +25,9 @@ from tradeloop.agents.host import AgentHost
 from tradeloop.analytics.history import BarHistory
 from tradeloop.core.errors import ConfigError
 from tradeloop.model.data import Bar
-from tradeloop.model.events import Event, OrderEvent
+from tradeloop.model.decisions import CapacityEstimated
+from tradeloop.model.enums import TradingState
+from tradeloop.model.events import Event, OrderEvent, TradingStateChanged
 from tradeloop.pipeline.config import AGENT_TYPES, AgentSpec, PipelineConfig
 from tradeloop.pipeline.stages import (
     BetaStage,
@@ -119,7 +121,38 @@ class Pipeline(Strategy):
         self.risk_stage = RiskStage(self, self.execution_stage)
         self.cost_stage = CostStage(self, self.risk_stage)
         self.steps = 0
+        self._warm_step: int | None = None
         self.rebalances = 0
+        self.capacity: CapacityEstimated | None = None
+
+    def on_stop(self) -> None:
+        """Publish each traded instrument's tradability and the strategy's capacity."""
+        self.capacity = self.cost_stage.estimate_capacity()
+        if self.capacity is not None:
+            self.publish(self.capacity)
+
+    def run_summary(self) -> dict[str, Any]:
+        """Return the capacity estimate and the tradability per instrument (if anything
+        traded)."""
+        estimate = self.capacity
+        if estimate is None:
+            return {}
+        return {
+            "capacity": {
+                "capital": estimate.capacity_capital,
+                "equity": estimate.equity,
+                "rebalances": estimate.rebalances,
+                "basis": estimate.basis,
+            },
+            "tradability": {
+                row.instrument_id: {
+                    field: getattr(row, field)
+                    for field in row.__struct_fields__
+                    if field != "instrument_id"
+                }
+                for row in estimate.instruments
+            },
+        }
 
     # -- the host protocol for the stages ----------------------------------------------------------
 
@@ -167,15 +200,37 @@ class Pipeline(Strategy):
         """Pass child order events to their execution algorithm."""
         self.execution_stage.on_order_event(event)
 
+    def kill(self, reason: str) -> None:
+        """Engage the kill switch now: halt trading and flatten every position.
+
+        Call it from strategy code (or a subclass's hook) with the reason; the same happens
+        when anything sets the engine's trading state to HALTED (the kernel's
+        ``set_trading_state``, a monitoring rule, an operator).
+        """
+        self.risk_stage.kill(reason)
+
+    def on_trading_state_changed(self, event: TradingStateChanged) -> None:
+        """Follow a trading state set from outside: HALTED engages the kill switch (flatten);
+        leaving HALTED releases it."""
+        reviewer_state = self.risk_stage.reviewer.state
+        if event.state is reviewer_state:
+            return  # the pipeline's own change
+        if event.state is TradingState.HALTED:
+            self.risk_stage.kill(event.reason, is_external=True)
+        elif reviewer_state is TradingState.HALTED:
+            self.risk_stage.resume()
+
     def on_step(self, ts_ns: int) -> None:
-        """Police the portfolio limits; rebalance every ``rebalance_every`` steps once warm."""
+        """Police the portfolio limits; rebalance every ``rebalance_every`` steps, from the
+        first step at which every instrument of the universe has ``warmup_bars`` bars."""
         self.steps += 1
         self.risk_stage.on_step(ts_ns)
         config: PipelineConfig = self.config
-        if self.steps % config.rebalance_every:
-            return
-        ready = all(self.history.count(i) >= self.warmup_bars for i in config.universe)
-        if not ready:
+        if self._warm_step is None:
+            if not all(self.history.count(i) >= self.warmup_bars for i in config.universe):
+                return
+            self._warm_step = self.steps  # the first rebalance is on the first warm step
+        if (self.steps - self._warm_step) % config.rebalance_every:
             return
         self.rebalances += 1
         self.beta_stage.run(f"R-{self.rebalances}")

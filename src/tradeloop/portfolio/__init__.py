@@ -1,6 +1,7 @@
 """Portfolio: accounting (cash, positions, P&L, fees, equity curve), target construction
-(volatility targeting, inverse volatility, risk parity, minimum variance, mean-variance)
-and sizing of target weights into lot-rounded quantities.
+(volatility targeting, inverse volatility, risk parity, minimum variance, mean-variance),
+sizing of target weights into lot-rounded quantities, and a turnover limit over the whole
+book.
 
 Construction and sizing load on first use (they bring SciPy), so the event loop stays lean.
 """
@@ -35,6 +36,7 @@ if typing.TYPE_CHECKING:
         SkippedDelta,
         size_target_weights,
     )
+    from tradeloop.portfolio.turnover import TurnoverLimit, book_turnover, limit_turnover
 
 _LAZY: dict[str, str] = {
     "PortfolioConstraints": "tradeloop.portfolio.construction",
@@ -57,6 +59,9 @@ _LAZY: dict[str, str] = {
     "OrderDelta": "tradeloop.portfolio.sizing",
     "SkippedDelta": "tradeloop.portfolio.sizing",
     "SizingResult": "tradeloop.portfolio.sizing",
+    "TurnoverLimit": "tradeloop.portfolio.turnover",
+    "book_turnover": "tradeloop.portfolio.turnover",
+    "limit_turnover": "tradeloop.portfolio.turnover",
 }
 
 
@@ -81,8 +86,11 @@ __all__ = [
     "PortfolioConstructionError",
     "SizingResult",
     "SkippedDelta",
+    "TurnoverLimit",
+    "book_turnover",
     "inverse_volatility_weights",
     "ledoit_wolf_covariance",
+    "limit_turnover",
     "mean_variance_weights",
     "minimum_variance_weights",
     "portfolio_volatility",

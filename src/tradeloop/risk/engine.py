@@ -2,7 +2,12 @@
 
 Every order passes ``RiskEngine.check_submit`` before a venue sees it. The checks, in order:
 
-1. trading state: HALTED denies everything; REDUCING denies orders that do not reduce a position;
+0. warm-up: before the run's ``trading_start`` every order is denied (the data before it only
+   warms up indicators and models);
+1. trading state: HALTED (the kill switch) denies every order except a **reduce-only** order
+   that reduces an existing position without flipping it — the emergency liquidation must be
+   able to execute while nothing can add exposure; REDUCING denies orders that do not reduce a
+   position (reduce-only or not);
 2. instrument known;
 3. order shape: the prices its type needs, post-only only on limits, GTD needs a future expiry;
 4. quantity precision, lot size, min/max of the instrument; price precision and tick size;
@@ -27,6 +32,7 @@ import msgspec
 
 from tradeloop.core.clock import Clock
 from tradeloop.core.fixed import MONEY_PRECISION, Price, format_raw
+from tradeloop.core.time import ns_to_iso
 from tradeloop.model.enums import (
     AccountType,
     OrderSide,
@@ -98,8 +104,10 @@ class RiskEngine:
         instruments: Mapping[str, Instrument],
         account: AccountView,
         orders: OrdersView,
+        trading_start_ns: int | None = None,
     ) -> None:
         self.config = config
+        self.trading_start_ns = trading_start_ns
         self.clock = clock
         self.instruments = instruments
         self.account = account
@@ -117,14 +125,19 @@ class RiskEngine:
 
     def check_submit(self, order: OrderInitialized) -> str | None:
         """Return why ``order`` must be denied, or ``None`` when it may go to the venue."""
+        if self.trading_start_ns is not None and self.clock.timestamp_ns() < self.trading_start_ns:
+            return f"warm-up: trading starts at {ns_to_iso(self.trading_start_ns)}"
         instrument = self.instruments.get(order.instrument_id)
         if instrument is None:
             return f"instrument {order.instrument_id} is unknown"
         position = self.account.position_raw(order.instrument_id)
         signed = order.quantity.raw if order.side is OrderSide.BUY else -order.quantity.raw
         reduces = position != 0 and (position > 0) != (signed > 0) and abs(signed) <= abs(position)
-        if self.trading_state is TradingState.HALTED:
-            return "trading is halted: no new orders"
+        if self.trading_state is TradingState.HALTED and not (order.is_reduce_only and reduces):
+            return (
+                "trading is halted: no new orders "
+                "(only reduce-only orders that reduce a position may liquidate)"
+            )
         if self.trading_state is TradingState.REDUCING and not reduces:
             return (
                 "trading is reducing only: "

@@ -2,16 +2,23 @@
 
 Pre-trade, per change (in this order; each may shrink the change, never grow it):
 
-1. trading state — HALTED denies everything, REDUCING denies what adds exposure;
-2. price band (fat finger) — the reference price must be within ``price_band_pct`` of the
-   last price;
+0. binding exits — an instrument with a risk exit this bar (stop-loss, take-profit, trailing
+   stop, liquidation) is held out of the rebalance: every change to it is denied, naming the
+   exit's decision id (the exit is never cancelled or topped up by the same bar's rebalance);
+1. trading state — HALTED denies every change, REDUCING denies what adds exposure;
+2. price band (fat finger) — the decision price (``reference_price``, what the change was
+   sized with) must be within ``price_band_pct`` of an independent reference
+   (``band_reference_price``: the pipeline passes the previous close), else the change is
+   denied: the price is a bad print or the market moved too far to trust the sizing;
 3. volatility — an instrument whose annualized volatility exceeds ``max_volatility`` may
    only reduce;
 4. position — |target value| ≤ ``max_position_pct`` × equity and ≤ ``max_position_notional``;
    without ``allow_short``, no change may leave a position below zero;
 5. order size — |change| ≤ ``max_order_notional`` (and ``max_order_quantity``);
-6. market hours — outside the session (exchange calendar) an order queues for the next
-   open, which is recorded; ``deny_outside_session`` denies instead;
+6. market hours — ``is_session_open`` says whether the decision instant lies in a session of
+   the instrument's exchange calendar (the pipeline computes it with
+   ``data.calendars``); outside the session an order queues for the next open, which is
+   recorded; ``deny_outside_session`` denies instead;
 7. across the changes: buys of cash instruments fit in free cash plus the proceeds of the
    sales, and gross exposure after the changes ≤ ``max_gross_leverage`` × equity (additions
    are scaled down pro rata).
@@ -20,7 +27,8 @@ Portfolio, on every step: a daily loss beyond ``daily_loss_limit_pct`` of the da
 equity switches to REDUCING until the next day; a drawdown of ``drawdown_pause_pct`` (10 %
 by default) from the peak pauses new exposure for ``drawdown_pause_bars`` bars, after which
 the peak resets to the current equity; a drawdown of ``kill_switch_drawdown_pct`` HALTS
-trading and flattens everything (the kill switch, also available on demand).
+trading and flattens everything (the kill switch; ``kill`` engages it on demand, ``resume``
+releases it).
 
 During the trade, per position on each bar: stop-loss (loss from the average entry beyond
 ``stop_loss_pct``), partial take-profit (``take_profit_fraction`` of the position once the
@@ -75,15 +83,23 @@ class RiskReviewConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
 
 
 class ProposedChange(msgspec.Struct, frozen=True, kw_only=True):
-    """One change the portfolio stage asks for (float quantities, signed)."""
+    """One change the portfolio stage asks for (float quantities, signed).
+
+    ``reference_price`` is the price the change was sized with; ``band_reference_price`` an
+    independent price it is checked against (the previous close; ``None`` skips the price
+    band); ``is_session_open`` whether the decision instant lies in a session of the
+    instrument's exchange calendar, with ``session_note`` saying which calendar and when it
+    opens next.
+    """
 
     instrument_id: str
     current_qty: float
     delta_qty: float
     reference_price: float
-    last_price: float
+    band_reference_price: float | None = None
     annual_volatility: float | None = None
     is_session_open: bool = True
+    session_note: str = ""
     is_hedge: bool = False
 
 
@@ -204,6 +220,13 @@ class RiskReviewer:
         """Engage the kill switch: halt (the pipeline flattens every position)."""
         self.state = TradingState.HALTED
 
+    def resume(self) -> None:
+        """Release the kill switch: trade again, measuring drawdowns from the next equity."""
+        self.state = TradingState.ACTIVE
+        self.peak_equity = None
+        self.pause_bars_left = 0
+        self.daily_stop = False
+
     # -- in-trade ----------------------------------------------------------------------------------
 
     def check_position(
@@ -259,14 +282,33 @@ class RiskReviewer:
     # -- pre-trade -------------------------------------------------------------------------------
 
     def review(
-        self, changes: Sequence[ProposedChange], equity: float, cash: float
+        self,
+        changes: Sequence[ProposedChange],
+        equity: float,
+        cash: float,
+        binding_exits: Mapping[str, str] | None = None,
     ) -> list[RiskDecision]:
-        """Return a decision for every change (same order)."""
+        """Return a decision for every change (same order).
+
+        ``binding_exits`` maps instruments with a risk exit this bar to why (the exit's
+        decision id and rule): their changes are denied (rule 0 of the module docstring).
+        """
         config = self.config
+        exits = binding_exits or {}
         approved: list[float] = []
         reasons: list[list[str]] = []
         for change in changes:
-            qty, why = self._review_one(change, equity)
+            exit_reason = exits.get(change.instrument_id)
+            if exit_reason is not None:
+                qty, why = (
+                    0.0,
+                    [
+                        f"{exit_reason} is binding on {change.instrument_id} this bar: "
+                        "the rebalance may not cancel it or trade the instrument"
+                    ],
+                )
+            else:
+                qty, why = self._review_one(change, equity)
             approved.append(qty)
             reasons.append(why)
         self._fit_cash(changes, approved, reasons, cash)
@@ -305,13 +347,15 @@ class RiskReviewer:
                 return 0.0, ["trading is reducing only: the change adds exposure"]
             why.append("trading is reducing only: kept the reducing part")
             return reducing, why
-        last = change.last_price
-        if last > 0 and abs(change.reference_price / last - 1.0) > config.price_band_pct:
-            return 0.0, [
-                f"reference price {change.reference_price:.6g} is "
-                f"{abs(change.reference_price / last - 1):.1%} "
-                f"from the last price {last:.6g}, beyond the {config.price_band_pct:.0%} price band"
-            ]
+        band = change.band_reference_price
+        if band is not None and band > 0:
+            distance = abs(change.reference_price / band - 1.0)
+            if not distance <= config.price_band_pct:
+                return 0.0, [
+                    f"decision price {change.reference_price:.6g} is {distance:.1%} from the "
+                    f"band reference price {band:.6g}, beyond the {config.price_band_pct:.0%} "
+                    "price band (a bad print or a disorderly market)"
+                ]
         if (
             config.max_volatility is not None
             and change.annual_volatility is not None
@@ -330,13 +374,14 @@ class RiskReviewer:
         if abs(target) * price * mult > limit_value and adds:
             allowed = math.copysign(limit_value / (price * mult), target)
             new_target = _lot_floor(instrument, allowed)
+            outcome = "resized"
             if abs(new_target) < abs(current) and (new_target > 0) == (current > 0):
-                new_target = (
-                    current  # already beyond the limit: do not add, do not force a sale here
-                )
+                # Already beyond the limit: do not add, do not force a sale here.
+                new_target = current
+                outcome = "the position is already beyond it, nothing is added"
             why.append(
                 f"position {abs(target) * price * mult:,.0f} above the limit "
-                f"{limit_value:,.0f}: resized"
+                f"{limit_value:,.0f}: {outcome}"
             )
             delta = new_target - current
         max_order = config.max_order_notional
@@ -351,9 +396,10 @@ class RiskReviewer:
             delta = -max(current, 0.0)
             why.append("short positions are not allowed: resized to close the position only")
         if not change.is_session_open:
+            note = f" ({change.session_note})" if change.session_note else ""
             if config.deny_outside_session:
-                return 0.0, ["market is closed and deny_outside_session is set"]
-            why.append("market closed: the order queues for the next session")
+                return 0.0, [f"market is closed{note} and deny_outside_session is set"]
+            why.append(f"market closed{note}: the order queues for the next session")
         return _lot_floor(instrument, delta), why
 
     def _fit_cash(

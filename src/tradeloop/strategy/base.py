@@ -30,8 +30,8 @@ Example::
 
 Hooks (override what you need): ``on_start``, ``on_stop``, ``on_bar``, ``on_quote``,
 ``on_trade``, ``on_order_event`` (every event of this strategy's orders), ``on_fill``,
-``on_position_changed``. An exception raised by a hook becomes a ``StrategyError`` that
-names the strategy.
+``on_position_changed``, ``on_step``, ``on_trading_state_changed``. An exception raised by a
+hook becomes a ``StrategyError`` that names the strategy.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ import msgspec
 
 from tradeloop.bus.bus import Handler
 from tradeloop.bus.topics import (
+    RISK_EVENTS,
     STEP_TOPIC,
     bars_topic,
     order_events_topic,
@@ -56,7 +57,14 @@ from tradeloop.core.errors import InvariantViolation, StrategyError
 from tradeloop.core.fixed import Money, Price, Quantity
 from tradeloop.model.data import Bar, QuoteTick, TradeTick
 from tradeloop.model.enums import OrderSide, TimeInForce, TradingState
-from tradeloop.model.events import Event, OrderEvent, OrderFilled, OrderInitialized, PositionChanged
+from tradeloop.model.events import (
+    Event,
+    OrderEvent,
+    OrderFilled,
+    OrderInitialized,
+    PositionChanged,
+    TradingStateChanged,
+)
 from tradeloop.model.instruments import Instrument
 from tradeloop.model.order_factory import OrderFactory
 from tradeloop.model.orders import Order
@@ -85,8 +93,8 @@ class StrategyContext(Protocol):
         """Send an order through risk to its venue."""
         ...
 
-    def cancel(self, client_order_id: str) -> bool:
-        """Cancel an open order."""
+    def cancel(self, client_order_id: str, reason: str = "") -> bool:
+        """Cancel an open order (``reason`` is carried back on ``OrderCanceled``)."""
         ...
 
     def modify(
@@ -169,6 +177,8 @@ class Strategy:
             ctx.subscribe(order_events_topic(self.id), self._handle_order_event)
         if cls.on_position_changed is not Strategy.on_position_changed:
             ctx.subscribe(position_events_topic(self.id), self._handle_position_event)
+        if cls.on_trading_state_changed is not Strategy.on_trading_state_changed:
+            ctx.subscribe(RISK_EVENTS, self._handle_risk_event)
 
     @property
     def ctx(self) -> StrategyContext:
@@ -224,6 +234,10 @@ class Strategy:
     def _handle_position_event(self, event: PositionChanged) -> None:
         self._guard(self.on_position_changed, event)
 
+    def _handle_risk_event(self, event: Event) -> None:
+        if type(event) is TradingStateChanged:
+            self._guard(self.on_trading_state_changed, event)
+
     # -- hooks -------------------------------------------------------------------------------------
 
     def on_start(self) -> None:
@@ -231,6 +245,13 @@ class Strategy:
 
     def on_stop(self) -> None:
         """Called once when the run ends."""
+
+    def run_summary(self) -> dict[str, Any]:
+        """Return what this strategy adds to the run's summary (JSON types), after ``on_stop``.
+
+        The runner puts it in ``summary.json`` under ``strategies.<id>``; empty adds nothing.
+        """
+        return {}
 
     def on_bar(self, bar: Bar) -> None:
         """Called for each subscribed bar, after registered indicators were updated."""
@@ -252,6 +273,10 @@ class Strategy:
 
     def on_step(self, ts_ns: int) -> None:
         """Called once every record of instant ``ts_ns`` was processed (``subscribe_steps``)."""
+
+    def on_trading_state_changed(self, event: TradingStateChanged) -> None:
+        """Called when the engine's trading state changes (whoever changed it, this strategy
+        included): HALTED is the kill switch."""
 
     # -- data --------------------------------------------------------------------------------------
 
@@ -418,10 +443,14 @@ class Strategy:
         init = self.order_factory.market(instrument_id, side, position.quantity, reduce_only=True)
         return self.submit_order(init)
 
-    def cancel_order(self, order: Order | str) -> bool:
-        """Cancel an open order (by object or client order id); False if it is not open."""
+    def cancel_order(self, order: Order | str, reason: str = "") -> bool:
+        """Cancel an open order (by object or client order id); False if it is not open.
+
+        ``reason`` (who cancels it and why) is journaled on the command and carried back on
+        the venue's ``OrderCanceled``.
+        """
         client_order_id = order if isinstance(order, str) else order.client_order_id
-        return self.ctx.cancel(client_order_id)
+        return self.ctx.cancel(client_order_id, reason)
 
     def cancel_all_orders(self, instrument_id: str | None = None) -> int:
         """Cancel this strategy's open orders (optionally on one instrument); return how many."""

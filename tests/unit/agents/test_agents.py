@@ -135,6 +135,71 @@ def test_broken_agents_are_isolated_then_disabled_and_the_others_still_score() -
     assert failures == []
 
 
+class Raw(SignalAgent):
+    """Builds ``Signal`` records itself (skipping ``self.signal``'s checks)."""
+
+    lookback = 1
+
+    def __init__(self, rows: list[tuple[str, float, float]], agent_id: str = "raw") -> None:
+        super().__init__(agent_id)
+        self.rows = rows
+
+    def score_all(self, history: Any, context: Any) -> list[Signal]:
+        return [Signal(self.id, i, score, confidence, "raw") for i, score, confidence in self.rows]
+
+
+@pytest.mark.parametrize(
+    ("rows", "problem"),
+    [
+        (
+            [("A.X", math.nan, 0.5)],
+            "agent raw signal for A.X: score nan is not a finite number in [-1, 1]",
+        ),
+        (
+            [("A.X", 0.5, 1.5)],
+            "agent raw signal for A.X: confidence 1.5 is not a finite number in [0, 1]",
+        ),
+        (
+            [("A.X", -math.inf, 0.5)],
+            "agent raw signal for A.X: score -inf is not a finite number in [-1, 1]",
+        ),
+        ([("ZZ.X", 0.5, 0.5)], "agent raw signal for ZZ.X: instrument is not in the universe"),
+        (
+            [("A.X", 0.5, 0.5), ("A.X", 0.2, 0.5)],
+            "agent raw signal for A.X: a second signal for the same instrument",
+        ),
+    ],
+)
+def test_an_invalid_signal_isolates_its_agent_naming_instrument_value_and_rule(
+    rows: list[tuple[str, float, float]], problem: str
+) -> None:
+    history = history_of({"A.X": [100.0] * 30, "B.X": [100.0] * 30})
+    good = Raw([("A.X", 0.3, 0.9), ("B.X", -0.2, 0.5)], agent_id="good")
+    host = AgentHost([Raw(rows), good], max_failures=2)
+    signals, failures = host.run(history, context(["A.X", "B.X"]))
+    # Nothing of the bad agent passes (a NaN never reaches the ensemble); the loop goes on.
+    assert [s.agent_id for s in signals] == ["good", "good"]
+    [failure] = failures
+    assert (failure.agent_id, failure.error, failure.is_disabled) == (
+        "raw",
+        f"invalid signals: {problem}",
+        False,
+    )
+    _, failures = host.run(history, context(["A.X", "B.X"]))
+    assert [f.is_disabled for f in failures] == [True]
+
+
+def test_a_filter_scoring_above_zero_is_invalid() -> None:
+    class Gate(Raw):
+        is_filter = True
+
+    host = AgentHost([Gate([("A.X", 0.5, 1.0)], agent_id="gate")])
+    _, [failure] = host.run(history_of({"A.X": [100.0] * 5}), context(["A.X"]))
+    assert failure.error == (
+        "invalid signals: agent gate signal for A.X: score 0.5 is not a finite number in [-1, 0]"
+    )
+
+
 def test_agent_ids_must_be_unique() -> None:
     with pytest.raises(ConfigError, match="unique"):
         AgentHost([MeanReversion(), MeanReversion()])

@@ -9,8 +9,10 @@ from tradeloop.core import InvalidValueError, Price, Quantity
 from tradeloop.costs.assessment import CostAssessmentConfig, TradeIntent, cost_curve
 from tradeloop.costs.capacity import (
     CapacityEstimate,
+    CapacityLeg,
     capacity_estimate,
     max_quantity_within_cost,
+    strategy_capacity,
     tradability_report,
 )
 from tradeloop.costs.fees import CommissionConfig
@@ -139,3 +141,66 @@ def test_capacity_root_has_zero_net_alpha(
     if estimate.capacity_quantity > 0:
         curve = cost_curve(trade, ACME, config)
         assert abs(alpha - curve.cost_bps(estimate.capacity_quantity)) < 1e-9 * max(alpha, 1.0)
+
+
+def leg(fraction: float = 0.05, per_rebalance: float = 1.0, **overrides: Any) -> CapacityLeg:
+    trade = intent(**overrides)
+    return CapacityLeg(
+        curve=cost_curve(trade, ACME, BPS_1),
+        gross_alpha_bps=trade.gross_alpha_bps,
+        trade_fraction_of_capital=fraction,
+        trades_per_rebalance=per_rebalance,
+    )
+
+
+def test_strategy_capacity_of_one_leg_is_that_trades_capacity_capital() -> None:
+    single = capacity_estimate(intent(), ACME, BPS_1, trade_fraction_of_capital=0.05)
+    assert single.capacity_capital == pytest.approx(18_225 * 50 / 0.05, rel=1e-12)
+    assert strategy_capacity([leg()]) == pytest.approx(single.capacity_capital, rel=1e-12)
+    # How often a leg trades scales its net alpha, not where it reaches zero.
+    assert strategy_capacity([leg(per_rebalance=0.3)]) == pytest.approx(
+        single.capacity_capital, rel=1e-12
+    )
+
+
+def test_a_pure_cost_hedge_leg_lowers_the_strategy_capacity() -> None:
+    # Alpha leg: 27 bps edge after 2 bps half spread and 1 bp commission; hedge leg: 3 bps of
+    # fixed cost, no alpha; both trade 5 % of capital with the same impact 200 sqrt(q / 1e6):
+    # 27 - 3 = 2 * 200 sqrt(q / 1e6)  =>  q = 3,600 shares, notional 180,000, capital 3.6M.
+    capital = strategy_capacity([leg(), leg(gross_alpha_bps=0.0)])
+    assert capital == pytest.approx(3_600_000.0, rel=1e-12)
+
+
+def test_strategy_capacity_is_unbounded_without_impact_and_zero_without_edge() -> None:
+    assert strategy_capacity([leg(daily_volatility=0.0)]) is None
+    assert strategy_capacity([leg(gross_alpha_bps=2.0)]) == 0.0
+    with pytest.raises(InvalidValueError):
+        strategy_capacity([])
+    with pytest.raises(InvalidValueError):
+        leg(fraction=0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0.0, 300.0), st.floats(0.001, 0.5), st.floats(0.05, 3.0)),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_strategy_net_alpha_is_zero_at_capacity_and_negative_beyond(
+    rows: list[tuple[float, float, float]],
+) -> None:
+    legs = [leg(f, w, gross_alpha_bps=a) for a, f, w in rows]
+    capital = strategy_capacity(legs)
+    assert capital is not None
+
+    def net(c: float) -> float:
+        return sum(x.net_alpha_amount(c) for x in legs)
+
+    if capital == 0.0:
+        return
+    scale = sum(x.trades_per_rebalance * x.trade_fraction_of_capital for x in legs) * capital
+    assert abs(net(capital)) <= 1e-9 * scale
+    assert net(capital * 1.01) < 0
+    assert net(capital * 0.99) > 0

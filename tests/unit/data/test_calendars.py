@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from tradeloop.core import NANOS_PER_MINUTE, ConfigError, parse_time
-from tradeloop.data import expected_bar_closes, session_closes, sessions_between
+from tradeloop.data import (
+    expected_bar_closes,
+    session_at,
+    session_closes,
+    sessions_between,
+)
 
 
 def _days(*dates: str) -> np.ndarray[tuple[int], np.dtype[np.int64]]:
@@ -62,3 +67,20 @@ def test_sessions_containing_bar_closes() -> None:
 def test_unknown_calendar_raises_config_error() -> None:
     with pytest.raises(ConfigError, match="NOPE"):
         sessions_between("NOPE", 0, 1)
+
+
+def test_session_at_a_weekend_a_holiday_a_close_and_around_the_clock() -> None:
+    # Independence Day 2008 was a Friday: the next open is Monday 2008-07-07 09:30 EDT.
+    holiday = session_at("XNYS", parse_time("2008-07-04T20:00Z"))
+    assert holiday == (False, parse_time("2008-07-07T13:30Z"))
+    weekend = session_at("XNYS", parse_time("2008-06-21T15:00Z"))  # a Saturday
+    assert weekend == (False, parse_time("2008-06-23T13:30Z"))
+    at_close = session_at("XNYS", parse_time("2008-06-23T20:00Z"))  # a daily bar's stamp
+    assert at_close == (True, parse_time("2008-06-24T13:30Z"))
+    assert session_at("XNYS", parse_time("2008-06-23T13:30Z")).is_open is False  # at the open
+    assert session_at(None, 0) == (True, None)
+    assert session_at("24/7", 0) == (True, None)
+    # The last session of a decade still finds the next open in the following year.
+    assert session_at("XNYS", parse_time("2009-12-31T22:00Z")).next_open_ns == parse_time(
+        "2010-01-04T14:30Z"
+    )

@@ -145,7 +145,9 @@ def test_illegal_venue_event_is_recorded_with_an_alert_not_raised() -> None:
 def test_cancel_is_journaled_and_only_for_open_orders() -> None:
     manager, client, journal, _, f = setup()
     order = manager.submit(f.limit(AAPL.id, OrderSide.BUY, Quantity(10, 0), Price(9900, 2)))
-    assert manager.cancel(order.client_order_id) is True
-    assert isinstance(journal.records[-2], CancelOrder)
+    assert manager.cancel(order.client_order_id, "superseded by R-7") is True
+    command = journal.records[-2]
+    assert isinstance(command, CancelOrder)
+    assert command.reason == "superseded by R-7"
     assert manager.cancel("O-unknown") is False
     assert isinstance(client.seen[-1], CancelOrder)

@@ -11,10 +11,27 @@ from pathlib import Path
 
 import pytest
 
+from tradeloop.core import parse_time
+from tradeloop.core.time import ns_to_iso
 from tradeloop.engine.runner import RunResult
 from tradeloop.journal import read_records
-from tradeloop.model import OrderFilled, SubmitOrder
-from tradeloop.model.decisions import RiskReviewed
+from tradeloop.model import (
+    OrderCanceled,
+    OrderDenied,
+    OrderExpired,
+    OrderFilled,
+    OrderInitialized,
+    OrderRejected,
+    SubmitOrder,
+)
+from tradeloop.model.decisions import (
+    CapacityEstimated,
+    CostAssessed,
+    ExecutionPlanned,
+    RiskLimitBreached,
+    RiskReviewed,
+    TargetsProposed,
+)
 
 from .conftest import DEMO, run_config
 
@@ -63,21 +80,124 @@ def test_demo_journal_matches_the_golden_summary(demo_run: RunResult) -> None:
 
 def test_every_pipeline_order_comes_from_a_risk_approved_decision(demo_run: RunResult) -> None:
     records = [r.record for r in read_records(demo_run.journal_path)]
-    approved: set[tuple[str, str]] = set()
+    approved: dict[tuple[str, str], float] = {}
     for record in records:
         if isinstance(record, RiskReviewed):
             for decision in record.decisions:
                 if decision.decision != "denied":
-                    approved.add((record.rebalance_id, decision.instrument_id))
+                    approved[(record.rebalance_id, decision.instrument_id)] = decision.approved_qty
+    breaches = {r.decision_id for r in records if isinstance(r, RiskLimitBreached)}
+    plans = {r.parent_order_id: r for r in records if isinstance(r, ExecutionPlanned)}
     orders = [r.order for r in records if isinstance(r, SubmitOrder)]
     assert orders
+    children: dict[str, list[OrderInitialized]] = collections.defaultdict(list)
     for order in orders:
         tag = next(t for t in order.tags if t.startswith("rebalance:"))
         rebalance = tag.split(":", 1)[1]
+        assert order.parent_order_id in plans
+        children[order.parent_order_id].append(order)
         if rebalance.startswith("risk-"):  # exits ordered by risk itself (stop-loss, kill switch)
             assert order.is_reduce_only
+            assert rebalance in breaches
             continue
         assert (rebalance, order.instrument_id) in approved
+    # What each parent's children could fill adds up to no more than the quantity risk approved
+    # (children that ended count what they filled; working ones their whole quantity).
+    filled: dict[str, float] = collections.Counter()
+    ended: set[str] = set()
+    for record in records:
+        if isinstance(record, OrderFilled):
+            filled[record.client_order_id] += float(record.last_qty)
+        elif isinstance(record, (OrderCanceled, OrderExpired, OrderDenied, OrderRejected)):
+            ended.add(record.client_order_id)
+    for parent, kids in children.items():
+        plan = plans[parent]
+        committed = sum(
+            filled[k.client_order_id] if k.client_order_id in ended else float(k.quantity)
+            for k in kids
+        )
+        assert committed <= plan.quantity + 1e-9
+        assert sum(float(k.quantity) for k in kids) <= plan.quantity + 1e-9  # no replacements
+        if not plan.rebalance_id.startswith("risk-"):
+            limit = approved[(plan.rebalance_id, plan.instrument_id)]
+            assert plan.quantity <= abs(limit) + 1e-9
+            assert str(plan.side) == ("BUY" if limit > 0 else "SELL")
+
+
+def test_a_risk_exit_is_never_cancelled_nor_traded_against_on_its_bar(
+    demo_run: RunResult,
+) -> None:
+    records = [r.record for r in read_records(demo_run.journal_path)]
+    exits = {
+        (r.ts_event, r.instrument_id): r.decision_id
+        for r in records
+        if isinstance(r, RiskLimitBreached) and r.instrument_id is not None
+    }
+    assert exits
+    risk_orders = {
+        r.order.client_order_id
+        for r in records
+        if isinstance(r, SubmitOrder) and any(t.startswith("rebalance:risk-") for t in r.order.tags)
+    }
+    assert not [
+        r for r in records if isinstance(r, OrderCanceled) and r.client_order_id in risk_orders
+    ]
+    for record in records:
+        if isinstance(record, SubmitOrder):
+            exit_id = exits.get((record.ts_init, record.order.instrument_id))
+            if exit_id is not None:
+                assert f"rebalance:{exit_id}" in record.order.tags
+
+
+def test_demo_measures_from_where_the_whole_universe_is_tradeable(demo_run: RunResult) -> None:
+    records = [r.record for r in read_records(demo_run.journal_path)]
+    start = parse_time("2005-09-16")
+    assert demo_run.summary["trading_start"] == "2005-09-16T00:00:00.000000000Z"
+    assert demo_run.summary["measured_from"] == "2005-09-15T20:00:00.000000000Z"
+    # The first rebalance is on the trading start's bar (GOOG's 273rd, every agent warm) ...
+    first = next(r for r in records if isinstance(r, TargetsProposed))
+    assert ns_to_iso(first.ts_event).startswith("2005-09-16")
+    assert all(r.ts_init >= start for r in records if isinstance(r, SubmitOrder | OrderFilled))
+    # ... and the portfolio is in the market most of the measured period.
+    assert demo_run.summary["net"]["time_in_market"] > 0.9
+
+
+def test_demo_summary_has_the_capacity_and_the_tradability_of_each_name(
+    demo_run: RunResult,
+) -> None:
+    extra = demo_run.summary["strategies"]["pipeline"]
+    capital = extra["capacity"]["capital"]
+    assert capital is not None
+    assert capital > demo_run.summary["final_equity"]
+    tradability = extra["tradability"]
+    assert sorted(tradability) == ["GOOG.XNAS", "NVDA.XNAS", "ORCL.XNAS", "SPY.ARCX", "YHOO.XNAS"]
+    for instrument_id, row in tradability.items():
+        assert row["trades"] > 0
+        assert row["cost_bps"] > 0
+        assert row["net_alpha_bps"] == pytest.approx(row["gross_alpha_bps"] - row["cost_bps"])
+        if instrument_id == "SPY.ARCX":  # the hedge leg: cost only
+            assert (row["gross_alpha_bps"], row["capacity_capital"]) == (0.0, None)
+        else:
+            assert row["capacity_capital"] > 0
+    records = [r.record for r in read_records(demo_run.journal_path)]
+    [event] = [r for r in records if isinstance(r, CapacityEstimated)]
+    assert event.capacity_capital == capital
+
+
+def test_demo_charges_the_opportunity_cost_of_delay(demo_run: RunResult) -> None:
+    records = [r.record for r in read_records(demo_run.journal_path)]
+    gated = [
+        a
+        for r in records
+        if isinstance(r, CostAssessed)
+        for a in r.assessments
+        if a.gross_alpha_bps > 0
+    ]
+    assert gated
+    # 17.5 h of waiting with a 7-day half-life loses 1 - 2^(-17.5 / 168) of the alpha.
+    lost = 1 - 2 ** (-17.5 / 168)
+    for assessment in gated:
+        assert assessment.delay_bps == pytest.approx(assessment.gross_alpha_bps * lost, rel=1e-9)
 
 
 def test_demo_run_twice_gives_byte_identical_journals(demo_run: RunResult, tmp_path: Path) -> None:

@@ -152,10 +152,38 @@ def test_trading_states_halted_denies_all_and_reducing_only_reductions() -> None
         risk.check_submit(f.market(AAPL.id, OrderSide.BUY, Quantity(1, 0))) or ""
     )
     risk.set_trading_state(TradingState.HALTED)
-    assert (
-        risk.check_submit(f.market(AAPL.id, OrderSide.SELL, Quantity(5, 0)))
-        == "trading is halted: no new orders"
+    assert (risk.check_submit(f.market(AAPL.id, OrderSide.SELL, Quantity(5, 0))) or "").startswith(
+        "trading is halted: no new orders"
     )
+
+
+def test_halted_lets_only_reduce_only_orders_that_reduce_a_position_liquidate() -> None:
+    risk, f = make_risk(position=10)
+    risk.set_trading_state(TradingState.HALTED)
+    sell = f.market(AAPL.id, OrderSide.SELL, Quantity(10, 0), reduce_only=True)
+    assert risk.check_submit(sell) is None  # the emergency liquidation goes through
+    for denied in (
+        f.market(AAPL.id, OrderSide.SELL, Quantity(5, 0)),  # reduces, but not flagged reduce-only
+        f.market(AAPL.id, OrderSide.BUY, Quantity(5, 0), reduce_only=True),  # would add
+        f.market(AAPL.id, OrderSide.SELL, Quantity(11, 0), reduce_only=True),  # would flip
+    ):
+        assert "trading is halted" in (risk.check_submit(denied) or "")
+    flat, f = make_risk(position=0)
+    flat.set_trading_state(TradingState.HALTED)
+    opening = f.market(AAPL.id, OrderSide.SELL, Quantity(1, 0), reduce_only=True)
+    assert "trading is halted" in (flat.check_submit(opening) or "")
+
+
+def test_every_order_before_trading_start_is_denied_as_warm_up() -> None:
+    clock = TestClock(100)
+    risk = RiskEngine(
+        RiskConfig(), clock, {AAPL.id: AAPL}, FakeAccount(), FakeOrders(), trading_start_ns=200
+    )
+    f = OrderFactory("s", clock)
+    order = f.market(AAPL.id, OrderSide.BUY, Quantity(1, 0))
+    assert risk.check_submit(order) == "warm-up: trading starts at 1970-01-01T00:00:00.000000200Z"
+    clock.set_time(200)
+    assert risk.check_submit(order) is None
 
 
 def test_market_order_without_any_price_is_denied() -> None:

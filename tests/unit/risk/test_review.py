@@ -1,3 +1,4 @@
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,7 +17,7 @@ def change(
         current_qty=current,
         delta_qty=delta,
         reference_price=price,
-        last_price=price,
+        band_reference_price=price,
         **kw,  # type: ignore[arg-type]
     )
 
@@ -40,11 +41,68 @@ def test_position_above_max_position_pct_is_resized_down_to_whole_lots() -> None
 def test_fat_finger_price_outside_the_band_is_denied() -> None:
     reviewer = RiskReviewer(RiskReviewConfig(price_band_pct=0.05), INSTRUMENTS)
     wild = ProposedChange(
-        instrument_id="S0.XNAS", current_qty=0, delta_qty=10, reference_price=120, last_price=100
+        instrument_id="S0.XNAS",
+        current_qty=0,
+        delta_qty=10,
+        reference_price=120,
+        band_reference_price=100,
     )
     [decision] = reviewer.review([wild], equity=100_000, cash=100_000)
     assert decision.decision == "denied"
-    assert "price band" in decision.reasons[0]
+    assert decision.reasons[0] == (
+        "decision price 120 is 20.0% from the band reference price 100, beyond the 5% price "
+        "band (a bad print or a disorderly market)"
+    )
+    inside = msgspec.structs.replace(wild, reference_price=104.9)
+    assert reviewer.review([inside], 100_000, 100_000)[0].decision == "approved"
+
+
+def test_change_outside_the_session_queues_or_is_denied_naming_the_calendar() -> None:
+    closed = change(
+        "S0.XNAS",
+        0,
+        10,
+        is_session_open=False,
+        session_note="XNYS has no session at 2008-07-04T20:00Z; next open 2008-07-07T13:30Z",
+    )
+    [queued] = RiskReviewer(RiskReviewConfig(), INSTRUMENTS).review([closed], 100_000, 100_000)
+    assert queued.decision == "approved"
+    assert queued.reasons == (
+        "market closed (XNYS has no session at 2008-07-04T20:00Z; next open 2008-07-07T13:30Z): "
+        "the order queues for the next session",
+    )
+    strict = RiskReviewer(RiskReviewConfig(deny_outside_session=True), INSTRUMENTS)
+    [denied] = strict.review([closed], 100_000, 100_000)
+    assert denied.decision == "denied"
+    assert denied.reasons == (
+        "market is closed (XNYS has no session at 2008-07-04T20:00Z; next open "
+        "2008-07-07T13:30Z) and deny_outside_session is set",
+    )
+
+
+def test_a_binding_risk_exit_denies_the_rebalance_change_of_its_instrument_only() -> None:
+    reviewer = RiskReviewer(RiskReviewConfig(), INSTRUMENTS)
+    decisions = reviewer.review(
+        [change("S0.XNAS", 100, 50), change("S1.XNAS", 0, 10)],
+        100_000,
+        100_000,
+        binding_exits={"S0.XNAS": "risk exit risk-9 (stop_loss)"},
+    )
+    assert [(d.decision, d.approved_qty) for d in decisions] == [("denied", 0.0), ("approved", 10)]
+    assert decisions[0].reasons == (
+        "risk exit risk-9 (stop_loss) is binding on S0.XNAS this bar: the rebalance may not "
+        "cancel it or trade the instrument",
+    )
+
+
+def test_resume_releases_the_kill_switch_and_measures_drawdown_afresh() -> None:
+    reviewer = RiskReviewer(RiskReviewConfig(kill_switch_drawdown_pct=0.2), INSTRUMENTS)
+    reviewer.on_step(100.0, 0)
+    reviewer.kill()
+    assert reviewer.review([change("S0.XNAS", 0, 1)], 100, 100)[0].decision == "denied"
+    reviewer.resume()
+    assert reviewer.on_step(70.0, 1) == []  # 30 % below the old peak, but the peak was reset
+    assert reviewer.state is TradingState.ACTIVE
 
 
 def test_halted_denies_everything_and_reducing_keeps_only_reductions() -> None:

@@ -232,10 +232,14 @@ def test_cancel_and_modify_of_working_orders() -> None:
     assert h.of(OrderUpdated)[0].price == Price(9950, 2)
     h.venue.cancel_order(
         CancelOrder(
-            strategy_id="s", ts_init=1, instrument_id=X.id, client_order_id=order.client_order_id
+            strategy_id="s",
+            ts_init=1,
+            instrument_id=X.id,
+            client_order_id=order.client_order_id,
+            reason="kill switch (risk-3)",
         )
     )
-    assert h.of(OrderCanceled)
+    assert [e.reason for e in h.of(OrderCanceled)] == ["kill switch (risk-3)"]
     h.bar(90, 91, 89, 90)
     assert h.fills() == []
 

@@ -382,7 +382,7 @@ class SimulatedVenue:
                 )
             )
             return
-        self._close(working, "canceled")
+        self._close(working, "canceled", command.reason)
 
     def _on_modify(self, command: ModifyOrder) -> None:
         working = self._by_id.get(command.client_order_id)
