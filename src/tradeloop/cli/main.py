@@ -194,7 +194,7 @@ def _run(
                 result = run_paper_replay(prepared, speed, factory)
         finally:
             gc.unfreeze()
-            if progress is not None:
+            if progress is not None and progress.live.is_started:
                 progress.stop()
     summary = {
         **result.summary,

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import inspect
 import json
 import shutil
 import subprocess
@@ -355,13 +356,15 @@ def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
         sources.append(source)
     for source in sources:
         _check_source_precision(source, instruments[source.columns.instrument_id])
+    _check_currencies(config, instruments)
     _check_benchmark(config, sources)
     strategies = [build_strategy(s, config, base, i) for i, s in enumerate(config.strategies)]
     _check_strategies(config, strategies, instruments, sources)
     digest = config_hash(config)
     version = code_version()
+    code = [*_strategy_code_hashes(strategies)]  # user strategy files are code of the run
     identity = hashlib.sha256(
-        "|".join([digest, version, *(s.content_hash for s in sources)]).encode()
+        "|".join([digest, version, *code, *(s.content_hash for s in sources)]).encode()
     ).hexdigest()[:12]
     return PreparedRun(
         config=config,
@@ -373,6 +376,23 @@ def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
         run_id=f"{config.run.name}-{identity}",
         code_version=version,
     )
+
+
+def _strategy_code_hashes(strategies: list[Strategy]) -> list[str]:
+    # The source files of strategies from outside tradeloop (whose code the version covers):
+    # an edited strategy file gives another run id, so a rerun never replaces the old run.
+    hashes = []
+    for strategy in strategies:
+        cls = type(strategy)
+        if cls.__module__.split(".")[0] == "tradeloop":
+            continue
+        try:
+            source = inspect.getsourcefile(cls)
+        except TypeError:  # defined interactively: nothing to hash
+            source = None
+        if source is not None and Path(source).is_file():
+            hashes.append(file_hash(source))
+    return hashes
 
 
 def _check_formats(config: RunConfig) -> None:
@@ -415,6 +435,18 @@ def _check_source_precision(source: LoadedSource, instrument: Instrument) -> Non
             f"data {source.name} has sizes with {size} decimals but instrument "
             f"{instrument.id} uses size precision {instrument.size_precision}"
         )
+
+
+def _check_currencies(config: RunConfig, instruments: dict[str, Instrument]) -> None:
+    # The kernel's account has one currency and the runner configures no FX converter.
+    base = config.run.base_currency
+    for instrument in sorted(instruments.values(), key=lambda i: i.id):
+        if instrument.quote_currency != base:
+            raise ConfigError(
+                f"instrument {instrument.id} is quoted in {instrument.quote_currency} but the "
+                f"run's base currency is {base}; set base_currency = "
+                f'"{instrument.quote_currency}" under [run] (a run trades in one currency)'
+            )
 
 
 def _check_benchmark(config: RunConfig, sources: list[LoadedSource]) -> None:
