@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.unit.cli.journals import fills, order_records
 from typer.testing import CliRunner
 
-from tests.unit.cli.journals import fills, order_records
 from tradeloop.cli.main import app, main
 from tradeloop.core.time import ns_to_iso
 from tradeloop.data import Catalog, bundled, read_file

@@ -10,9 +10,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from tests.unit.cli.journals import fills, order_records
 from typer.testing import CliRunner
 
-from tests.unit.cli.journals import fills, order_records
 from tradeloop.cli.main import _replace_data, app
 from tradeloop.config import load_config
 
