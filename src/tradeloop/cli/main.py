@@ -1,7 +1,8 @@
 """The ``tradeloop`` command line.
 
 User mistakes (missing file, bad config key, unknown instrument, bad data) end with one line
-on stderr and exit status 2; only bugs show a traceback.
+on stderr and exit status 2, before a run writes anything; only bugs show a traceback.
+``data validate`` exits 1 when a file has no clean row (``--strict``: any quarantined row).
 """
 
 from __future__ import annotations
@@ -517,7 +518,7 @@ def data_import(
     ],
     catalog: Annotated[Path, typer.Option("--catalog", "-c", help="Catalog directory.")],
     replace: Annotated[
-        bool, typer.Option(help="Replace existing data (and definition) of this instrument.")
+        bool, typer.Option(help="Replace stored data of this instrument that overlaps the file's.")
     ] = False,
     kind: Annotated[
         str | None,
@@ -581,7 +582,7 @@ def data_import(
             calendar,
         )
         store = Catalog(catalog)
-        if defined is not None and store.has_instrument(instrument) and not replace:
+        if defined is not None and store.has_instrument(instrument):
             stored = store.instrument(instrument)
             if stored != defined:
                 from tradeloop.core.errors import ConfigError
@@ -589,7 +590,8 @@ def data_import(
                 raise ConfigError(
                     f"catalog {catalog} already defines {instrument} otherwise "
                     f"({stored.kind}, {stored.quote_currency}, price precision "
-                    f"{stored.price_precision}); pass --replace to redefine it"
+                    f"{stored.price_precision}, size precision {stored.size_precision}); "
+                    "import without the definition flags to use it, or into another catalog"
                 )
         result = import_file(
             file,

@@ -167,6 +167,10 @@ def test_import_with_definition_flags_stores_the_definition_a_backtest_then_uses
         'params = { instrument_ids = ["SPY.BATS"], fast = 2, slow = 5 }\n'
     )
     assert _backtest(config)["records"] == 25
+    # Another definition of the same id is refused, not silently stored over the first.
+    clash = runner.invoke(app, [*args[:-4], "--price-precision", "2"])
+    assert clash.exit_code != 0
+    assert Catalog(catalog).instrument("SPY.BATS") == stored
 
 
 def test_a_catalog_without_a_definition_uses_the_configs_instruments(

@@ -220,3 +220,38 @@ def test_the_same_config_run_from_two_directories_gives_byte_identical_journals(
     assert journals[0].read_bytes() == journals[1].read_bytes()
     manifest = read_manifest(journals[0])
     assert str(tmp_path) not in msgspec.json.encode(manifest).decode()
+
+
+def test_a_config_file_source_in_generic_ohlcv_is_detected_with_the_given_options(
+    tmp_path: Path,
+) -> None:
+    from tradeloop.core.time import ns_to_iso
+
+    raw = _config(tmp_path / "runs")
+    raw["instruments"] = [
+        {
+            "id": "SPY.TEST",
+            "kind": "equity",
+            "quote_currency": "USD",
+            "price_precision": 4,
+            "exchange_calendar": "XNYS",
+        }
+    ]
+    raw["data"] = [
+        {
+            "path": str(DATA / "market" / "SPY_D-1999-11.csv"),
+            "format": "ohlcv",
+            "instrument_id": "SPY.TEST",
+            "options": {"volume": ""},  # TOML has no null: "" says the file has no volume
+        }
+    ]
+    raw["strategies"] = [{"class": "SmaCross", "params": {"instrument_ids": ["SPY.TEST"]}}]
+    prepared = prepare_run(parse_config(raw), tmp_path)
+    (source,) = prepared.sources
+    assert len(source.columns) == 25
+    assert not source.columns.volume.any()  # no volume read
+    # Daily rows and an instrument calendar: dated by XNYS session close.
+    assert ns_to_iso(int(source.columns.ts_event[0])).startswith("1999-11-01T21:00:00")
+    raw["data"][0]["options"] = {"timestamp": "Datum"}  # type: ignore[index]
+    with pytest.raises(ConfigError, match=r"no column 'Datum' for the timestamp"):
+        prepare_run(parse_config(raw), tmp_path)
