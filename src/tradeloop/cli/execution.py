@@ -52,6 +52,7 @@ def run_tca(run_dir: str | Path) -> tuple[Any, str, str]:
     from tradeloop.data.columns import BarColumns, QuoteColumns, TradeColumns
     from tradeloop.engine.runner import prepare_run
     from tradeloop.execution.tca import tca_orders
+    from tradeloop.journal.manifest import read_base_dir
     from tradeloop.journal.store import read_manifest, read_records
 
     journal = Path(run_dir) / "journal.sqlite"
@@ -63,16 +64,8 @@ def run_tca(run_dir: str | Path) -> tuple[Any, str, str]:
     except msgspec.ValidationError as error:
         raise ConfigError(f"run {manifest.run_id}: its config no longer loads: {error}") from None
     refs = {ref.name: ref for ref in manifest.data}
-    sections = []
-    for section in config.data:
-        if section.path is not None and section.path in refs:
-            section = msgspec.structs.replace(section, path=refs[section.path].source)
-        elif section.catalog is not None:
-            ref = refs.get(f"catalog:{section.instrument_id}")
-            if ref is not None:
-                section = msgspec.structs.replace(section, catalog=ref.source)
-        sections.append(section)
-    prepared = prepare_run(msgspec.structs.replace(config, data=sections), Path.cwd())
+    base_dir = read_base_dir(journal.parent, manifest) or Path.cwd()
+    prepared = prepare_run(config, base_dir)
     for source in prepared.sources:
         ref = refs.get(source.name)
         if ref is not None and ref.content_hash != source.content_hash:

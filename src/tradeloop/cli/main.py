@@ -1,7 +1,8 @@
 """The ``tradeloop`` command line.
 
 User mistakes (missing file, bad config key, unknown instrument, bad data) end with one line
-on stderr and exit status 2; only bugs show a traceback.
+on stderr and exit status 2, before a run writes anything; only bugs show a traceback.
+``data validate`` exits 1 when a file has no clean row (``--strict``: any quarantined row).
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ def user_errors() -> Iterator[None]:
 def _progress_factory(
     enabled: bool, label: str
 ) -> tuple[Progress | None, Callable[[int], Callable[[int], None]] | None]:
+    # The bar is drawn when the runner asks for it, after startup: an error at startup is
+    # one line on stderr with no progress bar before it.
     if not enabled:
         return None, None
     progress = Progress(
@@ -95,6 +98,7 @@ def _progress_factory(
     )
 
     def factory(total: int) -> Callable[[int], None]:
+        progress.start()
         task = progress.add_task(label, total=total)
 
         def update(done: int) -> None:
@@ -223,13 +227,11 @@ def _run(
     with user_errors():
         config = load_config(config_path)
         if replay is not None:
-            config = _replace_data(config, replay)
+            config = _replace_data(config, replay, config_path.parent)
         prepared = prepare_run(config, config_path.parent)
         progress, factory = _progress_factory(not quiet and not as_json, mode)
         gc.collect()
         gc.freeze()  # one run per process: startup objects never need scanning again
-        if progress is not None:
-            progress.start()
         try:
             if mode == "backtest":
                 result = run_backtest(prepared, factory)
@@ -237,7 +239,7 @@ def _run(
                 result = run_paper_replay(prepared, speed, factory)
         finally:
             gc.unfreeze()
-            if progress is not None:
+            if progress is not None and progress.live.is_started:
                 progress.stop()
     summary = {
         **result.summary,
@@ -267,22 +269,47 @@ def _run(
     return result.run_dir
 
 
-def _replace_data(config: Any, replay: str) -> Any:
+def _replace_data(config: Any, replay: str, base_dir: Path) -> Any:
+    """Return ``config`` with its ``[[data]]`` replaced by the ``--replay`` data.
+
+    The replacement keeps what the config says about the data it replaces: ``start``, ``end``
+    and ``options`` of the config's entry for the same dataset, file or instrument (or of its
+    only entry), so ``paper CONFIG --replay DATA`` replays what ``backtest CONFIG`` runs.
+    """
     import msgspec
 
     from tradeloop.config.schema import DataSection
     from tradeloop.core.errors import ConfigError
     from tradeloop.data import bundled
 
+    def carried(section: DataSection, *matches: DataSection) -> DataSection:
+        # start/end (and options, for the same format) of the entry this one replaces
+        source = matches[0] if matches else (config.data[0] if len(config.data) == 1 else None)
+        if source is None:
+            return section
+        options = source.options if source.format == section.format else section.options
+        return msgspec.structs.replace(section, start=source.start, end=source.end, options=options)
+
     if replay in bundled.names():
-        sections = [DataSection(dataset=replay)]
+        same = [s for s in config.data if s.dataset == replay]
+        if same:  # the config's own entries for this dataset, start/end included
+            return msgspec.structs.replace(config, data=same)
+        iid = bundled.instrument(replay).id
+        for_instrument = [s for s in config.data if _instrument_of(s) == iid]
+        sections = [carried(DataSection(dataset=replay), *for_instrument)]
     elif Path(replay).is_dir():
-        ids = sorted({i for s in config.strategies for i in s.params.get("instrument_ids", [])})
+        ids = sorted({i for strategy in _strategies(config, base_dir) for i in strategy})
         if not ids:
             raise ConfigError(
-                f"replay catalog {replay}: the strategies name no instrument_ids to replay"
+                f"replay catalog {replay}: the strategies name no instruments to replay"
             )
-        sections = [DataSection(catalog=replay, instrument_id=i) for i in ids]
+        sections = [
+            carried(
+                DataSection(catalog=str(Path(replay).resolve()), instrument_id=i),
+                *[s for s in config.data if _instrument_of(s) == i],
+            )
+            for i in ids
+        ]
     elif Path(replay).is_file():
         files = [s for s in config.data if s.path is not None]
         if len(files) != 1:
@@ -298,6 +325,24 @@ def _replace_data(config: Any, replay: str) -> Any:
             f"or a bundled dataset ({known})"
         )
     return msgspec.structs.replace(config, data=sections)
+
+
+def _instrument_of(section: Any) -> str | None:
+    from tradeloop.data import bundled
+
+    if section.dataset is not None:
+        return bundled.instrument(section.dataset).id
+    return section.instrument_id  # type: ignore[no-any-return]
+
+
+def _strategies(config: Any, base_dir: Path) -> list[list[str]]:
+    # The instruments each configured strategy names (Strategy.required_instruments).
+    from tradeloop.engine.plugins import build_strategy
+
+    return [
+        build_strategy(section, config, base_dir, index).required_instruments()
+        for index, section in enumerate(config.strategies)
+    ]
 
 
 @app.command()
@@ -360,6 +405,156 @@ def version() -> None:
 # -- data ---------------------------------------------------------------------------------------
 
 
+ColumnOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--column",
+        help="Map a field to a source column, FIELD=COLUMN (repeatable), e.g. timestamp=date, "
+        "close=Last; ohlcv fields: timestamp, time, open, high, low, close, volume.",
+    ),
+]
+NoVolumeOption = Annotated[
+    bool, typer.Option("--no-volume", help="The file has no volume column (ohlcv).")
+]
+NamesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--names",
+        help="Comma-separated column names replacing the header (or naming a "
+        "headerless file's fields).",
+    ),
+]
+StampOption = Annotated[
+    str | None,
+    typer.Option(
+        "--stamp",
+        help="What ohlcv timestamps mean: close (default), open (needs --interval) "
+        "or session (daily rows, needs --calendar).",
+    ),
+]
+IntervalOption = Annotated[
+    str | None, typer.Option("--interval", help="Bar length, e.g. 1min, 1h, 1D (ohlcv).")
+]
+CalendarOption = Annotated[
+    str | None,
+    typer.Option(
+        "--calendar",
+        help="Exchange calendar (XNYS, CMES, 24/7): sessions, gaps and daily "
+        "session stamps; also the calendar of an instrument defined here.",
+    ),
+]
+TimezoneOption = Annotated[
+    str | None,
+    typer.Option("--timezone", help="Zone of timestamps without an offset (default UTC)."),
+]
+OptionsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--options",
+        help="The format's options as a JSON object, e.g. "
+        '\'{"timestamp": "date", "timestamp_format": "%Y%m%d"}\'; the flags above win.',
+    ),
+]
+
+
+def _reader_options(
+    format: str,
+    options_json: str | None,
+    columns: list[str] | None,
+    no_volume: bool,
+    names: str | None,
+    stamp: str | None,
+    interval: str | None,
+    calendar: str | None,
+    timezone: str | None,
+) -> dict[str, Any] | None:
+    # One mapping of reader options from --options and the flags (flags win); None if empty.
+    from tradeloop.core.errors import ConfigError
+
+    given: dict[str, Any] = {}
+    if options_json is not None:
+        try:
+            parsed = json.loads(options_json)
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"--options is not valid JSON: {error}") from None
+        if not isinstance(parsed, dict):
+            raise ConfigError("--options must be a JSON object of option names and values")
+        given.update(parsed)
+    for mapping in columns or []:
+        field, sep, column = mapping.partition("=")
+        if not sep or not field.strip():
+            raise ConfigError(f"--column {mapping!r} is not FIELD=COLUMN (e.g. timestamp=date)")
+        given[field.strip()] = column.strip()
+    if no_volume:
+        given["volume"] = None
+    if names is not None:
+        given["column_names"] = [name.strip() for name in names.split(",")]
+    for key, value in (
+        ("stamp", stamp),
+        ("interval", interval),
+        ("timezone", timezone),
+    ):
+        if value is not None:
+            given[key] = value
+    if calendar is not None and format in ("ohlcv", "yahoo"):
+        given["calendar"] = calendar
+    return given or None
+
+
+def _define_instrument(
+    instrument_id: str,
+    kind: str | None,
+    currency: str | None,
+    base_currency: str | None,
+    price_precision: int | None,
+    size_precision: int | None,
+    tick_size: str | None,
+    lot_size: str | None,
+    multiplier: str | None,
+    calendar: str | None,
+) -> Any:
+    # The Instrument the definition flags describe, or None when no flag is given.
+    from tradeloop.config.schema import InstrumentSection
+    from tradeloop.core.errors import ConfigError
+
+    flags = {
+        "--kind": kind,
+        "--currency": currency,
+        "--base-currency": base_currency,
+        "--price-precision": price_precision,
+        "--size-precision": size_precision,
+        "--tick-size": tick_size,
+        "--lot-size": lot_size,
+        "--multiplier": multiplier,
+    }
+    if all(value is None for value in flags.values()):
+        return None
+    missing = [
+        name for name in ("--kind", "--currency", "--price-precision") if flags[name] is None
+    ]
+    if missing:
+        raise ConfigError(
+            f"defining instrument {instrument_id} needs {', '.join(missing)} "
+            "(and optionally --size-precision, --tick-size, --lot-size, --multiplier, "
+            "--base-currency, --calendar)"
+        )
+    assert kind is not None
+    assert currency is not None
+    assert price_precision is not None
+    return InstrumentSection(
+        id=instrument_id,
+        kind=kind,
+        quote_currency=currency,
+        base_currency=base_currency,
+        price_precision=price_precision,
+        size_precision=0 if size_precision is None else size_precision,
+        tick_size=tick_size,
+        lot_size=lot_size,
+        multiplier="1" if multiplier is None else multiplier,
+        exchange_calendar=calendar,
+    ).to_instrument()
+
+
 @data_app.command("import")
 def data_import(
     file: Annotated[Path, typer.Argument(help="Data file to import.")],
@@ -371,15 +566,88 @@ def data_import(
     ],
     catalog: Annotated[Path, typer.Option("--catalog", "-c", help="Catalog directory.")],
     replace: Annotated[
-        bool, typer.Option(help="Replace existing data of this instrument.")
+        bool, typer.Option(help="Replace stored data of this instrument that overlaps the file's.")
     ] = False,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            help="Define the instrument: equity, crypto_spot, crypto_perpetual, fx_spot or future.",
+        ),
+    ] = None,
+    currency: Annotated[
+        str | None, typer.Option("--currency", help="Quote currency of a defined instrument.")
+    ] = None,
+    base_currency: Annotated[
+        str | None, typer.Option("--base-currency", help="Base currency (crypto, FX).")
+    ] = None,
+    price_precision: Annotated[
+        int | None, typer.Option("--price-precision", help="Decimals of prices.")
+    ] = None,
+    size_precision: Annotated[
+        int | None, typer.Option("--size-precision", help="Decimals of quantities (default 0).")
+    ] = None,
+    tick_size: Annotated[
+        str | None,
+        typer.Option("--tick-size", help="Tick size (default one unit of the last decimal)."),
+    ] = None,
+    lot_size: Annotated[str | None, typer.Option("--lot-size", help="Lot size.")] = None,
+    multiplier: Annotated[
+        str | None, typer.Option("--multiplier", help="Contract multiplier (default 1).")
+    ] = None,
+    column: ColumnOption = None,
+    no_volume: NoVolumeOption = False,
+    names: NamesOption = None,
+    stamp: StampOption = None,
+    interval: IntervalOption = None,
+    calendar: CalendarOption = None,
+    timezone: TimezoneOption = None,
+    options: OptionsOption = None,
 ) -> None:
-    """Read, validate and write a file into a Parquet catalog."""
+    """Read, validate and write a file into a Parquet catalog, with its instrument definition.
+
+    The definition is the one given by --kind, --currency and --price-precision (and the other
+    definition flags), else the one the catalog already stores, else the bundled instrument of
+    that id (`tradeloop data list`); an instrument none of these defines is an error.
+    """
     from tradeloop.data.api import import_file
+    from tradeloop.data.catalog import Catalog
 
     with user_errors():
+        reader_options = _reader_options(
+            format, options, column, no_volume, names, stamp, interval, calendar, timezone
+        )
+        defined = _define_instrument(
+            instrument,
+            kind,
+            currency,
+            base_currency,
+            price_precision,
+            size_precision,
+            tick_size,
+            lot_size,
+            multiplier,
+            calendar,
+        )
+        store = Catalog(catalog)
+        if defined is not None and store.has_instrument(instrument):
+            stored = store.instrument(instrument)
+            if stored != defined:
+                from tradeloop.core.errors import ConfigError
+
+                raise ConfigError(
+                    f"catalog {catalog} already defines {instrument} otherwise "
+                    f"({stored.kind}, {stored.quote_currency}, price precision "
+                    f"{stored.price_precision}, size precision {stored.size_precision}); "
+                    "import without the definition flags to use it, or into another catalog"
+                )
         result = import_file(
-            file, format=format, instrument=instrument, catalog=catalog, replace=replace
+            file,
+            format=format,
+            instrument=instrument if defined is None else defined,
+            catalog=store,
+            options=reader_options,
+            replace=replace,
         )
     out.print(result.report.format(20))
     entry = result.entry
@@ -396,17 +664,56 @@ def data_validate(
     instrument: Annotated[str, typer.Option("--instrument", "-i")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
     limit: Annotated[int, typer.Option(help="Records to list per rule.")] = 20,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 when any record is quarantined.")
+    ] = False,
+    column: ColumnOption = None,
+    no_volume: NoVolumeOption = False,
+    names: NamesOption = None,
+    stamp: StampOption = None,
+    interval: IntervalOption = None,
+    calendar: CalendarOption = None,
+    timezone: TimezoneOption = None,
+    options: OptionsOption = None,
 ) -> None:
-    """Validate a file and report every quarantined record and gap (nothing is written)."""
+    """Validate a file and report every quarantined record and gap (nothing is written).
+
+    A bundled instrument's id (`tradeloop data list`) uses its precisions and calendar, as
+    `data import` would; any other id infers precisions from the data.
+
+    Exit status: 0 when the file has clean rows (quarantined records and gaps are reported,
+    not failures; with --strict, any quarantined record exits 1), 1 when no row is clean,
+    2 on a usage error (missing file, unknown format or option, a column not in the file).
+    """
+    from tradeloop.data import bundled
     from tradeloop.data.api import validate_file
 
     with user_errors():
-        report = validate_file(file, format=format, instrument=instrument)
+        reader_options = _reader_options(
+            format, options, column, no_volume, names, stamp, interval, calendar, timezone
+        )
+        known = bundled.find_instrument(instrument)
+        report = validate_file(
+            file,
+            format=format,
+            instrument=instrument if known is None else known,
+            options=reader_options,
+        )
     if as_json:
         payload = report.to_json()
         print(payload.decode() if isinstance(payload, bytes) else payload)
     else:
         out.print(report.format(limit))
+    if report.rows_clean == 0:
+        err.print(
+            f"[bold red]error:[/] no clean row in {file}: {report.rows_in} rows in, "
+            f"{len(report.quarantined)} quarantined",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    if strict and report.quarantined:
+        raise typer.Exit(1)
 
 
 @data_app.command("list")

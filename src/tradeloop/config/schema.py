@@ -1,6 +1,7 @@
 """Run configuration: typed, frozen, strict (unknown keys are errors), validated at startup.
 
-A run is described by one TOML file::
+A run is described by one TOML file (this example is parsed by
+``tests/unit/config/test_schema_docs.py``; relative paths resolve next to the config)::
 
     [run]
     name = "sma-demo"
@@ -9,13 +10,18 @@ A run is described by one TOML file::
     base_currency = "USD"
 
     [[data]]
-    dataset = "ORCL"                  # a bundled dataset (``tradeloop data list --bundled``)
+    dataset = "orcl_daily"            # a bundled dataset (``tradeloop data list``)
     start = "2010-01-01"
 
     [[data]]                          # or a file of your own
     path = "mydata/aapl.csv"
-    format = "yahoo"
+    format = "yahoo"                  # yahoo, ohlcv, binance-klines, trades, quotes
     instrument_id = "AAPL.XNAS"
+
+    [[data]]                          # or a catalog written by ``tradeloop data import``
+    catalog = "catalog"
+    instrument_id = "BTCUSDT.BINANCE"
+    kind = "bars"
 
     [[instruments]]                   # instruments of your own files
     id = "AAPL.XNAS"
@@ -23,24 +29,30 @@ A run is described by one TOML file::
     quote_currency = "USD"
     price_precision = 2
     size_precision = 0
+    tick_size = "0.01"
+    exchange_calendar = "XNYS"
 
     [venue]
     commission = { kind = "per_share", per_share = "0.005", minimum = "1" }
 
     [[strategies]]
     class = "SmaCross"
-    params = { instrument_ids = ["ORCL.XNAS"], fast = 10, slow = 30, quantity = "100" }
+    params = { instrument_ids = ["ORCL.XNAS", "AAPL.XNAS"], fast = 10, slow = 30, quantity = "100" }
 """
 
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
 
 from tradeloop.core.errors import ConfigError, InvalidValueError
+from tradeloop.core.fixed import decimal_to_raw
 from tradeloop.core.time import parse_time
+from tradeloop.model.enums import InstrumentKind
+from tradeloop.model.instruments import Instrument
 from tradeloop.risk.engine import RiskConfig
 from tradeloop.venues.sim.config import SimVenueConfig
 
@@ -88,11 +100,16 @@ class RunSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 class DataSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One market data source: a bundled dataset, a file or a catalog entry.
 
-    ``dataset`` names a bundled dataset; ``path`` + ``format`` a file (order books for
-    fidelity level 4: ``binance-depth``, ``bybit-orderbook``, ``databento-mbo``; or
-    ``yahoo``, ``csv``,
-    ``parquet``, ``binance_klines``, ``binance_trades``, ``binance_quotes``); ``catalog`` +
-    ``instrument_id`` a Parquet catalog. ``start``/``end`` (ISO dates) clip the data.
+    ``dataset`` names a bundled dataset (``tradeloop data list``); ``path`` + ``format`` +
+    ``instrument_id`` a file, whose ``format`` is one of ``yahoo``, ``ohlcv`` (CSV or Parquet),
+    ``binance-klines``, ``trades``, ``quotes`` (the ``--format`` values of ``tradeloop data``),
+    or an order book recording for fidelity level 4 (``binance-depth``, ``bybit-orderbook``,
+    ``databento-mbo``); ``options`` are the format's reader options (for ``ohlcv``, the
+    fields of ``OhlcvFormat``, e.g. ``{ timestamp = "date", volume = "" }``; columns not given
+    are detected from the header). ``catalog`` + ``instrument_id`` (+ ``kind``) a Parquet
+    catalog written by ``tradeloop data import``. ``start``/``end`` (ISO dates or times) clip
+    the data; a catalog or file whose instrument is not bundled needs an ``[[instruments]]``
+    entry unless the catalog stores its definition.
     """
 
     dataset: str | None = None
@@ -131,6 +148,69 @@ class InstrumentSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     lot_size: str | None = None
     multiplier: str = "1"
     exchange_calendar: str | None = None
+
+    def to_instrument(self) -> Instrument:
+        """Return the instrument this section defines.
+
+        Raises
+        ------
+        ConfigError
+            If the kind is unknown or a value breaks an instrument rule (the message names the
+            instrument and the value).
+        """
+        try:
+            kind = InstrumentKind(self.kind)
+        except ValueError:
+            known = ", ".join(k.value for k in InstrumentKind)
+            raise ConfigError(
+                f"instrument {self.id}: kind {self.kind!r} is not one of {known}"
+            ) from None
+        try:
+            tick = (
+                1
+                if self.tick_size is None
+                else _size_raw(self.tick_size, self.price_precision, "tick size")
+            )
+            lot = (
+                1
+                if self.lot_size is None
+                else _size_raw(self.lot_size, self.size_precision, "lot size")
+            )
+            if self.exchange_calendar is not None:
+                from tradeloop.data.calendars import check_calendar  # exchange-calendars is heavy
+
+                check_calendar(self.exchange_calendar)
+            return Instrument(
+                id=self.id,
+                kind=kind,
+                quote_currency=self.quote_currency,
+                base_currency=self.base_currency,
+                price_precision=self.price_precision,
+                size_precision=self.size_precision,
+                tick_size_raw=tick,
+                lot_size_raw=lot,
+                multiplier=self.multiplier,
+                exchange_calendar=self.exchange_calendar,
+            )
+        except InvalidValueError as error:
+            message = str(error)
+            prefix = (
+                "" if message.startswith(f"instrument {self.id}") else f"instrument {self.id}: "
+            )
+            raise ConfigError(f"{prefix}{message}") from None
+
+
+def _size_raw(text: str, precision: int, what: str) -> int:
+    # A tick or lot size must be exact at the instrument's precision: 0.005 at 2 decimals is
+    # an error, not 0.01.
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise InvalidValueError(f"{what} {text!r} is not a decimal number") from None
+    raw = decimal_to_raw(value, precision, what)
+    if Decimal(raw).scaleb(-precision) != value:
+        raise InvalidValueError(f"{what} {text} has more decimals than precision {precision}")
+    return raw
 
 
 class StrategySection(

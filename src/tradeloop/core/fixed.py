@@ -14,6 +14,7 @@ Equal values compare equal whatever their precision: ``Price(1000, 3) == Price(1
 from __future__ import annotations
 
 import math
+import numbers
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Final
 
@@ -112,11 +113,43 @@ def format_raw(raw: int, precision: int) -> str:
     return f"{sign}{whole}.{frac:0{precision}d}"
 
 
+def _reject_components(type_name: str, raw: object, second: object, second_name: str) -> None:
+    # Called only when a component is not a plain int (the constructor's fast check failed):
+    # integer-like values (NumPy integers) pass; anything else is an error that points to the
+    # constructor the caller wanted.
+    lowered = type_name.lower()
+    if not isinstance(raw, numbers.Integral):
+        if isinstance(raw, float | Decimal | str):
+            method = {float: "from_float", str: "from_str"}.get(type(raw), "from_decimal")
+            argument = repr(raw) if isinstance(raw, str) else f"{raw!s}"
+            if isinstance(raw, Decimal):
+                argument = f"Decimal('{raw}')"
+            raise InvalidValueError(
+                f"{lowered} raw {raw!r} is a {type(raw).__name__}, not an integer: "
+                f"{type_name}(raw, {second_name}) takes the integer number of units of the last "
+                f"decimal; build it from a {type(raw).__name__} with "
+                f"{type_name}.{method}({argument}, {second!r})"
+            )
+        raise InvalidValueError(
+            f"{lowered} raw {raw!r} is a {type(raw).__name__}, not an integer: "
+            f"{type_name}(raw, {second_name}) takes the integer number of units of the last decimal"
+        )
+    if second_name == "precision" and not isinstance(second, numbers.Integral):
+        raise InvalidValueError(
+            f"{lowered} precision {second!r} is a {type(second).__name__}, not an integer "
+            f"number of decimals"
+        )
+
+
 class Price(msgspec.Struct, frozen=True, gc=False):
     """A price: ``raw`` / 10**``precision``. May be negative (spreads, some futures)."""
 
     raw: int
     precision: int
+
+    def __post_init__(self) -> None:
+        if self.raw.__class__ is not int or self.precision.__class__ is not int:
+            _reject_components("Price", self.raw, self.precision, "precision")
 
     @classmethod
     def from_str(cls, text: str, precision: int | None = None) -> Price:
@@ -219,6 +252,8 @@ class Quantity(msgspec.Struct, frozen=True, gc=False):
     precision: int
 
     def __post_init__(self) -> None:
+        if self.raw.__class__ is not int or self.precision.__class__ is not int:
+            _reject_components("Quantity", self.raw, self.precision, "precision")
         if self.raw < 0:
             raise InvalidValueError(
                 f"quantity {format_raw(self.raw, self.precision)} is negative; "
@@ -385,6 +420,10 @@ class Money(msgspec.Struct, frozen=True, gc=False):
 
     raw: int
     currency: str
+
+    def __post_init__(self) -> None:
+        if self.raw.__class__ is not int:
+            _reject_components("Money", self.raw, self.currency, "currency")
 
     @classmethod
     def from_str(cls, text: str, currency_code: str) -> Money:

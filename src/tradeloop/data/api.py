@@ -1,15 +1,20 @@
 """Plain functions behind ``tradeloop data import|validate|list``.
 
 ``read_file`` picks a reader by format name, ``validate_file`` reads and validates and
-returns the ``QualityReport``, ``import_file`` also writes the clean rows (and the instrument
-definition, when one is given) to a catalog. User mistakes raise ``ConfigError`` (missing
-file, unknown format, a column absent from the mapping) before any data is written.
+returns the ``QualityReport``, ``import_file`` also writes the clean rows and the instrument
+definition to a catalog. Options are the format's options type, or a mapping of its fields
+(``format_options``); a generic OHLCV file's layout is detected from its header for every
+field not given (``readers.detect_ohlcv_format``). User mistakes raise ``ConfigError``
+(missing file, unknown format or option, a column absent from the mapping, an instrument
+nobody defined) before any data is written.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 import msgspec
 
@@ -22,6 +27,7 @@ from tradeloop.data.readers import (
     QuotesFormat,
     ReadResult,
     TradesFormat,
+    detect_ohlcv_format,
     read_binance_klines,
     read_ohlcv,
     read_quotes,
@@ -98,17 +104,58 @@ def data_format(name: DataFormat | str) -> DataFormat:
         raise ConfigError(f"data format {name!r} is unknown; use one of {known}") from None
 
 
+OptionsInput = FormatOptions | Mapping[str, Any] | None
+"""A format's options: its options type, a mapping of its fields, or ``None`` (defaults)."""
+
+
+def format_options(
+    path: str | os.PathLike[str],
+    format: DataFormat | str,
+    options: OptionsInput = None,
+    *,
+    calendar: str | None = None,
+) -> FormatOptions | None:
+    """Return the options of ``format`` for ``path``.
+
+    An options object is returned as it is. A mapping (or ``None``) is converted to the format's
+    options type; for ``ohlcv`` every field it does not give is detected from the file's header
+    and first rows, and ``calendar`` (the instrument's) dates daily rows by session.
+
+    Raises
+    ------
+    ConfigError
+        If the format is unknown, takes no options, or an option is unknown or invalid.
+    """
+    chosen = data_format(format)
+    if options is not None and not isinstance(options, Mapping):
+        return options
+    given = dict(options or {})
+    if chosen is DataFormat.OHLCV:
+        return detect_ohlcv_format(path, given, session_calendar=calendar)
+    option_type = _OPTION_TYPES[chosen]
+    if not given:
+        return None
+    if option_type is None:
+        raise ConfigError(f"format {chosen.value} takes no options, got {sorted(given)}")
+    try:
+        return msgspec.convert(given, type=option_type)
+    except msgspec.ValidationError as error:
+        text = str(error).replace("Object contains unknown field", "unknown option")
+        raise ConfigError(f"{chosen.value} options: {text}") from None
+
+
 def read_file(
     path: str | os.PathLike[str],
     *,
     format: DataFormat | str,
     instrument: Instrument | str,
-    options: FormatOptions | None = None,
+    options: OptionsInput = None,
     price_precision: int | None = None,
     size_precision: int | None = None,
 ) -> AnyReadResult:
     """Read ``path`` with the reader for ``format``.
 
+    ``options`` as in ``format_options`` (a generic OHLCV file's layout is detected).
     With an ``Instrument``, prices (and trade/quote sizes) default to its precisions, and values
     with more decimals are quarantined; bar volume is inferred unless ``size_precision`` is
     given, because bar volume is often counted in other units than order sizes (the quote
@@ -124,6 +171,8 @@ def read_file(
     """
     chosen = data_format(format)
     check_file(path)
+    calendar = instrument.exchange_calendar if isinstance(instrument, Instrument) else None
+    options = format_options(path, chosen, options, calendar=calendar)
     expected = _OPTION_TYPES[chosen]
     if options is not None and (expected is None or not isinstance(options, expected)):
         wanted = "no options" if expected is None else expected.__name__
@@ -190,7 +239,7 @@ def read_and_validate(
     *,
     format: DataFormat | str,
     instrument: Instrument | str,
-    options: FormatOptions | None = None,
+    options: OptionsInput = None,
     validation: ValidationConfig | None = None,
     price_precision: int | None = None,
     size_precision: int | None = None,
@@ -225,7 +274,7 @@ def validate_file(
     *,
     format: DataFormat | str,
     instrument: Instrument | str,
-    options: FormatOptions | None = None,
+    options: OptionsInput = None,
     validation: ValidationConfig | None = None,
     price_precision: int | None = None,
     size_precision: int | None = None,
@@ -256,25 +305,30 @@ def import_file(
     format: DataFormat | str,
     instrument: Instrument | str,
     catalog: Catalog | str | os.PathLike[str],
-    options: FormatOptions | None = None,
+    options: OptionsInput = None,
     validation: ValidationConfig | None = None,
     price_precision: int | None = None,
     size_precision: int | None = None,
     replace: bool = False,
 ) -> ImportResult:
-    """Read, validate and write the clean rows of ``path`` to ``catalog``.
+    """Read, validate and write the clean rows of ``path`` to ``catalog``, with the definition.
 
-    With an ``Instrument``, its definition is stored alongside and its precisions are used.
+    A run reads a catalog's data with the instrument definition stored beside it, so one is
+    always stored. ``instrument`` is an ``Instrument`` (stored, replacing none that differs),
+    or an id: the catalog's stored definition, else the bundled instrument of that id
+    (``bundled.find_instrument``). Prices are read at the instrument's precision.
 
     Raises
     ------
     ConfigError
-        If the file is missing, the format is unknown, or a mapped column is absent.
+        If the file is missing, the format is unknown, a mapped column is absent, or
+        ``instrument`` is an id nobody defined.
     DataIntegrityError
         If no row is clean, or the data conflicts with the catalog (overlap without
-        ``replace``, other precisions).
+        ``replace``, other precisions, another stored definition).
     """
     store = catalog if isinstance(catalog, Catalog) else Catalog(catalog)
+    instrument = resolve_instrument(instrument, store)
     result = read_and_validate(
         path,
         format=format,
@@ -293,11 +347,7 @@ def import_file(
         raise DataIntegrityError(
             f"file {path} has no clean rows of {report.instrument_id} to import ({counts})"
         )
-    entry = store.write(
-        result.clean,
-        instrument=instrument if isinstance(instrument, Instrument) else None,
-        replace=replace,
-    )
+    entry = store.write(result.clean, instrument=instrument, replace=replace)
     return ImportResult(
         source=report.source,
         instrument_id=report.instrument_id,
@@ -306,4 +356,29 @@ def import_file(
         rows_written=len(result.clean),
         entry=entry,
         report=report,
+    )
+
+
+def resolve_instrument(instrument: Instrument | str, catalog: Catalog | None = None) -> Instrument:
+    """Return ``instrument``, or the definition of the id: the catalog's, else the bundled one.
+
+    Raises
+    ------
+    ConfigError
+        If ``instrument`` is an id that neither the catalog nor the bundled data defines.
+    """
+    if isinstance(instrument, Instrument):
+        return instrument
+    from tradeloop.data import bundled  # bundled reads its files through this module
+
+    if catalog is not None and catalog.has_instrument(instrument):
+        return catalog.instrument(instrument)
+    known = bundled.find_instrument(instrument)
+    if known is not None:
+        return known
+    where = f"catalog {catalog.root} has no definition of it and " if catalog is not None else ""
+    raise ConfigError(
+        f"instrument {instrument} is not defined: {where}it is not a bundled instrument "
+        f"({', '.join(sorted(bundled.instrument_ids()))}); define it with --kind, --currency and "
+        "--price-precision (or pass an Instrument)"
     )

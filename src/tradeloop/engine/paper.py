@@ -66,12 +66,19 @@ def run_paper(
     feed: ReplayFeed,
     progress: ProgressCallback | None = None,
     progress_every: int = 1_000,
+    *,
+    started: bool = False,
 ) -> None:
-    """Run ``kernel`` on ``feed`` until the feed ends, then stop the kernel."""
+    """Run ``kernel`` on ``feed`` until the feed ends, then stop the kernel.
+
+    ``started`` says the caller already started the kernel (``engine.runner`` does, so that a
+    failing ``on_start`` is a startup error).
+    """
     clock = kernel.clock
     if not isinstance(clock, LiveClock):
         raise ConfigError("paper trading needs a LiveClock")
-    kernel.start()
+    if not started:
+        kernel.start()
     feed.start()
     last_ts: int | None = None
     count = 0

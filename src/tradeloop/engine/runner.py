@@ -1,24 +1,36 @@
 """Runs from a config: prepare (data, instruments, strategies, manifest), then run in a mode.
 
 ``prepare_run`` does everything that can fail because of the user's input before a single
-record is processed: a config or data error stops startup, never a running session.
+record is processed and before anything is written: a config or data error stops startup,
+never a running session.
 
-1. Load every ``[[data]]`` source: bundled dataset, file (read + validate) or catalog; clip
+1. Check every ``[[data]]`` entry's format name.
+2. Load every ``[[data]]`` source: bundled dataset, file (read + validate) or catalog; clip
    to ``start``/``end``. Quarantined records and gaps are kept in each source's quality
    report, written next to the journal and summarised in a ``DataValidated`` event.
-2. Resolve instruments: bundled datasets bring theirs, ``[[instruments]]`` define the rest.
-3. Build the strategies from the allow-list (``engine.plugins``), params validated.
-4. Hash config, data and code into the run id and the manifest.
+3. Resolve instruments: ``[[instruments]]`` first, then the definitions bundled datasets and
+   catalogs bring; a source's precisions must be its instrument's.
+4. Check the run section (starting cash, benchmark with bar data).
+5. Build the strategies from the allow-list (``engine.plugins``), params validated, ids
+   unique, and every instrument a strategy names (``Strategy.required_instruments``) known
+   and with market data.
+6. Hash config, data and code into the run id and the manifest.
 
-``run_backtest`` and ``run_paper_replay`` then build the kernel with the mode's clock and
-journal settings and drive it; both write ``runs/<run_id>/`` (journal, summary, equity
-curve, quality reports).
+``run_backtest`` and ``run_paper_replay`` then create ``runs/<run_id>/``, build the kernel with
+the mode's clock and journal settings and start the strategies; if startup fails, the run
+directory is removed (a backtest rerun's previous directory is put back) and the error is
+raised before any record or progress is shown. Then they drive the kernel and write the
+journal, summary, equity curve and quality reports. Where relative paths resolved
+(``base_dir``) is written beside the journal (``location.json``), not in it: the journal
+depends only on config, data and seed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import inspect
 import json
 import shutil
 import subprocess
@@ -28,14 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-import msgspec
 import numpy as np
 import numpy.typing as npt
 
 from tradeloop import __version__
 from tradeloop.config.schema import (
     DataSection,
-    InstrumentSection,
     RunConfig,
     canonical_json,
     config_hash,
@@ -51,9 +61,8 @@ from tradeloop.engine.feed import AnyColumns, merge
 from tradeloop.engine.kernel import Kernel
 from tradeloop.engine.paper import ReplayFeed, run_paper
 from tradeloop.engine.plugins import build_strategy
-from tradeloop.journal.manifest import DataRef, RunManifest
+from tradeloop.journal.manifest import DataRef, RunManifest, write_location
 from tradeloop.journal.store import Journal, SqliteJournal
-from tradeloop.model.enums import InstrumentKind
 from tradeloop.model.events import DataValidated
 from tradeloop.model.instruments import Instrument
 from tradeloop.strategy.base import Strategy
@@ -119,7 +128,6 @@ class PreparedRun:
             code_version=self.code_version,
             data=refs,
             started_wall_ns=started_wall_ns,
-            base_dir=str(self.base_dir.resolve()),
         )
 
 
@@ -174,42 +182,6 @@ def code_version() -> str:
 # -- data -------------------------------------------------------------------------------------
 
 
-def _instrument_from_section(section: InstrumentSection) -> Instrument:
-    from decimal import Decimal
-
-    from tradeloop.core.fixed import decimal_to_raw
-
-    try:
-        kind = InstrumentKind(section.kind)
-    except ValueError:
-        known = ", ".join(k.value for k in InstrumentKind)
-        raise ConfigError(
-            f"instrument {section.id}: kind {section.kind!r} is not one of {known}"
-        ) from None
-    tick = (
-        1
-        if section.tick_size is None
-        else decimal_to_raw(Decimal(section.tick_size), section.price_precision, "tick size")
-    )
-    lot = (
-        1
-        if section.lot_size is None
-        else decimal_to_raw(Decimal(section.lot_size), section.size_precision, "lot size")
-    )
-    return Instrument(
-        id=section.id,
-        kind=kind,
-        quote_currency=section.quote_currency,
-        base_currency=section.base_currency,
-        price_precision=section.price_precision,
-        size_precision=section.size_precision,
-        tick_size_raw=tick,
-        lot_size_raw=lot,
-        multiplier=section.multiplier,
-        exchange_calendar=section.exchange_calendar,
-    )
-
-
 def _clip(columns: C, section: DataSection) -> C:
     if section.start is None and section.end is None:
         return columns
@@ -261,41 +233,52 @@ def _load_source(
                 "add it under [[instruments]]"
             )
         fmt = api.data_format(section.format)
-        option_type = api._OPTION_TYPES[fmt]
-        options = None
-        if section.options:
-            if option_type is None:
-                raise ConfigError(f"data {section.path}: format {fmt.value} takes no options")
-            try:
-                options = msgspec.convert(section.options, type=option_type)
-            except msgspec.ValidationError as error:
-                raise ConfigError(f"data {section.path} options: {error}") from None
+        try:
+            options = api.format_options(
+                path, fmt, section.options or None, calendar=instrument.exchange_calendar
+            )
+        except ConfigError as error:
+            raise ConfigError(f"data {section.path}: {error}") from None
         result = api.read_and_validate(path, format=fmt, instrument=instrument, options=options)
         source = LoadedSource(
             str(section.path),
             _clip(result.clean, section),
             result.report,
             file_hash(str(path)),
-            str(path),
+            str(section.path),
         )
         return source, None
     assert section.catalog is not None
     assert section.instrument_id is not None
     root = Path(section.catalog)
-    catalog = Catalog(root if root.is_absolute() else base_dir / root)
-    entries = catalog.list(section.instrument_id, section.kind)
+    root = root if root.is_absolute() else base_dir / root
+    if not root.is_dir():
+        raise ConfigError(f"catalog {section.catalog} is not a directory ({root})")
+    catalog = Catalog(root)
+    iid = section.instrument_id
+    entries = catalog.list(iid, section.kind)
     if not entries:
-        raise ConfigError(
-            f"catalog {section.catalog} has no {section.kind} for {section.instrument_id}"
-        )
+        raise ConfigError(f"catalog {section.catalog} has no {section.kind} for {iid}")
+    # The config's definition wins; else the one stored beside the data by `data import`.
+    instrument = instruments.get(iid)
+    if instrument is None:
+        if not catalog.has_instrument(iid):
+            raise ConfigError(
+                f"catalog {section.catalog} has no definition of instrument {iid} and the "
+                "config defines none: add it under [[instruments]] (or import the data with "
+                "--kind, --currency and --price-precision)"
+            )
+        instrument = catalog.instrument(iid)
     start = None if section.start is None else parse_time(section.start)
     end = None if section.end is None else parse_time(section.end)
-    columns = catalog.query(section.kind, section.instrument_id, start, end)
-    instrument = catalog.instrument(section.instrument_id)
+    columns = catalog.query(section.kind, iid, start, end)
+    if len(columns) == 0:
+        raise ConfigError(
+            f"catalog {section.catalog} has no {section.kind} of {iid} between "
+            f"{section.start or 'the start'} and {section.end or 'the end'}"
+        )
     digest = hashlib.sha256("".join(e.content_hash for e in entries).encode()).hexdigest()
-    return LoadedSource(
-        f"catalog:{section.instrument_id}", columns, None, digest, str(catalog.root)
-    ), instrument
+    return LoadedSource(f"catalog:{iid}", columns, None, digest, str(section.catalog)), instrument
 
 
 def _load_book(
@@ -331,26 +314,33 @@ def _load_book(
     else:
         parts = [books.read_databento_mbo(path, instrument_id=iid, price_precision=precision)]
     return [
-        LoadedSource(f"{section.path}:{_kind(part)}", _clip(part, section), None, digest, str(path))
+        LoadedSource(
+            f"{section.path}:{_kind(part)}", _clip(part, section), None, digest, str(section.path)
+        )
         for part in parts
         if len(part)
     ]
 
 
 def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
-    """Load and validate everything a run needs (see the module docstring).
+    """Load and validate everything a run needs (see the module docstring); write nothing.
 
     Raises
     ------
     ConfigError
-        If data, instruments or strategies named in the config cannot be used.
+        If data, instruments or strategies named in the config cannot be used, or do not fit
+        together (a strategy naming an instrument without data, a benchmark without bars).
+    DataIntegrityError
+        If a data source cannot be decoded.
     """
     base = Path.cwd() if base_dir is None else base_dir
+    _check_formats(config)
+    _starting_cash(config)
     instruments: dict[str, Instrument] = {}
     for definition in config.instruments:
         if definition.id in instruments:
             raise ConfigError(f"instrument {definition.id} is defined twice")
-        instruments[definition.id] = _instrument_from_section(definition)
+        instruments[definition.id] = definition.to_instrument()
     sources: list[LoadedSource] = []
     for section in config.data:
         if section.path is not None and section.format in BOOK_FORMATS:
@@ -364,11 +354,17 @@ def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
                 f"data {source.name} is for {source.columns.instrument_id}, which has no instrument"
             )
         sources.append(source)
+    for source in sources:
+        _check_source_precision(source, instruments[source.columns.instrument_id])
+    _check_currencies(config, instruments)
+    _check_benchmark(config, sources)
     strategies = [build_strategy(s, config, base, i) for i, s in enumerate(config.strategies)]
+    _check_strategies(config, strategies, instruments, sources)
     digest = config_hash(config)
     version = code_version()
+    code = [*_strategy_code_hashes(strategies)]  # user strategy files are code of the run
     identity = hashlib.sha256(
-        "|".join([digest, version, *(s.content_hash for s in sources)]).encode()
+        "|".join([digest, version, *code, *(s.content_hash for s in sources)]).encode()
     ).hexdigest()[:12]
     return PreparedRun(
         config=config,
@@ -382,16 +378,181 @@ def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
     )
 
 
+def _strategy_code_hashes(strategies: list[Strategy]) -> list[str]:
+    # The source files of strategies from outside tradeloop (whose code the version covers):
+    # an edited strategy file gives another run id, so a rerun never replaces the old run.
+    hashes = []
+    for strategy in strategies:
+        cls = type(strategy)
+        if cls.__module__.split(".")[0] == "tradeloop":
+            continue
+        try:
+            source = inspect.getsourcefile(cls)
+        except TypeError:  # defined interactively: nothing to hash
+            source = None
+        if source is not None and Path(source).is_file():
+            hashes.append(file_hash(source))
+    return hashes
+
+
+def _check_formats(config: RunConfig) -> None:
+    # Every format name before any file is read: a typo in the last entry fails fast.
+    from tradeloop.data import api
+
+    for section in config.data:
+        if section.path is None or section.format in BOOK_FORMATS:
+            continue
+        assert section.format is not None
+        try:
+            api.data_format(section.format)
+        except ConfigError as error:
+            books = ", ".join(BOOK_FORMATS)
+            raise ConfigError(f"data {section.path}: {error} (order books: {books})") from None
+
+
+def _starting_cash(config: RunConfig) -> Money:
+    from tradeloop.core.errors import InvalidValueError
+
+    try:
+        return Money.from_str(config.run.starting_cash, config.run.base_currency)
+    except InvalidValueError as error:
+        raise ConfigError(f"run starting_cash/base_currency: {error}") from None
+
+
+def _check_source_precision(source: LoadedSource, instrument: Instrument) -> None:
+    # Raw integers are read at the data's precision: the instrument must use the same one.
+    columns = source.columns
+    precision = getattr(columns, "price_precision", None)
+    if precision is not None and precision != instrument.price_precision:
+        raise ConfigError(
+            f"data {source.name} has prices with {precision} decimals but instrument "
+            f"{instrument.id} uses price precision {instrument.price_precision}; define the "
+            "instrument with the data's precision"
+        )
+    size = getattr(columns, "size_precision", None)
+    if isinstance(columns, QuoteColumns | TradeColumns) and size != instrument.size_precision:
+        raise ConfigError(
+            f"data {source.name} has sizes with {size} decimals but instrument "
+            f"{instrument.id} uses size precision {instrument.size_precision}"
+        )
+
+
+def _check_currencies(config: RunConfig, instruments: dict[str, Instrument]) -> None:
+    # The kernel's account has one currency and the runner configures no FX converter.
+    base = config.run.base_currency
+    for instrument in sorted(instruments.values(), key=lambda i: i.id):
+        if instrument.quote_currency != base:
+            raise ConfigError(
+                f"instrument {instrument.id} is quoted in {instrument.quote_currency} but the "
+                f"run's base currency is {base}; set base_currency = "
+                f'"{instrument.quote_currency}" under [run] (a run trades in one currency)'
+            )
+
+
+def _check_benchmark(config: RunConfig, sources: list[LoadedSource]) -> None:
+    benchmark = config.run.benchmark
+    if benchmark is None:
+        return
+    with_bars = sorted(
+        {s.columns.instrument_id for s in sources if isinstance(s.columns, BarColumns)}
+    )
+    if benchmark not in with_bars:
+        raise ConfigError(
+            f"run benchmark {benchmark} has no bar data in the run; instruments with bars: "
+            f"{', '.join(with_bars) or 'none'}"
+        )
+
+
+def _check_strategies(
+    config: RunConfig,
+    strategies: list[Strategy],
+    instruments: dict[str, Instrument],
+    sources: list[LoadedSource],
+) -> None:
+    ids = [strategy.id for strategy in strategies]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ConfigError(
+            f"strategy ids must be unique; {', '.join(duplicates)} appear more than once "
+            "(give each [[strategies]] entry its own id)"
+        )
+    with_data = {source.columns.instrument_id for source in sources}
+    known = ", ".join(sorted(instruments)) or "none"
+    for index, strategy in enumerate(strategies):
+        where = f"strategies[{index}] ({config.strategies[index].class_path})"
+        try:
+            required = strategy.required_instruments()
+        except Exception as error:  # user code: name it, as the strategy wrapper would
+            raise ConfigError(
+                f"{where}: required_instruments raised {type(error).__name__}: {error}"
+            ) from error
+        for instrument_id in required:
+            if instrument_id not in instruments:
+                raise ConfigError(
+                    f"{where}: instrument {instrument_id} is unknown; known instruments: {known}"
+                )
+            if instrument_id not in with_data:
+                raise ConfigError(
+                    f"{where}: instrument {instrument_id} has no market data in this run; "
+                    "add a [[data]] entry for it"
+                )
+
+
 # -- running ---------------------------------------------------------------------------------------
 
 
-def _run_dir(prepared: PreparedRun, mode: str, suffix: str = "") -> Path:
-    root = Path(prepared.config.run.output_dir)  # relative to the working directory
-    run_dir = root / f"{prepared.run_id}{suffix}"
-    if mode == "backtest" and run_dir.exists():
-        shutil.rmtree(run_dir)  # same config, data and code: the rerun reproduces it exactly
-    run_dir.mkdir(parents=True, exist_ok=mode != "backtest")
-    return run_dir
+class _RunDir:
+    """A run directory being created: removed again if the run fails at startup."""
+
+    def __init__(self, prepared: PreparedRun, mode: str, suffix: str = "") -> None:
+        root = Path(prepared.config.run.output_dir)  # relative to the working directory
+        self.path = root / f"{prepared.run_id}{suffix}"
+        self.previous: Path | None = None
+        if mode == "backtest" and self.path.exists():
+            # Same config, data and code: the rerun reproduces it exactly. The old directory
+            # is kept aside until the new run has started, so a failed start loses nothing.
+            self.previous = self.path.with_name(f".{self.path.name}.previous")
+            if self.previous.exists():
+                shutil.rmtree(self.previous)
+            self.path.rename(self.previous)
+        self.path.mkdir(parents=True, exist_ok=mode != "backtest")
+        write_location(self.path, prepared.base_dir)
+
+    def abandon(self) -> None:
+        """Remove the new directory and put a previous run's back."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        if self.previous is not None:
+            self.previous.rename(self.path)
+
+    def keep(self) -> None:
+        """Keep the new directory (the run started); drop a previous run's."""
+        if self.previous is not None:
+            shutil.rmtree(self.previous, ignore_errors=True)
+
+
+def _start(
+    prepared: PreparedRun,
+    run_dir: _RunDir,
+    clock: TestClock | LiveClock,
+    manifest: RunManifest,
+    **journal_options: Any,
+) -> tuple[SqliteJournal, Kernel]:
+    # Open the journal, build the kernel, journal the data events and start the strategies;
+    # a failure here leaves no run directory behind.
+    journal: SqliteJournal | None = None
+    try:
+        journal = SqliteJournal(run_dir.path / "journal.sqlite", manifest, **journal_options)
+        kernel = build_kernel(prepared, clock, journal)
+        journal_data_events(prepared, kernel.journal)
+        kernel.start()
+    except BaseException:
+        if journal is not None:
+            with contextlib.suppress(Exception):  # the startup error is the one to report
+                journal.close()
+        run_dir.abandon()
+        raise
+    run_dir.keep()
+    return journal, kernel
 
 
 def journal_data_events(prepared: PreparedRun, journal: Journal) -> None:
@@ -600,12 +761,12 @@ def performance(kernel: Kernel, prepared: PreparedRun) -> dict[str, Any]:
 
 
 def run_backtest(prepared: PreparedRun, progress: ProgressFactory | None = None) -> RunResult:
-    """Run ``prepared`` as a backtest on the test clock; write ``runs/<run_id>/``."""
-    run_dir = _run_dir(prepared, "backtest")
-    journal_path = run_dir / "journal.sqlite"
-    journal = SqliteJournal(journal_path, prepared.manifest("backtest"))
-    kernel = build_kernel(prepared, TestClock(), journal)
-    journal_data_events(prepared, kernel.journal)
+    """Run ``prepared`` as a backtest on the test clock; write ``runs/<run_id>/``.
+
+    ``progress`` is called with the record count once the strategies have started.
+    """
+    run_dir = _RunDir(prepared, "backtest")
+    journal, kernel = _start(prepared, run_dir, TestClock(), prepared.manifest("backtest"))
     callback = None if progress is None else progress(prepared.record_count)
     start = time.perf_counter()
     try:
@@ -615,8 +776,8 @@ def run_backtest(prepared: PreparedRun, progress: ProgressFactory | None = None)
     result = RunResult(
         prepared.run_id,
         "backtest",
-        run_dir,
-        journal_path,
+        run_dir.path,
+        run_dir.path / "journal.sqlite",
         kernel,
         time.perf_counter() - start,
         kernel.records_processed,
@@ -628,17 +789,22 @@ def run_backtest(prepared: PreparedRun, progress: ProgressFactory | None = None)
 def run_paper_replay(
     prepared: PreparedRun, speed: float, progress: ProgressFactory | None = None
 ) -> RunResult:
-    """Run ``prepared`` in paper mode: a replay feed paced by the live clock × ``speed``."""
+    """Run ``prepared`` in paper mode: a replay feed paced by the live clock × ``speed``.
+
+    ``progress`` is called with the record count once the strategies have started.
+    """
     wall_ns = time.time_ns()
-    run_dir = _run_dir(prepared, "paper", suffix=f"-paper-{wall_ns}")
-    journal_path = run_dir / "journal.sqlite"
-    journal = SqliteJournal(
-        journal_path, prepared.manifest("paper", wall_ns), flush_every=1, durable_commands=True
-    )
+    run_dir = _RunDir(prepared, "paper", suffix=f"-paper-{wall_ns}")
     first_ts = min(int(s.columns.ts_init[0]) for s in prepared.sources if len(s.columns))
     clock = LiveClock(speed=speed, origin_ns=first_ts)
-    kernel = build_kernel(prepared, clock, journal)
-    journal_data_events(prepared, kernel.journal)
+    journal, kernel = _start(
+        prepared,
+        run_dir,
+        clock,
+        prepared.manifest("paper", wall_ns),
+        flush_every=1,
+        durable_commands=True,
+    )
     callback = None if progress is None else progress(prepared.record_count)
     start = time.perf_counter()
     try:
@@ -646,14 +812,15 @@ def run_paper_replay(
             kernel,
             ReplayFeed(merge([s.columns for s in prepared.sources]), clock),
             progress=callback,
+            started=True,
         )
     finally:
         journal.close()
     result = RunResult(
         prepared.run_id,
         "paper",
-        run_dir,
-        journal_path,
+        run_dir.path,
+        run_dir.path / "journal.sqlite",
         kernel,
         time.perf_counter() - start,
         kernel.records_processed,

@@ -89,6 +89,12 @@ class Pipeline(Strategy):
 
     Config = PipelineConfig
 
+    def required_instruments(self) -> list[str]:
+        """Return the universe, the benchmark and the regime instrument (checked at startup)."""
+        config: PipelineConfig = self.config
+        named = [*config.universe, config.benchmark, config.regime.instrument]
+        return sorted({i for i in named if i is not None})
+
     def on_start(self) -> None:
         """Build the stages, subscribe to the universe's bars and to the steps."""
         config: PipelineConfig = self.config

@@ -35,6 +35,7 @@ from tradeloop.engine.runner import (
     journal_data_events,
     prepare_run,
 )
+from tradeloop.journal.manifest import read_base_dir
 from tradeloop.journal.replay import StoredRecord, journal_path, read_rows
 from tradeloop.journal.store import read_manifest
 from tradeloop.model.commands import Command
@@ -164,7 +165,8 @@ def rerun_until(
     at_ns
         The instant: market data with ``ts_init <= at_ns`` is replayed.
     base_dir
-        Where the run's relative config paths resolve (the current directory when None).
+        Where the run's relative config paths resolve; when None, where the run resolved them
+        (its ``location.json``), else the current directory.
 
     Returns
     -------
@@ -185,8 +187,8 @@ def rerun_until(
         config = msgspec.structs.replace(
             config, run=msgspec.structs.replace(config.run, output_dir=scratch)
         )
-        if base_dir is None and stored_manifest.base_dir is not None:
-            base_dir = Path(stored_manifest.base_dir)
+        if base_dir is None:  # where the run resolved its relative paths
+            base_dir = read_base_dir(path.parent, stored_manifest)
         prepared = prepare_run(config, Path.cwd() if base_dir is None else base_dir)
     mismatches = _manifest_mismatches(prepared, stored_manifest)
     journal = _CapturingJournal()

@@ -24,6 +24,7 @@ from tradeloop.core.errors import ConfigError, TradeloopError
 from tradeloop.data.columns import BarColumns
 from tradeloop.engine.runner import PreparedRun, prepare_run
 from tradeloop.journal.explain import TradeBook, TradePnl, decompose
+from tradeloop.journal.manifest import read_base_dir
 from tradeloop.journal.replay import EquityCurve, JournalIndex, read_equity_csv
 from tradeloop.model.instruments import Instrument
 
@@ -74,8 +75,8 @@ class RunInputs:
     run
         The run directory (``runs/<run_id>``) or its journal file.
     base_dir
-        Where the run's relative config paths (data files, strategy files) resolve; the
-        current directory when None.
+        Where the run's relative config paths (data files, strategy files) resolve; when None,
+        where the run resolved them (its ``location.json``), else the current directory.
 
     Raises
     ------
@@ -87,8 +88,8 @@ class RunInputs:
         self.index = JournalIndex(run)
         self.manifest = self.index.manifest
         self.run_dir = self.index.run_dir
-        if base_dir is None and self.manifest.base_dir is not None:
-            base_dir = Path(self.manifest.base_dir)  # where the run resolved its data paths
+        if base_dir is None:  # where the run resolved its data paths (location.json)
+            base_dir = read_base_dir(self.run_dir, self.manifest)
         self.base_dir = Path.cwd() if base_dir is None else base_dir
         self.notes: list[str] = []
 

@@ -144,6 +144,29 @@ class StrategyConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """Base of strategy parameters. Subclass it as ``Config`` inside your strategy."""
 
 
+def _instrument_fields(value: object) -> list[str]:
+    # Strings in fields named like instrument ids, walking nested structs, lists and dicts.
+    found: list[str] = []
+    if isinstance(value, msgspec.Struct):
+        for name in value.__struct_fields__:
+            field = getattr(value, name)
+            if name == "instrument_id" or name.endswith("_instrument_id"):
+                if isinstance(field, str):
+                    found.append(field)
+            elif name == "instrument_ids" or name.endswith("_instrument_ids"):
+                if isinstance(field, list | tuple):
+                    found.extend(item for item in field if isinstance(item, str))
+            else:
+                found.extend(_instrument_fields(field))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            found.extend(_instrument_fields(item))
+    elif isinstance(value, dict):
+        for item in value.values():
+            found.extend(_instrument_fields(item))
+    return found
+
+
 class Strategy:
     """Base class of user strategies (see the module docstring for an example)."""
 
@@ -186,6 +209,17 @@ class Strategy:
         if self._ctx is None:
             raise InvariantViolation(f"strategy {self.id} is not attached to an engine yet")
         return self._ctx
+
+    def required_instruments(self) -> list[str]:
+        """Return the ids of the instruments this strategy will use.
+
+        The engine checks them against the run's instruments before the run starts, so a typo
+        is a config error, not a failure in ``on_start``. The default collects the strings in
+        config fields named ``instrument_id`` or ``instrument_ids`` (or ending in
+        ``_instrument_id``/``_instrument_ids``), nested configs included; override it when a
+        strategy names its instruments otherwise.
+        """
+        return sorted(set(_instrument_fields(self.config)))
 
     def start(self) -> None:
         """Run ``on_start`` (engine side)."""

@@ -18,7 +18,13 @@ from typing import Any
 import pytest
 
 from tradeloop.cli.execution import register, run_tca
-from tradeloop.config.schema import DataSection, RunConfig, StrategySection, canonical_json
+from tradeloop.config.schema import (
+    DataSection,
+    RunConfig,
+    RunSection,
+    StrategySection,
+    canonical_json,
+)
 from tradeloop.core import Money, Price, Quantity
 from tradeloop.core.ids import file_hash
 from tradeloop.data import bundled
@@ -67,6 +73,7 @@ def _fill(order: Any, trade_id: str, ts: int, qty: int, px: int, fee_cents: int)
 
 def _write_run(run_dir: Path) -> None:
     config = RunConfig(
+        run=RunSection(base_currency="USDT"),  # the instrument's quote currency
         data=[DataSection(dataset="btcusdt_trades")],
         strategies=[StrategySection(class_path="SmaCross", params={"instrument_ids": [IID]})],
     )

@@ -29,18 +29,42 @@ def test_missing_config_is_one_line_on_stderr_and_exit_2(
     assert err.strip() == "error: config file nope.toml does not exist"
 
 
-def test_unknown_instrument_in_strategy_params_is_a_clear_error(
+def test_unknown_instrument_in_strategy_params_is_one_line_before_anything_is_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "bad.toml"
     config.write_text(
+        f'[run]\noutput_dir = "{tmp_path / "runs"}"\n'
         '[[data]]\ndataset = "orcl_daily"\n[[strategies]]\nclass = "SmaCross"\n'
         'params = { instrument_ids = ["ORCL.XNYS"] }\n'
     )
-    code, _, err = run_main(["backtest", str(config), "--quiet"], monkeypatch, capsys)
+    code, _, err = run_main(["backtest", str(config)], monkeypatch, capsys)
     assert code == 2
+    assert err.count("\n") == 1  # no progress bar, no traceback: one line
     assert "instrument ORCL.XNYS is unknown; known instruments: ORCL.XNAS" in err
-    assert "Traceback" not in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_strategy_failing_at_start_is_one_line_and_leaves_no_run_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "broken.py").write_text(
+        "from tradeloop.strategy import Strategy\n\n\n"
+        "class Broken(Strategy):\n"
+        "    def on_start(self) -> None:\n"
+        "        self.subscribe_bars('ORCL.XNYS')\n"
+    )
+    config = tmp_path / "broken.toml"
+    config.write_text(
+        f'[run]\noutput_dir = "{tmp_path / "runs"}"\n'
+        '[[data]]\ndataset = "orcl_daily"\n[[strategies]]\nclass = "broken.py:Broken"\n'
+    )
+    for mode in (["backtest"], ["paper", "--speed", "1000000000"]):
+        code, _, err = run_main([mode[0], str(config), *mode[1:]], monkeypatch, capsys)
+        assert code == 2
+        assert err.count("\n") == 1
+        assert "Broken: instrument ORCL.XNYS is unknown" in err
+        assert list((tmp_path / "runs").iterdir()) == []
 
 
 def test_unknown_bundled_dataset_lists_the_known_ones(

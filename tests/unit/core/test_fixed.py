@@ -1,6 +1,8 @@
+from collections.abc import Callable
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 import msgspec
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -114,3 +116,34 @@ def test_notional_equals_decimal_product(price_raw: int, pp: int, qty_raw: int, 
     price, qty = Price(price_raw, pp), Quantity(qty_raw, qp)
     expected = (price.as_decimal() * qty.as_decimal()).quantize(Decimal("1e-9"))
     assert Decimal(notional_raw(price, qty, 1, 0)).scaleb(-9) == expected
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Price(1.5, 2), r"price raw 1\.5 is a float.*Price\.from_float\(1\.5, 2\)"),
+        (lambda: Price("1.5", 2), r"price raw '1\.5' is a str.*Price\.from_str\('1\.5', 2\)"),
+        (
+            lambda: Price(Decimal("1.5"), 2),
+            r"price raw Decimal\('1\.5'\) is a Decimal.*Price\.from_decimal",
+        ),
+        (
+            lambda: Quantity(1.5, 0),
+            r"quantity raw 1\.5 is a float.*Quantity\.from_float\(1\.5, 0\)",
+        ),
+        (lambda: Quantity(100.0, 0), r"quantity raw 100\.0 is a float.*Quantity\.from_float"),
+        (lambda: Money(1.5, "USD"), r"money raw 1\.5 is a float.*Money\.from_float\(1\.5, 'USD'\)"),
+        (lambda: Price(150, 2.0), r"price precision 2\.0 is a float, not an integer"),
+        (lambda: Price(None, 2), r"price raw None is a NoneType, not an integer"),
+    ],
+)
+def test_building_from_a_non_integer_raw_names_the_value_and_the_right_constructor(
+    build: Callable[[], object], message: str
+) -> None:
+    with pytest.raises(InvalidValueError, match=message):
+        build()
+
+
+def test_numpy_integer_raws_are_accepted() -> None:
+    assert Price(np.int64(150), 2) == Price.from_str("1.50")
+    assert Quantity(np.int64(3), 0) == Quantity.from_int(3)

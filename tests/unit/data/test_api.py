@@ -126,9 +126,20 @@ def test_column_missing_from_the_mapping_raises_config_error_naming_file_and_col
     market: Path,
 ) -> None:
     with pytest.raises(
-        ConfigError, match=r"GOOG-2004-08\.csv has no column 'timestamp' for the timestamp"
+        ConfigError, match=r"GOOG-2004-08\.csv has no column 'Datum' for the timestamp"
     ):
-        validate_file(market / "GOOG-2004-08.csv", format="ohlcv", instrument="GOOG.XNAS")
+        validate_file(
+            market / "GOOG-2004-08.csv",
+            format="ohlcv",
+            instrument="GOOG.XNAS",
+            options={"timestamp": "Datum"},
+        )
+    with pytest.raises(
+        ConfigError, match=r"GOOG-2004-08\.csv has no column 'timestamp' for the timestamp"
+    ):  # an explicit format is used as it is: nothing is detected
+        validate_file(
+            market / "GOOG-2004-08.csv", format="ohlcv", instrument="G.X", options=OhlcvFormat()
+        )
 
 
 def test_options_of_another_format_raise_config_error(market: Path) -> None:

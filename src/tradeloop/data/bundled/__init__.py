@@ -201,6 +201,7 @@ _DATASETS: tuple[BundledDataset, ...] = (
     ),
 )
 _BY_NAME = {dataset.name: dataset for dataset in _DATASETS}
+_BY_INSTRUMENT = {dataset.instrument.id: dataset.instrument for dataset in _DATASETS}
 
 
 def names() -> list[str]:
@@ -227,6 +228,20 @@ def dataset(name: str) -> BundledDataset:
 def instrument(name: str) -> Instrument:
     """Return the instrument of dataset ``name`` (its precision matches the data)."""
     return dataset(name).instrument
+
+
+def instrument_ids() -> list[str]:
+    """Return the ids of the bundled datasets' instruments, sorted (the instrument registry)."""
+    return sorted(_BY_INSTRUMENT)
+
+
+def find_instrument(instrument_id: str) -> Instrument | None:
+    """Return the bundled definition of ``instrument_id`` (``None`` when none is bundled).
+
+    This registry does not depend on any run config: ``tradeloop data import`` uses it to
+    store a definition beside data of a bundled instrument imported from a file.
+    """
+    return _BY_INSTRUMENT.get(instrument_id)
 
 
 def path(name: str) -> Path:
@@ -313,7 +328,9 @@ def load_quotes(name: str) -> QuoteColumns:
 __all__ = [
     "BundledDataset",
     "dataset",
+    "find_instrument",
     "instrument",
+    "instrument_ids",
     "load",
     "load_bars",
     "load_quotes",

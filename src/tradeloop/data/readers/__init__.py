@@ -15,6 +15,7 @@ from tradeloop.data.readers.binance import (
     read_binance_quotes,
     read_binance_trades,
 )
+from tradeloop.data.readers.detect import TIMESTAMP_NAMES, detect_ohlcv_format
 from tradeloop.data.readers.ohlcv import BarStamp, OhlcvFormat, interval_to_ns, read_ohlcv
 from tradeloop.data.readers.ticks import QuotesFormat, TradesFormat, read_quotes, read_trades
 from tradeloop.data.readers.yahoo import read_yahoo_csv
@@ -22,11 +23,13 @@ from tradeloop.data.readers.yahoo import read_yahoo_csv
 __all__ = [
     "KLINE_COLUMNS",
     "PRECISION_CAP",
+    "TIMESTAMP_NAMES",
     "BarStamp",
     "OhlcvFormat",
     "QuotesFormat",
     "ReadResult",
     "TradesFormat",
+    "detect_ohlcv_format",
     "interval_to_ns",
     "read_binance_klines",
     "read_binance_quotes",

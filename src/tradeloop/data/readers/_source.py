@@ -195,7 +195,7 @@ def _load_parquet(file: Path) -> Table:
     return Table(str(file), names, columns, rows, None, [], table.num_rows)
 
 
-def _open_text(file: Path) -> io.TextIOBase:
+def open_text(file: Path) -> io.TextIOBase:
     if file.suffix.lower() == ".gz":
         return gzip.open(file, "rt", encoding="utf-8-sig", newline="")
     return open(file, encoding="utf-8-sig", newline="")
@@ -211,7 +211,7 @@ def _load_csv(
     rejected: list[QuarantinedRecord] = []
     record = 0
     try:
-        with _open_text(file) as handle:
+        with open_text(file) as handle:
             reader = csv.reader(handle, delimiter=delimiter)
             for values in reader:
                 if not values or (len(values) == 1 and not values[0].strip()):

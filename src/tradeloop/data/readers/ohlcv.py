@@ -60,6 +60,8 @@ class OhlcvFormat(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     Attributes
     ----------
     timestamp, open, high, low, close : source column names.
+    time : a separate time-of-day column joined to the date in ``timestamp`` (files with
+        ``Date,Time,...`` columns), or ``None``.
     volume : source column name, or ``None`` when the file has no volume (zeros are used).
     has_header : whether a CSV starts with a header line.
     column_names : names for the fields of a headerless CSV (or to replace its header).
@@ -74,6 +76,7 @@ class OhlcvFormat(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     """
 
     timestamp: str = "timestamp"
+    time: str | None = None
     open: str = "open"
     high: str = "high"
     low: str = "low"
@@ -148,6 +151,8 @@ def read_ohlcv(
         delimiter=fmt.delimiter,
     )
     ts_column = table.column(fmt.timestamp, "the timestamp")
+    if fmt.time is not None:
+        ts_column = _join_date_time(ts_column, table.column(fmt.time, "the time of day"))
     rejects = RowRejects(table, instrument_id)
     if fmt.stamp is BarStamp.SESSION:
         assert fmt.calendar is not None
@@ -183,6 +188,21 @@ def read_ohlcv(
     )
 
 
+def _join_date_time(dates: ColumnData, times: ColumnData) -> list[str]:
+    # "2006-01-02" + "09:05:00" -> "2006-01-02 09:05:00"; a missing part leaves the text
+    # unparseable, so the row is quarantined with its date (or time) in the message.
+    return [
+        f"{date.strip()} {time.strip()}" if date.strip() and time.strip() else ""
+        for date, time in zip(_column_texts(dates), _column_texts(times), strict=True)
+    ]
+
+
+def _column_texts(column: ColumnData) -> list[str]:
+    if isinstance(column, list):
+        return column
+    return ["" if value is None else str(value) for value in column.to_pylist()]
+
+
 def _price_columns(fmt: OhlcvFormat) -> dict[str, str]:
     return {"open": fmt.open, "high": fmt.high, "low": fmt.low, "close": fmt.close}
 
@@ -201,6 +221,10 @@ def _check_format(fmt: OhlcvFormat) -> int | None:
         if interval_ns not in (None, NANOS_PER_DAY):
             raise ConfigError(f"bars dated by session are daily, not {fmt.interval}")
         interval_ns = NANOS_PER_DAY
+    if fmt.time is not None and (fmt.timestamp_unit is not None or fmt.stamp is BarStamp.SESSION):
+        raise ConfigError(
+            "a separate time-of-day column goes with text dates, not epoch numbers or sessions"
+        )
     if fmt.timestamp_unit is not None and fmt.timestamp_format is not None:
         raise ConfigError(
             "give either a timestamp unit (epoch numbers) or a timestamp format (text), not both"
