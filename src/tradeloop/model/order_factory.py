@@ -10,7 +10,6 @@ from tradeloop.core.ids import IdGenerator
 from tradeloop.model.enums import OrderSide, OrderType, TimeInForce
 from tradeloop.model.events import OrderInitialized
 
-
 MarkPrice = Callable[[str], Price | None]
 """``mark_price(instrument_id)``: the instrument's current mark (None before its first price)."""
 

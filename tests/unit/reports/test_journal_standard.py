@@ -84,7 +84,9 @@ def _tamper(journal: Path, tmp_path: Path, record_type: str, change) -> tuple[Pa
         ("TargetsProposed", "V2", lambda r: r.update(model_version="")),
     ],
 )
-def test_each_missing_field_breaks_its_rule(pipeline_run, tmp_path: Path, record_type, rule, change) -> None:  # type: ignore[no-untyped-def]
+def test_each_missing_field_breaks_its_rule(
+    pipeline_run, tmp_path: Path, record_type, rule, change
+) -> None:  # type: ignore[no-untyped-def]
     copy, seq = _tamper(pipeline_run.journal_path, tmp_path, record_type, change)
     assert [(v.rule, v.seq) for v in check_journal(copy)] == [(rule, seq)]
 
