@@ -19,6 +19,7 @@ import html
 import json
 import re
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,13 @@ from tradeloop.model.decisions import RegimeChanged
 from tradeloop.model.enums import OrderSide
 from tradeloop.model.events import OrderFilled
 from tradeloop.reports.analysis import Analysis, analyze
-from tradeloop.reports.explain import PART_LABELS, explain_trade
+from tradeloop.reports.explain import (
+    ATTRIBUTION_NOTE,
+    PART_LABELS,
+    explain_trade,
+    format_money,
+    money_raw,
+)
 from tradeloop.reports.run import RunInputs
 
 ROLLING_WINDOW = 126
@@ -294,7 +301,7 @@ def costs_figure(analysis: Analysis) -> Any:
     return _layout(fig, "Costs: commission, spread, slippage, impact")
 
 
-def attribution_figure(analysis: Analysis) -> Any:
+def attribution_figure(analysis: Analysis, digits: int = 2) -> Any:
     """Return the trades' P&L by agent, by instrument and by factor."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -314,7 +321,8 @@ def attribution_figure(analysis: Analysis) -> Any:
             row=1,
             col=col,
         )
-    return _layout(fig, f"P&L attribution (total {a.total:,.2f})")
+    total = a.exact["total"]["total"] if a.exact else Fraction(a.total)
+    return _layout(fig, f"P&L attribution (total {format_money(total, digits)})")
 
 
 def regime_figure(inputs: RunInputs, analysis: Analysis) -> Any:
@@ -377,7 +385,7 @@ def figures(inputs: RunInputs, analysis: Analysis) -> dict[str, Any]:
         "exposure": lambda: exposure_figure(analysis),
         "trades": lambda: trades_figure(inputs),
         "costs": lambda: costs_figure(analysis),
-        "attribution": lambda: attribution_figure(analysis),
+        "attribution": lambda: attribution_figure(analysis, inputs.money_digits),
         "regimes": lambda: regime_figure(inputs, analysis),
     }
     return {name: builders[name]() for name, _ in FIGURES}
@@ -419,7 +427,7 @@ def format_metric(value: Any, kind: str) -> str:
     return f"{value:,.3f}"
 
 
-def _metrics_html(analysis: Analysis) -> str:
+def _metrics_html(analysis: Analysis, digits: int = 2) -> str:
     columns = [("net of costs", analysis.net), ("gross of costs", analysis.gross)]
     if analysis.benchmark is not None:
         columns.append((f"benchmark {analysis.curves.benchmark_id}", analysis.benchmark))
@@ -459,26 +467,32 @@ def _metrics_html(analysis: Analysis) -> str:
         ]
         for label, value in pairs:
             rows.append(f"<tr><th>{label}</th><td colspan={len(columns)}>{value}</td></tr>")
-    costs = analysis.curves.costs_by_kind
-    cost_text = ", ".join(f"{k} {v:,.2f}" for k, v in costs.items())
+    costs = analysis.curves.costs_by_kind_raw
+    cost_text = ", ".join(f"{k} {money_raw(v, digits)}" for k, v in costs.items())
     rows.append(f"<tr><th>costs</th><td colspan={len(columns)}>{cost_text}</td></tr>")
     return f'<table class="metrics"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
 
 
 def _trades_table(inputs: RunInputs) -> str:
+    digits = inputs.money_digits
     rows = []
     for key, trade in inputs.pnl.items():
-        parts = "".join(f"<td>{float(trade.parts()[n]):,.2f}</td>" for n in PART_NAMES)
+        parts = "".join(
+            f"<td>{format_money(value, digits)}</td>" for value in trade.parts().values()
+        )
+        trip = format_money(trade.round_trip()[2], digits) if trade.closed_lots else ""
         rows.append(
             f'<tr><td><a href="#{anchor(key)}">{html.escape(key)}</a></td>'
             f"<td>{html.escape(trade.instrument_id)}</td>"
             f"<td>{ns_to_iso(trade.decision_ts)[:10]}</td><td>{float(trade.quantity):+g}</td>"
-            f"<td><b>{float(trade.pnl):,.2f}</b></td>{parts}</tr>"
+            f'<td data-pnl="{key}"><b>{format_money(trade.pnl, digits)}</b></td>{parts}'
+            f'<td data-round-trip="{key}">{trip}</td></tr>'
         )
     head = "".join(f"<th>{html.escape(n)}</th>" for n in PART_NAMES)
     return (
         '<table class="trades"><tr><th>trade</th><th>instrument</th><th>decided</th>'
-        f"<th>quantity</th><th>P&amp;L</th>{head}</tr>{''.join(rows)}</table>"
+        f"<th>quantity</th><th>P&amp;L (decision attribution)</th>{head}"
+        f"<th>round-trip P&amp;L (lots it closed)</th></tr>{''.join(rows)}</table>"
     )
 
 
@@ -492,11 +506,14 @@ def _explain_html(inputs: RunInputs) -> str:
             + "</pre>"
             for section in explanation.sections
         )
+        trip = explanation.pnl.round_trip
         blocks.append(
             f'<details class="explain" id="{anchor(key)}"><summary>{html.escape(key)} — '
             f"{html.escape(explanation.instrument_id)} {explanation.side} "
-            f"{ns_to_iso(explanation.decision_ts)[:10]}, P&amp;L "
-            f"{explanation.pnl.pnl:,.2f}</summary>{body}</details>"
+            f"{ns_to_iso(explanation.decision_ts)[:10]}, P&amp;L (decision attribution) "
+            f"{explanation.pnl.display['pnl']}"
+            + ("" if trip is None else f", round-trip P&amp;L {trip.display['net']}")
+            + f"</summary>{body}</details>"
         )
     return "".join(blocks)
 
@@ -573,12 +590,17 @@ def render_html(inputs: RunInputs, analysis: Analysis, figs: dict[str, Any]) -> 
 <table class="identity">{identity_rows}</table>
 {f"<ul class='notes'>{notes}</ul>" if notes else ""}
 <h2>Metrics</h2>
-{_metrics_html(analysis)}
+{_metrics_html(analysis, inputs.money_digits)}
 <h2>Figures</h2>
 {"".join(divs)}
 <h2>Trades</h2>
 <p>Each trade's P&amp;L is split exactly into: <ul>{parts}</ul>
 (see <code>docs/reports.md</code>); click a trade for its causal chain.</p>
+<p class="views"><b>Two views of P&amp;L.</b> {html.escape(ATTRIBUTION_NOTE)}. A trade that
+closes a position therefore shows only its timing and costs there; its
+<b>round-trip P&amp;L</b> column is what the lots it closed (FIFO) realized, from their opening
+fills to its fills, less both legs' commissions. Amounts are rounded half to even from the
+exact values.</p>
 {_trades_table(inputs)}
 <h2>Explain</h2>
 {_explain_html(inputs)}
