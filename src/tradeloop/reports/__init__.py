@@ -7,6 +7,8 @@
 - ``explain``: ``explain_trade``, a trade's causal chain and P&L parts as sections of text;
 - ``analysis``: ``analyze``, the report's curves, metrics (``analytics.metrics.summarize``),
   round trips and P&L attribution by agent, instrument and factor;
+- ``tca``: ``run_report_tca``, transaction cost analysis of every order against its journaled
+  arrival price, linked to its trade;
 - ``tearsheet``: ``build_report`` writes the self-contained HTML report;
 - ``png``: ``export_png`` renders the figures to PNG with headless Chromium.
 
@@ -23,6 +25,7 @@ if typing.TYPE_CHECKING:
     from tradeloop.reports.png import export_png
     from tradeloop.reports.rerun import RerunCheck, RerunResult, describe_state, rerun_until
     from tradeloop.reports.run import RunInputs
+    from tradeloop.reports.tca import ReportTca, run_report_tca
     from tradeloop.reports.tearsheet import FIGURES, ReportFiles, build_report
 
 # Loaded on first use: ``tradeloop explain`` need not pay for pandas and SciPy (metrics).
@@ -40,6 +43,8 @@ _LAZY: dict[str, str] = {
     "describe_state": "tradeloop.reports.rerun",
     "rerun_until": "tradeloop.reports.rerun",
     "RunInputs": "tradeloop.reports.run",
+    "ReportTca": "tradeloop.reports.tca",
+    "run_report_tca": "tradeloop.reports.tca",
     "FIGURES": "tradeloop.reports.tearsheet",
     "ReportFiles": "tradeloop.reports.tearsheet",
     "build_report": "tradeloop.reports.tearsheet",
@@ -61,6 +66,7 @@ __all__ = [
     "Attribution",
     "Curves",
     "ReportFiles",
+    "ReportTca",
     "RerunCheck",
     "RerunResult",
     "RunInputs",
@@ -72,4 +78,5 @@ __all__ = [
     "export_png",
     "rerun_until",
     "round_trips",
+    "run_report_tca",
 ]

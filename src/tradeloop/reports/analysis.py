@@ -12,7 +12,8 @@ Steps (``analyze``):
    the commissions (split by quantity on a flip).
 3. **Metrics**: ``analytics.metrics.summarize`` on the net curve (with the round trips, the
    benchmark, the exposure and the traded notional), on the gross curve, and on the
-   benchmark; the report shows these numbers unchanged.
+   benchmark; the report shows these numbers unchanged. **TCA** of every order
+   (``reports.tca.run_report_tca``).
 4. **Attribution** of the trades' exact P&L (``journal.explain.decompose``): by factor (the
    sums of each part), by instrument, and by agent (``agent_shares``): a trade's P&L ``π``
    is shared by the agents' votes in its ensemble score (``EnsembleScored.contributions``
@@ -36,10 +37,12 @@ import numpy.typing as npt
 from tradeloop.analytics.metrics import PerformanceSummary, RoundTrip, summarize
 from tradeloop.core.errors import InvalidValueError
 from tradeloop.core.fixed import MONEY_PRECISION
+from tradeloop.data.columns import BarColumns
 from tradeloop.journal.explain import PART_NAMES
 from tradeloop.model.enums import OrderSide
 from tradeloop.model.events import OrderFilled, PositionChanged
 from tradeloop.reports.run import RunInputs
+from tradeloop.reports.tca import ReportTca, run_report_tca
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -63,6 +66,8 @@ class Curves:
     cumulative_costs_by_kind: dict[str, F64]
     costs_by_kind_raw: dict[str, int] = field(default_factory=dict)
     """Exact sums (money raws at ``MONEY_PRECISION``) of ``costs_by_kind``."""
+    benchmark_note: str | None = None
+    """What the benchmark series is (which closes, price or total return)."""
 
 
 OFFSETTING_VOTES = "offsetting votes"
@@ -96,6 +101,7 @@ class Analysis:
     attribution: Attribution
     periods_per_year: float
     notes: list[str] = field(default_factory=list)
+    tca: ReportTca | None = None
 
 
 def _fills(inputs: RunInputs) -> list[tuple[int, OrderFilled]]:
@@ -174,6 +180,38 @@ def curves(inputs: RunInputs) -> Curves:
         costs_by_kind=costs_by_kind,
         cumulative_costs_by_kind=cumulative_by_kind,
         costs_by_kind_raw=costs_raw,
+        benchmark_note=None if benchmark is None else benchmark_note(inputs, benchmark_id),
+    )
+
+
+def benchmark_note(inputs: RunInputs, benchmark_id: str | None) -> str:
+    """Return what the benchmark curve is: the bar closes of its data source, as they are.
+
+    The data layer reads closes (not a dividend-adjusted column), so a benchmark is a price
+    series; the note says so, with the source's own description for a bundled dataset.
+    """
+    prepared = inputs.prepared
+    origin = None
+    if prepared is not None:
+        origin = next(
+            (
+                source.origin
+                for source in prepared.sources
+                if source.columns.instrument_id == benchmark_id
+                and isinstance(source.columns, BarColumns)
+            ),
+            None,
+        )
+    described = ""
+    if origin is not None and origin.startswith("bundled:"):
+        from tradeloop.data import bundled
+
+        described = f" ({bundled.dataset(origin.partition(':')[2]).description})"
+    return (
+        f"benchmark {benchmark_id}: the bar closes of {origin or 'its data'}{described}, as "
+        "they are — a price-return series: dividends are not reinvested, so the benchmark's "
+        "return, and the strategy's alpha and beta to it, leave them out (the run's data has "
+        "no total-return series)"
     )
 
 
@@ -373,4 +411,5 @@ def analyze(inputs: RunInputs) -> Analysis:
         attribution=attribution(inputs),
         periods_per_year=periods,
         notes=notes,
+        tca=run_report_tca(inputs),
     )

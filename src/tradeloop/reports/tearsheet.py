@@ -8,6 +8,9 @@
 - interactive figures (``FIGURES``): equity vs benchmark (net and gross), drawdown, monthly
   returns, rolling Sharpe and beta, exposure, trades on price, costs, P&L attribution by
   agent, instrument and factor, and the regime timeline;
+- the transaction cost analysis (``reports.tca``): aggregate slippage vs arrival,
+  implementation shortfall, fill rate and participation, and a per-order table whose rows
+  link to their trade's explain section;
 - the trades table, each trade linking to its explain section (``#trade-<key>``), which holds
   the causal chain and the P&L decomposition of ``tradeloop explain``. Clicking a trade's
   marker on the price chart goes there too.
@@ -82,7 +85,9 @@ def equity_figure(analysis: Analysis) -> Any:
     fig.add_trace(go.Scatter(x=x, y=c.gross_equity, name="equity (gross of costs)"))
     if c.benchmark is not None:
         rebased = c.benchmark / c.benchmark[0] * c.equity[0]
-        fig.add_trace(go.Scatter(x=x, y=rebased, name=f"benchmark {c.benchmark_id} (rebased)"))
+        fig.add_trace(
+            go.Scatter(x=x, y=rebased, name=f"benchmark {c.benchmark_id} (price only, rebased)")
+        )
     return _layout(fig, "Equity vs benchmark")
 
 
@@ -496,6 +501,83 @@ def _trades_table(inputs: RunInputs) -> str:
     )
 
 
+def _bps(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
+def _pct(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def _tca_html(analysis: Analysis, digits: int) -> str:
+    tca = analysis.tca
+    if tca is None:
+        return "<p>No order to analyse (or see the notes).</p>"
+
+    def money(value: float) -> str:
+        return format_money(Fraction(value), digits)
+
+    s = tca.summary
+    aggregate = (
+        ("orders (with a fill)", f"{s.order_count} ({s.filled_order_count})"),
+        ("ordered notional", money(s.ordered_notional)),
+        ("filled notional", money(s.filled_notional)),
+        ("fill rate (filled / ordered notional at arrival)", _pct(s.fill_rate)),
+        ("slippage vs arrival (bps, filled-notional weighted)", _bps(s.slippage_bps)),
+        ("implementation shortfall (bps of ordered notional)", _bps(s.shortfall_bps)),
+        ("implementation shortfall", money(s.shortfall_amount)),
+        ("  execution cost", money(s.execution_cost_amount)),
+        ("  opportunity cost (unfilled rest)", money(s.opportunity_cost_amount)),
+        ("  fees", money(s.fees_amount)),
+        ("slippage vs interval VWAP (bps)", _bps(s.vwap_slippage_bps)),
+        ("slippage vs interval TWAP (bps)", _bps(s.twap_slippage_bps)),
+        ("participation (of market volume over each order's life)", _pct(s.participation, 3)),
+    )
+    rows = "".join(
+        f'<tr><th>{html.escape(k)}</th><td data-tca="{i}">{v}</td></tr>'
+        for i, (k, v) in enumerate(aggregate)
+    )
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "order",
+            "trade",
+            "instrument",
+            "side",
+            "ordered",
+            "fill rate",
+            "arrival",
+            "avg fill",
+            "slippage bps",
+            "IS bps",
+            "IS",
+            "participation",
+        )
+    )
+    lines = []
+    for row in tca.orders:
+        o = row.tca
+        average = "-" if o.average_fill_price is None else f"{o.average_fill_price:.6g}"
+        arrival = f"{o.arrival_price:.6g}" + ("" if row.arrival_from_journal else "*")
+        lines.append(
+            f"<tr><td>{html.escape(o.order_id)}</td>"
+            f'<td><a href="#{anchor(row.trade_key)}">{html.escape(row.trade_key)}</a></td>'
+            f"<td>{html.escape(o.instrument_id)}</td><td>{o.side}</td>"
+            f"<td>{o.ordered_quantity:g}</td><td>{_pct(o.fill_rate, 1)}</td>"
+            f"<td>{arrival}</td><td>{average}</td><td>{_bps(o.slippage_bps)}</td>"
+            f"<td>{_bps(o.shortfall_bps)}</td><td>{money(o.shortfall_amount)}</td>"
+            f"<td>{_pct(o.participation, 3)}</td></tr>"
+        )
+    return (
+        f"<p>Arrival prices: {html.escape(tca.arrival_source)} (* marks one taken from the "
+        "market data). Costs are positive when they hurt; implementation shortfall (Perold) = "
+        "execution cost + opportunity cost of the unfilled rest + fees. Formulas: "
+        "<code>analytics.tca</code>.</p>"
+        f'<table class="tca-summary">{rows}</table>'
+        f'<table class="tca"><tr>{head}</tr>{"".join(lines)}</table>'
+    )
+
+
 def _explain_html(inputs: RunInputs) -> str:
     blocks = []
     for key in inputs.pnl:
@@ -525,6 +607,7 @@ table { border-collapse: collapse; margin: 8px 0 24px; font-size: 13px; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
 th:first-child { text-align: left; }
 .trades td:first-child, .trades td:nth-child(2) { text-align: left; }
+.tca td:nth-child(-n+3) { text-align: left; }
 pre { background: #f7f7f7; padding: 6px 10px; font-size: 12px; overflow-x: auto; }
 details.explain { border: 1px solid #ddd; margin: 4px 0; padding: 4px 8px; }
 details.explain[open] { background: #fcfcff; }
@@ -580,6 +663,9 @@ def render_html(inputs: RunInputs, analysis: Analysis, figs: dict[str, Any]) -> 
             f'<div class="figure" data-figure="{name}" data-index="{index}">{fig_html}</div>'
         )
     parts = "".join(f"<li>{html.escape(PART_LABELS[n])}</li>" for n in PART_NAMES)
+    note = analysis.curves.benchmark_note
+    benchmark_html = "" if note is None else f'<p class="benchmark">{html.escape(note)}.</p>'
+
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>tradeloop report {html.escape(manifest.run_id)}</title>
@@ -590,9 +676,12 @@ def render_html(inputs: RunInputs, analysis: Analysis, figs: dict[str, Any]) -> 
 <table class="identity">{identity_rows}</table>
 {f"<ul class='notes'>{notes}</ul>" if notes else ""}
 <h2>Metrics</h2>
+{benchmark_html}
 {_metrics_html(analysis, inputs.money_digits)}
 <h2>Figures</h2>
 {"".join(divs)}
+<h2 id="tca">Execution: transaction cost analysis</h2>
+{_tca_html(analysis, inputs.money_digits)}
 <h2>Trades</h2>
 <p>Each trade's P&amp;L is split exactly into: <ul>{parts}</ul>
 (see <code>docs/reports.md</code>); click a trade for its causal chain.</p>
@@ -660,6 +749,8 @@ def build_report(
                     "total": analysis.attribution.total,
                 },
                 "costs": analysis.curves.costs_by_kind,
+                "tca": None if analysis.tca is None else msgspec.to_builtins(analysis.tca),
+                "benchmark_series": analysis.curves.benchmark_note,
             },
             indent=1,
             sort_keys=True,
