@@ -3,7 +3,8 @@
 - ``run``: ``RunInputs`` opens a run (journal index, manifest, config, its market data checked
   against the manifest's content hashes) and decomposes every trade's P&L;
 - ``rerun``: ``rerun_until`` re-runs a run deterministically up to an instant, checks the
-  journal prefix byte for byte and reports indicator, agent and stage internals;
+  journal prefix byte for byte and reports indicator, agent and stage internals; ``rerun_at``
+  does it for many instants with one re-run (scrubbing);
 - ``explain``: ``explain_trade``, a trade's causal chain and P&L parts as sections of text;
 - ``analysis``: ``analyze``, the report's curves, metrics (``analytics.metrics.summarize``),
   round trips and P&L attribution by agent, instrument and factor;
@@ -23,7 +24,14 @@ if typing.TYPE_CHECKING:
     from tradeloop.reports.analysis import Analysis, Attribution, Curves, analyze, round_trips
     from tradeloop.reports.explain import TradeExplanation, explain_trade
     from tradeloop.reports.png import export_png
-    from tradeloop.reports.rerun import RerunCheck, RerunResult, describe_state, rerun_until
+    from tradeloop.reports.rerun import (
+        RerunCheck,
+        RerunResult,
+        RerunScrub,
+        describe_state,
+        rerun_at,
+        rerun_until,
+    )
     from tradeloop.reports.run import RunInputs
     from tradeloop.reports.tca import ReportTca, run_report_tca
     from tradeloop.reports.tearsheet import FIGURES, ReportFiles, build_report
@@ -40,6 +48,8 @@ _LAZY: dict[str, str] = {
     "export_png": "tradeloop.reports.png",
     "RerunCheck": "tradeloop.reports.rerun",
     "RerunResult": "tradeloop.reports.rerun",
+    "RerunScrub": "tradeloop.reports.rerun",
+    "rerun_at": "tradeloop.reports.rerun",
     "describe_state": "tradeloop.reports.rerun",
     "rerun_until": "tradeloop.reports.rerun",
     "RunInputs": "tradeloop.reports.run",
@@ -69,6 +79,7 @@ __all__ = [
     "ReportTca",
     "RerunCheck",
     "RerunResult",
+    "RerunScrub",
     "RunInputs",
     "TradeExplanation",
     "analyze",
@@ -76,6 +87,7 @@ __all__ = [
     "describe_state",
     "explain_trade",
     "export_png",
+    "rerun_at",
     "rerun_until",
     "round_trips",
     "run_report_tca",
