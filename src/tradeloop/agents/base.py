@@ -22,12 +22,22 @@ Example::
 A broken agent (one that raises or returns an invalid score) is isolated by the host: its
 signals are left out with an ``AgentFailed`` event, and after ``max_failures`` in a row it is
 disabled; the loop goes on.
+
+**Versions.** ``version`` is the class's own version (bump it when the code changes);
+``agent_version`` is that plus a hash of the agent's parameters — the arguments its
+constructor was called with, defaults included, ``agent_id`` left out (``parameters``) — so
+the same class with a changed parameter is a different agent version in the journal
+(``SignalsEmitted.agent_versions``). An agent configured otherwise (class attributes set after
+construction) overrides ``parameters``.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
 import math
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -53,8 +63,32 @@ class SignalAgent:
     is_filter: ClassVar[bool] = False
     """A filter's score is in [-1, 0]: -1 means stand aside; the ensemble uses it as a gate."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_records_parameters", False):
+            cls.__init__ = _recording_parameters(init)  # type: ignore[method-assign]
+
     def __init__(self, agent_id: str | None = None) -> None:
         self.id = agent_id or type(self).__name__
+
+    def parameters(self) -> dict[str, Any]:
+        """Return the agent's parameters: its constructor's arguments (module docstring)."""
+        return dict(getattr(self, "_parameters", {}))
+
+    @property
+    def agent_version(self) -> str:
+        """Return ``<class version>+<12 hex digits of the SHA-256 of the parameters>``.
+
+        The hashed content is the class's qualified name and its parameters as canonical JSON
+        (keys sorted; values that are not JSON by their ``repr``).
+        """
+        content = msgspec.json.encode(
+            {"class": type(self).__qualname__, "parameters": self.parameters()},
+            order="sorted",
+            enc_hook=repr,
+        )
+        return f"{self.version}+{hashlib.sha256(content).hexdigest()[:12]}"
 
     def score(
         self, instrument_id: str, history: BarHistory, context: AgentContext
@@ -93,3 +127,27 @@ class SignalAgent:
                 f"agent {self.id} confidence {confidence} for {instrument_id} is outside [0, 1]"
             )
         return Signal(self.id, instrument_id, float(score), float(confidence), reason)
+
+
+def _recording_parameters(init: Any) -> Any:
+    # Wrap a subclass's __init__ so that the outermost call records its bound arguments.
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def recording(self: SignalAgent, *args: Any, **kwargs: Any) -> None:
+        if "_parameters" not in vars(self):
+            bound = signature.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            parameters: dict[str, Any] = {}
+            for name, value in list(bound.arguments.items())[1:]:
+                kind = signature.parameters[name].kind
+                if kind is inspect.Parameter.VAR_KEYWORD:
+                    parameters.update(value)
+                elif name != "agent_id":
+                    parameters[name] = list(value) if isinstance(value, tuple) else value
+            parameters.pop("agent_id", None)
+            vars(self)["_parameters"] = parameters
+        init(self, *args, **kwargs)
+
+    recording._records_parameters = True  # type: ignore[attr-defined]
+    return recording

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 import msgspec
 
 from tradeloop.core.errors import ConfigError
+from tradeloop.core.ids import content_hash
 from tradeloop.model.decisions import EnsembleScore, Signal
 
 _MIN_MASS = 1e-12
@@ -76,6 +77,13 @@ class Ensemble:
         self.config = config
         self.agent_ids = sorted(agent_ids)
         self.filter_ids = frozenset(filter_ids)
+        content = msgspec.json.encode(
+            {"config": config, "agents": self.agent_ids, "filters": sorted(self.filter_ids)},
+            order="sorted",
+        )
+        self.model_version = "ensemble-" + content_hash(content)
+        """The ensemble model's version: a hash of its weights table, veto rules, minimum
+        confidence and agents (``EnsembleScored.model_version``)."""
 
     def weights_for(self, regime: str | None) -> dict[str, float]:
         """Return the weight of every agent in ``regime``."""

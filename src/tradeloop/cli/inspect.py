@@ -6,6 +6,7 @@ missing run, an unknown trade id, a bad time) end with one line on stderr and ex
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -177,56 +178,146 @@ def _print_state(state: Any) -> None:
         out.print(f"risk: {describe_decision(breach)}")
 
 
+_DURATION = re.compile(r"^\s*(\d+)\s*(ns|us|ms|s|m|h|d|w)\s*$")
+_UNIT_NS = {
+    "ns": 1,
+    "us": 1_000,
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+    "d": 86_400_000_000_000,
+    "w": 7 * 86_400_000_000_000,
+}
+
+
+def parse_duration(text: str) -> int:
+    """Return a duration such as ``1d``, ``4h``, ``30m``, ``15s`` or ``1w`` in nanoseconds.
+
+    Raises
+    ------
+    ConfigError
+        If ``text`` is not a positive whole number followed by ns, us, ms, s, m, h, d or w.
+    """
+    match = _DURATION.match(text)
+    if match is None or int(match.group(1)) <= 0:
+        raise ConfigError(
+            f"--every {text!r} is not a positive duration such as 1d, 4h, 30m, 15s or 1w"
+        )
+    return int(match.group(1)) * _UNIT_NS[match.group(2)]
+
+
+def scrub_instants(start_ns: int, end_ns: int, every_ns: int, limit: int = 100_000) -> list[int]:
+    """Return ``start_ns, start_ns + every_ns, …`` up to ``end_ns`` (inclusive).
+
+    Raises
+    ------
+    ConfigError
+        If ``end_ns`` is before ``start_ns`` or the step gives more than ``limit`` instants.
+    """
+    if end_ns < start_ns:
+        raise ConfigError("--to is before --from: nothing to scrub")
+    count = (end_ns - start_ns) // every_ns + 1
+    if count > limit:
+        raise ConfigError(
+            f"--every gives {count:,} instants, more than {limit:,}: use a longer step"
+        )
+    return [start_ns + i * every_ns for i in range(count)]
+
+
 def replay(
     run: RunArgument,
     at: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             "--at", help="Instant(s): ISO date/time, nanoseconds, 'start' or 'end'. Repeatable."
         ),
-    ],
+    ] = None,
+    every: Annotated[
+        str | None,
+        typer.Option(
+            "--every",
+            help="Scrub: every instant from --from to --to, this far apart (1d, 4h, 30m, 1w).",
+        ),
+    ] = None,
+    scrub_from: Annotated[
+        str, typer.Option("--from", help="First instant of --every (default: start).")
+    ] = "start",
+    scrub_to: Annotated[
+        str, typer.Option("--to", help="Last instant of --every (default: end).")
+    ] = "end",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per instant.")] = False,
     rerun: Annotated[
         bool,
         typer.Option(
             "--rerun",
-            help="Also re-run the run deterministically up to the (last) instant: indicator "
-            "and agent internals, and a byte-for-byte check of the journal prefix.",
+            help="Also re-run the run deterministically, once, up to the last instant: "
+            "indicator and agent internals at every instant, and a byte-for-byte check of "
+            "the journal prefix.",
         ),
     ] = False,
     base_dir: BaseDirOption = None,
 ) -> None:
-    """Rebuild the state of a run at any instant from its journal."""
+    """Rebuild the state of a run at any instant(s) from its journal."""
     from tradeloop.journal.replay import JournalIndex
 
     with _user_errors():
+        if not at and every is None:
+            raise ConfigError("give one or more --at instants, or --every to scrub a range")
         started = time.perf_counter()
         index = JournalIndex(run)
         built_ms = (time.perf_counter() - started) * 1e3
-        instants = [parse_instant(a, index.first_ts, index.end_ts) for a in at]
+        instants = [parse_instant(a, index.first_ts, index.end_ts) for a in at or ()]
+        if every is not None:
+            instants += scrub_instants(
+                parse_instant(scrub_from, index.first_ts, index.end_ts),
+                parse_instant(scrub_to, index.first_ts, index.end_ts),
+                parse_duration(every),
+            )
+        instants = sorted(set(instants))
         started = time.perf_counter()
         states = [index.state_at(t) for t in instants]
         query_ms = (time.perf_counter() - started) * 1e3 / max(1, len(instants))
-        rerun_result = None
+        scrub = None
         if rerun:
-            from tradeloop.reports.rerun import rerun_until
+            from tradeloop.reports.rerun import rerun_at
 
-            rerun_result, _ = rerun_until(run, instants[-1], base_dir)
+            scrub, _ = rerun_at(run, instants, base_dir)
     if as_json:
         for state in states:
             print(msgspec.json.encode(state).decode())
-        if rerun_result is not None:
-            print(msgspec.json.encode(rerun_result).decode())
+        if scrub is not None:
+            print(msgspec.json.encode(scrub).decode())
     else:
+        internals = {} if scrub is None else {i.at_ns: i for i in scrub.instants}
         for state in states:
             _print_state(state)
-        if rerun_result is not None:
-            _print_rerun(rerun_result)
+            if state.at_ns in internals:
+                _print_internals(internals[state.at_ns])
+        if scrub is not None:
+            _print_rerun(scrub)
     err.print(
         f"index of {len(index.rows):,} records built in {built_ms:.1f} ms; "
-        f"{len(instants)} instant(s), {query_ms:.3f} ms per query",
+        f"{len(instants)} instant(s), {query_ms:.3f} ms per query"
+        + (
+            ""
+            if scrub is None
+            else f"; one re-run for all of them: {scrub.seconds:.2f} s "
+            f"({scrub.seconds / len(instants) * 1e3:.1f} ms per instant, "
+            f"{scrub.capture_seconds * 1e3 / len(instants):.2f} ms of it taking the internals)"
+        ),
         highlight=False,
     )
+
+
+def _print_internals(instant: Any) -> None:
+    for strategy_id, state in instant.internals.items():
+        table = Table(title=f"internals of {strategy_id}", header_style="bold")
+        table.add_column("attribute")
+        table.add_column("value", overflow="fold")
+        for key, value in state.items():
+            table.add_row(key, value)
+        out.print(table)
 
 
 def _print_rerun(result: Any) -> None:
@@ -235,7 +326,7 @@ def _print_rerun(result: Any) -> None:
     if check.is_identical:
         out.print(
             f"[green]re-run matches[/]: {check.records_compared} journal records up to the "
-            f"instant are identical {how} (re-run took {result.seconds:.2f} s)"
+            f"last instant are identical {how} (re-run took {result.seconds:.2f} s)"
         )
     else:
         out.print(
@@ -244,13 +335,6 @@ def _print_rerun(result: Any) -> None:
         )
     for mismatch in check.manifest_mismatches:
         out.print(f"[yellow]manifest:[/] {mismatch}")
-    for strategy_id, state in result.internals.items():
-        table = Table(title=f"internals of {strategy_id}", header_style="bold")
-        table.add_column("attribute")
-        table.add_column("value", overflow="fold")
-        for key, value in state.items():
-            table.add_row(key, value)
-        out.print(table)
 
 
 def explain(

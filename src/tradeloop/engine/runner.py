@@ -157,26 +157,46 @@ def _kind(columns: AnyColumns) -> str:
 
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
-    """Return the package version plus the git commit when running from a checkout."""
-    root = Path(__file__).resolve().parents[3]
+    """Return the package version plus the git commit when running from a checkout.
+
+    See ``code_version_of``: this is it for the checkout tradeloop itself runs from.
+    """
+    return code_version_of(Path(__file__).resolve().parents[3])
+
+
+def _git(root: Path, *args: str) -> bytes:
+    return subprocess.run(
+        ["git", "-C", str(root), *args], capture_output=True, timeout=10, check=True
+    ).stdout
+
+
+def code_version_of(root: Path) -> str:
+    """Return ``<version>+g<commit>`` for the git checkout at ``root`` (the package version alone
+    outside a checkout).
+
+    A tree whose ``src/`` differs from the commit is ``<version>+g<commit>.dirty.<hash>``:
+    ``hash`` is the first 12 hex digits of the SHA-256 of ``git diff --binary HEAD -- src``
+    followed by the path and content of every untracked file under ``src/``. Two runs from
+    differently edited trees thus carry different code versions (``tradeloop diff`` names the
+    code as the cause), and the same edits give the same version.
+    """
     try:
-        sha = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", "src"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
+        sha = _git(root, "rev-parse", "--short=12", "HEAD").decode().strip()
+        changed = _git(root, "diff", "--binary", "HEAD", "--", "src")
+        untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", "src")
     except (OSError, subprocess.SubprocessError):
         return __version__
-    return f"{__version__}+g{sha}{'.dirty' if dirty else ''}"
+    paths = sorted(p for p in untracked.decode().split("\0") if p)
+    if not changed and not paths:
+        return f"{__version__}+g{sha}"
+    digest = hashlib.sha256(changed)
+    for path in paths:
+        digest.update(b"\0untracked\0" + path.encode() + b"\0")
+        try:
+            digest.update((root / path).read_bytes())
+        except OSError:
+            digest.update(b"<unreadable>")
+    return f"{__version__}+g{sha}.dirty.{digest.hexdigest()[:12]}"
 
 
 # -- data -------------------------------------------------------------------------------------

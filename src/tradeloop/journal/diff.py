@@ -6,7 +6,10 @@ determinism invariant), so a difference has a cause in the manifests:
 1. **config**: the canonical config JSON differs; the differing keys are listed as dotted
    paths (``venue.slippage.bps``, ``strategies[0].params.fast``);
 2. **data**: a data source's content hash (or its rows or time range) differs;
-3. **code**: the code version differs (package version and git commit);
+3. **code**: the code version differs (package version and git commit, plus a hash of the
+   uncommitted changes to ``src/`` when the tree was dirty: two differently edited trees of
+   one commit are told apart). Two runs that both report an unhashed ``.dirty`` version (from
+   before that hash existed) are reported as a possible code change, not a determinism bug;
 4. **seed**: the run seed differs;
 5. **mode**: a backtest against a paper run: the timestamps come from different clocks, so
    compare with ``ignore_timestamps`` to see whether the decisions and fills are the same.
@@ -217,8 +220,34 @@ def _first_divergence(
     return shared, Divergence(index=shared, a=_view(row_a), b=_view(row_b), fields=())
 
 
+def describe_code_change(a: str, b: str) -> str:
+    """Return how two code versions differ (``engine.runner.code_version_of`` format).
+
+    ``<version>+g<commit>[.dirty.<hash of the uncommitted changes>]``: a different commit, or
+    the same commit with different uncommitted changes to ``src/``.
+    """
+
+    def split(version: str) -> tuple[str, str | None]:
+        base, marker, rest = version.partition(".dirty")
+        if not marker:
+            return version, None
+        return base, rest.lstrip(".") or "not hashed"
+
+    (base_a, dirty_a), (base_b, dirty_b) = split(a), split(b)
+    if base_a == base_b and (dirty_a or dirty_b):
+        if dirty_a and dirty_b:
+            what = f"different uncommitted changes to src/ (hash {dirty_a} vs {dirty_b})"
+        else:
+            what = "uncommitted changes to src/ in one run only"
+        return f"code differs: same commit {base_a}, {what}"
+    return f"code differs: version {a} vs {b}"
+
+
 def _explain(
-    differences: list[ManifestDifference], divergence: Divergence | None, ignore: bool
+    differences: list[ManifestDifference],
+    divergence: Divergence | None,
+    ignore: bool,
+    code_version: str | None = None,
 ) -> tuple[tuple[str, ...], str]:
     kinds = tuple(dict.fromkeys(d.kind for d in differences))
     if divergence is None:
@@ -231,6 +260,14 @@ def _explain(
             + ": the difference did not change any decision"
         )
     if not kinds:
+        version = code_version or ""
+        if version.endswith(".dirty"):
+            return ("code",), (
+                f"same config, data and seed; both runs report code version {version}, from a "
+                "tree with uncommitted changes recorded without a hash of them (a version "
+                "before tradeloop hashed them): the code may differ, so this is not proof of "
+                "a determinism bug; rerun both from committed code to tell"
+            )
         return ("nondeterminism",), (
             "same config, data, code and seed but the journals differ: a determinism bug "
             "(wall clock, unseeded randomness or iteration over an unordered set)"
@@ -244,7 +281,7 @@ def _explain(
             parts.append(f"data differs: {', '.join(keys)}")
         elif kind == "code":
             d = next(d for d in differences if d.kind == "code")
-            parts.append(f"code version {d.a} vs {d.b}")
+            parts.append(describe_code_change(d.a or "", d.b or ""))
         elif kind == "seed":
             d = next(d for d in differences if d.kind == "seed")
             parts.append(f"seed {d.a} vs {d.b}")
@@ -285,7 +322,9 @@ def diff_runs(
         trading_a = [r for r in rows_a if r.type != "DataValidated"]
         trading_b = [r for r in rows_b if r.type != "DataValidated"]
         _, decision_divergence = _first_divergence(trading_a, trading_b, ignore_timestamps)
-    reasons, explanation = _explain(differences, divergence, ignore_timestamps)
+    reasons, explanation = _explain(
+        differences, divergence, ignore_timestamps, manifest_a.code_version
+    )
     return JournalDiff(
         run_a=str(path_a),
         run_b=str(path_b),

@@ -32,10 +32,18 @@ A trade's P&L is then ``sum over its fills of s q_closing m (D - p)`` plus ``sum
 of s q m (X - p)``, minus its commissions — its own closing fills valued at its decision
 price and its lots at their exit prices. Summed over every trade it is the run's P&L: the
 final equity (marked at the last prices) less the starting equity.
+
+This is **decision attribution**: a trade that closes a position is credited with its timing
+and costs only, because the gain or loss of the lots it closes belongs to the trades that
+opened them. The **round-trip** view of a closing trade (``TradePnl.closed_lots``) is the
+other one a trader expects: for each lot it closed (FIFO), ``s_lot q m (p_exit - p_entry)``
+between the opening and the closing fill prices, less the commissions of both legs pro rata
+to quantity (``ClosedLot``).
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -47,7 +55,7 @@ import msgspec
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.fixed import MONEY_PRECISION, Price
 from tradeloop.journal.replay import StoredRecord
-from tradeloop.model.commands import SubmitOrder
+from tradeloop.model.commands import CancelOrder, SubmitOrder
 from tradeloop.model.decisions import (
     AgentFailed,
     BetaEstimate,
@@ -69,7 +77,7 @@ from tradeloop.model.decisions import (
     TargetsProposed,
 )
 from tradeloop.model.enums import OrderSide
-from tradeloop.model.events import OrderEvent, OrderFilled, OrderInitialized
+from tradeloop.model.events import OrderCanceled, OrderEvent, OrderFilled, OrderInitialized
 
 PriceAt = Callable[[str, int], Fraction | None]
 """``price_at(instrument_id, ts_ns)``: the instrument's last price at or before ``ts_ns``."""
@@ -135,6 +143,10 @@ class TradeChain(msgspec.Struct, frozen=True, kw_only=True):
     fills: tuple[OrderFilled, ...]
     progress: tuple[ExecutionProgressed, ...]
     completed: ExecutionCompleted | None
+    breach: RiskLimitBreached | None = None
+    """The ``RiskLimitBreached`` whose ``decision_id`` is this trade's decision (a risk exit)."""
+    cancel_causes: dict[str, str] = msgspec.field(default_factory=dict)
+    """Why each of the trade's canceled orders was canceled, by client order id."""
 
 
 @dataclass
@@ -154,6 +166,9 @@ class TradeBook:
     """
 
     def __init__(self, rows: Iterable[StoredRecord]) -> None:
+        # Lookups "before a decision" compare journal sequence numbers, not timestamps: records
+        # of one instant are ordered only by their sequence (a risk exit comes before the
+        # rebalance of the same bar, whose betas it did not see).
         self.orders: dict[str, OrderInitialized] = {}
         self.order_events: dict[str, list[OrderEvent]] = {}
         self.fills: list[OrderFilled] = []
@@ -167,8 +182,18 @@ class TradeBook:
         self.regimes: list[RegimeChanged] = []
         self.betas: list[BetasEstimated] = []
         self.breaches: list[RiskLimitBreached] = []
+        self.breach_of_decision: dict[str, RiskLimitBreached] = {}
+        self.cancel_requests: dict[str, tuple[int, CancelOrder]] = {}
+        self.plan_seq: dict[str, int] = {}
+        self._seq: dict[int, int] = {}  # id(record) -> its sequence number
+        self._decision_seqs: list[int] = []
+        self._decision_marks: list[tuple[int, str, str]] = []  # (ts_init, type, decision id)
         for row in rows:
             self._add(row)
+
+    def seq_of(self, record: object) -> int:
+        """Return the journal sequence number of a record this book indexed."""
+        return self._seq[id(record)]
 
     def _add(self, row: StoredRecord) -> None:
         record = row.record
@@ -186,21 +211,35 @@ class TradeBook:
                 self.fills.append(record)
                 self.fills_by_order.setdefault(record.client_order_id, []).append(record)
                 self.trade_of_fill[record.trade_id] = record.client_order_id
+        elif isinstance(record, CancelOrder):
+            self.cancel_requests.setdefault(record.client_order_id, (row.seq, record))
         elif isinstance(record, ExecutionPlanned):
             self.plans[record.parent_order_id] = record
+            self.plan_seq[record.parent_order_id] = row.seq
         elif isinstance(record, ExecutionProgressed):
             self.progress.setdefault(record.parent_order_id, []).append(record)
         elif isinstance(record, ExecutionCompleted):
             self.completed[record.parent_order_id] = record
         elif isinstance(record, RegimeChanged):
             self.regimes.append(record)
+            self._seq[id(record)] = row.seq
         elif isinstance(record, RiskLimitBreached):
             self.breaches.append(record)
+            self._seq[id(record)] = row.seq
+            if record.decision_id:
+                self.breach_of_decision.setdefault(record.decision_id, record)
+                self._mark(row, "RiskLimitBreached", record.decision_id)
         if isinstance(record, BetasEstimated):
             self.betas.append(record)
+            self._seq[id(record)] = row.seq
         rebalance = getattr(record, "rebalance_id", None)
         if isinstance(rebalance, str):
             self.by_rebalance.setdefault((type(record).__name__, rebalance), []).append(record)
+            self._mark(row, type(record).__name__, rebalance)
+
+    def _mark(self, row: StoredRecord, type_name: str, decision_id: str) -> None:
+        self._decision_seqs.append(row.seq)
+        self._decision_marks.append((row.ts_init, type_name, decision_id))
 
     # -- lookups --------------------------------------------------------------------------------
 
@@ -239,6 +278,39 @@ class TradeBook:
             return plan.ts_init
         return min(o.ts_init for o in self.trades[key].orders)
 
+    def decision_seq(self, key: str) -> int:
+        """Return the journal sequence number of trade ``key``'s decision: its plan's, else
+        its first order's ``SubmitOrder``. What the decision saw was journaled before it."""
+        plan_seq = self.plan_seq.get(key)
+        return plan_seq if plan_seq is not None else self.trades[key].first_seq
+
+    def cancel_cause(self, client_order_id: str, canceled: OrderCanceled) -> str:
+        """Return who canceled an order and why, from the journal.
+
+        A ``CancelOrder`` command journaled for the order means its strategy (or an execution
+        algorithm on its behalf) asked for it: the decision being taken at that instant (the
+        latest decision record of the same timestamp before the command) is named. Without a
+        command the venue canceled it. The event's (and the command's) ``reason`` is added
+        when present.
+        """
+        reasons = [canceled.reason] if canceled.reason else []
+        request = self.cancel_requests.get(client_order_id)
+        if request is None:
+            text = "canceled by the venue"
+            return f"{text}: {reasons[0]}" if reasons else text
+        seq, command = request
+        command_reason = getattr(command, "reason", "")
+        if isinstance(command_reason, str) and command_reason and command_reason not in reasons:
+            reasons.insert(0, command_reason)
+        text = f"canceled at the request of strategy {command.strategy_id} (CancelOrder seq {seq}"
+        index = bisect.bisect_left(self._decision_seqs, seq) - 1
+        if index >= 0:
+            ts_init, type_name, decision_id = self._decision_marks[index]
+            if ts_init == command.ts_init:
+                text += f", while decision {decision_id} was taken, after its {type_name}"
+        text += ")"
+        return f"{text}: {'; '.join(reasons)}" if reasons else text
+
     def ensemble_for(self, key: str) -> EnsembleScore | None:
         """Return the ensemble score of trade ``key``'s instrument in its rebalance, if any."""
         first = self.trades[key].orders[0]
@@ -250,11 +322,14 @@ class TradeBook:
         return _pick(event.scores, first.instrument_id)
 
     def beta_for(
-        self, instrument_id: str, at_ns: int
+        self, instrument_id: str, at_ns: int, before_seq: int | None = None
     ) -> tuple[BetasEstimated, BetaEstimate] | None:
-        """Return the latest beta of ``instrument_id`` published at or before ``at_ns``."""
+        """Return the latest beta of ``instrument_id`` published at or before ``at_ns`` (and,
+        given ``before_seq``, journaled before that sequence number)."""
         for event in reversed(self.betas):
             if event.ts_init > at_ns:
+                continue
+            if before_seq is not None and self._seq[id(event)] >= before_seq:
                 continue
             for estimate in event.estimates:
                 if estimate.instrument_id == instrument_id:
@@ -280,6 +355,7 @@ class TradeBook:
         plan = self.plans.get(key)
         rebalance_id = plan.rebalance_id if plan is not None else rebalance_of(first)
         decided = self.decision_ts(key)
+        decided_seq = self.decision_seq(key)
         order_ids = [o.client_order_id for o in trade.orders]
         ids = set(order_ids)
         signals_event = self._first("SignalsEmitted", rebalance_id)
@@ -295,7 +371,7 @@ class TradeBook:
         assert cost_event is None or isinstance(cost_event, CostAssessed)
         assert betas_event is None or isinstance(betas_event, BetasEstimated)
         if betas_event is None:
-            found = self.beta_for(instrument_id, decided)
+            found = self.beta_for(instrument_id, decided, decided_seq)
             betas_event = None if found is None else found[0]
         beta = None
         if betas_event is not None:
@@ -304,7 +380,7 @@ class TradeBook:
             )
         regime = None
         for change in self.regimes:
-            if change.ts_init <= decided:
+            if self._seq[id(change)] < decided_seq:
                 regime = change
         failures = tuple(
             f
@@ -314,8 +390,15 @@ class TradeBook:
         breaches = tuple(
             b
             for b in self.breaches
-            if (b.instrument_id in (None, instrument_id)) and b.ts_init <= decided
+            if (b.instrument_id in (None, instrument_id)) and self._seq[id(b)] < decided_seq
         )[-5:]
+        breach = self.breach_of_decision.get(rebalance_id or "")
+        order_events = tuple(e for oid in order_ids for e in self.order_events.get(oid, ()))
+        cancel_causes = {
+            e.client_order_id: self.cancel_cause(e.client_order_id, e)
+            for e in order_events
+            if isinstance(e, OrderCanceled)
+        }
         return TradeChain(
             trade_key=key,
             instrument_id=instrument_id,
@@ -342,7 +425,7 @@ class TradeBook:
             cost=_pick(getattr(cost_event, "assessments", ()), instrument_id),
             plan=plan,
             orders=tuple(trade.orders),
-            order_events=tuple(e for oid in order_ids for e in self.order_events.get(oid, ())),
+            order_events=order_events,
             fills=tuple(
                 f
                 for oid in sorted(ids, key=order_ids.index)
@@ -350,6 +433,8 @@ class TradeBook:
             ),
             progress=tuple(self.progress.get(key, ())),
             completed=self.completed.get(key),
+            breach=breach,
+            cancel_causes=cancel_causes,
         )
 
 
@@ -365,6 +450,36 @@ def _pick(items: Iterable[_T], instrument_id: str) -> _T | None:
 
 PART_NAMES: tuple[str, ...] = ("market", "alpha", "timing", "spread", "slippage", "impact", "fees")
 """The parts of a trade's P&L, in the order reports show them."""
+
+
+@dataclass
+class ClosedLot:
+    """Part of an earlier trade's lot that a closing trade closed (the round-trip view).
+
+    ``sign`` is the lot's side (+1 long, -1 short); prices are the opening and closing fill
+    prices; fees are each leg's commission pro rata to ``quantity``. Exact.
+    """
+
+    opened_by: str
+    opened_ts: int
+    closed_ts: int
+    sign: int
+    quantity: Fraction
+    multiplier: Fraction
+    entry_price: Fraction
+    exit_price: Fraction
+    entry_fees: Fraction
+    exit_fees: Fraction
+
+    @property
+    def gross(self) -> Fraction:
+        """Return the price move realized: ``sign q m (exit - entry)``."""
+        return self.sign * self.quantity * self.multiplier * (self.exit_price - self.entry_price)
+
+    @property
+    def net(self) -> Fraction:
+        """Return the realized P&L after both legs' commissions."""
+        return self.gross - self.entry_fees - self.exit_fees
 
 
 @dataclass
@@ -399,6 +514,14 @@ class TradePnl:
     impact: Fraction = Fraction(0)
     fees: Fraction = Fraction(0)
     notes: list[str] = field(default_factory=list)
+    closed_lots: list[ClosedLot] = field(default_factory=list)
+
+    def round_trip(self) -> tuple[Fraction, Fraction, Fraction]:
+        """Return the round-trip view of the lots this trade closed: (price move realized,
+        commissions of both legs, net); zeros when it closed nothing."""
+        gross = sum((lot.gross for lot in self.closed_lots), Fraction(0))
+        fees = sum((lot.entry_fees + lot.exit_fees for lot in self.closed_lots), Fraction(0))
+        return gross, fees, gross - fees
 
     def parts(self) -> dict[str, Fraction]:
         """Return the parts by name (``PART_NAMES`` order)."""
@@ -420,6 +543,8 @@ class _Lot:
     beta: Fraction
     fill_price: Fraction
     multiplier: Fraction
+    fee_per_unit: Fraction
+    fill_ts: int
 
 
 def _decision_price(
@@ -444,7 +569,9 @@ def _beta(
     if benchmark_id is not None and trade.instrument_id == benchmark_id:
         trade.beta, trade.beta_source = 1.0, "the benchmark itself"
         return Fraction(1)
-    found = book.beta_for(trade.instrument_id, trade.decision_ts)
+    found = book.beta_for(
+        trade.instrument_id, trade.decision_ts, book.decision_seq(trade.trade_key)
+    )
     if found is not None:
         event, estimate = found
         trade.beta = estimate.beta
@@ -545,6 +672,20 @@ def decompose(
             closing = min(remaining, lot.quantity)
             exit_bench = bench_at_decision[key]
             _close_lot(lot, closing, decision, trade.decision_ts, exit_bench)
+            trade.closed_lots.append(
+                ClosedLot(
+                    opened_by=lot.owner.trade_key,
+                    opened_ts=lot.fill_ts,
+                    closed_ts=fill.ts_event,
+                    sign=lot.sign,
+                    quantity=closing,
+                    multiplier=lot.multiplier,
+                    entry_price=lot.fill_price,
+                    exit_price=price,
+                    entry_fees=lot.fee_per_unit * closing,
+                    exit_fees=fee * closing / quantity,
+                )
+            )
             trade.pnl += sign * closing * multiplier * (decision - price)
             trade.closing_quantity += closing
             lot.quantity -= closing
@@ -563,6 +704,8 @@ def decompose(
                     beta=betas[key],
                     fill_price=price,
                     multiplier=multiplier,
+                    fee_per_unit=fee / quantity,
+                    fill_ts=fill.ts_event,
                 )
             )
     for (_, instrument_id), open_lots in sorted(lots.items()):

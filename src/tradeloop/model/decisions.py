@@ -69,7 +69,11 @@ class Signal(msgspec.Struct, frozen=True, gc=False):
 
 
 class SignalsEmitted(Event, frozen=True, kw_only=True):
-    """Every signal of every agent at a rebalance (agents that failed are listed apart)."""
+    """Every signal of every agent at a rebalance (agents that failed are listed apart).
+
+    ``agent_versions`` maps each agent id to its version: the class's version and a hash of
+    its parameters (``agents.SignalAgent.agent_version``).
+    """
 
     rebalance_id: str
     regime: str | None
@@ -98,12 +102,16 @@ class EnsembleScore(msgspec.Struct, frozen=True, gc=False):
 
 
 class EnsembleScored(Event, frozen=True, kw_only=True):
-    """The ensemble's scores at a rebalance, with the weights it used for the regime."""
+    """The ensemble's scores at a rebalance, with the weights it used for the regime.
+
+    ``model_version`` identifies the ensemble model (its weights table and rules).
+    """
 
     rebalance_id: str
     regime: str | None
     weights: dict[str, float]
     scores: tuple[EnsembleScore, ...]
+    model_version: str | None = None
 
 
 class TargetPosition(msgspec.Struct, frozen=True, gc=False):
@@ -124,7 +132,10 @@ class TargetPosition(msgspec.Struct, frozen=True, gc=False):
 
 
 class TargetsProposed(Event, frozen=True, kw_only=True):
-    """Portfolio construction's targets (after the regime multiplier and lot rounding)."""
+    """Portfolio construction's targets (after the regime multiplier and lot rounding).
+
+    ``model_version`` identifies the construction model (a hash of its settings).
+    """
 
     rebalance_id: str
     method: str
@@ -136,6 +147,7 @@ class TargetsProposed(Event, frozen=True, kw_only=True):
     turnover: float
     targets: tuple[TargetPosition, ...]
     reasons: tuple[str, ...] = ()
+    model_version: str | None = None
 
 
 class RiskDecision(msgspec.Struct, frozen=True, gc=False):

@@ -40,7 +40,12 @@ class OrderEvent(Event, frozen=True, kw_only=True):
 
 
 class OrderInitialized(OrderEvent, frozen=True, kw_only=True):
-    """An order was created by a strategy or an execution algorithm (not yet sent)."""
+    """An order was created by a strategy or an execution algorithm (not yet sent).
+
+    ``arrival_price`` is the instrument's mark when the order was created (the benchmark of
+    its slippage and implementation shortfall); None when there was no mark yet or the order
+    was built without one.
+    """
 
     side: OrderSide
     order_type: OrderType
@@ -53,6 +58,7 @@ class OrderInitialized(OrderEvent, frozen=True, kw_only=True):
     is_post_only: bool = False
     parent_order_id: str | None = None
     tags: tuple[str, ...] = ()
+    arrival_price: Price | None = None
 
 
 class OrderDenied(OrderEvent, frozen=True, kw_only=True):

@@ -1,6 +1,8 @@
-"""Build ``OrderInitialized`` requests with deterministic client order ids."""
+"""Build ``OrderInitialized`` requests with deterministic client order ids and arrival prices."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from tradeloop.core.clock import Clock
 from tradeloop.core.fixed import Price, Quantity
@@ -8,13 +10,21 @@ from tradeloop.core.ids import IdGenerator
 from tradeloop.model.enums import OrderSide, OrderType, TimeInForce
 from tradeloop.model.events import OrderInitialized
 
+MarkPrice = Callable[[str], Price | None]
+"""``mark_price(instrument_id)``: the instrument's current mark (None before its first price)."""
+
 
 class OrderFactory:
-    """Create orders for one strategy; ids are ``O-<strategy_id>-<n>``."""
+    """Create orders for one strategy; ids are ``O-<strategy_id>-<n>``.
 
-    def __init__(self, strategy_id: str, clock: Clock) -> None:
+    With ``mark_price``, every order carries the instrument's mark at its creation as its
+    ``arrival_price`` (the reference of its execution costs); without, it carries none.
+    """
+
+    def __init__(self, strategy_id: str, clock: Clock, mark_price: MarkPrice | None = None) -> None:
         self.strategy_id = strategy_id
         self.clock = clock
+        self.mark_price = mark_price
         self._ids = IdGenerator("O", strategy_id)
 
     def _make(
@@ -49,6 +59,7 @@ class OrderFactory:
             is_post_only=post_only,
             parent_order_id=parent_order_id,
             tags=tags,
+            arrival_price=None if self.mark_price is None else self.mark_price(instrument_id),
             ts_event=now,
             ts_init=now,
         )

@@ -20,6 +20,7 @@ import math
 from decimal import ROUND_DOWN
 from typing import TYPE_CHECKING, Any, Protocol
 
+import msgspec
 import numpy as np
 
 from tradeloop.agents.base import AgentContext
@@ -28,6 +29,7 @@ from tradeloop.agents.host import AgentHost
 from tradeloop.analytics.history import BarHistory
 from tradeloop.core.clock import Clock
 from tradeloop.core.fixed import Money, Price
+from tradeloop.core.ids import content_hash
 from tradeloop.core.time import ns_to_iso
 from tradeloop.execution.algos import ExecutionAlgorithm, ExecutionPlan, make_algorithm
 from tradeloop.model.data import Bar
@@ -278,7 +280,7 @@ class SignalStage:
                 regime=self.regime.label,
                 signals=tuple(signals),
                 failed_agents=tuple(f.agent_id for f in failures),
-                agent_versions={a.id: a.version for a in self.agents.agents},
+                agent_versions={a.id: a.agent_version for a in self.agents.agents},
                 ts_event=now,
                 ts_init=now,
             )
@@ -303,6 +305,7 @@ class EnsembleStage:
                 regime=event.regime,
                 weights=self.ensemble.weights_for(event.regime),
                 scores=tuple(scores),
+                model_version=self.ensemble.model_version,
                 ts_event=now,
                 ts_init=now,
             )
@@ -318,6 +321,17 @@ class TargetStage:
     def __init__(self, host: Host, betas: BetaStage, regime: RegimeStage) -> None:
         self.host, self.betas, self.regime = host, betas, regime
         host.subscribe_decisions(EnsembleScored, self.on_scores)
+        config = host.config
+        settings = {
+            "construction": config.construction,
+            "beta": config.beta,
+            "regime_multipliers": config.regime.multipliers,
+            "benchmark": config.benchmark,
+        }
+        # The model that turns scores into targets: a hash of every setting it reads.
+        self.model_version = "construction-" + content_hash(
+            msgspec.json.encode(settings, order="sorted")
+        )
 
     def _weights(
         self, names: list[str], scores: dict[str, float], current: dict[str, float]
@@ -528,6 +542,7 @@ class TargetStage:
                 turnover=turnover,
                 targets=tuple(targets),
                 reasons=tuple(reasons),
+                model_version=self.model_version,
                 ts_event=now,
                 ts_init=now,
             )

@@ -12,12 +12,18 @@ Steps (``analyze``):
    the commissions (split by quantity on a flip).
 3. **Metrics**: ``analytics.metrics.summarize`` on the net curve (with the round trips, the
    benchmark, the exposure and the traded notional), on the gross curve, and on the
-   benchmark; the report shows these numbers unchanged.
+   benchmark; the report shows these numbers unchanged. **TCA** of every order
+   (``reports.tca.run_report_tca``).
 4. **Attribution** of the trades' exact P&L (``journal.explain.decompose``): by factor (the
-   sums of each part), by instrument, and by agent — each trade's P&L split in proportion
-   to the agents' contributions to its ensemble score (``EnsembleScored.contributions``,
-   ``c_a / sum c``); trades without an ensemble score (hedges, plain strategies) are
-   attributed to ``unattributed: <strategy id>``.
+   sums of each part), by instrument, and by agent (``agent_shares``): a trade's P&L ``π``
+   is shared by the agents' votes in its ensemble score (``EnsembleScored.contributions``
+   ``c_a``, whose sum is the score ``S``): agent ``a`` gets ``π · |c_a| / Σ|c| · v_a`` with
+   ``v_a = +1`` if it voted with the score's sign and ``-1`` against it, and the rest,
+   ``π · (1 - |S| / Σ|c|)``, is ``offsetting votes``: the part of the decision that opposing
+   votes cancelled out. Every part is bounded by ``|π|`` (``|S| <= Σ|c|``), and the parts add
+   up to ``π`` exactly (rational arithmetic on the contributions' exact binary values).
+   Trades without an ensemble score, or whose contributions are all zero (hedges, risk exits,
+   vetoed scores, plain strategies), are ``unattributed: <strategy id>``.
 """
 
 from __future__ import annotations
@@ -31,10 +37,12 @@ import numpy.typing as npt
 from tradeloop.analytics.metrics import PerformanceSummary, RoundTrip, summarize
 from tradeloop.core.errors import InvalidValueError
 from tradeloop.core.fixed import MONEY_PRECISION
+from tradeloop.data.columns import BarColumns
 from tradeloop.journal.explain import PART_NAMES
 from tradeloop.model.enums import OrderSide
 from tradeloop.model.events import OrderFilled, PositionChanged
 from tradeloop.reports.run import RunInputs
+from tradeloop.reports.tca import ReportTca, run_report_tca
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -56,16 +64,29 @@ class Curves:
     benchmark_id: str | None
     costs_by_kind: dict[str, float]
     cumulative_costs_by_kind: dict[str, F64]
+    costs_by_kind_raw: dict[str, int] = field(default_factory=dict)
+    """Exact sums (money raws at ``MONEY_PRECISION``) of ``costs_by_kind``."""
+    benchmark_note: str | None = None
+    """What the benchmark series is (which closes, price or total return)."""
+
+
+OFFSETTING_VOTES = "offsetting votes"
+"""The by-agent bucket of P&L that agents voting against each other cancelled out."""
 
 
 @dataclass
 class Attribution:
-    """The run's trade P&L split by factor, instrument and agent (sums are equal)."""
+    """The run's trade P&L split by factor, instrument and agent (each sums to ``total``).
+
+    The float fields are for plots and JSON; ``exact`` holds the same splits as exact
+    fractions (``by_factor``, ``by_instrument``, ``by_agent`` and ``total``).
+    """
 
     by_factor: dict[str, float]
     by_instrument: dict[str, float]
     by_agent: dict[str, float]
     total: float
+    exact: dict[str, dict[str, Fraction]] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,6 +101,7 @@ class Analysis:
     attribution: Attribution
     periods_per_year: float
     notes: list[str] = field(default_factory=list)
+    tca: ReportTca | None = None
 
 
 def _fills(inputs: RunInputs) -> list[tuple[int, OrderFilled]]:
@@ -104,6 +126,7 @@ def curves(inputs: RunInputs) -> Curves:
         raise InvalidValueError(f"run {inputs.run_dir} has no equity.csv to report on")
     fills = _fills(inputs)
     costs_by_kind = {"commission": 0.0, "spread": 0.0, "slippage": 0.0, "impact": 0.0}
+    costs_raw = dict.fromkeys(costs_by_kind, 0)
     per_fill_cost = np.zeros(len(fills))
     per_fill_kind = {kind: np.zeros(len(fills)) for kind in costs_by_kind}
     traded = np.zeros(len(ts))
@@ -111,18 +134,19 @@ def curves(inputs: RunInputs) -> Curves:
     at = np.minimum(np.searchsorted(ts, fill_ts, side="left"), len(ts) - 1)
     for index, (_, fill) in enumerate(fills):
         commission = fill.commission.raw / _SCALE
-        costs_by_kind["commission"] += commission
+        costs_raw["commission"] += fill.commission.raw
         per_fill_kind["commission"][index] = commission
         total = commission
         if fill.costs is not None:
             for kind in ("spread", "slippage", "impact"):
                 amount = getattr(fill.costs, kind) / _SCALE
-                costs_by_kind[kind] += amount
+                costs_raw[kind] += getattr(fill.costs, kind)
                 per_fill_kind[kind][index] = amount
                 total += amount
         per_fill_cost[index] = total
         multiplier = float(inputs.multiplier_of(fill.instrument_id))
         traded[at[index]] += abs(fill.last_qty.as_float() * fill.last_px.as_float() * multiplier)
+    costs_by_kind = {kind: raw / _SCALE for kind, raw in costs_raw.items()}
     at_points = np.searchsorted(fill_ts, ts, side="right")
     cumulative_by_kind = {
         kind: np.concatenate(([0.0], np.cumsum(values)))[at_points]
@@ -155,6 +179,39 @@ def curves(inputs: RunInputs) -> Curves:
         benchmark_id=benchmark_id if benchmark is not None else None,
         costs_by_kind=costs_by_kind,
         cumulative_costs_by_kind=cumulative_by_kind,
+        costs_by_kind_raw=costs_raw,
+        benchmark_note=None if benchmark is None else benchmark_note(inputs, benchmark_id),
+    )
+
+
+def benchmark_note(inputs: RunInputs, benchmark_id: str | None) -> str:
+    """Return what the benchmark curve is: the bar closes of its data source, as they are.
+
+    The data layer reads closes (not a dividend-adjusted column), so a benchmark is a price
+    series; the note says so, with the source's own description for a bundled dataset.
+    """
+    prepared = inputs.prepared
+    origin = None
+    if prepared is not None:
+        origin = next(
+            (
+                source.origin
+                for source in prepared.sources
+                if source.columns.instrument_id == benchmark_id
+                and isinstance(source.columns, BarColumns)
+            ),
+            None,
+        )
+    described = ""
+    if origin is not None and origin.startswith("bundled:"):
+        from tradeloop.data import bundled
+
+        described = f" ({bundled.dataset(origin.partition(':')[2]).description})"
+    return (
+        f"benchmark {benchmark_id}: the bar closes of {origin or 'its data'}{described}, as "
+        "they are — a price-return series: dividends are not reinvested, so the benchmark's "
+        "return, and the strategy's alpha and beta to it, leave them out (the run's data has "
+        "no total-return series)"
     )
 
 
@@ -260,11 +317,29 @@ def round_trips(inputs: RunInputs) -> list[RoundTrip]:
     return out
 
 
+def agent_shares(pnl: Fraction, contributions: dict[str, float]) -> dict[str, Fraction] | None:
+    """Return one trade's P&L shared by its agents' votes (module docstring, step 4).
+
+    ``contributions`` are the agents' contributions ``c_a`` to the ensemble score. Returns
+    each agent's part and ``OFFSETTING_VOTES``; they add up to ``pnl`` exactly and each is at
+    most ``|pnl|`` in size. None when no agent contributed (all ``c_a`` zero or none given).
+    """
+    exact = {agent: Fraction(value) for agent, value in sorted(contributions.items())}
+    mass = sum((abs(value) for value in exact.values()), Fraction(0))
+    if mass == 0:
+        return None
+    score = sum(exact.values(), Fraction(0))
+    direction = 1 if score >= 0 else -1
+    parts = {agent: pnl * value * direction / mass for agent, value in exact.items()}
+    parts[OFFSETTING_VOTES] = pnl - sum(parts.values(), Fraction(0))
+    return parts
+
+
 def attribution(inputs: RunInputs) -> Attribution:
     """Return the trades' P&L by factor, instrument and agent (module docstring, step 4)."""
     by_factor = dict.fromkeys(PART_NAMES, Fraction(0))
     by_instrument: dict[str, Fraction] = {}
-    by_agent: dict[str, float] = {}
+    by_agent: dict[str, Fraction] = {}
     total = Fraction(0)
     for key, trade in inputs.pnl.items():
         for name, value in trade.parts().items():
@@ -272,20 +347,23 @@ def attribution(inputs: RunInputs) -> Attribution:
         by_instrument[trade.instrument_id] = by_instrument.get(trade.instrument_id, 0) + trade.pnl
         total += trade.pnl
         score = inputs.book.ensemble_for(key)
-        contributions = {} if score is None else score.contributions
-        weight = sum(contributions.values())
-        if not contributions or weight == 0:
-            label = f"unattributed: {trade.strategy_id}"
-            by_agent[label] = by_agent.get(label, 0.0) + float(trade.pnl)
-            continue
-        for agent_id, contribution in sorted(contributions.items()):
-            share = float(trade.pnl) * contribution / weight
-            by_agent[agent_id] = by_agent.get(agent_id, 0.0) + share
+        shares = None if score is None else agent_shares(trade.pnl, score.contributions)
+        if shares is None:
+            shares = {f"unattributed: {trade.strategy_id}": trade.pnl}
+        for label, value in shares.items():
+            by_agent[label] = by_agent.get(label, Fraction(0)) + value
+    exact = {
+        "by_factor": by_factor,
+        "by_instrument": {k: by_instrument[k] for k in sorted(by_instrument)},
+        "by_agent": dict(sorted(by_agent.items())),
+        "total": {"total": total},
+    }
     return Attribution(
         by_factor={k: float(v) for k, v in by_factor.items()},
-        by_instrument={k: float(by_instrument[k]) for k in sorted(by_instrument)},
-        by_agent=dict(sorted(by_agent.items())),
+        by_instrument={k: float(v) for k, v in exact["by_instrument"].items()},
+        by_agent={k: float(v) for k, v in exact["by_agent"].items()},
         total=float(total),
+        exact=exact,
     )
 
 
@@ -333,4 +411,5 @@ def analyze(inputs: RunInputs) -> Analysis:
         attribution=attribution(inputs),
         periods_per_year=periods,
         notes=notes,
+        tca=run_report_tca(inputs),
     )

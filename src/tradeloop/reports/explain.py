@@ -10,9 +10,10 @@ from fractions import Fraction
 
 import msgspec
 
-from tradeloop.core.fixed import format_raw
+from tradeloop.core.fixed import MONEY_PRECISION, format_raw
 from tradeloop.core.time import ns_to_iso
 from tradeloop.journal.explain import PART_NAMES, TradeChain, TradePnl
+from tradeloop.model.events import OrderCanceled
 from tradeloop.reports.run import RunInputs
 
 PART_LABELS: dict[str, str] = {
@@ -24,6 +25,26 @@ PART_LABELS: dict[str, str] = {
     "impact": "market impact",
     "fees": "fees (commission)",
 }
+
+
+def format_money(amount: Fraction | int, digits: int = 2, *, grouping: bool = True) -> str:
+    """Return an exact amount rounded half-even to ``digits`` decimals (the currency's).
+
+    Every amount of money the reports print goes through here, from its exact value (never
+    from a float), so the same amount reads the same everywhere: 3.255 is 3.26 in a fill's
+    commission and in the trade's fees alike.
+    """
+    # round() of a Fraction is exact and rounds half to even.
+    scaled = round(Fraction(amount) * 10**digits)
+    whole, fraction = divmod(abs(scaled), 10**digits)
+    head = f"{whole:,}" if grouping else str(whole)
+    text = f"{head}.{fraction:0{digits}d}" if digits > 0 else head
+    return ("-" if scaled < 0 else "") + text
+
+
+def money_raw(raw: int, digits: int = 2) -> str:
+    """Return a money raw (``MONEY_PRECISION`` decimals) as ``format_money`` prints it."""
+    return format_money(Fraction(raw, 10**MONEY_PRECISION), digits)
 
 
 class BarSeen(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,8 +66,30 @@ class ExplainSection(msgspec.Struct, frozen=True, kw_only=True):
     lines: tuple[str, ...]
 
 
+class RoundTripView(msgspec.Struct, frozen=True, kw_only=True):
+    """The round-trip view of a closing trade: the lots it closed (FIFO), from their opening
+    fills to its fills, less both legs' commissions (``journal.explain.ClosedLot``)."""
+
+    quantity: float
+    opened_by: tuple[str, ...]
+    average_entry_price: float
+    average_exit_price: float
+    gross: float
+    fees: float
+    net: float
+    gross_exact: str
+    fees_exact: str
+    net_exact: str
+    display: dict[str, str]
+
+
 class PnlView(msgspec.Struct, frozen=True, kw_only=True):
-    """A trade's P&L decomposition: floats for display, exact fractions as strings."""
+    """A trade's P&L decomposition: floats for plots, exact fractions as strings, and the
+    amounts as the report prints them (``display``: rounded half-even from the exact value).
+
+    ``round_trip`` is the round-trip view of the lots the trade closed (None if it closed
+    none).
+    """
 
     pnl: float
     parts: dict[str, float]
@@ -62,6 +105,8 @@ class PnlView(msgspec.Struct, frozen=True, kw_only=True):
     open_quantity: float
     exit_ts: int | None
     notes: tuple[str, ...]
+    display: dict[str, str] = msgspec.field(default_factory=dict)
+    round_trip: RoundTripView | None = None
 
 
 class TradeExplanation(msgspec.Struct, frozen=True, kw_only=True):
@@ -89,9 +134,38 @@ def _fraction_text(value: Fraction) -> str:
     return f"{value.numerator}/{value.denominator}"
 
 
-def pnl_view(trade: TradePnl) -> PnlView:
-    """Return the display record of a ``TradePnl``."""
+def _round_trip_view(trade: TradePnl, digits: int) -> RoundTripView | None:
+    lots = trade.closed_lots
+    if not lots:
+        return None
+    gross, fees, net = trade.round_trip()
+    quantity = sum((lot.quantity for lot in lots), Fraction(0))
+    entry = sum((lot.quantity * lot.entry_price for lot in lots), Fraction(0)) / quantity
+    exit_ = sum((lot.quantity * lot.exit_price for lot in lots), Fraction(0)) / quantity
+    return RoundTripView(
+        quantity=float(quantity),
+        opened_by=tuple(dict.fromkeys(lot.opened_by for lot in lots)),
+        average_entry_price=float(entry),
+        average_exit_price=float(exit_),
+        gross=float(gross),
+        fees=float(fees),
+        net=float(net),
+        gross_exact=_fraction_text(gross),
+        fees_exact=_fraction_text(fees),
+        net_exact=_fraction_text(net),
+        display={
+            "gross": format_money(gross, digits),
+            "fees": format_money(-fees, digits),
+            "net": format_money(net, digits),
+        },
+    )
+
+
+def pnl_view(trade: TradePnl, digits: int = 2) -> PnlView:
+    """Return the display record of a ``TradePnl`` (money printed to ``digits`` decimals)."""
     parts = trade.parts()
+    display = {name: format_money(value, digits) for name, value in parts.items()}
+    display["pnl"] = format_money(trade.pnl, digits)
     return PnlView(
         pnl=float(trade.pnl),
         parts={name: float(value) for name, value in parts.items()},
@@ -107,6 +181,8 @@ def pnl_view(trade: TradePnl) -> PnlView:
         open_quantity=float(trade.open_quantity),
         exit_ts=trade.exit_ts,
         notes=tuple(trade.notes),
+        display=display,
+        round_trip=_round_trip_view(trade, digits),
     )
 
 
@@ -142,13 +218,30 @@ def bars_seen(inputs: RunInputs, chain: TradeChain, count: int = 3) -> tuple[Bar
     return tuple(out)
 
 
-def _missing(stage: str) -> tuple[str, ...]:
-    return (f"no {stage} event for this trade (its strategy published none)",)
+def _breach_line(chain: TradeChain) -> str:
+    breach = chain.breach
+    assert breach is not None
+    return (
+        f"risk exit {breach.decision_id}: limit {breach.rule} breached at "
+        f"{_date(breach.ts_event)} — value {breach.value:g} vs limit {breach.limit:g} "
+        f"→ {breach.action}" + (f" ({breach.instrument_id})" if breach.instrument_id else "")
+    )
 
 
-def sections(chain: TradeChain, bars: tuple[BarSeen, ...], pnl: PnlView) -> list[ExplainSection]:
+def sections(
+    chain: TradeChain, bars: tuple[BarSeen, ...], pnl: PnlView, digits: int = 2
+) -> list[ExplainSection]:
     """Return the chain as titled sections of lines, in the order of the loop."""
     out: list[ExplainSection] = []
+
+    def _missing(stage: str) -> tuple[str, ...]:
+        if chain.breach is not None:
+            return (
+                f"no {stage}: this trade is a risk exit ({chain.breach.rule}, decision "
+                f"{chain.breach.decision_id}), decided by risk outside the rebalance cycle",
+            )
+        return (f"no {stage} event for this trade (its strategy published none)",)
+
     out.append(
         ExplainSection(
             title="data seen",
@@ -225,9 +318,15 @@ def sections(chain: TradeChain, bars: tuple[BarSeen, ...], pnl: PnlView) -> list
             + (f" — {'; '.join(risk.reasons)}" if risk.reasons else ""),
             f"trading state {chain.risk_event.trading_state}",
             *(
-                f"limit {b.rule}: {b.value:g} vs {b.limit:g} → {b.action} ({_date(b.ts_event)})"
+                f"limit {b.rule}: {b.value:g} vs {b.limit:g} → {b.action} ({_date(b.ts_event)}"
+                + (f", decision {b.decision_id})" if b.decision_id else ")")
                 for b in chain.risk_breaches
             ),
+        )
+    elif chain.breach is not None:
+        lines = (
+            _breach_line(chain),
+            "no RiskReviewed: risk itself ordered this exit (it does not review its own exits)",
         )
     else:
         lines = _missing("RiskReviewed")
@@ -265,6 +364,8 @@ def sections(chain: TradeChain, bars: tuple[BarSeen, ...], pnl: PnlView) -> list
         for order_event in chain.order_events:
             if order_event.client_order_id == init.client_order_id:
                 detail = getattr(order_event, "reason", "") or ""
+                if isinstance(order_event, OrderCanceled):
+                    detail = chain.cancel_causes.get(init.client_order_id, detail)
                 order_lines.append(
                     f"  {type(order_event).__name__} {_date(order_event.ts_event)}"
                     + (f" — {detail}" if detail else "")
@@ -274,15 +375,16 @@ def sections(chain: TradeChain, bars: tuple[BarSeen, ...], pnl: PnlView) -> list
     for fill in chain.fills:
         costs = fill.costs
         parts = (
-            ""
+            "; costs not measured"
             if costs is None
-            else f"; spread {format_raw(costs.spread, 9).rstrip('0').rstrip('.')}, "
-            f"slippage {format_raw(costs.slippage, 9).rstrip('0').rstrip('.')}, "
-            f"impact {format_raw(costs.impact, 9).rstrip('0').rstrip('.')}"
+            else f"; spread {money_raw(costs.spread, digits)}, "
+            f"slippage {money_raw(costs.slippage, digits)}, "
+            f"impact {money_raw(costs.impact, digits)}"
         )
         fill_lines.append(
             f"{fill.trade_id} {_date(fill.ts_event)} {fill.order_side} {fill.last_qty} @ "
-            f"{fill.last_px} (reference {fill.reference_px}) commission {fill.commission}{parts}"
+            f"{fill.last_px} (reference {fill.reference_px}) commission "
+            f"{money_raw(fill.commission.raw, digits)} {fill.commission.currency}{parts}"
         )
     for progress in chain.progress:
         fill_lines.append(
@@ -304,11 +406,41 @@ def sections(chain: TradeChain, bars: tuple[BarSeen, ...], pnl: PnlView) -> list
         f"{pnl.open_quantity:g}" + (f"; valued until {_date(pnl.exit_ts)}" if pnl.exit_ts else ""),
     ]
     for name in PART_NAMES:
-        pnl_lines.append(f"{PART_LABELS[name]:<44}{pnl.parts[name]:>14,.2f}")
-    pnl_lines.append(f"{'P&L (sum of the parts, exact)':<44}{pnl.pnl:>14,.2f}")
+        pnl_lines.append(f"{PART_LABELS[name]:<44}{pnl.display.get(name, ''):>14}")
+    pnl_lines.append(f"{'P&L (sum of the parts, exact)':<44}{pnl.display.get('pnl', ''):>14}")
+    pnl_lines.append(ATTRIBUTION_NOTE)
+    if pnl.closing_quantity:
+        pnl_lines.append(
+            "this trade closed earlier lots: their gain or loss is in the trades that opened "
+            "them; see the round-trip view below for what was realized on them"
+        )
     pnl_lines.extend(pnl.notes)
-    out.append(ExplainSection(title="P&L decomposition", lines=tuple(pnl_lines)))
+    out.append(
+        ExplainSection(title="P&L decomposition (decision attribution)", lines=tuple(pnl_lines))
+    )
+    trip = pnl.round_trip
+    if trip is not None:
+        out.append(
+            ExplainSection(
+                title="round-trip P&L (the lots this trade closed)",
+                lines=(
+                    f"closed {trip.quantity:g} (FIFO) opened by {', '.join(trip.opened_by)}: "
+                    f"average entry {trip.average_entry_price:.6g}, "
+                    f"average exit {trip.average_exit_price:.6g}",
+                    f"{'price move realized (exit - entry)':<44}{trip.display['gross']:>14}",
+                    f"{'commissions of both legs (pro rata)':<44}{trip.display['fees']:>14}",
+                    f"{'round-trip P&L':<44}{trip.display['net']:>14}",
+                ),
+            )
+        )
     return out
+
+
+ATTRIBUTION_NOTE = (
+    "decision attribution: each trade is credited with its own decision — the lots it opened "
+    "from its decision price to their exit, and its own timing and costs — so the trades' "
+    "P&Ls add up to the run's exactly"
+)
 
 
 def explain_trade(inputs: RunInputs, query: str) -> TradeExplanation:
@@ -321,7 +453,8 @@ def explain_trade(inputs: RunInputs, query: str) -> TradeExplanation:
     """
     chain = inputs.book.chain(query)
     trade = inputs.pnl.get(chain.trade_key)
-    view = pnl_view(trade) if trade is not None else _empty_pnl()
+    digits = inputs.money_digits
+    view = pnl_view(trade, digits) if trade is not None else _empty_pnl()
     bars = bars_seen(inputs, chain)
     return TradeExplanation(
         run_id=inputs.manifest.run_id,
@@ -334,7 +467,7 @@ def explain_trade(inputs: RunInputs, query: str) -> TradeExplanation:
         algorithm=chain.algorithm,
         decision_ts=chain.decision_ts,
         bars=bars,
-        sections=tuple(sections(chain, bars, view)),
+        sections=tuple(sections(chain, bars, view, digits)),
         pnl=view,
         chain=chain,
         notes=tuple(inputs.notes),

@@ -13,6 +13,13 @@ code and seed give a byte-identical journal), so ``rerun_until`` rebuilds them:
    the stored ones, column by column and payload byte for byte (a paper run's records are
    compared without timestamps, which come from the wall clock there);
 4. walk each strategy's attributes and report its indicators', agents' and stages' state.
+
+``rerun_at`` scrubs many instants with **one** re-run, up to the last of them: a handler on
+the kernel's step topic (``events.clock.step``, published once every record of an instant is
+processed; subscribed last) takes each strategy's state (step 4) when the instant it
+completes is the last data instant at or before a requested one; instants before the first
+record are taken right after the strategies started. The state at ``T`` is thus exactly what
+a re-run cut at ``T`` holds before it stops; ``rerun_until`` is ``rerun_at`` of one instant.
 """
 
 from __future__ import annotations
@@ -20,12 +27,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import msgspec
 
+from tradeloop.bus.topics import STEP_TOPIC
 from tradeloop.core.clock import TestClock
+from tradeloop.core.errors import ConfigError
 from tradeloop.engine.feed import AnyColumns, merge
 from tradeloop.engine.kernel import Kernel
 from tradeloop.engine.runner import (
@@ -70,6 +80,28 @@ class RerunResult(msgspec.Struct, frozen=True, kw_only=True):
     check: RerunCheck
     internals: dict[str, dict[str, str]]
     seconds: float
+
+
+class InstantInternals(msgspec.Struct, frozen=True, kw_only=True):
+    """Each strategy's internals at ``at_ns``: after the data instant ``data_ts`` (the last at
+    or before ``at_ns``; None: before the first record) was processed."""
+
+    at_ns: int
+    data_ts: int | None
+    internals: dict[str, dict[str, str]]
+
+
+class RerunScrub(msgspec.Struct, frozen=True, kw_only=True):
+    """One re-run up to the last requested instant, with the internals at every instant.
+
+    ``seconds`` is the whole re-run (capture included); ``capture_seconds`` the part spent
+    taking the internals.
+    """
+
+    check: RerunCheck
+    instants: tuple[InstantInternals, ...]
+    seconds: float
+    capture_seconds: float
 
 
 class _CapturingJournal:
@@ -178,7 +210,47 @@ def rerun_until(
     ConfigError
         If the run's config or data cannot be loaded again.
     """
+    scrub, kernel = rerun_at(run, [at_ns], base_dir)
+    result = RerunResult(
+        check=scrub.check, internals=scrub.instants[0].internals, seconds=scrub.seconds
+    )
+    return result, kernel
+
+
+def rerun_at(
+    run: str | os.PathLike[str], instants: Sequence[int], base_dir: Path | None = None
+) -> tuple[RerunScrub, Kernel]:
+    """Re-run ``run`` once up to the last of ``instants``, taking every strategy's internals
+    at each instant, and check the re-run against its journal (module docstring).
+
+    Parameters
+    ----------
+    run
+        The run directory or its journal file.
+    instants
+        The instants (nanoseconds), in any order; at least one.
+    base_dir
+        Where the run's relative config paths resolve (the current directory when None).
+
+    Returns
+    -------
+    tuple
+        The ``RerunScrub`` (instants in ascending order) and the kernel as it stood at the
+        last instant (then stopped).
+
+    Raises
+    ------
+    ConfigError
+        If no instant is given, or the run's config or data cannot be loaded again.
+    """
     import time
+
+    import numpy as np
+
+    if not instants:
+        raise ConfigError("rerun_at needs at least one instant")
+    wanted = sorted(set(instants))
+    at_ns = wanted[-1]
 
     path = journal_path(run)
     stored_manifest = read_manifest(path)
@@ -201,9 +273,33 @@ def rerun_until(
 
     started = time.perf_counter()
     sources = [_cut(s.columns, at_ns) for s in prepared.sources]
-    kernel.run_backtest(
-        merge([s for s in sources if len(s)]), progress=progress, progress_every=1 << 62
-    )
+    stream = merge([s for s in sources if len(s)])
+    data_ts = stream.timestamps()
+    # Each instant is taken when the last data instant at or before it is complete.
+    last = np.searchsorted(data_ts, np.array(wanted, dtype=np.int64), side="right") - 1
+    due: dict[int | None, list[int]] = {}
+    for instant, index in zip(wanted, last.tolist(), strict=True):
+        due.setdefault(int(data_ts[index]) if index >= 0 else None, []).append(instant)
+    taken: dict[int, InstantInternals] = {}
+    capture = [0.0]
+
+    def take(ts: int | None) -> None:
+        begun = time.perf_counter()
+        kernel.drain()  # the instant's venue events, as the kernel drains after its handlers
+        internals = {s.id: describe_state(s) for s in kernel.strategies}
+        for instant in due.pop(ts, ()):
+            taken[instant] = InstantInternals(at_ns=instant, data_ts=ts, internals=internals)
+        capture[0] += time.perf_counter() - begun
+
+    def on_step(ts: int) -> None:
+        if ts in due:
+            take(ts)
+
+    kernel.bus.subscribe(STEP_TOPIC, on_step, priority=-(1 << 30))
+    kernel.start()
+    if None in due:
+        take(None)
+    kernel.run_backtest(stream, progress=progress, progress_every=1 << 62)
     seconds = time.perf_counter() - started
     stored = read_rows(path, decode=False)
     without_timestamps = stored_manifest.mode != "backtest"
@@ -222,8 +318,15 @@ def rerun_until(
         rerun_payload=rerun_payload,
         manifest_mismatches=tuple(mismatches),
     )
-    internals = {s.id: describe_state(s) for s in kernel.strategies}
-    return RerunResult(check=check, internals=internals, seconds=seconds), kernel
+    for ts in list(due):  # only if the kernel published no step for them (no data)
+        take(ts)
+    scrub = RerunScrub(
+        check=check,
+        instants=tuple(taken[instant] for instant in wanted),
+        seconds=seconds,
+        capture_seconds=capture[0],
+    )
+    return scrub, kernel
 
 
 # -- internals ----------------------------------------------------------------------------------

@@ -159,6 +159,15 @@ class RunInputs:
         return {} if prepared is None else dict(prepared.instruments)
 
     @property
+    def money_digits(self) -> int:
+        """Return the decimals money is printed with: the base currency's (2 for USD)."""
+        from tradeloop.core.fixed import CURRENCIES
+
+        code = getattr(self.config.run, "base_currency", "USD")
+        found = CURRENCIES.get(code)
+        return 2 if found is None else found.precision
+
+    @property
     def benchmark_id(self) -> str | None:
         """Return the benchmark: the config's ``run.benchmark``, else the betas' benchmark."""
         configured = getattr(self.config.run, "benchmark", None)

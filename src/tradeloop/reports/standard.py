@@ -8,14 +8,20 @@ wrong; an empty list means the journal follows the standard. The rules:
 - ``T1``: every record has integer ``ts_init`` > 0; every event ``ts_event`` > 0 and
   ``ts_event <= ts_init`` (nothing is seen before it happens);
 - ``O1``: every order is journaled (``SubmitOrder``) before any event about it, with a unique
-  client order id; ``O2``: every fill has a unique trade id, a venue order id and a reference
-  price (``costs`` may be None only for a fill at its reference price: nothing to break down);
+  client order id; ``O2``: every fill has a unique trade id, a venue order id, a reference
+  price and its cost breakdown (``FillCosts``, zeros for a fill at its reference price: "no
+  cost" is told apart from "not measured"); ``O3``: every order carries its arrival price
+  (``OrderInitialized.arrival_price``, the mark when it was created);
 - ``D1``: every pipeline decision carries a decision id — ``R-<n>`` for a rebalance, another
-  word (``risk``) for out-of-cycle decisions — and each rebalance that emitted signals also
-  has its ensemble, targets, risk review and cost assessment;
+  word (``risk-<n>``) for out-of-cycle decisions — and each rebalance that emitted signals also
+  has its ensemble, targets, risk review and cost assessment; an out-of-cycle execution plan
+  names the ``RiskLimitBreached`` that caused it (same ``decision_id``, journaled before);
 - ``D2``: every child order's parent has an ``ExecutionPlanned`` journaled before it, and the
   child is tagged with the plan's rebalance and algorithm; every plan has an arrival price;
-- ``V1``: every regime change names its detector and model version, fitted before it.
+- ``V1``: every regime change names its detector and model version, fitted before it;
+  ``V2``: every ``SignalsEmitted`` gives the version of each agent that signalled or failed
+  (``agent_versions``), and every ``EnsembleScored`` and ``TargetsProposed`` the version of
+  the model that produced it (``model_version``).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from tradeloop.model.decisions import (
     ExecutionPlanned,
     RegimeChanged,
     RegimeModelFitted,
+    RiskLimitBreached,
     RiskReviewed,
     SignalsEmitted,
     TargetsProposed,
@@ -43,6 +50,7 @@ from tradeloop.model.events import Event, ExternalFillRecorded, OrderEvent, Orde
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _DECISION_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.:-]*$")
+_REBALANCE = re.compile(r"^R-[0-9]+$")
 _CHAIN = (SignalsEmitted, EnsembleScored, TargetsProposed, RiskReviewed, CostAssessed)
 
 
@@ -82,6 +90,7 @@ def check_journal(run: str | os.PathLike[str]) -> list[Violation]:
     trade_ids: set[str] = set()
     plans: dict[str, ExecutionPlanned] = {}
     fitted: set[str] = set()
+    breaches: set[str] = set()
     rebalances: dict[str, set[str]] = {}
     for row in read_rows(path):
         record = row.record
@@ -97,6 +106,9 @@ def check_journal(run: str | os.PathLike[str]) -> list[Violation]:
             if oid in orders:
                 fail("O1", row.seq, f"client order id {oid} is used twice")
             orders[oid] = record
+            arrival = record.order.arrival_price
+            if arrival is None or arrival.raw <= 0:
+                fail("O3", row.seq, f"order {oid} has no arrival price")
             parent = record.order.parent_order_id
             if parent is not None:
                 plan = plans.get(parent)
@@ -123,15 +135,15 @@ def check_journal(run: str | os.PathLike[str]) -> list[Violation]:
                         row.seq,
                         f"fill {record.trade_id} lacks its reference price or venue order id",
                     )
-                elif record.costs is None and record.reference_px != record.last_px:
-                    fail(
-                        "O2",
-                        row.seq,
-                        f"fill {record.trade_id} is off its reference price "
-                        "without a cost breakdown",
-                    )
+                if record.costs is None:
+                    fail("O2", row.seq, f"fill {record.trade_id} has no cost breakdown (costs)")
+        if isinstance(record, RiskLimitBreached) and record.decision_id:
+            breaches.add(record.decision_id)
         if isinstance(record, ExecutionPlanned):
             plans[record.parent_order_id] = record
+            rid = record.rebalance_id
+            if not _REBALANCE.match(rid) and rid not in breaches:
+                fail("D1", row.seq, f"plan {record.parent_order_id}: no breach for decision {rid}")
             if not record.arrival_price > 0:
                 fail("D2", row.seq, f"plan {record.parent_order_id} has no arrival price")
         rebalance = getattr(record, "rebalance_id", None)
@@ -140,6 +152,13 @@ def check_journal(run: str | os.PathLike[str]) -> list[Violation]:
                 fail("D1", row.seq, f"{row.type} decision id {rebalance!r} is not a word")
             else:
                 rebalances.setdefault(rebalance, set()).add(row.type)
+        if isinstance(record, SignalsEmitted):
+            agents = {signal.agent_id for signal in record.signals} | set(record.failed_agents)
+            unversioned = sorted(a for a in agents if not record.agent_versions.get(a))
+            if unversioned:
+                fail("V2", row.seq, f"signals without agent versions: {', '.join(unversioned)}")
+        if isinstance(record, EnsembleScored | TargetsProposed) and not record.model_version:
+            fail("V2", row.seq, f"{row.type} {record.rebalance_id} has no model version")
         if isinstance(record, RegimeModelFitted):
             fitted.add(record.model_version)
         if isinstance(record, RegimeChanged):

@@ -8,6 +8,9 @@
 - interactive figures (``FIGURES``): equity vs benchmark (net and gross), drawdown, monthly
   returns, rolling Sharpe and beta, exposure, trades on price, costs, P&L attribution by
   agent, instrument and factor, and the regime timeline;
+- the transaction cost analysis (``reports.tca``): aggregate slippage vs arrival,
+  implementation shortfall, fill rate and participation, and a per-order table whose rows
+  link to their trade's explain section;
 - the trades table, each trade linking to its explain section (``#trade-<key>``), which holds
   the causal chain and the P&L decomposition of ``tradeloop explain``. Clicking a trade's
   marker on the price chart goes there too.
@@ -19,6 +22,7 @@ import html
 import json
 import re
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +36,13 @@ from tradeloop.model.decisions import RegimeChanged
 from tradeloop.model.enums import OrderSide
 from tradeloop.model.events import OrderFilled
 from tradeloop.reports.analysis import Analysis, analyze
-from tradeloop.reports.explain import PART_LABELS, explain_trade
+from tradeloop.reports.explain import (
+    ATTRIBUTION_NOTE,
+    PART_LABELS,
+    explain_trade,
+    format_money,
+    money_raw,
+)
 from tradeloop.reports.run import RunInputs
 
 ROLLING_WINDOW = 126
@@ -75,7 +85,9 @@ def equity_figure(analysis: Analysis) -> Any:
     fig.add_trace(go.Scatter(x=x, y=c.gross_equity, name="equity (gross of costs)"))
     if c.benchmark is not None:
         rebased = c.benchmark / c.benchmark[0] * c.equity[0]
-        fig.add_trace(go.Scatter(x=x, y=rebased, name=f"benchmark {c.benchmark_id} (rebased)"))
+        fig.add_trace(
+            go.Scatter(x=x, y=rebased, name=f"benchmark {c.benchmark_id} (price only, rebased)")
+        )
     return _layout(fig, "Equity vs benchmark")
 
 
@@ -294,7 +306,7 @@ def costs_figure(analysis: Analysis) -> Any:
     return _layout(fig, "Costs: commission, spread, slippage, impact")
 
 
-def attribution_figure(analysis: Analysis) -> Any:
+def attribution_figure(analysis: Analysis, digits: int = 2) -> Any:
     """Return the trades' P&L by agent, by instrument and by factor."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -314,7 +326,8 @@ def attribution_figure(analysis: Analysis) -> Any:
             row=1,
             col=col,
         )
-    return _layout(fig, f"P&L attribution (total {a.total:,.2f})")
+    total = a.exact["total"]["total"] if a.exact else Fraction(a.total)
+    return _layout(fig, f"P&L attribution (total {format_money(total, digits)})")
 
 
 def regime_figure(inputs: RunInputs, analysis: Analysis) -> Any:
@@ -377,7 +390,7 @@ def figures(inputs: RunInputs, analysis: Analysis) -> dict[str, Any]:
         "exposure": lambda: exposure_figure(analysis),
         "trades": lambda: trades_figure(inputs),
         "costs": lambda: costs_figure(analysis),
-        "attribution": lambda: attribution_figure(analysis),
+        "attribution": lambda: attribution_figure(analysis, inputs.money_digits),
         "regimes": lambda: regime_figure(inputs, analysis),
     }
     return {name: builders[name]() for name, _ in FIGURES}
@@ -419,7 +432,7 @@ def format_metric(value: Any, kind: str) -> str:
     return f"{value:,.3f}"
 
 
-def _metrics_html(analysis: Analysis) -> str:
+def _metrics_html(analysis: Analysis, digits: int = 2) -> str:
     columns = [("net of costs", analysis.net), ("gross of costs", analysis.gross)]
     if analysis.benchmark is not None:
         columns.append((f"benchmark {analysis.curves.benchmark_id}", analysis.benchmark))
@@ -459,26 +472,109 @@ def _metrics_html(analysis: Analysis) -> str:
         ]
         for label, value in pairs:
             rows.append(f"<tr><th>{label}</th><td colspan={len(columns)}>{value}</td></tr>")
-    costs = analysis.curves.costs_by_kind
-    cost_text = ", ".join(f"{k} {v:,.2f}" for k, v in costs.items())
+    costs = analysis.curves.costs_by_kind_raw
+    cost_text = ", ".join(f"{k} {money_raw(v, digits)}" for k, v in costs.items())
     rows.append(f"<tr><th>costs</th><td colspan={len(columns)}>{cost_text}</td></tr>")
     return f'<table class="metrics"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
 
 
 def _trades_table(inputs: RunInputs) -> str:
+    digits = inputs.money_digits
     rows = []
     for key, trade in inputs.pnl.items():
-        parts = "".join(f"<td>{float(trade.parts()[n]):,.2f}</td>" for n in PART_NAMES)
+        parts = "".join(
+            f"<td>{format_money(value, digits)}</td>" for value in trade.parts().values()
+        )
+        trip = format_money(trade.round_trip()[2], digits) if trade.closed_lots else ""
         rows.append(
             f'<tr><td><a href="#{anchor(key)}">{html.escape(key)}</a></td>'
             f"<td>{html.escape(trade.instrument_id)}</td>"
             f"<td>{ns_to_iso(trade.decision_ts)[:10]}</td><td>{float(trade.quantity):+g}</td>"
-            f"<td><b>{float(trade.pnl):,.2f}</b></td>{parts}</tr>"
+            f'<td data-pnl="{key}"><b>{format_money(trade.pnl, digits)}</b></td>{parts}'
+            f'<td data-round-trip="{key}">{trip}</td></tr>'
         )
     head = "".join(f"<th>{html.escape(n)}</th>" for n in PART_NAMES)
     return (
         '<table class="trades"><tr><th>trade</th><th>instrument</th><th>decided</th>'
-        f"<th>quantity</th><th>P&amp;L</th>{head}</tr>{''.join(rows)}</table>"
+        f"<th>quantity</th><th>P&amp;L (decision attribution)</th>{head}"
+        f"<th>round-trip P&amp;L (lots it closed)</th></tr>{''.join(rows)}</table>"
+    )
+
+
+def _bps(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
+def _pct(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def _tca_html(analysis: Analysis, digits: int) -> str:
+    tca = analysis.tca
+    if tca is None:
+        return "<p>No order to analyse (or see the notes).</p>"
+
+    def money(value: float) -> str:
+        return format_money(Fraction(value), digits)
+
+    s = tca.summary
+    aggregate = (
+        ("orders (with a fill)", f"{s.order_count} ({s.filled_order_count})"),
+        ("ordered notional", money(s.ordered_notional)),
+        ("filled notional", money(s.filled_notional)),
+        ("fill rate (filled / ordered notional at arrival)", _pct(s.fill_rate)),
+        ("slippage vs arrival (bps, filled-notional weighted)", _bps(s.slippage_bps)),
+        ("implementation shortfall (bps of ordered notional)", _bps(s.shortfall_bps)),
+        ("implementation shortfall", money(s.shortfall_amount)),
+        ("  execution cost", money(s.execution_cost_amount)),
+        ("  opportunity cost (unfilled rest)", money(s.opportunity_cost_amount)),
+        ("  fees", money(s.fees_amount)),
+        ("slippage vs interval VWAP (bps)", _bps(s.vwap_slippage_bps)),
+        ("slippage vs interval TWAP (bps)", _bps(s.twap_slippage_bps)),
+        ("participation (of market volume over each order's life)", _pct(s.participation, 3)),
+    )
+    rows = "".join(
+        f'<tr><th>{html.escape(k)}</th><td data-tca="{i}">{v}</td></tr>'
+        for i, (k, v) in enumerate(aggregate)
+    )
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "order",
+            "trade",
+            "instrument",
+            "side",
+            "ordered",
+            "fill rate",
+            "arrival",
+            "avg fill",
+            "slippage bps",
+            "IS bps",
+            "IS",
+            "participation",
+        )
+    )
+    lines = []
+    for row in tca.orders:
+        o = row.tca
+        average = "-" if o.average_fill_price is None else f"{o.average_fill_price:.6g}"
+        arrival = f"{o.arrival_price:.6g}" + ("" if row.arrival_from_journal else "*")
+        lines.append(
+            f"<tr><td>{html.escape(o.order_id)}</td>"
+            f'<td><a href="#{anchor(row.trade_key)}">{html.escape(row.trade_key)}</a></td>'
+            f"<td>{html.escape(o.instrument_id)}</td><td>{o.side}</td>"
+            f"<td>{o.ordered_quantity:g}</td><td>{_pct(o.fill_rate, 1)}</td>"
+            f"<td>{arrival}</td><td>{average}</td><td>{_bps(o.slippage_bps)}</td>"
+            f"<td>{_bps(o.shortfall_bps)}</td><td>{money(o.shortfall_amount)}</td>"
+            f"<td>{_pct(o.participation, 3)}</td></tr>"
+        )
+    return (
+        f"<p>Arrival prices: {html.escape(tca.arrival_source)} (* marks one taken from the "
+        "market data). Costs are positive when they hurt; implementation shortfall (Perold) = "
+        "execution cost + opportunity cost of the unfilled rest + fees. Formulas: "
+        "<code>analytics.tca</code>.</p>"
+        f'<table class="tca-summary">{rows}</table>'
+        f'<table class="tca"><tr>{head}</tr>{"".join(lines)}</table>'
     )
 
 
@@ -492,11 +588,14 @@ def _explain_html(inputs: RunInputs) -> str:
             + "</pre>"
             for section in explanation.sections
         )
+        trip = explanation.pnl.round_trip
         blocks.append(
             f'<details class="explain" id="{anchor(key)}"><summary>{html.escape(key)} — '
             f"{html.escape(explanation.instrument_id)} {explanation.side} "
-            f"{ns_to_iso(explanation.decision_ts)[:10]}, P&amp;L "
-            f"{explanation.pnl.pnl:,.2f}</summary>{body}</details>"
+            f"{ns_to_iso(explanation.decision_ts)[:10]}, P&amp;L (decision attribution) "
+            f"{explanation.pnl.display['pnl']}"
+            + ("" if trip is None else f", round-trip P&amp;L {trip.display['net']}")
+            + f"</summary>{body}</details>"
         )
     return "".join(blocks)
 
@@ -508,6 +607,7 @@ table { border-collapse: collapse; margin: 8px 0 24px; font-size: 13px; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; }
 th:first-child { text-align: left; }
 .trades td:first-child, .trades td:nth-child(2) { text-align: left; }
+.tca td:nth-child(-n+3) { text-align: left; }
 pre { background: #f7f7f7; padding: 6px 10px; font-size: 12px; overflow-x: auto; }
 details.explain { border: 1px solid #ddd; margin: 4px 0; padding: 4px 8px; }
 details.explain[open] { background: #fcfcff; }
@@ -563,6 +663,9 @@ def render_html(inputs: RunInputs, analysis: Analysis, figs: dict[str, Any]) -> 
             f'<div class="figure" data-figure="{name}" data-index="{index}">{fig_html}</div>'
         )
     parts = "".join(f"<li>{html.escape(PART_LABELS[n])}</li>" for n in PART_NAMES)
+    note = analysis.curves.benchmark_note
+    benchmark_html = "" if note is None else f'<p class="benchmark">{html.escape(note)}.</p>'
+
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>tradeloop report {html.escape(manifest.run_id)}</title>
@@ -573,12 +676,20 @@ def render_html(inputs: RunInputs, analysis: Analysis, figs: dict[str, Any]) -> 
 <table class="identity">{identity_rows}</table>
 {f"<ul class='notes'>{notes}</ul>" if notes else ""}
 <h2>Metrics</h2>
-{_metrics_html(analysis)}
+{benchmark_html}
+{_metrics_html(analysis, inputs.money_digits)}
 <h2>Figures</h2>
 {"".join(divs)}
+<h2 id="tca">Execution: transaction cost analysis</h2>
+{_tca_html(analysis, inputs.money_digits)}
 <h2>Trades</h2>
 <p>Each trade's P&amp;L is split exactly into: <ul>{parts}</ul>
 (see <code>docs/reports.md</code>); click a trade for its causal chain.</p>
+<p class="views"><b>Two views of P&amp;L.</b> {html.escape(ATTRIBUTION_NOTE)}. A trade that
+closes a position therefore shows only its timing and costs there; its
+<b>round-trip P&amp;L</b> column is what the lots it closed (FIFO) realized, from their opening
+fills to its fills, less both legs' commissions. Amounts are rounded half to even from the
+exact values.</p>
 {_trades_table(inputs)}
 <h2>Explain</h2>
 {_explain_html(inputs)}
@@ -638,6 +749,8 @@ def build_report(
                     "total": analysis.attribution.total,
                 },
                 "costs": analysis.curves.costs_by_kind,
+                "tca": None if analysis.tca is None else msgspec.to_builtins(analysis.tca),
+                "benchmark_series": analysis.curves.benchmark_note,
             },
             indent=1,
             sort_keys=True,

@@ -213,6 +213,7 @@ class MiniPipeline(Strategy):
                 regime=label,
                 signals=tuple(signals),
                 failed_agents=failed,
+                agent_versions={"broken": "1+0", "meanrev": "1+0", "momentum": "1+0"},
                 ts_event=ts,
                 ts_init=ts,
             )
@@ -234,6 +235,7 @@ class MiniPipeline(Strategy):
                 regime=label,
                 weights=weights,
                 scores=tuple(scores),
+                model_version="ensemble-fixed-weights",
                 ts_event=ts,
                 ts_init=ts,
             )
@@ -271,6 +273,7 @@ class MiniPipeline(Strategy):
                 net_exposure=0.0,
                 turnover=0.0,
                 targets=tuple(targets),
+                model_version="threshold-1",
                 ts_event=ts,
                 ts_init=ts,
             )

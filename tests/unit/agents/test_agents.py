@@ -260,3 +260,37 @@ def test_ensemble_uses_regime_weights_filters_gate_and_vetoes_zero_the_score() -
     [kept] = ensemble.combine(short_signals, "low_volatility", ["X.Y"])
     assert kept.score < 0  # a long-only veto leaves shorts alone
     assert kept.vetoes == ()
+
+
+# -- versions ---------------------------------------------------------------------------------
+
+
+def test_an_agents_version_is_its_class_version_and_a_hash_of_its_parameters() -> None:
+    default = TimeSeriesMomentum()
+    assert default.parameters() == {"lookback": 252, "skip": 21}
+    assert default.agent_version.startswith(f"{TimeSeriesMomentum.version}+")
+    assert TimeSeriesMomentum(lookback=252, skip=21).agent_version == default.agent_version
+    assert TimeSeriesMomentum(agent_id="other").agent_version == default.agent_version
+    assert TimeSeriesMomentum(lookback=200).agent_version != default.agent_version
+    assert MeanReversion(window=20).agent_version != MeanReversion(window=21).agent_version
+
+
+def test_a_subclass_records_the_outermost_constructors_parameters() -> None:
+    class Tuned(MeanReversion):
+        version = "7"
+
+        def __init__(self, threshold: float = 2.0, **options: Any) -> None:
+            super().__init__(entry_z=threshold, **options)
+
+    agent = Tuned(threshold=1.5, window=10)
+    assert agent.parameters() == {"threshold": 1.5, "window": 10}
+    assert agent.agent_version.startswith("7+")
+    assert agent.agent_version != Tuned(threshold=1.6, window=10).agent_version
+
+
+def test_the_ensembles_model_version_changes_with_its_weights() -> None:
+    base = Ensemble(EnsembleConfig(weights={"a": 1.0}), ["a", "b"])
+    same = Ensemble(EnsembleConfig(weights={"a": 1.0}), ["b", "a"])
+    other = Ensemble(EnsembleConfig(weights={"a": 2.0}), ["a", "b"])
+    assert base.model_version == same.model_version
+    assert base.model_version != other.model_version

@@ -93,3 +93,54 @@ def test_report_writes_the_html_and_the_metrics(run, tmp_path: Path) -> None:  #
     assert (tmp_path / "report.html").stat().st_size > 1_000_000  # plotly inlined
     metrics = json.loads((tmp_path / "report-metrics.json").read_text())
     assert metrics["net"]["sharpe_ratio"] is not None
+
+
+def test_replay_every_day_with_rerun_scrubs_every_instant_with_one_rerun(run) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(
+        app,
+        [
+            "replay",
+            str(run.run_dir),
+            "--every",
+            "1d",
+            "--from",
+            "2010-09-01",
+            "--to",
+            "2010-09-10",
+            "--rerun",
+            "--json",
+            "--base-dir",
+            str(DATA),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    states, scrub = lines[:-1], lines[-1]
+    assert len(states) == 10
+    assert [i["at_ns"] for i in scrub["instants"]] == [s["at_ns"] for s in states]
+    assert scrub["check"]["is_identical"]
+    assert all("MiniPipeline" in i["internals"] for i in scrub["instants"])
+
+
+def test_replay_needs_an_instant_or_a_step(run) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, ["replay", str(run.run_dir)])
+    assert result.exit_code == 2
+    assert "--every" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "ns"), [("1d", 86_400 * 10**9), ("4h", 4 * 3_600 * 10**9), ("30m", 1_800 * 10**9)]
+)
+def test_durations_parse_to_nanoseconds(text: str, ns: int) -> None:
+    from tradeloop.cli.inspect import parse_duration
+
+    assert parse_duration(text) == ns
+
+
+@pytest.mark.parametrize("text", ["0d", "1y", "day", "-1d"])
+def test_a_bad_duration_is_a_config_error(text: str) -> None:
+    from tradeloop.cli.inspect import parse_duration
+    from tradeloop.core import ConfigError
+
+    with pytest.raises(ConfigError, match="is not a positive duration"):
+        parse_duration(text)

@@ -118,3 +118,57 @@ def test_flatten_gives_dotted_paths_with_list_indices() -> None:
 def test_diff_of_a_missing_run_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="neither a run directory nor a journal"):
         diff_runs(tmp_path / "nope", tmp_path / "nope2")
+
+
+def _rewrite(run_dir: Path, target: Path, code_version: str, change_record: bool) -> Path:
+    import shutil
+    import sqlite3
+
+    target.mkdir(parents=True, exist_ok=True)
+    copy = target / "journal.sqlite"
+    shutil.copy(run_dir / "journal.sqlite", copy)
+    conn = sqlite3.connect(copy)
+    run_id, payload = conn.execute("SELECT run_id, payload FROM manifest").fetchone()
+    manifest = json.loads(payload)
+    manifest["code_version"] = code_version
+    conn.execute("UPDATE manifest SET payload = ? WHERE run_id = ?", (json.dumps(manifest), run_id))
+    if change_record:
+        seq, record = conn.execute(
+            "SELECT seq, payload FROM records WHERE type = 'OrderFilled' ORDER BY seq LIMIT 1"
+        ).fetchone()
+        conn.execute(
+            "UPDATE records SET payload = ? WHERE seq = ?",
+            (record.replace('"trade_id":"', '"trade_id":"X', 1), seq),
+        )
+    conn.commit()
+    conn.close()
+    return copy
+
+
+def test_runs_from_differently_edited_trees_name_the_code_not_a_determinism_bug(
+    base, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    run_a = base[3]
+    a = _rewrite(run_a.run_dir, tmp_path / "a", "0.1.0+gabc123def456.dirty.111111111111", False)
+    b = _rewrite(run_a.run_dir, tmp_path / "b", "0.1.0+gabc123def456.dirty.222222222222", True)
+    result = diff_runs(a, b)
+    assert result.reasons == ("code",)
+    assert not result.is_identical
+    assert "same commit" in result.explanation
+    assert "111111111111 vs 222222222222" in result.explanation
+
+
+def test_same_manifests_with_different_records_are_a_determinism_bug(base, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run_a = base[3]
+    a = _rewrite(run_a.run_dir, tmp_path / "a", "0.1.0+gabc123def456", False)
+    b = _rewrite(run_a.run_dir, tmp_path / "b", "0.1.0+gabc123def456", True)
+    assert diff_runs(a, b).reasons == ("nondeterminism",)
+
+
+def test_two_unhashed_dirty_versions_are_a_possible_code_change(base, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run_a = base[3]
+    a = _rewrite(run_a.run_dir, tmp_path / "a", "0.1.0+gabc123def456.dirty", False)
+    b = _rewrite(run_a.run_dir, tmp_path / "b", "0.1.0+gabc123def456.dirty", True)
+    result = diff_runs(a, b)
+    assert result.reasons == ("code",)
+    assert "not proof of a determinism bug" in result.explanation

@@ -5,6 +5,7 @@ from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
 
+import msgspec
 import pytest
 
 from tradeloop.core import ConfigError, Money, Price, Quantity
@@ -13,13 +14,16 @@ from tradeloop.journal.replay import StoredRecord, read_rows
 from tradeloop.model import (
     BetaEstimate,
     BetasEstimated,
+    CancelOrder,
     ExecutionPlanned,
     FillCosts,
     LiquiditySide,
+    OrderCanceled,
     OrderFilled,
     OrderInitialized,
     OrderSide,
     OrderType,
+    RiskLimitBreached,
     SubmitOrder,
 )
 from tradeloop.reports.explain import explain_trade
@@ -240,3 +244,175 @@ def test_explain_of_an_unknown_trade_is_a_config_error(run) -> None:  # type: ig
     book = TradeBook(read_rows(run.journal_path))
     with pytest.raises(ConfigError, match="is not a client order id, trade id or parent"):
         book.chain("O-nobody-1")
+
+
+# -- a risk exit ----------------------------------------------------------------------------------
+
+
+def _plan(rid: str, parent: str, side: str, ts: int, arrival: float) -> ExecutionPlanned:
+    return ExecutionPlanned(
+        rebalance_id=rid,
+        instrument_id="X.SIM",
+        algorithm="immediate",
+        side=side,
+        quantity=10.0,
+        parent_order_id=parent,
+        start_ns=ts,
+        end_ns=ts,
+        slices=1,
+        arrival_price=arrival,
+        reason="test",
+        ts_event=ts,
+        ts_init=ts,
+    )
+
+
+def _betas(rid: str, ts: int, beta: float) -> BetasEstimated:
+    return BetasEstimated(
+        rebalance_id=rid,
+        benchmark_id="B.SIM",
+        method="ols",
+        window=60,
+        estimates=(BetaEstimate("X.SIM", beta, 0.0, beta, 60),),
+        ts_event=ts,
+        ts_init=ts,
+    )
+
+
+def risk_exit_book() -> TradeBook:
+    """A buy (R-1), then at ts 3 a trailing-stop exit (risk-1) journaled before the same
+    instant's rebalance R-2, whose betas and whose cancel of its own order come after it."""
+    breach = RiskLimitBreached(
+        rule="trailing_stop",
+        instrument_id="X.SIM",
+        value=0.27,
+        limit=0.25,
+        action="exit -10 at market",
+        decision_id="risk-1",
+        ts_event=3,
+        ts_init=3,
+    )
+    canceled = OrderCanceled(
+        client_order_id="O-3",
+        strategy_id="s",
+        instrument_id="X.SIM",
+        venue_order_id="V-O-3",
+        ts_event=3,
+        ts_init=3,
+    )
+    cancel = CancelOrder(strategy_id="s", instrument_id="X.SIM", client_order_id="O-3", ts_init=3)
+    exit_fill = msgspec.structs.replace(
+        _fill("O-2", OrderSide.SELL, 4, 10897, 10900, 300_000_000, 0),
+        commission=Money.from_str("3.255", "USD"),
+    )
+    return TradeBook(
+        _rows(
+            [
+                _betas("R-1", 1, 1.5),
+                _plan("R-1", "P-1", "BUY", 1, 100.0),
+                _order("O-1", OrderSide.BUY, 1, "P-1", ("rebalance:R-1", "algo:immediate")),
+                _fill("O-1", OrderSide.BUY, 2, 10105, 10100, 300_000_000, 200_000_000),
+                breach,
+                _plan("risk-1", "P-2", "SELL", 3, 110.0),
+                _order("O-2", OrderSide.SELL, 3, "P-2", ("rebalance:risk-1", "algo:immediate")),
+                _betas("R-2", 3, 9.0),
+                _plan("R-2", "P-3", "BUY", 3, 110.0),
+                _order("O-3", OrderSide.BUY, 3, "P-3", ("rebalance:R-2", "algo:immediate")),
+                cancel,
+                canceled,
+                exit_fill,
+            ]
+        )
+    )
+
+
+def test_a_risk_exit_links_its_breach_and_sees_only_what_was_journaled_before_it() -> None:
+    book = risk_exit_book()
+    chain = book.chain("P-2")
+    assert chain.breach is not None
+    assert (chain.breach.rule, chain.breach.decision_id) == ("trailing_stop", "risk-1")
+    # R-2's betas have the exit's timestamp but come after it in the journal.
+    assert chain.betas is not None
+    assert chain.betas.rebalance_id == "R-1"
+    assert chain.beta is not None
+    assert chain.beta.beta == 1.5
+    pnl = decompose(book, end_ts=4)
+    assert pnl["P-2"].beta == 1.5
+    assert "R-1" in pnl["P-2"].beta_source
+
+
+def test_a_canceled_order_says_who_canceled_it_and_during_which_decision() -> None:
+    chain = risk_exit_book().chain("P-3")
+    cause = chain.cancel_causes["O-3"]
+    assert "strategy s" in cause
+    assert "decision R-2" in cause
+    venue = risk_exit_book().cancel_cause(
+        "O-9",
+        OrderCanceled(
+            client_order_id="O-9",
+            strategy_id="s",
+            instrument_id="X.SIM",
+            reason="IOC/FOK order not filled on arrival",
+            ts_event=5,
+            ts_init=5,
+        ),
+    )
+    assert venue == "canceled by the venue: IOC/FOK order not filled on arrival"
+
+
+def test_a_closing_trade_has_the_round_trip_of_the_lots_it_closed() -> None:
+    pnl = decompose(risk_exit_book(), end_ts=4)
+    exit_ = pnl["P-2"]
+    (lot,) = exit_.closed_lots
+    assert (lot.opened_by, lot.quantity, lot.sign) == ("P-1", 10, 1)
+    gross, fees, net = exit_.round_trip()
+    assert gross == 10 * (Fraction("108.97") - Fraction("101.05"))
+    assert fees == 1 + Fraction("3.255")
+    assert net == gross - fees
+    assert pnl["P-1"].closed_lots == []
+    assert pnl["P-1"].round_trip() == (0, 0, 0)
+
+
+def _text(book: TradeBook, key: str) -> dict[str, str]:
+    from tradeloop.reports.explain import pnl_view, sections
+
+    trade = decompose(book, end_ts=4)[key]
+    return {s.title: "\n".join(s.lines) for s in sections(book.chain(key), (), pnl_view(trade))}
+
+
+def test_explain_of_a_risk_exit_shows_its_breach_not_a_missing_review() -> None:
+    text = _text(risk_exit_book(), "P-2")
+    review = text["risk review"]
+    assert "risk exit risk-1" in review
+    assert "trailing_stop" in review
+    assert "value 0.27 vs limit 0.25" in review
+    assert "published none" not in review
+    assert "risk exit" in text["agents"]
+
+
+def test_money_reads_the_same_everywhere_rounded_half_even_from_the_exact_value() -> None:
+    # The exit's commission is exactly 3.255: half-even gives 3.26 (a float would say 3.25).
+    text = _text(risk_exit_book(), "P-2")
+    assert "commission 3.26 USD" in text["fills"]
+    fees = next(
+        line
+        for line in text["P&L decomposition (decision attribution)"].splitlines()
+        if line.startswith("fees")
+    )
+    assert fees.split()[-1] == "-3.26"
+    assert "spread 0.30, slippage 0.00, impact 0.00" in text["fills"]
+
+
+def test_a_closing_trade_shows_both_views_labelled() -> None:
+    text = _text(risk_exit_book(), "P-2")
+    assert "decision attribution" in text["P&L decomposition (decision attribution)"]
+    trip = text["round-trip P&L (the lots this trade closed)"]
+    assert "opened by P-1" in trip
+    assert trip.splitlines()[-1].split()[-1] == "74.94"  # 79.20 - 1 - 3.255, half-even
+    assert "round-trip P&L (the lots this trade closed)" not in _text(risk_exit_book(), "P-1")
+
+
+def test_the_explain_of_a_canceled_order_names_who_canceled_it() -> None:
+    text = _text(risk_exit_book(), "P-3")
+    assert "OrderCanceled" in text["child orders"]
+    assert "at the request of strategy s" in text["child orders"]

@@ -1,10 +1,13 @@
 """The report's metrics are ``analytics.metrics`` on the run's curves, unchanged."""
 
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tradeloop.analytics.metrics import (
     annual_return,
@@ -19,7 +22,7 @@ from tradeloop.analytics.metrics import (
     value_at_risk,
 )
 from tradeloop.journal.replay import read_equity_csv
-from tradeloop.reports.analysis import analyze
+from tradeloop.reports.analysis import OFFSETTING_VOTES, agent_shares, analyze
 from tradeloop.reports.run import RunInputs
 from tradeloop.reports.tearsheet import METRIC_ROWS, build_report, format_metric
 
@@ -82,3 +85,46 @@ def test_attribution_by_agent_instrument_and_factor_each_sum_to_the_total(pipeli
     for split in (attribution.by_factor, attribution.by_instrument, attribution.by_agent):
         assert sum(split.values()) == pytest.approx(total, abs=1e-6)
     assert {"momentum", "meanrev"} <= set(attribution.by_agent)
+
+
+# -- by-agent attribution -----------------------------------------------------------------------
+
+_contribution = st.floats(min_value=-1.0, max_value=1.0, allow_nan=False, allow_subnormal=False)
+
+
+@given(
+    pnl=st.fractions(min_value=-(10**7), max_value=10**7, max_denominator=10**9),
+    contributions=st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), _contribution, max_size=4),
+)
+def test_agent_shares_add_up_exactly_and_each_is_bounded_by_the_trades_pnl(
+    pnl: Fraction, contributions: dict[str, float]
+) -> None:
+    shares = agent_shares(pnl, contributions)
+    if all(c == 0 for c in contributions.values()):
+        assert shares is None
+        return
+    assert shares is not None
+    assert sum(shares.values(), Fraction(0)) == pnl
+    assert all(abs(part) <= abs(pnl) for part in shares.values())
+    assert set(shares) == {*contributions, OFFSETTING_VOTES}
+
+
+def test_agents_that_nearly_cancel_out_get_bounded_shares() -> None:
+    # c / sum(c) gave +5,000x and -4,999x the trade's P&L here.
+    shares = agent_shares(Fraction(100), {"momentum": 0.5, "meanrev": -0.4999})
+    assert shares is not None
+    assert shares["momentum"] == pytest.approx(100 * 0.5 / 0.9999)
+    assert shares["meanrev"] == pytest.approx(-100 * 0.4999 / 0.9999)  # voted against a winner
+    assert shares[OFFSETTING_VOTES] == pytest.approx(100 * (1 - 0.0001 / 0.9999))
+    assert sum(shares.values()) == 100
+
+
+def test_by_agent_attribution_sums_exactly_to_the_total_on_a_run(pipeline_run) -> None:  # type: ignore[no-untyped-def]
+    attribution = analyze(RunInputs(pipeline_run.run_dir, base_dir=DATA)).attribution
+    exact = attribution.exact
+    total = exact["total"]["total"]
+    for split in ("by_factor", "by_instrument", "by_agent"):
+        assert sum(exact[split].values(), Fraction(0)) == total
+    # Each trade's part of an agent is at most its |P&L|: no agent's total exceeds the sum.
+    bound = sum(abs(t.pnl) for t in RunInputs(pipeline_run.run_dir, base_dir=DATA).pnl.values())
+    assert all(abs(v) <= bound for v in exact["by_agent"].values())

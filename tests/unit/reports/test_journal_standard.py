@@ -50,3 +50,53 @@ def test_a_fill_without_reference_price_breaks_rule_o2(pipeline_run, tmp_path: P
     conn.close()
     violations = check_journal(copy)
     assert [(v.rule, v.seq) for v in violations] == [("O2", seq)]
+
+
+def _tamper(journal: Path, tmp_path: Path, record_type: str, change) -> tuple[Path, int]:  # type: ignore[no-untyped-def]
+    import json
+    import shutil
+    import sqlite3
+
+    copy = tmp_path / "journal.sqlite"
+    shutil.copy(journal, copy)
+    conn = sqlite3.connect(copy)
+    seq, payload = conn.execute(
+        "SELECT seq, payload FROM records WHERE type = ? ORDER BY seq LIMIT 1", (record_type,)
+    ).fetchone()
+    record = json.loads(payload)
+    change(record)
+    conn.execute(
+        "UPDATE records SET payload = ? WHERE seq = ?",
+        (json.dumps(record, separators=(",", ":")), seq),
+    )
+    conn.commit()
+    conn.close()
+    return copy, seq
+
+
+@pytest.mark.parametrize(
+    ("record_type", "rule", "change"),
+    [
+        ("SubmitOrder", "O3", lambda r: r["order"].update(arrival_price=None)),
+        ("OrderFilled", "O2", lambda r: r.update(costs=None)),
+        ("SignalsEmitted", "V2", lambda r: r["agent_versions"].pop("momentum")),
+        ("EnsembleScored", "V2", lambda r: r.update(model_version=None)),
+        ("TargetsProposed", "V2", lambda r: r.update(model_version="")),
+    ],
+)
+def test_each_missing_field_breaks_its_rule(
+    pipeline_run, tmp_path: Path, record_type, rule, change
+) -> None:  # type: ignore[no-untyped-def]
+    copy, seq = _tamper(pipeline_run.journal_path, tmp_path, record_type, change)
+    assert [(v.rule, v.seq) for v in check_journal(copy)] == [(rule, seq)]
+
+
+def test_a_risk_exit_without_its_breach_breaks_rule_d1(pipeline_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    copy, seq = _tamper(
+        pipeline_run.journal_path,
+        tmp_path,
+        "ExecutionPlanned",
+        lambda r: r.update(rebalance_id="risk-99"),
+    )
+    rules = [(v.rule, v.seq) for v in check_journal(copy)]
+    assert ("D1", seq) in rules

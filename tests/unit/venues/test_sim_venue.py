@@ -321,3 +321,15 @@ def test_adjustments_that_would_leave_the_bar_are_scaled_down_together() -> None
     assert price == 100.5
     assert costs.spread + costs.slippage == round(0.5 * 1e9)
     assert costs.spread == costs.slippage
+
+
+def test_a_limit_fill_at_its_price_carries_zero_costs_not_none() -> None:
+    # "No cost" (measured: zeros) is told apart from "not measured" (None) in the journal.
+    h = Harness(half_spread_bps=10.0)
+    h.bar(100, 101, 99, 100)
+    h.limit(BUY, 5, 99.5)
+    h.bar(100, 101, 99, 100)
+    reference, price, costs = _costs(h)[0]
+    assert reference == price == 99.5
+    assert costs is not None
+    assert costs.total == 0

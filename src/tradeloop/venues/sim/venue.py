@@ -914,7 +914,7 @@ class SimulatedVenue:
         if qty_raw <= 0:
             return
         reference = price
-        costs = None
+        costs = _NO_COSTS  # a fill at its reference price: measured, nothing to attribute
         if slip:
             price, costs = self._adjust(price, qty_raw, w.is_buy, bar, instrument)
         quantity = Quantity(qty_raw, instrument.size_precision)
