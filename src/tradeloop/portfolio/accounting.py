@@ -195,7 +195,7 @@ class Portfolio:
         self.cash -= fee
         self.fees += fee
         costs = fill.costs
-        if costs is not None:
+        if costs is not None and (costs.spread or costs.slippage or costs.impact):
             price_costs = self.price_costs
             price_costs["spread"] += self._to_base(costs.spread, quote, ts)
             price_costs["slippage"] += self._to_base(costs.slippage, quote, ts)
