@@ -19,6 +19,7 @@ from tradeloop.model import (
     SubmitOrder,
     TradeTick,
     crypto_perpetual,
+    crypto_spot,
     future,
 )
 from tradeloop.venues import SimulatedVenue, SimVenueConfig
@@ -181,3 +182,46 @@ def test_l3_cme_es_queue_by_order_id_hand_checked() -> None:
         (681144757, 1),
     ]
     assert {(price, side) for _, _, price, side in replay.fills(order)} == {(480475, "MAKER")}
+
+
+def test_l2_binance_spot_depth_before_trade_counts_each_trade_once() -> None:
+    # Binance spot's depth stream (100 ms batches) often shows a trade before the trade
+    # stream prints it. Depth event 245 (received 23:54:38.650686025) takes the ask at
+    # 61841.57 from 0.146600 to 0.019720; the buyer prints that make up the 0.126880 arrive
+    # after it: 0.019330 (.665025627), 0.040000 (.667576727), 0.057000 (.699141430) and
+    # 0.010550 (.702300231); then 0.019720 (.728945834) takes the rest of the level.
+    feed = read_binance_depth(DATA / "binance-spot-btcusdt-20240808-head.gz")
+    instrument = crypto_spot(
+        "BTCUSDT", "BINANCE", base="BTC", quote="USDT", price_precision=2, size_precision=6
+    )
+    replay = _Replay(instrument, "l2")
+    events = 0
+    order = None
+    aheads: list[tuple[int, int | None]] = []
+    for record in merge([feed.deltas, feed.trades]):
+        replay.feed(record)
+        if type(record) is BookEvent:
+            events += 1
+            if events == 244:
+                order = replay.submit(
+                    replay.factory.limit(
+                        instrument.id, OrderSide.SELL, Quantity(500000, 6), Price(6184157, 2)
+                    )
+                )
+        if order is not None and record.ts_init <= 1723161278728945834:
+            ahead = replay.venue.queue_ahead(order.client_order_id)
+            aheads.append((record.ts_init, None if ahead is None else ahead.raw))
+    assert order is not None
+    t = 1723161278000000000
+    trail = [(ts - t, ahead) for ts, ahead in aheads]
+    assert trail[0][1] == 146600  # joined behind the level
+    after_depth = [a for ts, a in trail if ts >= 650686025]
+    # The level shows 0.019720 and each late print is the same volume again: the queue stays
+    # at 0.019720 until the last print, which takes it (before the fix the second print
+    # filled us 0.039610 while 0.126880 of real trades had not been counted yet).
+    assert after_depth[0] == 19720
+    assert [a for ts, a in trail if ts in (665025627, 667576727, 699141430, 702300231)] == [
+        19720
+    ] * 4
+    assert trail[-1] == (728945834, 0)
+    assert [f for f in replay.fills(order) if f[0] <= t + 728945834] == []

@@ -471,19 +471,23 @@ class SimulatedVenue:
             for working in list(orders):
                 self._match_trade(working, trade, instrument)
             self._expire(trade.instrument_id, trade.ts_event)
-        elif orders and self._book_mode:
+        elif self._book_mode:
+            # Every print reaches the book (the last price for stops; L2: the record of prints
+            # the depth has not shown yet), not only those that may fill us.
             matcher = self._matchers.get(trade.instrument_id)
             if matcher is None:
                 return
             instrument = self.instruments[trade.instrument_id]
             price = trade.price.to_precision(instrument.price_precision).raw
+            matcher.now_ns = trade.ts_init
             if not matcher.is_l3:
                 size = _raw_at(trade.size.raw, trade.size.precision, instrument.size_precision)
                 matcher.print_trade(price, size, _RESTING_SIDE[trade.aggressor_side])
             else:
                 matcher.last_print_raw = price
-            self._trigger_stops(trade.instrument_id, matcher)
-            self._expire(trade.instrument_id, trade.ts_event)
+            if orders:
+                self._trigger_stops(trade.instrument_id, matcher)
+                self._expire(trade.instrument_id, trade.ts_event)
 
     def working_orders(self, instrument_id: str) -> list[str]:
         """Return the client order ids working on ``instrument_id``, in arrival order."""
@@ -598,6 +602,7 @@ class SimulatedVenue:
             instrument, columns.price_precision, columns.size_precision
         )
         window = slice(start, stop)
+        matcher.now_ns = int(columns.ts_init[start])
         prices = columns.price[window].tolist()
         sizes = columns.size[window].tolist()
         if price_factor != 1:
@@ -637,6 +642,7 @@ class SimulatedVenue:
         )
         size = _raw_at(delta.size.raw, delta.size.precision, instrument.size_precision)
         self._scale(instrument, delta.price.precision, delta.size.precision)
+        matcher.now_ns = delta.ts_init
         matcher.apply_row(
             action,
             _SIDE_CODES[delta.side],
