@@ -22,6 +22,9 @@ The equity curve gets one point per distinct timestamp, after all its records.
 Order-book records (``OrderBookDelta``, and ``BookEvent`` from a columnar delta stream) go
 to the venue's book (level 4; other levels ignore them); the portfolio then marks the
 instrument at the book's mid, and the record is published on ``data.book.<instrument_id>``.
+A venue's own events (``BookStatusChanged`` when it stops or resumes matching against a
+crossed or unsynced book, with an ``AlertRaised``) are journaled and published at once on
+``events.venue.<venue>`` and ``events.alert``.
 Venue latency (``SimVenueConfig.latency``) lives in the venue: in-flight commands and
 responses are released by clock alerts, which step 1 fires in time order.
 """
@@ -36,12 +39,14 @@ from typing import Any
 
 from tradeloop.bus.bus import Handler, MessageBus
 from tradeloop.bus.topics import (
+    ALERTS,
     RISK_EVENTS,
     STEP_TOPIC,
     bars_topic,
     book_topic,
     quotes_topic,
     trades_topic,
+    venue_events_topic,
 )
 from tradeloop.core.clock import Clock, TestClock
 from tradeloop.core.errors import ConfigError
@@ -51,7 +56,14 @@ from tradeloop.execution.order_manager import OrderManager
 from tradeloop.journal.store import Journal
 from tradeloop.model.data import Bar, OrderBookDelta, QuoteTick, TradeTick
 from tradeloop.model.enums import TradingState
-from tradeloop.model.events import Event, OrderEvent, OrderInitialized, TradingStateChanged
+from tradeloop.model.events import (
+    AlertRaised,
+    BookStatusChanged,
+    Event,
+    OrderEvent,
+    OrderInitialized,
+    TradingStateChanged,
+)
 from tradeloop.model.instruments import Instrument
 from tradeloop.model.orders import Order
 from tradeloop.model.position import Position
@@ -156,7 +168,13 @@ class Kernel:
         for venue in sorted({i.venue for i in self.instruments.values()}):
             members = {k: v for k, v in self.instruments.items() if v.venue == venue}
             sim = SimulatedVenue(
-                venue, venue_config, clock, members, self._deferred.append, seed=seed
+                venue,
+                venue_config,
+                clock,
+                members,
+                self._deferred.append,
+                seed=seed,
+                publish=self._on_venue_event,
             )
             self.venues[venue] = sim
             self.order_manager.register_client(sim)
@@ -206,6 +224,14 @@ class Kernel:
         if topic is None:
             topic = self._decision_topics[name] = f"events.decisions.{name}"
         self.bus.publish(topic, event)
+
+    def _on_venue_event(self, event: Event) -> None:
+        # A venue's own facts (book status, alerts): journaled and published at once.
+        self.journal.append(event)
+        if type(event) is AlertRaised:
+            self.bus.publish(ALERTS, event)
+        elif type(event) is BookStatusChanged:
+            self.bus.publish(venue_events_topic(event.venue), event)
 
     def fire_step(self, ts_ns: int) -> None:
         """Publish ``ts_ns`` on ``events.clock.step``: every record of that instant is done."""

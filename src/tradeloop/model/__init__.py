@@ -52,6 +52,7 @@ from tradeloop.model.enums import (
 from tradeloop.model.events import (
     AccountStateChanged,
     AlertRaised,
+    BookStatusChanged,
     DataValidated,
     Event,
     ExternalFillRecorded,
@@ -106,6 +107,7 @@ __all__ = [
     "BookLevel",
     "BookSide",
     "BookSideCode",
+    "BookStatusChanged",
     "CancelOrder",
     "Command",
     "CostAssessed",

@@ -13,6 +13,7 @@ from tradeloop.core import Price, Quantity, TestClock
 from tradeloop.data.books import read_binance_depth, read_databento_mbo
 from tradeloop.engine.feed import BookEvent, merge
 from tradeloop.model import (
+    BookStatusChanged,
     OrderFactory,
     OrderFilled,
     OrderSide,
@@ -225,3 +226,44 @@ def test_l2_binance_spot_depth_before_trade_counts_each_trade_once() -> None:
     ] * 4
     assert trail[-1] == (728945834, 0)
     assert [f for f in replay.fills(order) if f[0] <= t + 728945834] == []
+
+
+def test_l3_cme_pre_open_crossed_book_holds_a_market_order_until_the_open() -> None:
+    # CME's pre-open (2023-12-25 22:39:55 to the 23:00 opening auction) leaves the ES book
+    # crossed: at 22:50:03.566 the best bid is 4805.00 and the best ask 4799.50. A market buy
+    # sent then must not fill at 4799.50; it waits for the first consistent event end after
+    # the open (23:00:00.106846211: 4800.00 / 4800.25) and fills at the ask, 4800.25.
+    deltas = read_databento_mbo(DATA / "esh4-glbx-mdp3-20231225-head.mbo.csv.gz")
+    instrument = future(
+        "ESH4",
+        "GLBX",
+        currency_code="USD",
+        price_precision=2,
+        tick_size="0.25",
+        multiplier="50",
+        expiry_ns=1710500000000000000,
+    )
+    replay = _Replay(instrument, "l3")
+    published: list[Any] = []
+    replay.venue._publish = published.append
+    order = None
+    for record in merge([deltas]):
+        replay.feed(record)
+        if order is None and record.ts_init >= 1703544600000000000:  # 22:50 UTC
+            book = replay.venue.book(instrument.id)
+            assert book is not None
+            assert (book.best_bid_raw(), book.best_ask_raw()) == ((480500, 7), (479950, 13))
+            order = replay.submit(
+                replay.factory.market(instrument.id, OrderSide.BUY, Quantity(2, 0))
+            )
+    assert order is not None
+    assert replay.fills(order) == [(1703545200106846211, 2, 480025, "TAKER")]
+    statuses = [
+        (e.ts_event, e.status, e.suspended_events)
+        for e in published
+        if isinstance(e, BookStatusChanged)
+    ]
+    assert statuses == [
+        (1703543995222483197, "crossed", 0),
+        (1703545200106846211, "ok", 892),
+    ]

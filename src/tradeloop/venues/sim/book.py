@@ -160,6 +160,10 @@ class BookMatcher:
         self._by_level: dict[tuple[int, int], list[QueueSlot]] = {}
         self._consumed: dict[tuple[int, int], int] = {}
         self.last_print_raw: int | None = None
+        # "ok", "crossed" or "unsynced" at the last event end (the venue matches only on "ok").
+        self.status = "ok"
+        self.suspended_events = 0
+        self.is_event_unsynced = False  # single-delta input: a row of this event was UNSYNCED
 
     # -- views -----------------------------------------------------------------------------------
 

@@ -29,7 +29,12 @@ together.
 Level 4 (``fidelity="book"``): the venue rebuilds each instrument's L2 or L3 book from the
 data's deltas (``on_book_rows``, ``on_book_delta``); resting limits keep a queue position
 and marketable orders walk the book and consume it (the rules are in ``venues.sim.book``).
-Takers, crossing checks, stops and expiries run at the end of each venue event.
+Takers, crossing checks, stops and expiries run at the end of each venue event. A book that
+ends an event crossed (best bid at or above best ask), or an event the feed flags
+``UNSYNCED``, is not matched against: takers, crossing checks, queue joins and touch-triggered
+stops wait for the next consistent event end (IOC/FOK orders arriving meanwhile are
+canceled); prints still move queues. Each change of that state is a ``BookStatusChanged``
+event (plus an ``AlertRaised`` warning when matching stops) through ``publish``.
 
 Latency (``latency``, any level): a command reaches the matching engine
 ``entry_latency_ns`` after it was sent and every response reaches the engine
@@ -79,6 +84,9 @@ from tradeloop.model.enums import (
     TimeInForce,
 )
 from tradeloop.model.events import (
+    AlertRaised,
+    BookStatusChanged,
+    Event,
     FillCosts,
     OrderAccepted,
     OrderCanceled,
@@ -103,6 +111,7 @@ if TYPE_CHECKING:  # importing data.books at run time would load numba into the 
 
 _DAY_NS = 86_400_000_000_000
 _F_LAST: Final = int(BookFlag.LAST)
+_F_UNSYNCED: Final = int(BookFlag.UNSYNCED)
 _BID: Final = 1
 _ASK: Final = 2
 _ACTION_CODES: Final = {
@@ -189,6 +198,8 @@ class SimulatedVenue:
     instruments : the instruments traded here.
     emit : where responses go (the kernel's deferred queue).
     seed : the run's seed (latency draws).
+    publish : where the venue's own events go (``BookStatusChanged``, ``AlertRaised``);
+        ``None``: nowhere.
     """
 
     def __init__(
@@ -199,8 +210,10 @@ class SimulatedVenue:
         instruments: Mapping[str, Instrument],
         emit: EventSink,
         seed: int = 0,
+        publish: Callable[[Event], None] | None = None,
     ) -> None:
         self.venue = venue
+        self._publish = publish
         self.config = config
         self.clock = clock
         self.instruments = instruments
@@ -609,16 +622,18 @@ class SimulatedVenue:
             prices = [scale_row_price(p, price_factor) for p in prices]
         if size_factor != 1:
             sizes = [z * size_factor for z in sizes]
+        flags = columns.flags[window].tolist()
         matcher.apply_rows(
             columns.action[window].tolist(),
             columns.side[window].tolist(),
             prices,
             sizes,
             columns.order_id[window].tolist(),
-            columns.flags[window].tolist(),
+            flags,
             columns.sequence[window].tolist(),
         )
-        self._end_book_event(matcher, instrument, int(columns.ts_event[stop - 1]))
+        is_unsynced = any(flag & _F_UNSYNCED for flag in flags)
+        self._end_book_event(matcher, instrument, int(columns.ts_event[stop - 1]), is_unsynced)
 
     def on_book_delta(self, delta: OrderBookDelta) -> None:
         """Apply one ``OrderBookDelta`` and match at the end of its event (level 4).
@@ -652,12 +667,27 @@ class SimulatedVenue:
             delta.flags,
             delta.sequence,
         )
+        if delta.flags & _F_UNSYNCED:
+            matcher.is_event_unsynced = True
         if delta.flags & _F_LAST or delta.flags == 0:
-            self._end_book_event(matcher, instrument, delta.ts_event)
+            is_unsynced = matcher.is_event_unsynced
+            matcher.is_event_unsynced = False
+            self._end_book_event(matcher, instrument, delta.ts_event, is_unsynced)
 
-    def _end_book_event(self, matcher: BookMatcher, instrument: Instrument, ts_ns: int) -> None:
+    def _end_book_event(
+        self, matcher: BookMatcher, instrument: Instrument, ts_ns: int, is_unsynced: bool = False
+    ) -> None:
         matcher.end_event()
+        book = matcher.book
+        status = "unsynced" if is_unsynced else "crossed" if book.is_crossed() else "ok"
+        if status != matcher.status:
+            self._book_status(matcher, instrument, status)
         orders = self._working.get(instrument.id)
+        if status != "ok":
+            matcher.suspended_events += 1
+            if orders:
+                self._expire(instrument.id, ts_ns)
+            return
         if not orders:
             return
         self._trigger_stops(instrument.id, matcher)
@@ -667,10 +697,58 @@ class SimulatedVenue:
         matcher.cross_resting()
         self._expire(instrument.id, ts_ns)
 
+    def _book_status(self, matcher: BookMatcher, instrument: Instrument, status: str) -> None:
+        previous, matcher.status = matcher.status, status
+        suspended, matcher.suspended_events = matcher.suspended_events, 0
+        book = matcher.book
+        if status == "crossed":
+            reason = "the book ended a venue event crossed: best bid at or above best ask"
+        elif status == "unsynced":
+            reason = "the feed flags the book UNSYNCED (rebuilt from diffs after a gap)"
+        else:
+            reason = f"the book is consistent again after {suspended} {previous} event ends"
+        if self._publish is None:
+            return
+        now = self.clock.timestamp_ns()
+        self._publish(
+            BookStatusChanged(
+                venue=self.venue,
+                instrument_id=instrument.id,
+                status=status,
+                reason=reason,
+                best_bid=book.best_bid_price(),
+                best_ask=book.best_ask_price(),
+                suspended_events=suspended if status == "ok" else 0,
+                ts_event=now,
+                ts_init=now,
+            )
+        )
+        if status != "ok":
+            self._publish(
+                AlertRaised(
+                    severity="warning",
+                    source=f"venue.{self.venue}",
+                    message=(
+                        f"matching against {instrument.id} suspended: {reason}; orders wait "
+                        "until the book is consistent"
+                    ),
+                    ts_event=now,
+                    ts_init=now,
+                )
+            )
+
     def _book_arrival(self, working: WorkingOrder, instrument: Instrument) -> None:
         matcher = self._matchers.get(instrument.id)
         if matcher is None:
             return  # no book yet: the first event end matches it
+        if matcher.status != "ok":
+            # No matching against a crossed or unsynced book: the order waits for the next
+            # consistent event end (an IOC/FOK cannot wait).
+            if working.init.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+                self._close(
+                    working, "canceled", f"IOC/FOK order not filled: the book is {matcher.status}"
+                )
+            return
         if working.awaits_data:
             # Arrived after a latency: a passive limit joins the queue now (its position is
             # the book at its arrival); anything that could take waits for the next event.
@@ -693,8 +771,10 @@ class SimulatedVenue:
         ]
         if not stops:
             return
-        bid = matcher.best_effective(_BID)
-        ask = matcher.best_effective(_ASK)
+        # A crossed or unsynced book has no trustworthy touch: only prints trigger then.
+        usable = matcher.status == "ok"
+        bid = matcher.best_effective(_BID) if usable else None
+        ask = matcher.best_effective(_ASK) if usable else None
         last = matcher.last_print_raw
         for working in stops:
             trigger = working.trigger_raw
