@@ -41,6 +41,7 @@ from tradeloop.analytics.indicators import (
     wma,
     zscore,
 )
+from tradeloop.analytics.volume_profile import IntradayVolumeProfile
 
 if typing.TYPE_CHECKING:
     from tradeloop.analytics.beta import (
@@ -200,6 +201,7 @@ __all__ = [
     "Drawdown",
     "EwmaBeta",
     "Exposure",
+    "IntradayVolumeProfile",
     "MACDOutput",
     "MarketPrints",
     "MarketQuotes",
