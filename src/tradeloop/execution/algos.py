@@ -1,8 +1,11 @@
 """Execution algorithms: turn one planned change into child orders over time.
 
 Each algorithm is driven by its instrument's bars (``on_bar``, after the bar was seen) or,
-with ``interval_ns``, by a clock timer (``twap``, ``vwap``, ``implementation_shortfall``), and
-by its child orders' events (``on_order_event``); it sends children through an
+with ``interval_ns`` / ``timeout_ns``, by the clock (``twap``, ``vwap``,
+``implementation_shortfall``, ``pov`` on a timer; ``limit_then_market`` on a time alert), so
+it runs on quotes, trades or order books without bars; by trade prints (``on_trade``: the
+volume ``pov`` follows); and by its child orders' events (``on_order_event``); it sends
+children through an
 ``OrderGateway`` (which passes every order through risk), and reports through ``emit``:
 ``ExecutionProgressed`` on each fill and ``ExecutionCompleted`` when it is done. Every
 algorithm is cancellable (``cancel``: working children are canceled, the timer stopped).
@@ -12,9 +15,14 @@ algorithm is cancellable (``cancel``: working children are canceled, the timer s
   remainder).
 - ``vwap``: like TWAP with slice sizes proportional to a volume profile (``weights``, one
   per slice — the pipeline estimates it from the intraday volume by time of day).
-- ``pov``: each bar, a market order for ``rate`` × the bar's volume, until done.
+- ``pov``: each bar, a market order for ``rate`` × the bar's volume, until done. With
+  ``interval_ns``, every interval: a market order bringing what was sent to
+  ``floor(rate × market volume since the start)`` (lots; the rounding remainder carries to
+  the next interval), the market volume being the trade prints' (``on_trade``), or the bars'
+  when no print arrives.
 - ``limit_then_market``: a limit at the arrival price improved by ``offset_ticks``; after
-  ``timeout_bars`` bars, what is left is canceled and sent as a market order.
+  ``timeout_bars`` bars (or ``timeout_ns`` of clock time, when set), what is left is canceled
+  and sent as a market order.
 - ``implementation_shortfall``: slices follow the Almgren–Chriss optimal trajectory for the
   plan's impact coefficients and risk aversion (``costs.almgren_chriss.optimal_trajectory``
   over ``horizon_days`` in ``slices`` intervals, price volatility ``volatility``): slice k
@@ -41,7 +49,7 @@ from tradeloop.core.clock import Clock, TimeEvent
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.fixed import Price, Quantity, pow10
 from tradeloop.costs.almgren_chriss import AlmgrenChrissConfig, optimal_trajectory
-from tradeloop.model.data import Bar
+from tradeloop.model.data import Bar, TradeTick
 from tradeloop.model.decisions import ExecutionCompleted, ExecutionProgressed
 from tradeloop.model.enums import OrderSide
 from tradeloop.model.events import (
@@ -89,9 +97,11 @@ class ExecutionPlan(msgspec.Struct, frozen=True, kw_only=True):
     """One change to execute.
 
     ``slices`` (twap, vwap, implementation_shortfall), ``weights`` (vwap), ``rate`` (pov),
-    ``timeout_bars`` and ``offset_ticks`` (limit_then_market; ``offset_ticks`` also iceberg),
-    ``interval_ns`` (twap, vwap, implementation_shortfall: slices on a clock timer every
-    ``interval_ns`` instead of one per bar; 0: per bar), ``almgren_chriss``, ``volatility``
+    ``timeout_bars``, ``timeout_ns`` and ``offset_ticks`` (limit_then_market: convert after
+    ``timeout_ns`` of clock time when positive, else after ``timeout_bars`` bars;
+    ``offset_ticks`` also iceberg), ``interval_ns`` (twap, vwap, implementation_shortfall,
+    pov: slices on a clock timer every ``interval_ns`` instead of one per bar; 0: per bar),
+    ``almgren_chriss``, ``volatility``
     (price volatility in currency per unit per sqrt(day)) and ``horizon_days``
     (implementation_shortfall), ``display_quantity`` and ``limit_price`` (iceberg) configure
     the algorithm.
@@ -108,6 +118,7 @@ class ExecutionPlan(msgspec.Struct, frozen=True, kw_only=True):
     weights: tuple[float, ...] = ()
     rate: float = 0.1
     timeout_bars: int = 1
+    timeout_ns: int = 0
     offset_ticks: int = 0
     reduce_only: bool = False
     interval_ns: int = 0
@@ -136,6 +147,8 @@ class ExecutionPlan(msgspec.Struct, frozen=True, kw_only=True):
             )
         if self.interval_ns < 0:
             raise ConfigError(f"execution plan interval_ns {self.interval_ns} must be >= 0")
+        if self.timeout_ns < 0:
+            raise ConfigError(f"execution plan timeout_ns {self.timeout_ns} must be >= 0")
         if self.algorithm == "implementation_shortfall":
             if self.almgren_chriss is None:
                 raise ConfigError(
@@ -180,6 +193,7 @@ class ExecutionAlgorithm:
         self.is_done = False
         self.bars_seen = 0
         self._timer: str | None = None
+        self._alert: str | None = None
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -250,6 +264,19 @@ class ExecutionAlgorithm:
     def on_interval(self) -> None:
         """React to the algorithm's clock timer (``interval_ns``)."""
 
+    def _start_alert(self, at_ns: int) -> None:
+        # One clock alert (a timeout) at ``at_ns``: ``on_alert``.
+        self._alert = f"algo.{self.plan.parent_order_id}.timeout"
+        self.clock.set_time_alert(self._alert, at_ns, self._on_alert)
+
+    def _on_alert(self, event: TimeEvent) -> None:
+        self._alert = None
+        if not self.is_done:
+            self.on_alert()
+
+    def on_alert(self) -> None:
+        """React to the algorithm's clock alert (``timeout_ns``)."""
+
     def _finish(self, outcome: str) -> None:
         if self.is_done:
             return
@@ -257,6 +284,9 @@ class ExecutionAlgorithm:
         if self._timer is not None:
             self.clock.cancel_timer(self._timer)
             self._timer = None
+        if self._alert is not None:
+            self.clock.cancel_timer(self._alert)
+            self._alert = None
         average = None
         if self.filled_raw:
             average = self._cost_raw / self.filled_raw / pow10(self._px_precision)
@@ -283,6 +313,9 @@ class ExecutionAlgorithm:
     def on_bar(self, bar: Bar) -> None:
         """React to a new bar of the instrument."""
         self.bars_seen += 1
+
+    def on_trade(self, trade: TradeTick) -> None:
+        """React to a trade print of the instrument (the market's volume)."""
 
     def on_order_event(self, event: OrderEvent) -> None:
         """Account for a child's event; finish when everything is filled."""
@@ -380,22 +413,51 @@ class Vwap(Twap):
 
 
 class Pov(ExecutionAlgorithm):
-    """A fixed share of each bar's volume."""
+    """A fixed share of the market's volume: per bar, or per clock interval of prints."""
 
     name = "pov"
 
+    def start(self) -> None:
+        """Wait for volume to come (participation is measured on the volume after the start)."""
+        self._rate = Fraction(repr(self.plan.rate))
+        self._printed_raw = 0  # market volume of trade prints since the start
+        self._bar_raw = 0  # market volume of bars since the start (clock-driven plans)
+        self._has_prints = False
+        self._sent_raw = 0
+        self._start_timer()
+
+    def _raw(self, quantity: Quantity) -> int:
+        return quantity.raw * pow10(self.instrument.size_precision) // pow10(quantity.precision)
+
     def on_bar(self, bar: Bar) -> None:
-        """Send ``rate`` × this bar's volume (in the instrument's units)."""
+        """Bar-driven: send ``rate`` × this bar's volume. Clock-driven: count its volume."""
         super().on_bar(bar)
         if self.is_done:
             return
         volume_raw = (
             bar.volume_raw * pow10(self.instrument.size_precision) // pow10(bar.volume_precision)
         )
+        if self.plan.interval_ns > 0:
+            self._bar_raw += volume_raw
+            return
         self._send_market(max(self.instrument.lot_size_raw, int(volume_raw * self.plan.rate)))
 
-    def start(self) -> None:
-        """Wait for the first bar (participation is measured on volume to come)."""
+    def on_trade(self, trade: TradeTick) -> None:
+        """Count a print's volume (clock-driven plans)."""
+        if self.plan.interval_ns > 0 and not self.is_done:
+            self._has_prints = True
+            self._printed_raw += self._raw(trade.size)
+
+    def on_interval(self) -> None:
+        """Bring what was sent up to ``rate`` × the market volume since the start."""
+        volume = self._printed_raw if self._has_prints else self._bar_raw
+        target = math.floor(volume * self._rate)
+        want = target - self._sent_raw
+        if want < self.instrument.lot_size_raw:
+            return  # the remainder carries to the next interval
+        before = self.remaining_raw
+        self._send_market(want)
+        self._sent_raw += before - self.remaining_raw
 
 
 class LimitThenMarket(ExecutionAlgorithm):
@@ -404,18 +466,29 @@ class LimitThenMarket(ExecutionAlgorithm):
     name = "limit_then_market"
 
     def start(self) -> None:
-        """Place the limit."""
+        """Place the limit (and, with ``timeout_ns``, the clock alert that converts it)."""
         offset = self.plan.offset_ticks * self.instrument.tick_size_raw
         arrival = self.plan.arrival_price.to_precision(self.instrument.price_precision)
         raw = arrival.raw - offset if self.plan.side is OrderSide.BUY else arrival.raw + offset
         raw -= raw % self.instrument.tick_size_raw
         self._converting = False
         self._send_limit(self.plan.quantity.raw, Price(raw, self.instrument.price_precision))
+        if self.plan.timeout_ns > 0 and not self.is_done:
+            self._start_alert(self.clock.timestamp_ns() + self.plan.timeout_ns)
 
     def on_bar(self, bar: Bar) -> None:
-        """Convert the rest to a market order once the timeout has passed."""
+        """Convert the rest to a market order once ``timeout_bars`` bars have passed."""
         super().on_bar(bar)
-        if self.is_done or self._converting or self.bars_seen < self.plan.timeout_bars:
+        if self.plan.timeout_ns > 0 or self.bars_seen < self.plan.timeout_bars:
+            return
+        self._convert()
+
+    def on_alert(self) -> None:
+        """Convert the rest to a market order: ``timeout_ns`` has passed."""
+        self._convert()
+
+    def _convert(self) -> None:
+        if self.is_done or self._converting:
             return
         working = [o for o in self.children.values() if o.is_open]
         if working:
