@@ -27,6 +27,10 @@ A run is described by one TOML file::
     [venue]
     commission = { kind = "per_share", per_share = "0.005", minimum = "1" }
 
+    [venues.BYBIT]                    # one venue's own settings: these keys replace [venue]'s
+    commission = { kind = "bps", bps = 5.5 }
+    fidelity = "quotes"
+
     [[strategies]]
     class = "SmaCross"
     params = { instrument_ids = ["ORCL.XNAS"], fast = 10, slow = 30, quantity = "100" }
@@ -131,12 +135,18 @@ class PluginSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
 
 class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A whole run."""
+    """A whole run.
+
+    ``venue`` configures every simulated venue; ``venues.<CODE>`` gives one venue (the part
+    of instrument ids after the dot) its own settings: the keys it lists replace those of
+    ``venue`` (a table, such as ``commission`` or ``book``, is replaced whole).
+    """
 
     run: RunSection = RunSection()
     data: list[DataSection] = []
     instruments: list[InstrumentSection] = []
     venue: SimVenueConfig = SimVenueConfig()
+    venues: dict[str, dict[str, Any]] = {}
     risk: RiskConfig = RiskConfig()
     strategies: list[StrategySection] = []
     plugins: PluginSection = PluginSection()
@@ -146,6 +156,26 @@ class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
             raise ConfigError("the config has no [[data]] entry: a run needs market data")
         if not self.strategies:
             raise ConfigError("the config has no [[strategies]] entry: a run needs a strategy")
+        self.venue_configs()  # every per-venue table is checked at load time
+
+    def venue_configs(self) -> dict[str, SimVenueConfig]:
+        """Return each ``venues.<CODE>`` table merged over ``venue``, by venue code.
+
+        Raises
+        ------
+        ConfigError
+            If a merged table is not a valid venue configuration.
+        """
+        base = msgspec.to_builtins(self.venue)
+        configs = {}
+        for code, override in sorted(self.venues.items()):
+            try:
+                configs[code] = msgspec.convert({**base, **override}, type=SimVenueConfig)
+            except msgspec.ValidationError as error:
+                raise ConfigError(f"[venues.{code}]: {error}") from None
+            except ConfigError as error:
+                raise ConfigError(f"[venues.{code}]: {error}") from None
+        return configs
 
 
 def config_hash(config: RunConfig) -> str:

@@ -55,7 +55,7 @@ from tradeloop.engine.feed import BookEvent, FeedRecord, RecordStream
 from tradeloop.execution.order_manager import OrderManager
 from tradeloop.journal.store import Journal
 from tradeloop.model.data import Bar, OrderBookDelta, QuoteTick, TradeTick
-from tradeloop.model.enums import TradingState
+from tradeloop.model.enums import BookSide, TradingState
 from tradeloop.model.events import (
     AlertRaised,
     BookStatusChanged,
@@ -123,6 +123,14 @@ class _Context:
     def mark_price(self, instrument_id: str) -> Price | None:
         return self._kernel.portfolio.mark_price(instrument_id)
 
+    def book_levels(
+        self, instrument_id: str, side: BookSide, depth: int | None
+    ) -> list[tuple[Price, Quantity]]:
+        return self._kernel.venue_of(instrument_id).displayed_levels(instrument_id, side, depth)
+
+    def taker_fee_bps(self, instrument_id: str, price: Price) -> float:
+        return self._kernel.venue_of(instrument_id).taker_fee_bps(instrument_id, price)
+
     def publish_event(self, event: Event) -> None:
         self._kernel.publish_event(event)
 
@@ -145,6 +153,7 @@ class Kernel:
         strategies: Sequence[Strategy],
         fx: FxConverter | None = None,
         seed: int = 0,
+        venue_configs: Mapping[str, SimVenueConfig] | None = None,
     ) -> None:
         if not strategies:
             raise ConfigError("a run needs at least one strategy")
@@ -165,11 +174,19 @@ class Kernel:
         self.order_manager.set_risk(self.risk)
         self._deferred: deque[OrderEvent] = deque()
         self.venues: dict[str, SimulatedVenue] = {}
-        for venue in sorted({i.venue for i in self.instruments.values()}):
+        per_venue = dict(venue_configs or {})
+        codes = sorted({i.venue for i in self.instruments.values()})
+        unknown = sorted(set(per_venue) - set(codes))
+        if unknown:
+            raise ConfigError(
+                f"venue settings for {', '.join(unknown)}, where no instrument trades "
+                f"(venues: {', '.join(codes)})"
+            )
+        for venue in codes:
             members = {k: v for k, v in self.instruments.items() if v.venue == venue}
             sim = SimulatedVenue(
                 venue,
-                venue_config,
+                per_venue.get(venue, venue_config),
                 clock,
                 members,
                 self._deferred.append,
@@ -289,7 +306,14 @@ class Kernel:
             route[4] = self.bus.handlers(route[2])
         return route
 
-    def _venue_of(self, instrument_id: str) -> SimulatedVenue:
+    def venue_of(self, instrument_id: str) -> SimulatedVenue:
+        """Return the simulated venue that trades ``instrument_id``.
+
+        Raises
+        ------
+        ConfigError
+            If the instrument is not configured.
+        """
         instrument = self.instruments.get(instrument_id)
         if instrument is None:
             raise ConfigError(
@@ -323,12 +347,12 @@ class Kernel:
             self.portfolio.on_trade(record)
             self.bus.publish(trades_topic(record.instrument_id), record)
         elif type(record) is BookEvent:
-            venue = self._venue_of(record.instrument_id)
+            venue = self.venue_of(record.instrument_id)
             venue.on_book_rows(record.columns, record.start, record.stop)
             self.drain()
             self._after_book(venue, record.instrument_id, record)
         elif type(record) is OrderBookDelta:
-            venue = self._venue_of(record.instrument_id)
+            venue = self.venue_of(record.instrument_id)
             venue.on_book_delta(record)
             self.drain()
             self._after_book(venue, record.instrument_id, record)

@@ -427,6 +427,7 @@ def build_kernel(prepared: PreparedRun, clock: TestClock | LiveClock, journal: J
         risk_config=config.risk,
         strategies=prepared.strategies,
         seed=config.run.seed,
+        venue_configs=config.venue_configs(),
     )
 
 

@@ -6,12 +6,12 @@ from tradeloop.execution.algos import (
     ALGORITHMS,
     ExecutionAlgorithm,
     ExecutionPlan,
-    OrderGateway,
     make_algorithm,
 )
 from tradeloop.execution.order_manager import EXTERNAL_STRATEGY_ID, OrderManager, PreTradeCheck
-from tradeloop.execution.ports import EventSink, ExecutionClient
+from tradeloop.execution.ports import EventSink, ExecutionClient, OrderGateway
 from tradeloop.execution.sor import (
+    LiquiditySource,
     RouteAllocation,
     RoutePlan,
     VenueLiquidity,
@@ -30,6 +30,7 @@ __all__ = [
     "ExecutionAlgorithm",
     "ExecutionClient",
     "ExecutionPlan",
+    "LiquiditySource",
     "OrderGateway",
     "OrderManager",
     "PreTradeCheck",

@@ -31,6 +31,13 @@ algorithm is cancellable (``cancel``: working children are canceled, the timer s
 - ``iceberg``: a limit at ``limit_price`` (default: the arrival price improved by
   ``offset_ticks``) showing at most ``display_quantity``; each time the shown child is
   filled, the next one (the same size, or what is left) is sent at the same price.
+- ``sor``: smart order routing over ``venues`` (the same asset's instrument ids on several
+  venues): what is left is split by ``execution.sor.route_order`` over the liquidity each
+  venue displays now (price, taker fee, size; within ``limit_price`` if given) and sent as
+  one IOC limit per venue; the rest is routed again every ``interval_ns`` (or each bar of a
+  routed instrument when 0) until filled, canceled or ``timeout_ns`` has passed. Each round
+  is reported (``ExecutionProgressed``, note ``routed ...``). Quantities are counted at the
+  finest size precision of the routed instruments.
 
 Children are tagged ``("rebalance:<id>", "algo:<name>")`` with the plan's parent order id,
 so TCA and ``explain`` can gather them.
@@ -41,7 +48,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from fractions import Fraction
-from typing import Protocol
 
 import msgspec
 
@@ -49,9 +55,11 @@ from tradeloop.core.clock import Clock, TimeEvent
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.fixed import Price, Quantity, pow10
 from tradeloop.costs.almgren_chriss import AlmgrenChrissConfig, optimal_trajectory
+from tradeloop.execution.ports import OrderGateway
+from tradeloop.execution.sor import LiquiditySource, VenueLiquidity, route_order
 from tradeloop.model.data import Bar, TradeTick
 from tradeloop.model.decisions import ExecutionCompleted, ExecutionProgressed
-from tradeloop.model.enums import OrderSide
+from tradeloop.model.enums import OrderSide, TimeInForce
 from tradeloop.model.events import (
     Event,
     OrderCanceled,
@@ -62,8 +70,16 @@ from tradeloop.model.events import (
     OrderRejected,
 )
 from tradeloop.model.instruments import Instrument
-from tradeloop.model.order_factory import OrderFactory
 from tradeloop.model.orders import Order
+
+__all__ = [
+    "ALGORITHMS",
+    "ALGORITHM_CLASSES",
+    "ExecutionAlgorithm",
+    "ExecutionPlan",
+    "OrderGateway",
+    "make_algorithm",
+]
 
 ALGORITHMS = (
     "immediate",
@@ -73,24 +89,8 @@ ALGORITHMS = (
     "limit_then_market",
     "implementation_shortfall",
     "iceberg",
+    "sor",
 )
-
-
-class OrderGateway(Protocol):
-    """How an algorithm sends and cancels orders (the strategy's path through risk)."""
-
-    @property
-    def order_factory(self) -> OrderFactory:
-        """Return the factory of the owning strategy."""
-        ...
-
-    def submit_order(self, order: object) -> Order:
-        """Send an order."""
-        ...
-
-    def cancel_order(self, order: Order | str) -> bool:
-        """Cancel an open order."""
-        ...
 
 
 class ExecutionPlan(msgspec.Struct, frozen=True, kw_only=True):
@@ -127,6 +127,7 @@ class ExecutionPlan(msgspec.Struct, frozen=True, kw_only=True):
     horizon_days: float = 1.0
     display_quantity: Quantity | None = None
     limit_price: Price | None = None
+    venues: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -160,6 +161,13 @@ class ExecutionPlan(msgspec.Struct, frozen=True, kw_only=True):
                     f"execution plan {self.parent_order_id}: volatility {self.volatility} must "
                     f"be >= 0 and horizon_days {self.horizon_days} positive"
                 )
+        if self.venues and (
+            self.instrument_id not in self.venues or len(set(self.venues)) != len(self.venues)
+        ):
+            raise ConfigError(
+                f"execution plan {self.parent_order_id}: venues {list(self.venues)} must be "
+                f"distinct and include the plan's instrument {self.instrument_id}"
+            )
         if self.algorithm == "iceberg" and (
             self.display_quantity is None or self.display_quantity.raw <= 0
         ):
@@ -186,9 +194,10 @@ class ExecutionAlgorithm:
         self.gateway = gateway
         self.clock = clock
         self.emit = emit
-        self.filled_raw = 0
+        self.filled_raw = 0  # at ``_size_precision``
         self._cost_raw = 0  # sum of px.raw * qty.raw of fills
         self._px_precision = instrument.price_precision
+        self._size_precision = instrument.size_precision
         self.children: dict[str, Order] = {}
         self.is_done = False
         self.bars_seen = 0
@@ -197,16 +206,30 @@ class ExecutionAlgorithm:
 
     # -- helpers ------------------------------------------------------------------------------
 
+    def _scaled(self, raw: int, precision: int) -> int:
+        # A raw size at ``precision`` at the algorithm's (never finer) size precision.
+        return raw * pow10(self._size_precision - precision)
+
+    @property
+    def quantity_raw(self) -> int:
+        """Return the plan's quantity (raw, at the algorithm's size precision)."""
+        quantity = self.plan.quantity
+        return self._scaled(quantity.raw, quantity.precision)
+
     @property
     def remaining_raw(self) -> int:
         """Return the quantity (raw) neither filled nor working."""
-        working = sum(o.quantity.raw - o.filled_raw for o in self.children.values() if o.is_open)
-        return self.plan.quantity.raw - self.filled_raw - working
+        working = sum(
+            self._scaled(o.quantity.raw - o.filled_raw, o.quantity.precision)
+            for o in self.children.values()
+            if o.is_open
+        )
+        return self.quantity_raw - self.filled_raw - working
 
     @property
     def unfilled_raw(self) -> int:
         """Return the quantity (raw) not filled yet."""
-        return self.plan.quantity.raw - self.filled_raw
+        return self.quantity_raw - self.filled_raw
 
     def _lots(self, raw: int) -> int:
         lot = self.instrument.lot_size_raw
@@ -296,7 +319,7 @@ class ExecutionAlgorithm:
                 parent_order_id=self.plan.parent_order_id,
                 instrument_id=self.plan.instrument_id,
                 algorithm=self.name,
-                filled_qty=self.filled_raw / pow10(self.instrument.size_precision),
+                filled_qty=self.filled_raw / pow10(self._size_precision),
                 average_price=average,
                 arrival_price=float(self.plan.arrival_price),
                 outcome=outcome,
@@ -320,12 +343,12 @@ class ExecutionAlgorithm:
     def on_order_event(self, event: OrderEvent) -> None:
         """Account for a child's event; finish when everything is filled."""
         if type(event) is OrderFilled:
-            qty = event.last_qty.to_precision(self.instrument.size_precision)
+            qty = event.last_qty.to_precision(self._size_precision)
             self.filled_raw += qty.raw
             px = event.last_px.to_precision(self._px_precision)
             self._cost_raw += px.raw * qty.raw
             now = self.clock.timestamp_ns()
-            scale = pow10(self.instrument.size_precision)
+            scale = pow10(self._size_precision)
             self.emit(
                 ExecutionProgressed(
                     parent_order_id=self.plan.parent_order_id,
@@ -467,12 +490,8 @@ class LimitThenMarket(ExecutionAlgorithm):
 
     def start(self) -> None:
         """Place the limit (and, with ``timeout_ns``, the clock alert that converts it)."""
-        offset = self.plan.offset_ticks * self.instrument.tick_size_raw
-        arrival = self.plan.arrival_price.to_precision(self.instrument.price_precision)
-        raw = arrival.raw - offset if self.plan.side is OrderSide.BUY else arrival.raw + offset
-        raw -= raw % self.instrument.tick_size_raw
         self._converting = False
-        self._send_limit(self.plan.quantity.raw, Price(raw, self.instrument.price_precision))
+        self._send_limit(self.plan.quantity.raw, _passive_price(self.plan, self.instrument))
         if self.plan.timeout_ns > 0 and not self.is_done:
             self._start_alert(self.clock.timestamp_ns() + self.plan.timeout_ns)
 
@@ -529,12 +548,16 @@ class ImplementationShortfall(Twap):
 
 
 def _passive_price(plan: ExecutionPlan, instrument: Instrument) -> Price:
-    # The arrival price improved by ``offset_ticks``, on the tick grid, on the passive side.
-    offset = plan.offset_ticks * instrument.tick_size_raw
-    arrival = plan.arrival_price.to_precision(instrument.price_precision)
-    raw = arrival.raw - offset if plan.side is OrderSide.BUY else arrival.raw + offset
-    raw -= raw % instrument.tick_size_raw
-    return Price(raw, instrument.price_precision)
+    # The arrival price moved ``offset_ticks`` away from the market, on the tick grid: a buy
+    # rounds down and a sell up (a mid between two ticks never rounds toward the other side).
+    tick = instrument.tick_size_raw
+    is_buy = plan.side is OrderSide.BUY
+    arrival = plan.arrival_price.to_precision(
+        instrument.price_precision, "ROUND_FLOOR" if is_buy else "ROUND_CEILING"
+    )
+    raw = arrival.raw - arrival.raw % tick if is_buy else -(-arrival.raw // tick) * tick
+    offset = plan.offset_ticks * tick
+    return Price(raw - offset if is_buy else raw + offset, instrument.price_precision)
 
 
 class Iceberg(ExecutionAlgorithm):
@@ -571,6 +594,114 @@ class Iceberg(ExecutionAlgorithm):
             self._finish(f"child {event.client_order_id} {kind.__name__}")
 
 
+class SmartRouted(ExecutionAlgorithm):
+    """Split what is left over several venues by displayed price, fee and size (IOC children)."""
+
+    name = "sor"
+
+    def __init__(
+        self,
+        plan: ExecutionPlan,
+        instrument: Instrument,
+        gateway: OrderGateway,
+        clock: Clock,
+        emit: Callable[[Event], None],
+        liquidity: LiquiditySource,
+    ) -> None:
+        super().__init__(plan, instrument, gateway, clock, emit)
+        self.liquidity = liquidity
+        self.venue_ids = plan.venues or (plan.instrument_id,)
+        self.routed_instruments = {i: liquidity.instrument(i) for i in self.venue_ids}
+        self._size_precision = max(i.size_precision for i in self.routed_instruments.values())
+        self._px_precision = max(i.price_precision for i in self.routed_instruments.values())
+        self.rounds = 0
+
+    def start(self) -> None:
+        """Route now; then again on the timer (or bars) until done or timed out."""
+        self._route()
+        if self.is_done:
+            return
+        self._start_timer()
+        if self.plan.timeout_ns > 0:
+            self._start_alert(self.clock.timestamp_ns() + self.plan.timeout_ns)
+
+    def on_interval(self) -> None:
+        """Route what is left (clock-driven)."""
+        self._route()
+
+    def on_bar(self, bar: Bar) -> None:
+        """Route what is left on a bar of a routed instrument (bar-driven)."""
+        super().on_bar(bar)
+        if self.plan.interval_ns == 0 and bar.instrument_id in self.routed_instruments:
+            self._route()
+
+    def on_alert(self) -> None:
+        """Stop routing: ``timeout_ns`` has passed."""
+        for order in list(self.children.values()):
+            if order.is_open:
+                self.gateway.cancel_order(order)
+        left = self.unfilled_raw / pow10(self._size_precision)
+        self._finish(f"timed out with {left:g} unfilled")
+
+    def _is_stopped(self) -> bool:
+        return self.is_done
+
+    def _venue(self, instrument_id: str) -> VenueLiquidity:
+        return self.liquidity.venue_liquidity(instrument_id, self.plan.side)
+
+    def _route(self) -> None:
+        if self.is_done or any(o.is_open for o in self.children.values()):
+            return  # the last round's children are still working
+        remaining = self.remaining_raw
+        if remaining <= 0:
+            return
+        venues = [self._venue(i) for i in self.venue_ids]
+        route = route_order(
+            self.plan.side,
+            Quantity(remaining, self._size_precision),
+            venues,
+            limit_price=self.plan.limit_price,
+        )
+        self.rounds += 1
+        parts = ", ".join(
+            f"{a.venue} {a.quantity} up to {a.limit_price}" for a in route.allocations
+        )
+        now = self.clock.timestamp_ns()
+        scale = pow10(self._size_precision)
+        self.emit(
+            ExecutionProgressed(
+                parent_order_id=self.plan.parent_order_id,
+                instrument_id=self.plan.instrument_id,
+                algorithm=self.name,
+                filled_qty=self.filled_raw / scale,
+                remaining_qty=self.unfilled_raw / scale,
+                child_orders=len(self.children),
+                note=f"routed round {self.rounds}: {parts or 'nothing routable'}; "
+                f"unrouted {route.unrouted}",
+                ts_event=now,
+                ts_init=now,
+            )
+        )
+        factory = self.gateway.order_factory
+        for allocation in route.allocations:
+            if self._is_stopped():
+                break  # a child was denied by risk
+            target = self.routed_instruments[allocation.instrument_id]
+            # Lot-rounded for its venue: exact at the venue instrument's own precision.
+            quantity = allocation.quantity.to_precision(target.size_precision)
+            init = factory.limit(
+                allocation.instrument_id,
+                self.plan.side,
+                quantity,
+                allocation.limit_price,
+                time_in_force=TimeInForce.IOC,
+                reduce_only=self.plan.reduce_only,
+                parent_order_id=self.plan.parent_order_id,
+                tags=self._tags(),
+            )
+            self._track(self.gateway.submit_order(init))
+
+
 ALGORITHM_CLASSES: dict[str, type[ExecutionAlgorithm]] = {
     "immediate": Immediate,
     "twap": Twap,
@@ -579,6 +710,7 @@ ALGORITHM_CLASSES: dict[str, type[ExecutionAlgorithm]] = {
     "limit_then_market": LimitThenMarket,
     "implementation_shortfall": ImplementationShortfall,
     "iceberg": Iceberg,
+    "sor": SmartRouted,
 }
 
 
@@ -588,6 +720,22 @@ def make_algorithm(
     gateway: OrderGateway,
     clock: Clock,
     emit: Callable[[Event], None],
+    liquidity: LiquiditySource | None = None,
 ) -> ExecutionAlgorithm:
-    """Return the algorithm ``plan.algorithm`` for ``plan``."""
+    """Return the algorithm ``plan.algorithm`` for ``plan``.
+
+    ``liquidity`` is what the ``sor`` algorithm routes over (the other algorithms ignore it).
+
+    Raises
+    ------
+    ConfigError
+        If the plan is ``sor`` and no ``liquidity`` is given.
+    """
+    if plan.algorithm == "sor":
+        if liquidity is None:
+            raise ConfigError(
+                f"execution plan {plan.parent_order_id}: sor needs a liquidity source (the "
+                "venues' displayed books or quotes)"
+            )
+        return SmartRouted(plan, instrument, gateway, clock, emit, liquidity)
     return ALGORITHM_CLASSES[plan.algorithm](plan, instrument, gateway, clock, emit)

@@ -379,3 +379,16 @@ def test_limit_then_market_filled_before_its_timeout_stops_the_alert() -> None:
     assert run.clock.timer_names() == []
     run.clock.advance_time(10_000)
     assert run.gateway.cancel_requests == []
+
+
+def test_a_passive_price_between_two_ticks_rounds_away_from_the_market() -> None:
+    mid = Price(100005, 3)  # 100.005: between the 100.00 and 100.01 ticks
+    buy = Run(quantity=Quantity(1, 0), algorithm="limit_then_market", arrival_price=mid)
+    sell = Run(
+        quantity=Quantity(1, 0),
+        algorithm="limit_then_market",
+        arrival_price=mid,
+        side=OrderSide.SELL,
+    )
+    assert buy.gateway.orders[0].price == Price(10000, 2)
+    assert sell.gateway.orders[0].price == Price(10001, 2)

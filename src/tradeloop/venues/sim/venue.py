@@ -530,6 +530,48 @@ class SimulatedVenue:
         code = _SIDE_CODES[side]
         return [(Price(px, p), Quantity(sz, s)) for px, sz in matcher.effective_levels(code)]
 
+    def displayed_levels(
+        self, instrument_id: str, side: BookSide, depth: int | None = None
+    ) -> list[tuple[Price, Quantity]]:
+        """Return the liquidity a taker sees on ``side`` of ``instrument_id``, best first.
+
+        Level 4: the replayed book less what our orders took (nothing while the book is
+        crossed or unsynced); otherwise the last quote's best level on that side; without
+        either, nothing. ``depth`` limits the number of levels.
+        """
+        instrument = self.instruments.get(instrument_id)
+        if instrument is None:
+            return []
+        matcher = self._matchers.get(instrument_id)
+        if self._book_mode:
+            if matcher is None or matcher.status != "ok":
+                return []
+            levels = self.book_levels(instrument_id, side)
+            return levels if depth is None else levels[:depth]
+        quote = self._last_quote.get(instrument_id)
+        if quote is None or side is BookSide.NONE:
+            return []
+        if side is BookSide.ASK:
+            level = (quote.ask_price, quote.ask_size)
+        else:
+            level = (quote.bid_price, quote.bid_size)
+        return [level] if level[1].raw > 0 else []
+
+    def taker_fee_bps(self, instrument_id: str, price: Price) -> float:
+        """Return the commission a taker pays here, in bps of notional at ``price``.
+
+        ``bps`` commissions are that figure; ``per_share`` ones are converted at ``price`` (and
+        the contract multiplier); minimums and caps are left out.
+        """
+        commission = self.config.commission
+        if commission.kind == "bps":
+            return commission.bps
+        instrument = self.instruments.get(instrument_id)
+        if commission.kind != "per_share" or instrument is None or price.raw <= 0:
+            return 0.0
+        unit = float(price) * float(instrument.multiplier)
+        return float(commission.per_share) / unit * 10_000
+
     def book_mid(self, instrument_id: str) -> Price | None:
         """Return the replayed book's mid price (one decimal more), or ``None``."""
         matcher = self._matchers.get(instrument_id)
