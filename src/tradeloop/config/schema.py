@@ -70,7 +70,7 @@ class DataSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     """One market data source: a bundled dataset, a file or a catalog entry.
 
     ``dataset`` names a bundled dataset; ``path`` + ``format`` a file (order books for
-    fidelity level 4: ``binance-depth``, ``bybit-orderbook``, ``databento-mbo``; or
+    fidelity level 4: ``binance-depth``, ``bybit-orderbook``, ``databento-mbo``, ``lobster``; or
     ``yahoo``, ``csv``,
     ``parquet``, ``binance_klines``, ``binance_trades``, ``binance_quotes``); ``catalog`` +
     ``instrument_id`` a Parquet catalog. ``start``/``end`` (ISO dates) clip the data.

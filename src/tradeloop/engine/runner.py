@@ -62,8 +62,20 @@ ProgressFactory = Callable[[int], Callable[[int], None]]
 C = TypeVar("C", bound=AnyColumns)
 
 
-BOOK_FORMATS = ("binance-depth", "bybit-orderbook", "databento-mbo")
-"""Order-book formats a ``[[data]]`` file entry may have (fidelity level 4)."""
+BOOK_FORMATS = ("binance-depth", "bybit-orderbook", "databento-mbo", "lobster")
+"""Order-book formats a ``[[data]]`` file entry may have (fidelity level 4).
+
+Options (``options = {...}``): ``binance-depth`` takes ``on_gap`` (``"raise"`` or
+``"resync"``); ``lobster`` takes ``orderbook`` (the order-book file, default: beside the
+message file) and ``reseed`` (default true). The others take none.
+"""
+
+_BOOK_OPTIONS: dict[str, tuple[str, ...]] = {
+    "binance-depth": ("on_gap",),
+    "bybit-orderbook": (),
+    "databento-mbo": (),
+    "lobster": ("orderbook", "reseed"),
+}
 
 
 @dataclass
@@ -318,9 +330,21 @@ def _load_book(
         raise ConfigError(f"data file {path} does not exist")
     iid, precision, size = instrument.id, instrument.price_precision, instrument.size_precision
     digest = file_hash(str(path))
+    assert section.format is not None
+    options = dict(section.options)
+    allowed = _BOOK_OPTIONS[section.format]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"data {section.path}: format {section.format} has no option "
+            f"{', '.join(unknown)} (options: {', '.join(allowed) or 'none'})"
+        )
     if section.format == "binance-depth":
+        on_gap = options.get("on_gap", "raise")
+        if on_gap not in ("raise", "resync"):
+            raise ConfigError(f"data {section.path}: on_gap {on_gap!r} is not raise or resync")
         feed = books.read_binance_depth(
-            path, instrument_id=iid, price_precision=precision, size_precision=size
+            path, instrument_id=iid, price_precision=precision, size_precision=size, on_gap=on_gap
         )
         parts: list[AnyColumns] = [feed.deltas, feed.quotes, feed.trades]
     elif section.format == "bybit-orderbook":
@@ -328,6 +352,24 @@ def _load_book(
             path, instrument_id=iid, price_precision=precision, size_precision=size
         )
         parts = [bybit.deltas]
+    elif section.format == "lobster":
+        orderbook = options.get("orderbook")
+        book_path = None
+        if orderbook is not None:
+            book_path = Path(str(orderbook))
+            book_path = book_path if book_path.is_absolute() else base_dir / book_path
+        reseed = options.get("reseed", True)
+        if not isinstance(reseed, bool):
+            raise ConfigError(f"data {section.path}: reseed {reseed!r} is not true or false")
+        stream = books.read_lobster_stream(
+            path, book_path, instrument_id=iid, price_precision=precision, reseed=reseed
+        )
+        parts = [stream.deltas]
+        if book_path is None:
+            book_path = books.default_orderbook_path(path)
+        digest = hashlib.sha256(
+            (digest + file_hash(str(book_path))).encode()
+        ).hexdigest()  # both files make the data
     else:
         parts = [books.read_databento_mbo(path, instrument_id=iid, price_precision=precision)]
     return [

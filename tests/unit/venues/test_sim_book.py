@@ -33,7 +33,7 @@ X = crypto_spot("XUSD", "SIM", base="X", quote="USD", price_precision=0, size_pr
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
 ADD, UPDATE, DELETE, CLEAR, CANCEL, FILL, TRADE = 1, 2, 3, 4, 5, 6, 7
 BID, ASK = 1, 2
-LAST, RESTING_FILL, UNSYNCED = 128, 1024, 512
+LAST, RESTING_FILL, UNSYNCED, SNAPSHOT = 128, 1024, 512, 32
 
 
 class Book:
@@ -455,3 +455,21 @@ def test_an_unsynced_event_suspends_matching_until_a_synced_one() -> None:
     b.rows((UPDATE, ASK, 101, 4))  # synced again
     assert b.fills() == [(order.client_order_id, 3, 101, "TAKER")]
     assert [s[0] for s in _statuses(b)] == ["unsynced", "ok"]
+
+
+def test_l3_snapshot_rows_do_not_move_the_queue_like_market_events() -> None:
+    b = Book(book_type="l3")
+    b.rows((ADD, BID, 100, 2, 1), (ADD, BID, 100, 3, 2), (ADD, ASK, 102, 5, 9))
+    order = b.limit(BUY, 1, 100)
+    b.rows((ADD, BID, 100, 4, 3))  # behind us
+    assert b.ahead(order) == 5
+    # A resync that removes an order (LOBSTER: a level pushed out of the file's top N) did
+    # not trade or cancel it: the queue is re-capped from the level at the event end (5 of
+    # the 7 left), not shortened to 3 as a cancel would.
+    b.rows((DELETE, BID, 100, 0, 1, SNAPSHOT))
+    assert b.ahead(order) == 5
+    # A level taken from a snapshot (the order-book file) was there before us: ahead.
+    b.rows((ADD, BID, 99, 1, 4))
+    b.rows((ADD, BID, 100, 6, 8, SNAPSHOT))
+    assert b.ahead(order) == 11
+    assert b.fills() == []

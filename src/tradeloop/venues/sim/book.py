@@ -85,6 +85,7 @@ _NONE: Final = 0
 _BID: Final = 1
 _ASK: Final = 2
 _F_RESTING_FILL: Final = int(BookFlag.RESTING_FILL)
+_F_SNAPSHOT: Final = int(BookFlag.SNAPSHOT)
 _LEVEL_ACTIONS: Final = frozenset((_ADD, _UPDATE, _DELETE))
 _SWEEP_AT: Final = 512  # prices with whole-book late-print records before old ones are swept
 
@@ -525,6 +526,9 @@ class BookMatcher:
         self, action: int, side: int, price: int, size: int, oid: int, flags: int, seq: int
     ) -> None:
         book = self.book
+        if flags & _F_SNAPSHOT and action in (_ADD, _CANCEL, _DELETE):
+            self._l3_resnapshot(action, side, price, size, oid, flags, seq)
+            return
         if action in (_CANCEL, _FILL, _DELETE, _UPDATE):
             before = self._l3_order(oid)
             book.apply_raw(action, side, price, size, oid, flags, seq)
@@ -566,6 +570,28 @@ class BookMatcher:
             self.print_trade(price, size, side, oid)
         elif action == _TRADE:
             self.last_print_raw = price
+
+    def _l3_resnapshot(
+        self, action: int, side: int, price: int, size: int, oid: int, flags: int, seq: int
+    ) -> None:
+        # Rows that re-synchronise the book with a snapshot (LOBSTER: levels taken from the
+        # order-book file, levels pushed out of its top N) are not market events: an order
+        # added this way was there before us (it counts as ahead); one removed this way did
+        # not trade or cancel, so the queue is re-capped from the level at the event end
+        # (rule 4) instead of moving us forward.
+        found = self._l3_order(oid) if action != _ADD else None
+        self.book.apply_raw(action, side, price, size, oid, flags, seq)
+        if action == _ADD:
+            self._consumption_after(side, price)
+            for slot in self._by_level.get((side, price), ()):
+                if not slot.resync:
+                    slot.ahead_ids[oid] = size
+                    slot.ahead += size
+            return
+        if found is not None:
+            self._consumption_after(found[0], found[1])
+            for slot in self._by_level.get((found[0], found[1]), ()):
+                slot.resync = True
 
     def _consumption_after(self, side: int, price: int) -> None:
         key = (side, price)
