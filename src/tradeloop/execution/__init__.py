@@ -20,7 +20,7 @@ from tradeloop.execution.sor import (
     route_order,
     submit_route,
 )
-from tradeloop.execution.tca import tca_orders
+from tradeloop.execution.tca import tca_orders, tca_parents
 
 __all__ = [
     "ALGORITHMS",
@@ -43,4 +43,5 @@ __all__ = [
     "route_order",
     "submit_route",
     "tca_orders",
+    "tca_parents",
 ]

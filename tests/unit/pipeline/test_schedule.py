@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from tradeloop.cli.execution import run_tca
 from tradeloop.config import load_config
 from tradeloop.core import ConfigError
 from tradeloop.data.books import read_binance_depth
@@ -89,7 +90,7 @@ timeout_ns = 5000000000
 """
 
 
-def _run(tmp: Path, text: str) -> list[Any]:
+def _run(tmp: Path, text: str) -> tuple[list[Any], Path]:
     path = tmp / "run.toml"
     path.write_text(text)
     config = load_config(path)
@@ -97,11 +98,11 @@ def _run(tmp: Path, text: str) -> list[Any]:
         config, run=msgspec.structs.replace(config.run, output_dir=str(tmp))
     )
     result = run_backtest(prepare_run(config, tmp))
-    return [r.record for r in read_records(result.journal_path)]
+    return [r.record for r in read_records(result.journal_path)], result.run_dir
 
 
 def test_sor_splits_over_two_venues_by_all_in_price_hand_checked(tmp_path: Path) -> None:
-    records = _run(tmp_path, SOR_CONFIG)
+    records, run_dir = _run(tmp_path, SOR_CONFIG)
     # 23:54:30. Spot (book): asks 61833.10 x 4.28168, 61833.12 x 0.00936, ...; perp (its last
     # bookTicker, 23:54:29.999603450): ask 61811.40 x 8.190. All in: perp 61811.4 x 1.0005
     # = 61842.31, spot 61833.10 x 1.001 = 61894.93: the perp first, then spot's 61833.10
@@ -147,6 +148,18 @@ def test_sor_splits_over_two_venues_by_all_in_price_hand_checked(tmp_path: Path)
     (done,) = [r for r in records if isinstance(r, ExecutionCompleted)]
     assert (done.outcome, done.filled_qty) == ("timed out with 0.00032 unfilled", 13.99968)
     assert done.ts_event == t + 5_000_000_000
+    # TCA groups the three children under their parent, across both venues, against the
+    # parent's arrival (spot's mid at 23:54:30: 61833.095) until the plan's end.
+    report, _, source = run_tca(run_dir)
+    assert source == "mid"
+    (parent,) = report.parents
+    assert parent.child_order_ids == ("O-exec-1", "O-exec-2", "O-exec-3")
+    assert parent.instruments == ("BTCUSDT-PERP.BINANCE_USDM", "BTCUSDT.BINANCE")
+    assert parent.tca.arrival_price == pytest.approx(61833.095)
+    assert parent.tca.filled_quantity == pytest.approx(13.99968)
+    assert parent.tca.end_ts_ns == t + 5_000_000_000
+    average = (4.28168 * 61833.10 + 8.19 * 61811.4 + 1.528 * 61809.6) / 13.99968
+    assert parent.tca.average_fill_price == pytest.approx(average)
 
 
 CLOCK_CONFIG = f"""
@@ -193,7 +206,7 @@ at = "2024-08-08T23:54:40Z"
 def test_clock_driven_pov_and_limit_then_market_run_on_a_book_without_bars(
     tmp_path: Path,
 ) -> None:
-    records = _run(tmp_path, CLOCK_CONFIG)
+    records, _ = _run(tmp_path, CLOCK_CONFIG)
     plans = {r.parent_order_id: r for r in records if isinstance(r, ExecutionPlanned)}
     assert sorted(plans) == ["P-exec-1", "P-exec-2"]
     children = [r.order for r in records if isinstance(r, SubmitOrder)]

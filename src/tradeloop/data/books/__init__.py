@@ -49,7 +49,14 @@ from tradeloop.data.books.lobster import (
     read_lobster_stream,
     reconstruct_lobster,
 )
-from tradeloop.data.books.replay import DEFAULT_MAX_SLOTS, L2Replay, apply_deltas, replay_l2
+from tradeloop.data.books.replay import (
+    DEFAULT_MAX_SLOTS,
+    L2Replay,
+    apply_deltas,
+    book_prints,
+    replay_l2,
+    top_of_book,
+)
 
 __all__ = [
     "DEFAULT_MAX_SLOTS",
@@ -70,6 +77,7 @@ __all__ = [
     "LobsterStream",
     "MboCheck",
     "apply_deltas",
+    "book_prints",
     "check_binance_book",
     "check_bybit_book",
     "check_databento_mbo",
@@ -85,4 +93,5 @@ __all__ = [
     "reconstruct_lobster",
     "replay_l2",
     "snapshot_length",
+    "top_of_book",
 ]
