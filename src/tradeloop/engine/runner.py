@@ -379,6 +379,39 @@ def _load_book(
     ]
 
 
+def _check_venues(
+    config: RunConfig, instruments: dict[str, Instrument], sources: list[LoadedSource]
+) -> None:
+    """Check what the venue settings need of the data, before the first record.
+
+    Market impact (level 3) is estimated from the venue's own bar history (σ and volume):
+    an instrument it would price without bars would silently get no impact, so that is a
+    ``ConfigError``; at level 4 the impact model is not applied at all (walking the book is
+    the impact), so configuring it there is one too.
+    """
+    per_venue = config.venue_configs()
+    with_bars = {s.columns.instrument_id for s in sources if isinstance(s.columns, BarColumns)}
+    with_data = {s.columns.instrument_id for s in sources}
+    for instrument_id in sorted(with_data):
+        instrument = instruments.get(instrument_id)
+        if instrument is None:
+            continue
+        venue = per_venue.get(instrument.venue, config.venue)
+        if venue.impact is None:
+            continue
+        where = f"[venues.{instrument.venue}]" if instrument.venue in per_venue else "[venue]"
+        if venue.fidelity == "book":
+            raise ConfigError(
+                f"{where} impact is set at fidelity 'book', where it is not applied (walking "
+                f"the book is the impact of {instrument_id}'s orders): remove impact"
+            )
+        if instrument_id not in with_bars:
+            raise ConfigError(
+                f"{where} impact needs bars of {instrument_id} (the model estimates σ and ADV "
+                "from bar history) and the run has none: add its bars or remove impact"
+            )
+
+
 def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
     """Load and validate everything a run needs (see the module docstring).
 
@@ -406,6 +439,7 @@ def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
                 f"data {source.name} is for {source.columns.instrument_id}, which has no instrument"
             )
         sources.append(source)
+    _check_venues(config, instruments, sources)
     strategies = [build_strategy(s, config, base, i) for i, s in enumerate(config.strategies)]
     digest = config_hash(config)
     version = code_version()
