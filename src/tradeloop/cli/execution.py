@@ -32,12 +32,20 @@ import typer
 from tradeloop.core.errors import ConfigError, DataIntegrityError
 
 _DEFAULT_BOOK_FILE = "tests/data/books/binance-usdm-btcusdt-20240808-head.gz"
+_DEFAULT_L3_FILE = "tests/data/books/esm4-glbx-mdp3-20240508T000000-000002.mbo.csv.gz"
 
 
 def default_book_file() -> Path | None:
     """Return the repository's Binance USD-M test recording, if running from a checkout."""
     root = Path(__file__).resolve().parents[3]
     path = root / _DEFAULT_BOOK_FILE
+    return path if path.is_file() else None
+
+
+def default_l3_file() -> Path | None:
+    """Return the repository's Databento ES market-by-order file, if running from a checkout."""
+    root = Path(__file__).resolve().parents[3]
+    path = root / _DEFAULT_L3_FILE
     return path if path.is_file() else None
 
 
@@ -321,9 +329,16 @@ def bench_fidelity_command(
             help="Binance recording for the level 2 / level 4 run (default: the repository's).",
         ),
     ] = None,
+    l3_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--l3-file",
+            help="Databento MBO CSV for the level 4 L3 run (default: the repository's).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
 ) -> None:
-    """Time the canonical job at each fidelity level, and levels 2 and 4 on real data."""
+    """Time the canonical job at each fidelity level, and levels 2 and 4 (L2, L3) on real data."""
     from tradeloop.bench.fidelity import bench_fidelity
     from tradeloop.cli.main import user_errors
 
@@ -333,7 +348,10 @@ def bench_fidelity_command(
         path = file if file is not None else default_book_file()
         if path is not None and not path.is_file():
             raise ConfigError(f"book recording {path} does not exist")
-        result = bench_fidelity(bars, path)
+        l3_path = l3_file if l3_file is not None else default_l3_file()
+        if l3_path is not None and not l3_path.is_file():
+            raise ConfigError(f"market-by-order file {l3_path} does not exist")
+        result = bench_fidelity(bars, path, l3_file=l3_path)
     _print_record("bench fidelity", result, as_json)
 
 
