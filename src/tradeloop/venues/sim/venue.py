@@ -546,8 +546,10 @@ class SimulatedVenue:
         if self._book_mode:
             if matcher is None or matcher.status != "ok":
                 return []
-            levels = self.book_levels(instrument_id, side)
-            return levels if depth is None else levels[:depth]
+            raws = matcher.effective_levels(_SIDE_CODES[side])
+            p, z = instrument.price_precision, instrument.size_precision
+            chosen = raws if depth is None else raws[:depth]
+            return [(Price(px, p), Quantity(sz, z)) for px, sz in chosen]
         quote = self._last_quote.get(instrument_id)
         if quote is None or side is BookSide.NONE:
             return []
