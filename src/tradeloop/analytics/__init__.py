@@ -41,6 +41,7 @@ from tradeloop.analytics.indicators import (
     wma,
     zscore,
 )
+from tradeloop.analytics.volume_profile import IntradayVolumeProfile
 
 if typing.TYPE_CHECKING:
     from tradeloop.analytics.beta import (
@@ -95,8 +96,10 @@ if typing.TYPE_CHECKING:
         MarketPrints,
         MarketQuotes,
         OrderTca,
+        ParentTca,
         TcaFill,
         TcaOrder,
+        TcaParent,
         TcaReport,
         TcaSummary,
         arrival_price,
@@ -105,6 +108,7 @@ if typing.TYPE_CHECKING:
         interval_volume,
         interval_vwap,
         order_tca,
+        parent_tca,
         summarize_tca,
         tca_report,
     )
@@ -157,8 +161,10 @@ _LAZY: dict[str, str] = {
     "MarketPrints": "tradeloop.analytics.tca",
     "MarketQuotes": "tradeloop.analytics.tca",
     "OrderTca": "tradeloop.analytics.tca",
+    "ParentTca": "tradeloop.analytics.tca",
     "TcaFill": "tradeloop.analytics.tca",
     "TcaOrder": "tradeloop.analytics.tca",
+    "TcaParent": "tradeloop.analytics.tca",
     "TcaReport": "tradeloop.analytics.tca",
     "TcaSummary": "tradeloop.analytics.tca",
     "arrival_price": "tradeloop.analytics.tca",
@@ -167,6 +173,7 @@ _LAZY: dict[str, str] = {
     "interval_volume": "tradeloop.analytics.tca",
     "interval_vwap": "tradeloop.analytics.tca",
     "order_tca": "tradeloop.analytics.tca",
+    "parent_tca": "tradeloop.analytics.tca",
     "summarize_tca": "tradeloop.analytics.tca",
     "tca_report": "tradeloop.analytics.tca",
 }
@@ -200,10 +207,12 @@ __all__ = [
     "Drawdown",
     "EwmaBeta",
     "Exposure",
+    "IntradayVolumeProfile",
     "MACDOutput",
     "MarketPrints",
     "MarketQuotes",
     "OrderTca",
+    "ParentTca",
     "PerformanceSummary",
     "PriceField",
     "RealizedVolatility",
@@ -214,6 +223,7 @@ __all__ = [
     "StochasticOutput",
     "TcaFill",
     "TcaOrder",
+    "TcaParent",
     "TcaReport",
     "TcaSummary",
     "TradeStatistics",
@@ -248,6 +258,7 @@ __all__ = [
     "order_tca",
     "parametric_conditional_value_at_risk",
     "parametric_value_at_risk",
+    "parent_tca",
     "profit_factor",
     "realized_volatility",
     "returns_from_equity",

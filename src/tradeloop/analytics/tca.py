@@ -32,6 +32,13 @@ Over a run (``summarize_tca``), averages are notional-weighted: shortfall by ord
 (``sum shortfall / sum Q P0 m``, which is the weighted mean of the orders' bps), slippage,
 VWAP and TWAP slippage and participation by filled notional at arrival (``F P0 m``), fill
 rate as filled over ordered notional. Money sums assume one quote currency.
+
+**Parent orders** (``TcaParent``): an execution algorithm's children are also measured
+together, as the one order the decision made: its quantity, its arrival (when the plan was
+made) and the market price then, all its children's fills (on whichever venues they went),
+and its end (the algorithm's completion, else its children's last end). The same formulas
+apply; VWAP and TWAP are those of the parent's instrument, and the market volume behind
+participation sums every instrument its children traded (a routed order's venues).
 """
 
 from __future__ import annotations
@@ -54,8 +61,10 @@ __all__ = [
     "MarketPrints",
     "MarketQuotes",
     "OrderTca",
+    "ParentTca",
     "TcaFill",
     "TcaOrder",
+    "TcaParent",
     "TcaReport",
     "TcaSummary",
     "arrival_price",
@@ -64,6 +73,7 @@ __all__ = [
     "interval_volume",
     "interval_vwap",
     "order_tca",
+    "parent_tca",
     "summarize_tca",
     "tca_report",
 ]
@@ -115,6 +125,25 @@ class TcaOrder(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     end_ts_ns: int | None = None
     end_price: float | None = None
     multiplier: float = 1.0
+    parent_order_id: str | None = None
+
+
+class TcaParent(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A parent order (an execution plan) and its children, as TCA sees them.
+
+    Attributes
+    ----------
+    order : the parent as one order: its quantity, arrival (the plan's time), every child's
+        fill, and its end (completion, else the children's last end).
+    algorithm : the execution algorithm.
+    child_order_ids : its children, in submit order.
+    instruments : every instrument its children traded (market volume is summed over them).
+    """
+
+    order: TcaOrder
+    algorithm: str
+    child_order_ids: tuple[str, ...]
+    instruments: tuple[str, ...]
 
 
 class OrderTca(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -151,6 +180,16 @@ class OrderTca(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     twap_slippage_bps: float | None
     market_volume: float
     participation: float | None
+    parent_order_id: str | None = None
+
+
+class ParentTca(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """TCA of a parent order: its children measured together against its arrival."""
+
+    tca: OrderTca
+    algorithm: str
+    child_order_ids: tuple[str, ...]
+    instruments: tuple[str, ...]
 
 
 class TcaSummary(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -173,10 +212,12 @@ class TcaSummary(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 
 class TcaReport(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """Per-order TCA and its summary."""
+    """Per-order TCA and its summary; parent orders and theirs (empty without parents)."""
 
     orders: tuple[OrderTca, ...]
     summary: TcaSummary
+    parents: tuple[ParentTca, ...] = ()
+    parent_summary: TcaSummary | None = None
 
 
 def _column(values: npt.ArrayLike, what: str) -> _F64:
@@ -502,6 +543,48 @@ def order_tca(
         twap_slippage_bps=slippage(twap),
         market_volume=volume,
         participation=filled / volume if volume > 0 else None,
+        parent_order_id=order.parent_order_id,
+    )
+
+
+def parent_tca(
+    parent: TcaParent,
+    prints: Mapping[str, MarketPrints] | None = None,
+    quotes: Mapping[str, MarketQuotes] | None = None,
+    arrival_source: ArrivalPriceSource = ArrivalPriceSource.MID,
+) -> ParentTca:
+    """Return the TCA of a parent order (see the module docstring).
+
+    Raises
+    ------
+    InvalidValueError, DataIntegrityError
+        As ``order_tca``.
+    """
+    order = parent.order
+    own = None if prints is None else prints.get(order.instrument_id)
+    result = order_tca(
+        order,
+        own,
+        None if quotes is None else quotes.get(order.instrument_id),
+        arrival_source,
+    )
+    others = [i for i in parent.instruments if i != order.instrument_id]
+    if prints is not None and others:
+        volume = result.market_volume + math.fsum(
+            interval_volume(prints[i], result.arrival_ts_ns, result.end_ts_ns)
+            for i in others
+            if i in prints
+        )
+        result = msgspec.structs.replace(
+            result,
+            market_volume=volume,
+            participation=result.filled_quantity / volume if volume > 0 else None,
+        )
+    return ParentTca(
+        tca=result,
+        algorithm=parent.algorithm,
+        child_order_ids=parent.child_order_ids,
+        instruments=parent.instruments,
     )
 
 
@@ -554,8 +637,10 @@ def tca_report(
     prints: Mapping[str, MarketPrints] | None = None,
     quotes: Mapping[str, MarketQuotes] | None = None,
     arrival_source: ArrivalPriceSource = ArrivalPriceSource.MID,
+    parents: Iterable[TcaParent] = (),
 ) -> TcaReport:
-    """Return the TCA of every order (in the given order) and their summary.
+    """Return the TCA of every order (in the given order) and their summary, and of every
+    parent order and theirs.
 
     ``prints`` and ``quotes`` map instrument ids to that instrument's market data.
 
@@ -573,4 +658,10 @@ def tca_report(
         )
         for order in orders
     )
-    return TcaReport(orders=results, summary=summarize_tca(results))
+    parent_results = tuple(parent_tca(p, prints, quotes, arrival_source) for p in parents)
+    return TcaReport(
+        orders=results,
+        summary=summarize_tca(results),
+        parents=parent_results,
+        parent_summary=summarize_tca([p.tca for p in parent_results]) if parent_results else None,
+    )

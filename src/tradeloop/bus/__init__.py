@@ -12,6 +12,7 @@ from tradeloop.bus.topics import (
     position_events_topic,
     quotes_topic,
     trades_topic,
+    venue_events_topic,
 )
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "position_events_topic",
     "quotes_topic",
     "trades_topic",
+    "venue_events_topic",
 ]

@@ -23,6 +23,11 @@ def book_topic(instrument_id: str) -> str:
     return f"data.book.{instrument_id}"
 
 
+def venue_events_topic(venue: str) -> str:
+    """Return the topic of a simulated venue's own events (``BookStatusChanged``)."""
+    return f"events.venue.{venue}"
+
+
 def order_events_topic(strategy_id: str) -> str:
     """Return the topic of order events of ``strategy_id``."""
     return f"events.order.{strategy_id}"

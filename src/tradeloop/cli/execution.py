@@ -9,10 +9,14 @@ TCA of a run (``run_tca``):
 2. load the market data the run read, as the run did (``engine.runner.prepare_run``, file
    and catalog paths taken from the manifest), and check each source's content hash against
    the manifest (changed data is an error, never a silently different TCA);
-3. build one ``TcaOrder`` per order from the journal (``execution.tca.tca_orders``);
-4. compute ``analytics.tca.tca_report`` against the instrument's prints (trades, else bar
-   closes with their volume) and quotes; arrival prices are the quote mid when every traded
-   instrument has quotes, else the last print or close at or before each order's arrival.
+3. build one ``TcaOrder`` per order and one ``TcaParent`` per execution plan from the journal
+   (``execution.tca.tca_orders``, ``tca_parents``);
+4. compute ``analytics.tca.tca_report`` against the instrument's prints (trades, else the
+   book stream's own executions, else bar closes with their volume) and quotes (the quote
+   stream, else the replayed book's best bid and ask at every consistent event end: a run of
+   book deltas alone is benchmarked against the book's mid); arrival prices are the mid when
+   every traded instrument has quotes or a book, else the last print or close at or before
+   each order's arrival.
 """
 
 from __future__ import annotations
@@ -28,12 +32,20 @@ import typer
 from tradeloop.core.errors import ConfigError, DataIntegrityError
 
 _DEFAULT_BOOK_FILE = "tests/data/books/binance-usdm-btcusdt-20240808-head.gz"
+_DEFAULT_L3_FILE = "tests/data/books/esm4-glbx-mdp3-20240508T000000-000002.mbo.csv.gz"
 
 
 def default_book_file() -> Path | None:
     """Return the repository's Binance USD-M test recording, if running from a checkout."""
     root = Path(__file__).resolve().parents[3]
     path = root / _DEFAULT_BOOK_FILE
+    return path if path.is_file() else None
+
+
+def default_l3_file() -> Path | None:
+    """Return the repository's Databento ES market-by-order file, if running from a checkout."""
+    root = Path(__file__).resolve().parents[3]
+    path = root / _DEFAULT_L3_FILE
     return path if path.is_file() else None
 
 
@@ -49,9 +61,10 @@ def run_tca(run_dir: str | Path) -> tuple[Any, str, str]:
     """
     from tradeloop.analytics.tca import ArrivalPriceSource, MarketPrints, MarketQuotes, tca_report
     from tradeloop.config.schema import RunConfig
+    from tradeloop.data.books import BookDeltaColumns, book_prints, top_of_book
     from tradeloop.data.columns import BarColumns, QuoteColumns, TradeColumns
     from tradeloop.engine.runner import prepare_run
-    from tradeloop.execution.tca import tca_orders
+    from tradeloop.execution.tca import tca_orders, tca_parents
     from tradeloop.journal.manifest import read_base_dir
     from tradeloop.journal.store import read_manifest, read_records
 
@@ -75,10 +88,21 @@ def run_tca(run_dir: str | Path) -> tuple[Any, str, str]:
             )
     prints: dict[str, MarketPrints] = {}
     quotes: dict[str, MarketQuotes] = {}
+    book_quotes: dict[str, MarketQuotes] = {}
+    book_trades: dict[str, MarketPrints] = {}
     for source in prepared.sources:
         columns = source.columns
         iid = columns.instrument_id
-        if isinstance(columns, QuoteColumns):
+        if isinstance(columns, BookDeltaColumns):
+            scale = 10.0**columns.price_precision
+            ts, bid, ask = top_of_book(columns)
+            book_quotes[iid] = MarketQuotes(ts, bid / scale, ask / scale)
+            ts, price, size = book_prints(columns)
+            if len(ts):
+                book_trades[iid] = MarketPrints(
+                    ts, price / scale, size / 10.0**columns.size_precision
+                )
+        elif isinstance(columns, QuoteColumns):
             scale = 10.0**columns.price_precision
             quotes[iid] = MarketQuotes(
                 columns.ts_init, columns.bid_price / scale, columns.ask_price / scale
@@ -95,15 +119,28 @@ def run_tca(run_dir: str | Path) -> tuple[Any, str, str]:
                 columns.close / 10.0**columns.price_precision,
                 columns.volume / 10.0**columns.volume_precision,
             )
+    for iid, book in book_quotes.items():
+        quotes.setdefault(iid, book)
+    for iid, book_print in book_trades.items():
+        existing = prints.get(iid)
+        if existing is None or not any(
+            isinstance(s.columns, TradeColumns) and s.columns.instrument_id == iid
+            for s in prepared.sources
+        ):
+            prints[iid] = book_print  # the book's executions beat bar closes
     multipliers = {iid: float(i.multiplier) for iid, i in prepared.instruments.items()}
-    orders = tca_orders(read_records(journal), multipliers)
-    traded = {order.instrument_id for order in orders}
+    records = list(read_records(journal))
+    orders = tca_orders(records, multipliers)
+    parents = tca_parents(records, multipliers)
+    traded = {order.instrument_id for order in orders} | {
+        parent.order.instrument_id for parent in parents
+    }
     arrival = (
         ArrivalPriceSource.MID
         if traded and all(iid in quotes for iid in traded)
         else ArrivalPriceSource.LAST
     )
-    report = tca_report(orders, prints, quotes, arrival)
+    report = tca_report(orders, prints, quotes, arrival, parents)
     return report, manifest.run_id, arrival.value
 
 
@@ -132,10 +169,54 @@ def tca_command(
             "arrival_source": source,
             "orders": msgspec.to_builtins(report.orders),
             "summary": msgspec.to_builtins(report.summary),
+            "parents": msgspec.to_builtins(report.parents),
+            "parent_summary": msgspec.to_builtins(report.parent_summary),
         }
         print(json.dumps(payload, sort_keys=True))
         return
     out = Console()
+    if report.parents:
+        parents = Table(
+            title=f"parent orders: {run_id} (children measured against the parent's arrival)",
+            header_style="bold",
+        )
+        for column in (
+            "parent",
+            "algorithm",
+            "instrument",
+            "side",
+            "ordered",
+            "children",
+            "fill rate",
+            "arrival",
+            "avg fill",
+            "slip bps",
+            "IS bps",
+            "vs VWAP bps",
+            "particip.",
+        ):
+            parents.add_column(
+                column,
+                justify="left" if column in ("parent", "algorithm", "instrument") else "right",
+            )
+        for parent in report.parents:
+            row = parent.tca
+            parents.add_row(
+                row.order_id,
+                parent.algorithm,
+                row.instrument_id,
+                str(row.side),
+                _number(row.ordered_quantity, 4),
+                str(len(parent.child_order_ids)),
+                _number(row.fill_rate * 100, 1) + "%",
+                _number(row.arrival_price, 4),
+                _number(row.average_fill_price, 4),
+                _number(row.slippage_bps),
+                _number(row.shortfall_bps),
+                _number(row.vwap_slippage_bps),
+                _number(None if row.participation is None else row.participation * 100, 3) + "%",
+            )
+        out.print(parents)
     table = Table(title=f"tca: {run_id} (arrival: {source})", header_style="bold")
     for column in (
         "order",
@@ -241,9 +322,16 @@ def bench_fidelity_command(
             help="Binance recording for the level 2 / level 4 run (default: the repository's).",
         ),
     ] = None,
+    l3_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--l3-file",
+            help="Databento MBO CSV for the level 4 L3 run (default: the repository's).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
 ) -> None:
-    """Time the canonical job at each fidelity level, and levels 2 and 4 on real data."""
+    """Time the canonical job at each fidelity level, and levels 2 and 4 (L2, L3) on real data."""
     from tradeloop.bench.fidelity import bench_fidelity
     from tradeloop.cli.main import user_errors
 
@@ -253,7 +341,10 @@ def bench_fidelity_command(
         path = file if file is not None else default_book_file()
         if path is not None and not path.is_file():
             raise ConfigError(f"book recording {path} does not exist")
-        result = bench_fidelity(bars, path)
+        l3_path = l3_file if l3_file is not None else default_l3_file()
+        if l3_path is not None and not l3_path.is_file():
+            raise ConfigError(f"market-by-order file {l3_path} does not exist")
+        result = bench_fidelity(bars, path, l3_file=l3_path)
     _print_record("bench fidelity", result, as_json)
 
 

@@ -35,6 +35,10 @@ A run is described by one TOML file (this example is parsed by
     [venue]
     commission = { kind = "per_share", per_share = "0.005", minimum = "1" }
 
+    [venues.BYBIT]                    # one venue's own settings: these keys replace [venue]'s
+    commission = { kind = "bps", bps = 5.5 }
+    fidelity = "quotes"
+
     [[strategies]]
     class = "SmaCross"
     params = { instrument_ids = ["ORCL.XNAS", "AAPL.XNAS"], fast = 10, slow = 30, quantity = "100" }
@@ -104,7 +108,7 @@ class DataSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     ``instrument_id`` a file, whose ``format`` is one of ``yahoo``, ``ohlcv`` (CSV or Parquet),
     ``binance-klines``, ``trades``, ``quotes`` (the ``--format`` values of ``tradeloop data``),
     or an order book recording for fidelity level 4 (``binance-depth``, ``bybit-orderbook``,
-    ``databento-mbo``); ``options`` are the format's reader options (for ``ohlcv``, the
+    ``databento-mbo``, ``lobster``); ``options`` are the format's reader options (for ``ohlcv``, the
     fields of ``OhlcvFormat``, e.g. ``{ timestamp = "date", volume = "" }``; columns not given
     are detected from the header). ``catalog`` + ``instrument_id`` (+ ``kind``) a Parquet
     catalog written by ``tradeloop data import``. ``start``/``end`` (ISO dates or times) clip
@@ -234,12 +238,18 @@ class PluginSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
 
 class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A whole run."""
+    """A whole run.
+
+    ``venue`` configures every simulated venue; ``venues.<CODE>`` gives one venue (the part
+    of instrument ids after the dot) its own settings: the keys it lists replace those of
+    ``venue`` (a table, such as ``commission`` or ``book``, is replaced whole).
+    """
 
     run: RunSection = RunSection()
     data: list[DataSection] = []
     instruments: list[InstrumentSection] = []
     venue: SimVenueConfig = SimVenueConfig()
+    venues: dict[str, dict[str, Any]] = {}
     risk: RiskConfig = RiskConfig()
     strategies: list[StrategySection] = []
     plugins: PluginSection = PluginSection()
@@ -249,6 +259,26 @@ class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
             raise ConfigError("the config has no [[data]] entry: a run needs market data")
         if not self.strategies:
             raise ConfigError("the config has no [[strategies]] entry: a run needs a strategy")
+        self.venue_configs()  # every per-venue table is checked at load time
+
+    def venue_configs(self) -> dict[str, SimVenueConfig]:
+        """Return each ``venues.<CODE>`` table merged over ``venue``, by venue code.
+
+        Raises
+        ------
+        ConfigError
+            If a merged table is not a valid venue configuration.
+        """
+        base = msgspec.to_builtins(self.venue)
+        configs = {}
+        for code, override in sorted(self.venues.items()):
+            try:
+                configs[code] = msgspec.convert({**base, **override}, type=SimVenueConfig)
+            except msgspec.ValidationError as error:
+                raise ConfigError(f"[venues.{code}]: {error}") from None
+            except ConfigError as error:
+                raise ConfigError(f"[venues.{code}]: {error}") from None
+        return configs
 
 
 def config_hash(config: RunConfig) -> str:

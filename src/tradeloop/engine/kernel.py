@@ -22,6 +22,9 @@ The equity curve gets one point per distinct timestamp, after all its records.
 Order-book records (``OrderBookDelta``, and ``BookEvent`` from a columnar delta stream) go
 to the venue's book (level 4; other levels ignore them); the portfolio then marks the
 instrument at the book's mid, and the record is published on ``data.book.<instrument_id>``.
+A venue's own events (``BookStatusChanged`` when it stops or resumes matching against a
+crossed or unsynced book, with an ``AlertRaised``) are journaled and published at once on
+``events.venue.<venue>`` and ``events.alert``.
 Venue latency (``SimVenueConfig.latency``) lives in the venue: in-flight commands and
 responses are released by clock alerts, which step 1 fires in time order.
 """
@@ -37,12 +40,14 @@ from typing import Any
 
 from tradeloop.bus.bus import Handler, MessageBus
 from tradeloop.bus.topics import (
+    ALERTS,
     RISK_EVENTS,
     STEP_TOPIC,
     bars_topic,
     book_topic,
     quotes_topic,
     trades_topic,
+    venue_events_topic,
 )
 from tradeloop.core.clock import Clock, TestClock
 from tradeloop.core.errors import ConfigError
@@ -51,8 +56,15 @@ from tradeloop.engine.feed import BookEvent, FeedRecord, RecordStream
 from tradeloop.execution.order_manager import OrderManager
 from tradeloop.journal.store import Journal
 from tradeloop.model.data import Bar, OrderBookDelta, QuoteTick, TradeTick
-from tradeloop.model.enums import TradingState
-from tradeloop.model.events import Event, OrderEvent, OrderInitialized, TradingStateChanged
+from tradeloop.model.enums import BookSide, TradingState
+from tradeloop.model.events import (
+    AlertRaised,
+    BookStatusChanged,
+    Event,
+    OrderEvent,
+    OrderInitialized,
+    TradingStateChanged,
+)
 from tradeloop.model.instruments import Instrument
 from tradeloop.model.orders import Order
 from tradeloop.model.position import Position
@@ -112,6 +124,14 @@ class _Context:
     def mark_price(self, instrument_id: str) -> Price | None:
         return self._kernel.portfolio.mark_price(instrument_id)
 
+    def book_levels(
+        self, instrument_id: str, side: BookSide, depth: int | None
+    ) -> list[tuple[Price, Quantity]]:
+        return self._kernel.venue_of(instrument_id).displayed_levels(instrument_id, side, depth)
+
+    def taker_fee_bps(self, instrument_id: str, price: Price) -> float:
+        return self._kernel.venue_of(instrument_id).taker_fee_bps(instrument_id, price)
+
     def publish_event(self, event: Event) -> None:
         self._kernel.publish_event(event)
 
@@ -135,6 +155,7 @@ class Kernel:
         fx: FxConverter | None = None,
         seed: int = 0,
         trading_start_ns: int | None = None,
+        venue_configs: Mapping[str, SimVenueConfig] | None = None,
     ) -> None:
         if not strategies:
             raise ConfigError("a run needs at least one strategy")
@@ -160,10 +181,24 @@ class Kernel:
         self.order_manager.set_risk(self.risk)
         self._deferred: deque[OrderEvent] = deque()
         self.venues: dict[str, SimulatedVenue] = {}
-        for venue in sorted({i.venue for i in self.instruments.values()}):
+        per_venue = dict(venue_configs or {})
+        codes = sorted({i.venue for i in self.instruments.values()})
+        unknown = sorted(set(per_venue) - set(codes))
+        if unknown:
+            raise ConfigError(
+                f"venue settings for {', '.join(unknown)}, where no instrument trades "
+                f"(venues: {', '.join(codes)})"
+            )
+        for venue in codes:
             members = {k: v for k, v in self.instruments.items() if v.venue == venue}
             sim = SimulatedVenue(
-                venue, venue_config, clock, members, self._deferred.append, seed=seed
+                venue,
+                per_venue.get(venue, venue_config),
+                clock,
+                members,
+                self._deferred.append,
+                seed=seed,
+                publish=self._on_venue_event,
             )
             self.venues[venue] = sim
             self.order_manager.register_client(sim)
@@ -213,6 +248,14 @@ class Kernel:
         if topic is None:
             topic = self._decision_topics[name] = f"events.decisions.{name}"
         self.bus.publish(topic, event)
+
+    def _on_venue_event(self, event: Event) -> None:
+        # A venue's own facts (book status, alerts): journaled and published at once.
+        self.journal.append(event)
+        if type(event) is AlertRaised:
+            self.bus.publish(ALERTS, event)
+        elif type(event) is BookStatusChanged:
+            self.bus.publish(venue_events_topic(event.venue), event)
 
     def fire_step(self, ts_ns: int) -> None:
         """Publish ``ts_ns`` on ``events.clock.step``: every record of that instant is done."""
@@ -270,7 +313,14 @@ class Kernel:
             route[4] = self.bus.handlers(route[2])
         return route
 
-    def _venue_of(self, instrument_id: str) -> SimulatedVenue:
+    def venue_of(self, instrument_id: str) -> SimulatedVenue:
+        """Return the simulated venue that trades ``instrument_id``.
+
+        Raises
+        ------
+        ConfigError
+            If the instrument is not configured.
+        """
         instrument = self.instruments.get(instrument_id)
         if instrument is None:
             raise ConfigError(
@@ -304,12 +354,12 @@ class Kernel:
             self.portfolio.on_trade(record)
             self.bus.publish(trades_topic(record.instrument_id), record)
         elif type(record) is BookEvent:
-            venue = self._venue_of(record.instrument_id)
+            venue = self.venue_of(record.instrument_id)
             venue.on_book_rows(record.columns, record.start, record.stop)
             self.drain()
             self._after_book(venue, record.instrument_id, record)
         elif type(record) is OrderBookDelta:
-            venue = self._venue_of(record.instrument_id)
+            venue = self.venue_of(record.instrument_id)
             venue.on_book_delta(record)
             self.drain()
             self._after_book(venue, record.instrument_id, record)

@@ -21,11 +21,16 @@ import msgspec
 
 from tradeloop.config.schema import RunConfig, StrategySection
 from tradeloop.core.errors import ConfigError
+from tradeloop.pipeline.schedule import ExecutionSchedule
 from tradeloop.pipeline.strategy import Pipeline
 from tradeloop.strategy.base import Strategy
 from tradeloop.strategy.sma_cross import SmaCross
 
-BUILTIN_STRATEGIES: dict[str, type[Strategy]] = {"SmaCross": SmaCross, "Pipeline": Pipeline}
+BUILTIN_STRATEGIES: dict[str, type[Strategy]] = {
+    "SmaCross": SmaCross,
+    "Pipeline": Pipeline,
+    "ExecutionSchedule": ExecutionSchedule,
+}
 
 
 def _load_file(path: Path, class_name: str) -> Any:

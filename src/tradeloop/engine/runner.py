@@ -71,8 +71,20 @@ ProgressFactory = Callable[[int], Callable[[int], None]]
 C = TypeVar("C", bound=AnyColumns)
 
 
-BOOK_FORMATS = ("binance-depth", "bybit-orderbook", "databento-mbo")
-"""Order-book formats a ``[[data]]`` file entry may have (fidelity level 4)."""
+BOOK_FORMATS = ("binance-depth", "bybit-orderbook", "databento-mbo", "lobster")
+"""Order-book formats a ``[[data]]`` file entry may have (fidelity level 4).
+
+Options (``options = {...}``): ``binance-depth`` takes ``on_gap`` (``"raise"`` or
+``"resync"``); ``lobster`` takes ``orderbook`` (the order-book file, default: beside the
+message file) and ``reseed`` (default true). The others take none.
+"""
+
+_BOOK_OPTIONS: dict[str, tuple[str, ...]] = {
+    "binance-depth": ("on_gap",),
+    "bybit-orderbook": (),
+    "databento-mbo": (),
+    "lobster": ("orderbook", "reseed"),
+}
 
 
 @dataclass
@@ -321,9 +333,21 @@ def _load_book(
         raise ConfigError(f"data file {path} does not exist")
     iid, precision, size = instrument.id, instrument.price_precision, instrument.size_precision
     digest = file_hash(str(path))
+    assert section.format is not None
+    options = dict(section.options)
+    allowed = _BOOK_OPTIONS[section.format]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"data {section.path}: format {section.format} has no option "
+            f"{', '.join(unknown)} (options: {', '.join(allowed) or 'none'})"
+        )
     if section.format == "binance-depth":
+        on_gap = options.get("on_gap", "raise")
+        if on_gap not in ("raise", "resync"):
+            raise ConfigError(f"data {section.path}: on_gap {on_gap!r} is not raise or resync")
         feed = books.read_binance_depth(
-            path, instrument_id=iid, price_precision=precision, size_precision=size
+            path, instrument_id=iid, price_precision=precision, size_precision=size, on_gap=on_gap
         )
         parts: list[AnyColumns] = [feed.deltas, feed.quotes, feed.trades]
     elif section.format == "bybit-orderbook":
@@ -331,6 +355,24 @@ def _load_book(
             path, instrument_id=iid, price_precision=precision, size_precision=size
         )
         parts = [bybit.deltas]
+    elif section.format == "lobster":
+        orderbook = options.get("orderbook")
+        book_path = None
+        if orderbook is not None:
+            book_path = Path(str(orderbook))
+            book_path = book_path if book_path.is_absolute() else base_dir / book_path
+        reseed = options.get("reseed", True)
+        if not isinstance(reseed, bool):
+            raise ConfigError(f"data {section.path}: reseed {reseed!r} is not true or false")
+        stream = books.read_lobster_stream(
+            path, book_path, instrument_id=iid, price_precision=precision, reseed=reseed
+        )
+        parts = [stream.deltas]
+        if book_path is None:
+            book_path = books.default_orderbook_path(path)
+        digest = hashlib.sha256(
+            (digest + file_hash(str(book_path))).encode()
+        ).hexdigest()  # both files make the data
     else:
         parts = [books.read_databento_mbo(path, instrument_id=iid, price_precision=precision)]
     return [
@@ -340,6 +382,39 @@ def _load_book(
         for part in parts
         if len(part)
     ]
+
+
+def _check_venues(
+    config: RunConfig, instruments: dict[str, Instrument], sources: list[LoadedSource]
+) -> None:
+    """Check what the venue settings need of the data, before the first record.
+
+    Market impact (level 3) is estimated from the venue's own bar history (σ and volume):
+    an instrument it would price without bars would silently get no impact, so that is a
+    ``ConfigError``; at level 4 the impact model is not applied at all (walking the book is
+    the impact), so configuring it there is one too.
+    """
+    per_venue = config.venue_configs()
+    with_bars = {s.columns.instrument_id for s in sources if isinstance(s.columns, BarColumns)}
+    with_data = {s.columns.instrument_id for s in sources}
+    for instrument_id in sorted(with_data):
+        instrument = instruments.get(instrument_id)
+        if instrument is None:
+            continue
+        venue = per_venue.get(instrument.venue, config.venue)
+        if venue.impact is None:
+            continue
+        where = f"[venues.{instrument.venue}]" if instrument.venue in per_venue else "[venue]"
+        if venue.fidelity == "book":
+            raise ConfigError(
+                f"{where} impact is set at fidelity 'book', where it is not applied (walking "
+                f"the book is the impact of {instrument_id}'s orders): remove impact"
+            )
+        if instrument_id not in with_bars:
+            raise ConfigError(
+                f"{where} impact needs bars of {instrument_id} (the model estimates σ and ADV "
+                "from bar history) and the run has none: add its bars or remove impact"
+            )
 
 
 def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
@@ -378,6 +453,7 @@ def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
         _check_source_precision(source, instruments[source.columns.instrument_id])
     _check_currencies(config, instruments)
     _check_benchmark(config, sources)
+    _check_venues(config, instruments, sources)
     strategies = [build_strategy(s, config, base, i) for i, s in enumerate(config.strategies)]
     _check_strategies(config, strategies, instruments, sources)
     digest = config_hash(config)
@@ -609,6 +685,7 @@ def build_kernel(prepared: PreparedRun, clock: TestClock | LiveClock, journal: J
         strategies=prepared.strategies,
         seed=config.run.seed,
         trading_start_ns=config.run.trading_start_ns,
+        venue_configs=config.venue_configs(),
     )
 
 

@@ -6,12 +6,12 @@ from tradeloop.execution.algos import (
     ALGORITHMS,
     ExecutionAlgorithm,
     ExecutionPlan,
-    OrderGateway,
     make_algorithm,
 )
 from tradeloop.execution.order_manager import EXTERNAL_STRATEGY_ID, OrderManager, PreTradeCheck
-from tradeloop.execution.ports import EventSink, ExecutionClient
+from tradeloop.execution.ports import EventSink, ExecutionClient, OrderGateway
 from tradeloop.execution.sor import (
+    LiquiditySource,
     RouteAllocation,
     RoutePlan,
     VenueLiquidity,
@@ -20,7 +20,7 @@ from tradeloop.execution.sor import (
     route_order,
     submit_route,
 )
-from tradeloop.execution.tca import tca_orders
+from tradeloop.execution.tca import tca_orders, tca_parents
 
 __all__ = [
     "ALGORITHMS",
@@ -30,6 +30,7 @@ __all__ = [
     "ExecutionAlgorithm",
     "ExecutionClient",
     "ExecutionPlan",
+    "LiquiditySource",
     "OrderGateway",
     "OrderManager",
     "PreTradeCheck",
@@ -42,4 +43,5 @@ __all__ = [
     "route_order",
     "submit_route",
     "tca_orders",
+    "tca_parents",
 ]

@@ -1,8 +1,11 @@
 """Execution algorithms: turn one planned change into child orders over time.
 
 Each algorithm is driven by its instrument's bars (``on_bar``, after the bar was seen) or,
-with ``interval_ns``, by a clock timer (``twap``, ``vwap``, ``implementation_shortfall``), and
-by its child orders' events (``on_order_event``); it sends children through an
+with ``interval_ns`` / ``timeout_ns``, by the clock (``twap``, ``vwap``,
+``implementation_shortfall``, ``pov`` on a timer; ``limit_then_market`` on a time alert), so
+it runs on quotes, trades or order books without bars; by trade prints (``on_trade``: the
+volume ``pov`` follows); and by its child orders' events (``on_order_event``); it sends
+children through an
 ``OrderGateway`` (which passes every order through risk), and reports through ``emit``:
 ``ExecutionProgressed`` on each fill and ``ExecutionCompleted`` when it is done. Every
 algorithm is cancellable (``cancel``: working children are canceled, the timer stopped).
@@ -12,9 +15,14 @@ algorithm is cancellable (``cancel``: working children are canceled, the timer s
   remainder).
 - ``vwap``: like TWAP with slice sizes proportional to a volume profile (``weights``, one
   per slice — the pipeline estimates it from the intraday volume by time of day).
-- ``pov``: each bar, a market order for ``rate`` × the bar's volume, until done.
+- ``pov``: each bar, a market order for ``rate`` × the bar's volume, until done. With
+  ``interval_ns``, every interval: a market order bringing what was sent to
+  ``floor(rate × market volume since the start)`` (lots; the rounding remainder carries to
+  the next interval), the market volume being the trade prints' (``on_trade``), or the bars'
+  when no print arrives.
 - ``limit_then_market``: a limit at the arrival price improved by ``offset_ticks``; after
-  ``timeout_bars`` bars, what is left is canceled and sent as a market order.
+  ``timeout_bars`` bars (or ``timeout_ns`` of clock time, when set), what is left is canceled
+  and sent as a market order.
 - ``implementation_shortfall``: slices follow the Almgren–Chriss optimal trajectory for the
   plan's impact coefficients and risk aversion (``costs.almgren_chriss.optimal_trajectory``
   over ``horizon_days`` in ``slices`` intervals, price volatility ``volatility``): slice k
@@ -23,6 +31,13 @@ algorithm is cancellable (``cancel``: working children are canceled, the timer s
 - ``iceberg``: a limit at ``limit_price`` (default: the arrival price improved by
   ``offset_ticks``) showing at most ``display_quantity``; each time the shown child is
   filled, the next one (the same size, or what is left) is sent at the same price.
+- ``sor``: smart order routing over ``venues`` (the same asset's instrument ids on several
+  venues): what is left is split by ``execution.sor.route_order`` over the liquidity each
+  venue displays now (price, taker fee, size; within ``limit_price`` if given) and sent as
+  one IOC limit per venue; the rest is routed again every ``interval_ns`` (or each bar of a
+  routed instrument when 0) until filled, canceled or ``timeout_ns`` has passed. Each round
+  is reported (``ExecutionProgressed``, note ``routed ...``). Quantities are counted at the
+  finest size precision of the routed instruments.
 
 Children are tagged ``("rebalance:<id>", "algo:<name>")`` with the plan's parent order id,
 so TCA and ``explain`` can gather them.
@@ -33,7 +48,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from fractions import Fraction
-from typing import Protocol
 
 import msgspec
 
@@ -41,9 +55,11 @@ from tradeloop.core.clock import Clock, TimeEvent
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.fixed import Price, Quantity, pow10
 from tradeloop.costs.almgren_chriss import AlmgrenChrissConfig, optimal_trajectory
-from tradeloop.model.data import Bar
+from tradeloop.execution.ports import OrderGateway
+from tradeloop.execution.sor import LiquiditySource, VenueLiquidity, route_order
+from tradeloop.model.data import Bar, TradeTick
 from tradeloop.model.decisions import ExecutionCompleted, ExecutionProgressed
-from tradeloop.model.enums import OrderSide
+from tradeloop.model.enums import OrderSide, TimeInForce
 from tradeloop.model.events import (
     Event,
     OrderCanceled,
@@ -54,8 +70,16 @@ from tradeloop.model.events import (
     OrderRejected,
 )
 from tradeloop.model.instruments import Instrument
-from tradeloop.model.order_factory import OrderFactory
 from tradeloop.model.orders import Order
+
+__all__ = [
+    "ALGORITHMS",
+    "ALGORITHM_CLASSES",
+    "ExecutionAlgorithm",
+    "ExecutionPlan",
+    "OrderGateway",
+    "make_algorithm",
+]
 
 ALGORITHMS = (
     "immediate",
@@ -65,33 +89,19 @@ ALGORITHMS = (
     "limit_then_market",
     "implementation_shortfall",
     "iceberg",
+    "sor",
 )
-
-
-class OrderGateway(Protocol):
-    """How an algorithm sends and cancels orders (the strategy's path through risk)."""
-
-    @property
-    def order_factory(self) -> OrderFactory:
-        """Return the factory of the owning strategy."""
-        ...
-
-    def submit_order(self, order: object) -> Order:
-        """Send an order."""
-        ...
-
-    def cancel_order(self, order: Order | str) -> bool:
-        """Cancel an open order."""
-        ...
 
 
 class ExecutionPlan(msgspec.Struct, frozen=True, kw_only=True):
     """One change to execute.
 
     ``slices`` (twap, vwap, implementation_shortfall), ``weights`` (vwap), ``rate`` (pov),
-    ``timeout_bars`` and ``offset_ticks`` (limit_then_market; ``offset_ticks`` also iceberg),
-    ``interval_ns`` (twap, vwap, implementation_shortfall: slices on a clock timer every
-    ``interval_ns`` instead of one per bar; 0: per bar), ``almgren_chriss``, ``volatility``
+    ``timeout_bars``, ``timeout_ns`` and ``offset_ticks`` (limit_then_market: convert after
+    ``timeout_ns`` of clock time when positive, else after ``timeout_bars`` bars;
+    ``offset_ticks`` also iceberg), ``interval_ns`` (twap, vwap, implementation_shortfall,
+    pov: slices on a clock timer every ``interval_ns`` instead of one per bar; 0: per bar),
+    ``almgren_chriss``, ``volatility``
     (price volatility in currency per unit per sqrt(day)) and ``horizon_days``
     (implementation_shortfall), ``display_quantity`` and ``limit_price`` (iceberg) configure
     the algorithm.
@@ -108,6 +118,7 @@ class ExecutionPlan(msgspec.Struct, frozen=True, kw_only=True):
     weights: tuple[float, ...] = ()
     rate: float = 0.1
     timeout_bars: int = 1
+    timeout_ns: int = 0
     offset_ticks: int = 0
     reduce_only: bool = False
     interval_ns: int = 0
@@ -116,6 +127,7 @@ class ExecutionPlan(msgspec.Struct, frozen=True, kw_only=True):
     horizon_days: float = 1.0
     display_quantity: Quantity | None = None
     limit_price: Price | None = None
+    venues: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -136,6 +148,8 @@ class ExecutionPlan(msgspec.Struct, frozen=True, kw_only=True):
             )
         if self.interval_ns < 0:
             raise ConfigError(f"execution plan interval_ns {self.interval_ns} must be >= 0")
+        if self.timeout_ns < 0:
+            raise ConfigError(f"execution plan timeout_ns {self.timeout_ns} must be >= 0")
         if self.algorithm == "implementation_shortfall":
             if self.almgren_chriss is None:
                 raise ConfigError(
@@ -147,6 +161,13 @@ class ExecutionPlan(msgspec.Struct, frozen=True, kw_only=True):
                     f"execution plan {self.parent_order_id}: volatility {self.volatility} must "
                     f"be >= 0 and horizon_days {self.horizon_days} positive"
                 )
+        if self.venues and (
+            self.instrument_id not in self.venues or len(set(self.venues)) != len(self.venues)
+        ):
+            raise ConfigError(
+                f"execution plan {self.parent_order_id}: venues {list(self.venues)} must be "
+                f"distinct and include the plan's instrument {self.instrument_id}"
+            )
         if self.algorithm == "iceberg" and (
             self.display_quantity is None or self.display_quantity.raw <= 0
         ):
@@ -173,26 +194,42 @@ class ExecutionAlgorithm:
         self.gateway = gateway
         self.clock = clock
         self.emit = emit
-        self.filled_raw = 0
+        self.filled_raw = 0  # at ``_size_precision``
         self._cost_raw = 0  # sum of px.raw * qty.raw of fills
         self._px_precision = instrument.price_precision
+        self._size_precision = instrument.size_precision
         self.children: dict[str, Order] = {}
         self.is_done = False
         self.bars_seen = 0
         self._timer: str | None = None
+        self._alert: str | None = None
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _scaled(self, raw: int, precision: int) -> int:
+        # A raw size at ``precision`` at the algorithm's (never finer) size precision.
+        return raw * pow10(self._size_precision - precision)
+
+    @property
+    def quantity_raw(self) -> int:
+        """Return the plan's quantity (raw, at the algorithm's size precision)."""
+        quantity = self.plan.quantity
+        return self._scaled(quantity.raw, quantity.precision)
 
     @property
     def remaining_raw(self) -> int:
         """Return the quantity (raw) neither filled nor working."""
-        working = sum(o.quantity.raw - o.filled_raw for o in self.children.values() if o.is_open)
-        return self.plan.quantity.raw - self.filled_raw - working
+        working = sum(
+            self._scaled(o.quantity.raw - o.filled_raw, o.quantity.precision)
+            for o in self.children.values()
+            if o.is_open
+        )
+        return self.quantity_raw - self.filled_raw - working
 
     @property
     def unfilled_raw(self) -> int:
         """Return the quantity (raw) not filled yet."""
-        return self.plan.quantity.raw - self.filled_raw
+        return self.quantity_raw - self.filled_raw
 
     def _lots(self, raw: int) -> int:
         lot = self.instrument.lot_size_raw
@@ -250,6 +287,19 @@ class ExecutionAlgorithm:
     def on_interval(self) -> None:
         """React to the algorithm's clock timer (``interval_ns``)."""
 
+    def _start_alert(self, at_ns: int) -> None:
+        # One clock alert (a timeout) at ``at_ns``: ``on_alert``.
+        self._alert = f"algo.{self.plan.parent_order_id}.timeout"
+        self.clock.set_time_alert(self._alert, at_ns, self._on_alert)
+
+    def _on_alert(self, event: TimeEvent) -> None:
+        self._alert = None
+        if not self.is_done:
+            self.on_alert()
+
+    def on_alert(self) -> None:
+        """React to the algorithm's clock alert (``timeout_ns``)."""
+
     def _finish(self, outcome: str) -> None:
         if self.is_done:
             return
@@ -257,6 +307,9 @@ class ExecutionAlgorithm:
         if self._timer is not None:
             self.clock.cancel_timer(self._timer)
             self._timer = None
+        if self._alert is not None:
+            self.clock.cancel_timer(self._alert)
+            self._alert = None
         average = None
         if self.filled_raw:
             average = self._cost_raw / self.filled_raw / pow10(self._px_precision)
@@ -266,7 +319,7 @@ class ExecutionAlgorithm:
                 parent_order_id=self.plan.parent_order_id,
                 instrument_id=self.plan.instrument_id,
                 algorithm=self.name,
-                filled_qty=self.filled_raw / pow10(self.instrument.size_precision),
+                filled_qty=self.filled_raw / pow10(self._size_precision),
                 average_price=average,
                 arrival_price=float(self.plan.arrival_price),
                 outcome=outcome,
@@ -284,15 +337,18 @@ class ExecutionAlgorithm:
         """React to a new bar of the instrument."""
         self.bars_seen += 1
 
+    def on_trade(self, trade: TradeTick) -> None:
+        """React to a trade print of the instrument (the market's volume)."""
+
     def on_order_event(self, event: OrderEvent) -> None:
         """Account for a child's event; finish when everything is filled."""
         if type(event) is OrderFilled:
-            qty = event.last_qty.to_precision(self.instrument.size_precision)
+            qty = event.last_qty.to_precision(self._size_precision)
             self.filled_raw += qty.raw
             px = event.last_px.to_precision(self._px_precision)
             self._cost_raw += px.raw * qty.raw
             now = self.clock.timestamp_ns()
-            scale = pow10(self.instrument.size_precision)
+            scale = pow10(self._size_precision)
             self.emit(
                 ExecutionProgressed(
                     parent_order_id=self.plan.parent_order_id,
@@ -380,22 +436,51 @@ class Vwap(Twap):
 
 
 class Pov(ExecutionAlgorithm):
-    """A fixed share of each bar's volume."""
+    """A fixed share of the market's volume: per bar, or per clock interval of prints."""
 
     name = "pov"
 
+    def start(self) -> None:
+        """Wait for volume to come (participation is measured on the volume after the start)."""
+        self._rate = Fraction(repr(self.plan.rate))
+        self._printed_raw = 0  # market volume of trade prints since the start
+        self._bar_raw = 0  # market volume of bars since the start (clock-driven plans)
+        self._has_prints = False
+        self._sent_raw = 0
+        self._start_timer()
+
+    def _raw(self, quantity: Quantity) -> int:
+        return quantity.raw * pow10(self.instrument.size_precision) // pow10(quantity.precision)
+
     def on_bar(self, bar: Bar) -> None:
-        """Send ``rate`` × this bar's volume (in the instrument's units)."""
+        """Bar-driven: send ``rate`` × this bar's volume. Clock-driven: count its volume."""
         super().on_bar(bar)
         if self.is_done:
             return
         volume_raw = (
             bar.volume_raw * pow10(self.instrument.size_precision) // pow10(bar.volume_precision)
         )
+        if self.plan.interval_ns > 0:
+            self._bar_raw += volume_raw
+            return
         self._send_market(max(self.instrument.lot_size_raw, int(volume_raw * self.plan.rate)))
 
-    def start(self) -> None:
-        """Wait for the first bar (participation is measured on volume to come)."""
+    def on_trade(self, trade: TradeTick) -> None:
+        """Count a print's volume (clock-driven plans)."""
+        if self.plan.interval_ns > 0 and not self.is_done:
+            self._has_prints = True
+            self._printed_raw += self._raw(trade.size)
+
+    def on_interval(self) -> None:
+        """Bring what was sent up to ``rate`` × the market volume since the start."""
+        volume = self._printed_raw if self._has_prints else self._bar_raw
+        target = math.floor(volume * self._rate)
+        want = target - self._sent_raw
+        if want < self.instrument.lot_size_raw:
+            return  # the remainder carries to the next interval
+        before = self.remaining_raw
+        self._send_market(want)
+        self._sent_raw += before - self.remaining_raw
 
 
 class LimitThenMarket(ExecutionAlgorithm):
@@ -404,18 +489,25 @@ class LimitThenMarket(ExecutionAlgorithm):
     name = "limit_then_market"
 
     def start(self) -> None:
-        """Place the limit."""
-        offset = self.plan.offset_ticks * self.instrument.tick_size_raw
-        arrival = self.plan.arrival_price.to_precision(self.instrument.price_precision)
-        raw = arrival.raw - offset if self.plan.side is OrderSide.BUY else arrival.raw + offset
-        raw -= raw % self.instrument.tick_size_raw
+        """Place the limit (and, with ``timeout_ns``, the clock alert that converts it)."""
         self._converting = False
-        self._send_limit(self.plan.quantity.raw, Price(raw, self.instrument.price_precision))
+        self._send_limit(self.plan.quantity.raw, _passive_price(self.plan, self.instrument))
+        if self.plan.timeout_ns > 0 and not self.is_done:
+            self._start_alert(self.clock.timestamp_ns() + self.plan.timeout_ns)
 
     def on_bar(self, bar: Bar) -> None:
-        """Convert the rest to a market order once the timeout has passed."""
+        """Convert the rest to a market order once ``timeout_bars`` bars have passed."""
         super().on_bar(bar)
-        if self.is_done or self._converting or self.bars_seen < self.plan.timeout_bars:
+        if self.plan.timeout_ns > 0 or self.bars_seen < self.plan.timeout_bars:
+            return
+        self._convert()
+
+    def on_alert(self) -> None:
+        """Convert the rest to a market order: ``timeout_ns`` has passed."""
+        self._convert()
+
+    def _convert(self) -> None:
+        if self.is_done or self._converting:
             return
         working = [o for o in self.children.values() if o.is_open]
         if working:
@@ -456,12 +548,16 @@ class ImplementationShortfall(Twap):
 
 
 def _passive_price(plan: ExecutionPlan, instrument: Instrument) -> Price:
-    # The arrival price improved by ``offset_ticks``, on the tick grid, on the passive side.
-    offset = plan.offset_ticks * instrument.tick_size_raw
-    arrival = plan.arrival_price.to_precision(instrument.price_precision)
-    raw = arrival.raw - offset if plan.side is OrderSide.BUY else arrival.raw + offset
-    raw -= raw % instrument.tick_size_raw
-    return Price(raw, instrument.price_precision)
+    # The arrival price moved ``offset_ticks`` away from the market, on the tick grid: a buy
+    # rounds down and a sell up (a mid between two ticks never rounds toward the other side).
+    tick = instrument.tick_size_raw
+    is_buy = plan.side is OrderSide.BUY
+    arrival = plan.arrival_price.to_precision(
+        instrument.price_precision, "ROUND_FLOOR" if is_buy else "ROUND_CEILING"
+    )
+    raw = arrival.raw - arrival.raw % tick if is_buy else -(-arrival.raw // tick) * tick
+    offset = plan.offset_ticks * tick
+    return Price(raw - offset if is_buy else raw + offset, instrument.price_precision)
 
 
 class Iceberg(ExecutionAlgorithm):
@@ -498,6 +594,114 @@ class Iceberg(ExecutionAlgorithm):
             self._finish(f"child {event.client_order_id} {kind.__name__}")
 
 
+class SmartRouted(ExecutionAlgorithm):
+    """Split what is left over several venues by displayed price, fee and size (IOC children)."""
+
+    name = "sor"
+
+    def __init__(
+        self,
+        plan: ExecutionPlan,
+        instrument: Instrument,
+        gateway: OrderGateway,
+        clock: Clock,
+        emit: Callable[[Event], None],
+        liquidity: LiquiditySource,
+    ) -> None:
+        super().__init__(plan, instrument, gateway, clock, emit)
+        self.liquidity = liquidity
+        self.venue_ids = plan.venues or (plan.instrument_id,)
+        self.routed_instruments = {i: liquidity.instrument(i) for i in self.venue_ids}
+        self._size_precision = max(i.size_precision for i in self.routed_instruments.values())
+        self._px_precision = max(i.price_precision for i in self.routed_instruments.values())
+        self.rounds = 0
+
+    def start(self) -> None:
+        """Route now; then again on the timer (or bars) until done or timed out."""
+        self._route()
+        if self.is_done:
+            return
+        self._start_timer()
+        if self.plan.timeout_ns > 0:
+            self._start_alert(self.clock.timestamp_ns() + self.plan.timeout_ns)
+
+    def on_interval(self) -> None:
+        """Route what is left (clock-driven)."""
+        self._route()
+
+    def on_bar(self, bar: Bar) -> None:
+        """Route what is left on a bar of a routed instrument (bar-driven)."""
+        super().on_bar(bar)
+        if self.plan.interval_ns == 0 and bar.instrument_id in self.routed_instruments:
+            self._route()
+
+    def on_alert(self) -> None:
+        """Stop routing: ``timeout_ns`` has passed."""
+        for order in list(self.children.values()):
+            if order.is_open:
+                self.gateway.cancel_order(order)
+        left = self.unfilled_raw / pow10(self._size_precision)
+        self._finish(f"timed out with {left:g} unfilled")
+
+    def _is_stopped(self) -> bool:
+        return self.is_done
+
+    def _venue(self, instrument_id: str) -> VenueLiquidity:
+        return self.liquidity.venue_liquidity(instrument_id, self.plan.side)
+
+    def _route(self) -> None:
+        if self.is_done or any(o.is_open for o in self.children.values()):
+            return  # the last round's children are still working
+        remaining = self.remaining_raw
+        if remaining <= 0:
+            return
+        venues = [self._venue(i) for i in self.venue_ids]
+        route = route_order(
+            self.plan.side,
+            Quantity(remaining, self._size_precision),
+            venues,
+            limit_price=self.plan.limit_price,
+        )
+        self.rounds += 1
+        parts = ", ".join(
+            f"{a.venue} {a.quantity} up to {a.limit_price}" for a in route.allocations
+        )
+        now = self.clock.timestamp_ns()
+        scale = pow10(self._size_precision)
+        self.emit(
+            ExecutionProgressed(
+                parent_order_id=self.plan.parent_order_id,
+                instrument_id=self.plan.instrument_id,
+                algorithm=self.name,
+                filled_qty=self.filled_raw / scale,
+                remaining_qty=self.unfilled_raw / scale,
+                child_orders=len(self.children),
+                note=f"routed round {self.rounds}: {parts or 'nothing routable'}; "
+                f"unrouted {route.unrouted}",
+                ts_event=now,
+                ts_init=now,
+            )
+        )
+        factory = self.gateway.order_factory
+        for allocation in route.allocations:
+            if self._is_stopped():
+                break  # a child was denied by risk
+            target = self.routed_instruments[allocation.instrument_id]
+            # Lot-rounded for its venue: exact at the venue instrument's own precision.
+            quantity = allocation.quantity.to_precision(target.size_precision)
+            init = factory.limit(
+                allocation.instrument_id,
+                self.plan.side,
+                quantity,
+                allocation.limit_price,
+                time_in_force=TimeInForce.IOC,
+                reduce_only=self.plan.reduce_only,
+                parent_order_id=self.plan.parent_order_id,
+                tags=self._tags(),
+            )
+            self._track(self.gateway.submit_order(init))
+
+
 ALGORITHM_CLASSES: dict[str, type[ExecutionAlgorithm]] = {
     "immediate": Immediate,
     "twap": Twap,
@@ -506,6 +710,7 @@ ALGORITHM_CLASSES: dict[str, type[ExecutionAlgorithm]] = {
     "limit_then_market": LimitThenMarket,
     "implementation_shortfall": ImplementationShortfall,
     "iceberg": Iceberg,
+    "sor": SmartRouted,
 }
 
 
@@ -515,6 +720,22 @@ def make_algorithm(
     gateway: OrderGateway,
     clock: Clock,
     emit: Callable[[Event], None],
+    liquidity: LiquiditySource | None = None,
 ) -> ExecutionAlgorithm:
-    """Return the algorithm ``plan.algorithm`` for ``plan``."""
+    """Return the algorithm ``plan.algorithm`` for ``plan``.
+
+    ``liquidity`` is what the ``sor`` algorithm routes over (the other algorithms ignore it).
+
+    Raises
+    ------
+    ConfigError
+        If the plan is ``sor`` and no ``liquidity`` is given.
+    """
+    if plan.algorithm == "sor":
+        if liquidity is None:
+            raise ConfigError(
+                f"execution plan {plan.parent_order_id}: sor needs a liquidity source (the "
+                "venues' displayed books or quotes)"
+            )
+        return SmartRouted(plan, instrument, gateway, clock, emit, liquidity)
     return ALGORITHM_CLASSES[plan.algorithm](plan, instrument, gateway, clock, emit)

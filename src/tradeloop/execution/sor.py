@@ -25,18 +25,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Protocol
 
 import msgspec
 
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.fixed import Price, Quantity
-from tradeloop.execution.algos import OrderGateway
+from tradeloop.execution.ports import OrderGateway
 from tradeloop.model.book import L2Book, L3Book
 from tradeloop.model.data import QuoteTick
 from tradeloop.model.enums import BookSide, OrderSide, TimeInForce
+from tradeloop.model.instruments import Instrument
 from tradeloop.model.orders import Order
 
 __all__ = [
+    "LiquiditySource",
     "RouteAllocation",
     "RoutePlan",
     "VenueLiquidity",
@@ -73,6 +76,22 @@ class VenueLiquidity(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigError(
                 f"venue {self.venue} taker_fee_bps {self.taker_fee_bps} must be non-negative"
             )
+
+
+class LiquiditySource(Protocol):
+    """What a router sees of its venues: displayed liquidity and the instruments traded.
+
+    A strategy implements it from the market data it receives (in a backtest, the simulated
+    venues' replayed books or quotes, less what our own orders took).
+    """
+
+    def venue_liquidity(self, instrument_id: str, side: OrderSide) -> VenueLiquidity:
+        """Return what ``instrument_id``'s venue displays to a taker on ``side``, with its fee."""
+        ...
+
+    def instrument(self, instrument_id: str) -> Instrument:
+        """Return the instrument ``instrument_id``."""
+        ...
 
 
 class RouteAllocation(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,6 +14,11 @@
 Arrival prices are not in the journal: ``analytics.tca.order_tca`` takes them from the
 market data (the quote mid, or the last print or bar close at or before the arrival).
 Orders still open when the run ended end at their last fill (or arrival).
+
+``tca_parents`` gathers the children of each execution plan (``ExecutionPlanned``: its
+parent order id, instrument, side, quantity and time; the children's ``SubmitOrder`` carry
+the parent order id) into one ``TcaParent``: arrival = the plan's time, fills = every
+child's, end = the plan's ``ExecutionCompleted``, else the children's last end.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from tradeloop.analytics.tca import TcaFill, TcaOrder
+from tradeloop.analytics.tca import TcaFill, TcaOrder, TcaParent
 from tradeloop.journal.store import JournalRecord
 from tradeloop.model.commands import SubmitOrder
+from tradeloop.model.decisions import ExecutionCompleted, ExecutionPlanned
+from tradeloop.model.enums import OrderSide
 from tradeloop.model.events import (
     OrderCanceled,
     OrderDenied,
@@ -32,7 +39,7 @@ from tradeloop.model.events import (
     OrderRejected,
 )
 
-__all__ = ["tca_orders"]
+__all__ = ["tca_orders", "tca_parents"]
 
 _TRACKED = (OrderFilled, OrderCanceled, OrderExpired, OrderRejected, OrderDenied)
 
@@ -99,6 +106,61 @@ def tca_orders(
                 fills=tuple(gathered.fills),
                 end_ts_ns=end,
                 multiplier=1.0 if multipliers is None else multipliers.get(init.instrument_id, 1.0),
+                parent_order_id=init.parent_order_id,
+            )
+        )
+    return result
+
+
+def tca_parents(
+    records: Iterable[JournalRecord], multipliers: Mapping[str, float] | None = None
+) -> list[TcaParent]:
+    """Return every execution plan of the journal's ``records`` as a ``TcaParent``, in plan order.
+
+    Children denied by risk count for nothing (no fills); a plan with no child still counts
+    (all of it unfilled, valued at the market price at its end).
+    """
+    records = list(records)
+    children = tca_orders(records, multipliers)
+    plans: dict[str, ExecutionPlanned] = {}
+    completed: dict[str, int] = {}
+    for entry in records:
+        record = entry.record
+        if isinstance(record, ExecutionPlanned):
+            plans.setdefault(record.parent_order_id, record)
+        elif isinstance(record, ExecutionCompleted):
+            completed[record.parent_order_id] = record.ts_event
+    by_parent: dict[str, list[TcaOrder]] = {}
+    for child in children:
+        if child.parent_order_id is not None:
+            by_parent.setdefault(child.parent_order_id, []).append(child)
+    result = []
+    for parent_id, plan in plans.items():
+        kids = by_parent.get(parent_id, [])
+        fills = tuple(sorted((f for k in kids for f in k.fills), key=lambda f: f.ts_ns))
+        start = plan.ts_event
+        end = completed.get(parent_id)
+        ends = [k.end_ts_ns if k.end_ts_ns is not None else k.arrival_ts_ns for k in kids]
+        ends += [f.ts_ns for f in fills]
+        end = max([*ends, start] if end is None else [*ends, end])
+        instruments = tuple(sorted({k.instrument_id for k in kids} | {plan.instrument_id}))
+        result.append(
+            TcaParent(
+                order=TcaOrder(
+                    order_id=parent_id,
+                    instrument_id=plan.instrument_id,
+                    side=OrderSide(plan.side),
+                    quantity=plan.quantity,
+                    arrival_ts_ns=start,
+                    fills=fills,
+                    end_ts_ns=max(end, start),
+                    multiplier=1.0
+                    if multipliers is None
+                    else multipliers.get(plan.instrument_id, 1.0),
+                ),
+                algorithm=plan.algorithm,
+                child_order_ids=tuple(k.order_id for k in kids),
+                instruments=instruments,
             )
         )
     return result

@@ -54,6 +54,7 @@ from tradeloop.model.enums import (
 from tradeloop.model.events import (
     AccountStateChanged,
     AlertRaised,
+    BookStatusChanged,
     DataValidated,
     Event,
     ExternalFillRecorded,
@@ -108,6 +109,7 @@ __all__ = [
     "BookLevel",
     "BookSide",
     "BookSideCode",
+    "BookStatusChanged",
     "CancelOrder",
     "CapacityEstimated",
     "Command",

@@ -208,7 +208,11 @@ class CostAssessed(Event, frozen=True, kw_only=True):
 
 
 class ExecutionPlanned(Event, frozen=True, kw_only=True):
-    """How one change will be executed: the algorithm, its schedule and the parent order id."""
+    """How one change will be executed: the algorithm, its schedule and the parent order id.
+
+    ``weights`` are the slices' relative sizes when the schedule is not equal (VWAP: the
+    expected volume of each slice's interval); empty: equal slices or a single order.
+    """
 
     rebalance_id: str
     instrument_id: str
@@ -221,6 +225,7 @@ class ExecutionPlanned(Event, frozen=True, kw_only=True):
     slices: int
     arrival_price: float
     reason: str
+    weights: tuple[float, ...] = ()
 
 
 class ExecutionProgressed(Event, frozen=True, kw_only=True):

@@ -233,6 +233,25 @@ class DataValidated(Event, frozen=True, kw_only=True):
     content_hash: str
 
 
+class BookStatusChanged(Event, frozen=True, kw_only=True):
+    """A simulated venue stopped or resumed matching against an instrument's book (level 4).
+
+    ``status`` is ``"crossed"`` (the replayed book ended a venue event with its best bid at or
+    above its best ask), ``"unsynced"`` (the feed flagged the event ``UNSYNCED``: the book is
+    rebuilt from diffs after a gap and may be wrong) or ``"ok"`` (matching resumed). While
+    it is not ``"ok"`` no order takes liquidity, crosses or joins a queue at that venue;
+    ``suspended_events`` (on ``"ok"``) counts the event ends matching was suspended for.
+    """
+
+    venue: str
+    instrument_id: str
+    status: str
+    reason: str
+    best_bid: Price | None = None
+    best_ask: Price | None = None
+    suspended_events: int = 0
+
+
 class AlertRaised(Event, frozen=True, kw_only=True):
     """Something needs attention: a duplicate fill, quarantined data, a broken component."""
 

@@ -12,6 +12,7 @@ from tradeloop.pipeline.config import (
     PipelineConfig,
     RegimeSpec,
 )
+from tradeloop.pipeline.schedule import ExecutionSchedule, ExecutionScheduleConfig, ScheduledOrder
 from tradeloop.pipeline.strategy import Pipeline, build_agent
 
 __all__ = [
@@ -21,9 +22,12 @@ __all__ = [
     "BetaSpec",
     "ConstructionSpec",
     "CostSpec",
+    "ExecutionSchedule",
+    "ExecutionScheduleConfig",
     "ExecutionSpec",
     "Pipeline",
     "PipelineConfig",
     "RegimeSpec",
+    "ScheduledOrder",
     "build_agent",
 ]

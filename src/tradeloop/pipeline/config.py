@@ -138,6 +138,9 @@ class ExecutionSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     follows the Almgren–Chriss trajectory over ``slices`` bars spanning ``horizon_days``, with
     coefficients from Almgren's rule of thumb (spread and ADV) and ``risk_aversion``;
     ``iceberg`` shows ``display_fraction`` of the order at a time at the arrival price.
+    ``vwap`` sizes its ``slices`` (one per bar) by the intraday volume profile of the last
+    ``volume_profile_days`` days in ``volume_bucket_ns`` buckets of time of day
+    (``analytics.volume_profile``), from past bars only; equal slices until a past day exists.
     """
 
     algorithm: str = "immediate"
@@ -150,6 +153,20 @@ class ExecutionSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     risk_aversion: float = 1e-6
     horizon_days: float = 3.0
     display_fraction: float = 0.2
+    volume_bucket_ns: int = 300_000_000_000
+    volume_profile_days: int = 20
+
+    def __post_init__(self) -> None:
+        day = 86_400_000_000_000
+        if self.volume_bucket_ns <= 0 or day % self.volume_bucket_ns:
+            raise ConfigError(
+                f"execution volume_bucket_ns {self.volume_bucket_ns} must be positive and "
+                f"divide a day ({day} ns)"
+            )
+        if self.volume_profile_days < 1:
+            raise ConfigError(
+                f"execution volume_profile_days {self.volume_profile_days} must be at least 1"
+            )
 
 
 class PipelineConfig(StrategyConfig, frozen=True, kw_only=True, forbid_unknown_fields=True):

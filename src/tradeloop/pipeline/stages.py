@@ -27,6 +27,7 @@ from tradeloop.agents.base import AgentContext
 from tradeloop.agents.ensemble import Ensemble
 from tradeloop.agents.host import AgentHost
 from tradeloop.analytics.history import BarHistory
+from tradeloop.analytics.volume_profile import IntradayVolumeProfile
 from tradeloop.core.clock import Clock
 from tradeloop.core.fixed import Money, Price
 from tradeloop.core.ids import content_hash
@@ -1051,6 +1052,12 @@ class ExecutionStage:
         self.children: dict[str, str] = {}
         self._parents = 0
         self._cancel_reason = ""
+        # VWAP slices follow each instrument's intraday volume profile, estimated from the
+        # bars seen so far (kept only when a VWAP plan may be made).
+        spec = host.config.execution
+        self.volume_profiles: dict[str, IntradayVolumeProfile] | None = (
+            {} if "vwap" in (spec.algorithm, spec.large_algorithm) else None
+        )
         host.subscribe_decisions(CostAssessed, self.on_costs)
 
     def on_costs(self, event: CostAssessed) -> None:
@@ -1133,6 +1140,8 @@ class ExecutionStage:
             extra = self._shortfall_settings(instrument_id, close)
             if not extra:
                 name = "twap"  # no volume history for the Almgren–Chriss coefficients
+        elif name == "vwap":
+            extra = self._vwap_settings(instrument_id, spec.slices)
         elif name == "iceberg":
             shown = instrument.make_quantity(float(quantity) * spec.display_fraction, ROUND_DOWN)
             if shown.raw <= 0:
@@ -1167,6 +1176,7 @@ class ExecutionStage:
                 slices=plan.slices,
                 arrival_price=close,
                 reason=reason,
+                weights=plan.weights,
                 ts_event=now,
                 ts_init=now,
             )
@@ -1178,6 +1188,20 @@ class ExecutionStage:
         self.by_instrument[instrument_id] = parent
         algo.start()
         self._sweep()
+
+    def _vwap_settings(self, instrument_id: str, slices: int) -> dict[str, Any]:
+        # Slice k executes in the k-th bar interval after now: weight it by the volume the
+        # profile expects there (no profile yet, e.g. on the first day: equal slices).
+        profiles = self.volume_profiles
+        profile = None if profiles is None else profiles.get(instrument_id)
+        times = self.host.history.timestamps(instrument_id, 21)
+        if profile is None or len(times) < 2:
+            return {}
+        interval = int(np.median(np.diff(times)))
+        if interval <= 0:
+            return {}
+        weights = profile.slice_weights(self.host.now_ns(), slices, interval)
+        return {} if weights is None else {"weights": weights}
 
     def _shortfall_settings(self, instrument_id: str, price: float) -> dict[str, Any]:
         from tradeloop.costs.almgren_chriss import almgren_chriss_rule_of_thumb
@@ -1199,7 +1223,16 @@ class ExecutionStage:
         }
 
     def on_bar(self, bar: Bar) -> None:
-        """Drive the algorithms of the bar's instrument."""
+        """Update the bar's volume profile (VWAP); drive the algorithms of its instrument."""
+        profiles = self.volume_profiles
+        if profiles is not None:
+            profile = profiles.get(bar.instrument_id)
+            if profile is None:
+                spec = self.host.config.execution
+                profile = profiles[bar.instrument_id] = IntradayVolumeProfile(
+                    spec.volume_bucket_ns, spec.volume_profile_days
+                )
+            profile.update(bar.ts_init, bar.volume_raw / 10**bar.volume_precision)
         parent = self.by_instrument.get(bar.instrument_id)
         if parent is not None and parent in self.algorithms:
             self.algorithms[parent].on_bar(bar)

@@ -56,7 +56,7 @@ from tradeloop.core.clock import Clock, TimeEvent, TimerCallback
 from tradeloop.core.errors import InvariantViolation, StrategyError
 from tradeloop.core.fixed import Money, Price, Quantity
 from tradeloop.model.data import Bar, QuoteTick, TradeTick
-from tradeloop.model.enums import OrderSide, TimeInForce, TradingState
+from tradeloop.model.enums import BookSide, OrderSide, TimeInForce, TradingState
 from tradeloop.model.events import (
     Event,
     OrderEvent,
@@ -133,6 +133,16 @@ class StrategyContext(Protocol):
 
     def publish_event(self, event: Event) -> None:
         """Journal an event and publish it on ``events.decisions.<EventType>``."""
+        ...
+
+    def book_levels(
+        self, instrument_id: str, side: BookSide, depth: int | None
+    ) -> list[tuple[Price, Quantity]]:
+        """Return the liquidity displayed on ``side`` of an instrument's market, best first."""
+        ...
+
+    def taker_fee_bps(self, instrument_id: str, price: Price) -> float:
+        """Return the taker commission of an instrument's venue in bps of notional."""
         ...
 
     def set_trading_state(self, state: TradingState, reason: str) -> None:
@@ -550,3 +560,20 @@ class Strategy:
     def last_price(self, instrument_id: str) -> Price | None:
         """Return the latest price seen for ``instrument_id``."""
         return self.ctx.mark_price(instrument_id)
+
+    def book_levels(
+        self, instrument_id: str, side: BookSide, depth: int | None = None
+    ) -> list[tuple[Price, Quantity]]:
+        """Return the liquidity displayed on ``side`` of ``instrument_id``, best first.
+
+        From the venue's order book when the run replays one (less what our own orders took,
+        as a live book would show; nothing while the book is crossed or unsynced), else its
+        best bid or ask; empty without either (bars only).
+        """
+        self._check_instrument(instrument_id)
+        return self.ctx.book_levels(instrument_id, side, depth)
+
+    def taker_fee_bps(self, instrument_id: str, price: Price) -> float:
+        """Return the commission a taker pays on ``instrument_id``'s venue, in bps at ``price``."""
+        self._check_instrument(instrument_id)
+        return self.ctx.taker_fee_bps(instrument_id, price)

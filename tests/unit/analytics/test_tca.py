@@ -10,6 +10,7 @@ from tradeloop.analytics.tca import (
     MarketQuotes,
     TcaFill,
     TcaOrder,
+    TcaParent,
     TcaReport,
     fills_from_events,
     interval_twap,
@@ -230,3 +231,46 @@ def test_vwap_and_twap_lie_within_the_interval_prices(
     for value in (vwap, twap):
         if value is not None:
             assert low * (1 - 1e-12) <= value <= high * (1 + 1e-12)
+
+
+def test_a_parent_is_its_children_measured_together_against_its_own_arrival() -> None:
+    # A parent buy of 1,000 decided at 0 (mid 100.00) was routed: 600 on ACME.XNYS (the
+    # three fills of BUY_1000 less 400) and 400 on ACME.BATS at 100.30 at 12 s. Its children
+    # arrived later (at 8 s, mid unknown to them): the parent is what the decision paid.
+    other = MarketPrints(np.array([12, 50]) * S, [100.30, 100.40], [1_000, 500])
+    parent = TcaParent(
+        order=TcaOrder(
+            order_id="P-1",
+            instrument_id="ACME.XNYS",
+            side=OrderSide.BUY,
+            quantity=1_000,
+            arrival_ts_ns=0,
+            end_ts_ns=30 * S,
+            fills=(
+                TcaFill(ts_ns=10 * S, quantity=300, price=100.05),
+                TcaFill(ts_ns=12 * S, quantity=400, price=100.30),
+                TcaFill(ts_ns=20 * S, quantity=300, price=100.10),
+            ),
+        ),
+        algorithm="sor",
+        child_order_ids=("O-1", "O-2"),
+        instruments=("ACME.BATS", "ACME.XNYS"),
+    )
+    report = tca_report(
+        [],
+        prints={"ACME.XNYS": TAPE, "ACME.BATS": other},
+        quotes={"ACME.XNYS": QUOTES},
+        parents=[parent],
+    )
+    (result,) = report.parents
+    average = (300 * 100.05 + 400 * 100.30 + 300 * 100.10) / 1_000
+    assert result.tca.arrival_price == pytest.approx(100.00)
+    assert result.tca.slippage_bps == pytest.approx((average - 100.00) / 100.00 * 1e4)
+    # VWAP and TWAP are the parent instrument's; the volume behind participation is both
+    # venues': 2,000 + 300 + 2,700 + 500 + 1,500 + 200 on XNYS in [0, 30 s], 1,000 on BATS.
+    assert result.tca.vwap == pytest.approx(interval_vwap(TAPE, 0, 30 * S))
+    assert result.tca.market_volume == 7_200 + 1_000
+    assert result.tca.participation == pytest.approx(1_000 / 8_200)
+    assert report.parent_summary is not None
+    assert report.parent_summary.shortfall_bps == pytest.approx(result.tca.shortfall_bps)
+    assert msgspec.json.decode(msgspec.json.encode(report), type=TcaReport) == report

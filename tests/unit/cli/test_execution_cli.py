@@ -239,3 +239,87 @@ def test_bench_book_command_reports_deltas_per_second(
     assert result["file"] == "binance-usdm-btcusdt-20240808-head.gz"
     assert result["deltas"] == 49_069
     assert result["deltas_per_s"] > 0
+
+
+BOOKS = Path(__file__).parents[2] / "data" / "books"
+LOBSTER_RUN = f"""
+[run]
+name = "lobster-tca"
+starting_cash = "1000000"
+
+[[instruments]]
+id = "AAPL.XNAS"
+kind = "equity"
+quote_currency = "USD"
+price_precision = 2
+size_precision = 0
+
+[[data]]
+path = "{BOOKS / "AAPL_2012-06-21_34200000_57600000_message_10.csv"}"
+format = "lobster"
+instrument_id = "AAPL.XNAS"
+
+[venue]
+fidelity = "book"
+book = {{ book_type = "l3" }}
+
+[[strategies]]
+class = "ExecutionSchedule"
+id = "exec"
+
+[[strategies.params.orders]]
+instrument_id = "AAPL.XNAS"
+side = "buy"
+quantity = "300"
+at = "2012-06-21T13:30:10Z"
+
+[[strategies.params.orders]]
+instrument_id = "AAPL.XNAS"
+side = "buy"
+quantity = "200"
+algorithm = "iceberg"
+display_quantity = "200"
+limit_price = "585.33"
+at = "2012-06-21T13:30:05Z"
+"""
+
+
+def test_tca_of_a_book_only_run_uses_the_book_mid_and_groups_children_by_parent(
+    tmp_path: Path,
+) -> None:
+    import msgspec
+
+    from tradeloop.config import load_config
+    from tradeloop.engine.runner import prepare_run, run_backtest
+
+    path = tmp_path / "lobster.toml"
+    path.write_text(LOBSTER_RUN)
+    config = load_config(path)
+    config = msgspec.structs.replace(
+        config, run=msgspec.structs.replace(config.run, output_dir=str(tmp_path))
+    )
+    result = run_backtest(prepare_run(config, tmp_path))
+    report, _, source = run_tca(result.run_dir)
+    # LOBSTER gives only the book: the arrival is its mid. At 09:30:05 (after message 332)
+    # bid 585.50 / ask 585.68 -> 585.59; at 09:30:10 (after message 405) 585.44 / 585.66 ->
+    # 585.55.
+    assert source == "mid"
+    parents = {p.tca.order_id: p for p in report.parents}
+    resting, market = parents["P-exec-2"], parents["P-exec-1"]
+    assert (resting.algorithm, resting.child_order_ids) == ("iceberg", ("O-exec-1",))
+    assert resting.tca.arrival_price == pytest.approx(585.59)
+    assert resting.tca.average_fill_price == pytest.approx(585.33)
+    assert resting.tca.slippage_bps == pytest.approx((585.33 - 585.59) / 585.59 * 1e4)
+    # The book's own executions are the tape: 5,526 shares from 09:30:05 to the last fill.
+    assert resting.tca.market_volume == 5526.0
+    assert resting.tca.participation == pytest.approx(200 / 5526)
+    average = (2 * 585.66 + 18 * 585.67 + 280 * 585.68) / 300
+    assert market.tca.arrival_price == pytest.approx(585.55)
+    assert market.tca.slippage_bps == pytest.approx((average - 585.55) / 585.55 * 1e4)
+    # Per order too, tagged with the parent.
+    assert [(o.order_id, o.parent_order_id) for o in report.orders] == [
+        ("O-exec-1", "P-exec-2"),
+        ("O-exec-2", "P-exec-1"),
+    ]
+    assert report.parent_summary is not None
+    assert report.parent_summary.order_count == 2

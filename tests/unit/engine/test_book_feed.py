@@ -14,6 +14,7 @@ from tradeloop.journal import MemoryJournal
 from tradeloop.model import (
     BookAction,
     BookSide,
+    BookStatusChanged,
     OrderBookDelta,
     OrderFilled,
     crypto_spot,
@@ -23,7 +24,7 @@ from tradeloop.strategy.base import Strategy, StrategyConfig
 from tradeloop.venues import SimVenueConfig
 
 X = crypto_spot("XUSD", "SIM", base="X", quote="USD", price_precision=0, size_precision=0)
-ADD, UPDATE, BID, ASK, LAST = 1, 2, 1, 2, 128
+ADD, UPDATE, DELETE, BID, ASK, LAST = 1, 2, 3, 1, 2, 128
 
 
 def _deltas(rows: list[tuple[int, int, int, int, int, int]]) -> BookDeltaColumns:
@@ -167,3 +168,28 @@ def test_other_fidelities_ignore_book_records() -> None:
     fills = [r for r in kernel.journal.records if isinstance(r, OrderFilled)]  # type: ignore[attr-defined]
     assert [(f.last_px.raw, f.ts_event) for f in fills] == [(95, 20)]  # the quote, not the book
     assert strategy.marks == [Price(925, 1)] * 2
+
+
+def test_kernel_journals_and_publishes_the_venue_book_status() -> None:
+    strategy = _Taker(_Taker.Config(instrument_id=X.id))
+    kernel = _kernel(strategy)
+    heard: list[Any] = []
+    kernel.bus.subscribe("events.venue.SIM", heard.append)
+    alerts: list[Any] = []
+    kernel.bus.subscribe("events.alert", alerts.append)
+    columns = _deltas(
+        [
+            (10, ADD, BID, 99, 5, 0),
+            (10, ADD, ASK, 101, 5, LAST),
+            (20, ADD, BID, 102, 1, LAST),  # crossed: the market buy sent now waits
+            (30, DELETE, BID, 102, 0, LAST),
+        ]
+    )
+    kernel.run_backtest(merge([columns]))
+    records = kernel.journal.records  # type: ignore[attr-defined]
+    statuses = [(r.status, r.ts_event) for r in records if isinstance(r, BookStatusChanged)]
+    assert statuses == [("crossed", 20), ("ok", 30)]
+    assert [(e.status, e.ts_event) for e in heard] == statuses
+    assert [a.source for a in alerts] == ["venue.SIM"]
+    fills = [r for r in records if isinstance(r, OrderFilled)]
+    assert [(f.last_qty.raw, f.last_px.raw, f.ts_event) for f in fills] == [(3, 101, 30)]

@@ -9,6 +9,7 @@ from tradeloop.core import ConfigError, Money, Price, Quantity, TestClock
 from tradeloop.costs.almgren_chriss import AlmgrenChrissConfig
 from tradeloop.execution.algos import ExecutionPlan, make_algorithm
 from tradeloop.model import (
+    AggressorSide,
     Bar,
     OrderAccepted,
     OrderCanceled,
@@ -16,6 +17,7 @@ from tradeloop.model import (
     OrderFilled,
     OrderSide,
     OrderSubmitted,
+    TradeTick,
     equity,
 )
 from tradeloop.model.decisions import ExecutionCompleted, ExecutionProgressed
@@ -76,6 +78,20 @@ class Run:
         self.clock.set_time(self.clock.now_ns + 60)
         t = self.clock.now_ns
         self.algo.on_bar(Bar(STOCK.id, 10000, 10000, 10000, 10000, volume, 2, 0, t, t))
+
+    def trade(self, size: int, at_ns: int) -> None:
+        self.clock.advance_time(at_ns)
+        self.algo.on_trade(
+            TradeTick(
+                STOCK.id,
+                Price(10000, 2),
+                Quantity(size, 0),
+                AggressorSide.BUYER,
+                f"m{at_ns}",
+                at_ns,
+                at_ns,
+            )
+        )
 
     def sizes(self) -> list[int]:
         return [o.quantity.raw for o in self.gateway.orders]
@@ -292,3 +308,87 @@ def test_plans_missing_their_algorithm_settings_are_config_errors() -> None:
         ExecutionPlan(algorithm="iceberg", **base)
     with pytest.raises(ConfigError, match="interval_ns -1 must be >= 0"):
         ExecutionPlan(algorithm="twap", interval_ns=-1, **base)
+    with pytest.raises(ConfigError, match="timeout_ns -1 must be >= 0"):
+        ExecutionPlan(algorithm="limit_then_market", timeout_ns=-1, **base)
+
+
+def test_clock_driven_pov_follows_the_printed_volume_hand_checked() -> None:
+    # rate 10 % of prints, every 1,000 ns from t = 1,000: cumulative volume 75 -> 7 wanted;
+    # 95 -> 9 (2 more); 99 -> 9 (nothing: the 0.9 carries); 100 -> 10 (1 more, done).
+    run = Run(quantity=Quantity(10, 0), algorithm="pov", rate=0.1, interval_ns=1_000)
+    assert run.clock.timer_names() == ["algo.P-1"]
+    run.trade(30, 1_200)
+    run.trade(45, 1_900)
+    run.bar(volume=10_000)  # a clock-driven plan counts prints, not bars, once prints arrive
+    assert run.sizes() == []
+    run.clock.advance_time(2_000)
+    assert run.sizes() == [7]
+    run.fill_all()
+    run.trade(20, 2_500)
+    run.clock.advance_time(3_000)
+    assert run.sizes() == [7, 2]
+    run.trade(4, 3_100)
+    run.clock.advance_time(4_000)
+    assert run.sizes() == [7, 2]
+    run.trade(1, 4_100)
+    run.clock.advance_time(5_000)
+    assert run.sizes() == [7, 2, 1]
+    run.fill_all()
+    assert [e.outcome for e in run.completed()] == ["filled"]
+    assert run.clock.timer_names() == []  # the timer stops with the plan
+
+
+def test_clock_driven_pov_without_prints_follows_the_bars_volume() -> None:
+    run = Run(quantity=Quantity(100, 0), algorithm="pov", rate=0.25, interval_ns=1_000)
+    run.bar(volume=30)  # t = 1,060
+    run.bar(volume=11)  # t = 1,120
+    run.clock.advance_time(2_000)
+    assert run.sizes() == [10]  # floor(0.25 x 41)
+    run.algo.cancel()
+    assert run.clock.timer_names() == []
+
+
+def test_limit_then_market_converts_after_timeout_ns_without_bars() -> None:
+    run = Run(
+        quantity=Quantity(10, 0),
+        algorithm="limit_then_market",
+        timeout_ns=5_000,
+        timeout_bars=1,
+        offset_ticks=1,
+    )
+    (limit,) = run.gateway.orders
+    assert (limit.order_type, limit.price) == (OrderType.LIMIT, Price(9999, 2))
+    assert run.clock.timer_names() == ["algo.P-1.timeout"]
+    run.fill(limit, 3)
+    run.bar()  # bars do not count when the timeout is in clock time
+    assert run.gateway.cancel_requests == []
+    run.clock.advance_time(5_999)
+    assert run.gateway.cancel_requests == []
+    run.clock.advance_time(6_000)  # started at 1,000
+    assert run.gateway.cancel_requests == [limit.client_order_id]
+    run.cancel_ack(limit)
+    market = run.gateway.orders[-1]
+    assert (market.order_type, market.quantity.raw) == (OrderType.MARKET, 7)
+    run.fill(market, 7)
+    assert [e.outcome for e in run.completed()] == ["filled"]
+
+
+def test_limit_then_market_filled_before_its_timeout_stops_the_alert() -> None:
+    run = Run(quantity=Quantity(4, 0), algorithm="limit_then_market", timeout_ns=5_000)
+    run.fill(run.gateway.orders[0], 4)
+    assert run.clock.timer_names() == []
+    run.clock.advance_time(10_000)
+    assert run.gateway.cancel_requests == []
+
+
+def test_a_passive_price_between_two_ticks_rounds_away_from_the_market() -> None:
+    mid = Price(100005, 3)  # 100.005: between the 100.00 and 100.01 ticks
+    buy = Run(quantity=Quantity(1, 0), algorithm="limit_then_market", arrival_price=mid)
+    sell = Run(
+        quantity=Quantity(1, 0),
+        algorithm="limit_then_market",
+        arrival_price=mid,
+        side=OrderSide.SELL,
+    )
+    assert buy.gateway.orders[0].price == Price(10000, 2)
+    assert sell.gateway.orders[0].price == Price(10001, 2)

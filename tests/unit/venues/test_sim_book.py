@@ -8,8 +8,10 @@ from tradeloop.core import ConfigError, Price, Quantity, TestClock
 from tradeloop.data.books import BookDeltaColumns
 from tradeloop.model import (
     AggressorSide,
+    AlertRaised,
     BookAction,
     BookSide,
+    BookStatusChanged,
     CancelOrder,
     ModifyOrder,
     OrderBookDelta,
@@ -31,7 +33,7 @@ X = crypto_spot("XUSD", "SIM", base="X", quote="USD", price_precision=0, size_pr
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
 ADD, UPDATE, DELETE, CLEAR, CANCEL, FILL, TRADE = 1, 2, 3, 4, 5, 6, 7
 BID, ASK = 1, 2
-LAST, RESTING_FILL = 128, 1024
+LAST, RESTING_FILL, UNSYNCED, SNAPSHOT = 128, 1024, 512, 32
 
 
 class Book:
@@ -40,12 +42,14 @@ class Book:
     def __init__(self, **book: Any) -> None:
         self.clock = TestClock(0)
         self.events: list[Any] = []
+        self.published: list[Any] = []
         self.venue = SimulatedVenue(
             "SIM",
             SimVenueConfig(fidelity="book", book=BookConfig(**book)),
             self.clock,
             {X.id: X},
             self.events.append,
+            publish=self.published.append,
         )
         self.factory = OrderFactory("s", self.clock)
         self.t = 0
@@ -380,3 +384,92 @@ def test_level_four_ignores_bars_and_quotes_for_matching() -> None:
     )
     assert b.fills() == []
     assert b.ahead(order) == 5
+
+
+# -- crossed and unsynced books -------------------------------------------------------------------
+
+
+def _statuses(book: Book) -> list[tuple[str, int | None, int | None, int]]:
+    return [
+        (
+            e.status,
+            None if e.best_bid is None else e.best_bid.raw,
+            None if e.best_ask is None else e.best_ask.raw,
+            e.suspended_events,
+        )
+        for e in book.published
+        if isinstance(e, BookStatusChanged)
+    ]
+
+
+def test_a_crossed_book_is_not_matched_until_it_uncrosses() -> None:
+    b = Book()
+    b.rows((ADD, BID, 99, 5), (ADD, ASK, 101, 5))
+    b.rows((ADD, BID, 105, 2))  # bid 105 / ask 101 at the event end: crossed
+    order = b.market(BUY, 3)
+    assert b.fills() == []  # not at 101: the book is not trustworthy
+    b.rows((UPDATE, BID, 105, 1))  # still crossed
+    assert b.fills() == []
+    b.rows((DELETE, BID, 105, 0))  # uncrossed: the waiting market order takes the ask
+    assert b.fills() == [(order.client_order_id, 3, 101, "TAKER")]
+    assert _statuses(b) == [("crossed", 105, 101, 0), ("ok", 99, 101, 2)]
+    alerts = [e for e in b.published if isinstance(e, AlertRaised)]
+    assert [(a.severity, a.source) for a in alerts] == [("warning", "venue.SIM")]
+
+
+def test_orders_arriving_at_a_crossed_book_wait_and_ioc_is_canceled() -> None:
+    b = Book()
+    b.rows((ADD, BID, 100, 4), (ADD, ASK, 102, 5))
+    b.rows((ADD, ASK, 99, 1))  # crossed (a locked or crossed feed state)
+    ioc = b.limit(BUY, 1, 102, time_in_force=TimeInForce.IOC)
+    bid = b.limit(BUY, 2, 100)
+    assert b.ahead(bid) is None  # not in the queue yet
+    reasons = [(e.client_order_id, e.reason) for e in b.events if isinstance(e, OrderCanceled)]
+    assert reasons == [(ioc.client_order_id, "IOC/FOK order not filled: the book is crossed")]
+    b.rows((DELETE, ASK, 99, 0), (UPDATE, BID, 100, 6))
+    assert b.ahead(bid) == 6  # joins behind the level as it is once consistent
+    assert b.fills() == []
+
+
+def test_a_resting_order_is_not_crossed_by_a_crossed_book_but_prints_still_fill_it() -> None:
+    b = Book()
+    b.rows((ADD, BID, 100, 1), (ADD, ASK, 102, 5))
+    order = b.limit(BUY, 3, 100)
+    b.trade(100, 1, AggressorSide.SELLER)  # the one ahead traded
+    b.rows((DELETE, BID, 100, 0), (ADD, ASK, 100, 4), (ADD, BID, 101, 1))  # bid 101 / ask 100
+    assert b.fills() == []  # no crossing fill against a crossed book
+    b.trade(100, 2, AggressorSide.SELLER)  # a real print at our price: ours
+    assert b.fills() == [(order.client_order_id, 2, 100, "MAKER")]
+
+
+def test_an_unsynced_event_suspends_matching_until_a_synced_one() -> None:
+    b = Book()
+    b.rows((ADD, BID, 99, 5), (ADD, ASK, 101, 5))
+    b.rows(
+        (CLEAR, 0, 0, 0, 0, UNSYNCED),
+        (ADD, BID, 99, 5, 0, UNSYNCED),
+        (ADD, ASK, 101, 2, 0, UNSYNCED),
+    )
+    order = b.market(BUY, 3)
+    assert b.fills() == []
+    b.rows((UPDATE, ASK, 101, 4))  # synced again
+    assert b.fills() == [(order.client_order_id, 3, 101, "TAKER")]
+    assert [s[0] for s in _statuses(b)] == ["unsynced", "ok"]
+
+
+def test_l3_snapshot_rows_do_not_move_the_queue_like_market_events() -> None:
+    b = Book(book_type="l3")
+    b.rows((ADD, BID, 100, 2, 1), (ADD, BID, 100, 3, 2), (ADD, ASK, 102, 5, 9))
+    order = b.limit(BUY, 1, 100)
+    b.rows((ADD, BID, 100, 4, 3))  # behind us
+    assert b.ahead(order) == 5
+    # A resync that removes an order (LOBSTER: a level pushed out of the file's top N) did
+    # not trade or cancel it: the queue is re-capped from the level at the event end (5 of
+    # the 7 left), not shortened to 3 as a cancel would.
+    b.rows((DELETE, BID, 100, 0, 1, SNAPSHOT))
+    assert b.ahead(order) == 5
+    # A level taken from a snapshot (the order-book file) was there before us: ahead.
+    b.rows((ADD, BID, 99, 1, 4))
+    b.rows((ADD, BID, 100, 6, 8, SNAPSHOT))
+    assert b.ahead(order) == 11
+    assert b.fills() == []

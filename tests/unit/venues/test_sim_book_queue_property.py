@@ -3,6 +3,11 @@
 Random delta and trade streams at one price level (L2: level sizes and prints; L3: orders
 added, cancelled, modified and executed by id), checked after every step against what the
 stream itself allows.
+
+L2 oracle: a level decrease that no earlier print explains is a cancellation, unless a print
+at the price arrives within the late-print window after it: the depth stream showed that
+trade first (``BookConfig.late_print_window_ns``), and its volume left the queue once, not
+twice. Prints after the window are new volume.
 """
 
 from typing import Any
@@ -30,6 +35,7 @@ ADD, UPDATE, DELETE, CANCEL, FILL = 1, 2, 3, 5, 6
 BID, ASK = 1, 2
 LAST = 128
 PRICE = 100
+WINDOW_NS = BookConfig().late_print_window_ns
 
 
 class _Venue:
@@ -79,6 +85,10 @@ class _Venue:
         )
         self.venue.submit_order(SubmitOrder(strategy_id="s", ts_init=self.t, order=order))
 
+    def wait(self) -> None:
+        """Let the late-print window pass."""
+        self.t += WINDOW_NS + 1
+
     def filled(self) -> int:
         return sum(e.last_qty.raw for e in self.events if isinstance(e, OrderFilled))
 
@@ -86,6 +96,7 @@ class _Venue:
 _L2_STEP = st.one_of(
     st.tuples(st.just("print"), st.integers(1, 8)),
     st.tuples(st.just("level"), st.integers(0, 25)),
+    st.tuples(st.just("wait"), st.just(0)),
 )
 
 
@@ -104,11 +115,18 @@ def test_l2_resting_order_never_fills_before_the_volume_ahead_has_gone(
     v.row(ADD, ASK, PRICE + 5, 100)  # the other side stays away: only prints fill us
     v.join(quantity)
     level, printed, explained_pool, cancelled = initial, 0, 0, 0
+    unexplained = 0  # decreases within the window that a late print may still explain
     for kind, value in steps:
-        if kind == "print":
+        if kind == "wait":
+            v.wait()
+            unexplained = 0  # they stay cancellations
+        elif kind == "print":
             v.print_at(value)
+            late = min(value, unexplained)  # the depth showed this trade before it printed
+            unexplained -= late
+            cancelled -= late
             printed += value
-            explained_pool += value
+            explained_pool += value - late
         else:
             if value == level or (value == 0 and level == 0):
                 continue
@@ -118,6 +136,7 @@ def test_l2_resting_order_never_fills_before_the_volume_ahead_has_gone(
                 explained = min(decrease, explained_pool)
                 explained_pool -= explained
                 cancelled += decrease - explained
+                unexplained += decrease - explained
             level = value
         filled = v.filled()
         # Only prints at our price can fill us, and only beyond the volume that was ahead:
@@ -127,6 +146,58 @@ def test_l2_resting_order_never_fills_before_the_volume_ahead_has_gone(
         if cancelled == 0:
             # Nothing was cancelled: the fills are exactly the prints beyond the queue.
             assert filled == min(quantity, max(0, printed - initial))
+
+
+@pytest.mark.parametrize("rule", ["behind", "pro_rata"])
+def test_l2_depth_before_trade_counts_the_traded_volume_once(rule: str) -> None:
+    # The depth stream shows a trade of 3 before the trade stream prints it.
+    v = _Venue(queue_cancels=rule)
+    v.row(ADD, BID, PRICE, 10)
+    v.row(ADD, ASK, PRICE + 5, 100)
+    v.join(5)
+    v.row(UPDATE, BID, PRICE, 7)  # looks like a cancellation of 3
+    v.print_at(3)  # ... it was this trade: 7 ahead, not 4
+    assert v.venue.queue_ahead(v.events[0].client_order_id) == Quantity(7, 0)
+    v.print_at(6)  # new volume: 1 ahead, nothing for us (before the fix: 2 filled)
+    assert v.filled() == 0
+    v.print_at(3)  # 1 ahead, then 2 for us
+    assert v.filled() == 2
+
+
+def test_l2_a_print_after_the_window_is_new_volume() -> None:
+    v = _Venue()
+    v.row(ADD, BID, PRICE, 10)
+    v.row(ADD, ASK, PRICE + 5, 100)
+    v.join(5)
+    v.row(UPDATE, BID, PRICE, 7)  # a cancellation (capped: 7 ahead)
+    v.wait()
+    v.print_at(3)  # too late to be that decrease: 3 more leave the queue
+    assert v.venue.queue_ahead(v.events[0].client_order_id) == Quantity(4, 0)
+
+
+def test_l2_joining_after_the_depth_showed_a_trade_is_not_moved_by_its_late_print() -> None:
+    v = _Venue()
+    v.row(ADD, BID, PRICE, 10)
+    v.row(ADD, ASK, PRICE + 5, 100)
+    v.row(UPDATE, BID, PRICE, 7)  # the trade, seen in the depth first
+    v.join(5)  # joins behind 7
+    v.print_at(3)  # the trade's print: already reflected in the 7
+    assert v.venue.queue_ahead(v.events[0].client_order_id) == Quantity(7, 0)
+    v.print_at(8)
+    assert v.filled() == 1
+
+
+def test_l2_joining_before_the_depth_shows_a_print_caps_at_the_new_level() -> None:
+    v = _Venue(queue_cancels="pro_rata")
+    v.row(ADD, BID, PRICE, 10)
+    v.row(ADD, ASK, PRICE + 5, 100)
+    v.print_at(3)  # printed; the depth still shows 10
+    v.join(5)  # behind 10 as far as the book says
+    v.row(UPDATE, BID, PRICE, 7)  # the print: explained, capped at the level
+    order = v.events[0].client_order_id
+    assert v.venue.queue_ahead(order) == Quantity(7, 0)
+    v.print_at(7)  # a new print: not netted against that decrease
+    assert v.venue.queue_ahead(order) == Quantity(0, 0)
 
 
 _L3_STEP = st.one_of(

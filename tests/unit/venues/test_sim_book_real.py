@@ -13,12 +13,14 @@ from tradeloop.core import Price, Quantity, TestClock
 from tradeloop.data.books import read_binance_depth, read_databento_mbo
 from tradeloop.engine.feed import BookEvent, merge
 from tradeloop.model import (
+    BookStatusChanged,
     OrderFactory,
     OrderFilled,
     OrderSide,
     SubmitOrder,
     TradeTick,
     crypto_perpetual,
+    crypto_spot,
     future,
 )
 from tradeloop.venues import SimulatedVenue, SimVenueConfig
@@ -181,3 +183,87 @@ def test_l3_cme_es_queue_by_order_id_hand_checked() -> None:
         (681144757, 1),
     ]
     assert {(price, side) for _, _, price, side in replay.fills(order)} == {(480475, "MAKER")}
+
+
+def test_l2_binance_spot_depth_before_trade_counts_each_trade_once() -> None:
+    # Binance spot's depth stream (100 ms batches) often shows a trade before the trade
+    # stream prints it. Depth event 245 (received 23:54:38.650686025) takes the ask at
+    # 61841.57 from 0.146600 to 0.019720; the buyer prints that make up the 0.126880 arrive
+    # after it: 0.019330 (.665025627), 0.040000 (.667576727), 0.057000 (.699141430) and
+    # 0.010550 (.702300231); then 0.019720 (.728945834) takes the rest of the level.
+    feed = read_binance_depth(DATA / "binance-spot-btcusdt-20240808-head.gz")
+    instrument = crypto_spot(
+        "BTCUSDT", "BINANCE", base="BTC", quote="USDT", price_precision=2, size_precision=6
+    )
+    replay = _Replay(instrument, "l2")
+    events = 0
+    order = None
+    aheads: list[tuple[int, int | None]] = []
+    for record in merge([feed.deltas, feed.trades]):
+        replay.feed(record)
+        if type(record) is BookEvent:
+            events += 1
+            if events == 244:
+                order = replay.submit(
+                    replay.factory.limit(
+                        instrument.id, OrderSide.SELL, Quantity(500000, 6), Price(6184157, 2)
+                    )
+                )
+        if order is not None and record.ts_init <= 1723161278728945834:
+            ahead = replay.venue.queue_ahead(order.client_order_id)
+            aheads.append((record.ts_init, None if ahead is None else ahead.raw))
+    assert order is not None
+    t = 1723161278000000000
+    trail = [(ts - t, ahead) for ts, ahead in aheads]
+    assert trail[0][1] == 146600  # joined behind the level
+    after_depth = [a for ts, a in trail if ts >= 650686025]
+    # The level shows 0.019720 and each late print is the same volume again: the queue stays
+    # at 0.019720 until the last print, which takes it (before the fix the second print
+    # filled us 0.039610 while 0.126880 of real trades had not been counted yet).
+    assert after_depth[0] == 19720
+    assert [a for ts, a in trail if ts in (665025627, 667576727, 699141430, 702300231)] == [
+        19720
+    ] * 4
+    assert trail[-1] == (728945834, 0)
+    assert [f for f in replay.fills(order) if f[0] <= t + 728945834] == []
+
+
+def test_l3_cme_pre_open_crossed_book_holds_a_market_order_until_the_open() -> None:
+    # CME's pre-open (2023-12-25 22:39:55 to the 23:00 opening auction) leaves the ES book
+    # crossed: at 22:50:03.566 the best bid is 4805.00 and the best ask 4799.50. A market buy
+    # sent then must not fill at 4799.50; it waits for the first consistent event end after
+    # the open (23:00:00.106846211: 4800.00 / 4800.25) and fills at the ask, 4800.25.
+    deltas = read_databento_mbo(DATA / "esh4-glbx-mdp3-20231225-head.mbo.csv.gz")
+    instrument = future(
+        "ESH4",
+        "GLBX",
+        currency_code="USD",
+        price_precision=2,
+        tick_size="0.25",
+        multiplier="50",
+        expiry_ns=1710500000000000000,
+    )
+    replay = _Replay(instrument, "l3")
+    published: list[Any] = []
+    replay.venue._publish = published.append
+    order = None
+    for record in merge([deltas]):
+        replay.feed(record)
+        if order is None and record.ts_init >= 1703544600000000000:  # 22:50 UTC
+            book = replay.venue.book(instrument.id)
+            assert book is not None
+            assert (book.best_bid_raw(), book.best_ask_raw()) == ((480500, 7), (479950, 13))
+            order = replay.submit(
+                replay.factory.market(instrument.id, OrderSide.BUY, Quantity(2, 0))
+            )
+    assert order is not None
+    assert replay.fills(order) == [(1703545200106846211, 2, 480025, "TAKER")]
+    statuses = [
+        (e.ts_event, e.status, e.suspended_events)
+        for e in published
+        if isinstance(e, BookStatusChanged)
+    ]
+    assert statuses == [
+        (1703543995222483197, "crossed", 0),
+        (1703545200106846211, "ok", 892),
+    ]

@@ -6,7 +6,8 @@ data itself guarantees:
 
 - ``binance``: diff-depth recordings (spot, USD-M) with REST snapshots, bookTicker, trades;
 - ``bybit``: ``orderbook.<depth>`` snapshot + delta streams;
-- ``lobster``: LOBSTER message files, rebuilt and compared with their order-book files;
+- ``lobster``: LOBSTER message files, rebuilt and compared with their order-book files, and
+  as a stream seeded from the order-book file that a run can replay;
 - ``databento``: CME market-by-order CSVs, and MBP-1 as quotes + trades.
 
 ``replay_l2`` applies a market-by-price stream with a numba kernel; ``apply_deltas`` applies
@@ -41,11 +42,21 @@ from tradeloop.data.books.databento import (
 )
 from tradeloop.data.books.lobster import (
     LobsterReconstruction,
+    LobsterStream,
+    default_orderbook_path,
     read_lobster_messages,
     read_lobster_orderbook,
+    read_lobster_stream,
     reconstruct_lobster,
 )
-from tradeloop.data.books.replay import DEFAULT_MAX_SLOTS, L2Replay, apply_deltas, replay_l2
+from tradeloop.data.books.replay import (
+    DEFAULT_MAX_SLOTS,
+    L2Replay,
+    apply_deltas,
+    book_prints,
+    replay_l2,
+    top_of_book,
+)
 
 __all__ = [
     "DEFAULT_MAX_SLOTS",
@@ -63,11 +74,14 @@ __all__ = [
     "GapPolicy",
     "L2Replay",
     "LobsterReconstruction",
+    "LobsterStream",
     "MboCheck",
     "apply_deltas",
+    "book_prints",
     "check_binance_book",
     "check_bybit_book",
     "check_databento_mbo",
+    "default_orderbook_path",
     "mbo_book",
     "read_binance_depth",
     "read_bybit_orderbook",
@@ -75,7 +89,9 @@ __all__ = [
     "read_databento_mbp1",
     "read_lobster_messages",
     "read_lobster_orderbook",
+    "read_lobster_stream",
     "reconstruct_lobster",
     "replay_l2",
     "snapshot_length",
+    "top_of_book",
 ]

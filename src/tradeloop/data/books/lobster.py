@@ -33,6 +33,18 @@ Two facts about the files decide what can be known:
 
 Every known level of every row must match exactly (``mismatched_rows`` is 0 on the real
 sample); the counts of partial rows and unknown levels say how much could not be known.
+
+``read_lobster_stream`` turns the pair into a stream a run can replay (level 4, L3): the
+rebuild's own book operations, one venue event per message. The first event is a snapshot
+(``CLEAR`` and the synthetic orders of row 1, flagged ``SNAPSHOT``) plus message 1; every
+later message follows as it is, except that a cancel or execution of an order never added
+in the file names its level's synthetic order, and the rows the rebuild adds to keep the
+top ``N`` levels exact — levels pushed below level ``N`` removed, unknown levels entering the
+top taken from the order-book row (``reseed``) — are part of the message's event, flagged
+``SNAPSHOT``. Hidden executions and halts stay as ``TRADE`` and ``NONE`` rows (no book
+change); an execution of an unknown order below the known levels becomes a ``TRADE`` print
+(its price is real; its order is not), and a cancel there is left out (it cannot change the
+known book) — both are counted in the reconstruction report.
 """
 
 from __future__ import annotations
@@ -51,8 +63,8 @@ import numpy as np
 import numpy.typing as npt
 
 from tradeloop.core.errors import ConfigError, DataIntegrityError
-from tradeloop.data.books._build import DeltaBuilder, open_text
-from tradeloop.data.books.columns import BookDeltaColumns
+from tradeloop.data.books._build import DeltaBuilder, open_text, reduce_precision
+from tradeloop.data.books.columns import DELTA_FIELDS, BookDeltaColumns
 from tradeloop.model.book import NULL_PRICE, BookFlag, L3Book
 from tradeloop.model.enums import BookSide
 
@@ -70,6 +82,38 @@ _BID, _ASK = 1, 2
 _ACTIONS: Final = {1: _ADD, 2: _CANCEL, 3: _DELETE, 4: _FILL, 5: _TRADE, 7: _NONE}
 _F_LAST: Final = int(BookFlag.LAST)
 _F_SNAPSHOT: Final = int(BookFlag.SNAPSHOT)
+
+
+class _RecordingBook(L3Book):
+    # An L3Book that also writes every operation applied to it as a delta row (the stream).
+
+    __slots__ = ("recorder", "ts_ns")
+
+    def __init__(self, instrument_id: str, recorder: DeltaBuilder | None) -> None:
+        super().__init__(instrument_id, PRICE_PRECISION, 0)
+        self.recorder = recorder
+        self.ts_ns = 0
+
+    def apply_raw(
+        self,
+        action: int,
+        side: int,
+        price: int,
+        size: int,
+        order_id: int = 0,
+        flags: int = 0,
+        sequence: int = 0,
+    ) -> None:
+        super().apply_raw(action, side, price, size, order_id, flags, sequence)
+        if self.recorder is not None:
+            ts = self.ts_ns
+            self.recorder.append(ts, ts, action, side, price, size, order_id, flags, sequence)
+
+    def record(self, action: int, side: int, price: int, size: int, order_id: int) -> None:
+        # A row that does not change the book (a print, a halt, a deep execution).
+        if self.recorder is not None:
+            ts = self.ts_ns
+            self.recorder.append(ts, ts, action, side, price, size, order_id, 0, 0)
 
 
 def _seconds_to_ns(text: str) -> int:
@@ -213,10 +257,12 @@ class _SideState:
 
 
 class _Rebuild:
-    def __init__(self, messages: BookDeltaColumns, levels: int) -> None:
+    def __init__(
+        self, messages: BookDeltaColumns, levels: int, recorder: DeltaBuilder | None = None
+    ) -> None:
         self.messages = messages
         self.levels = levels
-        self.book = L3Book(messages.instrument_id, PRICE_PRECISION, 0)
+        self.book = _RecordingBook(messages.instrument_id, recorder)
         self.sides = {
             _BID: _SideState(_BID, BookSide.BID, -EMPTY_LEVEL_PRICE, {}),
             _ASK: _SideState(_ASK, BookSide.ASK, EMPTY_LEVEL_PRICE, {}),
@@ -241,7 +287,7 @@ class _Rebuild:
         known = self.known_levels(state)
         for price, _ in self.book.levels_raw(state.book_side)[len(known) :]:
             for order_id, _ in self.book.level_orders(state.book_side, price):
-                self.book.apply_raw(_DELETE, state.side, price, 0, order_id)
+                self.book.apply_raw(_DELETE, state.side, price, 0, order_id, _F_SNAPSHOT)
                 self.known_orders.discard(order_id)
         state.synthetic = {p: o for p, o in state.synthetic.items() if self.book_has(state, p)}
         for price, size in row_levels[len(known) :]:
@@ -273,6 +319,7 @@ class _Rebuild:
             self.known_orders.add(order_id)
             return
         if action not in (_CANCEL, _DELETE, _FILL):
+            self.book.record(action, side, price, size, order_id)  # a print or a halt
             return
         if order_id in self.known_orders:
             resting = self.book.order(order_id)
@@ -291,6 +338,8 @@ class _Rebuild:
         synthetic = state.synthetic.get(price)
         if not state.is_within(price):
             self.unattributed += 1  # an order we never saw, in a level we cannot know
+            if action == _FILL:
+                self.book.record(_TRADE, side, price, size, 0)  # the print is real
             return
         if synthetic is None or not self.book.has_order(synthetic):
             raise DataIntegrityError(
@@ -308,7 +357,7 @@ class _Rebuild:
             state.boundary = known[self.levels - 1][0]
             for price, _ in self.book.levels_raw(state.book_side)[self.levels :]:
                 for order_id, _ in self.book.level_orders(state.book_side, price):
-                    self.book.apply_raw(_DELETE, state.side, price, 0, order_id)
+                    self.book.apply_raw(_DELETE, state.side, price, 0, order_id, _F_SNAPSHOT)
                     self.known_orders.discard(order_id)
                 state.synthetic.pop(price, None)
 
@@ -331,16 +380,116 @@ def reconstruct_lobster(
     """
     messages = read_lobster_messages(message_path)
     book_rows = read_lobster_orderbook(orderbook_path)
+    return _walk(messages, book_rows, reseed, None)
+
+
+class LobsterStream(msgspec.Struct, frozen=True, kw_only=True):
+    """A LOBSTER pair as a replayable stream (``read_lobster_stream``).
+
+    Attributes
+    ----------
+    deltas : L3 rows, one venue event per message (the first one a snapshot of row 1).
+    reconstruction : how the rebuild that produced them matched the order-book file.
+    """
+
+    deltas: BookDeltaColumns
+    reconstruction: LobsterReconstruction
+
+
+def default_orderbook_path(message_path: str | os.PathLike[str]) -> Path:
+    """Return the order-book file beside a message file (``_message_`` → ``_orderbook_``).
+
+    Raises
+    ------
+    ConfigError
+        If the message file's name has no ``_message_`` part.
+    """
+    path = Path(message_path)
+    if "_message_" not in path.name:
+        raise ConfigError(
+            f"LOBSTER file {path.name} is not named ..._message_<N>.csv: give the order-book "
+            "file explicitly"
+        )
+    return path.with_name(path.name.replace("_message_", "_orderbook_"))
+
+
+def read_lobster_stream(
+    message_path: str | os.PathLike[str],
+    orderbook_path: str | os.PathLike[str] | None = None,
+    *,
+    instrument_id: str | None = None,
+    session_date: date | None = None,
+    price_precision: int | None = None,
+    reseed: bool = True,
+) -> LobsterStream:
+    """Return a LOBSTER message file, seeded from its order-book file, as a replayable stream.
+
+    See the module docstring for what the stream holds. Every known level of the rebuilt book
+    equals the order-book file after every message (``reconstruction.mismatched_rows`` is 0,
+    or the data is inconsistent).
+
+    Parameters
+    ----------
+    message_path : the ``..._message_<N>.csv`` file.
+    orderbook_path : its ``..._orderbook_<N>.csv`` (default: beside it, same name).
+    instrument_id, session_date : as ``read_lobster_messages``.
+    price_precision : decimals of the stream's prices (default 4, LOBSTER's); fewer must keep
+        every price exact (US equities: 2).
+    reseed : take unknown levels entering the top from the order-book rows (default).
+
+    Raises
+    ------
+    ConfigError
+        If a file is missing or misnamed.
+    DataIntegrityError
+        As ``reconstruct_lobster``; also if a known level disagrees with the order-book file,
+        or a price needs more decimals than ``price_precision``.
+    """
+    book_path = default_orderbook_path(message_path) if orderbook_path is None else orderbook_path
+    messages = read_lobster_messages(
+        message_path, instrument_id=instrument_id, session_date=session_date
+    )
+    book_rows = read_lobster_orderbook(book_path)
+    recorder = DeltaBuilder()
+    report = _walk(messages, book_rows, reseed, recorder)
+    if report.mismatched_rows:
+        row, side, level, want, got = report.first_mismatches[0]
+        raise DataIntegrityError(
+            f"LOBSTER {messages.instrument_id}: the rebuilt book differs from the order-book "
+            f"file in {report.mismatched_rows} rows (first: row {row}, {side} level {level}: "
+            f"file {want}, rebuilt {got})"
+        )
+    arrays = recorder.arrays()
+    precision = PRICE_PRECISION
+    if price_precision is not None and price_precision != PRICE_PRECISION:
+        index = DELTA_FIELDS.index("price")
+        (arrays[index],), precision = reduce_precision(
+            [arrays[index]], PRICE_PRECISION, price_precision, "LOBSTER price", null=NULL_PRICE
+        )
+    deltas = BookDeltaColumns(messages.instrument_id, precision, 0, *arrays)
+    return LobsterStream(deltas=deltas, reconstruction=report)
+
+
+def _walk(
+    messages: BookDeltaColumns,
+    book_rows: I64,
+    reseed: bool,
+    recorder: DeltaBuilder | None,
+) -> LobsterReconstruction:
+    # The rebuild of the module docstring; with a recorder, every book operation is a row.
     if len(book_rows) != len(messages):
         raise DataIntegrityError(
             f"LOBSTER files disagree: {len(messages)} messages, {len(book_rows)} order-book rows "
             "(rule: one order-book row per message)"
         )
     levels = book_rows.shape[1] // 4
-    rebuild = _Rebuild(messages, levels)
+    rebuild = _Rebuild(messages, levels, recorder)
     rows = book_rows.tolist()
     if not rows:
         raise DataIntegrityError("LOBSTER files hold no rows")
+    book = rebuild.book
+    book.ts_ns = int(messages.ts_event[0])
+    book.apply_raw(_CLEAR, 0, NULL_PRICE, 0, 0, _F_SNAPSHOT)
     first = {side: rebuild._row_levels(rows[0], side) for side in (_BID, _ASK)}
     first_action = int(messages.action[0])
     first_side = int(messages.side[0])
@@ -364,7 +513,7 @@ def reconstruct_lobster(
             if size:
                 order_id = rebuild.next_synthetic
                 rebuild.next_synthetic -= 1
-                rebuild.book.apply_raw(_ADD, side, price, size, order_id, _F_SNAPSHOT)
+                book.apply_raw(_ADD, side, price, size, order_id, _F_SNAPSHOT)
                 state.synthetic[price] = order_id
         full = len(first[side]) == levels
         state.boundary = (
@@ -373,11 +522,17 @@ def reconstruct_lobster(
             else (-EMPTY_LEVEL_PRICE if side == _BID else EMPTY_LEVEL_PRICE)
         )
     if own is not None:
-        rebuild.book.apply_raw(_ADD, first_side, own[0], own[1], own[2], _F_SNAPSHOT)
+        book.apply_raw(_ADD, first_side, own[0], own[1], own[2], _F_SNAPSHOT)
         rebuild.known_orders.add(own[2])
+    elif first_action in (_FILL, _TRADE):  # already in the snapshot; the print is real
+        book.record(_TRADE, first_side, int(messages.price[0]), int(messages.size[0]), 0)
+    if recorder is not None:
+        recorder.set_last()
     exact = partial = mismatched = unknown = 0
     mismatches: list[tuple[int, str, int, tuple[int, int], tuple[int, int]]] = []
     for row in range(1, len(rows)):
+        book.ts_ns = int(messages.ts_event[row])
+        before = 0 if recorder is None else len(recorder)
         rebuild.apply(row)
         row_is_partial = row_is_wrong = False
         for side in (_BID, _ASK):
@@ -399,6 +554,8 @@ def reconstruct_lobster(
                 if reseed:
                     rebuild.reseeded += max(len(expected) - len(known), 0)
                     rebuild.seed(state, expected)
+        if recorder is not None and len(recorder) > before:
+            recorder.set_last()
         if row_is_wrong:
             mismatched += 1
         elif row_is_partial:

@@ -15,6 +15,10 @@ Steps of ``replay_l2``:
 
 ``apply_deltas`` is the pure-Python path (any ``L2Book`` or ``L3Book``), used by the readers'
 checks and by code that needs the book's analytics after every event.
+
+``top_of_book`` gives the best bid and ask at every event end where the book is two-sided and
+not crossed (the mid a run without quotes benchmarks against); ``book_prints`` the stream's
+own executions (the prints a run without trade ticks measures volume and VWAP with).
 """
 
 from __future__ import annotations
@@ -46,6 +50,10 @@ _BID: Final = 1
 _ASK: Final = 2
 _F_SNAPSHOT: Final = 32
 _F_IGNORE_MISSING: Final = 256
+_F_LAST: Final = 128
+_F_RESTING_FILL: Final = 1024
+_CANCEL: Final = 5
+_FILL: Final = 6
 _NULL: Final = NULL_PRICE
 
 
@@ -361,3 +369,68 @@ def apply_deltas(
         strict=True,
     ):
         apply(*row)
+
+
+def _event_end_rows(columns: BookDeltaColumns) -> I64:
+    # Rows that end a venue event: flagged LAST, or followed by a row of a later ts_init
+    # (how ``engine.feed`` cuts the stream into events).
+    n = len(columns)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    ends = (columns.flags & _F_LAST) != 0
+    ends[:-1] |= columns.ts_init[1:] != columns.ts_init[:-1]
+    ends[-1] = True
+    return np.flatnonzero(ends).astype(np.int64)
+
+
+def top_of_book(columns: BookDeltaColumns) -> tuple[I64, I64, I64]:
+    """Return ``(ts_init, best bid raw, best ask raw)`` at every event end of a usable book.
+
+    An event end counts when both sides have levels and the bid is below the ask (a crossed
+    or locked book, like a pre-open, has no meaningful mid). Market-by-order streams (order
+    ids or CANCEL/FILL rows) are applied to an ``L3Book``, the others with ``replay_l2``.
+
+    Raises
+    ------
+    DataIntegrityError
+        At a row that breaks a rule of the book.
+    """
+    ends = _event_end_rows(columns)
+    is_l3 = bool(
+        np.any(columns.order_id != 0)
+        or np.any((columns.action == _CANCEL) | (columns.action == _FILL))
+    )
+    if is_l3:
+        book = L3Book(columns.instrument_id, columns.price_precision, columns.size_precision)
+        bids: list[int] = []
+        asks: list[int] = []
+        start = 0
+        for end in ends.tolist():
+            apply_deltas(book, columns, start=start, stop=end + 1)
+            start = end + 1
+            bid, ask = book.best_bid_raw(), book.best_ask_raw()
+            bids.append(_NULL if bid is None else bid[0])
+            asks.append(_NULL if ask is None else ask[0])
+        bid_price = np.asarray(bids, dtype=np.int64)
+        ask_price = np.asarray(asks, dtype=np.int64)
+    else:
+        replay = replay_l2(columns, emit_top=True)
+        assert replay.bid_price is not None
+        assert replay.ask_price is not None
+        bid_price, ask_price = replay.bid_price[ends], replay.ask_price[ends]
+    usable = (bid_price != _NULL) & (ask_price != _NULL) & (bid_price < ask_price)
+    return columns.ts_init[ends][usable], bid_price[usable], ask_price[usable]
+
+
+def book_prints(columns: BookDeltaColumns) -> tuple[I64, I64, I64]:
+    """Return ``(ts_init, price raw, size raw)`` of the stream's executions, in order.
+
+    FILL rows (an execution of a named resting order: LOBSTER's visible executions) and
+    TRADE rows that are not flagged ``RESTING_FILL`` (aggressor prints: Databento's ``T``,
+    LOBSTER's hidden executions); the ``RESTING_FILL`` prints (Databento's ``F``) repeat the
+    aggressor's volume and are left out.
+    """
+    action, flags = columns.action, columns.flags
+    mask = (action == _FILL) | ((action == _TRADE) & ((flags & _F_RESTING_FILL) == 0))
+    mask &= (columns.price != _NULL) & (columns.size > 0)
+    return columns.ts_init[mask], columns.price[mask], columns.size[mask]

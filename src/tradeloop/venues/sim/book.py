@@ -32,6 +32,16 @@ Queue position (``QueueSlot.ahead``: the volume ahead of one of our resting orde
    says whose: ``"behind"`` (default, conservative: it came from behind us; only prints move
    us up) or ``"pro_rata"`` (the share ``ahead / level`` of it came from ahead). In both,
    ``ahead`` never exceeds the level's size.
+
+   b. **Late prints (L2).** Depth and trades can arrive on separate streams, and the depth
+      may show a trade's size drop before the trade prints (``BookConfig.late_print_window_ns``
+      says how long to wait for it). A decrease that no earlier print explains is kept with
+      what it took off ``ahead`` (a cap or a pro-rata share); a print at that price within
+      the window is netted against it: that volume already left the level, so what the
+      decrease took off ``ahead`` is given back before the print consumes the queue — the
+      volume is counted once. A slot that joins after such a decrease is not moved by its
+      late print (the level it joined behind already showed it), and prints the level does
+      not show yet explain its next decrease.
 4. **Resnapshots.** After a CLEAR of our side, ``ahead`` is capped by the level's size at the
    first event end where the side has levels again (L3: the front orders of the level make up
    the volume ahead).
@@ -75,7 +85,9 @@ _NONE: Final = 0
 _BID: Final = 1
 _ASK: Final = 2
 _F_RESTING_FILL: Final = int(BookFlag.RESTING_FILL)
+_F_SNAPSHOT: Final = int(BookFlag.SNAPSHOT)
 _LEVEL_ACTIONS: Final = frozenset((_ADD, _UPDATE, _DELETE))
+_SWEEP_AT: Final = 512  # prices with whole-book late-print records before old ones are swept
 
 FillSink = Callable[[WorkingOrder, int, int, bool], None]
 """``fill(order, qty_raw, price_raw, is_maker)``: the venue books one fill."""
@@ -84,7 +96,17 @@ FillSink = Callable[[WorkingOrder, int, int, bool], None]
 class QueueSlot:
     """Where one of our resting limit orders stands in the queue at its price."""
 
-    __slots__ = ("ahead", "ahead_ids", "pending", "price", "resync", "side", "traded", "working")
+    __slots__ = (
+        "ahead",
+        "ahead_ids",
+        "drops",
+        "pending",
+        "price",
+        "resync",
+        "side",
+        "traded",
+        "working",
+    )
 
     def __init__(self, working: WorkingOrder, side: int, price: int) -> None:
         self.working = working
@@ -94,6 +116,10 @@ class QueueSlot:
         self.ahead_ids: dict[int, int] = {}  # L3: order id -> its size still counted ahead
         self.pending: dict[int, int] = {}  # L3: printed (RESTING_FILL) but still in the book
         self.traded = 0  # L2: prints at our price not yet seen as a level decrease
+        # L2: recent level decreases no print explained yet, oldest first, as
+        # [ts_ns, volume, credit]: ``credit`` is how much of ``ahead`` the decrease removed
+        # (a cap or a pro-rata share), given back if a late print shows it was that trade.
+        self.drops: list[list[int]] = []
         self.resync = False  # our side was cleared: cap at the next consistent event end
 
 
@@ -123,11 +149,22 @@ class BookMatcher:
             else L2Book(instrument_id, price_precision, size_precision)
         )
         self._pro_rata = config.queue_cancels == "pro_rata"
+        self._window_ns = 0 if self.is_l3 else config.late_print_window_ns
         self._fill = fill
+        self.now_ns = 0  # ts_init of the record being applied (the venue sets it)
+        # L2, whole book, by price (rule 3b): prints not yet seen as a level decrease
+        # ([ts_ns, volume]) and level decreases no print explained yet ([[ts_ns, volume]]).
+        self._printed: dict[int, list[int]] = {}
+        self._drops: dict[int, list[list[int]]] = {}
+        self._sweep_at = _SWEEP_AT
         self._slots: dict[str, QueueSlot] = {}  # client order id -> slot, in arrival order
         self._by_level: dict[tuple[int, int], list[QueueSlot]] = {}
         self._consumed: dict[tuple[int, int], int] = {}
         self.last_print_raw: int | None = None
+        # "ok", "crossed" or "unsynced" at the last event end (the venue matches only on "ok").
+        self.status = "ok"
+        self.suspended_events = 0
+        self.is_event_unsynced = False  # single-delta input: a row of this event was UNSYNCED
 
     # -- views -----------------------------------------------------------------------------------
 
@@ -205,6 +242,16 @@ class BookMatcher:
             slot.ahead = sum(queue.values())
         else:
             slot.ahead = self._sizes(side).get(price, 0)
+            if self._window_ns:
+                # The level we join behind already shows these decreases: a late print of
+                # one of them must not move us (credit = all of it), and prints the level
+                # does not show yet will explain its next decrease.
+                horizon = self.now_ns - self._window_ns
+                recent = self._drops.get(price, ())
+                slot.drops = [[ts, volume, volume] for ts, volume in recent if ts >= horizon]
+                printed = self._printed.get(price)
+                if printed is not None and printed[0] >= horizon:
+                    slot.traded = printed[1]
         self._slots[working.init.client_order_id] = slot
         self._by_level.setdefault((side, price), []).append(slot)
         return slot
@@ -271,7 +318,9 @@ class BookMatcher:
     ) -> None:
         """Apply rows (columns of equal length) to the book, moving our queues as they go."""
         apply = self.book.apply_raw
-        if not self._slots and not self._consumed:
+        tracking = self._window_ns > 0
+        bids, asks = self.book._bid_sizes, self.book._ask_sizes
+        if not self._slots and not self._consumed and not tracking:
             for row in zip(action, side, price, size, order_id, flags, sequence, strict=True):
                 apply(*row)
                 if row[0] in (_TRADE, _FILL):
@@ -283,12 +332,19 @@ class BookMatcher:
                 one(*row)
             return
         # L2: a level update at a price where we neither rest nor took liquidity only
-        # changes the book.
+        # changes the book (and the whole-book record of unexplained decreases).
         by_level, consumed = self._by_level, self._consumed
         for row in zip(action, side, price, size, order_id, flags, sequence, strict=True):
             key = (row[1], row[2])
             if row[0] in _LEVEL_ACTIONS and key not in by_level and key not in consumed:
-                apply(*row)
+                if tracking:
+                    sizes = bids if row[1] == _BID else asks
+                    old = sizes.get(row[2], 0)
+                    apply(*row)
+                    if sizes.get(row[2], 0) < old:
+                        self._level_drop(row[2], old - sizes.get(row[2], 0))
+                else:
+                    apply(*row)
                 continue
             one(*row)
 
@@ -303,7 +359,7 @@ class BookMatcher:
         sequence: int = 0,
     ) -> None:
         """Apply one row (``model.book`` codes, raws at the instrument's precision)."""
-        if not self._slots and not self._consumed:
+        if not self._slots and not self._consumed and not self._window_ns:
             self.book.apply_raw(action, side, price, size, order_id, flags, sequence)
             if action in (_TRADE, _FILL):
                 self.last_print_raw = price
@@ -323,6 +379,8 @@ class BookMatcher:
             book.apply_raw(action, side, price, size, oid, flags, seq)
             new = sizes.get(price, 0)
             if new != old:
+                if new < old and self._window_ns:
+                    self._level_drop(price, old - new)
                 self._level_changed(side, price, old, new)
             return
         book.apply_raw(action, side, price, size, oid, flags, seq)
@@ -345,15 +403,104 @@ class BookMatcher:
                 self._consumed[key] = new
         if new >= old:
             return
+        window = self._window_ns
         for slot in self._by_level.get(key, ()):
             decrease = old - new
             explained = min(decrease, slot.traded)
             slot.traded -= explained
             cancels = decrease - explained
+            before = slot.ahead
             if self._pro_rata and cancels and slot.ahead:
                 slot.ahead -= cancels * slot.ahead // old
             if slot.ahead > new:
                 slot.ahead = new
+            if cancels and window:
+                drops = slot.drops
+                horizon = self.now_ns - window
+                while drops and drops[0][0] < horizon:
+                    del drops[0]
+                drops.append([self.now_ns, cancels, min(before - slot.ahead, cancels)])
+
+    def _level_drop(self, price: int, decrease: int) -> None:
+        # Whole book (rule 3b): a decrease the recent prints at ``price`` do not explain.
+        horizon = self.now_ns - self._window_ns
+        printed = self._printed.get(price)
+        if printed is not None:
+            if printed[0] >= horizon:
+                used = min(decrease, printed[1])
+                printed[1] -= used
+                decrease -= used
+            if printed[1] <= 0 or printed[0] < horizon:
+                del self._printed[price]
+        if decrease <= 0:
+            return
+        drops = self._drops.get(price)
+        if drops is None:
+            drops = self._drops[price] = []
+            if len(self._drops) > self._sweep_at:
+                self._sweep(horizon)
+        else:
+            while drops and drops[0][0] < horizon:
+                del drops[0]
+        drops.append([self.now_ns, decrease])
+
+    def _level_print(self, price: int, size: int) -> None:
+        # Whole book (rule 3b): net a print against recent unexplained decreases at its price;
+        # the rest waits to explain the level's next decrease.
+        horizon = self.now_ns - self._window_ns
+        drops = self._drops.get(price)
+        if drops:
+            while drops and drops[0][0] < horizon:
+                del drops[0]
+            left = size
+            while drops and left > 0:
+                used = min(drops[0][1], left)
+                drops[0][1] -= used
+                left -= used
+                if drops[0][1] <= 0:
+                    del drops[0]
+            if not drops:
+                del self._drops[price]
+            size = left
+        if size <= 0:
+            return
+        printed = self._printed.get(price)
+        if printed is None or printed[0] < horizon:
+            self._printed[price] = [self.now_ns, size]
+            if len(self._printed) > self._sweep_at:
+                self._sweep(horizon)
+        else:
+            printed[0] = self.now_ns
+            printed[1] += size
+
+    def _sweep(self, horizon: int) -> None:
+        # Forget whole-book records older than the window (keeps both maps small).
+        for price in [p for p, d in self._drops.items() if not d or d[-1][0] < horizon]:
+            del self._drops[price]
+        for price in [p for p, v in self._printed.items() if v[0] < horizon]:
+            del self._printed[price]
+        # Amortized: the next sweep waits until the maps have doubled.
+        self._sweep_at = max(_SWEEP_AT, 2 * max(len(self._drops), len(self._printed)))
+
+    def _late_print(self, slot: QueueSlot, size: int) -> tuple[int, int]:
+        # Net a print at ``slot``'s price against the slot's recent unexplained decreases,
+        # oldest first: return (volume matched, credit given back to ``ahead``).
+        drops = slot.drops
+        horizon = self.now_ns - self._window_ns
+        while drops and drops[0][0] < horizon:
+            del drops[0]
+        matched = credit = 0
+        while drops and matched < size:
+            drop = drops[0]
+            used = min(drop[1], size - matched)
+            back = min(drop[2], used)  # conservative: the credit first
+            drop[1] -= used
+            drop[2] -= back
+            matched += used
+            credit += back
+            if drop[1] <= 0:
+                del drops[0]
+        return matched, credit
 
     def _cleared(self, side: int) -> None:
         for key in [k for k in self._consumed if side == _NONE or k[0] == side]:
@@ -379,6 +526,9 @@ class BookMatcher:
         self, action: int, side: int, price: int, size: int, oid: int, flags: int, seq: int
     ) -> None:
         book = self.book
+        if flags & _F_SNAPSHOT and action in (_ADD, _CANCEL, _DELETE):
+            self._l3_resnapshot(action, side, price, size, oid, flags, seq)
+            return
         if action in (_CANCEL, _FILL, _DELETE, _UPDATE):
             before = self._l3_order(oid)
             book.apply_raw(action, side, price, size, oid, flags, seq)
@@ -421,6 +571,28 @@ class BookMatcher:
         elif action == _TRADE:
             self.last_print_raw = price
 
+    def _l3_resnapshot(
+        self, action: int, side: int, price: int, size: int, oid: int, flags: int, seq: int
+    ) -> None:
+        # Rows that re-synchronise the book with a snapshot (LOBSTER: levels taken from the
+        # order-book file, levels pushed out of its top N) are not market events: an order
+        # added this way was there before us (it counts as ahead); one removed this way did
+        # not trade or cancel, so the queue is re-capped from the level at the event end
+        # (rule 4) instead of moving us forward.
+        found = self._l3_order(oid) if action != _ADD else None
+        self.book.apply_raw(action, side, price, size, oid, flags, seq)
+        if action == _ADD:
+            self._consumption_after(side, price)
+            for slot in self._by_level.get((side, price), ()):
+                if not slot.resync:
+                    slot.ahead_ids[oid] = size
+                    slot.ahead += size
+            return
+        if found is not None:
+            self._consumption_after(found[0], found[1])
+            for slot in self._by_level.get((found[0], found[1]), ()):
+                slot.resync = True
+
     def _consumption_after(self, side: int, price: int) -> None:
         key = (side, price)
         consumed = self._consumed.get(key)
@@ -450,6 +622,8 @@ class BookMatcher:
         ``changes_book`` says the row already took it out of the book (a FILL row).
         """
         self.last_print_raw = price
+        if self._window_ns and size > 0:
+            self._level_print(price, size)
         if not self._slots or size <= 0:
             return
         reached: list[QueueSlot] = []
@@ -488,9 +662,15 @@ class BookMatcher:
                 else:
                     take = 0
             else:
-                before = slot.ahead
+                # A print the level already showed as a decrease (rule 3b) is counted once:
+                # what that decrease took off ``ahead`` is given back before the print takes.
+                matched, credit = self._late_print(slot, size) if slot.drops else (0, 0)
+                before = slot.ahead + credit
                 slot.ahead = max(0, before - size)
-                slot.traded += size
+                level = self._sizes(slot.side).get(price, 0)
+                if slot.ahead > level:
+                    slot.ahead = level
+                slot.traded += size - matched
                 take = min(working.leaves_raw, max(0, remaining - before))
             if key in blocked:
                 take = 0

@@ -58,10 +58,18 @@ class BookConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
         behind us; only trades move us forward, and the volume ahead never exceeds the
         level) or ``"pro_rata"`` (cancellations come from ahead and behind in proportion to
         the volume on each side of us).
+    late_print_window_ns : L2 only: how long a level decrease that no print explained waits
+        for a late print at its price. Feeds whose depth and trade streams arrive separately
+        (Binance) can show a trade's size drop before the trade itself: the print is then
+        netted against the drop, so the volume is counted once (a cancellation and then a
+        trade would move the queue twice). Default 250 ms: on the hftbacktest Binance BTCUSDT
+        recordings of 2024-08-08 the depth update came first for 22.8 % of spot trades (by up
+        to 183 ms) and 1.4 % of USD-M trades (by up to 5.5 ms). 0 turns netting off.
     """
 
     book_type: str = "l2"
     queue_cancels: str = "behind"
+    late_print_window_ns: int = 250_000_000
 
     def __post_init__(self) -> None:
         if self.book_type not in BOOK_TYPES:
@@ -69,6 +77,10 @@ class BookConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
         if self.queue_cancels not in QUEUE_CANCEL_RULES:
             raise ConfigError(
                 f"venue queue_cancels {self.queue_cancels!r} is not behind or pro_rata"
+            )
+        if self.late_print_window_ns < 0:
+            raise ConfigError(
+                f"venue book late_print_window_ns {self.late_print_window_ns} must be >= 0"
             )
 
 

@@ -29,7 +29,12 @@ together.
 Level 4 (``fidelity="book"``): the venue rebuilds each instrument's L2 or L3 book from the
 data's deltas (``on_book_rows``, ``on_book_delta``); resting limits keep a queue position
 and marketable orders walk the book and consume it (the rules are in ``venues.sim.book``).
-Takers, crossing checks, stops and expiries run at the end of each venue event.
+Takers, crossing checks, stops and expiries run at the end of each venue event. A book that
+ends an event crossed (best bid at or above best ask), or an event the feed flags
+``UNSYNCED``, is not matched against: takers, crossing checks, queue joins and touch-triggered
+stops wait for the next consistent event end (IOC/FOK orders arriving meanwhile are
+canceled); prints still move queues. Each change of that state is a ``BookStatusChanged``
+event (plus an ``AlertRaised`` warning when matching stops) through ``publish``.
 
 Latency (``latency``, any level): a command reaches the matching engine
 ``entry_latency_ns`` after it was sent and every response reaches the engine
@@ -79,6 +84,9 @@ from tradeloop.model.enums import (
     TimeInForce,
 )
 from tradeloop.model.events import (
+    AlertRaised,
+    BookStatusChanged,
+    Event,
     FillCosts,
     OrderAccepted,
     OrderCanceled,
@@ -103,6 +111,7 @@ if TYPE_CHECKING:  # importing data.books at run time would load numba into the 
 
 _DAY_NS = 86_400_000_000_000
 _F_LAST: Final = int(BookFlag.LAST)
+_F_UNSYNCED: Final = int(BookFlag.UNSYNCED)
 _BID: Final = 1
 _ASK: Final = 2
 _ACTION_CODES: Final = {
@@ -189,6 +198,8 @@ class SimulatedVenue:
     instruments : the instruments traded here.
     emit : where responses go (the kernel's deferred queue).
     seed : the run's seed (latency draws).
+    publish : where the venue's own events go (``BookStatusChanged``, ``AlertRaised``);
+        ``None``: nowhere.
     """
 
     def __init__(
@@ -199,8 +210,10 @@ class SimulatedVenue:
         instruments: Mapping[str, Instrument],
         emit: EventSink,
         seed: int = 0,
+        publish: Callable[[Event], None] | None = None,
     ) -> None:
         self.venue = venue
+        self._publish = publish
         self.config = config
         self.clock = clock
         self.instruments = instruments
@@ -471,19 +484,23 @@ class SimulatedVenue:
             for working in list(orders):
                 self._match_trade(working, trade, instrument)
             self._expire(trade.instrument_id, trade.ts_event)
-        elif orders and self._book_mode:
+        elif self._book_mode:
+            # Every print reaches the book (the last price for stops; L2: the record of prints
+            # the depth has not shown yet), not only those that may fill us.
             matcher = self._matchers.get(trade.instrument_id)
             if matcher is None:
                 return
             instrument = self.instruments[trade.instrument_id]
             price = trade.price.to_precision(instrument.price_precision).raw
+            matcher.now_ns = trade.ts_init
             if not matcher.is_l3:
                 size = _raw_at(trade.size.raw, trade.size.precision, instrument.size_precision)
                 matcher.print_trade(price, size, _RESTING_SIDE[trade.aggressor_side])
             else:
                 matcher.last_print_raw = price
-            self._trigger_stops(trade.instrument_id, matcher)
-            self._expire(trade.instrument_id, trade.ts_event)
+            if orders:
+                self._trigger_stops(trade.instrument_id, matcher)
+                self._expire(trade.instrument_id, trade.ts_event)
 
     def working_orders(self, instrument_id: str) -> list[str]:
         """Return the client order ids working on ``instrument_id``, in arrival order."""
@@ -512,6 +529,50 @@ class SimulatedVenue:
         p, s = instrument.price_precision, instrument.size_precision
         code = _SIDE_CODES[side]
         return [(Price(px, p), Quantity(sz, s)) for px, sz in matcher.effective_levels(code)]
+
+    def displayed_levels(
+        self, instrument_id: str, side: BookSide, depth: int | None = None
+    ) -> list[tuple[Price, Quantity]]:
+        """Return the liquidity a taker sees on ``side`` of ``instrument_id``, best first.
+
+        Level 4: the replayed book less what our orders took (nothing while the book is
+        crossed or unsynced); otherwise the last quote's best level on that side; without
+        either, nothing. ``depth`` limits the number of levels.
+        """
+        instrument = self.instruments.get(instrument_id)
+        if instrument is None:
+            return []
+        matcher = self._matchers.get(instrument_id)
+        if self._book_mode:
+            if matcher is None or matcher.status != "ok":
+                return []
+            raws = matcher.effective_levels(_SIDE_CODES[side])
+            p, z = instrument.price_precision, instrument.size_precision
+            chosen = raws if depth is None else raws[:depth]
+            return [(Price(px, p), Quantity(sz, z)) for px, sz in chosen]
+        quote = self._last_quote.get(instrument_id)
+        if quote is None or side is BookSide.NONE:
+            return []
+        if side is BookSide.ASK:
+            level = (quote.ask_price, quote.ask_size)
+        else:
+            level = (quote.bid_price, quote.bid_size)
+        return [level] if level[1].raw > 0 else []
+
+    def taker_fee_bps(self, instrument_id: str, price: Price) -> float:
+        """Return the commission a taker pays here, in bps of notional at ``price``.
+
+        ``bps`` commissions are that figure; ``per_share`` ones are converted at ``price`` (and
+        the contract multiplier); minimums and caps are left out.
+        """
+        commission = self.config.commission
+        if commission.kind == "bps":
+            return commission.bps
+        instrument = self.instruments.get(instrument_id)
+        if commission.kind != "per_share" or instrument is None or price.raw <= 0:
+            return 0.0
+        unit = float(price) * float(instrument.multiplier)
+        return float(commission.per_share) / unit * 10_000
 
     def book_mid(self, instrument_id: str) -> Price | None:
         """Return the replayed book's mid price (one decimal more), or ``None``."""
@@ -598,22 +659,25 @@ class SimulatedVenue:
             instrument, columns.price_precision, columns.size_precision
         )
         window = slice(start, stop)
+        matcher.now_ns = int(columns.ts_init[start])
         prices = columns.price[window].tolist()
         sizes = columns.size[window].tolist()
         if price_factor != 1:
             prices = [scale_row_price(p, price_factor) for p in prices]
         if size_factor != 1:
             sizes = [z * size_factor for z in sizes]
+        flags = columns.flags[window].tolist()
         matcher.apply_rows(
             columns.action[window].tolist(),
             columns.side[window].tolist(),
             prices,
             sizes,
             columns.order_id[window].tolist(),
-            columns.flags[window].tolist(),
+            flags,
             columns.sequence[window].tolist(),
         )
-        self._end_book_event(matcher, instrument, int(columns.ts_event[stop - 1]))
+        is_unsynced = any(flag & _F_UNSYNCED for flag in flags)
+        self._end_book_event(matcher, instrument, int(columns.ts_event[stop - 1]), is_unsynced)
 
     def on_book_delta(self, delta: OrderBookDelta) -> None:
         """Apply one ``OrderBookDelta`` and match at the end of its event (level 4).
@@ -637,6 +701,7 @@ class SimulatedVenue:
         )
         size = _raw_at(delta.size.raw, delta.size.precision, instrument.size_precision)
         self._scale(instrument, delta.price.precision, delta.size.precision)
+        matcher.now_ns = delta.ts_init
         matcher.apply_row(
             action,
             _SIDE_CODES[delta.side],
@@ -646,12 +711,27 @@ class SimulatedVenue:
             delta.flags,
             delta.sequence,
         )
+        if delta.flags & _F_UNSYNCED:
+            matcher.is_event_unsynced = True
         if delta.flags & _F_LAST or delta.flags == 0:
-            self._end_book_event(matcher, instrument, delta.ts_event)
+            is_unsynced = matcher.is_event_unsynced
+            matcher.is_event_unsynced = False
+            self._end_book_event(matcher, instrument, delta.ts_event, is_unsynced)
 
-    def _end_book_event(self, matcher: BookMatcher, instrument: Instrument, ts_ns: int) -> None:
+    def _end_book_event(
+        self, matcher: BookMatcher, instrument: Instrument, ts_ns: int, is_unsynced: bool = False
+    ) -> None:
         matcher.end_event()
+        book = matcher.book
+        status = "unsynced" if is_unsynced else "crossed" if book.is_crossed() else "ok"
+        if status != matcher.status:
+            self._book_status(matcher, instrument, status)
         orders = self._working.get(instrument.id)
+        if status != "ok":
+            matcher.suspended_events += 1
+            if orders:
+                self._expire(instrument.id, ts_ns)
+            return
         if not orders:
             return
         self._trigger_stops(instrument.id, matcher)
@@ -661,10 +741,58 @@ class SimulatedVenue:
         matcher.cross_resting()
         self._expire(instrument.id, ts_ns)
 
+    def _book_status(self, matcher: BookMatcher, instrument: Instrument, status: str) -> None:
+        previous, matcher.status = matcher.status, status
+        suspended, matcher.suspended_events = matcher.suspended_events, 0
+        book = matcher.book
+        if status == "crossed":
+            reason = "the book ended a venue event crossed: best bid at or above best ask"
+        elif status == "unsynced":
+            reason = "the feed flags the book UNSYNCED (rebuilt from diffs after a gap)"
+        else:
+            reason = f"the book is consistent again after {suspended} {previous} event ends"
+        if self._publish is None:
+            return
+        now = self.clock.timestamp_ns()
+        self._publish(
+            BookStatusChanged(
+                venue=self.venue,
+                instrument_id=instrument.id,
+                status=status,
+                reason=reason,
+                best_bid=book.best_bid_price(),
+                best_ask=book.best_ask_price(),
+                suspended_events=suspended if status == "ok" else 0,
+                ts_event=now,
+                ts_init=now,
+            )
+        )
+        if status != "ok":
+            self._publish(
+                AlertRaised(
+                    severity="warning",
+                    source=f"venue.{self.venue}",
+                    message=(
+                        f"matching against {instrument.id} suspended: {reason}; orders wait "
+                        "until the book is consistent"
+                    ),
+                    ts_event=now,
+                    ts_init=now,
+                )
+            )
+
     def _book_arrival(self, working: WorkingOrder, instrument: Instrument) -> None:
         matcher = self._matchers.get(instrument.id)
         if matcher is None:
             return  # no book yet: the first event end matches it
+        if matcher.status != "ok":
+            # No matching against a crossed or unsynced book: the order waits for the next
+            # consistent event end (an IOC/FOK cannot wait).
+            if working.init.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+                self._close(
+                    working, "canceled", f"IOC/FOK order not filled: the book is {matcher.status}"
+                )
+            return
         if working.awaits_data:
             # Arrived after a latency: a passive limit joins the queue now (its position is
             # the book at its arrival); anything that could take waits for the next event.
@@ -687,8 +815,10 @@ class SimulatedVenue:
         ]
         if not stops:
             return
-        bid = matcher.best_effective(_BID)
-        ask = matcher.best_effective(_ASK)
+        # A crossed or unsynced book has no trustworthy touch: only prints trigger then.
+        usable = matcher.status == "ok"
+        bid = matcher.best_effective(_BID) if usable else None
+        ask = matcher.best_effective(_ASK) if usable else None
         last = matcher.last_print_raw
         for working in stops:
             trigger = working.trigger_raw

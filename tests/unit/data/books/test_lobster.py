@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tradeloop.core import ConfigError, DataIntegrityError, parse_time
-from tradeloop.data.books import read_lobster_messages, reconstruct_lobster
-from tradeloop.model.book import BookActionCode, BookSideCode
+from tradeloop.data.books import (
+    DELTA_FIELDS,
+    default_orderbook_path,
+    read_lobster_messages,
+    read_lobster_orderbook,
+    read_lobster_stream,
+    reconstruct_lobster,
+)
+from tradeloop.model.book import BookActionCode, BookFlag, BookSideCode, L3Book
+from tradeloop.model.enums import BookSide
 
 CraftBook = Callable[[str, Callable[[list[str]], list[str]]], Path]
 
@@ -92,3 +101,46 @@ def test_misnamed_message_file_needs_a_date_and_an_instrument(tmp_path: Path) ->
     path.write_text("34200.1,1,1,10,1000000,1\n")
     with pytest.raises(ConfigError, match="pass instrument_id and session_date"):
         read_lobster_messages(path)
+
+
+def _top(row: list[int], offset: int, scale: int) -> list[tuple[int, int]]:
+    out = []
+    for level in range(10):
+        price, size = row[4 * level + offset], row[4 * level + offset + 1]
+        if size == 0 or abs(price) == 9_999_999_999:
+            break
+        out.append((price // scale, size))
+    return out
+
+
+def test_the_stream_replays_to_every_row_of_the_order_book_file(books: Path) -> None:
+    # The stream read by a run: row 1 as a snapshot, then one event per message. Replayed on
+    # a plain L3 book it equals the order-book file's ten levels after each of the 999
+    # messages (reseeding takes the levels entering the top from below from the file).
+    stream = read_lobster_stream(books / MESSAGES, price_precision=2)
+    deltas = stream.deltas
+    assert (deltas.instrument_id, deltas.price_precision) == ("AAPL.XNAS", 2)
+    assert stream.reconstruction.mismatched_rows == 0
+    rows = read_lobster_orderbook(books / ORDERBOOK).tolist()
+    book = L3Book(deltas.instrument_id, 2, 0)
+    ends = 0
+    columns = [getattr(deltas, name).tolist() for name in DELTA_FIELDS[2:]]
+    for action, side, price, size, order_id, flags, sequence in zip(*columns, strict=True):
+        book.apply_raw(action, side, price, size, order_id, flags, sequence)
+        if flags & int(BookFlag.LAST):
+            row = rows[ends]
+            ends += 1
+            assert book.levels_raw(BookSide.ASK, 10) == _top(row, 0, 100), ends
+            assert book.levels_raw(BookSide.BID, 10) == _top(row, 2, 100), ends
+    assert ends == 999
+    # Message 58 cancels an order resting before the file started: its level's synthetic order.
+    assert int(deltas.order_id[deltas.sequence == 58][0]) < 0
+    # The 61 hidden executions are prints (TRADE rows), not book changes.
+    assert int(np.count_nonzero(deltas.action == int(BookActionCode.TRADE))) == 61
+
+
+def test_a_stream_at_fewer_decimals_than_a_price_needs_is_an_error(books: Path) -> None:
+    with pytest.raises(DataIntegrityError, match="needs more than 1 decimals"):
+        read_lobster_stream(books / MESSAGES, price_precision=1)
+    with pytest.raises(ConfigError, match="give the order-book file explicitly"):
+        default_orderbook_path(books / "AAPL.csv")
