@@ -7,8 +7,10 @@
   ``command``), ``type`` (class name), ``payload`` (JSON).
 
 Writes are buffered and flushed in one transaction every ``flush_every`` records, and always
-by ``sync()``. A backtest flushes in large batches (a crash just reruns it); paper and live
-runs use ``flush_every=1`` so a command is on disk before it is sent.
+by ``sync()``. A backtest flushes in batches of 512 (a crash just reruns it; measured on the
+canonical job, 512 beat 4096: each encoded batch, ~160 kB, stays in the CPU caches on both
+sides of the pipe); paper and live runs use ``flush_every=1`` so a command is on disk before
+it is sent.
 
 ``MemoryJournal`` keeps the same records in a list, for tests and replays.
 """
@@ -114,7 +116,7 @@ class SqliteJournal:
         self,
         path: str | os.PathLike[str],
         manifest: RunManifest,
-        flush_every: int = 4096,
+        flush_every: int = 512,
         durable_commands: bool = False,
     ) -> None:
         self.path = Path(path)
