@@ -59,14 +59,13 @@ def run_tca(run_dir: str | Path) -> tuple[Any, str, str]:
     DataIntegrityError
         If the data changed since the run (content hash).
     """
-    from tradeloop.analytics.tca import ArrivalPriceSource, MarketPrints, MarketQuotes, tca_report
+    from tradeloop.analytics.tca import ArrivalPriceSource, tca_report
     from tradeloop.config.schema import RunConfig
-    from tradeloop.data.books import BookDeltaColumns, book_prints, top_of_book
-    from tradeloop.data.columns import BarColumns, QuoteColumns, TradeColumns
     from tradeloop.engine.runner import prepare_run
     from tradeloop.execution.tca import tca_orders, tca_parents
     from tradeloop.journal.manifest import read_base_dir
     from tradeloop.journal.store import read_manifest, read_records
+    from tradeloop.reports import market_series
 
     journal = Path(run_dir) / "journal.sqlite"
     if not journal.is_file():
@@ -86,48 +85,7 @@ def run_tca(run_dir: str | Path) -> tuple[Any, str, str]:
                 f"data {source.name} changed since run {manifest.run_id}: sha256 "
                 f"{source.content_hash[:16]} is not the run's {ref.content_hash[:16]}"
             )
-    prints: dict[str, MarketPrints] = {}
-    quotes: dict[str, MarketQuotes] = {}
-    book_quotes: dict[str, MarketQuotes] = {}
-    book_trades: dict[str, MarketPrints] = {}
-    for source in prepared.sources:
-        columns = source.columns
-        iid = columns.instrument_id
-        if isinstance(columns, BookDeltaColumns):
-            scale = 10.0**columns.price_precision
-            ts, bid, ask = top_of_book(columns)
-            book_quotes[iid] = MarketQuotes(ts, bid / scale, ask / scale)
-            ts, price, size = book_prints(columns)
-            if len(ts):
-                book_trades[iid] = MarketPrints(
-                    ts, price / scale, size / 10.0**columns.size_precision
-                )
-        elif isinstance(columns, QuoteColumns):
-            scale = 10.0**columns.price_precision
-            quotes[iid] = MarketQuotes(
-                columns.ts_init, columns.bid_price / scale, columns.ask_price / scale
-            )
-        elif isinstance(columns, TradeColumns):
-            prints[iid] = MarketPrints(
-                columns.ts_init,
-                columns.price / 10.0**columns.price_precision,
-                columns.size / 10.0**columns.size_precision,
-            )
-        elif isinstance(columns, BarColumns) and iid not in prints:
-            prints[iid] = MarketPrints(
-                columns.ts_init,
-                columns.close / 10.0**columns.price_precision,
-                columns.volume / 10.0**columns.volume_precision,
-            )
-    for iid, book in book_quotes.items():
-        quotes.setdefault(iid, book)
-    for iid, book_print in book_trades.items():
-        existing = prints.get(iid)
-        if existing is None or not any(
-            isinstance(s.columns, TradeColumns) and s.columns.instrument_id == iid
-            for s in prepared.sources
-        ):
-            prints[iid] = book_print  # the book's executions beat bar closes
+    prints, quotes = market_series(source.columns for source in prepared.sources)
     multipliers = {iid: float(i.multiplier) for iid, i in prepared.instruments.items()}
     records = list(read_records(journal))
     orders = tca_orders(records, multipliers)

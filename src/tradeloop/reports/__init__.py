@@ -9,7 +9,8 @@
 - ``analysis``: ``analyze``, the report's curves, metrics (``analytics.metrics.summarize``),
   round trips and P&L attribution by agent, instrument and factor;
 - ``tca``: ``run_report_tca``, transaction cost analysis of every order against its journaled
-  arrival price, linked to its trade;
+  arrival price, linked to its trade; ``market_series``, the market data TCA measures against
+  (also what ``tradeloop tca`` uses);
 - ``tearsheet``: ``build_report`` writes the self-contained HTML report;
 - ``png``: ``export_png`` renders the figures to PNG with headless Chromium.
 
@@ -33,7 +34,7 @@ if typing.TYPE_CHECKING:
         rerun_until,
     )
     from tradeloop.reports.run import RunInputs
-    from tradeloop.reports.tca import ReportTca, run_report_tca
+    from tradeloop.reports.tca import ReportTca, market_series, run_report_tca
     from tradeloop.reports.tearsheet import FIGURES, ReportFiles, build_report
 
 # Loaded on first use: ``tradeloop explain`` need not pay for pandas and SciPy (metrics).
@@ -54,6 +55,7 @@ _LAZY: dict[str, str] = {
     "rerun_until": "tradeloop.reports.rerun",
     "RunInputs": "tradeloop.reports.run",
     "ReportTca": "tradeloop.reports.tca",
+    "market_series": "tradeloop.reports.tca",
     "run_report_tca": "tradeloop.reports.tca",
     "FIGURES": "tradeloop.reports.tearsheet",
     "ReportFiles": "tradeloop.reports.tearsheet",
@@ -87,6 +89,7 @@ __all__ = [
     "describe_state",
     "explain_trade",
     "export_png",
+    "market_series",
     "rerun_at",
     "rerun_until",
     "round_trips",

@@ -20,6 +20,8 @@ report's TCA table opens the trade's explanation.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import msgspec
 
 from tradeloop.analytics.tca import (
@@ -31,7 +33,9 @@ from tradeloop.analytics.tca import (
     tca_report,
 )
 from tradeloop.core.errors import TradeloopError
+from tradeloop.data.books import BookDeltaColumns, book_prints, top_of_book
 from tradeloop.data.columns import BarColumns, QuoteColumns, TradeColumns
+from tradeloop.engine.feed import AnyColumns
 from tradeloop.execution.tca import tca_orders
 from tradeloop.journal.store import JournalRecord
 from tradeloop.reports.run import RunInputs
@@ -53,16 +57,34 @@ class ReportTca(msgspec.Struct, frozen=True, kw_only=True):
     summary: TcaSummary
 
 
-def _market(inputs: RunInputs) -> tuple[dict[str, MarketPrints], dict[str, MarketQuotes]]:
+def market_series(
+    sources: Iterable[AnyColumns],
+) -> tuple[dict[str, MarketPrints], dict[str, MarketQuotes]]:
+    """Return the market data TCA measures orders against, per instrument: ``(prints, quotes)``.
+
+    Prints are the instrument's trades, else its bar closes with their volume; quotes its best
+    bid and ask. A run of book deltas alone (LOBSTER, Databento MBO) is measured against its
+    book: the best bid and ask at every event end where it is two-sided and not crossed, and
+    the book's own executions as the tape (they beat bar closes, never a trade file).
+    """
+    sources = list(sources)
     prints: dict[str, MarketPrints] = {}
     quotes: dict[str, MarketQuotes] = {}
-    prepared = inputs.prepared
-    if prepared is None:
-        return prints, quotes
-    for source in prepared.sources:
-        columns = source.columns
+    book_quotes: dict[str, MarketQuotes] = {}
+    book_trades: dict[str, MarketPrints] = {}
+    with_trades = {c.instrument_id for c in sources if isinstance(c, TradeColumns)}
+    for columns in sources:
         iid = columns.instrument_id
-        if isinstance(columns, QuoteColumns):
+        if isinstance(columns, BookDeltaColumns):
+            scale = 10.0**columns.price_precision
+            ts, bid, ask = top_of_book(columns)
+            book_quotes[iid] = MarketQuotes(ts, bid / scale, ask / scale)
+            ts, price, size = book_prints(columns)
+            if len(ts):
+                book_trades[iid] = MarketPrints(
+                    ts, price / scale, size / 10.0**columns.size_precision
+                )
+        elif isinstance(columns, QuoteColumns):
             scale = 10.0**columns.price_precision
             quotes[iid] = MarketQuotes(
                 columns.ts_init, columns.bid_price / scale, columns.ask_price / scale
@@ -79,6 +101,11 @@ def _market(inputs: RunInputs) -> tuple[dict[str, MarketPrints], dict[str, Marke
                 columns.close / 10.0**columns.price_precision,
                 columns.volume / 10.0**columns.volume_precision,
             )
+    for iid, book in book_quotes.items():
+        quotes.setdefault(iid, book)
+    for iid, book_print in book_trades.items():
+        if iid not in with_trades:
+            prints[iid] = book_print
     return prints, quotes
 
 
@@ -103,7 +130,10 @@ def run_report_tca(inputs: RunInputs) -> ReportTca | None:
         if arrival is not None:
             order = msgspec.structs.replace(order, arrival_price=float(arrival))
         with_arrival.append(order)
-    prints, quotes = _market(inputs)
+    prepared = inputs.prepared
+    prints, quotes = (
+        ({}, {}) if prepared is None else market_series(src.columns for src in prepared.sources)
+    )
     traded = {order.instrument_id for order in orders}
     market = (
         ArrivalPriceSource.MID
