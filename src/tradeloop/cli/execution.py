@@ -117,7 +117,7 @@ def tca_command(
     from rich.console import Console
     from rich.table import Table
 
-    from tradeloop.cli.main import user_errors
+    from tradeloop.cli._common import user_errors
 
     with user_errors():
         report, run_id, source = run_tca(run_dir)
@@ -259,7 +259,7 @@ def bench_book_command(
 ) -> None:
     """Time the order-book replay (deltas per second) on a Binance recording."""
     from tradeloop.bench.book import bench_book_replay
-    from tradeloop.cli.main import user_errors
+    from tradeloop.cli._common import user_errors
 
     with user_errors():
         path = file if file is not None else default_book_file()
@@ -291,7 +291,7 @@ def bench_fidelity_command(
 ) -> None:
     """Time the canonical job at each fidelity level, and levels 2 and 4 (L2, L3) on real data."""
     from tradeloop.bench.fidelity import bench_fidelity
-    from tradeloop.cli.main import user_errors
+    from tradeloop.cli._common import user_errors
 
     with user_errors():
         if bars < 100:
