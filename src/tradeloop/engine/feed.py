@@ -170,6 +170,44 @@ def build_records(columns: Columns, start: int, stop: int) -> list[MarketData]:
     )
 
 
+def _merged_bars(
+    sources: list[BarColumns], spans: list[tuple[int, int]], order: npt.NDArray[np.intp]
+) -> list[Bar]:
+    # Bars of several sources in merged order, built in that order: the kernel then reads
+    # them in allocation order (a fifth faster on 100 symbols than building per source and
+    # interleaving, which scatters consecutive records across memory).
+    used = [(s, a, b) for s, (a, b) in zip(sources, spans, strict=True) if b > a]
+
+    def gathered_array(name: str) -> npt.NDArray[np.int64]:
+        return np.concatenate([getattr(s, name)[a:b] for s, a, b in used])[order]
+
+    def gathered(name: str) -> list[int]:
+        return cast(list[int], gathered_array(name).tolist())
+
+    def repeated(values: list[Any]) -> list[Any]:
+        counts = [b - a for _, a, b in used]
+        return cast(list[Any], np.repeat(np.array(values, dtype=object), counts)[order].tolist())
+
+    event_ns, init_ns = gathered_array("ts_event"), gathered_array("ts_init")
+    ts_event = event_ns.tolist()
+    ts_init = ts_event if np.array_equal(event_ns, init_ns) else init_ns.tolist()
+    return list(
+        map(
+            Bar,
+            repeated([s.instrument_id for s, _, _ in used]),
+            gathered("open"),
+            gathered("high"),
+            gathered("low"),
+            gathered("close"),
+            gathered("volume"),
+            repeated([s.price_precision for s, _, _ in used]),
+            repeated([s.volume_precision for s, _, _ in used]),
+            ts_event,
+            ts_init,
+        )
+    )
+
+
 def _build(source: _Source, start: int, stop: int) -> list[Any]:
     # list[Any]: the stream's type parameter says what its sources give.
     if isinstance(source, _BookEvents):
@@ -232,9 +270,11 @@ class RecordStream(Generic[R]):
         edges: list[int | None] = [*cuts[1:].tolist(), None]
         cursors = [0] * len(sources)
         emitted = 0
+        only_bars = all(isinstance(s, BarColumns) for s in sources)
         for edge in edges:
             pieces: list[list[Any]] = []
             ts_parts, kind_parts, source_parts, row_parts = [], [], [], []
+            spans: list[tuple[int, int]] = []
             for i, source in enumerate(sources):
                 start = cursors[i]
                 stop = (
@@ -242,7 +282,9 @@ class RecordStream(Generic[R]):
                     if edge is None
                     else int(np.searchsorted(source.ts_init, edge, "left"))
                 )
-                pieces.append(_build(source, start, stop) if stop > start else [])
+                spans.append((start, stop))
+                if not only_bars:
+                    pieces.append(_build(source, start, stop) if stop > start else [])
                 if stop > start:
                     n = stop - start
                     ts_parts.append(source.ts_init[start:stop])
@@ -258,12 +300,15 @@ class RecordStream(Generic[R]):
             order = np.lexsort(
                 (row_idx, source_idx, np.concatenate(kind_parts), np.concatenate(ts_parts))
             )
-            yield [
-                pieces[src][row]
-                for src, row in zip(
-                    source_idx[order].tolist(), row_idx[order].tolist(), strict=True
-                )
-            ]
+            if only_bars:
+                yield _merged_bars(cast(list[BarColumns], sources), spans, order)  # type: ignore[misc]
+            else:
+                yield [
+                    pieces[src][row]
+                    for src, row in zip(
+                        source_idx[order].tolist(), row_idx[order].tolist(), strict=True
+                    )
+                ]
             emitted += len(order)
         if emitted != len(all_ts):
             raise InvariantViolation(f"data merge emitted {emitted} of {len(all_ts)} records")
