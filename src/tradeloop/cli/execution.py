@@ -334,6 +334,13 @@ def _print_record(title: str, result: dict[str, Any], as_json: bool) -> None:
     Console().print(table)
 
 
+# What ``tradeloop bench all`` (``make bench``) runs of this module's benchmarks.
+BENCH_SUITE: list[tuple[str, list[str]]] = [
+    ("book replay", ["bench", "book", "--json"]),
+    ("fidelity levels", ["bench", "fidelity", "--json"]),
+]
+
+
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     """Add ``tca`` to ``app`` and ``book``, ``fidelity`` to its ``bench`` group."""
     app.command("tca")(tca_command)
