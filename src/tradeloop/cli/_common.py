@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markup import escape
 
 from tradeloop.core.errors import TradeloopError
 
@@ -24,5 +25,5 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except TradeloopError as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise _Exit(2) from None

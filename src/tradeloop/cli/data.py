@@ -261,7 +261,7 @@ def data_import(
             options=reader_options,
             replace=replace,
         )
-    out.print(result.report.format(20))
+    out.print(result.report.format(20), markup=False, highlight=False)
     entry = result.entry
     out.print(
         f"wrote {entry.rows:,} {entry.kind} of {entry.instrument_id} to {entry.path} "
@@ -315,7 +315,7 @@ def data_validate(
         payload = report.to_json()
         print(payload.decode() if isinstance(payload, bytes) else payload)
     else:
-        out.print(report.format(limit))
+        out.print(report.format(limit), markup=False, highlight=False)
     if report.rows_clean == 0:
         err.print(
             f"[bold red]error:[/] no clean row in {file}: {report.rows_in} rows in, "

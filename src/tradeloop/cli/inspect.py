@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import msgspec
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tradeloop.core.errors import ConfigError, TradeloopError
@@ -38,7 +39,7 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except TradeloopError as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -170,12 +171,13 @@ def _print_state(state: Any) -> None:
     for agent in state.agents:
         scores = ", ".join(f"{s.instrument_id} {s.score:+.2f}" for s in agent.signals)
         out.print(
-            f"agent {agent.agent_id} [{agent.rebalance_id} {_date(agent.ts_event)}]: {scores}"
+            f"agent {escape(agent.agent_id)} \\[{agent.rebalance_id} {_date(agent.ts_event)}]: "
+            f"{escape(scores)}"
         )
     for plan in state.working_executions:
-        out.print(f"working execution: {describe_decision(plan)}")
+        out.print(f"working execution: {escape(describe_decision(plan))}")
     for breach in state.risk_breaches:
-        out.print(f"risk: {describe_decision(breach)}")
+        out.print(f"risk: {escape(describe_decision(breach))}")
 
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(ns|us|ms|s|m|h|d|w)\s*$")
@@ -331,10 +333,11 @@ def _print_rerun(result: Any) -> None:
     else:
         out.print(
             f"[red]re-run differs[/] at seq {check.first_mismatch_seq} ({how}):\n"
-            f"  stored: {check.stored_payload}\n  re-run: {check.rerun_payload}"
+            f"  stored: {escape(str(check.stored_payload))}\n"
+            f"  re-run: {escape(str(check.rerun_payload))}"
         )
     for mismatch in check.manifest_mismatches:
-        out.print(f"[yellow]manifest:[/] {mismatch}")
+        out.print(f"[yellow]manifest:[/] {escape(str(mismatch))}")
 
 
 def explain(
@@ -359,11 +362,11 @@ def explain(
         + (f", algorithm {explanation.algorithm}" if explanation.algorithm else "")
     )
     for section in explanation.sections:
-        out.print(f"[bold cyan]{section.title}[/]")
+        out.print(f"[bold cyan]{escape(section.title)}[/]")
         for line in section.lines:
             out.print(f"  {line}", highlight=False, markup=False)
     for note in explanation.notes:
-        out.print(f"[yellow]note:[/] {note}")
+        out.print(f"[yellow]note:[/] {escape(note)}")
 
 
 def diff(
@@ -390,7 +393,7 @@ def diff(
         f"{verdict}: {result.records_a:,} vs {result.records_b:,} records, "
         f"{result.matching_prefix:,} identical before the first difference"
     )
-    out.print(f"why: {result.explanation}", highlight=False)
+    out.print(f"why: {result.explanation}", highlight=False, markup=False)
     if result.differences:
         table = Table(title="manifest differences", header_style="bold")
         for column in ("kind", "key", "A", "B"):
@@ -416,7 +419,8 @@ def diff(
                     markup=False,
                 )
         if divergence.fields:
-            out.print(f"  differing fields: {', '.join(divergence.fields[:20])}")
+            fields = ", ".join(divergence.fields[:20])
+            out.print(f"  differing fields: {fields}", markup=False)
 
 
 def report(
@@ -449,7 +453,7 @@ def report(
     if files.pngs:
         out.print(f"png: {len(files.pngs)} figures in {Path(files.pngs[0]).parent}")
     for note in inputs.notes:
-        out.print(f"[yellow]note:[/] {note}")
+        out.print(f"[yellow]note:[/] {escape(note)}")
     if open_browser:
         import webbrowser
 

@@ -45,6 +45,22 @@ def test_unknown_instrument_in_strategy_params_is_one_line_before_anything_is_wr
     assert not (tmp_path / "runs").exists()
 
 
+def test_error_text_keeps_its_toml_section_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Square brackets are TOML, not console markup: "[[instruments]]" reaches the user intact.
+    (tmp_path / "bars.csv").write_text("timestamp,open,high,low,close,volume\n")
+    config = tmp_path / "bad.toml"
+    config.write_text(
+        f'[run]\noutput_dir = "{tmp_path / "runs"}"\n'
+        '[[data]]\npath = "bars.csv"\nformat = "ohlcv"\ninstrument_id = "ZZZ.XNAS"\n'
+        '[[strategies]]\nclass = "SmaCross"\nparams = { instrument_ids = ["ZZZ.XNAS"] }\n'
+    )
+    code, _, err = run_main(["backtest", str(config)], monkeypatch, capsys)
+    assert code == 2
+    assert "instrument ZZZ.XNAS is not defined; add it under [[instruments]]" in err
+
+
 def test_a_strategy_failing_at_start_is_one_line_and_leaves_no_run_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
