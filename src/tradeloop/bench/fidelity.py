@@ -79,7 +79,7 @@ def _run_sma(bars: BarColumns, config: SimVenueConfig, seed: int) -> dict[str, A
         instruments={instrument.id: instrument},
         starting_cash=Money.from_str(job.STARTING_CASH, "USD"),
         venue_config=config,
-        risk_config=RiskConfig(),
+        risk_config=job.risk_config([instrument.id]),
         strategies=[
             SmaCross(
                 SmaCross.Config(

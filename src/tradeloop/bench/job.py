@@ -7,12 +7,15 @@ then stored as exact int64 raws at 4 decimals (tick 0.0001).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from tradeloop.core.fixed import MONEY_PRECISION
 from tradeloop.data.columns import BarColumns, floats_to_raw
 from tradeloop.model.enums import InstrumentKind
 from tradeloop.model.instruments import Instrument
+from tradeloop.risk.engine import RiskConfig
 
 SIGMA = 0.0008
 P0 = 100.0
@@ -23,6 +26,8 @@ FAST, SLOW = 10, 30
 QUANTITY = "10"
 COMMISSION_BPS = 10.0  # 0.1 % of notional
 STARTING_CASH = "1000000"
+MAX_ORDER_NOTIONAL = "100000"  # risk limits the job never reaches (10 units of a ~100 price)
+MAX_ORDER_QUANTITY = "1000"
 MULTI_SYMBOLS = 100
 MULTI_BARS = 10_000
 MULTI_FIRST_SEED = 1000
@@ -89,3 +94,11 @@ def exact_ties(columns: BarColumns) -> int:
     slow = cumsum[SLOW:] - cumsum[:-SLOW]
     # fast/10 == slow/30  <=>  3 * fast == slow (aligned on the bars where both exist)
     return int(np.sum(3 * fast[SLOW - FAST :] == slow))
+
+
+def risk_config(instrument_ids: Iterable[str]) -> RiskConfig:
+    """Return the job's risk limits: every pre-trade check runs, none ever binds."""
+    return RiskConfig(
+        max_order_notional=MAX_ORDER_NOTIONAL,
+        max_order_quantity=dict.fromkeys(instrument_ids, MAX_ORDER_QUANTITY),
+    )

@@ -25,7 +25,6 @@ from tradeloop.engine.feed import merge
 from tradeloop.engine.kernel import Kernel
 from tradeloop.journal.manifest import RunManifest
 from tradeloop.journal.store import SqliteJournal
-from tradeloop.risk.engine import RiskConfig
 from tradeloop.strategy.sma_cross import SmaCross
 from tradeloop.venues.sim.config import SimVenueConfig
 
@@ -59,7 +58,7 @@ def run_job(sources: list[BarColumns], journal_dir: Path, size_label: str) -> di
         venue_config=SimVenueConfig(
             commission=CommissionConfig(kind="bps", bps=job.COMMISSION_BPS)
         ),
-        risk_config=RiskConfig(),
+        risk_config=job.risk_config(instruments),
         strategies=[strategy],
     )
     bars = sum(len(c) for c in sources)

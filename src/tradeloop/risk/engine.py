@@ -118,6 +118,12 @@ class RiskEngine:
             if config.max_order_notional is None
             else int(Decimal(config.max_order_notional).scaleb(MONEY_PRECISION))
         )
+        # Parsed once: the check runs on every order.
+        self._max_quantity_raw = {
+            instrument_id: instruments[instrument_id].make_quantity(limit).raw
+            for instrument_id, limit in config.max_order_quantity.items()
+            if instrument_id in instruments
+        }
 
     def set_trading_state(self, state: TradingState) -> None:
         """Set the trading state (the caller publishes ``TradingStateChanged``)."""
@@ -204,14 +210,13 @@ class RiskEngine:
                 reason = instrument.price_error(price)
                 if reason:
                     return reason
-        limit = self.config.max_order_quantity.get(order.instrument_id)
-        if limit is not None:
-            limit_raw = instrument.make_quantity(limit).raw
-            if order.quantity.raw > limit_raw:
-                return (
-                    f"quantity {order.quantity} exceeds max_order_quantity {limit} "
-                    f"for {order.instrument_id}"
-                )
+        limit_raw = self._max_quantity_raw.get(order.instrument_id)
+        if limit_raw is not None and order.quantity.raw > limit_raw:
+            limit = self.config.max_order_quantity[order.instrument_id]
+            return (
+                f"quantity {order.quantity} exceeds max_order_quantity {limit} "
+                f"for {order.instrument_id}"
+            )
         return None
 
     def _reference_price(self, order: OrderInitialized) -> Price | None:
