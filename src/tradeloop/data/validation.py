@@ -393,7 +393,7 @@ def _order_rules(q: _Quarantine, ts_init: I64, *, allow_duplicates: bool) -> Non
         Rule.OUT_OF_ORDER,
         "ts_init",
         _iso_list(ts_init, late, q.alive),
-        "is earlier than the rows before it",
+        "breaks the time order (the rows kept are the longest run in time order)",
     )
     if allow_duplicates:
         return
