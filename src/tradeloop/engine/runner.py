@@ -113,8 +113,9 @@ class PreparedRun:
 
     @property
     def record_count(self) -> int:
-        """Return how many market data records the run will process."""
-        return sum(len(s.columns) for s in self.sources)
+        """Return how many market data records the run will process (a delta stream counts
+        its venue events, as the kernel does)."""
+        return len(merge([s.columns for s in self.sources]))
 
     def manifest(self, mode: str, started_wall_ns: int | None = None) -> RunManifest:
         """Return the run manifest for ``mode``."""

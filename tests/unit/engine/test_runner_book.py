@@ -142,3 +142,22 @@ def test_lobster_messages_drive_a_level_four_l3_run_hand_checked(tmp_path: Path)
         ("O-exec-1", 43_467_275_681, 100, 58533),
         ("O-exec-1", 46_689_354_442, 1, 58533),
     ]
+
+
+def test_progress_of_a_book_run_counts_venue_events_and_reaches_its_total(tmp_path: Path) -> None:
+    path = tmp_path / "book.toml"
+    path.write_text(CONFIG)
+    config = load_config(path)
+    config = msgspec.structs.replace(
+        config, run=msgspec.structs.replace(config.run, output_dir=str(tmp_path))
+    )
+    prepared = prepare_run(config, tmp_path)
+    seen: list[tuple[int, int]] = []
+
+    def progress(total: int):  # type: ignore[no-untyped-def]
+        return lambda done: seen.append((total, done))
+
+    result = run_backtest(prepared, progress=progress)
+    total, done = seen[-1]
+    assert done == total == result.summary["records"]
+    assert total < sum(len(s.columns) for s in prepared.sources)  # events, not delta rows
