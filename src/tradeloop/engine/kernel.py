@@ -249,6 +249,16 @@ class Kernel:
             topic = self._decision_topics[name] = f"events.decisions.{name}"
         self.bus.publish(topic, event)
 
+    def raise_alert(self, severity: str, source: str, message: str) -> None:
+        """Journal an ``AlertRaised`` and publish it on ``events.alert``."""
+        now = self.clock.timestamp_ns()
+        alert = AlertRaised(
+            severity=severity, source=source, message=message, ts_event=now, ts_init=now
+        )
+        log.warning("%s", message)
+        self.journal.append(alert)
+        self.bus.publish(ALERTS, alert)
+
     def _on_venue_event(self, event: Event) -> None:
         # A venue's own facts (book status, alerts): journaled and published at once.
         self.journal.append(event)

@@ -9,6 +9,12 @@ With the same data, the strategy, the order manager, the risk engine and the sim
 venue see the same records in the same order as in a backtest, so the orders and fills are
 the same (``tests/unit/engine/test_paper.py`` checks it); only the event timestamps come
 from the wall clock.
+
+A kernel that cannot keep up with the clock (a heavy strategy at a high ``--speed``) falls
+behind it: its decisions are then stamped, and its calendar checks made, at the clock's time,
+later than the data they act on. When the lag passes ``max_lag_s`` of wall time the kernel
+journals an ``AlertRaised`` warning (once per episode: again only after it caught up), and
+``run_paper`` returns the largest lag seen, for the run summary.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from collections.abc import Iterable
 
 from tradeloop.core.clock import NEVER_NS, LiveClock
 from tradeloop.core.errors import ConfigError
+from tradeloop.core.time import ns_to_iso
 from tradeloop.engine.feed import FeedRecord
 from tradeloop.engine.kernel import Kernel, ProgressCallback
 
@@ -68,8 +75,10 @@ def run_paper(
     progress_every: int = 1_000,
     *,
     started: bool = False,
-) -> None:
-    """Run ``kernel`` on ``feed`` until the feed ends, then stop the kernel.
+    max_lag_s: float = 1.0,
+) -> float:
+    """Run ``kernel`` on ``feed`` until the feed ends, then stop the kernel; return the largest
+    lag behind the clock seen, in wall seconds (see the module docstring).
 
     ``started`` says the caller already started the kernel (``engine.runner`` does, so that a
     failing ``on_start`` is a startup error).
@@ -82,6 +91,9 @@ def run_paper(
     feed.start()
     last_ts: int | None = None
     count = 0
+    max_lag_ns = 0.0
+    alert_lag_ns = max_lag_s * 1e9 * clock.speed
+    is_lagging = False
     try:
         while True:
             timeout = None
@@ -96,6 +108,20 @@ def run_paper(
             if item is _END:
                 break
             record: FeedRecord = item  # type: ignore[assignment]
+            lag_ns = clock.timestamp_ns() - record.ts_init
+            if lag_ns > max_lag_ns:
+                max_lag_ns = lag_ns
+            if lag_ns > alert_lag_ns and not is_lagging:
+                is_lagging = True
+                kernel.raise_alert(
+                    "warning",
+                    "engine",
+                    f"the kernel is {lag_ns / 1e9 / clock.speed:.1f} s of wall time behind the "
+                    f"replay clock at record {ns_to_iso(record.ts_init)}: decisions are stamped at "
+                    "the clock's time; lower --speed",
+                )
+            elif is_lagging and lag_ns < alert_lag_ns / 2:
+                is_lagging = False
             if last_ts is not None and record.ts_init != last_ts:
                 kernel.portfolio.snapshot(last_ts)
                 kernel.fire_step(last_ts)
@@ -114,6 +140,7 @@ def run_paper(
         kernel.stop()
     if feed.error is not None:
         raise feed.error
+    return max_lag_ns / 1e9 / clock.speed
 
 
 def _fire_due(kernel: Kernel, clock: LiveClock) -> None:

@@ -690,7 +690,9 @@ def build_kernel(prepared: PreparedRun, clock: TestClock | LiveClock, journal: J
     )
 
 
-def _write_outputs(prepared: PreparedRun, result: RunResult) -> None:
+def _write_outputs(
+    prepared: PreparedRun, result: RunResult, extra: dict[str, Any] | None = None
+) -> None:
     kernel = result.kernel
     run_dir = result.run_dir
     reports = {
@@ -714,7 +716,7 @@ def _write_outputs(prepared: PreparedRun, result: RunResult) -> None:
         )
         for t, e, c, g in rows:
             out.write(f"{ns_to_iso(t)},{e:.6f},{c:.6f},{g:.6f}\n")
-    result.summary = basic_summary(kernel, prepared)
+    result.summary = {**basic_summary(kernel, prepared), **(extra or {})}
     (run_dir / "summary.json").write_text(json.dumps(result.summary, indent=1, sort_keys=True))
 
 
@@ -906,7 +908,7 @@ def run_paper_replay(
     callback = None if progress is None else progress(prepared.record_count)
     start = time.perf_counter()
     try:
-        run_paper(
+        max_lag_s = run_paper(
             kernel,
             ReplayFeed(merge([s.columns for s in prepared.sources]), clock),
             progress=callback,
@@ -923,5 +925,5 @@ def run_paper_replay(
         time.perf_counter() - start,
         kernel.records_processed,
     )
-    _write_outputs(prepared, result)
+    _write_outputs(prepared, result, {"max_lag_behind_clock_s": round(max_lag_s, 6)})
     return result
