@@ -22,15 +22,25 @@ average fill price (every cost below is positive when it hurt us):
   and slippage vs VWAP ``= s * (avg - VWAP) / VWAP * 10_000``;
 - **interval TWAP**: the time average of the last price (a step function, as of each
   instant) over ``[arrival, end]``, starting from the last print at or before the arrival;
-- **fill rate** ``F / Q``; **participation** ``F / `` market volume in ``[arrival, end]`` (if
-  the prints include our own fills, as a venue's tape does, this is our share of the volume).
+- **fill rate** ``F / Q``;
+- **participation**: our share of the volume that would have traded in ``[arrival, end]``
+  had we been there. In a simulation the recorded tape (volume ``V`` in the interval,
+  ``market_volume``) never holds our hypothetical fills: what we took from the book
+  (``F_taker``, fills without ``is_maker``) comes on top of it, while a resting (maker) fill
+  was matched against a recorded print that ``V`` already counts. So
+  ``participation_volume = max(V + F_taker, F)`` (never less than what we traded ourselves)
+  and ``participation = F / participation_volume``, always within ``[0, 1]``; with taker
+  fills only it is ``F / (V + F)``. ``volume_ratio = F / V`` is the raw ratio to the tape
+  (above 1 when we took more than the market printed); it is the participation when the
+  prints include our own fills, as a live venue's tape does.
 
 The end of an order's life is ``end_ts_ns`` when given (its cancel or expiry), else its last
 fill, else its arrival.
 
 Over a run (``summarize_tca``), averages are notional-weighted: shortfall by ordered notional
 (``sum shortfall / sum Q P0 m``, which is the weighted mean of the orders' bps), slippage,
-VWAP and TWAP slippage and participation by filled notional at arrival (``F P0 m``), fill
+VWAP and TWAP slippage, participation and volume ratio by filled notional at arrival
+(``F P0 m``), fill
 rate as filled over ordered notional. Money sums assume one quote currency.
 
 **Parent orders** (``TcaParent``): an execution algorithm's children are also measured
@@ -53,7 +63,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tradeloop.core.errors import DataIntegrityError, InvalidValueError
-from tradeloop.model.enums import OrderSide
+from tradeloop.model.enums import LiquiditySide, OrderSide
 from tradeloop.model.events import OrderFilled
 
 __all__ = [
@@ -91,12 +101,15 @@ class ArrivalPriceSource(StrEnum):
 
 
 class TcaFill(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """One fill: when, how much (positive), at what price, and its fee in quote currency."""
+    """One fill: when, how much (positive), at what price, its fee in quote currency, and
+    whether it was a resting order's (maker: matched against a market print) rather than
+    one that took liquidity (taker, the default)."""
 
     ts_ns: int
     quantity: float
     price: float
     fee: float = 0.0
+    is_maker: bool = False
 
 
 class TcaOrder(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -150,8 +163,12 @@ class OrderTca(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """TCA of one order (see the module docstring for the formulas and signs).
 
     Optional fields are ``None`` when undefined: no fills (no average price or slippage),
-    no market volume in the interval (no VWAP or participation), no print at or before the
-    end (no TWAP), or no market price at the end (no end price; allowed when all filled).
+    no market volume in the interval (no VWAP or volume ratio; no participation either unless
+    we filled), no print at or before the end (no TWAP), or no market price at the end (no
+    end price; allowed when all filled). ``market_volume`` is the tape's volume over the
+    order's life, ``participation_volume`` the volume had we been there and
+    ``participation`` our share of it (in ``[0, 1]``), ``volume_ratio`` our fills over the
+    tape's volume (see the module docstring).
     """
 
     order_id: str
@@ -179,7 +196,9 @@ class OrderTca(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     twap: float | None
     twap_slippage_bps: float | None
     market_volume: float
+    participation_volume: float | None
     participation: float | None
+    volume_ratio: float | None
     parent_order_id: str | None = None
 
 
@@ -209,6 +228,7 @@ class TcaSummary(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     vwap_slippage_bps: float | None
     twap_slippage_bps: float | None
     participation: float | None
+    volume_ratio: float | None = None
 
 
 class TcaReport(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -405,9 +425,23 @@ def fills_from_events(events: Iterable[OrderFilled]) -> tuple[TcaFill, ...]:
                 quantity=float(event.last_qty),
                 price=float(event.last_px),
                 fee=float(event.commission),
+                is_maker=event.liquidity_side is LiquiditySide.MAKER,
             )
         )
     return tuple(fills)
+
+
+def _participation(
+    fills: Sequence[TcaFill], filled: float, volume: float | None
+) -> tuple[float | None, float | None, float | None]:
+    # (participation volume, participation, volume ratio): see the module docstring; all
+    # None without a tape to measure the market's volume on.
+    if volume is None:
+        return None, None, None
+    taken = math.fsum(fill.quantity for fill in fills if not fill.is_maker)
+    with_us = max(volume + taken, filled)
+    participation = filled / with_us if with_us > 0 else None
+    return with_us, participation, filled / volume if volume > 0 else None
 
 
 def _check_order(order: TcaOrder) -> None:
@@ -510,12 +544,12 @@ def order_tca(
             return None
         return side * (average - benchmark) / benchmark * _BPS
 
-    vwap = twap = None
-    volume = 0.0
+    vwap = twap = tape_volume = None
     if prints is not None:
         vwap = interval_vwap(prints, order.arrival_ts_ns, end_ns)
         twap = interval_twap(prints, order.arrival_ts_ns, end_ns)
-        volume = interval_volume(prints, order.arrival_ts_ns, end_ns)
+        tape_volume = interval_volume(prints, order.arrival_ts_ns, end_ns)
+    with_us, participation, volume_ratio = _participation(order.fills, filled, tape_volume)
     return OrderTca(
         order_id=order.order_id,
         instrument_id=order.instrument_id,
@@ -541,8 +575,10 @@ def order_tca(
         vwap_slippage_bps=slippage(vwap),
         twap=twap,
         twap_slippage_bps=slippage(twap),
-        market_volume=volume,
-        participation=filled / volume if volume > 0 else None,
+        market_volume=tape_volume or 0.0,
+        participation_volume=with_us,
+        participation=participation,
+        volume_ratio=volume_ratio,
         parent_order_id=order.parent_order_id,
     )
 
@@ -568,17 +604,21 @@ def parent_tca(
         None if quotes is None else quotes.get(order.instrument_id),
         arrival_source,
     )
-    others = [i for i in parent.instruments if i != order.instrument_id]
+    others = [i for i in parent.instruments if i != order.instrument_id and i in (prints or {})]
     if prints is not None and others:
+        # The market's volume on every venue the children went to (a tape on at least one).
         volume = result.market_volume + math.fsum(
-            interval_volume(prints[i], result.arrival_ts_ns, result.end_ts_ns)
-            for i in others
-            if i in prints
+            interval_volume(prints[i], result.arrival_ts_ns, result.end_ts_ns) for i in others
+        )
+        with_us, participation, volume_ratio = _participation(
+            order.fills, result.filled_quantity, volume
         )
         result = msgspec.structs.replace(
             result,
             market_volume=volume,
-            participation=result.filled_quantity / volume if volume > 0 else None,
+            participation_volume=with_us,
+            participation=participation,
+            volume_ratio=volume_ratio,
         )
     return ParentTca(
         tca=result,
@@ -628,6 +668,9 @@ def summarize_tca(results: Sequence[OrderTca]) -> TcaSummary:
         ),
         participation=_weighted(
             [(w, r.participation) for w, r in zip(filled_at_arrival, results, strict=True)]
+        ),
+        volume_ratio=_weighted(
+            [(w, r.volume_ratio) for w, r in zip(filled_at_arrival, results, strict=True)]
         ),
     )
 

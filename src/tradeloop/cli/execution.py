@@ -111,7 +111,9 @@ def _number(value: float | None, digits: int = 2) -> str:
 def tca_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory (runs/<run_id>).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    limit: Annotated[int, typer.Option(help="Orders to list in the table (0: all).")] = 50,
+    limit: Annotated[
+        int, typer.Option(help="Rows to list in each table, parents and orders (0: all).")
+    ] = 50,
 ) -> None:
     """Print the transaction cost analysis of a finished run, per order and overall."""
     from rich.console import Console
@@ -157,7 +159,8 @@ def tca_command(
                 column,
                 justify="left" if column in ("parent", "algorithm", "instrument") else "right",
             )
-        for parent in report.parents:
+        shown_parents = report.parents if limit <= 0 else report.parents[:limit]
+        for parent in shown_parents:
             row = parent.tca
             parents.add_row(
                 row.order_id,
@@ -175,6 +178,9 @@ def tca_command(
                 _number(None if row.participation is None else row.participation * 100, 3) + "%",
             )
         out.print(parents)
+        if len(shown_parents) < len(report.parents):
+            more = len(report.parents) - len(shown_parents)
+            out.print(f"… {more} more parent orders (--limit 0 lists all)")
     table = Table(title=f"tca: {run_id} (arrival: {source})", header_style="bold")
     for column in (
         "order",
@@ -238,8 +244,12 @@ def tca_command(
         ("slippage vs VWAP bps", _number(summary.vwap_slippage_bps)),
         ("slippage vs TWAP bps", _number(summary.twap_slippage_bps)),
         (
-            "participation %",
+            "participation % (of the volume with ours)",
             _number(None if summary.participation is None else summary.participation * 100, 4),
+        ),
+        (
+            "fills / tape volume",
+            _number(summary.volume_ratio, 4),
         ),
     ):
         totals.add_row(name, value)

@@ -12,8 +12,10 @@ never a running session.
    catalogs bring; a source's precisions must be its instrument's.
 4. Check the run section (starting cash, benchmark with bar data).
 5. Build the strategies from the allow-list (``engine.plugins``), params validated, ids
-   unique, and every instrument a strategy names (``Strategy.required_instruments``) known
-   and with market data.
+   unique, every instrument a strategy names (``Strategy.required_instruments``) known
+   and with market data, and each strategy's own check of its config against the run's
+   instruments, data kinds and time span (``Strategy.check_run``: e.g. every scheduled
+   execution plan built).
 6. Hash config, data and code into the run id and the manifest.
 
 ``run_backtest`` and ``run_paper_replay`` then create ``runs/<run_id>/``, build the kernel with
@@ -65,7 +67,7 @@ from tradeloop.journal.manifest import DataRef, RunManifest, write_location
 from tradeloop.journal.store import Journal, SqliteJournal
 from tradeloop.model.events import DataValidated
 from tradeloop.model.instruments import Instrument
-from tradeloop.strategy.base import Strategy
+from tradeloop.strategy.base import RunInputs, Strategy
 
 ProgressFactory = Callable[[int], Callable[[int], None]]
 C = TypeVar("C", bound=AnyColumns)
@@ -593,6 +595,33 @@ def _check_strategies(
                     f"{where}: instrument {instrument_id} has no market data in this run; "
                     "add a [[data]] entry for it"
                 )
+    run = _run_inputs(instruments, sources)
+    for index, strategy in enumerate(strategies):
+        where = f"strategies[{index}] ({config.strategies[index].class_path})"
+        try:
+            strategy.check_run(run)
+        except ConfigError as error:
+            raise ConfigError(f"{where}: {error}") from None
+        except Exception as error:  # user code: name it, as the strategy wrapper would
+            raise ConfigError(
+                f"{where}: check_run raised {type(error).__name__}: {error}"
+            ) from error
+
+
+def _run_inputs(instruments: dict[str, Instrument], sources: list[LoadedSource]) -> RunInputs:
+    # What Strategy.check_run may judge the config against: instruments, data kinds, span.
+    kinds: dict[str, set[str]] = {}
+    for source in sources:
+        kinds.setdefault(source.columns.instrument_id, set()).add(_kind(source.columns))
+    spans = [
+        (int(s.columns.ts_init[0]), int(s.columns.ts_init[-1])) for s in sources if len(s.columns)
+    ]
+    return RunInputs(
+        instruments=dict(instruments),
+        data_kinds={iid: tuple(sorted(k)) for iid, k in sorted(kinds.items())},
+        first_ts_ns=min((first for first, _ in spans), default=0),
+        last_ts_ns=max((last for _, last in spans), default=0),
+    )
 
 
 # -- running ---------------------------------------------------------------------------------------

@@ -138,7 +138,9 @@ class ExecutionPlan(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigError(f"execution plan {self.parent_order_id} quantity must be positive")
         if self.slices < 1 or self.timeout_bars < 1 or not 0 < self.rate <= 1:
             raise ConfigError(
-                "execution plan needs slices >= 1, timeout_bars >= 1 and rate in (0, 1]"
+                f"execution plan {self.parent_order_id} needs slices >= 1, timeout_bars >= 1 "
+                f"and rate in (0, 1]; got slices {self.slices}, timeout_bars "
+                f"{self.timeout_bars}, rate {self.rate}"
             )
         if self.weights and (
             len(self.weights) != self.slices or min(self.weights) < 0 or sum(self.weights) <= 0

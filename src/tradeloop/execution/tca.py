@@ -4,8 +4,8 @@
 
 1. ``SubmitOrder``: the order's side, quantity and instrument; its arrival time is the
    command's ``ts_init`` (when the strategy decided and sent it).
-2. ``OrderFilled``: a fill at ``ts_event`` (quantity, price, commission); a repeated trade id
-   is dropped, as the portfolio does.
+2. ``OrderFilled``: a fill at ``ts_event`` (quantity, price, commission, maker or taker);
+   a repeated trade id is dropped, as the portfolio does.
 3. ``OrderCanceled``, ``OrderExpired``, ``OrderRejected``: the end of the order's life (its
    unfilled rest is then valued at the market price of that time: opportunity cost).
 4. ``OrderDenied``: risk stopped the order before any venue saw it; it is left out (TCA
@@ -30,7 +30,7 @@ from tradeloop.analytics.tca import TcaFill, TcaOrder, TcaParent
 from tradeloop.journal.store import JournalRecord
 from tradeloop.model.commands import SubmitOrder
 from tradeloop.model.decisions import ExecutionCompleted, ExecutionPlanned
-from tradeloop.model.enums import OrderSide
+from tradeloop.model.enums import LiquiditySide, OrderSide
 from tradeloop.model.events import (
     OrderCanceled,
     OrderDenied,
@@ -81,6 +81,7 @@ def tca_orders(
                     quantity=float(record.last_qty),
                     price=float(record.last_px),
                     fee=float(record.commission),
+                    is_maker=record.liquidity_side is LiquiditySide.MAKER,
                 )
             )
         elif isinstance(record, OrderDenied):

@@ -6,13 +6,16 @@ Defaults are a reasonable daily-equity setup; every field can be set in the run 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import msgspec
 
 from tradeloop.agents.ensemble import EnsembleConfig
-from tradeloop.core.errors import ConfigError
+from tradeloop.core.errors import ConfigError, InvalidValueError
+from tradeloop.costs.almgren_chriss import almgren_chriss_kappa, almgren_chriss_rule_of_thumb
 from tradeloop.costs.assessment import CostAssessmentConfig
+from tradeloop.execution.algos import ALGORITHMS
 from tradeloop.regime.changes import RegimeChangeConfig
 from tradeloop.regime.hmm import GaussianHMMConfig
 from tradeloop.regime.rules import TrendVolatilityConfig
@@ -21,6 +24,8 @@ from tradeloop.risk.review import RiskReviewConfig
 from tradeloop.strategy.base import StrategyConfig
 
 AGENT_TYPES = ("ts_momentum", "xs_momentum", "mean_reversion", "levels", "volatility_filter")
+PIPELINE_ALGORITHMS = tuple(name for name in ALGORITHMS if name != "sor")
+"""Execution algorithms a pipeline plan can use (``sor`` needs venues: ``ExecutionSchedule``)."""
 METHODS = ("inverse_vol", "vol_target", "risk_parity", "min_variance", "mean_variance")
 
 
@@ -128,6 +133,18 @@ class CostSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     adv_window: int = 20
     delay_ns: int = 63_000_000_000_000  # 17.5 h: close to next open
 
+    def __post_init__(self) -> None:
+        spreads = [("default_spread_bps", self.default_spread_bps)] + [
+            (f"spread_bps[{key!r}]", value) for key, value in sorted(self.spread_bps.items())
+        ]
+        for name, value in spreads:
+            if not math.isfinite(value) or value < 0:
+                raise ConfigError(f"costs {name} {value} must be finite and >= 0")
+        if self.adv_window < 1:
+            raise ConfigError(f"costs adv_window {self.adv_window} must be at least 1 bar")
+        if self.delay_ns < 0:
+            raise ConfigError(f"costs delay_ns {self.delay_ns} must be >= 0")
+
 
 class ExecutionSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """How approved changes become orders.
@@ -157,6 +174,54 @@ class ExecutionSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     volume_profile_days: int = 20
 
     def __post_init__(self) -> None:
+        # Every plan the pipeline can make is checked here, at startup: an algorithm or a
+        # setting it would reject mid-session is a config error now.
+        for name, value in (
+            ("algorithm", self.algorithm),
+            ("large_algorithm", self.large_algorithm),
+        ):
+            if value == "sor":
+                raise ConfigError(
+                    f"execution {name} 'sor' routes over several venues, which the pipeline's "
+                    "plans do not name: use the ExecutionSchedule strategy to route orders"
+                )
+            if value not in PIPELINE_ALGORITHMS:
+                raise ConfigError(
+                    f"execution {name} {value!r} is not one of {', '.join(PIPELINE_ALGORITHMS)}"
+                )
+        if self.slices < 1 or self.timeout_bars < 1:
+            raise ConfigError(
+                f"execution slices {self.slices} and timeout_bars {self.timeout_bars} must be "
+                "at least 1"
+            )
+        if not 0 < self.rate <= 1:
+            raise ConfigError(f"execution rate {self.rate} must be in (0, 1]")
+        if not 0 < self.display_fraction <= 1:
+            raise ConfigError(
+                f"execution display_fraction {self.display_fraction} must be in (0, 1]"
+            )
+        if not (math.isfinite(self.large_participation) and self.large_participation >= 0):
+            raise ConfigError(
+                f"execution large_participation {self.large_participation} must be finite and >= 0"
+            )
+        if not (math.isfinite(self.risk_aversion) and self.risk_aversion >= 0):
+            raise ConfigError(
+                f"execution risk_aversion {self.risk_aversion} must be finite and >= 0"
+            )
+        if not (math.isfinite(self.horizon_days) and self.horizon_days > 0):
+            raise ConfigError(f"execution horizon_days {self.horizon_days} must be positive")
+        if "implementation_shortfall" in (self.algorithm, self.large_algorithm):
+            # The rule-of-thumb coefficients scale with the spread and ADV alike (eta = 10
+            # gamma), so whether the trajectory exists depends on the slices' length only.
+            model = almgren_chriss_rule_of_thumb(1.0, 1.0, self.risk_aversion)
+            try:
+                almgren_chriss_kappa(self.horizon_days, self.slices, 1.0, model)
+            except InvalidValueError as error:
+                raise ConfigError(
+                    f"execution implementation_shortfall over horizon_days {self.horizon_days} "
+                    f"in {self.slices} slices has no Almgren-Chriss trajectory with the "
+                    f"rule-of-thumb coefficients: {error}; use more slices or a shorter horizon"
+                ) from None
         day = 86_400_000_000_000
         if self.volume_bucket_ns <= 0 or day % self.volume_bucket_ns:
             raise ConfigError(
@@ -198,3 +263,14 @@ class PipelineConfig(StrategyConfig, frozen=True, kw_only=True, forbid_unknown_f
             raise ConfigError(f"pipeline rebalance_every {self.rebalance_every} must be at least 1")
         if self.beta.hedge and self.benchmark is None:
             raise ConfigError("a beta hedge needs a benchmark")
+        if "implementation_shortfall" in (self.execution.algorithm, self.execution.large_algorithm):
+            # Its Almgren-Chriss coefficients are scaled by the spread (rule of thumb).
+            costs = self.costs
+            zero = [f"spread_bps[{k!r}]" for k, v in sorted(costs.spread_bps.items()) if v <= 0]
+            if costs.default_spread_bps <= 0:
+                zero.insert(0, "default_spread_bps")
+            if zero:
+                raise ConfigError(
+                    f"execution implementation_shortfall scales its Almgren-Chriss "
+                    f"coefficients by the spread: costs {', '.join(zero)} must be positive"
+                )

@@ -24,20 +24,28 @@ from typing import Any
 import msgspec
 
 from tradeloop.core.clock import TimeEvent
-from tradeloop.core.errors import ConfigError
-from tradeloop.core.time import parse_time
-from tradeloop.costs.almgren_chriss import AlmgrenChrissConfig
+from tradeloop.core.errors import ConfigError, InvalidValueError
+from tradeloop.core.fixed import Price, Quantity
+from tradeloop.core.time import ns_to_iso, parse_time
+from tradeloop.costs.almgren_chriss import AlmgrenChrissConfig, optimal_trajectory
 from tradeloop.execution.algos import ALGORITHMS, ExecutionAlgorithm, ExecutionPlan, make_algorithm
 from tradeloop.execution.sor import VenueLiquidity
 from tradeloop.model.data import Bar, TradeTick
 from tradeloop.model.decisions import ExecutionPlanned
 from tradeloop.model.enums import BookSide, OrderSide
 from tradeloop.model.events import Event, OrderEvent
+from tradeloop.model.instruments import Instrument
 from tradeloop.model.order_factory import OrderFactory
 from tradeloop.model.orders import Order
-from tradeloop.strategy.base import Strategy, StrategyConfig
+from tradeloop.strategy.base import RunInputs, Strategy, StrategyConfig
 
-__all__ = ["ExecutionSchedule", "ExecutionScheduleConfig", "ScheduledOrder"]
+__all__ = [
+    "ExecutionSchedule",
+    "ExecutionScheduleConfig",
+    "ScheduledOrder",
+    "build_plan",
+    "check_scheduled_order",
+]
 
 
 class ScheduledOrder(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -112,6 +120,23 @@ class ExecutionSchedule(Strategy):
 
     Config = ExecutionScheduleConfig
 
+    def required_instruments(self) -> list[str]:
+        """Return every order's instrument and the venues ``sor`` routes over."""
+        config: ExecutionScheduleConfig = self.config
+        return sorted({i for spec in config.orders for i in (spec.instrument_id, *spec.venues)})
+
+    def check_run(self, run: RunInputs) -> None:
+        """Build every order's plan before the run starts (``check_scheduled_order``).
+
+        Raises
+        ------
+        ConfigError
+            If an order cannot run with the run's instruments and data.
+        """
+        config: ExecutionScheduleConfig = self.config
+        for index, spec in enumerate(config.orders):
+            check_scheduled_order(index, spec, run, self.id)
+
     def on_start(self) -> None:
         """Check the orders' instruments, subscribe to their data, wait for the first instant."""
         config: ExecutionScheduleConfig = self.config
@@ -122,7 +147,7 @@ class ExecutionSchedule(Strategy):
         watched: set[str] = set()
         for index, spec in enumerate(config.orders):
             for instrument_id in [spec.instrument_id, *spec.venues]:
-                self.instrument(instrument_id)  # unknown instruments stop the run here
+                self.instrument(instrument_id)  # known: checked before the run started
                 watched.add(instrument_id)
             self._pending[index] = None if spec.at is None else parse_time(spec.at) + spec.delay_ns
         for instrument_id in sorted(watched):
@@ -168,38 +193,9 @@ class ExecutionSchedule(Strategy):
         mark = self.last_price(spec.instrument_id)
         assert mark is not None
         arrival = mark.to_precision(instrument.price_precision + 1)
-        parent = f"P-{self.id}-{index + 1}"
-        rebalance = f"schedule-{index + 1}"
-        try:
-            plan = ExecutionPlan(
-                instrument_id=spec.instrument_id,
-                side=OrderSide.BUY if spec.side == "buy" else OrderSide.SELL,
-                quantity=instrument.make_quantity(spec.quantity),
-                algorithm=spec.algorithm,
-                parent_order_id=parent,
-                rebalance_id=rebalance,
-                arrival_price=arrival,
-                slices=spec.slices,
-                weights=tuple(spec.weights),
-                rate=spec.rate,
-                timeout_bars=spec.timeout_bars,
-                timeout_ns=spec.timeout_ns,
-                offset_ticks=spec.offset_ticks,
-                reduce_only=spec.reduce_only,
-                interval_ns=spec.interval_ns,
-                almgren_chriss=spec.almgren_chriss,
-                volatility=spec.volatility,
-                horizon_days=spec.horizon_days,
-                display_quantity=None
-                if spec.display_quantity is None
-                else instrument.make_quantity(spec.display_quantity),
-                limit_price=None
-                if spec.limit_price is None
-                else instrument.make_price(spec.limit_price),
-                venues=tuple(spec.venues),
-            )
-        except ConfigError as error:
-            raise ConfigError(f"scheduled order {index + 1}: {error}") from None
+        # Built once already by check_run at startup: it cannot fail here.
+        plan = build_plan(index, spec, instrument, arrival, self.id)
+        parent, rebalance = plan.parent_order_id, plan.rebalance_id
         now = self.clock.timestamp_ns()
         self.publish(
             ExecutionPlanned(
@@ -271,6 +267,203 @@ class ExecutionSchedule(Strategy):
             taker_fee_bps=fee,
             lot_size=instrument.lot_size,
         )
+
+
+def _exact_quantity(instrument: Instrument, text: str, what: str, where: str) -> Quantity:
+    # A quantity of the config as given: on the lot grid, never silently rounded.
+    try:
+        quantity = instrument.make_quantity(text)
+        exact = quantity.as_decimal() == Decimal(text)
+    except (InvalidValueError, ArithmeticError):
+        raise ConfigError(f"{where}: {what} {text!r} is not a decimal number") from None
+    if quantity.raw <= 0 or not exact:
+        raise ConfigError(
+            f"{where}: {what} {text} is not a positive multiple of {instrument.id}'s lot size "
+            f"{instrument.lot_size}"
+        )
+    return quantity
+
+
+def _exact_price(instrument: Instrument, text: str, what: str, where: str) -> Price:
+    # A price of the config as given: on the tick grid, never silently rounded.
+    try:
+        price = instrument.make_price(text)
+        exact = price.as_decimal() == Decimal(text)
+    except (InvalidValueError, ArithmeticError):
+        raise ConfigError(f"{where}: {what} {text!r} is not a decimal number") from None
+    if price.raw <= 0 or not exact:
+        raise ConfigError(
+            f"{where}: {what} {text} is not a positive multiple of {instrument.id}'s tick size "
+            f"{instrument.tick_size}"
+        )
+    return price
+
+
+def build_plan(
+    index: int, spec: ScheduledOrder, instrument: Instrument, arrival: Price, strategy_id: str
+) -> ExecutionPlan:
+    """Return the ``ExecutionPlan`` of scheduled order ``index`` (0-based) on ``instrument``.
+
+    Its parent order id is ``P-<strategy_id>-<index + 1>``, its rebalance id
+    ``schedule-<index + 1>``.
+
+    Quantities and the limit price are taken as given: one off the instrument's lot or tick
+    grid is an error, never rounded.
+
+    Raises
+    ------
+    ConfigError
+        If a setting does not fit the algorithm or the instrument (the message names the
+        order by its 1-based number).
+    """
+    where = f"scheduled order {index + 1} ({spec.algorithm} {spec.side} {spec.instrument_id})"
+    quantity = _exact_quantity(instrument, spec.quantity, "quantity", where)
+    display = (
+        None
+        if spec.display_quantity is None
+        else _exact_quantity(instrument, spec.display_quantity, "display_quantity", where)
+    )
+    limit = (
+        None
+        if spec.limit_price is None
+        else _exact_price(instrument, spec.limit_price, "limit_price", where)
+    )
+    try:
+        return ExecutionPlan(
+            instrument_id=spec.instrument_id,
+            side=OrderSide.BUY if spec.side == "buy" else OrderSide.SELL,
+            quantity=quantity,
+            algorithm=spec.algorithm,
+            parent_order_id=f"P-{strategy_id}-{index + 1}",
+            rebalance_id=f"schedule-{index + 1}",
+            arrival_price=arrival,
+            slices=spec.slices,
+            weights=tuple(spec.weights),
+            rate=spec.rate,
+            timeout_bars=spec.timeout_bars,
+            timeout_ns=spec.timeout_ns,
+            offset_ticks=spec.offset_ticks,
+            reduce_only=spec.reduce_only,
+            interval_ns=spec.interval_ns,
+            almgren_chriss=spec.almgren_chriss,
+            volatility=spec.volatility,
+            horizon_days=spec.horizon_days,
+            display_quantity=display,
+            limit_price=limit,
+            venues=tuple(spec.venues),
+        )
+    except ConfigError as error:
+        raise ConfigError(f"{where}: {error}") from None
+
+
+def check_scheduled_order(
+    index: int, spec: ScheduledOrder, run: RunInputs, strategy_id: str
+) -> None:
+    """Check scheduled order ``index`` (0-based) of ``strategy_id`` against a run, before it
+    starts.
+
+    1. Its plan builds (``build_plan``: the algorithm's settings, quantities on the lot grid,
+       the limit price on the tick grid); ``implementation_shortfall``'s Almgren–Chriss
+       trajectory exists for its coefficients, horizon and slices.
+    2. ``venues`` are for ``sor`` only, each on its own venue, of one base asset.
+    3. What drives the algorithm is in the data: slices and conversions counted in bars
+       (``interval_ns`` / ``timeout_ns`` 0) need the instrument's bars; ``pov`` needs its
+       volume (trade prints or bars).
+    4. It starts (``at`` + ``delay_ns``, else the data's first instant + ``delay_ns``) no
+       later than the data's last instant.
+
+    Raises
+    ------
+    ConfigError
+        If any of these fails (the message names the order by its 1-based number).
+    """
+    where = f"scheduled order {index + 1} ({spec.algorithm} {spec.side} {spec.instrument_id})"
+    instrument = run.instruments[spec.instrument_id]
+    plan = build_plan(
+        index,
+        spec,
+        instrument,
+        Price(instrument.tick_size_raw, instrument.price_precision),  # any price: not used
+        strategy_id,
+    )
+    if plan.algorithm == "implementation_shortfall":
+        assert plan.almgren_chriss is not None
+        try:
+            optimal_trajectory(
+                float(plan.quantity),
+                plan.horizon_days,
+                plan.slices,
+                plan.volatility,
+                plan.almgren_chriss,
+            )
+        except InvalidValueError as error:
+            raise ConfigError(f"{where}: no Almgren-Chriss trajectory: {error}") from None
+    if spec.venues and spec.algorithm != "sor":
+        raise ConfigError(f"{where}: venues are routed over by sor only; remove them")
+    if spec.algorithm == "sor":
+        by_venue: dict[str, str] = {}
+        for instrument_id in spec.venues:
+            code = run.instruments[instrument_id].venue
+            if code in by_venue:
+                raise ConfigError(
+                    f"{where}: venues {by_venue[code]} and {instrument_id} are both on venue "
+                    f"{code}; sor routes over one instrument per venue"
+                )
+            by_venue[code] = instrument_id
+        assets = sorted(
+            {b for i in spec.venues if (b := run.instruments[i].base_currency) is not None}
+        )
+        if len(assets) > 1:
+            raise ConfigError(
+                f"{where}: venues {spec.venues} trade different assets ({', '.join(assets)}); "
+                "sor routes one asset over several venues"
+            )
+    _check_drivers(where, spec, run)
+    start = run.first_ts_ns if spec.at is None else parse_time(spec.at)
+    due = start + spec.delay_ns
+    if due > run.last_ts_ns:
+        raise ConfigError(
+            f"{where}: starts at {ns_to_iso(due)}, after the run's last market data at "
+            f"{ns_to_iso(run.last_ts_ns)}: it would never start"
+        )
+
+
+def _check_drivers(where: str, spec: ScheduledOrder, run: RunInputs) -> None:
+    # What moves the algorithm forward must be in the data, or it would stall silently.
+    def has(instrument_id: str, kind: str) -> bool:
+        return kind in run.data_kinds.get(instrument_id, ())
+
+    iid, algorithm = spec.instrument_id, spec.algorithm
+    if algorithm in ("twap", "vwap", "implementation_shortfall"):
+        if spec.slices > 1 and spec.interval_ns == 0 and not has(iid, "bars"):
+            raise ConfigError(
+                f"{where}: with interval_ns 0 its slices follow {iid}'s bars and the run has "
+                "none: set interval_ns (the time between slices)"
+            )
+    elif algorithm == "pov":
+        if spec.interval_ns == 0 and not has(iid, "bars"):
+            raise ConfigError(
+                f"{where}: with interval_ns 0 it follows each of {iid}'s bars and the run has "
+                "none: set interval_ns to follow its trade prints"
+            )
+        if not (has(iid, "bars") or has(iid, "trades")):
+            raise ConfigError(
+                f"{where}: it follows the market volume of trade prints or bars and the run "
+                f"has neither for {iid}"
+            )
+    elif algorithm == "limit_then_market":
+        if spec.timeout_ns == 0 and not has(iid, "bars"):
+            raise ConfigError(
+                f"{where}: with timeout_ns 0 it converts after timeout_bars of {iid}'s bars and "
+                "the run has none: set timeout_ns"
+            )
+    elif algorithm == "sor" and spec.interval_ns == 0:
+        routed = spec.venues or [iid]
+        if not any(has(i, "bars") for i in routed):
+            raise ConfigError(
+                f"{where}: with interval_ns 0 it routes again on each bar of its venues and the "
+                f"run has no bars of {', '.join(routed)}: set interval_ns"
+            )
 
 
 class _Gateway:

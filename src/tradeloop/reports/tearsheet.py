@@ -531,7 +531,10 @@ def _tca_html(analysis: Analysis, digits: int) -> str:
         ("  fees", money(s.fees_amount)),
         ("slippage vs interval VWAP (bps)", _bps(s.vwap_slippage_bps)),
         ("slippage vs interval TWAP (bps)", _bps(s.twap_slippage_bps)),
-        ("participation (of market volume over each order's life)", _pct(s.participation, 3)),
+        (
+            "participation (our share of the volume over each order's life, ours included)",
+            _pct(s.participation, 3),
+        ),
     )
     rows = "".join(
         f'<tr><th>{html.escape(k)}</th><td data-tca="{i}">{v}</td></tr>'

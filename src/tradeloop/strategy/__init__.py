@@ -1,6 +1,19 @@
 """Strategy: the user-facing strategy API and built-in example strategies."""
 
-from tradeloop.strategy.base import BarIndicator, Strategy, StrategyConfig, StrategyContext
+from tradeloop.strategy.base import (
+    BarIndicator,
+    RunInputs,
+    Strategy,
+    StrategyConfig,
+    StrategyContext,
+)
 from tradeloop.strategy.sma_cross import SmaCross
 
-__all__ = ["BarIndicator", "SmaCross", "Strategy", "StrategyConfig", "StrategyContext"]
+__all__ = [
+    "BarIndicator",
+    "RunInputs",
+    "SmaCross",
+    "Strategy",
+    "StrategyConfig",
+    "StrategyContext",
+]

@@ -154,6 +154,23 @@ class StrategyConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """Base of strategy parameters. Subclass it as ``Config`` inside your strategy."""
 
 
+class RunInputs(msgspec.Struct, frozen=True, kw_only=True):
+    """What a run offers its strategies, for ``Strategy.check_run`` before it starts.
+
+    Attributes
+    ----------
+    instruments : every instrument of the run, by id.
+    data_kinds : each instrument with market data -> the kinds it has, sorted (``"bars"``,
+        ``"book"``, ``"quotes"``, ``"trades"``).
+    first_ts_ns, last_ts_ns : the first and the last instant of the run's market data.
+    """
+
+    instruments: dict[str, Instrument]
+    data_kinds: dict[str, tuple[str, ...]]
+    first_ts_ns: int
+    last_ts_ns: int
+
+
 def _instrument_fields(value: object) -> list[str]:
     # Strings in fields named like instrument ids, walking nested structs, lists and dicts.
     found: list[str] = []
@@ -230,6 +247,20 @@ class Strategy:
         strategy names its instruments otherwise.
         """
         return sorted(set(_instrument_fields(self.config)))
+
+    def check_run(self, run: RunInputs) -> None:
+        """Check the config against the run's instruments and data before the run starts.
+
+        The engine calls it before anything is written, after the ``required_instruments``
+        were found known and with data, so that a setting only the run's instruments or data
+        can judge (a quantity below the lot size, an order timed after the data's end) is a
+        config error at startup, never in the middle of a session. The default checks nothing.
+
+        Raises
+        ------
+        ConfigError
+            If the config cannot run with these instruments and data.
+        """
 
     def start(self) -> None:
         """Run ``on_start`` (engine side)."""

@@ -1,3 +1,5 @@
+import math
+
 import msgspec
 import numpy as np
 import pytest
@@ -24,7 +26,8 @@ from tradeloop.model import LiquiditySide, OrderFilled, OrderSide, OrderType
 
 S = 1_000_000_000  # one second in ns
 
-# The tape over the buy order's life; three of the prints (*) are our own fills.
+# The tape over the buy order's life; three of the prints (*) filled our resting buy (maker
+# fills: the simulated venue matched them against these recorded prints).
 #   t = -5 s  99.99  x   100   (before arrival: the TWAP's starting price)
 #   t =  5 s 100.00  x 2,000
 #   t = 10 s 100.05  x   300 *
@@ -47,9 +50,9 @@ BUY_1000 = TcaOrder(
     quantity=1_000,
     arrival_ts_ns=0,
     fills=(
-        TcaFill(ts_ns=10 * S, quantity=300, price=100.05, fee=1.50),
-        TcaFill(ts_ns=20 * S, quantity=500, price=100.10, fee=2.50),
-        TcaFill(ts_ns=30 * S, quantity=200, price=100.20, fee=1.00),
+        TcaFill(ts_ns=10 * S, quantity=300, price=100.05, fee=1.50, is_maker=True),
+        TcaFill(ts_ns=20 * S, quantity=500, price=100.10, fee=2.50, is_maker=True),
+        TcaFill(ts_ns=30 * S, quantity=200, price=100.20, fee=1.00, is_maker=True),
     ),
 )
 
@@ -81,9 +84,12 @@ def test_buy_of_1000_in_three_fills_matches_the_hand_computation() -> None:
     assert result.twap_slippage_bps == pytest.approx(
         (100.105 - 600.44 / 6) / (600.44 / 6) * 1e4, rel=1e-9
     )
-    # Participation: our 1,000 of the 7,200 printed in the interval.
+    # Participation: our 1,000 of the 7,200 printed in the interval (the prints that filled
+    # us are on the tape already: nothing comes on top of it).
     assert result.market_volume == 7_200
+    assert result.participation_volume == 7_200
     assert result.participation == pytest.approx(1_000 / 7_200)
+    assert result.volume_ratio == pytest.approx(1_000 / 7_200)
 
 
 def test_arrival_price_can_be_the_last_trade_instead_of_the_mid() -> None:
@@ -115,7 +121,11 @@ def test_partially_filled_sell_pays_opportunity_cost_on_the_unfilled_rest() -> N
     assert result.shortfall_bps == pytest.approx(110 / 25_050 * 1e4, rel=1e-9)
     assert result.slippage_bps == pytest.approx(0.10 / 50.10 * 1e4, rel=1e-9)
     assert result.vwap is None
-    assert result.participation is None
+    assert (result.participation, result.volume_ratio, result.participation_volume) == (
+        None,
+        None,
+        None,
+    )
 
 
 def test_summary_is_notional_weighted() -> None:
@@ -182,6 +192,10 @@ def test_fills_from_events_drop_duplicate_trade_ids() -> None:
     assert fills == (
         TcaFill(ts_ns=10, quantity=300.0, price=100.05, fee=1.5),
         TcaFill(ts_ns=12, quantity=300.0, price=100.05, fee=1.5),
+    )
+    maker = msgspec.structs.replace(filled("T-3", 13), liquidity_side=LiquiditySide.MAKER)
+    assert fills_from_events([maker]) == (
+        TcaFill(ts_ns=13, quantity=300.0, price=100.05, fee=1.5, is_maker=True),
     )
 
 
@@ -269,8 +283,110 @@ def test_a_parent_is_its_children_measured_together_against_its_own_arrival() ->
     # VWAP and TWAP are the parent instrument's; the volume behind participation is both
     # venues': 2,000 + 300 + 2,700 + 500 + 1,500 + 200 on XNYS in [0, 30 s], 1,000 on BATS.
     assert result.tca.vwap == pytest.approx(interval_vwap(TAPE, 0, 30 * S))
+    # The children took liquidity (taker fills): had they been there, 8,200 + 1,000 traded.
     assert result.tca.market_volume == 7_200 + 1_000
-    assert result.tca.participation == pytest.approx(1_000 / 8_200)
+    assert result.tca.participation_volume == 9_200
+    assert result.tca.participation == pytest.approx(1_000 / 9_200)
+    assert result.tca.volume_ratio == pytest.approx(1_000 / 8_200)
     assert report.parent_summary is not None
     assert report.parent_summary.shortfall_bps == pytest.approx(result.tca.shortfall_bps)
     assert msgspec.json.decode(msgspec.json.encode(report), type=TcaReport) == report
+
+
+# -- participation in a simulation: our fills are not on the recorded tape ---------------------
+
+# A simulated market buy of 1,000 (taker) swept the book at 10 s, 20 s and 30 s; the recorded
+# tape over its life (the market without us) printed 2,000 + 2,700 + 1,500 = 6,200.
+SIM_TAPE = MarketPrints(
+    np.array([-5, 5, 15, 25, 40]) * S,
+    [99.99, 100.00, 100.10, 100.20, 100.50],
+    [100, 2_000, 2_700, 1_500, 999],
+)
+
+
+def test_a_taker_fill_comes_on_top_of_the_recorded_volume_hand_checked() -> None:
+    taker = msgspec.structs.replace(
+        BUY_1000, fills=tuple(msgspec.structs.replace(f, is_maker=False) for f in BUY_1000.fills)
+    )
+    result = order_tca(taker, SIM_TAPE, QUOTES)
+    # Had we been there, 6,200 + 1,000 = 7,200 would have traded: we were 1,000 / 7,200.
+    assert result.market_volume == 6_200
+    assert result.participation_volume == 7_200
+    assert result.participation == pytest.approx(1_000 / 7_200)
+    # The raw ratio to the tape: 1,000 / 6,200.
+    assert result.volume_ratio == pytest.approx(1_000 / 6_200)
+
+
+def test_maker_and_taker_fills_and_a_thin_tape_hand_checked() -> None:
+    # 300 resting (maker, matched against the 2,000 print at 5 s) then 500 taken from the book
+    # at 20 s: 6,200 + 500 = 6,700 traded with us; 800 of it ours.
+    mixed = msgspec.structs.replace(
+        BUY_1000,
+        quantity=800,
+        fills=(
+            TcaFill(ts_ns=5 * S, quantity=300, price=100.00, is_maker=True),
+            TcaFill(ts_ns=20 * S, quantity=500, price=100.10),
+        ),
+        end_ts_ns=30 * S,
+    )
+    result = order_tca(mixed, SIM_TAPE, QUOTES)
+    assert result.participation_volume == 6_700
+    assert result.participation == pytest.approx(800 / 6_700)
+    # A tape thinner than our fills (10 printed while we took 1,000): we were all but 10 of
+    # it, the raw ratio is 100; with no print at all we were the whole market.
+    thin = MarketPrints(np.array([-5, 5]) * S, [99.99, 100.00], [100, 10])
+    taker = msgspec.structs.replace(
+        BUY_1000, fills=(TcaFill(ts_ns=10 * S, quantity=1_000, price=100.05),)
+    )
+    result = order_tca(taker, thin, QUOTES)
+    assert (result.participation, result.volume_ratio) == (pytest.approx(1_000 / 1_010), 100.0)
+    empty = MarketPrints(np.array([-5]) * S, [99.99], [100])
+    result = order_tca(taker, empty, QUOTES)
+    assert (result.participation, result.volume_ratio) == (1.0, None)
+    # A maker fill beyond the printed volume (level 1 fills a limit along the bar's path):
+    # never more than the whole market.
+    maker = msgspec.structs.replace(
+        taker, fills=(TcaFill(ts_ns=10 * S, quantity=1_000, price=100.05, is_maker=True),)
+    )
+    result = order_tca(maker, thin, QUOTES)
+    assert (result.participation_volume, result.participation) == (1_000, 1.0)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 100), st.one_of(st.just(0.0), st.floats(1e-6, 1e6))),
+        min_size=1,
+        max_size=30,
+    ),
+    st.lists(
+        st.tuples(st.integers(1, 100), st.floats(1e-6, 1e5), st.booleans()),
+        max_size=10,
+    ),
+)
+def test_participation_is_a_share_within_zero_and_one(
+    tape: list[tuple[int, float]], fills: list[tuple[int, float, bool]]
+) -> None:
+    tape.sort(key=lambda row: row[0])
+    prints = MarketPrints([t for t, _ in tape], [100.0] * len(tape), [v for _, v in tape])
+    order = TcaOrder(
+        order_id="O-P",
+        instrument_id="ACME.XNYS",
+        side=OrderSide.BUY,
+        quantity=max(1.0, math.fsum(q for _, q, _ in fills)),
+        arrival_ts_ns=0,
+        arrival_price=100.0,
+        end_ts_ns=100,
+        end_price=100.0,
+        fills=tuple(TcaFill(ts_ns=t, quantity=q, price=100.0, is_maker=m) for t, q, m in fills),
+    )
+    result = order_tca(order, prints)
+    summary = summarize_tca([result])
+    for value in (result.participation, summary.participation):
+        assert value is None or 0.0 <= value <= 1.0
+    if result.filled_quantity > 0:
+        assert result.participation is not None
+    if all(not m for _, _, m in fills) and result.filled_quantity > 0:
+        expected = result.filled_quantity / (result.market_volume + result.filled_quantity)
+        assert result.participation == pytest.approx(expected, rel=1e-12)
+    if result.market_volume > 0:
+        assert result.volume_ratio == pytest.approx(result.filled_quantity / result.market_volume)

@@ -285,7 +285,7 @@ at = "2012-06-21T13:30:05Z"
 
 
 def test_tca_of_a_book_only_run_uses_the_book_mid_and_groups_children_by_parent(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     import msgspec
 
@@ -311,8 +311,14 @@ def test_tca_of_a_book_only_run_uses_the_book_mid_and_groups_children_by_parent(
     assert resting.tca.average_fill_price == pytest.approx(585.33)
     assert resting.tca.slippage_bps == pytest.approx((585.33 - 585.59) / 585.59 * 1e4)
     # The book's own executions are the tape: 5,526 shares from 09:30:05 to the last fill.
+    # The resting bid was filled by those executions (maker): 200 of the 5,526.
     assert resting.tca.market_volume == 5526.0
     assert resting.tca.participation == pytest.approx(200 / 5526)
+    # The market buy took 300 from the book (taker), which the recorded executions never
+    # saw: 300 of the market's volume plus ours.
+    volume = market.tca.market_volume
+    assert market.tca.participation_volume == volume + 300
+    assert market.tca.participation == pytest.approx(300 / (volume + 300))
     average = (2 * 585.66 + 18 * 585.67 + 280 * 585.68) / 300
     assert market.tca.arrival_price == pytest.approx(585.55)
     assert market.tca.slippage_bps == pytest.approx((average - 585.55) / 585.55 * 1e4)
@@ -323,3 +329,11 @@ def test_tca_of_a_book_only_run_uses_the_book_mid_and_groups_children_by_parent(
     ]
     assert report.parent_summary is not None
     assert report.parent_summary.order_count == 2
+    # --limit applies to the parent table as to the order table.
+    code, out, _ = _cli(["tca", str(result.run_dir), "--limit", "1"], monkeypatch, capsys)
+    assert code == 0
+    assert out.count("P-exec-") == 1
+    assert "… 1 more parent orders (--limit 0 lists all)" in out
+    assert "… 1 more orders (--limit 0 lists all)" in out
+    code, out, _ = _cli(["tca", str(result.run_dir), "--limit", "0"], monkeypatch, capsys)
+    assert (code, out.count("P-exec-"), "more parent orders" in out) == (0, 2, False)

@@ -267,3 +267,212 @@ def test_per_venue_settings_must_name_a_traded_venue_and_be_valid(tmp_path: Path
     path.write_text(bad_value)
     with pytest.raises(ConfigError, match=r"\[venues.BINANCE_USDM\]: venue fidelity 'ticks'"):
         load_config(path)
+
+
+# -- config errors stop startup, never a running session --------------------------------------
+
+CHECK_BASE = f"""
+[run]
+name = "check"
+base_currency = "USDT"
+starting_cash = "10000000"
+{INSTRUMENTS}
+[[instruments]]
+id = "BTCUSDT-PERP2.BINANCE_USDM"
+kind = "crypto_perpetual"
+quote_currency = "USDT"
+base_currency = "BTC"
+price_precision = 1
+size_precision = 3
+
+[[instruments]]
+id = "ETHUSDT-PERP.BYBIT"
+kind = "crypto_perpetual"
+quote_currency = "USDT"
+base_currency = "ETH"
+price_precision = 1
+size_precision = 3
+
+[[data]]
+path = "{SPOT}"
+format = "binance-depth"
+instrument_id = "BTCUSDT.BINANCE"
+
+[[data]]
+path = "{USDM}"
+format = "binance-depth"
+instrument_id = "BTCUSDT-PERP.BINANCE_USDM"
+
+[[data]]
+path = "{USDM}"
+format = "binance-depth"
+instrument_id = "BTCUSDT-PERP2.BINANCE_USDM"
+
+[[data]]
+path = "{USDM}"
+format = "binance-depth"
+instrument_id = "ETHUSDT-PERP.BYBIT"
+
+[venue]
+fidelity = "book"
+
+[[strategies]]
+class = "ExecutionSchedule"
+id = "exec"
+
+[[strategies.params.orders]]
+instrument_id = "BTCUSDT-PERP.BINANCE_USDM"
+side = "buy"
+quantity = "1"
+at = "2024-08-08T23:54:20Z"
+"""
+
+# The recordings end at 23:56:12.992 (spot); the perpetual's lot is 0.001 and its tick 0.1.
+PERP = 'instrument_id = "BTCUSDT-PERP.BINANCE_USDM"\nside = "buy"\nat = "2024-08-08T23:54:20Z"\n'
+AC = "almgren_chriss = { permanent_impact = 0.1, temporary_impact = 0.5, risk_aversion = 1e-6 }"
+
+
+@pytest.mark.parametrize(
+    ("order", "message"),
+    [
+        (
+            f'{PERP}quantity = "1"\nalgorithm = "implementation_shortfall"\nslices = 4\n'
+            "interval_ns = 1000000000\nvolatility = 500.0\nhorizon_days = 0.0001",
+            r"scheduled order 2 \(implementation_shortfall buy BTCUSDT-PERP.BINANCE_USDM\): "
+            r"execution plan P-exec-2: implementation_shortfall needs almgren_chriss",
+        ),
+        (
+            f'{PERP}quantity = "1"\nalgorithm = "implementation_shortfall"\nslices = 2\n'
+            "interval_ns = 1000000000\nhorizon_days = 1.0\n"
+            "almgren_chriss = { permanent_impact = 10.0, temporary_impact = 0.5 }",
+            r"scheduled order 2 .*: no Almgren-Chriss trajectory: temporary impact 0.5 must "
+            r"exceed permanent impact 10.0",
+        ),
+        (
+            f'{PERP}quantity = "0.0005"',
+            r"scheduled order 2 .*: quantity 0.0005 is not a positive multiple of "
+            r"BTCUSDT-PERP.BINANCE_USDM's lot size 0.001",
+        ),
+        (
+            f'{PERP}quantity = "1.0005"',
+            r"quantity 1.0005 is not a positive multiple of .* lot size 0.001",
+        ),
+        (
+            f'{PERP}quantity = "1"\nalgorithm = "iceberg"\ndisplay_quantity = "lots"',
+            r"scheduled order 2 .*: display_quantity 'lots' is not a decimal number",
+        ),
+        (
+            f'{PERP}quantity = "1"\nalgorithm = "iceberg"\ndisplay_quantity = "0.0004"',
+            r"display_quantity 0.0004 is not a positive multiple of .* lot size 0.001",
+        ),
+        (
+            f'{PERP}quantity = "1"\nalgorithm = "iceberg"\ndisplay_quantity = "0.1"\n'
+            'limit_price = "61811.45"',
+            r"limit_price 61811.45 is not a positive multiple of .* tick size 0.1",
+        ),
+        (
+            f'{PERP}quantity = "1"\nalgorithm = "vwap"\nslices = 3\nweights = [1.0, 2.0]\n'
+            "interval_ns = 1000000000",
+            r"scheduled order 2 .*: vwap weights need one non-negative weight per slice",
+        ),
+        (
+            f'{PERP}quantity = "1"\nalgorithm = "pov"\nrate = 0.0\ninterval_ns = 1000000000',
+            r"rate in \(0, 1\]",
+        ),
+        (
+            f'{PERP}quantity = "1"\nalgorithm = "twap"\nslices = 3',
+            r"scheduled order 2 .*: with interval_ns 0 its slices follow "
+            r"BTCUSDT-PERP.BINANCE_USDM's bars and the run has none: set interval_ns",
+        ),
+        (
+            f'{PERP}quantity = "1"\nalgorithm = "pov"',
+            r"with interval_ns 0 it follows each of .* bars and the run has none",
+        ),
+        (
+            f'{PERP}quantity = "1"\nalgorithm = "limit_then_market"',
+            r"with timeout_ns 0 it converts after timeout_bars of .* bars and the run has none",
+        ),
+        (
+            'instrument_id = "BTCUSDT-PERP.BINANCE_USDM"\nside = "buy"\nquantity = "1"\n'
+            'at = "2024-08-08T23:57:00Z"',
+            r"scheduled order 2 .*: starts at 2024-08-08T23:57:00(\.0+)?Z, after the run's last "
+            r"market data at 2024-08-08T23:56:12.99176838\d*Z: it would never start",
+        ),
+        (
+            'instrument_id = "BTCUSDT-PERP.BINANCE_USDM"\nside = "buy"\nquantity = "1"\n'
+            "delay_ns = 180000000000",  # after the first instant, 23:54:14.087891268
+            r"starts at 2024-08-08T23:57:14.087891268Z, .*: it would never start",
+        ),
+        (
+            f'{PERP}quantity = "1"\nalgorithm = "twap"\n'
+            'venues = ["BTCUSDT-PERP.BINANCE_USDM", "BTCUSDT.BINANCE"]',
+            r"scheduled order 2 .*: venues are routed over by sor only",
+        ),
+        (
+            f'{PERP}quantity = "1"\nalgorithm = "sor"\ninterval_ns = 1000000000\n'
+            'venues = ["BTCUSDT-PERP.BINANCE_USDM", "BTCUSDT.OKX"]',
+            r"strategies\[0\] \(ExecutionSchedule\): instrument BTCUSDT.OKX is unknown",
+        ),
+        (
+            f'{PERP}quantity = "1"\nalgorithm = "sor"\ninterval_ns = 1000000000\n'
+            'venues = ["BTCUSDT-PERP.BINANCE_USDM", "BTCUSDT-PERP2.BINANCE_USDM"]',
+            r"venues BTCUSDT-PERP.BINANCE_USDM and BTCUSDT-PERP2.BINANCE_USDM are both on "
+            r"venue BINANCE_USDM; sor routes over one instrument per venue",
+        ),
+        (
+            f'{PERP}quantity = "1"\nalgorithm = "sor"\ninterval_ns = 1000000000\n'
+            'venues = ["BTCUSDT-PERP.BINANCE_USDM", "ETHUSDT-PERP.BYBIT"]',
+            r"trade different assets \(BTC, ETH\); sor routes one asset over several venues",
+        ),
+        (
+            f'{PERP}quantity = "1"\nalgorithm = "sor"\n'
+            'venues = ["BTCUSDT-PERP.BINANCE_USDM", "BTCUSDT.BINANCE"]',
+            r"with interval_ns 0 it routes again on each bar of its venues and the run has no "
+            r"bars of BTCUSDT-PERP.BINANCE_USDM, BTCUSDT.BINANCE: set interval_ns",
+        ),
+    ],
+)
+def test_a_scheduled_order_that_cannot_run_stops_prepare_run_before_anything_is_written(
+    tmp_path: Path, order: str, message: str
+) -> None:
+    path = tmp_path / "run.toml"
+    path.write_text(
+        CHECK_BASE.replace("[run]\n", f'[run]\noutput_dir = "{tmp_path / "runs"}"\n')
+        + f"\n[[strategies.params.orders]]\n{order}\n"
+    )
+    config = load_config(path)
+    with pytest.raises(ConfigError, match=message):
+        prepare_run(config, tmp_path)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_the_valid_base_of_those_checks_prepares(tmp_path: Path) -> None:
+    path = tmp_path / "run.toml"
+    path.write_text(CHECK_BASE + f'\n[[strategies.params.orders]]\n{PERP}quantity = "2"\n')
+    prepared = prepare_run(load_config(path), tmp_path)
+    assert prepared.strategies[0].required_instruments() == ["BTCUSDT-PERP.BINANCE_USDM"]
+
+
+def test_a_shortfall_order_without_coefficients_exits_2_in_one_line_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The reviewer's case: it used to start, journal fills of the orders before it, then die
+    # at 23:54:30 with a partial journal and no summary.
+    from tradeloop.cli.main import main
+
+    path = tmp_path / "run.toml"
+    path.write_text(
+        CHECK_BASE.replace("[run]\n", f'[run]\noutput_dir = "{tmp_path / "runs"}"\n')
+        + f"\n[[strategies.params.orders]]\n{PERP}"
+        'quantity = "1"\nalgorithm = "implementation_shortfall"\nslices = 4\n'
+        "interval_ns = 2000000000\nvolatility = 500.0\nhorizon_days = 0.0001\n"
+    )
+    monkeypatch.setattr("sys.argv", ["tradeloop", "backtest", str(path)])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert err.count("\n") == 1
+    assert "scheduled order 2 (implementation_shortfall buy BTCUSDT-PERP.BINANCE_USDM)" in err
+    assert "needs almgren_chriss impact coefficients" in err
+    assert not (tmp_path / "runs").exists()
