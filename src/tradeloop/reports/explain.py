@@ -251,7 +251,11 @@ def marks_seen(inputs: RunInputs, chain: TradeChain, count: int = 3) -> tuple[Ma
                 instrument_id=chain.instrument_id,
                 ts=int(series.ts[index]),
                 kind=kind,
-                price=format_raw(int(series.mark_raw[index]), series.precision),
+                price=(
+                    format_raw(int(series.mark_raw[index]) // 10, series.precision - 1)
+                    if kind == "trade"  # a trade's price, at the instrument's precision
+                    else format_raw(int(series.mark_raw[index]), series.precision)
+                ),
                 bid=None if bid == NULL_PRICE else format_raw(bid, series.precision - 1),
                 ask=None if ask == NULL_PRICE else format_raw(ask, series.precision - 1),
             )
