@@ -388,7 +388,13 @@ def diff(
     if as_json:
         print(msgspec.json.encode(result).decode())
         return
-    verdict = "[green]identical[/]" if result.is_identical else "[red]diverge[/]"
+    verdict = (
+        "[green]identical[/]"
+        if result.is_identical
+        else "[yellow]data differs, decisions identical[/]"
+        if result.is_identical_after_data
+        else "[red]diverge[/]"
+    )
     out.print(
         f"{verdict}: {result.records_a:,} vs {result.records_b:,} records, "
         f"{result.matching_prefix:,} identical before the first difference"

@@ -22,6 +22,7 @@ from rich.table import Table
 from tradeloop import __version__
 from tradeloop.cli._common import _Exit, err, out, user_errors
 from tradeloop.cli.data import data_app
+from tradeloop.cli.journal import journal_app
 
 app = typer.Typer(
     name="tradeloop",
@@ -34,6 +35,7 @@ bench_app = typer.Typer(
     help="Benchmarks (speed and memory), run beside the peers' figures.", no_args_is_help=True
 )
 app.add_typer(data_app, name="data")
+app.add_typer(journal_app, name="journal")
 app.add_typer(bench_app, name="bench")
 
 

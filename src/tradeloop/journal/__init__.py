@@ -1,6 +1,7 @@
 """Journal: the append-only event store (SQLite by default), run manifests and codecs."""
 
 from tradeloop.journal.codec import JournalCodec
+from tradeloop.journal.export import LOG_FIELDS, LogRecord, export_jsonl, iter_log_records
 from tradeloop.journal.manifest import (
     LOCATION_FILE,
     DataRef,
@@ -20,14 +21,18 @@ from tradeloop.journal.store import (
 
 __all__ = [
     "LOCATION_FILE",
+    "LOG_FIELDS",
     "DataRef",
     "Journal",
     "JournalCodec",
     "JournalRecord",
+    "LogRecord",
     "MemoryJournal",
     "RunLocation",
     "RunManifest",
     "SqliteJournal",
+    "export_jsonl",
+    "iter_log_records",
     "read_base_dir",
     "read_manifest",
     "read_records",

@@ -19,7 +19,12 @@ byte. With ``ignore_timestamps``, ``ts_event``/``ts_init`` (and any ``*_ns`` fie
 ones included) are left out, so a paper run of the same data matches its backtest record for
 record when it made the same decisions. When the first divergence is a ``DataValidated``
 record (the data hash itself), the first divergence after the data records is given too:
-where the changed data first changed a decision.
+where the changed data first changed a decision. When there is none — the journals differ
+only in their ``DataValidated`` records — the diff says so outright
+(``is_identical_after_data``): the data differs, with each source's hashes, but every
+decision, order and fill is identical; the runs' ``summary.json`` (beside the journals, when
+present) tells whether the changed prices still moved the final equity (marks are not
+journaled).
 """
 
 from __future__ import annotations
@@ -82,6 +87,9 @@ class JournalDiff(msgspec.Struct, frozen=True, kw_only=True):
     first_divergence: Divergence | None
     first_decision_divergence: Divergence | None
     explanation: str
+    is_identical_after_data: bool = False
+    """The journals differ only in their data records (``DataValidated``): the changed data
+    changed no decision, order or fill."""
 
 
 # -- manifests ----------------------------------------------------------------------------------
@@ -278,7 +286,7 @@ def _explain(
         if kind == "config":
             parts.append(f"config differs in {', '.join(keys[:8])}{' …' if len(keys) > 8 else ''}")
         elif kind == "data":
-            parts.append(f"data differs: {', '.join(keys)}")
+            parts.append(_describe_data([d for d in differences if d.kind == "data"]))
         elif kind == "code":
             d = next(d for d in differences if d.kind == "code")
             parts.append(describe_code_change(d.a or "", d.b or ""))
@@ -290,6 +298,39 @@ def _explain(
             hint = "" if ignore else " (timestamps differ by construction: try ignore_timestamps)"
             parts.append(f"mode {d.a} vs {d.b}{hint}")
     return kinds, "; ".join(parts)
+
+
+def _describe_data(differences: list[ManifestDifference]) -> str:
+    # "data differs (source orcl.csv: sha256 1a2b… vs 9f8e…; rows 503 vs 502)".
+    by_source: dict[str, list[str]] = {}
+    for d in differences:
+        source, _, field_name = d.key.rpartition(".")
+        if field_name not in ("content_hash", "rows", "first_ts", "last_ts", "instrument_id"):
+            source, field_name = d.key, ""  # a source in one run only
+        if field_name == "content_hash":
+            text = f"sha256 {_short(d.a)} vs {_short(d.b)}"
+        elif field_name:
+            text = f"{field_name} {d.a} vs {d.b}"
+        else:
+            text = "only in run A" if d.b is None else "only in run B"
+        by_source.setdefault(source, []).append(text)
+    described = "; ".join(f"source {name}: {', '.join(texts)}" for name, texts in by_source.items())
+    return f"data differs ({described})"
+
+
+def _short(content_hash: str | None) -> str:
+    return "-" if content_hash is None else content_hash[:12]
+
+
+def _final_equity(path: os.PathLike[str]) -> float | None:
+    # summary.json beside a journal in its run directory (absent for a bare journal file).
+    summary = os.path.join(os.path.dirname(path), "summary.json")
+    try:
+        with open(summary, encoding="utf-8") as handle:
+            value = json.load(handle).get("final_equity")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(value) if isinstance(value, int | float) else None
 
 
 def diff_runs(
@@ -325,6 +366,26 @@ def diff_runs(
     reasons, explanation = _explain(
         differences, divergence, ignore_timestamps, manifest_a.code_version
     )
+    data_only = (
+        divergence is not None
+        and decision_divergence is None
+        and "DataValidated"
+        in (getattr(divergence.a, "type", None), getattr(divergence.b, "type", None))
+    )
+    if data_only:
+        after = sum(1 for r in rows_a if r.type != "DataValidated")
+        explanation += (
+            f" — but every decision, order and fill is identical (the {after:,} records after "
+            "the data records match" + (", ignoring timestamps" if ignore_timestamps else "") + ")"
+        )
+        equity_a, equity_b = _final_equity(path_a), _final_equity(path_b)
+        if equity_a is not None and equity_b is not None:
+            explanation += (
+                f"; final equity {equity_a:,.2f} in both runs"
+                if equity_a == equity_b
+                else f"; final equity {equity_a:,.2f} vs {equity_b:,.2f}: the changed prices "
+                "value the same positions differently"
+            )
     return JournalDiff(
         run_a=str(path_a),
         run_b=str(path_b),
@@ -338,4 +399,5 @@ def diff_runs(
         first_divergence=divergence,
         first_decision_divergence=decision_divergence,
         explanation=explanation,
+        is_identical_after_data=data_only,
     )

@@ -548,12 +548,22 @@ class _Lot:
 
 
 def _decision_price(
-    book: TradeBook, key: str, trade: TradePnl, first: OrderFilled, price_at: PriceAt | None
+    book: TradeBook,
+    key: str,
+    trade: TradePnl,
+    first: OrderFilled,
+    price_at: PriceAt | None,
+    price_source: Callable[[str, int], str] | None,
 ) -> Fraction:
     if price_at is not None:
         price = price_at(trade.instrument_id, trade.decision_ts)
         if price is not None:
-            trade.decision_price_source = "last price at the decision"
+            source = (
+                "last price"
+                if price_source is None
+                else price_source(trade.instrument_id, trade.decision_ts)
+            )
+            trade.decision_price_source = f"{source} at the decision"
             return price
     plan = book.plans.get(key)
     if plan is not None:
@@ -594,6 +604,7 @@ def decompose(
     multiplier_of: Callable[[str], Fraction] | None = None,
     benchmark_id: str | None = None,
     beta_fallback: BetaFallback | None = None,
+    price_source: Callable[[str, int], str] | None = None,
 ) -> dict[str, TradePnl]:
     """Return the exact P&L decomposition of every trade of ``book`` (module docstring).
 
@@ -604,15 +615,20 @@ def decompose(
     end_ts
         The end of the run: lots still open are valued at ``price_at(instrument, end_ts)``.
     price_at
-        The last price of an instrument at or before a time (bar closes). Without it, decision
-        prices come from the execution plans (else the fills) and open lots are valued at the
-        last fill price seen.
+        The last price of an instrument at or before a time: what the run marked it at (bar
+        closes; the book's or quotes' mid, or the last trade, without bars). Without it, or
+        where it gives no price, decision prices come from the execution plans (else the
+        fills) and open lots are valued at the last fill price seen (the trade says so in its
+        ``notes``).
     multiplier_of
         The contract multiplier of an instrument (1 when not given).
     benchmark_id
         The benchmark for the market part (default: the one of the run's ``BetasEstimated``).
     beta_fallback
         Where a beta comes from when no ``BetasEstimated`` gives one.
+    price_source
+        What ``price_at(instrument, ts)`` is (``"last price"``, ``"book mid"`` …), named in
+        each trade's ``decision_price_source``.
 
     Returns
     -------
@@ -639,7 +655,7 @@ def decompose(
         key = init.parent_order_id or init.client_order_id
         trade = trades[key]
         if trade.decision_price is None:
-            trade.decision_price = _decision_price(book, key, trade, fill, price_at)
+            trade.decision_price = _decision_price(book, key, trade, fill, price_at, price_source)
             betas[key] = _beta(book, trade, bench, beta_fallback)
             bench_at_decision[key] = (
                 price_at(bench, trade.decision_ts)
@@ -710,12 +726,19 @@ def decompose(
             )
     for (_, instrument_id), open_lots in sorted(lots.items()):
         final = price_at(instrument_id, end_ts) if price_at is not None else None
+        fallback = final is None
         if final is None:
             final = last_fill_price[instrument_id]
         final_bench = price_at(bench, end_ts) if price_at is not None and bench else None
         for lot in open_lots:
             lot.owner.open_quantity += lot.quantity
             _close_lot(lot, lot.quantity, final, end_ts, final_bench)
+            note = (
+                f"no market price of {instrument_id} at the end of the run: the quantity "
+                f"still open is valued at the last fill price ({final})"
+            )
+            if fallback and note not in lot.owner.notes:
+                lot.owner.notes.append(note)
     return trades
 
 

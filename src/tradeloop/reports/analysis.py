@@ -216,7 +216,7 @@ def benchmark_note(inputs: RunInputs, benchmark_id: str | None) -> str:
 
 
 def _exposures(inputs: RunInputs, ts: I64) -> tuple[F64, F64 | None]:
-    if not inputs.prices:
+    if not inputs.prices and not inputs.marks:
         return np.zeros(len(ts)), None
     changes: dict[str, list[tuple[int, float]]] = {}
     for row in inputs.index.rows:
@@ -230,14 +230,15 @@ def _exposures(inputs: RunInputs, ts: I64) -> tuple[F64, F64 | None]:
     net = np.zeros(len(ts))
     for key in sorted(changes):
         instrument_id = key.partition("|")[0]
-        series = inputs.prices.get(instrument_id)
+        series = inputs.price_series(instrument_id)
         if series is None:
             continue
+        series_ts, series_price = series
         change_ts = np.array([c[0] for c in changes[key]], dtype=np.int64)
         quantity = np.concatenate(([0.0], np.array([c[1] for c in changes[key]])))
         held = quantity[np.searchsorted(change_ts, ts, side="right")]
-        index = np.searchsorted(series.ts, ts, side="right") - 1
-        price = np.where(index >= 0, series.close[np.maximum(index, 0)], 0.0)
+        index = np.searchsorted(series_ts, ts, side="right") - 1
+        price = np.where(index >= 0, series_price[np.maximum(index, 0)], 0.0)
         value = held * price * float(inputs.multiplier_of(instrument_id))
         gross += np.abs(value)
         net += value

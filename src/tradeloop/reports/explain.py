@@ -13,8 +13,9 @@ import msgspec
 from tradeloop.core.fixed import MONEY_PRECISION, format_raw
 from tradeloop.core.time import ns_to_iso
 from tradeloop.journal.explain import PART_NAMES, TradeChain, TradePnl
+from tradeloop.model.book import NULL_PRICE
 from tradeloop.model.events import OrderCanceled
-from tradeloop.reports.run import RunInputs
+from tradeloop.reports.run import MARK_KINDS, RunInputs
 
 PART_LABELS: dict[str, str] = {
     "market": "market (beta × benchmark move)",
@@ -57,6 +58,18 @@ class BarSeen(msgspec.Struct, frozen=True, kw_only=True):
     low: str
     close: str
     volume: float
+
+
+class MarkSeen(msgspec.Struct, frozen=True, kw_only=True):
+    """A mark the decision saw, for an instrument without bars (``reports.run.MarkSeries``):
+    the book's or a quote's touch and mid, or a trade's price."""
+
+    instrument_id: str
+    ts: int
+    kind: str
+    price: str
+    bid: str | None = None
+    ask: str | None = None
 
 
 class ExplainSection(msgspec.Struct, frozen=True, kw_only=True):
@@ -126,6 +139,8 @@ class TradeExplanation(msgspec.Struct, frozen=True, kw_only=True):
     pnl: PnlView
     chain: TradeChain
     notes: tuple[str, ...]
+    marks: tuple[MarkSeen, ...] = ()
+    """What the decision saw of an instrument without bars (book, quotes, trades)."""
 
 
 def _fraction_text(value: Fraction) -> str:
@@ -218,6 +233,49 @@ def bars_seen(inputs: RunInputs, chain: TradeChain, count: int = 3) -> tuple[Bar
     return tuple(out)
 
 
+def marks_seen(inputs: RunInputs, chain: TradeChain, count: int = 3) -> tuple[MarkSeen, ...]:
+    """Return the instrument's last ``count`` marks at the decision, when it has no bars (a run
+    of order-book deltas, quotes or trades: the book's or quote's touch and mid, the trade)."""
+    if chain.instrument_id in inputs.prices:
+        return ()
+    series = inputs.marks.get(chain.instrument_id)
+    if series is None:
+        return ()
+    end = series.index_at(chain.decision_ts)
+    out: list[MarkSeen] = []
+    for index in range(max(0, end - count + 1), end + 1):
+        kind = MARK_KINDS[int(series.kind[index])]
+        bid, ask = int(series.bid_raw[index]), int(series.ask_raw[index])
+        out.append(
+            MarkSeen(
+                instrument_id=chain.instrument_id,
+                ts=int(series.ts[index]),
+                kind=kind,
+                price=(
+                    format_raw(int(series.mark_raw[index]) // 10, series.precision - 1)
+                    if kind == "trade"  # a trade's price, at the instrument's precision
+                    else format_raw(int(series.mark_raw[index]), series.precision)
+                ),
+                bid=None if bid == NULL_PRICE else format_raw(bid, series.precision - 1),
+                ask=None if ask == NULL_PRICE else format_raw(ask, series.precision - 1),
+            )
+        )
+    return tuple(out)
+
+
+def _time(ts: int) -> str:
+    return ns_to_iso(ts)[:26].replace("T", " ")
+
+
+def _mark_line(mark: MarkSeen) -> str:
+    if mark.bid is None or mark.ask is None:
+        return f"{mark.instrument_id} {_time(mark.ts)}  {mark.kind} {mark.price}"
+    return (
+        f"{mark.instrument_id} {_time(mark.ts)}  {mark.kind} bid {mark.bid}  ask {mark.ask}  "
+        f"mid {mark.price}"
+    )
+
+
 def _breach_line(chain: TradeChain) -> str:
     breach = chain.breach
     assert breach is not None
@@ -229,9 +287,19 @@ def _breach_line(chain: TradeChain) -> str:
 
 
 def sections(
-    chain: TradeChain, bars: tuple[BarSeen, ...], pnl: PnlView, digits: int = 2
+    chain: TradeChain,
+    bars: tuple[BarSeen, ...],
+    pnl: PnlView,
+    digits: int = 2,
+    *,
+    marks: tuple[MarkSeen, ...] = (),
+    data_note: str | None = None,
 ) -> list[ExplainSection]:
-    """Return the chain as titled sections of lines, in the order of the loop."""
+    """Return the chain as titled sections of lines, in the order of the loop.
+
+    ``marks`` is what the decision saw of an instrument without bars; ``data_note`` says why
+    the decision's market data is not shown when there is none (it is also among the notes).
+    """
     out: list[ExplainSection] = []
 
     def _missing(stage: str) -> tuple[str, ...]:
@@ -250,7 +318,8 @@ def sections(
                 f"C {b.close}  V {b.volume:,.0f}"
                 for b in bars
             )
-            or ("market data not available (see notes)",),
+            + tuple(_mark_line(m) for m in marks)
+            or (f"market data not available: {data_note or 'see notes'}",),
         )
     )
     if chain.betas is not None and chain.beta is not None:
@@ -456,6 +525,16 @@ def explain_trade(inputs: RunInputs, query: str) -> TradeExplanation:
     digits = inputs.money_digits
     view = pnl_view(trade, digits) if trade is not None else _empty_pnl()
     bars = bars_seen(inputs, chain)
+    marks = marks_seen(inputs, chain)
+    notes = list(inputs.notes)
+    data_note = None
+    if not bars and not marks:
+        data_note = inputs.market_data_note(chain.instrument_id) or (
+            f"no price of {chain.instrument_id} at or before the decision "
+            f"({_time(chain.decision_ts)}) in the run's data"
+        )
+        if data_note not in notes:
+            notes.append(data_note)
     return TradeExplanation(
         run_id=inputs.manifest.run_id,
         query=query,
@@ -467,10 +546,11 @@ def explain_trade(inputs: RunInputs, query: str) -> TradeExplanation:
         algorithm=chain.algorithm,
         decision_ts=chain.decision_ts,
         bars=bars,
-        sections=tuple(sections(chain, bars, view, digits)),
+        sections=tuple(sections(chain, bars, view, digits, marks=marks, data_note=data_note)),
         pnl=view,
         chain=chain,
-        notes=tuple(inputs.notes),
+        notes=tuple(notes),
+        marks=marks,
     )
 
 

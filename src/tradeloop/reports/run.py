@@ -14,6 +14,7 @@ import os
 from fractions import Fraction
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 import msgspec
 import numpy as np
@@ -21,11 +22,13 @@ import numpy.typing as npt
 
 from tradeloop.config.schema import RunConfig
 from tradeloop.core.errors import ConfigError, TradeloopError
-from tradeloop.data.columns import BarColumns
+from tradeloop.core.fixed import format_raw
+from tradeloop.data.columns import BarColumns, QuoteColumns, TradeColumns
 from tradeloop.engine.runner import PreparedRun, prepare_run
 from tradeloop.journal.explain import TradeBook, TradePnl, decompose
 from tradeloop.journal.manifest import read_base_dir
 from tradeloop.journal.replay import EquityCurve, JournalIndex, read_equity_csv
+from tradeloop.model.book import NULL_PRICE
 from tradeloop.model.instruments import Instrument
 
 
@@ -48,6 +51,35 @@ class PriceSeries(msgspec.Struct, frozen=True):
 
     def index_at(self, ts_ns: int) -> int:
         """Return the index of the last bar at or before ``ts_ns`` (-1 if none)."""
+        return int(np.searchsorted(self.ts, ts_ns, side="right")) - 1
+
+
+MARK_KINDS: tuple[str, ...] = ("book", "quote", "trade")
+"""What a ``MarkSeries`` row was taken from, by its ``kind`` code (the feed's kind order)."""
+
+_MARK_NAMES = ("book mid", "quote mid", "last trade")
+
+
+class MarkSeries(msgspec.Struct, frozen=True):
+    """The marks of an instrument without bars, as the kernel set them, in kernel order.
+
+    ``mark_raw`` is at ``precision`` (the instrument's price precision + 1, which holds a mid
+    exactly): the book's mid at each event end where both sides have levels, a quote's mid,
+    a trade's price. ``kind`` indexes ``MARK_KINDS``; ``bid_raw`` and ``ask_raw`` (at
+    ``precision - 1``) are the touch of a book or quote row and ``NULL_PRICE`` for a trade.
+    The last row at a timestamp is the mark the kernel held after it.
+    """
+
+    instrument_id: str
+    ts: npt.NDArray[np.int64]
+    mark_raw: npt.NDArray[np.int64]
+    precision: int
+    kind: npt.NDArray[np.int8]
+    bid_raw: npt.NDArray[np.int64]
+    ask_raw: npt.NDArray[np.int64]
+
+    def index_at(self, ts_ns: int) -> int:
+        """Return the index of the last mark at or before ``ts_ns`` (-1 if none)."""
         return int(np.searchsorted(self.ts, ts_ns, side="right")) - 1
 
 
@@ -153,6 +185,79 @@ class RunInputs:
         return out
 
     @cached_property
+    def marks(self) -> dict[str, MarkSeries]:
+        """Return the marks of every instrument with data but no bars (empty without data).
+
+        A run of order-book deltas, quotes or trades alone is marked the way the kernel marks
+        it: at the book's mid after every venue event where both sides have levels
+        (``data.books.top_of_book``), a quote's mid, a trade's price — merged in the feed's
+        order (kind, then source, then row), so the last mark at or before an instant is the
+        one the kernel valued positions at. Instruments with bars are valued at their closes
+        (``prices``).
+        """
+        prepared = self.prepared
+        if prepared is None:
+            return {}
+        parts: dict[str, list[_MarkRows]] = {}
+        for rank, source in enumerate(prepared.sources):
+            columns = source.columns
+            if isinstance(columns, BarColumns) or columns.instrument_id in self.prices:
+                continue
+            parts.setdefault(columns.instrument_id, []).append(_mark_rows(columns, rank))
+        out: dict[str, MarkSeries] = {}
+        for instrument_id, found in parts.items():
+            ts = np.concatenate([p.ts for p in found])
+            kind = np.concatenate([np.full(len(p.ts), p.kind, dtype=np.int8) for p in found])
+            ranks = np.concatenate([np.full(len(p.ts), p.rank) for p in found])
+            order = np.lexsort((ranks, kind, ts))  # stable: row order within a source
+            out[instrument_id] = MarkSeries(
+                instrument_id,
+                ts[order],
+                np.concatenate([p.mark for p in found])[order],
+                found[0].precision + 1,  # prepare_run checked: one precision per instrument
+                kind[order],
+                np.concatenate([p.bid for p in found])[order],
+                np.concatenate([p.ask for p in found])[order],
+            )
+        return out
+
+    def price_series(
+        self, instrument_id: str
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]] | None:
+        """Return ``(ts, price)`` of ``instrument_id`` as floats, for plots and exposures: its
+        bar closes, else its marks (None without either)."""
+        series = self.prices.get(instrument_id)
+        if series is not None:
+            return series.ts, series.close
+        marks = self.marks.get(instrument_id)
+        if marks is None:
+            return None
+        return marks.ts, np.asarray(marks.mark_raw / 10.0**marks.precision, dtype=np.float64)
+
+    def market_data_note(self, instrument_id: str) -> str | None:
+        """Return why ``instrument_id`` has no market data to value it with (None if it has)."""
+        if instrument_id in self.prices or instrument_id in self.marks:
+            return None
+        if self.prepared is None:
+            return f"no market data for {instrument_id}: " + (
+                self.notes[0] if self.notes else "the run's data did not load"
+            )
+        return (
+            f"no market data for {instrument_id} in the run's data sources (no bars, quotes, "
+            "trades or order-book deltas of it): its decision and exit prices come from the "
+            "journal (execution plans and fills)"
+        )
+
+    def price_source(self, instrument_id: str, ts_ns: int) -> str:
+        """Return what ``price_at(instrument_id, ts_ns)`` is: ``last price`` (a bar close),
+        ``book mid``, ``quote mid`` or ``last trade`` (for explanations)."""
+        marks = self.marks.get(instrument_id)
+        if instrument_id in self.prices or marks is None:
+            return "last price"
+        at = marks.index_at(ts_ns)
+        return "last price" if at < 0 else _MARK_NAMES[int(marks.kind[at])]
+
+    @cached_property
     def instruments(self) -> dict[str, Instrument]:
         """Return the run's instruments (empty without data)."""
         prepared = self.prepared
@@ -174,10 +279,15 @@ class RunInputs:
         return configured or self.book.benchmark_id()
 
     def price_at(self, instrument_id: str, ts_ns: int) -> Fraction | None:
-        """Return the last close of ``instrument_id`` at or before ``ts_ns`` (exact)."""
+        """Return the last close of ``instrument_id`` at or before ``ts_ns`` (exact); for an
+        instrument without bars, its last mark (``marks``: book mid, quote mid, trade)."""
         series = self.prices.get(instrument_id)
         if series is None:
-            return None
+            marks = self.marks.get(instrument_id)
+            if marks is None:
+                return None
+            at = marks.index_at(ts_ns)
+            return None if at < 0 else Fraction(int(marks.mark_raw[at]), 10**marks.precision)
         index = series.index_at(ts_ns)
         if index < 0:
             return None
@@ -218,22 +328,88 @@ class RunInputs:
     @property
     def end_ts(self) -> int:
         """Return the end of the run: its last market data or journal timestamp."""
-        last = [int(series.ts[-1]) for series in self.prices.values() if len(series.ts)]
+        prepared = self.prepared
+        last = [
+            int(source.columns.ts_init[-1])
+            for source in (prepared.sources if prepared is not None else ())
+            if len(source.columns)
+        ]
         return max([self.index.last_ts, *last])
 
     @cached_property
     def pnl(self) -> dict[str, TradePnl]:
-        """Return the exact P&L decomposition of every trade (``journal.explain.decompose``)."""
-        has_prices = bool(self.prices)
+        """Return the exact P&L decomposition of every trade (``journal.explain.decompose``).
+
+        Every traded instrument without market data gets a note on its trades (its prices
+        come from the journal alone, ``decompose``'s fallback).
+        """
+        has_prices = bool(self.prices) or bool(self.marks)
         benchmark = self.benchmark_id or _default_benchmark(self.prices)
-        return decompose(
+        trades = decompose(
             self.book,
             end_ts=self.end_ts,
             price_at=self.price_at if has_prices else None,
             multiplier_of=self.multiplier_of,
             benchmark_id=benchmark,
-            beta_fallback=self.beta_estimate if has_prices else None,
+            beta_fallback=self.beta_estimate if self.prices else None,
+            price_source=self.price_source,
         )
+        end = self.end_ts
+        for trade in trades.values():
+            note = self.market_data_note(trade.instrument_id)
+            if note is None and trade.open_quantity:
+                note = self._crossed_note(trade.instrument_id, end)
+            if note is not None and note not in trade.notes:
+                trade.notes.append(note)
+        return trades
+
+    def _crossed_note(self, instrument_id: str, ts_ns: int) -> str | None:
+        # A crossed or locked book's mid is still the kernel's mark: say so where it values a lot.
+        marks = self.marks.get(instrument_id)
+        at = -1 if marks is None else marks.index_at(ts_ns)
+        if marks is None or at < 0 or int(marks.kind[at]) != 0:
+            return None
+        bid, ask = int(marks.bid_raw[at]), int(marks.ask_raw[at])
+        if bid < ask:
+            return None
+        digits = marks.precision - 1
+        return (
+            f"the run ended with {instrument_id}'s book crossed or locked (bid "
+            f"{format_raw(bid, digits)}, ask {format_raw(ask, digits)}): the quantity still "
+            "open is valued at its mid, as the run's equity is"
+        )
+
+
+class _MarkRows(NamedTuple):
+    # The marks one non-bar source gives (``kind``: its ``MARK_KINDS`` code; ``rank``: its
+    # place among the run's sources), the mark at ``precision + 1``.
+    kind: int
+    rank: int
+    ts: npt.NDArray[np.int64]
+    mark: npt.NDArray[np.int64]
+    bid: npt.NDArray[np.int64]
+    ask: npt.NDArray[np.int64]
+    precision: int
+
+
+def _mark_rows(columns: object, rank: int) -> _MarkRows:
+    # The marks the kernel takes from one non-bar source (``Portfolio.on_quote``, ``on_trade``,
+    # ``Kernel._after_book``), at one decimal more than the prices.
+    if isinstance(columns, QuoteColumns):
+        bid = np.asarray(columns.bid_price, dtype=np.int64)
+        ask = np.asarray(columns.ask_price, dtype=np.int64)
+        return _MarkRows(
+            1, rank, columns.ts_init, (bid + ask) * 5, bid, ask, columns.price_precision
+        )
+    if isinstance(columns, TradeColumns):
+        price = np.asarray(columns.price, dtype=np.int64)
+        null = np.full(len(price), NULL_PRICE, dtype=np.int64)
+        return _MarkRows(2, rank, columns.ts_init, price * 10, null, null, columns.price_precision)
+    from tradeloop.data.books import BookDeltaColumns, top_of_book  # loads numba
+
+    assert isinstance(columns, BookDeltaColumns)
+    ts, bid, ask = top_of_book(columns, allow_crossed=True)
+    return _MarkRows(0, rank, ts, (bid + ask) * 5, bid, ask, columns.price_precision)
 
 
 def _default_benchmark(prices: dict[str, PriceSeries]) -> str | None:

@@ -21,7 +21,11 @@ wrong; an empty list means the journal follows the standard. The rules:
 - ``V1``: every regime change names its detector and model version, fitted before it;
   ``V2``: every ``SignalsEmitted`` gives the version of each agent that signalled or failed
   (``agent_versions``), and every ``EnsembleScored`` and ``TargetsProposed`` the version of
-  the model that produced it (``model_version``).
+  the model that produced it (``model_version``);
+- ``L1``: the live-logging form (``journal.export``: one JSON line per record) has a line for
+  every record, in sequence order, each carrying the manifest's run id, config hash and code
+  version and the record's seq, kind, type, ``ts_event`` and ``ts_init`` beside the record
+  (``check_log_lines`` checks lines from anywhere: a file, a log pipeline).
 """
 
 from __future__ import annotations
@@ -29,9 +33,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import msgspec
 
+from tradeloop.journal.export import LOG_FIELDS, iter_log_records
+from tradeloop.journal.manifest import RunManifest
 from tradeloop.journal.replay import journal_path, read_rows
 from tradeloop.journal.store import read_manifest
 from tradeloop.model.commands import SubmitOrder
@@ -92,7 +100,9 @@ def check_journal(run: str | os.PathLike[str]) -> list[Violation]:
     fitted: set[str] = set()
     breaches: set[str] = set()
     rebalances: dict[str, set[str]] = {}
+    seqs: list[int] = []
     for row in read_rows(path):
+        seqs.append(row.seq)
         record = row.record
         if record is None:
             fail("T1", row.seq, f"record type {row.type} is unknown to this version")
@@ -171,4 +181,91 @@ def check_journal(run: str | os.PathLike[str]) -> list[Violation]:
             missing = [cls.__name__ for cls in _CHAIN if cls.__name__ not in types]
             if missing:
                 fail("D1", 0, f"rebalance {rebalance} has no {', '.join(missing)}")
+    encoder = msgspec.json.Encoder()
+    lines = (encoder.encode(record) for record in iter_log_records(path))
+    out.extend(check_log_lines(lines, manifest, seqs))
+    return out
+
+
+_LOG_TYPES: dict[str, type] = {
+    "run_id": str,
+    "config_hash": str,
+    "code_version": str,
+    "seq": int,
+    "kind": str,
+    "type": str,
+    "ts_event": int,
+    "ts_init": int,
+    "record": dict,
+}
+
+
+def check_log_lines(
+    lines: Iterable[bytes | str], manifest: RunManifest, seqs: Sequence[int] | None = None
+) -> list[Violation]:
+    """Return the violations of rule ``L1`` in lines of the log form of a journal.
+
+    Parameters
+    ----------
+    lines
+        The JSON lines (``journal.export_jsonl``'s output, or what a log pipeline received).
+    manifest
+        The manifest of the journal they come from.
+    seqs
+        The journal's sequence numbers: when given, every one must have its line, in order.
+
+    Returns
+    -------
+    list
+        One ``Violation`` per line that breaks the rule (``seq``: the line's, else 0), and one
+        for records without a line.
+    """
+    out: list[Violation] = []
+    stamps = {
+        "run_id": manifest.run_id,
+        "config_hash": manifest.config_hash,
+        "code_version": manifest.code_version,
+    }
+    seen: list[int] = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            item: Any = msgspec.json.decode(line)
+        except msgspec.DecodeError as error:
+            out.append(Violation(rule="L1", seq=0, message=f"line {number} is not JSON: {error}"))
+            continue
+        if not isinstance(item, dict):
+            out.append(Violation(rule="L1", seq=0, message=f"line {number} is not an object"))
+            continue
+        raw_seq = item.get("seq")
+        seq = raw_seq if isinstance(raw_seq, int) and not isinstance(raw_seq, bool) else 0
+        problems = [
+            f"{key} is missing or not {kind.__name__}"
+            for key, kind in _LOG_TYPES.items()
+            if not isinstance(item.get(key), kind) or isinstance(item.get(key), bool)
+        ]
+        problems += [
+            f"{key} {item.get(key)!r} is not the manifest's {value!r}"
+            for key, value in stamps.items()
+            if key in item and item[key] != value
+        ]
+        extra = sorted(set(item) - set(LOG_FIELDS))
+        if extra:
+            problems.append(f"unexpected keys {extra}")
+        record = item.get("record")
+        if isinstance(record, dict) and record.get("type") != item.get("type"):
+            problems.append(f"type {item.get('type')!r} is not the record's {record.get('type')!r}")
+        if item.get("kind") not in ("event", "command"):
+            problems.append(f"kind {item.get('kind')!r} is neither event nor command")
+        if problems:
+            message = f"line {number}: {'; '.join(problems)}"
+            out.append(Violation(rule="L1", seq=seq, message=message))
+        seen.append(seq)
+    if seqs is not None and seen != list(seqs):
+        missing = sorted(set(seqs) - set(seen))
+        detail = (
+            f"no line for records {missing[:5]}{' …' if len(missing) > 5 else ''}"
+            if missing
+            else "lines are not one per record in sequence order"
+        )
+        out.append(Violation(rule="L1", seq=missing[0] if missing else 0, message=detail))
     return out

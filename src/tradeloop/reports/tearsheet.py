@@ -57,7 +57,13 @@ def anchor(trade_key: str) -> str:
 
 
 def _dates(ts: Any) -> list[str]:
-    return [ns_to_iso(int(t))[:10] for t in ts]
+    # A date for a point at midnight UTC (daily bars), else the time to the microsecond:
+    # an intraday run (order-book data) is not drawn as one column at its date.
+    out = []
+    for t in ts:
+        text = ns_to_iso(int(t))
+        out.append(text[:10] if int(t) % 86_400_000_000_000 == 0 else text[:26].replace("T", " "))
+    return out
 
 
 def _layout(fig: Any, title: str, height: int = 420) -> Any:
@@ -217,12 +223,12 @@ def trades_figure(inputs: RunInputs, max_instruments: int = 8) -> Any:
         vertical_spacing=0.04,
     )
     for row, instrument_id in enumerate(instruments, start=1):
-        series = inputs.prices.get(instrument_id)
+        series = inputs.price_series(instrument_id)
         if series is not None:
             fig.add_trace(
                 go.Scatter(
-                    x=_dates(series.ts),
-                    y=series.close,
+                    x=_dates(series[0]),
+                    y=series[1],
                     name=instrument_id,
                     line={"color": "#888", "width": 1},
                     showlegend=False,

@@ -85,6 +85,24 @@ def test_diff_of_a_run_with_itself_says_identical(run) -> None:  # type: ignore[
     assert json.loads(result.stdout)["is_identical"] is True
 
 
+def test_diff_of_runs_whose_data_changed_no_decision_says_so(tmp_path: Path) -> None:
+    helpers = _helpers()
+    data = helpers.write_orcl_file(tmp_path / "orcl.txt")
+    run_a = helpers.run_file_sma(data, tmp_path / "a")
+    lines = data.read_text().splitlines()
+    cells = lines[5].split(",")
+    cells[6] = str(int(cells[6]) + 1)  # one volume: no decision depends on it
+    lines[5] = ",".join(cells)
+    data.write_text("\n".join(lines) + "\n")
+    run_b = helpers.run_file_sma(data, tmp_path / "b")
+    result = runner.invoke(app, ["diff", str(run_a.run_dir), str(run_b.run_dir)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "data differs, decisions identical" in text
+    assert "every decision, order and fill is identical" in text
+    assert "first divergence after the data records" not in text
+
+
 def test_report_writes_the_html_and_the_metrics(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = runner.invoke(
         app, ["report", str(run.run_dir), "--out", str(tmp_path), "--base-dir", str(DATA)]

@@ -172,3 +172,53 @@ def test_two_unhashed_dirty_versions_are_a_possible_code_change(base, tmp_path: 
     result = diff_runs(a, b)
     assert result.reasons == ("code",)
     assert "not proof of a determinism bug" in result.explanation
+
+
+def _change_volume(path: Path, date: str) -> None:
+    lines = path.read_text().splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith(date):
+            cells = line.split(",")
+            cells[6] = str(int(cells[6]) + 1000)  # the volume: SmaCross trades on closes
+            lines[index] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_diff_says_outright_when_only_the_data_changed_and_no_decision(
+    base, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    helpers = base[0]
+    data = helpers.write_orcl_file(tmp_path / "orcl.txt")
+    run_a = helpers.run_file_sma(data, tmp_path / "a")
+    hash_a = read_manifest(run_a.journal_path).data[0].content_hash
+    _change_volume(data, "2010-06-15")
+    run_b = helpers.run_file_sma(data, tmp_path / "b")
+    hash_b = read_manifest(run_b.journal_path).data[0].content_hash
+    assert hash_a != hash_b
+    result = diff_runs(run_a.run_dir, run_b.run_dir)
+    assert not result.is_identical
+    assert result.is_identical_after_data
+    assert result.reasons == ("data",)
+    assert result.first_divergence is not None
+    assert result.first_divergence.a is not None
+    assert result.first_divergence.a.type == "DataValidated"
+    assert result.first_decision_divergence is None
+    assert result.explanation.startswith(
+        f"data differs (source {data}: sha256 {hash_a[:12]} vs {hash_b[:12]})"
+        " — but every decision, order and fill is identical"
+    )
+    assert f"final equity {run_a.summary['final_equity']:,.2f} in both runs" in result.explanation
+
+
+def test_a_data_change_that_changed_a_decision_is_not_called_identical(
+    base, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    helpers = base[0]
+    data = helpers.write_orcl_file(tmp_path / "orcl.txt")
+    run_a = helpers.run_file_sma(data, tmp_path / "a")
+    helpers.write_orcl_file(data, change_date="2010-06-15")
+    run_b = helpers.run_file_sma(data, tmp_path / "b")
+    result = diff_runs(run_a.run_dir, run_b.run_dir)
+    assert not result.is_identical_after_data
+    assert result.first_decision_divergence is not None
+    assert "identical" not in result.explanation

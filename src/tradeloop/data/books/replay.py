@@ -383,12 +383,14 @@ def _event_end_rows(columns: BookDeltaColumns) -> I64:
     return np.flatnonzero(ends).astype(np.int64)
 
 
-def top_of_book(columns: BookDeltaColumns) -> tuple[I64, I64, I64]:
+def top_of_book(columns: BookDeltaColumns, *, allow_crossed: bool = False) -> tuple[I64, I64, I64]:
     """Return ``(ts_init, best bid raw, best ask raw)`` at every event end of a usable book.
 
     An event end counts when both sides have levels and the bid is below the ask (a crossed
     or locked book, like a pre-open, has no meaningful mid). Market-by-order streams (order
     ids or CANCEL/FILL rows) are applied to an ``L3Book``, the others with ``replay_l2``.
+    With ``allow_crossed`` a crossed or locked book counts too: the kernel marks positions at
+    the venue book's mid whenever both sides have levels, and the reports value them the same.
 
     Raises
     ------
@@ -418,7 +420,9 @@ def top_of_book(columns: BookDeltaColumns) -> tuple[I64, I64, I64]:
         assert replay.bid_price is not None
         assert replay.ask_price is not None
         bid_price, ask_price = replay.bid_price[ends], replay.ask_price[ends]
-    usable = (bid_price != _NULL) & (ask_price != _NULL) & (bid_price < ask_price)
+    usable = (bid_price != _NULL) & (ask_price != _NULL)
+    if not allow_crossed:
+        usable &= bid_price < ask_price
     return columns.ts_init[ends][usable], bid_price[usable], ask_price[usable]
 
 
