@@ -59,6 +59,7 @@ from tradeloop.model.events import Event, ExternalFillRecorded, OrderEvent, Orde
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _DECISION_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.:-]*$")
 _REBALANCE = re.compile(r"^R-[0-9]+$")
+_RISK_EXIT = re.compile(r"^risk-[0-9]+$")
 _CHAIN = (SignalsEmitted, EnsembleScored, TargetsProposed, RiskReviewed, CostAssessed)
 
 
@@ -152,7 +153,7 @@ def check_journal(run: str | os.PathLike[str]) -> list[Violation]:
         if isinstance(record, ExecutionPlanned):
             plans[record.parent_order_id] = record
             rid = record.rebalance_id
-            if not _REBALANCE.match(rid) and rid not in breaches:
+            if _RISK_EXIT.match(rid) and rid not in breaches:
                 fail("D1", row.seq, f"plan {record.parent_order_id}: no breach for decision {rid}")
             if not record.arrival_price > 0:
                 fail("D2", row.seq, f"plan {record.parent_order_id} has no arrival price")

@@ -100,3 +100,15 @@ def test_a_risk_exit_without_its_breach_breaks_rule_d1(pipeline_run, tmp_path: P
     )
     rules = [(v.rule, v.seq) for v in check_journal(copy)]
     assert ("D1", seq) in rules
+
+
+def test_a_scheduled_plan_needs_no_breach(pipeline_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # An execution schedule's parent orders (schedule-<n>) are decisions of their own, not
+    # risk exits: D1 asks a breach of risk-<n> plans only.
+    copy, seq = _tamper(
+        pipeline_run.journal_path,
+        tmp_path,
+        "ExecutionPlanned",
+        lambda r: r.update(rebalance_id="schedule-1"),
+    )
+    assert ("D1", seq) not in [(v.rule, v.seq) for v in check_journal(copy)]
