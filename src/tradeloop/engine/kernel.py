@@ -419,8 +419,17 @@ class Kernel:
         assert isinstance(clock, TestClock)
         stream = records if isinstance(records, RecordStream) else None
         base = self.portfolio.base_currency
+        # The bulk curve values positions at the stream's bar, quote and trade marks; a venue
+        # replaying order books (level 4) marks at its book's mid instead, which only the
+        # record-by-record snapshot sees.
+        replays_books = (
+            stream is not None
+            and stream.has_books
+            and any(venue.config.fidelity == "book" for venue in self.venues.values())
+        )
         bulk_curve = (
             stream is not None
+            and not replays_books
             and stream.marks_cover_books()
             and all(i.quote_currency == base for i in self.instruments.values())
         )

@@ -161,3 +161,28 @@ def test_progress_of_a_book_run_counts_venue_events_and_reaches_its_total(tmp_pa
     total, done = seen[-1]
     assert done == total == result.summary["records"]
     assert total < sum(len(s.columns) for s in prepared.sources)  # events, not delta rows
+
+
+def test_equity_curve_of_a_book_run_values_positions_at_the_venues_book(tmp_path: Path) -> None:
+    # The venue marks at its replayed book's mid; the curve must value positions the same way
+    # as a record-by-record snapshot does (not at the recording's own quotes and trades).
+    import numpy as np
+
+    from tradeloop.core.clock import TestClock
+    from tradeloop.engine.feed import merge
+    from tradeloop.engine.runner import build_kernel
+    from tradeloop.journal import MemoryJournal
+
+    path = tmp_path / "book.toml"
+    path.write_text(CONFIG)
+    config = load_config(path)
+    config = msgspec.structs.replace(
+        config, run=msgspec.structs.replace(config.run, output_dir=str(tmp_path))
+    )
+    prepared = prepare_run(config, tmp_path)
+    curve = np.frombuffer(run_backtest(prepared).kernel.portfolio.equity_values, dtype=np.float64)
+    reference = build_kernel(prepare_run(config, tmp_path), TestClock(), MemoryJournal())
+    reference.run_backtest(list(merge([s.columns for s in prepared.sources])))  # snapshots
+    expected = np.frombuffer(reference.portfolio.equity_values, dtype=np.float64)
+    assert len(curve) > 100
+    assert np.array_equal(curve, expected)
