@@ -25,8 +25,10 @@ METHODS = ("inverse_vol", "vol_target", "risk_parity", "min_variance", "mean_var
 
 
 class AgentSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """One signal agent: a built-in ``type`` (see ``AGENT_TYPES``) or ``module:Class`` whose
-    top-level package is listed in ``allow_agent_modules``; ``params`` go to its constructor."""
+    """One signal agent: a built-in ``type`` (see ``AGENT_TYPES``), ``path/to/file.py:Class``
+    (a file relative to the config's directory) or ``module:Class`` whose top-level package is
+    listed in ``allow_agent_modules`` (or is ``tradeloop``); ``params`` go to its
+    constructor."""
 
     type: str
     id: str | None = None
