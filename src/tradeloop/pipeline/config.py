@@ -21,6 +21,17 @@ from tradeloop.risk.review import RiskReviewConfig
 from tradeloop.strategy.base import StrategyConfig
 
 AGENT_TYPES = ("ts_momentum", "xs_momentum", "mean_reversion", "levels", "volatility_filter")
+# The algorithms the pipeline can run on its own instruments (``sor`` needs the venues of one
+# asset, which the pipeline does not configure).
+PIPELINE_ALGORITHMS = (
+    "immediate",
+    "twap",
+    "vwap",
+    "pov",
+    "limit_then_market",
+    "implementation_shortfall",
+    "iceberg",
+)
 METHODS = ("inverse_vol", "vol_target", "risk_parity", "min_variance", "mean_variance")
 
 
@@ -122,6 +133,9 @@ class CostSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     ``spread_bps`` is the full quoted spread per instrument (``default_spread_bps`` for the
     rest); σ and ADV come from the last ``adv_window`` bars; ``delay_ns`` is the expected time
     from decision to execution (a daily decision at the close executes at the next open).
+    Each change is costed with the execution algorithm it will get
+    (``pipeline.algorithm_choice``): a passive limit's fill probability and the bar spacing
+    come from the last ``fill_window`` bars.
     """
 
     assessment: CostAssessmentConfig = CostAssessmentConfig()
@@ -129,6 +143,16 @@ class CostSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     default_spread_bps: float = 4.0
     adv_window: int = 20
     delay_ns: int = 63_000_000_000_000  # 17.5 h: close to next open
+    fill_window: int = 60
+
+    def __post_init__(self) -> None:
+        if self.adv_window < 2 or self.fill_window < 2:
+            raise ConfigError(
+                f"costs adv_window {self.adv_window} and fill_window {self.fill_window} must be "
+                "at least 2 bars"
+            )
+        if self.delay_ns < 0:
+            raise ConfigError(f"costs delay_ns {self.delay_ns} must be non-negative")
 
 
 class ExecutionSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -159,6 +183,19 @@ class ExecutionSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     volume_profile_days: int = 20
 
     def __post_init__(self) -> None:
+        for field in ("algorithm", "large_algorithm"):
+            name = getattr(self, field)
+            if name not in PIPELINE_ALGORITHMS:
+                raise ConfigError(
+                    f"execution {field} {name!r} is not one of {', '.join(PIPELINE_ALGORITHMS)}"
+                )
+        if self.slices < 1 or self.timeout_bars < 1 or not 0 < self.rate <= 1:
+            raise ConfigError(
+                f"execution slices {self.slices} and timeout_bars {self.timeout_bars} must be at "
+                f"least 1 and rate {self.rate} in (0, 1]"
+            )
+        if self.offset_ticks < 0:
+            raise ConfigError(f"execution offset_ticks {self.offset_ticks} must be >= 0")
         day = 86_400_000_000_000
         if self.volume_bucket_ns <= 0 or day % self.volume_bucket_ns:
             raise ConfigError(
