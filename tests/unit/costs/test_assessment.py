@@ -330,7 +330,7 @@ def test_the_shrink_optimum_follows_the_execution_profile(
 
 
 def test_an_execution_profile_outside_its_range_is_refused() -> None:
-    with pytest.raises(InvalidValueError, match="taker fraction 1.5"):
+    with pytest.raises(InvalidValueError, match=r"taker fraction 1\.5"):
         intent(taker_fraction=1.5)
     with pytest.raises(InvalidValueError, match="slices 0"):
         intent(slices=0)

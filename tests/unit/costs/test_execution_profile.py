@@ -120,7 +120,7 @@ def test_an_iceberg_never_crosses_the_spread() -> None:
 def test_unknown_algorithms_and_out_of_range_inputs_are_refused() -> None:
     with pytest.raises(InvalidValueError, match="'fast' is not one of immediate"):
         algorithm_profile("fast", delay_ns=0, bar_interval_ns=0)
-    with pytest.raises(InvalidValueError, match="fill probability 1.5"):
+    with pytest.raises(InvalidValueError, match=r"fill probability 1\.5"):
         algorithm_profile("limit_then_market", delay_ns=0, bar_interval_ns=0, fill_probability=1.5)
     with pytest.raises(InvalidValueError, match="slices 0"):
         algorithm_profile("twap", delay_ns=0, bar_interval_ns=0, slices=0)
