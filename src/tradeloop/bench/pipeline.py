@@ -135,6 +135,7 @@ def bench_demo() -> dict[str, Any]:
         pipeline = prepared.strategies[0]
         assert isinstance(pipeline, Pipeline)
         profiled = _ProfiledPipeline(pipeline.config, strategy_id=pipeline.id)
+        profiled.load_plugins(prepared.base_dir)
         profiled.profiler = profiler
         prepared.strategies[0] = profiled
         start = time.perf_counter()

@@ -1,7 +1,9 @@
 """Costs: commissions, slippage, spread, market impact (square root, Almgren-Chriss), delay,
-cost assessment (gross vs net alpha), tradability and capacity. Pure functions.
+execution profiles of the algorithms, cost assessment (gross vs net alpha), tradability and
+capacity. Pure functions.
 
-Assessment, capacity and Almgren-Chriss load on first use (they bring SciPy).
+Assessment, capacity, execution profiles and Almgren-Chriss load on first use (they bring
+SciPy and NumPy).
 """
 
 import importlib
@@ -64,6 +66,12 @@ if typing.TYPE_CHECKING:
         strategy_capacity,
         tradability_report,
     )
+    from tradeloop.costs.execution_profile import (
+        PROFILED_ALGORITHMS,
+        ExecutionProfile,
+        algorithm_profile,
+        limit_fill_probability,
+    )
 
 _LAZY: dict[str, str] = {
     "AlmgrenChrissConfig": "tradeloop.costs.almgren_chriss",
@@ -84,6 +92,10 @@ _LAZY: dict[str, str] = {
     "assess_trade": "tradeloop.costs.assessment",
     "cost_curve": "tradeloop.costs.assessment",
     "estimate_cost": "tradeloop.costs.assessment",
+    "PROFILED_ALGORITHMS": "tradeloop.costs.execution_profile",
+    "ExecutionProfile": "tradeloop.costs.execution_profile",
+    "algorithm_profile": "tradeloop.costs.execution_profile",
+    "limit_fill_probability": "tradeloop.costs.execution_profile",
     "CapacityEstimate": "tradeloop.costs.capacity",
     "CapacityLeg": "tradeloop.costs.capacity",
     "strategy_capacity": "tradeloop.costs.capacity",
@@ -104,6 +116,7 @@ def __getattr__(name: str) -> typing.Any:
 
 
 __all__ = [
+    "PROFILED_ALGORITHMS",
     "AlmgrenChrissConfig",
     "CapacityEstimate",
     "CapacityLeg",
@@ -114,11 +127,13 @@ __all__ = [
     "CostCurve",
     "CostDecision",
     "DelayCostConfig",
+    "ExecutionProfile",
     "ExecutionTrajectory",
     "SlippageConfig",
     "SquareRootImpactConfig",
     "TradabilityReport",
     "TradeIntent",
+    "algorithm_profile",
     "almgren_chriss_expected_cost",
     "almgren_chriss_kappa",
     "almgren_chriss_rule_of_thumb",
@@ -132,6 +147,7 @@ __all__ = [
     "estimate_cost",
     "half_spread_bps",
     "half_spread_cost",
+    "limit_fill_probability",
     "linear_trajectory",
     "max_quantity_within_cost",
     "optimal_cost_closed_form",

@@ -14,6 +14,13 @@ the contract multiplier), in bps of the notional:
   ``maximum_pct`` of the notional;
 - impact: the square-root law (``costs.impact``).
 
+**Execution.** How the trade will be executed scales these (``costs.execution_profile``):
+only the ``taker_fraction`` expected to execute at market pays the half spread and impact;
+an order worked in ``slices`` equal children, one per bar, pays impact per child
+(``Y sigma (Q / (slices ADV)) ** delta``) and a commission per child (the minimum counts
+``slices`` times); ``delay_ns`` is the expected delay of the execution. The defaults (1, 1)
+are one market order for the whole quantity.
+
 Net alpha is ``gross_alpha_bps - cost_bps(Q)``, in money ``N * net_bps / 10_000``.
 
 **Shrinking.** The size that maximises the expected net alpha in money solves, on each
@@ -102,6 +109,9 @@ class TradeIntent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     gross_alpha_bps : the expected gross return over the holding horizon in the trade's
         direction, in bps (negative means the signal expects a loss).
     delay_ns : expected time between the decision and the execution (0 by default).
+    taker_fraction : expected share of the quantity executed by marketable orders, which pay
+        the half spread and impact (1 by default; ``costs.execution_profile``).
+    slices : equal child orders the quantity is executed in, one per bar (1 by default).
     """
 
     instrument_id: str
@@ -113,6 +123,8 @@ class TradeIntent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     spread_bps: float
     gross_alpha_bps: float
     delay_ns: int = 0
+    taker_fraction: float = 1.0
+    slices: int = 1
 
     def __post_init__(self) -> None:
         if self.quantity.raw <= 0:
@@ -133,6 +145,10 @@ class TradeIntent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
             raise InvalidValueError(f"gross alpha {self.gross_alpha_bps} bps must be finite")
         if self.delay_ns < 0:
             raise InvalidValueError(f"delay {self.delay_ns} ns must be non-negative")
+        if not (math.isfinite(self.taker_fraction) and 0.0 <= self.taker_fraction <= 1.0):
+            raise InvalidValueError(f"taker fraction {self.taker_fraction} must be in [0, 1]")
+        if self.slices < 1:
+            raise InvalidValueError(f"slices {self.slices} must be at least 1")
 
 
 class CostAssessmentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -223,13 +239,16 @@ class CostCurve(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     Attributes
     ----------
     notional_per_unit : price times multiplier.
-    fixed_bps : half spread plus delay cost, in bps (independent of the size).
+    fixed_bps : the taker fraction of the half spread plus the delay cost, in bps
+        (independent of the size).
     commission_rate_bps : r, the linear commission rate in bps of notional.
     commission_minimum : the per-fill minimum in money (0 if none).
     commission_cap_bps : the cap ``maximum_pct`` in bps of notional (``None`` if none).
-    impact_scale_bps : ``b = Y * sigma * 10_000``.
+    impact_scale_bps : ``b = taker_fraction * Y * sigma * 10_000``.
     impact_exponent : delta.
     average_daily_volume : ADV in units.
+    slices : equal child orders, one per bar: impact per child against ADV, one commission
+        (and its minimum) per child.
     """
 
     notional_per_unit: float
@@ -240,15 +259,27 @@ class CostCurve(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     impact_scale_bps: float
     impact_exponent: float
     average_daily_volume: float
+    slices: int = 1
+
+    @property
+    def impact_volume(self) -> float:
+        """Return the volume impact is measured against: ``slices * ADV`` (a child of
+        ``Q / slices`` against one day's volume)."""
+        return self.average_daily_volume * self.slices
+
+    @property
+    def minimum_per_order(self) -> float:
+        """Return the commission minimum of the whole order: one per child."""
+        return self.commission_minimum * self.slices
 
     # -- evaluation ---------------------------------------------------------------------------
 
     def commission_amount(self, quantity: float) -> float:
-        """Return the commission in money of one fill of ``quantity``."""
+        """Return the commission in money of ``quantity`` (one fill per child)."""
         if quantity <= 0:
             return 0.0
         notional = quantity * self.notional_per_unit
-        fee = max(self.commission_rate_bps * notional / _BPS, self.commission_minimum)
+        fee = max(self.commission_rate_bps * notional / _BPS, self.minimum_per_order)
         if self.commission_cap_bps is not None:
             fee = min(fee, self.commission_cap_bps * notional / _BPS)
         return fee
@@ -258,7 +289,7 @@ class CostCurve(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         if quantity <= 0:
             return 0.0
         return float(
-            self.impact_scale_bps * (quantity / self.average_daily_volume) ** self.impact_exponent
+            self.impact_scale_bps * (quantity / self.impact_volume) ** self.impact_exponent
         )
 
     def cost_bps(self, quantity: float) -> float:
@@ -302,8 +333,8 @@ class CostCurve(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     def _piece_at(self, notional: float) -> tuple[float, float]:
         # (rate_bps, intercept_money) of the commission piece active at ``notional``.
         rate, intercept = self.commission_rate_bps, 0.0
-        if self.commission_rate_bps * notional / _BPS < self.commission_minimum:
-            rate, intercept = 0.0, self.commission_minimum
+        if self.commission_rate_bps * notional / _BPS < self.minimum_per_order:
+            rate, intercept = 0.0, self.minimum_per_order
         if self.commission_cap_bps is not None:
             capped = self.commission_cap_bps * notional / _BPS
             if capped < rate * notional / _BPS + intercept:
@@ -313,7 +344,7 @@ class CostCurve(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     def _pieces(self) -> list[tuple[float, float, float, float]]:
         # (low_quantity, high_quantity, rate_bps, intercept_money), ascending, covering (0, inf).
         breaks: set[float] = set()
-        minimum = self.commission_minimum
+        minimum = self.minimum_per_order
         if minimum > 0:
             for rate in (self.commission_rate_bps, self.commission_cap_bps):
                 if rate is not None and rate > 0:
@@ -348,9 +379,7 @@ class CostCurve(msgspec.Struct, frozen=True, kw_only=True, gc=False):
             elif scale == 0:
                 candidate = high  # no impact: the net rises on this piece
             else:
-                unconstrained = self.average_daily_volume * (edge / ((1 + beta) * scale)) ** (
-                    1 / beta
-                )
+                unconstrained = self.impact_volume * (edge / ((1 + beta) * scale)) ** (1 / beta)
                 candidate = min(max(unconstrained, low), high)
             if math.isinf(candidate):
                 return math.inf
@@ -371,7 +400,7 @@ class CostCurve(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         brentq``) between the piece's cost minimum and its upper end. ``quantity`` is
         ``None`` when every size is within the budget (no impact) and 0 when none is.
         """
-        beta, scale, adv = self.impact_exponent, self.impact_scale_bps, self.average_daily_volume
+        beta, scale, adv = self.impact_exponent, self.impact_scale_bps, self.impact_volume
         for low, high, rate, intercept in reversed(self._pieces()):
             edge = budget_bps - self.fixed_bps - rate
             fixed_bps_times_quantity = intercept * _BPS / self.notional_per_unit
@@ -442,7 +471,8 @@ def cost_curve(
         )
         minimum = float(fees.minimum)
         cap_bps = None if fees.maximum_pct is None else fees.maximum_pct * 100
-    fixed_bps = half_spread_bps(intent.spread_bps) + delay_cost_bps(
+    taker = intent.taker_fraction
+    fixed_bps = taker * half_spread_bps(intent.spread_bps) + delay_cost_bps(
         intent.delay_ns, intent.gross_alpha_bps, intent.daily_volatility, config.delay
     )
     return CostCurve(
@@ -451,9 +481,10 @@ def cost_curve(
         commission_rate_bps=rate_bps,
         commission_minimum=minimum,
         commission_cap_bps=cap_bps,
-        impact_scale_bps=config.impact.coefficient * intent.daily_volatility * _BPS,
+        impact_scale_bps=taker * config.impact.coefficient * intent.daily_volatility * _BPS,
         impact_exponent=config.impact.exponent,
         average_daily_volume=intent.average_daily_volume,
+        slices=intent.slices,
     )
 
 
@@ -461,7 +492,7 @@ def _breakdown(
     curve: CostCurve, intent: TradeIntent, currency: str, size: float, commission_amount: float
 ) -> CostBreakdown:
     notional = size * curve.notional_per_unit
-    spread_bps = half_spread_bps(intent.spread_bps)
+    spread_bps = intent.taker_fraction * half_spread_bps(intent.spread_bps)
     delay_bps = curve.fixed_bps - spread_bps
     impact_bps = curve.impact_bps(size)
     commission_bps = commission_amount / notional * _BPS if notional > 0 else 0.0
@@ -493,8 +524,9 @@ def estimate_cost(
 ) -> CostBreakdown:
     """Return the expected cost of ``intent`` at ``quantity`` (default: its own), by kind.
 
-    A ``Quantity`` gets its commission from ``costs.fees.commission`` (exact, one fill);
-    a float size (for curves and solvers) from the continuous model of ``CostCurve``.
+    A ``Quantity`` of a one-slice intent gets its commission from ``costs.fees.commission``
+    (exact, one fill); a float size (for curves and solvers), or an intent in several slices,
+    from the continuous model of ``CostCurve`` (one minimum per child).
 
     Raises
     ------
@@ -503,7 +535,7 @@ def estimate_cost(
     """
     curve = cost_curve(intent, instrument, config)
     size_value = intent.quantity if quantity is None else quantity
-    if isinstance(size_value, Quantity):
+    if isinstance(size_value, Quantity) and intent.slices == 1:
         size = float(size_value)
         fee = float(commission(config.commission, instrument, size_value, intent.reference_price))
     else:

@@ -458,10 +458,12 @@ def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
     _check_benchmark(config, sources)
     _check_venues(config, instruments, sources)
     strategies = [build_strategy(s, config, base, i) for i, s in enumerate(config.strategies)]
+    plugins = _load_plugins(config, strategies, base)
     _check_strategies(config, strategies, instruments, sources)
     digest = config_hash(config)
     version = code_version()
-    code = [*_strategy_code_hashes(strategies)]  # user strategy files are code of the run
+    # User strategy files and the classes they load (agents) are code of the run.
+    code = _code_hashes([*(type(s) for s in strategies), *plugins])
     identity = hashlib.sha256(
         "|".join([digest, version, *code, *(s.content_hash for s in sources)]).encode()
     ).hexdigest()[:12]
@@ -477,12 +479,27 @@ def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
     )
 
 
-def _strategy_code_hashes(strategies: list[Strategy]) -> list[str]:
-    # The source files of strategies from outside tradeloop (whose code the version covers):
-    # an edited strategy file gives another run id, so a rerun never replaces the old run.
+def _load_plugins(config: RunConfig, strategies: list[Strategy], base_dir: Path) -> list[type]:
+    # The classes each strategy loads besides its own (the pipeline's agents), at startup.
+    loaded: list[type] = []
+    for index, strategy in enumerate(strategies):
+        where = f"strategies[{index}] ({config.strategies[index].class_path})"
+        try:
+            loaded.extend(strategy.load_plugins(base_dir))
+        except ConfigError as error:
+            raise ConfigError(f"{where}: {error}") from error
+        except Exception as error:  # user code: name it, as the strategy wrapper would
+            raise ConfigError(
+                f"{where}: load_plugins raised {type(error).__name__}: {error}"
+            ) from error
+    return loaded
+
+
+def _code_hashes(classes: list[type]) -> list[str]:
+    # The source files of classes from outside tradeloop (whose code the version covers): an
+    # edited strategy or agent file gives another run id, so a rerun never replaces the old run.
     hashes = []
-    for strategy in strategies:
-        cls = type(strategy)
+    for cls in classes:
         if cls.__module__.split(".")[0] == "tradeloop":
             continue
         try:

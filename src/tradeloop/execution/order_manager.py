@@ -168,9 +168,10 @@ class OrderManager:
 
     def cancel(self, client_order_id: str, reason: str = "") -> bool:
         """Ask the venue to cancel an open order (``reason``: who cancels it and why, carried
-        back on ``OrderCanceled``); return False if it is not open."""
+        back on ``OrderCanceled``); return False if it is not open or a cancel of it is already
+        pending (the venue answers the first one; a second would be a duplicate)."""
         order = self._open.get(client_order_id)
-        if order is None:
+        if order is None or order.status is OrderStatus.PENDING_CANCEL:
             return False
         now = self.clock.timestamp_ns()
         command = CancelOrder(

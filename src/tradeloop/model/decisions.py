@@ -183,7 +183,13 @@ class RiskLimitBreached(Event, frozen=True, kw_only=True):
 
 
 class CostDecisionRecord(msgspec.Struct, frozen=True, gc=False):
-    """The cost assessment of one change: costs by kind, gross and net alpha, the decision."""
+    """The cost assessment of one change: costs by kind, gross and net alpha, the decision.
+
+    ``algorithm`` is the execution algorithm the change was costed with (and is executed
+    with); ``taker_fraction`` the share expected to execute at market (paying the half spread
+    and impact), ``expected_delay_ns`` the expected time from the decision to the execution
+    (the delay cost's). Journals written before these fields decode with ``""``, 1 and 0.
+    """
 
     instrument_id: str
     decision: str
@@ -197,6 +203,9 @@ class CostDecisionRecord(msgspec.Struct, frozen=True, gc=False):
     impact_bps: float
     delay_bps: float
     reason: str
+    algorithm: str = ""
+    taker_fraction: float = 1.0
+    expected_delay_ns: int = 0
 
 
 class CostAssessed(Event, frozen=True, kw_only=True):
@@ -259,11 +268,12 @@ class InstrumentCapacity(msgspec.Struct, frozen=True, gc=False):
     (``trades``): ``typical_trade_notional``, and as a fraction of the equity at the time
     ``trade_fraction_of_capital``; ``gross_alpha_bps`` is their notional-weighted expected
     gross alpha (reductions and hedge trades expect none). At market inputs as of the end of
-    the run: ``cost_bps`` and ``net_alpha_bps`` of the typical trade, its ``participation``
-    of ADV, ``max_notional_within_alpha`` (the largest trade whose cost stays within its
-    alpha; ``None``: unbounded) and ``capacity_capital`` (the capital at which the typical
-    trade's net alpha reaches zero; ``None`` when unbounded or when the trades carry no alpha,
-    see ``note``).
+    the run: ``cost_bps`` and ``net_alpha_bps`` of the typical trade (with the execution
+    algorithm it gets), its ``participation`` of ADV, ``max_notional_within_alpha`` (the
+    largest trade whose cost stays within its alpha; ``None``: unbounded) and
+    ``capacity_capital`` (the capital at which the typical trade's net alpha reaches zero;
+    ``None`` when unbounded or when the trades carry no alpha, see ``note``). The last two
+    give passive fills no credit: at scale a limit's fill cannot be counted on.
     """
 
     instrument_id: str

@@ -30,8 +30,10 @@ METHODS = ("inverse_vol", "vol_target", "risk_parity", "min_variance", "mean_var
 
 
 class AgentSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """One signal agent: a built-in ``type`` (see ``AGENT_TYPES``) or ``module:Class`` whose
-    top-level package is listed in ``allow_agent_modules``; ``params`` go to its constructor."""
+    """One signal agent: a built-in ``type`` (see ``AGENT_TYPES``), ``path/to/file.py:Class``
+    (a file relative to the config's directory) or ``module:Class`` whose top-level package is
+    listed in ``allow_agent_modules`` (or is ``tradeloop``); ``params`` go to its
+    constructor."""
 
     type: str
     id: str | None = None
@@ -125,6 +127,9 @@ class CostSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     ``spread_bps`` is the full quoted spread per instrument (``default_spread_bps`` for the
     rest); σ and ADV come from the last ``adv_window`` bars; ``delay_ns`` is the expected time
     from decision to execution (a daily decision at the close executes at the next open).
+    Each change is costed with the execution algorithm it will get
+    (``pipeline.algorithm_choice``): a passive limit's fill probability and the bar spacing
+    come from the last ``fill_window`` bars.
     """
 
     assessment: CostAssessmentConfig = CostAssessmentConfig()
@@ -132,6 +137,7 @@ class CostSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     default_spread_bps: float = 4.0
     adv_window: int = 20
     delay_ns: int = 63_000_000_000_000  # 17.5 h: close to next open
+    fill_window: int = 60
 
     def __post_init__(self) -> None:
         spreads = [("default_spread_bps", self.default_spread_bps)] + [
@@ -140,8 +146,11 @@ class CostSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         for name, value in spreads:
             if not math.isfinite(value) or value < 0:
                 raise ConfigError(f"costs {name} {value} must be finite and >= 0")
-        if self.adv_window < 1:
-            raise ConfigError(f"costs adv_window {self.adv_window} must be at least 1 bar")
+        if self.adv_window < 2 or self.fill_window < 2:
+            raise ConfigError(
+                f"costs adv_window {self.adv_window} and fill_window {self.fill_window} must be "
+                "at least 2 bars"
+            )
         if self.delay_ns < 0:
             raise ConfigError(f"costs delay_ns {self.delay_ns} must be >= 0")
 
@@ -222,6 +231,8 @@ class ExecutionSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
                     f"in {self.slices} slices has no Almgren-Chriss trajectory with the "
                     f"rule-of-thumb coefficients: {error}; use more slices or a shorter horizon"
                 ) from None
+        if self.offset_ticks < 0:
+            raise ConfigError(f"execution offset_ticks {self.offset_ticks} must be >= 0")
         day = 86_400_000_000_000
         if self.volume_bucket_ns <= 0 or day % self.volume_bucket_ns:
             raise ConfigError(

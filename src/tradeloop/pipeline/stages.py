@@ -56,10 +56,12 @@ from tradeloop.model.enums import OrderSide, TradingState
 from tradeloop.model.events import Event, OrderEvent
 from tradeloop.model.instruments import Instrument
 from tradeloop.model.orders import Order
+from tradeloop.pipeline.algorithm_choice import choose_algorithm, execution_profile
 from tradeloop.pipeline.config import PipelineConfig
 from tradeloop.risk.review import ProposedChange, RiskReviewer
 
 if TYPE_CHECKING:
+    from tradeloop.costs.execution_profile import ExecutionProfile
     from tradeloop.model.order_factory import OrderFactory
 
 
@@ -829,7 +831,8 @@ class CostStage:
         host.subscribe_decisions(RiskReviewed, self.on_review)
 
     def on_review(self, event: RiskReviewed) -> None:
-        """Assess the approved changes of one rebalance."""
+        """Assess the approved changes of one rebalance, each with the execution algorithm it
+        will get (``pipeline.algorithm_choice``)."""
         from tradeloop.costs.assessment import TradeIntent, assess_trade
 
         host = self.host
@@ -842,6 +845,8 @@ class CostStage:
             target = targets.get(decision.instrument_id)
             if quantity == 0 or target is None:
                 continue
+            algorithm = choose_algorithm(host, decision.instrument_id, quantity)
+            profile = execution_profile(host, decision.instrument_id, algorithm, quantity)
             current = target.current_qty
             adds = abs(current + quantity) > abs(current)
             if target.is_hedge or not adds:
@@ -864,6 +869,9 @@ class CostStage:
                         0.0,
                         0.0,
                         why,
+                        algorithm=algorithm,
+                        taker_fraction=profile.taker_fraction,
+                        expected_delay_ns=profile.delay_ns,
                     )
                 )
                 continue
@@ -886,6 +894,9 @@ class CostStage:
                         0.0,
                         0.0,
                         "no volume history to estimate costs",
+                        algorithm=algorithm,
+                        taker_fraction=profile.taker_fraction,
+                        expected_delay_ns=profile.delay_ns,
                     )
                 )
                 continue
@@ -898,7 +909,9 @@ class CostStage:
                 average_daily_volume=adv,
                 spread_bps=spec.spread_bps.get(decision.instrument_id, spec.default_spread_bps),
                 gross_alpha_bps=target.expected_alpha_bps,
-                delay_ns=spec.delay_ns,
+                delay_ns=profile.delay_ns,
+                taker_fraction=profile.taker_fraction,
+                slices=profile.slices,
             )
             assessment = assess_trade(intent, instrument, spec.assessment)
             out = float(assessment.recommended_quantity)
@@ -916,7 +929,10 @@ class CostStage:
                     spread_bps=cost.spread_bps,
                     impact_bps=cost.impact_bps,
                     delay_bps=cost.delay_bps,
-                    reason=assessment.reason,
+                    reason=f"{assessment.reason} ({_execution_note(profile)})",
+                    algorithm=algorithm,
+                    taker_fraction=profile.taker_fraction,
+                    expected_delay_ns=profile.delay_ns,
                 )
             )
         now = host.now_ns()
@@ -960,6 +976,7 @@ class CostStage:
         spec = host.config.costs
         legs: list[CapacityLeg] = []
         rows: list[InstrumentCapacity] = []
+        algorithms: set[str] = set()
         for instrument_id in sorted(self._traded):
             traded = self._traded[instrument_id]
             instrument = host.instrument(instrument_id)
@@ -976,6 +993,10 @@ class CostStage:
             )
             if quantity.raw <= 0:
                 quantity = instrument.lot_size
+            # Costed as the cost assessment costs a buy of that size: with its algorithm.
+            algorithm = choose_algorithm(host, instrument_id, float(quantity))
+            profile = execution_profile(host, instrument_id, algorithm, float(quantity))
+            algorithms.add(algorithm)
             intent = TradeIntent(
                 instrument_id=instrument_id,
                 side=OrderSide.BUY,
@@ -985,12 +1006,26 @@ class CostStage:
                 average_daily_volume=adv,
                 spread_bps=spec.spread_bps.get(instrument_id, spec.default_spread_bps),
                 gross_alpha_bps=alpha,
-                delay_ns=spec.delay_ns,
+                delay_ns=profile.delay_ns,
+                taker_fraction=profile.taker_fraction,
+                slices=profile.slices,
+            )
+            # At scale a passive limit cannot be counted on to fill: the largest size within
+            # the alpha and the capacity give passive fills no credit.
+            scaled = execution_profile(
+                host, instrument_id, algorithm, float(quantity), passive_credit=False
+            )
+            at_scale = msgspec.structs.replace(
+                intent,
+                delay_ns=scaled.delay_ns,
+                taker_fraction=scaled.taker_fraction,
+                slices=scaled.slices,
             )
             report = tradability_report(intent, instrument, spec.assessment, alpha)
+            scale_report = tradability_report(at_scale, instrument, spec.assessment, alpha)
             legs.append(
                 CapacityLeg(
-                    curve=cost_curve(intent, instrument, spec.assessment),
+                    curve=cost_curve(at_scale, instrument, spec.assessment),
                     gross_alpha_bps=alpha,
                     trade_fraction_of_capital=fraction,
                     trades_per_rebalance=traded.count / self.rebalances,
@@ -1001,7 +1036,7 @@ class CostStage:
             if alpha > 0:
                 note = ""
                 capacity = capacity_estimate(
-                    intent, instrument, spec.assessment, fraction
+                    at_scale, instrument, spec.assessment, fraction
                 ).capacity_capital
             rows.append(
                 InstrumentCapacity(
@@ -1013,7 +1048,7 @@ class CostStage:
                     cost_bps=report.cost_bps,
                     net_alpha_bps=alpha - report.cost_bps,
                     participation=report.participation,
-                    max_notional_within_alpha=report.max_notional_within_budget,
+                    max_notional_within_alpha=scale_report.max_notional_within_budget,
                     capacity_capital=capacity,
                     note=note,
                 )
@@ -1027,11 +1062,24 @@ class CostStage:
             basis=(
                 f"typical traded change per instrument over {self.rebalances} rebalances; "
                 f"sigma and ADV over the last {spec.adv_window} bars; spread, delay "
-                f"{spec.delay_ns / 3.6e12:.1f} h and commission of the cost assessment"
+                f"{spec.delay_ns / 3.6e12:.1f} h to the next execution and commission of the "
+                f"cost assessment; costs at the typical size with the algorithm it gets "
+                f"({', '.join(sorted(algorithms)) or 'none'}); the largest size within the "
+                "alpha and the capacity with no credit for passive fills"
             ),
             ts_event=now,
             ts_init=now,
         )
+
+
+def _execution_note(profile: ExecutionProfile) -> str:
+    # What the cost assumed about the execution, for the reason.
+    note = f"costed for {profile.algorithm}"
+    if profile.fill_probability is not None:
+        note += f": {profile.fill_probability:.0%} expected to fill at the limit"
+    if profile.slices > 1:
+        note += f" in {profile.slices} slices"
+    return f"{note}, expected delay {profile.delay_ns / 3.6e12:.1f} h"
 
 
 def _multiplier(instrument: Instrument) -> float:
@@ -1071,6 +1119,7 @@ class ExecutionStage:
                 event.rebalance_id,
                 record.reason,
                 reduce_only=False,
+                algorithm=record.algorithm or None,  # the one it was costed with
             )
 
     def exit_now(self, instrument_id: str, delta_qty: float, reason: str, decision_id: str) -> None:
@@ -1102,14 +1151,6 @@ class ExecutionStage:
         finally:
             self._cancel_reason = ""
 
-    def _choose(self, instrument_id: str, quantity: float) -> str:
-        spec = self.host.config.execution
-        volumes = self.host.history.volumes(instrument_id, self.host.config.costs.adv_window)
-        adv = float(np.mean(volumes)) if len(volumes) else 0.0
-        if adv > 0 and abs(quantity) / adv > spec.large_participation:
-            return spec.large_algorithm
-        return spec.algorithm
-
     def _start(
         self,
         instrument_id: str,
@@ -1131,7 +1172,7 @@ class ExecutionStage:
         if quantity.raw <= 0:
             return
         spec = host.config.execution
-        name = algorithm or self._choose(instrument_id, delta_qty)
+        name = algorithm or choose_algorithm(host, instrument_id, delta_qty)
         self._parents += 1
         parent = f"P-{host.order_factory.strategy_id}-{self._parents}"
         close = host.history.last_close(instrument_id) or 0.0

@@ -9,7 +9,7 @@ chain synchronously; risk also acts on every step and bar.
 
 from __future__ import annotations
 
-import importlib
+from pathlib import Path
 from typing import Any
 
 from tradeloop.agents.base import SignalAgent
@@ -24,6 +24,7 @@ from tradeloop.agents.ensemble import Ensemble
 from tradeloop.agents.host import AgentHost
 from tradeloop.analytics.history import BarHistory
 from tradeloop.core.errors import ConfigError
+from tradeloop.core.plugins import load_class
 from tradeloop.model.data import Bar
 from tradeloop.model.decisions import CapacityEstimated
 from tradeloop.model.enums import TradingState
@@ -50,37 +51,48 @@ _BUILTIN_AGENTS: dict[str, type[SignalAgent]] = {
 }
 
 
-def build_agent(spec: AgentSpec, allowed_modules: list[str]) -> SignalAgent:
+def build_agent(
+    spec: AgentSpec, allowed_modules: list[str], base_dir: Path | None = None
+) -> SignalAgent:
     """Return the agent ``spec`` describes.
+
+    ``spec.type`` is a built-in name, ``package.module:Class`` (``package`` in
+    ``allowed_modules``, or ``tradeloop``) or ``path/to/file.py:Class`` (relative to
+    ``base_dir``, the config's directory), loaded by ``core.plugins.load_class`` as strategies
+    are.
 
     Raises
     ------
     ConfigError
-        If the type is unknown or not allowed, or the params do not fit its constructor.
+        If the type is unknown, not allowed, cannot be loaded or is not a ``SignalAgent``,
+        or the agent cannot be built from its params.
     """
-    cls: Any = _BUILTIN_AGENTS.get(spec.type)
+    cls: type[SignalAgent] | None = _BUILTIN_AGENTS.get(spec.type)
     if cls is None:
-        module_name, sep, class_name = spec.type.partition(":")
-        if not sep:
+        if ":" not in spec.type:
             raise ConfigError(
-                f"agent type {spec.type!r} is neither a built-in "
-                f"({', '.join(AGENT_TYPES)}) nor module:Class"
+                f"agent type {spec.type!r} is neither a built-in ({', '.join(AGENT_TYPES)}) "
+                "nor module:Class or path/to/file.py:Class"
             )
-        if module_name.split(".")[0] not in allowed_modules:
-            raise ConfigError(f"agent module {module_name} is not in allow_agent_modules")
-        try:
-            cls = getattr(importlib.import_module(module_name), class_name)
-        except (ImportError, AttributeError) as error:
-            raise ConfigError(f"agent {spec.type} cannot be loaded: {error}") from None
-        if not (isinstance(cls, type) and issubclass(cls, SignalAgent)):
-            raise ConfigError(f"agent {spec.type} is not a SignalAgent subclass")
+        cls = load_class(
+            spec.type,
+            SignalAgent,
+            kind="agent",
+            allowed=allowed_modules,
+            allow_hint="allow_agent_modules",
+            base_dir=base_dir,
+        )
     params = dict(spec.params)
     if spec.id is not None:
         params["agent_id"] = spec.id
     try:
-        agent: SignalAgent = cls(**params)
+        agent = cls(**params)
     except TypeError as error:
         raise ConfigError(f"agent {spec.type} params {spec.params}: {error}") from None
+    except Exception as error:  # the agent's own constructor: name it, at startup
+        raise ConfigError(
+            f"agent {spec.type} could not be built: {type(error).__name__}: {error}"
+        ) from error
     return agent
 
 
@@ -88,12 +100,26 @@ class Pipeline(Strategy):
     """The multi-agent pipeline (see the module docstring and ``PipelineConfig``)."""
 
     Config = PipelineConfig
+    _agents: list[SignalAgent] | None = None  # built by ``load_plugins``
 
     def required_instruments(self) -> list[str]:
         """Return the universe, the benchmark and the regime instrument (checked at startup)."""
         config: PipelineConfig = self.config
         named = [*config.universe, config.benchmark, config.regime.instrument]
         return sorted({i for i in named if i is not None})
+
+    def load_plugins(self, base_dir: Path) -> list[type[Any]]:
+        """Build the agents (user agents load here, relative to ``base_dir``) and return
+        their classes (see ``Strategy.load_plugins``)."""
+        config: PipelineConfig = self.config
+        agents: list[SignalAgent] = []
+        for index, spec in enumerate(config.agents):
+            try:
+                agents.append(build_agent(spec, config.allow_agent_modules, base_dir))
+            except ConfigError as error:
+                raise ConfigError(f"agents[{index}]: {error}") from error
+        self._agents = agents
+        return [type(agent) for agent in agents]
 
     def on_start(self) -> None:
         """Build the stages, subscribe to the universe's bars and to the steps."""
@@ -105,7 +131,11 @@ class Pipeline(Strategy):
         for instrument_id in self._instrument_ids:
             self.subscribe_bars(instrument_id)
         self.subscribe_steps()
-        agents = [build_agent(spec, config.allow_agent_modules) for spec in config.agents]
+        # The agents the engine loaded at startup; a pipeline started without the engine's
+        # startup builds them now (user agents only by module or absolute file path).
+        agents = self._agents
+        if agents is None:
+            agents = [build_agent(spec, config.allow_agent_modules) for spec in config.agents]
         self.agent_host = AgentHost(agents, config.max_agent_failures)
         ensemble = Ensemble(
             config.ensemble, [a.id for a in agents], [a.id for a in agents if a.is_filter]

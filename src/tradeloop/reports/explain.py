@@ -409,6 +409,12 @@ def sections(
             f"spread {cost.spread_bps:.2f}, impact {cost.impact_bps:.2f}, "
             f"delay {cost.delay_bps:.2f})",
         )
+        if cost.algorithm:  # journals before the cost stage recorded the algorithm have none
+            lines += (
+                f"costed for {cost.algorithm}: {cost.taker_fraction:.0%} expected at market "
+                f"(pays the half spread and impact), expected delay "
+                f"{cost.expected_delay_ns / 3.6e12:.1f} h",
+            )
     else:
         lines = _missing("CostAssessed")
     out.append(ExplainSection(title="cost assessment", lines=lines))

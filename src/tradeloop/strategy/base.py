@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 import msgspec
@@ -261,6 +262,19 @@ class Strategy:
         ConfigError
             If the config cannot run with these instruments and data.
         """
+
+    def load_plugins(self, base_dir: Path) -> list[type[Any]]:
+        """Load the user classes the config names besides the strategy's own (the pipeline's
+        signal agents) and return them.
+
+        The engine calls it once at startup, before anything is written, with the directory
+        the config's relative paths resolve against (``core.plugins.load_class`` does the
+        loading), so a missing file or class stops the run with a config error instead of
+        failing in ``on_start``. The source files of the returned classes from outside
+        tradeloop are code of the run: they are part of its identity, like a strategy file.
+        The default loads nothing.
+        """
+        return []
 
     def start(self) -> None:
         """Run ``on_start`` (engine side)."""

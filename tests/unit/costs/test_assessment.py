@@ -279,3 +279,58 @@ def test_costs_are_non_negative_and_total_money_grows_with_size(
         assert min(cost.commission_amount, cost.impact_amount, cost.total_amount) >= 0
     assert low.total_amount <= high.total_amount + 1e-9
     assert low.impact_bps <= high.impact_bps
+
+
+def test_only_the_share_expected_at_market_pays_the_half_spread_and_impact() -> None:
+    # 10,000 shares, a quarter expected at market: half spread 2 * 0.25 = 0.5 bps, impact
+    # 20 * 0.25 = 5 bps, commission 1 bps on everything: 6.5 bps.
+    cost = estimate_cost(intent(quantity=Quantity(10_000, 0), taker_fraction=0.25), ACME, BPS_1)
+    assert cost.spread_bps == pytest.approx(0.5)
+    assert cost.impact_bps == pytest.approx(5.0)
+    assert cost.commission_bps == pytest.approx(1.0)
+    assert cost.total_bps == pytest.approx(6.5)
+    assert cost.spread_amount == pytest.approx(25.0)
+
+
+def test_slices_pay_impact_per_child_and_a_commission_minimum_each() -> None:
+    # 10,000 shares in 4 children of 2,500: impact 1 * 0.02 * sqrt(2,500 / 1e6) = 10 bps.
+    cost = estimate_cost(intent(quantity=Quantity(10_000, 0), slices=4), ACME, BPS_1)
+    assert cost.impact_bps == pytest.approx(10.0)
+    config = CostAssessmentConfig(
+        commission=CommissionConfig(kind="per_share", per_share="0.005", minimum="1.00")
+    )
+    # 100 shares in 4 children of 25: 4 * max(25 * 0.005, 1.00) = 4.00.
+    sliced = intent(quantity=Quantity(100, 0), slices=4)
+    assert estimate_cost(sliced, ACME, config).commission_amount == pytest.approx(4.0)
+    assert estimate_cost(intent(quantity=Quantity(100, 0)), ACME, config).commission_amount == 1.0
+
+
+@pytest.mark.parametrize(
+    ("profile", "optimum"),
+    [
+        # net(Q) = Q * 50 * (a - b sqrt(Q / (n ADV))) / 1e4 with a = 30 - 1 - 2 t, b = 200 t:
+        # Q* = n ADV (a / 1.5 b)^2.
+        ({"slices": 4}, 4e6 * (27 / 300) ** 2),
+        ({"taker_fraction": 0.5}, 1e6 * (28 / 150) ** 2),
+        ({"taker_fraction": 0.5, "slices": 2}, 2e6 * (28 / 150) ** 2),
+    ],
+)
+def test_the_shrink_optimum_follows_the_execution_profile(
+    profile: dict[str, Any], optimum: float
+) -> None:
+    profiled = intent(quantity=Quantity(200_000, 0), **profile)
+    assessment = assess_trade(profiled, ACME, BPS_1)
+    assert assessment.decision == CostDecision.SHRINK
+    assert assessment.optimal_quantity == pytest.approx(optimum, rel=1e-12)
+    sizes = np.arange(1, 200_001, dtype=np.float64)
+    curve = cost_curve(profiled, ACME, BPS_1)
+    net = [curve.net_alpha_amount(q, 30.0) for q in sizes]
+    assert abs(sizes[int(np.argmax(net))] - optimum) < 1  # the best whole size is next to it
+    assert assessment.recommended_quantity.raw == math.floor(optimum)  # rounded down to lots
+
+
+def test_an_execution_profile_outside_its_range_is_refused() -> None:
+    with pytest.raises(InvalidValueError, match=r"taker fraction 1\.5"):
+        intent(taker_fraction=1.5)
+    with pytest.raises(InvalidValueError, match="slices 0"):
+        intent(slices=0)

@@ -151,3 +151,16 @@ def test_cancel_is_journaled_and_only_for_open_orders() -> None:
     assert command.reason == "superseded by R-7"
     assert manager.cancel("O-unknown") is False
     assert isinstance(client.seen[-1], CancelOrder)
+
+
+def test_a_second_cancel_while_one_is_pending_is_a_no_op_not_an_error() -> None:
+    # A limit-then-market algorithm cancels its limit at the timeout; a risk exit on the same
+    # bar cancels the algorithm again before the venue answered.
+    manager, client, journal, _, f = setup()
+    order = manager.submit(f.limit(AAPL.id, OrderSide.BUY, Quantity(10, 0), Price(9900, 2)))
+    assert manager.cancel(order.client_order_id, "limit_then_market timeout") is True
+    assert order.status is OrderStatus.PENDING_CANCEL
+    records, sent = len(journal.records), len(client.seen)
+    assert manager.cancel(order.client_order_id, "superseded by risk-1") is False
+    assert order.status is OrderStatus.PENDING_CANCEL
+    assert (len(journal.records), len(client.seen)) == (records, sent)

@@ -85,7 +85,7 @@ def test_shortfall_needs_a_positive_spread_for_its_coefficients() -> None:
     [
         ({"default_spread_bps": -1.0}, r"costs default_spread_bps -1.0 must be finite and >= 0"),
         ({"spread_bps": {"A.XNAS": float("nan")}}, r"costs spread_bps\['A.XNAS'\] nan must be"),
-        ({"adv_window": 0}, r"costs adv_window 0 must be at least 1 bar"),
+        ({"adv_window": 1}, r"costs adv_window 1 and fill_window 60 must be at least 2 bars"),
         ({"delay_ns": -1}, r"costs delay_ns -1 must be >= 0"),
     ],
 )
@@ -110,3 +110,37 @@ def test_the_demo_with_a_routing_algorithm_stops_at_startup_and_writes_nothing(
     with pytest.raises(ConfigError, match="execution algorithm 'sor' routes over several venues"):
         prepare_run(config, DEMO.parent)
     assert not (tmp_path / "runs").exists()
+
+
+def _config(**sections: object) -> PipelineConfig:
+    return msgspec.convert({"universe": ["ORCL.XNAS"], **sections}, type=PipelineConfig)
+
+
+def test_an_unknown_execution_algorithm_is_a_config_error_naming_the_known_ones() -> None:
+    with pytest.raises(ConfigError) as error:
+        _config(execution={"algorithm": "limit_than_market"})
+    assert str(error.value) == (
+        "execution algorithm 'limit_than_market' is not one of " + ", ".join(PIPELINE_ALGORITHMS)
+    )
+
+
+def test_negative_limit_offset_and_short_cost_windows_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="offset_ticks -1 must be >= 0"):
+        _config(execution={"offset_ticks": -1})
+    with pytest.raises(ConfigError, match="fill_window 1 must be at least 2 bars"):
+        _config(costs={"fill_window": 1})
+    with pytest.raises(ConfigError, match="delay_ns -1 must be >= 0"):
+        _config(costs={"delay_ns": -1})
+
+
+def test_the_example_demo_config_is_the_demo_but_for_its_name() -> None:
+    from importlib.resources import files
+
+    demo = load_config(Path(str(files("tradeloop.cli").joinpath("demo.toml"))))
+    example = load_config(Path(__file__).parents[3] / "examples" / "pipeline_demo.toml")
+    assert (demo.run.name, example.run.name) == ("demo", "pipeline-demo")
+    renamed = msgspec.structs.replace(
+        example, run=msgspec.structs.replace(example.run, name="demo")
+    )
+    assert msgspec.to_builtins(renamed) == msgspec.to_builtins(demo)
+    assert demo.strategies[0].params["execution"]["algorithm"] == "limit_then_market"

@@ -101,23 +101,42 @@ def test_every_pipeline_order_comes_from_a_risk_approved_decision(demo_run: RunR
             assert rebalance in breaches
             continue
         assert (rebalance, order.instrument_id) in approved
-    # What each parent's children could fill adds up to no more than the quantity risk approved
-    # (children that ended count what they filled; working ones their whole quantity).
+    # What each parent's children could fill adds up to no more than the quantity risk approved,
+    # at every instant in journal order (children that ended count what they filled; working
+    # ones their whole quantity): a child replaces another (limit-then-market's market order)
+    # only once the other has ended.
+    parent_of = {o.client_order_id: o.parent_order_id for o in orders}
+    quantity_of = {o.client_order_id: float(o.quantity) for o in orders}
     filled: dict[str, float] = collections.Counter()
     ended: set[str] = set()
+    working: dict[str, set[str]] = collections.defaultdict(set)
+
+    def committed(parent: str) -> float:
+        done = sum(
+            filled[k.client_order_id] for k in children[parent] if k.client_order_id in ended
+        )
+        return done + sum(quantity_of[k] for k in working[parent])
+
+    replaced = 0
     for record in records:
-        if isinstance(record, OrderFilled):
+        if isinstance(record, SubmitOrder):
+            parent = record.order.parent_order_id
+            assert parent is not None
+            replaced += any(k.client_order_id in ended for k in children[parent])
+            working[parent].add(record.order.client_order_id)
+            assert committed(parent) <= plans[parent].quantity + 1e-9
+        elif isinstance(record, OrderFilled):
             filled[record.client_order_id] += float(record.last_qty)
+            if filled[record.client_order_id] >= quantity_of[record.client_order_id] - 1e-9:
+                ended.add(record.client_order_id)
+                working[parent_of[record.client_order_id]].discard(record.client_order_id)
         elif isinstance(record, (OrderCanceled, OrderExpired, OrderDenied, OrderRejected)):
             ended.add(record.client_order_id)
-    for parent, kids in children.items():
+            working[parent_of[record.client_order_id]].discard(record.client_order_id)
+    assert replaced > 100  # the limits their session did not fill went at market afterwards
+    for parent in children:
         plan = plans[parent]
-        committed = sum(
-            filled[k.client_order_id] if k.client_order_id in ended else float(k.quantity)
-            for k in kids
-        )
-        assert committed <= plan.quantity + 1e-9
-        assert sum(float(k.quantity) for k in kids) <= plan.quantity + 1e-9  # no replacements
+        assert committed(parent) <= plan.quantity + 1e-9
         if not plan.rebalance_id.startswith("risk-"):
             limit = approved[(plan.rebalance_id, plan.instrument_id)]
             assert plan.quantity <= abs(limit) + 1e-9
@@ -194,10 +213,20 @@ def test_demo_charges_the_opportunity_cost_of_delay(demo_run: RunResult) -> None
         if a.gross_alpha_bps > 0
     ]
     assert gated
-    # 17.5 h of waiting with a 7-day half-life loses 1 - 2^(-17.5 / 168) of the alpha.
-    lost = 1 - 2 ** (-17.5 / 168)
+    # Limit-then-market: the share t expected at market waits for the open after the timeout
+    # bar (17.5 h + one bar interval I), the rest fills during that session (half-way between
+    # the open and the bar's end): E = (1 - t) (17.5 h + I) / 2 + t (I + 17.5 h). Each decision
+    # charges the alpha lost over E with a 7-day half-life, and the half spread (2 bps) on t.
+    hour = 3.6e12
     for assessment in gated:
+        assert assessment.algorithm == "limit_then_market"
+        taker, delay_h = assessment.taker_fraction, assessment.expected_delay_ns / hour
+        assert 0 <= taker < 0.5
+        interval_h = (delay_h - (1 - taker) * 17.5 / 2 - taker * 17.5) / ((1 - taker) / 2 + taker)
+        assert 24 <= interval_h <= 2 * 24  # a daily bar: 1 to 2 calendar days apart on average
+        lost = 1 - 2 ** (-assessment.expected_delay_ns / (168 * hour))
         assert assessment.delay_bps == pytest.approx(assessment.gross_alpha_bps * lost, rel=1e-9)
+        assert assessment.spread_bps == pytest.approx(2.0 * taker, rel=1e-12)
 
 
 def test_demo_run_twice_gives_byte_identical_journals(demo_run: RunResult, tmp_path: Path) -> None:
@@ -223,3 +252,22 @@ def test_demo_summary_reports_gross_and_net_with_costs_by_kind(demo_run: RunResu
     db = sqlite3.connect(demo_run.journal_path)
     (manifest,) = db.execute("select payload from manifest").fetchone()
     assert json.loads(manifest)["config_hash"] == demo_run.kernel.journal.manifest.config_hash  # type: ignore[attr-defined]
+
+
+def test_each_change_is_executed_with_the_algorithm_it_was_costed_with(
+    demo_run: RunResult,
+) -> None:
+    records = [r.record for r in read_records(demo_run.journal_path)]
+    costed = {
+        (r.rebalance_id, a.instrument_id): a.algorithm
+        for r in records
+        if isinstance(r, CostAssessed)
+        for a in r.assessments
+    }
+    plans = [r for r in records if isinstance(r, ExecutionPlanned)]
+    rebalances = [p for p in plans if not p.rebalance_id.startswith("risk-")]
+    assert len(rebalances) > 1000
+    for plan in rebalances:
+        assert plan.algorithm == costed[(plan.rebalance_id, plan.instrument_id)]
+    assert {p.algorithm for p in rebalances} == {"limit_then_market"}
+    assert {p.algorithm for p in plans if p.rebalance_id.startswith("risk-")} == {"immediate"}
