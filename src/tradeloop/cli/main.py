@@ -141,12 +141,8 @@ def _summary_table(title: str, summary: dict[str, Any]) -> Table:
         table.add_row("fees", f"{summary['fees']:,.2f}")
     extra = [""] * (len(table.columns) - 2)
     table.add_row("orders / denied", f"{summary['orders']} / {summary['orders_denied']}", *extra)
-    filled = summary["buys"] + summary["sells"]
-    table.add_row(
-        "fills / orders filled (buy / sell)",
-        f"{summary['fills']} / {filled} ({summary['buys']} / {summary['sells']})",
-        *extra,
-    )
+    table.add_row("fills", f"{summary['fills']}", *extra)
+    table.add_row("orders filled (buy/sell)", f"{summary['buys']} / {summary['sells']}", *extra)
     table.add_row("market data records", f"{summary['records']:,}", *extra)
     table.add_row("quarantined records", f"{summary['quarantined']:,}", *extra)
     return table
