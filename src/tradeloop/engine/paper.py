@@ -3,7 +3,9 @@
 The feed runs on its own thread: it releases each record when the (accelerated) live clock
 reaches the record's ``ts_init`` and puts it on a queue. The kernel thread takes records off
 the queue, fires timers that fell due on the live clock, and dispatches each record exactly
-as a backtest does. No I/O or waiting happens on the kernel thread besides the queue.
+as a backtest does. The kernel thread does no I/O besides the queue and the journal: records
+go down a pipe to the journal's writer process, and a command waits for the writer's
+acknowledgement that it is on disk before it is sent (journal before send, by design).
 
 With the same data, the strategy, the order manager, the risk engine and the simulated
 venue see the same records in the same order as in a backtest, so the orders and fills are
