@@ -399,7 +399,24 @@ class TargetStage:
                     now_weights,
                 )
             elif spec.method == "min_variance":
-                weights = minimum_variance_weights(covariance, constraints, now_weights)
+                signs = np.sign(conviction)
+                if np.any(signs < 0):
+                    # Least variance on the side each score points to: long-only in the space
+                    # where short-scored names' returns are flipped, then flipped back and
+                    # projected onto the book's bounds (the net bounds are on signed weights).
+                    budget = min(spec.max_gross_exposure, spec.max_weight * len(active))
+                    sided = PortfolioConstraints(
+                        max_abs_weight=spec.max_weight,
+                        max_gross_exposure=spec.max_gross_exposure,
+                        min_net_exposure=budget,
+                        max_net_exposure=budget,
+                    )
+                    flipped = minimum_variance_weights(
+                        covariance * np.outer(signs, signs), sided, now_weights * signs
+                    )
+                    weights = project_to_constraints(signs * flipped, constraints, now_weights)
+                else:
+                    weights = minimum_variance_weights(covariance, constraints, now_weights)
             else:
                 expected = conviction * spec.alpha_bps_per_score / 10_000
                 weights = mean_variance_weights(
@@ -409,7 +426,10 @@ class TargetStage:
             reasons.append(f"construction failed, keeping current weights: {error}")
             return dict(current), reasons
         reasons.append(f"{spec.method} over {len(active)} names, {len(returns)} returns")
-        return {n: float(w) for n, w in zip(active, weights, strict=True)}, reasons
+        # Optimizers leave round-off (a weight of -5e-23) where the answer is zero.
+        return {
+            n: float(w) if abs(w) > 1e-12 else 0.0 for n, w in zip(active, weights, strict=True)
+        }, reasons
 
     def on_scores(self, event: EnsembleScored) -> None:
         """Build, hedge and size the targets of one rebalance."""
