@@ -479,19 +479,24 @@ def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
     )
 
 
+def _startup_hook(config: RunConfig, index: int, hook: Callable[..., Any], *args: Any) -> Any:
+    # A strategy's startup hook (user code): any failure is a config error naming the strategy.
+    where = f"strategies[{index}] ({config.strategies[index].class_path})"
+    try:
+        return hook(*args)
+    except ConfigError as error:
+        raise ConfigError(f"{where}: {error}") from error
+    except Exception as error:  # as the strategy wrapper would, name it
+        raise ConfigError(
+            f"{where}: {hook.__name__} raised {type(error).__name__}: {error}"
+        ) from error
+
+
 def _load_plugins(config: RunConfig, strategies: list[Strategy], base_dir: Path) -> list[type]:
     # The classes each strategy loads besides its own (the pipeline's agents), at startup.
     loaded: list[type] = []
     for index, strategy in enumerate(strategies):
-        where = f"strategies[{index}] ({config.strategies[index].class_path})"
-        try:
-            loaded.extend(strategy.load_plugins(base_dir))
-        except ConfigError as error:
-            raise ConfigError(f"{where}: {error}") from error
-        except Exception as error:  # user code: name it, as the strategy wrapper would
-            raise ConfigError(
-                f"{where}: load_plugins raised {type(error).__name__}: {error}"
-            ) from error
+        loaded.extend(_startup_hook(config, index, strategy.load_plugins, base_dir))
     return loaded
 
 
@@ -596,13 +601,7 @@ def _check_strategies(
     known = ", ".join(sorted(instruments)) or "none"
     for index, strategy in enumerate(strategies):
         where = f"strategies[{index}] ({config.strategies[index].class_path})"
-        try:
-            required = strategy.required_instruments()
-        except Exception as error:  # user code: name it, as the strategy wrapper would
-            raise ConfigError(
-                f"{where}: required_instruments raised {type(error).__name__}: {error}"
-            ) from error
-        for instrument_id in required:
+        for instrument_id in _startup_hook(config, index, strategy.required_instruments):
             if instrument_id not in instruments:
                 raise ConfigError(
                     f"{where}: instrument {instrument_id} is unknown; known instruments: {known}"
@@ -614,15 +613,7 @@ def _check_strategies(
                 )
     run = _run_inputs(instruments, sources)
     for index, strategy in enumerate(strategies):
-        where = f"strategies[{index}] ({config.strategies[index].class_path})"
-        try:
-            strategy.check_run(run)
-        except ConfigError as error:
-            raise ConfigError(f"{where}: {error}") from None
-        except Exception as error:  # user code: name it, as the strategy wrapper would
-            raise ConfigError(
-                f"{where}: check_run raised {type(error).__name__}: {error}"
-            ) from error
+        _startup_hook(config, index, strategy.check_run, run)
 
 
 def _run_inputs(instruments: dict[str, Instrument], sources: list[LoadedSource]) -> RunInputs:
