@@ -18,8 +18,9 @@ and fidelity levels can be compared on real data, and measured with ``tradeloop 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -271,32 +272,28 @@ class ExecutionSchedule(Strategy):
 
 def _exact_quantity(instrument: Instrument, text: str, what: str, where: str) -> Quantity:
     # A quantity of the config as given: on the lot grid, never silently rounded.
-    try:
-        quantity = instrument.make_quantity(text)
-        exact = quantity.as_decimal() == Decimal(text)
-    except (InvalidValueError, ArithmeticError):
-        raise ConfigError(f"{where}: {what} {text!r} is not a decimal number") from None
-    if quantity.raw <= 0 or not exact:
-        raise ConfigError(
-            f"{where}: {what} {text} is not a positive multiple of {instrument.id}'s lot size "
-            f"{instrument.lot_size}"
-        )
-    return quantity
+    grid = f"{instrument.id}'s lot size {instrument.lot_size}"
+    return _exact(instrument.make_quantity, text, what, where, grid)
 
 
 def _exact_price(instrument: Instrument, text: str, what: str, where: str) -> Price:
     # A price of the config as given: on the tick grid, never silently rounded.
+    grid = f"{instrument.id}'s tick size {instrument.tick_size}"
+    return _exact(instrument.make_price, text, what, where, grid)
+
+
+_Exact = TypeVar("_Exact", Price, Quantity)
+
+
+def _exact(make: Callable[[str], _Exact], text: str, what: str, where: str, grid: str) -> _Exact:
     try:
-        price = instrument.make_price(text)
-        exact = price.as_decimal() == Decimal(text)
+        value = make(text)
+        is_exact = value.as_decimal() == Decimal(text)
     except (InvalidValueError, ArithmeticError):
         raise ConfigError(f"{where}: {what} {text!r} is not a decimal number") from None
-    if price.raw <= 0 or not exact:
-        raise ConfigError(
-            f"{where}: {what} {text} is not a positive multiple of {instrument.id}'s tick size "
-            f"{instrument.tick_size}"
-        )
-    return price
+    if value.raw <= 0 or not is_exact:
+        raise ConfigError(f"{where}: {what} {text} is not a positive multiple of {grid}")
+    return value
 
 
 def build_plan(
