@@ -5,7 +5,7 @@ from pathlib import Path
 import msgspec
 
 from tradeloop.config import load_config
-from tradeloop.engine.runner import prepare_run, run_backtest
+from tradeloop.engine.runner import PreparedRun, prepare_run, run_backtest
 from tradeloop.journal import read_records
 from tradeloop.model import LiquiditySide, OrderFilled
 
@@ -42,14 +42,16 @@ params = {{ instrument_id = "BTCUSDT-PERP.BINANCE" }}
 """
 
 
-def test_book_data_in_a_config_fills_at_the_book_and_queues_passive_orders(tmp_path: Path) -> None:
-    path = tmp_path / "book.toml"
-    path.write_text(CONFIG)
+def _prepared(tmp_path: Path, text: str) -> PreparedRun:
+    path = tmp_path / "run.toml"
+    path.write_text(text)
     config = load_config(path)
-    config = msgspec.structs.replace(
-        config, run=msgspec.structs.replace(config.run, output_dir=str(tmp_path))
-    )
-    prepared = prepare_run(config, tmp_path)
+    run = msgspec.structs.replace(config.run, output_dir=str(tmp_path))
+    return prepare_run(msgspec.structs.replace(config, run=run), tmp_path)
+
+
+def test_book_data_in_a_config_fills_at_the_book_and_queues_passive_orders(tmp_path: Path) -> None:
+    prepared = _prepared(tmp_path, CONFIG)
     kinds = sorted(s.name.rsplit(":", 1)[1] for s in prepared.sources)
     assert kinds == ["book", "quotes", "trades"]
     result = run_backtest(prepared)
@@ -109,13 +111,7 @@ at = "2012-06-21T13:30:05Z"
 
 
 def test_lobster_messages_drive_a_level_four_l3_run_hand_checked(tmp_path: Path) -> None:
-    path = tmp_path / "lobster.toml"
-    path.write_text(LOBSTER_CONFIG)
-    config = load_config(path)
-    config = msgspec.structs.replace(
-        config, run=msgspec.structs.replace(config.run, output_dir=str(tmp_path))
-    )
-    prepared = prepare_run(config, tmp_path)
+    prepared = _prepared(tmp_path, LOBSTER_CONFIG)
     assert [s.name.rsplit(":", 1)[1] for s in prepared.sources] == ["book"]
     result = run_backtest(prepared)
     fills = [
@@ -145,13 +141,7 @@ def test_lobster_messages_drive_a_level_four_l3_run_hand_checked(tmp_path: Path)
 
 
 def test_progress_of_a_book_run_counts_venue_events_and_reaches_its_total(tmp_path: Path) -> None:
-    path = tmp_path / "book.toml"
-    path.write_text(CONFIG)
-    config = load_config(path)
-    config = msgspec.structs.replace(
-        config, run=msgspec.structs.replace(config.run, output_dir=str(tmp_path))
-    )
-    prepared = prepare_run(config, tmp_path)
+    prepared = _prepared(tmp_path, CONFIG)
     seen: list[tuple[int, int]] = []
 
     def progress(total: int):  # type: ignore[no-untyped-def]
@@ -173,15 +163,9 @@ def test_equity_curve_of_a_book_run_values_positions_at_the_venues_book(tmp_path
     from tradeloop.engine.runner import build_kernel
     from tradeloop.journal import MemoryJournal
 
-    path = tmp_path / "book.toml"
-    path.write_text(CONFIG)
-    config = load_config(path)
-    config = msgspec.structs.replace(
-        config, run=msgspec.structs.replace(config.run, output_dir=str(tmp_path))
-    )
-    prepared = prepare_run(config, tmp_path)
+    prepared = _prepared(tmp_path, CONFIG)
     curve = np.frombuffer(run_backtest(prepared).kernel.portfolio.equity_values, dtype=np.float64)
-    reference = build_kernel(prepare_run(config, tmp_path), TestClock(), MemoryJournal())
+    reference = build_kernel(_prepared(tmp_path, CONFIG), TestClock(), MemoryJournal())
     reference.run_backtest(list(merge([s.columns for s in prepared.sources])))  # snapshots
     expected = np.frombuffer(reference.portfolio.equity_values, dtype=np.float64)
     assert len(curve) > 100
