@@ -18,6 +18,7 @@ import msgspec
 
 from tradeloop.agents.base import AgentContext, SignalAgent
 from tradeloop.analytics.history import BarHistory
+from tradeloop.core.errors import code_location
 from tradeloop.model.decisions import Signal
 
 log = logging.getLogger("tradeloop.agents")
@@ -62,7 +63,14 @@ class AgentHost:
             try:
                 produced = list(agent.score_all(history, context))
             except Exception as error:  # the boundary around user-written agent code
-                failures.append(self._fail(agent, f"{type(error).__name__}: {error}"))
+                # relative to the agent's own file: the journal stays independent of the cwd
+                where = code_location(error, _source_dir(agent))
+                failures.append(
+                    self._fail(
+                        agent,
+                        f"{type(error).__name__}: {error}" + (f" (at {where})" if where else ""),
+                    )
+                )
                 continue
             problems = invalid_signals(agent, produced, context.universe)
             if problems:
@@ -79,6 +87,17 @@ class AgentHost:
             self.disabled.add(agent.id)
         log.warning("agent %s failed: %s%s", agent.id, message, " (disabled)" if disabled else "")
         return AgentFailure(agent.id, message, disabled)
+
+
+def _source_dir(agent: SignalAgent) -> str | None:
+    import inspect
+    import os
+
+    try:
+        source = inspect.getsourcefile(type(agent))
+    except TypeError:  # defined interactively
+        return None
+    return None if source is None else os.path.dirname(os.path.abspath(source))
 
 
 def invalid_signals(

@@ -26,4 +26,6 @@ def user_errors() -> Iterator[None]:
         yield
     except TradeloopError as error:
         err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+        for note in getattr(error, "__notes__", ()):  # e.g. where a failed run was marked
+            err.print(escape(note), highlight=False, soft_wrap=True)
         raise _Exit(2) from None

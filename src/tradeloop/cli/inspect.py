@@ -298,6 +298,7 @@ def replay(
                 _print_internals(internals[state.at_ns])
         if scrub is not None:
             _print_rerun(scrub)
+    _print_run_status(run)
     err.print(
         f"index of {len(index.rows):,} records built in {built_ms:.1f} ms; "
         f"{len(instants)} instant(s), {query_ms:.3f} ms per query"
@@ -310,6 +311,17 @@ def replay(
         ),
         highlight=False,
     )
+
+
+def _print_run_status(run: Path) -> None:
+    # A run that did not complete says so beside any state shown of it (on stderr: --json
+    # output stays one object per instant).
+    from tradeloop.journal.status import run_status
+
+    with _user_errors():
+        status = run_status(run)
+    if status.state != "completed":
+        err.print(f"[yellow]{escape(status.describe(str(run)))}[/]", highlight=False)
 
 
 def _print_internals(instant: Any) -> None:

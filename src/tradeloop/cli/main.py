@@ -504,3 +504,8 @@ def main() -> None:
         app()
     except _Exit as exit_:
         sys.exit(exit_.code)
+    except KeyboardInterrupt as interrupt:  # Ctrl-C: one line, and where the run was marked
+        err.print("interrupted", highlight=False)
+        for note in getattr(interrupt, "__notes__", ()):
+            err.print(note, highlight=False, markup=False)
+        sys.exit(130)

@@ -47,13 +47,15 @@ A run is described by one TOML file (this example is parsed by
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
 
 from tradeloop.core.errors import ConfigError, InvalidValueError
-from tradeloop.core.fixed import decimal_to_raw
+from tradeloop.core.fixed import Money, decimal_to_raw
 from tradeloop.core.time import parse_time
 from tradeloop.model.enums import InstrumentKind
 from tradeloop.model.instruments import Instrument
@@ -87,6 +89,28 @@ class RunSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     trading_start: str | None = None
 
     def __post_init__(self) -> None:
+        if not _NAME.fullmatch(self.name):
+            raise ConfigError(
+                f"run name {self.name!r} is not a plain name: use letters, digits, '.', '_' and "
+                "'-' (it names the run's directory), starting with a letter or digit"
+            )
+        amount = _positive_decimal(self.starting_cash, "run starting_cash")
+        try:
+            Money.from_str(str(amount), self.base_currency)
+        except InvalidValueError as error:
+            raise ConfigError(f"run starting_cash/base_currency: {error}") from None
+        if self.seed < 0:
+            raise ConfigError(f"run seed {self.seed} must be zero or positive")
+        if self.equity_sample_every < 1:
+            raise ConfigError(
+                f"run equity_sample_every {self.equity_sample_every} must be 1 or more "
+                "(1 keeps every equity point)"
+            )
+        if not (math.isfinite(self.periods_per_year) and self.periods_per_year > 0):
+            raise ConfigError(
+                f"run periods_per_year {self.periods_per_year} must be a positive number "
+                "(252 trading days, 365 for markets open every day)"
+            )
         if self.trading_start is not None:
             try:
                 parse_time(self.trading_start)
@@ -99,6 +123,21 @@ class RunSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
         if self.trading_start is None:
             return None
         return parse_time(self.trading_start)
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _positive_decimal(text: str, what: str) -> Decimal:
+    # A decimal setting that must be a finite number above zero: "-5", "0", "nan", "1e999"
+    # and "ten" are config errors at load time, never a run that fails at its end.
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, TypeError):
+        raise ConfigError(f"{what} {text!r} is not a decimal number") from None
+    if not value.is_finite() or value <= 0:
+        raise ConfigError(f"{what} {text} must be a positive number")
+    return value
 
 
 class DataSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -137,6 +176,18 @@ class DataSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
             raise ConfigError(f"data path {self.path} needs a format and an instrument_id")
         if self.catalog is not None and self.instrument_id is None:
             raise ConfigError(f"data catalog {self.catalog} needs an instrument_id")
+        name = self.dataset or self.path or self.catalog
+        bounds = {}
+        for key in ("start", "end"):
+            text = getattr(self, key)
+            if text is None:
+                continue
+            try:
+                bounds[key] = parse_time(text)
+            except InvalidValueError as error:
+                raise ConfigError(f"data {name}: {key}: {error}") from None
+        if "start" in bounds and "end" in bounds and bounds["start"] > bounds["end"]:
+            raise ConfigError(f"data {name}: start {self.start} is after end {self.end}")
 
 
 class InstrumentSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

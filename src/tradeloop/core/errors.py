@@ -12,6 +12,11 @@ A risk rejection is not an exception: it is an ``OrderDenied`` event.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sysconfig
+import traceback
+
 
 class TradeloopError(Exception):
     """Base class of every error tradeloop raises on purpose."""
@@ -50,8 +55,62 @@ class OrderStateError(InvariantViolation):
 
 
 class StrategyError(TradeloopError):
-    """User-written strategy or agent code raised; ``component_id`` names the culprit."""
+    """User-written strategy or agent code raised; ``component_id`` names the culprit.
 
-    def __init__(self, component_id: str, message: str) -> None:
-        super().__init__(f"{component_id}: {message}")
+    ``location`` is where the user's code failed (``file:line in function: source``, see
+    ``code_location``); built from ``cause`` when given, and part of the message.
+    """
+
+    def __init__(self, component_id: str, message: str, cause: BaseException | None = None) -> None:
+        self.location = "" if cause is None else code_location(cause)
+        where = f" (at {self.location})" if self.location else ""
+        super().__init__(f"{component_id}: {message}{where}")
         self.component_id = component_id
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_LIBRARY_DIRS = tuple(
+    sorted(
+        {
+            os.path.abspath(path)
+            for path in (
+                sysconfig.get_paths().get("stdlib", ""),
+                sysconfig.get_paths().get("purelib", ""),
+                sysconfig.get_paths().get("platlib", ""),
+            )
+            if path
+        }
+    )
+)
+
+
+def code_location(error: BaseException, root: str | os.PathLike[str] | None = None) -> str:
+    """Return where ``error`` was raised in the user's code: ``file:line in function: source``.
+
+    The deepest frame of the traceback that is neither tradeloop's own code nor an installed
+    library (so a user strategy that fails inside NumPy is shown at its own line); the
+    deepest frame at all when every frame is tradeloop's (a built-in strategy). The file is
+    given relative to ``root`` (default: the working directory) when it lies below it, else
+    in full: records that are journaled pass a ``root`` of the run's own (the config's
+    directory), so the journal does not depend on where the run was started. Empty without
+    a traceback.
+    """
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return ""
+    chosen = frames[-1]
+    for frame in reversed(frames):
+        path = os.path.abspath(frame.filename)
+        if path.startswith(_PACKAGE_DIR + os.sep) or path.startswith(_LIBRARY_DIRS):
+            continue
+        if frame.filename.startswith("<"):  # <frozen ...>, <string>
+            continue
+        chosen = frame
+        break
+    filename = os.path.abspath(chosen.filename)
+    with contextlib.suppress(ValueError):  # another drive
+        relative = os.path.relpath(filename, root)
+        if not relative.startswith(".."):
+            filename = relative
+    source = (chosen.line or "").strip()
+    return f"{filename}:{chosen.lineno} in {chosen.name}" + (f": {source}" if source else "")

@@ -63,6 +63,7 @@ from tradeloop.model.events import (
     Event,
     OrderEvent,
     OrderInitialized,
+    RunEnded,
     TradingStateChanged,
 )
 from tradeloop.model.instruments import Instrument
@@ -234,6 +235,23 @@ class Kernel:
         for strategy in self.strategies:
             strategy.stop()
             self.drain()
+        self.journal.sync()
+
+    def end_run(self, status: str, reason: str, location: str = "") -> None:
+        """Journal the run's ``RunEnded`` record (its last) and make the journal durable."""
+        now = max(
+            self.clock.timestamp_ns(), 1
+        )  # a run that failed before its first record: the standard's T1
+        self.journal.append(
+            RunEnded(
+                status=status,
+                reason=reason,
+                location=location,
+                records=self.records_processed,
+                ts_event=now,
+                ts_init=now,
+            )
+        )
         self.journal.sync()
 
     def set_last_timestamp(self, ts_ns: int | None) -> None:

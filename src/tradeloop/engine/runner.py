@@ -33,11 +33,12 @@ import contextlib
 import functools
 import hashlib
 import inspect
+import itertools
 import json
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -53,7 +54,13 @@ from tradeloop.config.schema import (
     config_hash,
 )
 from tradeloop.core.clock import LiveClock, TestClock
-from tradeloop.core.errors import ConfigError, InvariantViolation
+from tradeloop.core.errors import (
+    ConfigError,
+    InvariantViolation,
+    StrategyError,
+    TradeloopError,
+    code_location,
+)
 from tradeloop.core.fixed import Money
 from tradeloop.core.ids import file_hash
 from tradeloop.core.time import ns_to_iso, parse_time
@@ -64,10 +71,12 @@ from tradeloop.engine.kernel import Kernel
 from tradeloop.engine.paper import ReplayFeed, run_paper
 from tradeloop.engine.plugins import build_strategy
 from tradeloop.journal.manifest import DataRef, RunManifest, write_location
+from tradeloop.journal.status import RunLock
 from tradeloop.journal.store import Journal, SqliteJournal
 from tradeloop.model.events import DataValidated
 from tradeloop.model.instruments import Instrument
 from tradeloop.strategy.base import RunInputs, Strategy
+from tradeloop.strategy.params import exact_quantity
 
 ProgressFactory = Callable[[int], Callable[[int], None]]
 C = TypeVar("C", bound=AnyColumns)
@@ -261,20 +270,18 @@ def _load_source(
         path = path if path.is_absolute() else base_dir / path
         assert section.instrument_id is not None
         assert section.format is not None
-        instrument = instruments.get(section.instrument_id)
-        if instrument is None:
-            raise ConfigError(
-                f"data {section.path}: instrument {section.instrument_id} is not defined; "
-                "add it under [[instruments]]"
-            )
+        _check_file(path, f"data {section.path}")
+        file_instrument = _instrument_for(section, instruments)
         fmt = api.data_format(section.format)
         try:
             options = api.format_options(
-                path, fmt, section.options or None, calendar=instrument.exchange_calendar
+                path, fmt, section.options or None, calendar=file_instrument.exchange_calendar
             )
         except ConfigError as error:
             raise ConfigError(f"data {section.path}: {error}") from None
-        result = api.read_and_validate(path, format=fmt, instrument=instrument, options=options)
+        result = api.read_and_validate(
+            path, format=fmt, instrument=file_instrument, options=options
+        )
         source = LoadedSource(
             str(section.path),
             _clip(result.clean, section),
@@ -316,6 +323,32 @@ def _load_source(
     return LoadedSource(f"catalog:{iid}", columns, None, digest, str(section.catalog)), instrument
 
 
+def _check_file(path: Path, what: str) -> None:
+    # The file itself first: a missing file is the problem to report, whatever else is wrong.
+    if path.is_dir():
+        raise ConfigError(f"{what}: {path} is a directory, not a data file")
+    if not path.is_file():
+        raise ConfigError(f"{what}: file {path} does not exist")
+
+
+def _instrument_for(section: DataSection, instruments: dict[str, Instrument]) -> Instrument:
+    # The config's [[instruments]] definition, else the bundled one of the same id (the data's
+    # precision is then checked against it like any other).
+    from tradeloop.data import bundled
+
+    assert section.instrument_id is not None
+    instrument = instruments.get(section.instrument_id) or bundled.find_instrument(
+        section.instrument_id
+    )
+    if instrument is None:
+        raise ConfigError(
+            f"data {section.path}: instrument {section.instrument_id} is not defined; "
+            "add it under [[instruments]]"
+        )
+    instruments.setdefault(instrument.id, instrument)
+    return instrument
+
+
 def _load_book(
     section: DataSection, instruments: dict[str, Instrument], base_dir: Path
 ) -> list[LoadedSource]:
@@ -326,14 +359,8 @@ def _load_book(
     assert section.instrument_id is not None
     path = Path(section.path)
     path = path if path.is_absolute() else base_dir / path
-    instrument = instruments.get(section.instrument_id)
-    if instrument is None:
-        raise ConfigError(
-            f"data {section.path}: instrument {section.instrument_id} is not defined; "
-            "add it under [[instruments]]"
-        )
-    if not path.is_file():
-        raise ConfigError(f"data file {path} does not exist")
+    _check_file(path, f"data {section.path}")
+    instrument = _instrument_for(section, instruments)
     iid, precision, size = instrument.id, instrument.price_precision, instrument.size_precision
     digest = file_hash(str(path))
     assert section.format is not None
@@ -454,6 +481,9 @@ def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
         sources.append(source)
     for source in sources:
         _check_source_precision(source, instruments[source.columns.instrument_id])
+    _check_overlaps(sources)
+    _check_trading_start(config, sources)
+    _check_risk_limits(config, instruments)
     _check_currencies(config, instruments)
     _check_benchmark(config, sources)
     _check_venues(config, instruments, sources)
@@ -487,8 +517,10 @@ def _startup_hook(config: RunConfig, index: int, hook: Callable[..., Any], *args
     except ConfigError as error:
         raise ConfigError(f"{where}: {error}") from error
     except Exception as error:  # as the strategy wrapper would, name it
+        location = code_location(error)
         raise ConfigError(
             f"{where}: {hook.__name__} raised {type(error).__name__}: {error}"
+            + (f" (at {location})" if location else "")
         ) from error
 
 
@@ -556,6 +588,55 @@ def _check_source_precision(source: LoadedSource, instrument: Instrument) -> Non
             f"data {source.name} has sizes with {size} decimals but instrument "
             f"{instrument.id} uses size precision {instrument.size_precision}"
         )
+
+
+def _check_overlaps(sources: list[LoadedSource]) -> None:
+    # Two sources of the same kind of data for one instrument over the same time would feed
+    # every record twice (the same [[data]] entry listed twice, or a file beside its bundled
+    # dataset): a config error. Sources that follow each other in time are fine.
+    groups: dict[tuple[str, str], list[LoadedSource]] = {}
+    for source in sources:
+        if len(source.columns):
+            groups.setdefault((source.columns.instrument_id, _kind(source.columns)), []).append(
+                source
+            )
+    for (instrument_id, kind), group in sorted(groups.items()):
+        spans = sorted(
+            (int(s.columns.ts_init[0]), int(s.columns.ts_init[-1]), s.name) for s in group
+        )
+        for (first_a, last_a, name_a), (first_b, last_b, name_b) in itertools.pairwise(spans):
+            if first_b <= last_a:
+                same = " (the same entry listed twice)" if name_a == name_b else ""
+                raise ConfigError(
+                    f"data {name_a} and {name_b}{same} both give {kind} of {instrument_id} "
+                    f"from {ns_to_iso(max(first_a, first_b))} to "
+                    f"{ns_to_iso(min(last_a, last_b))}: every record would reach the "
+                    "strategies twice; keep one entry, or give them start/end that do not overlap"
+                )
+
+
+def _check_trading_start(config: RunConfig, sources: list[LoadedSource]) -> None:
+    start = config.run.trading_start_ns
+    if start is None:
+        return
+    last = max(int(s.columns.ts_init[-1]) for s in sources if len(s.columns))
+    if start > last:
+        raise ConfigError(
+            f"run trading_start {config.run.trading_start} is after the data's last record "
+            f"({ns_to_iso(last)}): no order could be placed; set it inside the data's span"
+        )
+
+
+def _check_risk_limits(config: RunConfig, instruments: dict[str, Instrument]) -> None:
+    # Every instrument a quantity limit names must be known, and the limit on its lot grid.
+    for instrument_id, text in sorted(config.risk.max_order_quantity.items()):
+        instrument = instruments.get(instrument_id)
+        if instrument is None:
+            raise ConfigError(
+                f"risk max_order_quantity names {instrument_id}, which is not an instrument of "
+                f"the run (instruments: {', '.join(sorted(instruments)) or 'none'})"
+            )
+        exact_quantity(instrument, text, "max_order_quantity", "risk")
 
 
 def _check_currencies(config: RunConfig, instruments: dict[str, Instrument]) -> None:
@@ -636,32 +717,43 @@ def _run_inputs(instruments: dict[str, Instrument], sources: list[LoadedSource])
 
 
 class _RunDir:
-    """A run directory being created: removed again if the run fails at startup."""
+    """A new run directory: removed again (only it, with what this run wrote) if the run fails
+    at startup; locked (``journal.status.RunLock``) while the run goes on.
+
+    An existing directory is never touched: a rerun of the same config, data and code (same
+    run id) gets ``<run_id>.2``, ``.3`` … beside the earlier run, whose report and any file a
+    user put there stay as they are.
+    """
 
     def __init__(self, prepared: PreparedRun, mode: str, suffix: str = "") -> None:
         root = Path(prepared.config.run.output_dir)  # relative to the working directory
-        self.path = root / f"{prepared.run_id}{suffix}"
-        self.previous: Path | None = None
-        if mode == "backtest" and self.path.exists():
-            # Same config, data and code: the rerun reproduces it exactly. The old directory
-            # is kept aside until the new run has started, so a failed start loses nothing.
-            self.previous = self.path.with_name(f".{self.path.name}.previous")
-            if self.previous.exists():
-                shutil.rmtree(self.previous)
-            self.path.rename(self.previous)
-        self.path.mkdir(parents=True, exist_ok=mode != "backtest")
+        if root.exists() and not root.is_dir():
+            raise ConfigError(f"run output_dir {root} exists and is not a directory")
+        base = f"{prepared.run_id}{suffix}"
+        root.mkdir(parents=True, exist_ok=True)
+        attempt = 1
+        while True:
+            self.path = root / (base if attempt == 1 else f"{base}.{attempt}")
+            try:
+                self.path.mkdir()  # atomic: two runs started at once never share a directory
+                break
+            except FileExistsError:
+                attempt += 1
+        self.lock = RunLock(self.path)
+        self.lock.acquire()
         write_location(self.path, prepared.base_dir)
 
     def abandon(self) -> None:
-        """Remove the new directory and put a previous run's back."""
+        """Remove the new directory (it holds only what this run wrote at startup)."""
+        self.lock.release()
         shutil.rmtree(self.path, ignore_errors=True)
-        if self.previous is not None:
-            self.previous.rename(self.path)
 
     def keep(self) -> None:
-        """Keep the new directory (the run started); drop a previous run's."""
-        if self.previous is not None:
-            shutil.rmtree(self.previous, ignore_errors=True)
+        """Keep the new directory (the run started)."""
+
+    def release(self) -> None:
+        """Release the run's lock (the run ended)."""
+        self.lock.release()
 
 
 def _start(
@@ -906,10 +998,8 @@ def run_backtest(prepared: PreparedRun, progress: ProgressFactory | None = None)
     journal, kernel = _start(prepared, run_dir, TestClock(), prepared.manifest("backtest"))
     callback = None if progress is None else progress(prepared.record_count)
     start = time.perf_counter()
-    try:
+    with _ending(prepared, run_dir, journal, kernel):
         kernel.run_backtest(merge([s.columns for s in prepared.sources]), progress=callback)
-    finally:
-        journal.close()
     result = RunResult(
         prepared.run_id,
         "backtest",
@@ -919,8 +1009,66 @@ def run_backtest(prepared: PreparedRun, progress: ProgressFactory | None = None)
         time.perf_counter() - start,
         kernel.records_processed,
     )
-    _write_outputs(prepared, result)
+    _finish(prepared, run_dir, journal, result, "the market data ran out")
     return result
+
+
+def _failure(error: BaseException, base_dir: Path) -> tuple[str, str, str]:
+    # (status, reason, location) of a run that an exception ended; the location is relative to
+    # the config's directory (the journal does not depend on the working directory).
+    if isinstance(error, KeyboardInterrupt):
+        return "stopped", "interrupted by the operator (Ctrl-C)", ""
+    reason = str(error) if isinstance(error, TradeloopError) else f"{type(error).__name__}: {error}"
+    shown = getattr(error, "location", "")
+    if shown and reason.endswith(f" (at {shown})"):
+        reason = reason[: -len(f" (at {shown})")]
+    cause = error.__cause__ if isinstance(error, StrategyError) and error.__cause__ else error
+    return "failed", reason, code_location(cause, base_dir)
+
+
+@contextlib.contextmanager
+def _ending(
+    prepared: PreparedRun, run_dir: _RunDir, journal: SqliteJournal, kernel: Kernel
+) -> Iterator[None]:
+    # A run that an exception ends (a strategy's error, Ctrl-C, a bug) is marked in its journal
+    # (RunEnded: failed or stopped, with where) and in summary.json; the error goes on up.
+    try:
+        yield
+    except BaseException as error:
+        status, reason, location = _failure(error, prepared.base_dir)
+        with contextlib.suppress(Exception):  # the run's own error is the one to report
+            kernel.end_run(status, reason, location)
+        with contextlib.suppress(Exception):
+            journal.close()
+        summary = {
+            "run_id": prepared.run_id,
+            "status": status,
+            "reason": reason,
+            "location": location,
+            "records": kernel.records_processed,
+        }
+        with contextlib.suppress(OSError):
+            (run_dir.path / "summary.json").write_text(json.dumps(summary, indent=1))
+        run_dir.release()
+        error.add_note(f"the run was marked {status} in {run_dir.path}")
+        raise
+
+
+def _finish(
+    prepared: PreparedRun,
+    run_dir: _RunDir,
+    journal: SqliteJournal,
+    result: RunResult,
+    reason: str,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    # The outputs first, then the RunEnded record: a run is complete only once both exist.
+    try:
+        _write_outputs(prepared, result, {"status": "completed", **(extra or {})})
+        result.kernel.end_run("completed", reason)
+        journal.close()
+    finally:
+        run_dir.release()
 
 
 def run_paper_replay(
@@ -939,20 +1087,17 @@ def run_paper_replay(
         run_dir,
         clock,
         prepared.manifest("paper", wall_ns),
-        flush_every=1,
         durable_commands=True,
     )
     callback = None if progress is None else progress(prepared.record_count)
     start = time.perf_counter()
-    try:
+    with _ending(prepared, run_dir, journal, kernel):
         max_lag_s = run_paper(
             kernel,
             ReplayFeed(merge([s.columns for s in prepared.sources]), clock),
             progress=callback,
             started=True,
         )
-    finally:
-        journal.close()
     result = RunResult(
         prepared.run_id,
         "paper",
@@ -962,5 +1107,12 @@ def run_paper_replay(
         time.perf_counter() - start,
         kernel.records_processed,
     )
-    _write_outputs(prepared, result, {"max_lag_behind_clock_s": round(max_lag_s, 6)})
+    _finish(
+        prepared,
+        run_dir,
+        journal,
+        result,
+        "the market data ran out",
+        {"max_lag_behind_clock_s": round(max_lag_s, 6)},
+    )
     return result

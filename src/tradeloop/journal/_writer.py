@@ -16,6 +16,7 @@ The database (schema and manifest) is created by the parent before the writer st
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import sys
 from typing import BinaryIO
@@ -102,4 +103,7 @@ def serve(path: str, stdin: BinaryIO, stdout: BinaryIO) -> None:
 
 
 if __name__ == "__main__":
+    # Ctrl-C reaches the whole foreground process group: the node decides how to stop and
+    # closes the journal; the writer must outlive the signal to commit what it was given.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     serve(sys.argv[1], sys.stdin.buffer, sys.stdout.buffer)

@@ -37,6 +37,7 @@ import msgspec
 
 from tradeloop.journal.manifest import RunManifest
 from tradeloop.journal.replay import StoredRecord, journal_path, read_rows
+from tradeloop.journal.status import run_status
 from tradeloop.journal.store import read_manifest
 
 
@@ -333,6 +334,32 @@ def _final_equity(path: os.PathLike[str]) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
+def _unfinished(
+    path_a: os.PathLike[str],
+    path_b: os.PathLike[str],
+    prefix: int,
+    count_a: int,
+    count_b: int,
+    divergence: Divergence | None,
+) -> str | None:
+    # A run that did not complete (killed, still running, failed or stopped) diverges from a
+    # complete one where it ends: say that, not "a determinism bug".
+    if divergence is None:
+        return None
+    for name, path, count in (("A", path_a, count_a), ("B", path_b, count_b)):
+        status = run_status(path)
+        if status.state == "completed":
+            continue
+        # killed/running: its journal ran out at the divergence; failed/stopped: it diverges
+        # at (or right before) its RunEnded record, its last
+        if (status.has_ended and prefix >= count - 1) or (not status.has_ended and prefix == count):
+            return (
+                f"{status.describe(f'{name} ({os.path.dirname(path)})')}; the two runs agree "
+                f"record for record up to there ({prefix:,} records)"
+            )
+    return None
+
+
 def diff_runs(
     run_a: str | os.PathLike[str], run_b: str | os.PathLike[str], ignore_timestamps: bool = False
 ) -> JournalDiff:
@@ -366,6 +393,9 @@ def diff_runs(
     reasons, explanation = _explain(
         differences, divergence, ignore_timestamps, manifest_a.code_version
     )
+    ended = _unfinished(path_a, path_b, prefix, len(rows_a), len(rows_b), divergence)
+    if ended is not None:
+        reasons, explanation = ("interrupted",), ended
     data_only = (
         divergence is not None
         and decision_divergence is None

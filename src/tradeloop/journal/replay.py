@@ -58,6 +58,7 @@ from tradeloop.model.decisions import (
     SignalsEmitted,
     TargetsProposed,
 )
+from tradeloop.model.enums import OrderStatus
 from tradeloop.model.events import (
     AccountStateChanged,
     AlertRaised,
@@ -443,12 +444,18 @@ class JournalIndex:
         return order
 
     def open_orders_at(self, at_ns: int) -> list[Order]:
-        """Return the orders open at ``at_ns``, by submission time then client order id."""
+        """Return the orders open at ``at_ns``, by submission time then client order id.
+
+        An order whose ``SubmitOrder`` is journaled with no event after it is in flight (the
+        command was on disk before it was sent; the venue's answer is not journaled yet, as in
+        a run killed right after it sent the order): it is listed too, with status
+        ``IN_FLIGHT``.
+        """
         mask = (self._order_open_ts <= at_ns) & (self._order_close_ts > at_ns)
         orders = []
         for index in np.flatnonzero(mask).tolist():
             order = self.order_at(self._order_ids[index], at_ns)
-            if order is not None and order.is_open:
+            if order is not None and (order.is_open or order.status is OrderStatus.INITIALIZED):
                 orders.append(order)
         return orders
 
@@ -560,7 +567,7 @@ def order_state(order: Order) -> OrderState:
         leaves_qty=str(order.leaves_qty),
         price=None if order.price is None else str(order.price),
         trigger_price=None if order.trigger_price is None else str(order.trigger_price),
-        status=str(order.status),
+        status="IN_FLIGHT" if order.status is OrderStatus.INITIALIZED else str(order.status),
         parent_order_id=init.parent_order_id,
         tags=init.tags,
         ts_submitted=init.ts_init,

@@ -75,6 +75,7 @@ from tradeloop.model.events import (
     OrderTriggered,
     OrderUpdated,
     PositionChanged,
+    RunEnded,
     TradingStateChanged,
 )
 from tradeloop.model.instruments import (
@@ -163,6 +164,7 @@ __all__ = [
     "RiskDecision",
     "RiskLimitBreached",
     "RiskReviewed",
+    "RunEnded",
     "Signal",
     "SignalsEmitted",
     "SubmitOrder",

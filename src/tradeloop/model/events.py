@@ -258,3 +258,20 @@ class AlertRaised(Event, frozen=True, kw_only=True):
     severity: str
     source: str
     message: str
+
+
+class RunEnded(Event, frozen=True, kw_only=True):
+    """The run ended: the last record of every run that did not die.
+
+    ``status`` is ``"completed"`` (the data or the requested duration ran out),
+    ``"stopped"`` (the operator stopped it: Ctrl-C, a signal) or ``"failed"`` (an error
+    ended it: ``reason`` says which, ``location`` where, for a strategy's error the file and
+    line of the user's code). A journal whose last record is not a ``RunEnded`` belongs to a
+    run that was killed or is still running (``journal.status`` tells which).
+    ``records`` counts the market data records the kernel processed.
+    """
+
+    status: str
+    reason: str
+    records: int
+    location: str = ""

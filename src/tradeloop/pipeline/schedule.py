@@ -18,15 +18,14 @@ and fidelity levels can be compared on real data, and measured with ``tradeloop 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 
 from tradeloop.core.clock import TimeEvent
 from tradeloop.core.errors import ConfigError, InvalidValueError
-from tradeloop.core.fixed import Price, Quantity
+from tradeloop.core.fixed import Price
 from tradeloop.core.time import ns_to_iso, parse_time
 from tradeloop.costs.almgren_chriss import AlmgrenChrissConfig, optimal_trajectory
 from tradeloop.execution.algos import ALGORITHMS, ExecutionAlgorithm, ExecutionPlan, make_algorithm
@@ -39,6 +38,7 @@ from tradeloop.model.instruments import Instrument
 from tradeloop.model.order_factory import OrderFactory
 from tradeloop.model.orders import Order
 from tradeloop.strategy.base import RunInputs, Strategy, StrategyConfig
+from tradeloop.strategy.params import exact_price, exact_quantity
 
 __all__ = [
     "ExecutionSchedule",
@@ -270,32 +270,6 @@ class ExecutionSchedule(Strategy):
         )
 
 
-def _exact_quantity(instrument: Instrument, text: str, what: str, where: str) -> Quantity:
-    # A quantity of the config as given: on the lot grid, never silently rounded.
-    grid = f"{instrument.id}'s lot size {instrument.lot_size}"
-    return _exact(instrument.make_quantity, text, what, where, grid)
-
-
-def _exact_price(instrument: Instrument, text: str, what: str, where: str) -> Price:
-    # A price of the config as given: on the tick grid, never silently rounded.
-    grid = f"{instrument.id}'s tick size {instrument.tick_size}"
-    return _exact(instrument.make_price, text, what, where, grid)
-
-
-_Exact = TypeVar("_Exact", Price, Quantity)
-
-
-def _exact(make: Callable[[str], _Exact], text: str, what: str, where: str, grid: str) -> _Exact:
-    try:
-        value = make(text)
-        is_exact = value.as_decimal() == Decimal(text)
-    except (InvalidValueError, ArithmeticError):
-        raise ConfigError(f"{where}: {what} {text!r} is not a decimal number") from None
-    if value.raw <= 0 or not is_exact:
-        raise ConfigError(f"{where}: {what} {text} is not a positive multiple of {grid}")
-    return value
-
-
 def build_plan(
     index: int, spec: ScheduledOrder, instrument: Instrument, arrival: Price, strategy_id: str
 ) -> ExecutionPlan:
@@ -314,16 +288,16 @@ def build_plan(
         order by its 1-based number).
     """
     where = f"scheduled order {index + 1} ({spec.algorithm} {spec.side} {spec.instrument_id})"
-    quantity = _exact_quantity(instrument, spec.quantity, "quantity", where)
+    quantity = exact_quantity(instrument, spec.quantity, "quantity", where)
     display = (
         None
         if spec.display_quantity is None
-        else _exact_quantity(instrument, spec.display_quantity, "display_quantity", where)
+        else exact_quantity(instrument, spec.display_quantity, "display_quantity", where)
     )
     limit = (
         None
         if spec.limit_price is None
-        else _exact_price(instrument, spec.limit_price, "limit_price", where)
+        else exact_price(instrument, spec.limit_price, "limit_price", where)
     )
     try:
         return ExecutionPlan(

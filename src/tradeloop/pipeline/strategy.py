@@ -23,7 +23,7 @@ from tradeloop.agents.builtin import (
 from tradeloop.agents.ensemble import Ensemble
 from tradeloop.agents.host import AgentHost
 from tradeloop.analytics.history import BarHistory
-from tradeloop.core.errors import ConfigError
+from tradeloop.core.errors import ConfigError, code_location
 from tradeloop.core.plugins import load_class
 from tradeloop.model.data import Bar
 from tradeloop.model.decisions import CapacityEstimated
@@ -90,8 +90,10 @@ def build_agent(
     except TypeError as error:
         raise ConfigError(f"agent {spec.type} params {spec.params}: {error}") from None
     except Exception as error:  # the agent's own constructor: name it, at startup
+        location = code_location(error)
         raise ConfigError(
             f"agent {spec.type} could not be built: {type(error).__name__}: {error}"
+            + (f" (at {location})" if location else "")
         ) from error
     return agent
 

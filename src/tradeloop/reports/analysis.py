@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tradeloop.analytics.metrics import PerformanceSummary, RoundTrip, summarize
-from tradeloop.core.errors import InvalidValueError
+from tradeloop.core.errors import ConfigError, InvalidValueError
 from tradeloop.core.fixed import MONEY_PRECISION
 from tradeloop.data.columns import BarColumns
 from tradeloop.journal.explain import PART_NAMES
@@ -123,6 +123,14 @@ def curves(inputs: RunInputs) -> Curves:
     curve = inputs.equity
     ts = curve.ts
     if len(ts) == 0:
+        from tradeloop.journal.status import run_status
+
+        status = run_status(inputs.run_dir)
+        if status.state != "completed":  # killed, running, failed or stopped: say which
+            raise ConfigError(
+                f"{status.describe(str(inputs.run_dir))}; a report needs a run that completed "
+                "(replay, explain and tca work on its journal as it is)"
+            )
         raise InvalidValueError(f"run {inputs.run_dir} has no equity.csv to report on")
     fills = _fills(inputs)
     costs_by_kind = {"commission": 0.0, "spread": 0.0, "slippage": 0.0, "impact": 0.0}

@@ -123,6 +123,9 @@ class _CapturingJournal:
         self.rows.append((seq, ts_event, ts_init, kind, type(record).__name__, payload))
         return seq
 
+    def flush(self) -> None:
+        """Nothing to flush."""
+
     def sync(self) -> None:
         """Nothing to flush."""
 

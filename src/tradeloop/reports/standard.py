@@ -41,6 +41,7 @@ import msgspec
 from tradeloop.journal.export import LOG_FIELDS, iter_log_records
 from tradeloop.journal.manifest import RunManifest
 from tradeloop.journal.replay import journal_path, read_rows
+from tradeloop.journal.status import run_status
 from tradeloop.journal.store import read_manifest
 from tradeloop.model.commands import SubmitOrder
 from tradeloop.model.decisions import (
@@ -185,6 +186,9 @@ def check_journal(run: str | os.PathLike[str]) -> list[Violation]:
     encoder = msgspec.json.Encoder()
     lines = (encoder.encode(record) for record in iter_log_records(path))
     out.extend(check_log_lines(lines, manifest, seqs))
+    status = run_status(path)
+    if not status.has_ended:
+        fail("E1", status.last_seq, status.describe(manifest.run_id) + ": no RunEnded record")
     return out
 
 

@@ -24,13 +24,15 @@ seam in the pipeline.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
 import msgspec
 
 from tradeloop.core.clock import Clock
+from tradeloop.core.errors import ConfigError
 from tradeloop.core.fixed import MONEY_PRECISION, Price, format_raw
 from tradeloop.core.time import ns_to_iso
 from tradeloop.model.enums import (
@@ -92,6 +94,25 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     fee_reserve_bps: float = 10.0
     allow_short_cash: bool = False
     max_leverage: float = 1.0
+
+    def __post_init__(self) -> None:
+        limits = [("max_order_notional", self.max_order_notional)]
+        limits += [
+            (f"max_order_quantity.{k}", v) for k, v in sorted(self.max_order_quantity.items())
+        ]
+        for key, text in limits:
+            if text is None:
+                continue
+            try:
+                value = Decimal(text)
+            except (InvalidOperation, TypeError):
+                raise ConfigError(f"risk {key} {text!r} is not a decimal number") from None
+            if not value.is_finite() or value <= 0:
+                raise ConfigError(f"risk {key} {text} must be a positive number")
+        if not (math.isfinite(self.fee_reserve_bps) and self.fee_reserve_bps >= 0):
+            raise ConfigError(f"risk fee_reserve_bps {self.fee_reserve_bps} must be zero or more")
+        if not (math.isfinite(self.max_leverage) and self.max_leverage > 0):
+            raise ConfigError(f"risk max_leverage {self.max_leverage} must be a positive number")
 
 
 class RiskEngine:

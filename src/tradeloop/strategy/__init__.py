@@ -7,6 +7,7 @@ from tradeloop.strategy.base import (
     StrategyConfig,
     StrategyContext,
 )
+from tradeloop.strategy.params import exact_price, exact_quantity
 from tradeloop.strategy.sma_cross import SmaCross
 
 __all__ = [
@@ -16,4 +17,6 @@ __all__ = [
     "Strategy",
     "StrategyConfig",
     "StrategyContext",
+    "exact_price",
+    "exact_quantity",
 ]

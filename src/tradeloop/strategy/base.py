@@ -54,7 +54,7 @@ from tradeloop.bus.topics import (
     trades_topic,
 )
 from tradeloop.core.clock import Clock, TimeEvent, TimerCallback
-from tradeloop.core.errors import InvariantViolation, StrategyError
+from tradeloop.core.errors import InvalidValueError, InvariantViolation, StrategyError
 from tradeloop.core.fixed import Money, Price, Quantity
 from tradeloop.model.data import Bar, QuoteTick, TradeTick
 from tradeloop.model.enums import BookSide, OrderSide, TimeInForce, TradingState
@@ -291,7 +291,7 @@ class Strategy:
             raise
         except Exception as error:
             raise StrategyError(
-                self.id, f"{hook.__name__} raised {type(error).__name__}: {error}"
+                self.id, f"{hook.__name__} raised {type(error).__name__}: {error}", error
             ) from error
 
     def _handle_bar(self, bar: Bar) -> None:
@@ -305,7 +305,7 @@ class Strategy:
             raise
         except Exception as error:
             raise StrategyError(
-                self.id, f"on_bar raised {type(error).__name__}: {error}"
+                self.id, f"on_bar raised {type(error).__name__}: {error}", error
             ) from error
 
     def _handle_quote(self, quote: QuoteTick) -> None:
@@ -444,8 +444,29 @@ class Strategy:
         return self.ctx.instruments[instrument_id]
 
     def quantity(self, instrument_id: str, value: float | str | Decimal | int) -> Quantity:
-        """Return ``value`` as a quantity of ``instrument_id`` (its precision and lot size)."""
-        return self.instrument(instrument_id).make_quantity(value)
+        """Return ``value`` as a quantity of ``instrument_id`` (its precision and lot size).
+
+        A float (a computed size) is rounded to the nearest lot. A string, ``Decimal`` or
+        ``int`` is a quantity someone wrote down (a config value): it must be a positive
+        multiple of the lot size, exactly: ``"10.5"`` of a whole-share stock is an error, not
+        10 shares.
+
+        Raises
+        ------
+        InvalidValueError
+            If a written quantity is not a positive multiple of the lot size, or ``value`` is
+            not a finite non-negative number.
+        """
+        instrument = self.instrument(instrument_id)
+        quantity = instrument.make_quantity(value)
+        if not isinstance(value, float) and (
+            quantity.raw <= 0 or quantity.as_decimal() != Decimal(str(value).strip())
+        ):
+            raise InvalidValueError(
+                f"quantity {value} is not a positive multiple of {instrument_id}'s lot size "
+                f"{instrument.lot_size} (pass a float to round a computed size to the lot)"
+            )
+        return quantity
 
     def price(self, instrument_id: str, value: float | str | Decimal | int) -> Price:
         """Return ``value`` as a price of ``instrument_id`` (its precision and tick size)."""

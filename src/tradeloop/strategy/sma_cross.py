@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from tradeloop.analytics.indicators import SMA
 from tradeloop.model.data import Bar
-from tradeloop.strategy.base import Strategy, StrategyConfig
+from tradeloop.strategy.base import RunInputs, Strategy, StrategyConfig
+from tradeloop.strategy.params import exact_quantity
 
 
 class SmaCross(Strategy):
@@ -24,6 +25,13 @@ class SmaCross(Strategy):
         fast: int = 10
         slow: int = 30
         quantity: str = "10"
+
+    def check_run(self, run: RunInputs) -> None:
+        """Check ``quantity`` against each instrument's lot grid (never rounded)."""
+        for instrument_id in self.config.instrument_ids:
+            exact_quantity(
+                run.instruments[instrument_id], self.config.quantity, "quantity", "params"
+            )
 
     def on_start(self) -> None:
         """Create two SMAs per instrument and subscribe to its bars."""

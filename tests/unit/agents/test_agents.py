@@ -125,7 +125,10 @@ def test_broken_agents_are_isolated_then_disabled_and_the_others_still_score() -
     signals, failures = host.run(history, context(["A.X"]))
     assert signals == []  # flat prices: mean reversion abstains (zero dispersion)
     errors = {f.agent_id: f.error for f in failures}
-    assert errors["broken"] == "RuntimeError: boom"
+    # with the agent's own line, relative to its file's directory
+    assert errors["broken"] == (
+        'RuntimeError: boom (at test_agents.py:109 in score: raise RuntimeError("boom"))'
+    )
     assert "score 1.5 for A.X is outside [-1.0, 1.0]" in errors["loud"]
     assert not any(f.is_disabled for f in failures)
     _, failures = host.run(history, context(["A.X"]))

@@ -71,7 +71,7 @@ def _config(output: Path, **sections: object) -> dict[str, object]:
         ),
         (
             {"run": {"name": "t", "starting_cash": "lots"}},
-            r"run starting_cash/base_currency: money 'lots' is not a decimal number",
+            r"run starting_cash 'lots' is not a decimal number",
         ),
         (
             {"data": [{"path": "x.csv", "format": "excel", "instrument_id": "X.Y"}]},

@@ -66,7 +66,11 @@ def test_broken_agent_is_isolated_disabled_and_the_pipeline_keeps_trading(tmp_pa
     records = [r.record for r in read_records(result.journal_path)]
     failures = [r for r in records if isinstance(r, AgentFailed)]
     assert [f.is_disabled for f in failures] == [False, True]
-    assert failures[0].error == "ZeroDivisionError: the agent's bug"
+    # the agent's own line, relative to its file's directory (the journal ignores the cwd)
+    assert failures[0].error == (
+        "ZeroDivisionError: the agent's bug (at test_isolation.py:59 in score: "
+        'raise ZeroDivisionError("the agent\'s bug"))'
+    )
     emitted = [r for r in records if isinstance(r, SignalsEmitted)]
     assert len(emitted) > 20
     assert all(s.agent_id == "mean_reversion" for r in emitted for s in r.signals)
