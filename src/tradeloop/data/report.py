@@ -26,6 +26,8 @@ class Rule(StrEnum):
     reaches the columns); ``validation`` applies the rest, in this order.
     """
 
+    UNDECODABLE = "undecodable"
+    """A text record whose bytes are not UTF-8 (the rest of the file still loads)."""
     UNPARSEABLE = "unparseable"
     """Wrong number of fields, or text that is not a number, a timestamp or a boolean."""
     NON_FINITE = "non_finite"

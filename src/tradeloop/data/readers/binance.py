@@ -13,7 +13,6 @@ Trades and quotes: see ``readers.ticks`` (its defaults are Binance's columns).
 
 from __future__ import annotations
 
-import gzip
 import os
 from pathlib import Path
 from typing import Final
@@ -30,6 +29,7 @@ from tradeloop.data.readers._source import (
     check_precision,
     is_parquet,
     load_table,
+    open_text,
     parse_integers,
     unit_ns,
 )
@@ -107,8 +107,7 @@ def read_binance_klines(
 
 
 def _has_header(file: Path) -> bool:
-    opener = gzip.open if file.suffix.lower() == ".gz" else open
-    with opener(file, "rt", encoding="utf-8-sig") as handle:
+    with open_text(file) as handle:
         for line in handle:
             if line.strip():
                 first = line.split(",", 1)[0].strip()
