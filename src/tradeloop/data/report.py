@@ -22,7 +22,7 @@ from tradeloop.core.time import ns_to_iso
 class Rule(StrEnum):
     """Why a row was quarantined (or, for ``GAP`` and ``ZERO_VOLUME``, what was found).
 
-    Readers apply the first five (a row that cannot be turned into exact integers never
+    Readers apply the first six (a row that cannot be turned into exact integers never
     reaches the columns); ``validation`` applies the rest, in this order.
     """
 
@@ -32,6 +32,9 @@ class Rule(StrEnum):
     """Wrong number of fields, or text that is not a number, a timestamp or a boolean."""
     NON_FINITE = "non_finite"
     """A missing, NaN or infinite value."""
+    OUT_OF_RANGE = "out_of_range"
+    """A number too large to hold exactly as a fixed-point integer (``|value| * 10**precision``
+    at or above 2**53), such as a price of 1e300."""
     EXCESS_PRECISION = "excess_precision"
     """A value with more decimals than the precision (given, or the inference cap)."""
     OUTSIDE_SESSION = "outside_session"

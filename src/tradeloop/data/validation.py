@@ -7,7 +7,8 @@ reader's own rejects come first. Afterwards ``rows_in == rows_clean + len(quaran
 
 Steps (rule names are ``report.Rule`` values):
 
-1. reader rejects: ``unparseable``, ``non_finite``, ``excess_precision``, ``outside_session``
+1. reader rejects: ``undecodable``, ``unparseable``, ``non_finite``, ``out_of_range``,
+   ``excess_precision``, ``outside_session``
    (daily rows on non-session dates) — already out of the columns (``readers``).
 2. ``outside_session`` (bars, with a calendar): the bar's close is not inside a session
    (``open < ts_event <= close``, not in a break). ``allow_outside_session`` turns it off.

@@ -90,8 +90,9 @@ def convert_numeric(
 ) -> Converted:
     """Parse, check and convert numeric fields to raws at one price and one size precision.
 
-    Rows with an unparseable or non-finite value, or a value with more decimals than the
-    precision, are quarantined in ``rejects``. ``float_values`` receives the parsed floats of
+    Rows with an unparseable or non-finite value, a value too large to hold exactly at the
+    precision (``out_of_range``), or a value with more decimals than the precision, are
+    quarantined in ``rejects``. ``float_values`` receives the parsed floats of
     the alive rows (for computed columns such as adjusted prices).
     """
     parsed: dict[str, tuple[F64, npt.NDArray[np.int8]]] = {}
@@ -104,6 +105,10 @@ def convert_numeric(
     for group in ("price", "size"):
         needed = [parsed[f.name][1] for f in fields if f.group == group]
         resolved[group] = resolve_precision(needed, rejects.alive, precisions[group])
+    for field in fields:
+        rejects.reject_out_of_range(
+            parsed[field.name][0], resolved[field.group], field.name, field.column
+        )
     for field in fields:
         rejects.reject_excess_precision(
             parsed[field.name][1],

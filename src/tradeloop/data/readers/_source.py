@@ -10,7 +10,8 @@ Readers follow the same steps:
    rule marks rows dead once, with a message naming instrument, value and rule.
 3. ``parse_numbers`` / ``parse_timestamps`` / ``parse_booleans`` convert a column and say per
    row whether it was fine, missing/non-finite, or unparseable.
-4. ``resolve_precision`` + ``RowRejects.reject_excess_precision`` check decimals before
+4. ``resolve_precision`` + ``RowRejects.reject_out_of_range`` (a value such as 1e300 that no
+   int64 raw holds exactly) + ``RowRejects.reject_excess_precision`` check decimals before
    ``floats_to_raw`` turns the floats into int64 raws.
 
 Floats are the carrier from text to raw: a decimal with up to 15 significant digits survives
@@ -489,7 +490,8 @@ def decimals_needed(values: F64, cap: int = PRECISION_CAP) -> npt.NDArray[np.int
         if not pending.any():
             break
         fits = pending & ~excess_precision_mask(values, digits)
-        fits &= np.abs(values) * float(pow10(digits)) < _EXACT_LIMIT
+        with np.errstate(over="ignore"):
+            fits &= np.abs(values) * float(pow10(digits)) < _EXACT_LIMIT
         needed[fits] = digits
         pending &= ~fits
     return needed
@@ -566,6 +568,23 @@ class RowRejects:
         self.reject(status == BAD, Rule.UNPARSEABLE, field, column, "is not a number")
         self.reject(
             status == MISSING, Rule.NON_FINITE, field, column, "is missing or not a finite number"
+        )
+
+    def reject_out_of_range(
+        self, values: F64, precision: int, field: str, column: ColumnData
+    ) -> None:
+        """Quarantine rows whose ``field`` is too large to hold exactly at ``precision``
+        (``|value| * 10**precision`` at or above 2**53), such as a price of 1e300."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            large = np.isfinite(values) & (np.abs(values) * float(pow10(precision)) >= _EXACT_LIMIT)
+        limit = _EXACT_LIMIT / float(pow10(precision))
+        self.reject(
+            large,
+            Rule.OUT_OF_RANGE,
+            field,
+            column,
+            f"is too large to hold exactly: at {precision} decimals a value must stay below "
+            f"{limit:.6g}",
         )
 
     def reject_excess_precision(
