@@ -49,6 +49,9 @@ class Rule(StrEnum):
     """A trade of zero or negative size."""
     CROSSED_QUOTE = "crossed_quote"
     """A quote whose bid is above its ask."""
+    OUTLIER_RANGE = "outlier_range"
+    """A bar whose open, high or low lies far from its close relative to the series' robust
+    bar range (a high of 250000 in a series trading near 2.0)."""
     OUT_OF_ORDER = "out_of_order"
     """A row outside the longest non-decreasing run of ``ts_init`` in file order."""
     DUPLICATE_TIMESTAMP = "duplicate_timestamp"

@@ -16,6 +16,9 @@ Steps (rule names are ``report.Rule`` values):
    max(open, close, low), or low above min(open, close, high)) and ``negative_volume``;
    quotes ``negative_volume`` (a size) and ``crossed_quote`` (bid > ask); trades
    ``non_positive_size``.
+3b. ``outlier_range`` (see ``ValidationConfig.range_threshold``): bars whose open, high or
+   low lies far from their own close against the series' robust bar range; quotes whose
+   spread is far wider than the series' median spread.
 4. ``out_of_order``: rows outside the longest non-decreasing subsequence of ``ts_init`` in
    file order (so one mistyped timestamp costs one row, not every row after it).
 5. ``duplicate_timestamp`` (bars; quotes only if configured): a later row with the same
@@ -61,6 +64,7 @@ C = TypeVar("C", BarColumns, QuoteColumns, TradeColumns)
 
 _MAD_TO_SIGMA = 1.4826
 _CHUNK_ROWS = 65_536
+_OHLC = ("open", "high", "low", "close")
 
 
 class ValidationConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -88,6 +92,14 @@ class ValidationConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
         fraction of the candidate's size: a bad print comes back almost all the way, a real
         move rarely does (with 0.5, SPY's close on 2020-03-09, -7.8% then +4.9%, was flagged).
         The last row has no next return and is never a spike.
+    range_threshold : a bar's open, high or low is an ``outlier_range`` when its distance from
+        the bar's close, ``|log(x / close)|``, exceeds ``range_threshold`` times the series'
+        robust scale: the larger of the median bar range ``log(high / low)`` and the median
+        absolute close-to-close log return, over the rows still alive (a whole-file statistic:
+        one bad bar cannot move a median). For quotes the spread ``log(ask / bid)`` is
+        compared with the median spread. ``None`` turns the rule off.
+    range_min_move : and the distance must also be at least this (log units; 0.25 is 28 %
+        above or 22 % below the close), which guards series whose bars rarely have a range.
     report_zero_volume : report runs of zero-volume bars as findings.
     """
 
@@ -101,6 +113,8 @@ class ValidationConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     spike_min_history: int = 20
     spike_min_return: float = 0.01
     spike_reversal_fraction: float = 0.8
+    range_threshold: float | None = 25.0
+    range_min_move: float = 0.25
     report_zero_volume: bool = True
 
     def __post_init__(self) -> None:
@@ -115,6 +129,10 @@ class ValidationConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
                 f"spike_min_history {self.spike_min_history} must be within "
                 f"2..spike_window ({self.spike_window})"
             )
+        if self.range_threshold is not None and self.range_threshold <= 0:
+            raise ConfigError(f"range_threshold {self.range_threshold} must be positive")
+        if self.range_min_move < 0:
+            raise ConfigError(f"range_min_move {self.range_min_move} must not be negative")
         if self.spike_min_return < 0 or self.spike_reversal_fraction < 0:
             raise ConfigError("spike_min_return and spike_reversal_fraction must not be negative")
 
@@ -313,6 +331,7 @@ def _bar_rules(
         _formatted(bars.volume, bars.volume_precision, negative, q.alive),
         "is negative",
     )
+    _bar_range_rule(q, bars, config)
     _order_rules(q, bars.ts_init, allow_duplicates=bool(config.allow_duplicate_timestamps))
     _spike_rule(q, bars.close.astype(np.float64), bars.close, p, "close", config)
 
@@ -349,6 +368,7 @@ def _quote_rules(q: _Quarantine, quotes: QuoteColumns, config: ValidationConfig)
         )
     ]
     q.reject(crossed, Rule.CROSSED_QUOTE, "bid_price", values, "is a crossed quote")
+    _quote_range_rule(q, quotes, config)
     allow = True if config.allow_duplicate_timestamps is None else config.allow_duplicate_timestamps
     _order_rules(q, quotes.ts_init, allow_duplicates=allow)
     mid = (quotes.bid_price.astype(np.float64) + quotes.ask_price.astype(np.float64)) / 2.0
@@ -382,6 +402,73 @@ def _trade_rules(q: _Quarantine, trades: TradeColumns, config: ValidationConfig)
     values = [str(v) for v in trades.trade_id[repeated & q.alive].tolist()]
     q.reject(repeated, Rule.DUPLICATE_TRADE_ID, "trade_id", values, "repeats an earlier trade id")
     _spike_rule(q, trades.price.astype(np.float64), trades.price, p, "price", config)
+
+
+def _robust_scale(values: F64) -> float:
+    # Median of non-negative log distances (0.0 for no values).
+    return float(np.median(values)) if len(values) else 0.0
+
+
+def _bar_range_rule(q: _Quarantine, bars: BarColumns, config: ValidationConfig) -> None:
+    # Prices are positive here (non_positive_price ran first on every alive row).
+    if config.range_threshold is None:
+        return
+    alive = np.flatnonzero(q.alive)
+    if len(alive) == 0:
+        return
+    log = {name: np.log(getattr(bars, name)[alive].astype(np.float64)) for name in _OHLC}
+    scale = max(
+        _robust_scale(log["high"] - log["low"]),
+        _robust_scale(np.abs(np.diff(log["close"]))),
+    )
+    limit = max(config.range_threshold * scale, config.range_min_move)
+    p = bars.price_precision
+    reason = (
+        f"is too far from the bar's close: more than {config.range_threshold:g} times the "
+        f"series' median bar range ({scale:.4%} in log terms) and at least "
+        f"{config.range_min_move:g} in log terms"
+    )
+    for name in ("open", "high", "low"):
+        far = np.zeros(len(q.alive), dtype=np.bool_)
+        far[alive[np.abs(log[name] - log["close"]) > limit]] = True
+        raw = getattr(bars, name)
+        values = [
+            f"{format_raw(int(v), p)} (close {format_raw(int(c), p)})"
+            for v, c in zip(
+                raw[far & q.alive].tolist(), bars.close[far & q.alive].tolist(), strict=True
+            )
+        ]
+        q.reject(far, Rule.OUTLIER_RANGE, name, values, reason)
+
+
+def _quote_range_rule(q: _Quarantine, quotes: QuoteColumns, config: ValidationConfig) -> None:
+    # Prices are positive and bid <= ask here (non_positive_price and crossed_quote ran first).
+    if config.range_threshold is None:
+        return
+    alive = np.flatnonzero(q.alive)
+    if len(alive) == 0:
+        return
+    spread = np.log(quotes.ask_price[alive].astype(np.float64)) - np.log(
+        quotes.bid_price[alive].astype(np.float64)
+    )
+    scale = _robust_scale(spread)
+    limit = max(config.range_threshold * scale, config.range_min_move)
+    wide = np.zeros(len(q.alive), dtype=np.bool_)
+    wide[alive[spread > limit]] = True
+    p = quotes.price_precision
+    values = [
+        f"{format_raw(int(b), p)} (ask {format_raw(int(a), p)})"
+        for b, a in zip(
+            quotes.bid_price[wide & q.alive].tolist(),
+            quotes.ask_price[wide & q.alive].tolist(),
+            strict=True,
+        )
+    ]
+    reason = (
+        f"makes a spread more than {config.range_threshold:g} times the series' median spread "
+        f"({scale:.4%} in log terms) and at least {config.range_min_move:g} in log terms"
+    )
+    q.reject(wide, Rule.OUTLIER_RANGE, "bid_price", values, reason)
 
 
 def _order_rules(q: _Quarantine, ts_init: I64, *, allow_duplicates: bool) -> None:
