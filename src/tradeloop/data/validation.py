@@ -84,8 +84,9 @@ class ValidationConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
         1.4826 * MAD`` of the previous ``spike_window`` returns (so 10 is about 10 standard
         deviations of a normal distribution); ``None`` turns the rule off.
     spike_window : how many previous returns form the reference distribution.
-    spike_min_history : fewest previous returns needed to judge a row (earlier rows are not
-        judged).
+    spike_min_history : fewest previous returns needed to judge a row against its own past;
+        earlier rows (the warm-up, from row 0) are judged against the first ``spike_window``
+        returns of the series (``spike_mask``).
     spike_min_return : the candidate's absolute log return must also be at least this (guards
         series whose MAD is zero, such as a price that rarely changes).
     spike_reversal_fraction : and the next return must go the other way by at least this
@@ -544,18 +545,33 @@ def _spike_rule(
         min_return=config.spike_min_return,
         reversal_fraction=config.spike_reversal_fraction,
     )
-    mask = np.zeros(len(q.alive), dtype=np.bool_)
-    mask[alive[spikes]] = True
-    if raw is not None:
-        values = _formatted(raw, precision, mask, q.alive)
-    else:
-        values = [f"{v / 10**precision:.{precision + 1}f}" for v in prices[mask & q.alive].tolist()]
-    reason = (
-        f"is a spike: its return is over {config.spike_threshold_mad:g} MADs from the median "
-        "of the "
-        f"previous {config.spike_window} returns and reverses on the next row"
+    # Rows judged against the warm-up reference (the first returns) get their own wording.
+    warm_up = np.arange(len(alive)) <= config.spike_min_history
+    reasons = (
+        (
+            ~warm_up,
+            f"previous {config.spike_window} returns and reverses on the next row",
+        ),
+        (
+            warm_up,
+            f"first {config.spike_window} returns of the series (the warm-up of the first "
+            f"{config.spike_min_history} rows) and the rows after it do not follow it",
+        ),
     )
-    q.reject(mask, Rule.OUTLIER_SPIKE, field, values, reason)
+    for part, reference in reasons:
+        mask = np.zeros(len(q.alive), dtype=np.bool_)
+        mask[alive[spikes & part]] = True
+        if raw is not None:
+            values = _formatted(raw, precision, mask, q.alive)
+        else:
+            values = [
+                f"{v / 10**precision:.{precision + 1}f}" for v in prices[mask & q.alive].tolist()
+            ]
+        reason = (
+            f"is a spike: its return is over {config.spike_threshold_mad:g} MADs from the "
+            f"median of the {reference}"
+        )
+        q.reject(mask, Rule.OUTLIER_SPIKE, field, values, reason)
 
 
 def spike_mask(
@@ -569,20 +585,32 @@ def spike_mask(
 ) -> Mask:
     """Return True at rows whose price is an isolated spike (the rule ``outlier_spike``).
 
-    With ``r[t] = log(p[t] / p[t-1])``, row ``t`` is a spike when, against the previous
-    ``window`` returns (at least ``min_history`` of them), ``|r[t] - median| > threshold_mad *
-    1.4826 * MAD``, ``|r[t]| >= min_return``, and ``r[t+1]`` has the opposite sign with
-    ``|r[t+1]| >= reversal_fraction * |r[t]|``. Prices must be positive.
+    With ``r[t] = log(p[t] / p[t-1])``, row ``t`` is a spike when ``|r[t] - median| >
+    threshold_mad * 1.4826 * MAD``, ``|r[t]| >= min_return``, and ``r[t+1]`` has the opposite
+    sign with ``|r[t+1]| >= reversal_fraction * |r[t]|``. The reference (median, MAD) is the
+    previous ``window`` returns once ``min_history`` of them exist; before that (the warm-up:
+    the first ``min_history`` rows) it is the first ``window`` returns of the series, so a
+    spike at the very start is judged too. That warm-up reference looks ahead by at most
+    ``window`` rows, inside the file being validated (validation runs on a whole file before
+    any run reads it, so no decision sees it); a median is not moved by the spike itself. Row
+    0 has no return into it: it is a spike when ``r[1]`` is far and ``r[2]`` is not (the rows
+    after it agree with each other, not with it). The last row has no next return and is
+    never a spike. Prices must be positive.
     """
     n = len(prices)
     mask = np.zeros(n, dtype=np.bool_)
-    if n < min_history + 2:
+    if n < 3:
         return mask
     returns = np.diff(np.log(prices))
     # returns[j] moves row j to row j+1; judge j for j in 0..n-3 (a next return must exist).
     count = len(returns) - 1
     median = np.full(count, np.nan)
     mad = np.full(count, np.nan)
+    warm = returns[: min(window, len(returns))]
+    warm_median = float(np.median(warm))
+    warm_mad = float(np.median(np.abs(warm - warm_median)))
+    median[: min(min_history, count)] = warm_median
+    mad[: min(min_history, count)] = warm_mad
     for j in range(min_history, min(window, count)):
         history = returns[:j]
         median[j] = np.median(history)
@@ -599,16 +627,23 @@ def spike_mask(
             )
     current = returns[:count]
     following = returns[1 : count + 1]
-    judged = ~np.isnan(median)
-    scale = _MAD_TO_SIGMA * np.where(judged, mad, 0.0)
-    deviation = np.abs(current - np.where(judged, median, 0.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        far = judged & (deviation > threshold_mad * scale) & (deviation > 0)
+    scale = _MAD_TO_SIGMA * mad
+    deviation = np.abs(current - median)
+    far = (deviation > threshold_mad * scale) & (deviation > 0)
     reverses = (np.sign(following) == -np.sign(current)) & (
         np.abs(following) >= reversal_fraction * np.abs(current)
     )
     spike = far & (np.abs(current) >= min_return) & reverses
     mask[1 : count + 1] = spike
+    # Row 0: its move to row 1 is far and the move from row 1 to row 2 is not.
+    next_deviation = abs(float(returns[1]) - warm_median)
+    mask[0] = (
+        bool(far[0])
+        and abs(float(returns[0])) >= min_return
+        and not (next_deviation > threshold_mad * _MAD_TO_SIGMA * warm_mad and next_deviation > 0)
+    )
+    if mask[0] and mask[1]:
+        mask[1] = False  # row 1 agrees with the rows after it: only row 0 is the spike
     return mask
 
 

@@ -320,10 +320,21 @@ def test_a_partial_reversal_below_the_fraction_is_not_a_spike() -> None:
     assert spike_mask(prices, reversal_fraction=0.1)[30]
 
 
-def test_rows_without_enough_history_are_not_judged() -> None:
+@pytest.mark.parametrize("row", [0, 1, 2, 5, 19, 20, 21])
+def test_spike_inside_the_warm_up_rows_is_found(row: int) -> None:
+    rng = np.random.default_rng(7)
+    prices = 2.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, 60)))
+    prices[row] *= 1.5
+    assert np.flatnonzero(spike_mask(prices)).tolist() == [row]
+
+
+def test_a_level_shift_in_the_warm_up_rows_is_not_a_spike() -> None:
     prices = np.full(40, 100.0)
-    prices[5] = 150.0
+    prices[5:] = 150.0
     assert not spike_mask(prices).any()
+    prices = np.full(40, 100.0)
+    prices[1:] = 150.0  # row 0 alone differs: the rows after it agree, so row 0 is the spike
+    assert np.flatnonzero(spike_mask(prices)).tolist() == [0]
 
 
 def test_invalid_spike_settings_raise_config_error() -> None:
@@ -488,3 +499,33 @@ def test_range_rule_can_be_turned_off_and_real_wide_bars_pass(market: Path) -> N
     )
     assert validate(crafted).report.quarantine_counts()["outlier_range"] == 1
     assert validate(crafted, ValidationConfig(range_threshold=None)).report.rows_quarantined == 0
+
+
+# (format, slice, line (header is 1), {field index: value}, field named): a print 40 % off
+# inside the first 20 rows (row 0 included), in a yahoo, ohlcv, klines, trades, quotes file.
+EARLY_SPIKES = [
+    ("yahoo", ORCL, 2, {1: "3.0", 2: "3.0", 3: "3.0", 4: "3.0"}, "close"),
+    ("yahoo", ORCL, 6, {1: "3.0", 2: "3.0", 3: "3.0", 4: "3.0"}, "close"),
+    ("ohlcv", BTC, 12, {1: "65000.0", 2: "65000.0", 3: "65000.0", 4: "65000.0"}, "close"),
+    (
+        "binance-klines",
+        "ADABTC-1m-2021-11-28.csv",
+        3,
+        {1: "0.00004", 2: "0.00004", 3: "0.00004", 4: "0.00004"},
+        "close",
+    ),
+    ("trades", TRADES, 2, {3: "55000.0"}, "price"),
+    ("trades", TRADES, 15, {3: "55000.0"}, "price"),
+    ("quotes", QUOTES, 4, {4: "55000.0", 6: "54999.0"}, "mid"),
+]
+
+
+@pytest.mark.parametrize(("fmt", "name", "line", "changes", "field"), EARLY_SPIKES)
+def test_spike_inside_the_first_rows_is_quarantined_as_outlier_spike(
+    tmp_path: Path, fmt: str, name: str, line: int, changes: dict[int, str], field: str
+) -> None:
+    spoiled = _rewrite(MARKET / name, tmp_path / name, line, changes)
+    report = validate_file(spoiled, format=fmt, instrument="X.SIM")
+    (record,) = report.quarantined
+    assert (record.line, record.rule, record.field) == (line, Rule.OUTLIER_SPIKE, field)
+    assert "MADs from the median of the first" in record.message
