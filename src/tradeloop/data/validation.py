@@ -20,7 +20,9 @@ Steps (rule names are ``report.Rule`` values):
    low lies far from their own close against the series' robust bar range; quotes whose
    spread is far wider than the series' median spread.
 4. ``out_of_order``: rows outside the longest non-decreasing subsequence of ``ts_init`` in
-   file order (so one mistyped timestamp costs one row, not every row after it).
+   file order (so one mistyped timestamp costs one row, not every row after it). When many
+   rows are out of order the message suggests the reader option ``sort`` (``--sort``), which
+   puts the rows in time order before validation (``readers.sort_by_time``).
 5. ``duplicate_timestamp`` (bars; quotes only if configured): a later row with the same
    ``ts_init`` as the one kept; ``duplicate_trade_id`` (trades): a repeated trade id.
 6. ``outlier_spike``: see ``ValidationConfig``; one pass over the rows still alive.
@@ -65,6 +67,8 @@ C = TypeVar("C", BarColumns, QuoteColumns, TradeColumns)
 _MAD_TO_SIGMA = 1.4826
 _CHUNK_ROWS = 65_536
 _OHLC = ("open", "high", "low", "close")
+_MANY_OUT_OF_ORDER = 3
+"""Rows out of order (and at least 1 % of the rows) from which the message suggests sorting."""
 
 
 class ValidationConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -477,13 +481,15 @@ def _order_rules(q: _Quarantine, ts_init: I64, *, allow_duplicates: bool) -> Non
     keep = _longest_non_decreasing(ts_init[alive])
     late = np.zeros(len(q.alive), dtype=np.bool_)
     late[alive[~keep]] = True
-    q.reject(
-        late,
-        Rule.OUT_OF_ORDER,
-        "ts_init",
-        _iso_list(ts_init, late, q.alive),
-        "breaks the time order (the rows kept are the longest run in time order)",
-    )
+    reason = "breaks the time order (the rows kept are the longest run in time order)"
+    count = int((~keep).sum())
+    if count >= _MANY_OUT_OF_ORDER and count >= 0.01 * len(alive):
+        reason += (
+            f"; {count} of {len(alive)} rows are out of order: if the file is not written in "
+            "time order, read it with the reader option sort = true ([[data]] options, or "
+            "--sort on tradeloop data validate / data import)"
+        )
+    q.reject(late, Rule.OUT_OF_ORDER, "ts_init", _iso_list(ts_init, late, q.alive), reason)
     if allow_duplicates:
         return
     alive = np.flatnonzero(q.alive)

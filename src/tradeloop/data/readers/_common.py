@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -126,6 +126,25 @@ def convert_numeric(
         for field in fields:
             float_values[field.name] = parsed[field.name][0][alive]
     return Converted(raws, resolved["price"], resolved["size"])
+
+
+def sort_by_time(read: ReadResult[C]) -> ReadResult[C]:
+    """Return ``read`` with its rows in time order (a stable sort on ``ts_init``).
+
+    For files whose rows are not written in time order (the reader option ``sort = true``):
+    each row keeps its source row and line, so the report still points into the file, and
+    validation's ``out_of_order`` rule then has nothing to set aside. Rows sharing a
+    timestamp keep their file order (``duplicate_timestamp`` keeps the first).
+    """
+    order = np.argsort(read.columns.ts_init, kind="stable")
+    if bool((order == np.arange(len(order))).all()):
+        return read
+    return replace(
+        read,
+        columns=read.columns.take(order),
+        source_rows=read.source_rows[order],
+        source_lines=None if read.source_lines is None else read.source_lines[order],
+    )
 
 
 def reject_bad_timestamps(
