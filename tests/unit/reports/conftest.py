@@ -43,3 +43,11 @@ def chromium() -> str:
             pytrace=False,
         )
     return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="session")
+def plain_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A SmaCross backtest on ORCL: no benchmark, no regimes, no ensemble."""
+    folder = tmp_path_factory.mktemp("plain")
+    helpers = _helpers()
+    return helpers.run_file_sma(helpers.write_orcl_file(folder / "orcl.csv"), folder / "runs")
