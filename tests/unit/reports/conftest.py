@@ -51,3 +51,9 @@ def plain_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unty
     folder = tmp_path_factory.mktemp("plain")
     helpers = _helpers()
     return helpers.run_file_sma(helpers.write_orcl_file(folder / "orcl.csv"), folder / "runs")
+
+
+@pytest.fixture(scope="session")
+def hedged_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The real Pipeline beta-hedged on SPY (hedge targets and their orders)."""
+    return _helpers().run_hedged_pipeline(tmp_path_factory.mktemp("hedged"))
