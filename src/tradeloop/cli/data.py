@@ -59,6 +59,14 @@ TimezoneOption = Annotated[
     str | None,
     typer.Option("--timezone", help="Zone of timestamps without an offset (default UTC)."),
 ]
+SortOption = Annotated[
+    bool,
+    typer.Option(
+        "--sort",
+        help="Put the rows in time order before validating (for files not written in time "
+        "order; otherwise such rows are quarantined as out_of_order).",
+    ),
+]
 OptionsOption = Annotated[
     str | None,
     typer.Option(
@@ -79,6 +87,7 @@ def _reader_options(
     interval: str | None,
     calendar: str | None,
     timezone: str | None,
+    sort: bool = False,
 ) -> dict[str, Any] | None:
     # One mapping of reader options from --options and the flags (flags win); None if empty.
     from tradeloop.core.errors import ConfigError
@@ -110,6 +119,8 @@ def _reader_options(
             given[key] = value
     if calendar is not None and format in ("ohlcv", "yahoo"):
         given["calendar"] = calendar
+    if sort:
+        given["sort"] = True
     return given or None
 
 
@@ -214,6 +225,7 @@ def data_import(
     interval: IntervalOption = None,
     calendar: CalendarOption = None,
     timezone: TimezoneOption = None,
+    sort: SortOption = False,
     options: OptionsOption = None,
 ) -> None:
     """Read, validate and write a file into a Parquet catalog, with its instrument definition.
@@ -227,7 +239,7 @@ def data_import(
 
     with user_errors():
         reader_options = _reader_options(
-            format, options, column, no_volume, names, stamp, interval, calendar, timezone
+            format, options, column, no_volume, names, stamp, interval, calendar, timezone, sort
         )
         defined = _define_instrument(
             instrument,
@@ -286,6 +298,7 @@ def data_validate(
     interval: IntervalOption = None,
     calendar: CalendarOption = None,
     timezone: TimezoneOption = None,
+    sort: SortOption = False,
     options: OptionsOption = None,
 ) -> None:
     """Validate a file and report every quarantined record and gap (nothing is written).
@@ -302,7 +315,7 @@ def data_validate(
 
     with user_errors():
         reader_options = _reader_options(
-            format, options, column, no_volume, names, stamp, interval, calendar, timezone
+            format, options, column, no_volume, names, stamp, interval, calendar, timezone, sort
         )
         known = bundled.find_instrument(instrument)
         report = validate_file(

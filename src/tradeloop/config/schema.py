@@ -149,7 +149,8 @@ class DataSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     or an order book recording for fidelity level 4 (``binance-depth``, ``bybit-orderbook``,
     ``databento-mbo``, ``lobster``); ``options`` are the format's reader options (for ``ohlcv``, the
     fields of ``OhlcvFormat``, e.g. ``{ timestamp = "date", volume = "" }``; columns not given
-    are detected from the header). ``catalog`` + ``instrument_id`` (+ ``kind``) a Parquet
+    are detected from the header; every file format takes ``sort = true`` to read a file not
+    written in time order). ``catalog`` + ``instrument_id`` (+ ``kind``) a Parquet
     catalog written by ``tradeloop data import``. ``start``/``end`` (ISO dates or times) clip
     the data; a catalog or file whose instrument is not bundled needs an ``[[instruments]]``
     entry unless the catalog stores its definition.

@@ -37,6 +37,7 @@ from tradeloop.data.report import (
 
 if typing.TYPE_CHECKING:
     from tradeloop.data.api import (
+        BinanceKlinesOptions,
         DataFormat,
         FormatOptions,
         ImportResult,
@@ -86,6 +87,7 @@ if typing.TYPE_CHECKING:
 # Readers, validation, calendars and the catalog pull in pandas, pyarrow, DuckDB and
 # exchange-calendars (about 150 MB); they load on first use so the event loop stays lean.
 _LAZY: dict[str, str] = {
+    "BinanceKlinesOptions": "tradeloop.data.api",
     "DataFormat": "tradeloop.data.api",
     "FormatOptions": "tradeloop.data.api",
     "ImportResult": "tradeloop.data.api",
@@ -137,6 +139,7 @@ __all__ = [
     "AsOfReader",
     "BarColumns",
     "BarStamp",
+    "BinanceKlinesOptions",
     "Catalog",
     "CatalogEntry",
     "Columns",

@@ -56,13 +56,22 @@ class DataFormat(StrEnum):
 
 
 class YahooOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Options of the ``yahoo`` format: adjust by ``Adj Close`` (default no), and the calendar."""
+    """Options of the ``yahoo`` format: adjust by ``Adj Close`` (default no), the calendar,
+    and ``sort``."""
 
     use_adjusted_close: bool = False
     calendar: str = "XNYS"
+    sort: bool = False
+    """Put the rows in date order before validation (``readers.sort_by_time``)."""
 
 
-FormatOptions = YahooOptions | OhlcvFormat | TradesFormat | QuotesFormat
+class BinanceKlinesOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Options of the ``binance-klines`` format: ``sort`` puts the rows in time order."""
+
+    sort: bool = False
+
+
+FormatOptions = YahooOptions | BinanceKlinesOptions | OhlcvFormat | TradesFormat | QuotesFormat
 AnyReadResult = ReadResult[BarColumns] | ReadResult[QuoteColumns] | ReadResult[TradeColumns]
 AnyValidationResult = (
     ValidationResult[BarColumns] | ValidationResult[QuoteColumns] | ValidationResult[TradeColumns]
@@ -71,7 +80,7 @@ AnyValidationResult = (
 _OPTION_TYPES: dict[DataFormat, type[FormatOptions] | None] = {
     DataFormat.YAHOO: YahooOptions,
     DataFormat.OHLCV: OhlcvFormat,
-    DataFormat.BINANCE_KLINES: None,
+    DataFormat.BINANCE_KLINES: BinanceKlinesOptions,
     DataFormat.TRADES: TradesFormat,
     DataFormat.QUOTES: QuotesFormat,
 }
@@ -191,6 +200,7 @@ def read_file(
             calendar=yahoo.calendar,
             price_precision=price_precision,
             volume_precision=size_precision,
+            sort=yahoo.sort,
         )
     if chosen is DataFormat.OHLCV:
         fmt = options if isinstance(options, OhlcvFormat) else None
@@ -202,8 +212,13 @@ def read_file(
             volume_precision=size_precision,
         )
     if chosen is DataFormat.BINANCE_KLINES:
+        klines = options if isinstance(options, BinanceKlinesOptions) else None
         return read_binance_klines(
-            path, instrument_id, price_precision=price_precision, volume_precision=size_precision
+            path,
+            instrument_id,
+            price_precision=price_precision,
+            volume_precision=size_precision,
+            sort=klines is not None and klines.sort,
         )
     if chosen is DataFormat.TRADES:
         trades = options if isinstance(options, TradesFormat) else None

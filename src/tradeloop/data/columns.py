@@ -50,9 +50,11 @@ def floats_to_raw(values: npt.ArrayLike, precision: int, what: str) -> I64:
 def excess_precision_mask(values: npt.ArrayLike, precision: int) -> npt.NDArray[np.bool_]:
     """Return True where a float carries more decimals than ``precision`` (beyond float noise)."""
     arr = np.asarray(values, dtype=np.float64)
-    scaled = arr * float(pow10(precision))
-    tolerance = np.maximum(1e-6, np.abs(scaled) * 1e-12)
-    with np.errstate(invalid="ignore"):
+    # A huge value (1e300) overflows to infinity here; it is judged by its own rule
+    # (out_of_range), so the overflow is not a warning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = arr * float(pow10(precision))
+        tolerance = np.maximum(1e-6, np.abs(scaled) * 1e-12)
         return np.abs(scaled - np.rint(scaled)) > tolerance
 
 

@@ -22,14 +22,19 @@ from tradeloop.core.time import ns_to_iso
 class Rule(StrEnum):
     """Why a row was quarantined (or, for ``GAP`` and ``ZERO_VOLUME``, what was found).
 
-    Readers apply the first five (a row that cannot be turned into exact integers never
+    Readers apply the first six (a row that cannot be turned into exact integers never
     reaches the columns); ``validation`` applies the rest, in this order.
     """
 
+    UNDECODABLE = "undecodable"
+    """A text record whose bytes are not UTF-8 (the rest of the file still loads)."""
     UNPARSEABLE = "unparseable"
     """Wrong number of fields, or text that is not a number, a timestamp or a boolean."""
     NON_FINITE = "non_finite"
     """A missing, NaN or infinite value."""
+    OUT_OF_RANGE = "out_of_range"
+    """A number too large to hold exactly as a fixed-point integer (``|value| * 10**precision``
+    at or above 2**53), such as a price of 1e300."""
     EXCESS_PRECISION = "excess_precision"
     """A value with more decimals than the precision (given, or the inference cap)."""
     OUTSIDE_SESSION = "outside_session"
@@ -44,6 +49,9 @@ class Rule(StrEnum):
     """A trade of zero or negative size."""
     CROSSED_QUOTE = "crossed_quote"
     """A quote whose bid is above its ask."""
+    OUTLIER_RANGE = "outlier_range"
+    """A bar whose open, high or low lies far from its close relative to the series' robust
+    bar range (a high of 250000 in a series trading near 2.0)."""
     OUT_OF_ORDER = "out_of_order"
     """A row outside the longest non-decreasing run of ``ts_init`` in file order."""
     DUPLICATE_TIMESTAMP = "duplicate_timestamp"

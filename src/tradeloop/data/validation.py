@@ -7,7 +7,8 @@ reader's own rejects come first. Afterwards ``rows_in == rows_clean + len(quaran
 
 Steps (rule names are ``report.Rule`` values):
 
-1. reader rejects: ``unparseable``, ``non_finite``, ``excess_precision``, ``outside_session``
+1. reader rejects: ``undecodable``, ``unparseable``, ``non_finite``, ``out_of_range``,
+   ``excess_precision``, ``outside_session``
    (daily rows on non-session dates) — already out of the columns (``readers``).
 2. ``outside_session`` (bars, with a calendar): the bar's close is not inside a session
    (``open < ts_event <= close``, not in a break). ``allow_outside_session`` turns it off.
@@ -15,8 +16,13 @@ Steps (rule names are ``report.Rule`` values):
    max(open, close, low), or low above min(open, close, high)) and ``negative_volume``;
    quotes ``negative_volume`` (a size) and ``crossed_quote`` (bid > ask); trades
    ``non_positive_size``.
+3b. ``outlier_range`` (see ``ValidationConfig.range_threshold``): bars whose open, high or
+   low lies far from their own close against the series' robust bar range; quotes whose
+   spread is far wider than the series' median spread.
 4. ``out_of_order``: rows outside the longest non-decreasing subsequence of ``ts_init`` in
-   file order (so one mistyped timestamp costs one row, not every row after it).
+   file order (so one mistyped timestamp costs one row, not every row after it). When many
+   rows are out of order the message suggests the reader option ``sort`` (``--sort``), which
+   puts the rows in time order before validation (``readers.sort_by_time``).
 5. ``duplicate_timestamp`` (bars; quotes only if configured): a later row with the same
    ``ts_init`` as the one kept; ``duplicate_trade_id`` (trades): a repeated trade id.
 6. ``outlier_spike``: see ``ValidationConfig``; one pass over the rows still alive.
@@ -60,6 +66,9 @@ C = TypeVar("C", BarColumns, QuoteColumns, TradeColumns)
 
 _MAD_TO_SIGMA = 1.4826
 _CHUNK_ROWS = 65_536
+_OHLC = ("open", "high", "low", "close")
+_MANY_OUT_OF_ORDER = 3
+"""Rows out of order (and at least 1 % of the rows) from which the message suggests sorting."""
 
 
 class ValidationConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -79,14 +88,23 @@ class ValidationConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
         1.4826 * MAD`` of the previous ``spike_window`` returns (so 10 is about 10 standard
         deviations of a normal distribution); ``None`` turns the rule off.
     spike_window : how many previous returns form the reference distribution.
-    spike_min_history : fewest previous returns needed to judge a row (earlier rows are not
-        judged).
+    spike_min_history : fewest previous returns needed to judge a row against its own past;
+        earlier rows (the warm-up, from row 0) are judged against the first ``spike_window``
+        returns of the series (``spike_mask``).
     spike_min_return : the candidate's absolute log return must also be at least this (guards
         series whose MAD is zero, such as a price that rarely changes).
     spike_reversal_fraction : and the next return must go the other way by at least this
         fraction of the candidate's size: a bad print comes back almost all the way, a real
         move rarely does (with 0.5, SPY's close on 2020-03-09, -7.8% then +4.9%, was flagged).
         The last row has no next return and is never a spike.
+    range_threshold : a bar's open, high or low is an ``outlier_range`` when its distance from
+        the bar's close, ``|log(x / close)|``, exceeds ``range_threshold`` times the series'
+        robust scale: the larger of the median bar range ``log(high / low)`` and the median
+        absolute close-to-close log return, over the rows still alive (a whole-file statistic:
+        one bad bar cannot move a median). For quotes the spread ``log(ask / bid)`` is
+        compared with the median spread. ``None`` turns the rule off.
+    range_min_move : and the distance must also be at least this (log units; 0.25 is 28 %
+        above or 22 % below the close), which guards series whose bars rarely have a range.
     report_zero_volume : report runs of zero-volume bars as findings.
     """
 
@@ -100,6 +118,8 @@ class ValidationConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     spike_min_history: int = 20
     spike_min_return: float = 0.01
     spike_reversal_fraction: float = 0.8
+    range_threshold: float | None = 25.0
+    range_min_move: float = 0.25
     report_zero_volume: bool = True
 
     def __post_init__(self) -> None:
@@ -114,6 +134,10 @@ class ValidationConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
                 f"spike_min_history {self.spike_min_history} must be within "
                 f"2..spike_window ({self.spike_window})"
             )
+        if self.range_threshold is not None and self.range_threshold <= 0:
+            raise ConfigError(f"range_threshold {self.range_threshold} must be positive")
+        if self.range_min_move < 0:
+            raise ConfigError(f"range_min_move {self.range_min_move} must not be negative")
         if self.spike_min_return < 0 or self.spike_reversal_fraction < 0:
             raise ConfigError("spike_min_return and spike_reversal_fraction must not be negative")
 
@@ -312,6 +336,7 @@ def _bar_rules(
         _formatted(bars.volume, bars.volume_precision, negative, q.alive),
         "is negative",
     )
+    _bar_range_rule(q, bars, config)
     _order_rules(q, bars.ts_init, allow_duplicates=bool(config.allow_duplicate_timestamps))
     _spike_rule(q, bars.close.astype(np.float64), bars.close, p, "close", config)
 
@@ -348,6 +373,7 @@ def _quote_rules(q: _Quarantine, quotes: QuoteColumns, config: ValidationConfig)
         )
     ]
     q.reject(crossed, Rule.CROSSED_QUOTE, "bid_price", values, "is a crossed quote")
+    _quote_range_rule(q, quotes, config)
     allow = True if config.allow_duplicate_timestamps is None else config.allow_duplicate_timestamps
     _order_rules(q, quotes.ts_init, allow_duplicates=allow)
     mid = (quotes.bid_price.astype(np.float64) + quotes.ask_price.astype(np.float64)) / 2.0
@@ -383,18 +409,87 @@ def _trade_rules(q: _Quarantine, trades: TradeColumns, config: ValidationConfig)
     _spike_rule(q, trades.price.astype(np.float64), trades.price, p, "price", config)
 
 
+def _robust_scale(values: F64) -> float:
+    # Median of non-negative log distances (0.0 for no values).
+    return float(np.median(values)) if len(values) else 0.0
+
+
+def _bar_range_rule(q: _Quarantine, bars: BarColumns, config: ValidationConfig) -> None:
+    # Prices are positive here (non_positive_price ran first on every alive row).
+    if config.range_threshold is None:
+        return
+    alive = np.flatnonzero(q.alive)
+    if len(alive) == 0:
+        return
+    log = {name: np.log(getattr(bars, name)[alive].astype(np.float64)) for name in _OHLC}
+    scale = max(
+        _robust_scale(log["high"] - log["low"]),
+        _robust_scale(np.abs(np.diff(log["close"]))),
+    )
+    limit = max(config.range_threshold * scale, config.range_min_move)
+    p = bars.price_precision
+    reason = (
+        f"is too far from the bar's close: more than {config.range_threshold:g} times the "
+        f"series' median bar range ({scale:.4%} in log terms) and at least "
+        f"{config.range_min_move:g} in log terms"
+    )
+    for name in ("open", "high", "low"):
+        far = np.zeros(len(q.alive), dtype=np.bool_)
+        far[alive[np.abs(log[name] - log["close"]) > limit]] = True
+        raw = getattr(bars, name)
+        values = [
+            f"{format_raw(int(v), p)} (close {format_raw(int(c), p)})"
+            for v, c in zip(
+                raw[far & q.alive].tolist(), bars.close[far & q.alive].tolist(), strict=True
+            )
+        ]
+        q.reject(far, Rule.OUTLIER_RANGE, name, values, reason)
+
+
+def _quote_range_rule(q: _Quarantine, quotes: QuoteColumns, config: ValidationConfig) -> None:
+    # Prices are positive and bid <= ask here (non_positive_price and crossed_quote ran first).
+    if config.range_threshold is None:
+        return
+    alive = np.flatnonzero(q.alive)
+    if len(alive) == 0:
+        return
+    spread = np.log(quotes.ask_price[alive].astype(np.float64)) - np.log(
+        quotes.bid_price[alive].astype(np.float64)
+    )
+    scale = _robust_scale(spread)
+    limit = max(config.range_threshold * scale, config.range_min_move)
+    wide = np.zeros(len(q.alive), dtype=np.bool_)
+    wide[alive[spread > limit]] = True
+    p = quotes.price_precision
+    values = [
+        f"{format_raw(int(b), p)} (ask {format_raw(int(a), p)})"
+        for b, a in zip(
+            quotes.bid_price[wide & q.alive].tolist(),
+            quotes.ask_price[wide & q.alive].tolist(),
+            strict=True,
+        )
+    ]
+    reason = (
+        f"makes a spread more than {config.range_threshold:g} times the series' median spread "
+        f"({scale:.4%} in log terms) and at least {config.range_min_move:g} in log terms"
+    )
+    q.reject(wide, Rule.OUTLIER_RANGE, "bid_price", values, reason)
+
+
 def _order_rules(q: _Quarantine, ts_init: I64, *, allow_duplicates: bool) -> None:
     alive = np.flatnonzero(q.alive)
     keep = _longest_non_decreasing(ts_init[alive])
     late = np.zeros(len(q.alive), dtype=np.bool_)
     late[alive[~keep]] = True
-    q.reject(
-        late,
-        Rule.OUT_OF_ORDER,
-        "ts_init",
-        _iso_list(ts_init, late, q.alive),
-        "breaks the time order (the rows kept are the longest run in time order)",
-    )
+    reason = "breaks the time order (the rows kept are the longest run in time order)"
+    count = int((~keep).sum())
+    if count >= _MANY_OUT_OF_ORDER and count >= 0.01 * len(alive):
+        reason += (
+            f"; {count} of {len(alive)} rows are out of order: if the file is not written in "
+            "time order, read it with the reader option sort = true ([[data]] options, or "
+            "--sort on tradeloop data validate / data import)"
+        )
+    q.reject(late, Rule.OUT_OF_ORDER, "ts_init", _iso_list(ts_init, late, q.alive), reason)
     if allow_duplicates:
         return
     alive = np.flatnonzero(q.alive)
@@ -456,18 +551,33 @@ def _spike_rule(
         min_return=config.spike_min_return,
         reversal_fraction=config.spike_reversal_fraction,
     )
-    mask = np.zeros(len(q.alive), dtype=np.bool_)
-    mask[alive[spikes]] = True
-    if raw is not None:
-        values = _formatted(raw, precision, mask, q.alive)
-    else:
-        values = [f"{v / 10**precision:.{precision + 1}f}" for v in prices[mask & q.alive].tolist()]
-    reason = (
-        f"is a spike: its return is over {config.spike_threshold_mad:g} MADs from the median "
-        "of the "
-        f"previous {config.spike_window} returns and reverses on the next row"
+    # Rows judged against the warm-up reference (the first returns) get their own wording.
+    warm_up = np.arange(len(alive)) <= config.spike_min_history
+    reasons = (
+        (
+            ~warm_up,
+            f"previous {config.spike_window} returns and reverses on the next row",
+        ),
+        (
+            warm_up,
+            f"first {config.spike_window} returns of the series (the warm-up of the first "
+            f"{config.spike_min_history} rows) and the rows after it do not follow it",
+        ),
     )
-    q.reject(mask, Rule.OUTLIER_SPIKE, field, values, reason)
+    for part, reference in reasons:
+        mask = np.zeros(len(q.alive), dtype=np.bool_)
+        mask[alive[spikes & part]] = True
+        if raw is not None:
+            values = _formatted(raw, precision, mask, q.alive)
+        else:
+            values = [
+                f"{v / 10**precision:.{precision + 1}f}" for v in prices[mask & q.alive].tolist()
+            ]
+        reason = (
+            f"is a spike: its return is over {config.spike_threshold_mad:g} MADs from the "
+            f"median of the {reference}"
+        )
+        q.reject(mask, Rule.OUTLIER_SPIKE, field, values, reason)
 
 
 def spike_mask(
@@ -481,20 +591,32 @@ def spike_mask(
 ) -> Mask:
     """Return True at rows whose price is an isolated spike (the rule ``outlier_spike``).
 
-    With ``r[t] = log(p[t] / p[t-1])``, row ``t`` is a spike when, against the previous
-    ``window`` returns (at least ``min_history`` of them), ``|r[t] - median| > threshold_mad *
-    1.4826 * MAD``, ``|r[t]| >= min_return``, and ``r[t+1]`` has the opposite sign with
-    ``|r[t+1]| >= reversal_fraction * |r[t]|``. Prices must be positive.
+    With ``r[t] = log(p[t] / p[t-1])``, row ``t`` is a spike when ``|r[t] - median| >
+    threshold_mad * 1.4826 * MAD``, ``|r[t]| >= min_return``, and ``r[t+1]`` has the opposite
+    sign with ``|r[t+1]| >= reversal_fraction * |r[t]|``. The reference (median, MAD) is the
+    previous ``window`` returns once ``min_history`` of them exist; before that (the warm-up:
+    the first ``min_history`` rows) it is the first ``window`` returns of the series, so a
+    spike at the very start is judged too. That warm-up reference looks ahead by at most
+    ``window`` rows, inside the file being validated (validation runs on a whole file before
+    any run reads it, so no decision sees it); a median is not moved by the spike itself. Row
+    0 has no return into it: it is a spike when ``r[1]`` is far and ``r[2]`` is not (the rows
+    after it agree with each other, not with it). The last row has no next return and is
+    never a spike. Prices must be positive.
     """
     n = len(prices)
     mask = np.zeros(n, dtype=np.bool_)
-    if n < min_history + 2:
+    if n < 3:
         return mask
     returns = np.diff(np.log(prices))
     # returns[j] moves row j to row j+1; judge j for j in 0..n-3 (a next return must exist).
     count = len(returns) - 1
     median = np.full(count, np.nan)
     mad = np.full(count, np.nan)
+    warm = returns[: min(window, len(returns))]
+    warm_median = float(np.median(warm))
+    warm_mad = float(np.median(np.abs(warm - warm_median)))
+    median[: min(min_history, count)] = warm_median
+    mad[: min(min_history, count)] = warm_mad
     for j in range(min_history, min(window, count)):
         history = returns[:j]
         median[j] = np.median(history)
@@ -511,16 +633,23 @@ def spike_mask(
             )
     current = returns[:count]
     following = returns[1 : count + 1]
-    judged = ~np.isnan(median)
-    scale = _MAD_TO_SIGMA * np.where(judged, mad, 0.0)
-    deviation = np.abs(current - np.where(judged, median, 0.0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        far = judged & (deviation > threshold_mad * scale) & (deviation > 0)
+    scale = _MAD_TO_SIGMA * mad
+    deviation = np.abs(current - median)
+    far = (deviation > threshold_mad * scale) & (deviation > 0)
     reverses = (np.sign(following) == -np.sign(current)) & (
         np.abs(following) >= reversal_fraction * np.abs(current)
     )
     spike = far & (np.abs(current) >= min_return) & reverses
     mask[1 : count + 1] = spike
+    # Row 0: its move to row 1 is far and the move from row 1 to row 2 is not.
+    next_deviation = abs(float(returns[1]) - warm_median)
+    mask[0] = (
+        bool(far[0])
+        and abs(float(returns[0])) >= min_return
+        and not (next_deviation > threshold_mad * _MAD_TO_SIGMA * warm_mad and next_deviation > 0)
+    )
+    if mask[0] and mask[1]:
+        mask[1] = False  # row 1 agrees with the rows after it: only row 0 is the spike
     return mask
 
 

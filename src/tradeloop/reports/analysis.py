@@ -22,8 +22,11 @@ Steps (``analyze``):
    ``π · (1 - |S| / Σ|c|)``, is ``offsetting votes``: the part of the decision that opposing
    votes cancelled out. Every part is bounded by ``|π|`` (``|S| <= Σ|c|``), and the parts add
    up to ``π`` exactly (rational arithmetic on the contributions' exact binary values).
-   Trades without an ensemble score, or whose contributions are all zero (hedges, risk exits,
-   vetoed scores, plain strategies), are ``unattributed: <strategy id>``.
+   A hedge trade (its instrument's target in the rebalance's ``TargetsProposed`` has
+   ``is_hedge``: the beta hedge on the benchmark) is ``hedge`` in full, whatever scores its
+   instrument had: no agent voted for it. Other trades without an ensemble score, or whose
+   contributions are all zero (risk exits, vetoed scores, plain strategies), are
+   ``unattributed: <strategy id>``.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ from tradeloop.analytics.metrics import PerformanceSummary, RoundTrip, summarize
 from tradeloop.core.errors import ConfigError, InvalidValueError
 from tradeloop.core.fixed import MONEY_PRECISION
 from tradeloop.data.columns import BarColumns
-from tradeloop.journal.explain import PART_NAMES
+from tradeloop.journal.explain import PART_NAMES, TradeBook, rebalance_of
+from tradeloop.model.decisions import TargetsProposed
 from tradeloop.model.enums import OrderSide
 from tradeloop.model.events import OrderFilled, PositionChanged
 from tradeloop.reports.run import RunInputs
@@ -72,6 +76,9 @@ class Curves:
 
 OFFSETTING_VOTES = "offsetting votes"
 """The by-agent bucket of P&L that agents voting against each other cancelled out."""
+
+HEDGE = "hedge"
+"""The by-agent bucket of the hedge trades' P&L (targets marked ``is_hedge``)."""
 
 
 @dataclass
@@ -344,6 +351,23 @@ def agent_shares(pnl: Fraction, contributions: dict[str, float]) -> dict[str, Fr
     return parts
 
 
+def is_hedge_trade(book: TradeBook, key: str) -> bool:
+    """Return whether trade ``key`` carries out a hedge target: its instrument's target in its
+    rebalance's ``TargetsProposed`` has ``is_hedge`` (the pipeline's beta hedge)."""
+    first = book.trades[key].orders[0]
+    plan = book.plans.get(key)
+    rebalance_id = plan.rebalance_id if plan is not None else rebalance_of(first)
+    if rebalance_id is None:
+        return False
+    proposed = book.by_rebalance.get(("TargetsProposed", rebalance_id), [])
+    if not proposed or not isinstance(proposed[-1], TargetsProposed):
+        return False
+    return any(
+        target.is_hedge and target.instrument_id == first.instrument_id
+        for target in proposed[-1].targets
+    )
+
+
 def attribution(inputs: RunInputs) -> Attribution:
     """Return the trades' P&L by factor, instrument and agent (module docstring, step 4)."""
     by_factor = dict.fromkeys(PART_NAMES, Fraction(0))
@@ -356,7 +380,11 @@ def attribution(inputs: RunInputs) -> Attribution:
         by_instrument[trade.instrument_id] = by_instrument.get(trade.instrument_id, 0) + trade.pnl
         total += trade.pnl
         score = inputs.book.ensemble_for(key)
-        shares = None if score is None else agent_shares(trade.pnl, score.contributions)
+        shares: dict[str, Fraction] | None = None
+        if is_hedge_trade(inputs.book, key):
+            shares = {HEDGE: trade.pnl}
+        elif score is not None:
+            shares = agent_shares(trade.pnl, score.contributions)
         if shares is None:
             shares = {f"unattributed: {trade.strategy_id}": trade.pnl}
         for label, value in shares.items():

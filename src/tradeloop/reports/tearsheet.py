@@ -7,7 +7,10 @@
   round-trip statistics, exactly as ``analytics.metrics.summarize`` returned them;
 - interactive figures (``FIGURES``): equity vs benchmark (net and gross), drawdown, monthly
   returns, rolling Sharpe and beta, exposure, trades on price, costs, P&L attribution by
-  agent, instrument and factor, and the regime timeline;
+  agent, instrument and factor, and the regime timeline. A figure or panel with nothing to
+  show is left out (``figures``): no benchmark means no benchmark line, legend or rolling
+  beta; no ``RegimeChanged`` means no regime timeline; no fills, no costs or no positions
+  mean no trades, costs or exposure figure;
 - the transaction cost analysis (``reports.tca``): aggregate slippage vs arrival,
   implementation shortfall, fill rate and participation, and a per-order table whose rows
   link to their trade's explain section;
@@ -89,11 +92,12 @@ def equity_figure(analysis: Analysis) -> Any:
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=x, y=c.equity, name="equity (net of costs)"))
     fig.add_trace(go.Scatter(x=x, y=c.gross_equity, name="equity (gross of costs)"))
-    if c.benchmark is not None:
-        rebased = c.benchmark / c.benchmark[0] * c.equity[0]
-        fig.add_trace(
-            go.Scatter(x=x, y=rebased, name=f"benchmark {c.benchmark_id} (price only, rebased)")
-        )
+    if c.benchmark is None:
+        return _layout(fig, "Equity")
+    rebased = c.benchmark / c.benchmark[0] * c.equity[0]
+    fig.add_trace(
+        go.Scatter(x=x, y=rebased, name=f"benchmark {c.benchmark_id} (price only, rebased)")
+    )
     return _layout(fig, "Equity vs benchmark")
 
 
@@ -150,8 +154,12 @@ def monthly_figure(analysis: Analysis) -> Any:
     return _layout(fig, "Monthly returns", height=max(300, 40 * len(years) + 120))
 
 
-def rolling_figure(analysis: Analysis) -> Any:
-    """Return the rolling Sharpe ratio and rolling beta to the benchmark (daily returns)."""
+def rolling_figure(analysis: Analysis) -> Any | None:
+    """Return the rolling Sharpe ratio and rolling beta to the benchmark (daily returns).
+
+    The beta panel is left out when the run has no benchmark (or no window gives a beta),
+    and the figure when no window gives a Sharpe ratio either (None).
+    """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -178,13 +186,21 @@ def rolling_figure(analysis: Analysis) -> Any:
             variance = np.var(b, ddof=1)
             if variance > 0:
                 beta[end - 1] = np.cov(chunk, b, ddof=1)[0, 1] / variance
+    has_sharpe = bool(np.isfinite(sharpe).any())
+    has_beta = bool(np.isfinite(beta).any())
+    if not has_beta:
+        if not has_sharpe:
+            return None
+        fig = go.Figure()
+        fig.add_trace(go.Scatter(x=x, y=sharpe, name="Sharpe"))
+        return _layout(fig, f"Rolling Sharpe ({window} days)")
     fig = make_subplots(
         rows=2,
         cols=1,
         shared_xaxes=True,
         subplot_titles=(
             f"rolling Sharpe ({window} days)",
-            f"rolling beta to {c.benchmark_id or '-'} ({window} days)",
+            f"rolling beta to {c.benchmark_id} ({window} days)",
         ),
     )
     fig.add_trace(go.Scatter(x=x, y=sharpe, name="Sharpe"), row=1, col=1)
@@ -336,11 +352,14 @@ def attribution_figure(analysis: Analysis, digits: int = 2) -> Any:
     return _layout(fig, f"P&L attribution (total {format_money(total, digits)})")
 
 
-def regime_figure(inputs: RunInputs, analysis: Analysis) -> Any:
-    """Return the regime timeline (bands per label from ``RegimeChanged``) over the benchmark."""
+def regime_figure(inputs: RunInputs, analysis: Analysis) -> Any | None:
+    """Return the regime timeline (bands per label from ``RegimeChanged``) over the benchmark
+    (the equity without one); None when the run published no ``RegimeChanged``."""
     import plotly.graph_objects as go
 
     changes = [r.record for r in inputs.index.rows if isinstance(r.record, RegimeChanged)]
+    if not changes:
+        return None
     c = analysis.curves
     fig = go.Figure()
     line = c.benchmark if c.benchmark is not None else c.equity
@@ -368,8 +387,7 @@ def regime_figure(inputs: RunInputs, analysis: Analysis) -> Any:
                 marker={"color": _COLORS[index % len(_COLORS)], "size": 12, "symbol": "square"},
             )
         )
-    title = "Regime timeline" if changes else "Regime timeline (the run published no RegimeChanged)"
-    return _layout(fig, title)
+    return _layout(fig, "Regime timeline")
 
 
 FIGURES: tuple[tuple[str, str], ...] = (
@@ -387,8 +405,20 @@ FIGURES: tuple[tuple[str, str], ...] = (
 
 
 def figures(inputs: RunInputs, analysis: Analysis) -> dict[str, Any]:
-    """Return every figure of ``FIGURES`` by name."""
-    builders: dict[str, Callable[[], Any]] = {
+    """Return the figures of ``FIGURES`` that have something to show, by name, in page order.
+
+    Left out: ``regimes`` without a ``RegimeChanged``; ``rolling`` when no window has a
+    Sharpe ratio; ``trades`` without a fill; ``costs`` when every cost is zero; ``exposure``
+    when the run never held a position; ``attribution`` without a trade.
+    """
+    c = analysis.curves
+    shown = {
+        "trades": bool(inputs.book.fills),
+        "costs": any(value != 0 for value in c.costs_by_kind.values()),
+        "exposure": bool(np.any(c.gross_exposure != 0)),
+        "attribution": bool(inputs.pnl),
+    }
+    builders: dict[str, Callable[[], Any | None]] = {
         "equity": lambda: equity_figure(analysis),
         "drawdown": lambda: drawdown_figure(analysis),
         "monthly_returns": lambda: monthly_figure(analysis),
@@ -399,7 +429,8 @@ def figures(inputs: RunInputs, analysis: Analysis) -> dict[str, Any]:
         "attribution": lambda: attribution_figure(analysis, inputs.money_digits),
         "regimes": lambda: regime_figure(inputs, analysis),
     }
-    return {name: builders[name]() for name, _ in FIGURES}
+    built = {name: builders[name]() for name, _ in FIGURES if shown.get(name, True)}
+    return {name: fig for name, fig in built.items() if fig is not None}
 
 
 # -- HTML ---------------------------------------------------------------------------------------
@@ -661,7 +692,7 @@ def render_html(inputs: RunInputs, analysis: Analysis, figs: dict[str, Any]) -> 
     )
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in [*inputs.notes, *analysis.notes])
     divs = []
-    for index, (name, _) in enumerate(FIGURES):
+    for index, name in enumerate(name for name, _ in FIGURES if name in figs):
         fig_html = figs[name].to_html(
             full_html=False,
             include_plotlyjs=False,

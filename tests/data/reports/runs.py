@@ -80,3 +80,10 @@ def run_file_sma(
     }
     config = parse_config(document, "test config")
     return run_backtest(prepare_run(config, data_file.parent))
+
+
+def run_hedged_pipeline(out_dir: Path) -> RunResult:
+    """Run ``hedged_pipeline.toml`` (the real Pipeline, beta-hedged on SPY) into ``out_dir``."""
+    config = load_config(HERE / "hedged_pipeline.toml")
+    run = msgspec.structs.replace(config.run, output_dir=str(out_dir))
+    return run_backtest(prepare_run(msgspec.structs.replace(config, run=run), HERE))

@@ -335,3 +335,23 @@ def test_validate_strict_exits_1_on_any_quarantined_record(
     args = ["data", "validate", str(data), "-f", "yahoo", "-i", "X.XNAS", "--json"]
     assert run_main(args, monkeypatch, capsys)[0] == 0
     assert run_main([*args, "--strict"], monkeypatch, capsys)[0] == 1
+
+
+def test_validate_and_import_sort_a_shuffled_file_with_sort(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header, *body = (MARKET / "orcl-1995-01.txt").read_text().splitlines()
+    data = tmp_path / "shuffled.csv"
+    data.write_text("\n".join([header, *body[::-1]]) + "\n")
+    args = ["data", "validate", str(data), "-f", "yahoo", "-i", "ORCL.XNAS", "--json"]
+    code, out, _ = run_main(args, monkeypatch, capsys)
+    unsorted = json.loads(out)
+    assert code == 0
+    assert unsorted["rows_clean"] == 1
+    assert "--sort" in unsorted["quarantined"][0]["message"]
+    code, out, _ = run_main([*args, "--sort"], monkeypatch, capsys)
+    assert (code, json.loads(out)["rows_clean"]) == (0, len(body))
+    catalog = tmp_path / "cat"
+    imported = ["data", "import", str(data), "-f", "yahoo", "-i", "ORCL.XNAS", "-c", str(catalog)]
+    assert run_main([*imported, "--sort"], monkeypatch, capsys)[0] == 0
+    assert len(Catalog(catalog).bars("ORCL.XNAS")) == len(body)

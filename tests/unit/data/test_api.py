@@ -15,9 +15,11 @@ from tradeloop.data import (
     ValidationConfig,
     YahooOptions,
     import_file,
+    read_and_validate,
     read_file,
     validate_file,
 )
+from tradeloop.data.api import format_options
 from tradeloop.model import equity, future
 
 Craft = Callable[[str, Callable[[list[str]], list[str]]], Path]
@@ -150,7 +152,7 @@ def test_options_of_another_format_raise_config_error(market: Path) -> None:
             instrument="ORCL.XNAS",
             options=TradesFormat(),
         )
-    with pytest.raises(ConfigError, match="takes no options"):
+    with pytest.raises(ConfigError, match="takes BinanceKlinesOptions, not YahooOptions"):
         read_file(
             market / "ADABTC-1m-2021-11-27.csv",
             format="binance-klines",
@@ -185,3 +187,50 @@ def test_every_format_reads_its_real_slice(market: Path) -> None:
     for name, file, options in cases:
         report = validate_file(market / file, format=name, instrument="X.SIM", options=options)
         assert report.rows_in == report.rows_clean > 0, name
+
+
+def _shuffled(source: Path, target: Path, has_header: bool = True) -> Path:
+    # The data lines of a real slice in a fixed shuffled order (header kept first).
+    lines = source.read_text().splitlines()
+    header, body = (lines[:1], lines[1:]) if has_header else ([], lines)
+    order = sorted(range(len(body)), key=lambda i: (i * 7919) % len(body))
+    target.write_text("\n".join([*header, *(body[i] for i in order)]) + "\n")
+    return target
+
+
+SHUFFLED = [
+    ("yahoo", "orcl-1995-01.txt", True),
+    ("ohlcv", "btc-perp-20211231-head.csv", True),
+    ("binance-klines", "ADABTC-1m-2021-11-28.csv", False),
+    ("trades", "binance-btcusdt-trades-head.csv", True),
+    ("quotes", "binance-btcusdt-quotes-head.csv", True),
+]
+
+
+@pytest.mark.parametrize(("fmt", "name", "has_header"), SHUFFLED)
+def test_shuffled_file_suggests_sort_and_loads_whole_with_the_sort_option(
+    market: Path, tmp_path: Path, fmt: str, name: str, has_header: bool
+) -> None:
+    shuffled = _shuffled(market / name, tmp_path / name, has_header)
+    report = validate_file(shuffled, format=fmt, instrument="X.SIM")
+    late = [r for r in report.quarantined if r.rule is Rule.OUT_OF_ORDER]
+    assert len(late) > report.rows_in // 2
+    assert all("reader option sort = true" in r.message and "--sort" in r.message for r in late)
+    options = format_options(shuffled, fmt, {"sort": True})  # as a [[data]] section's options
+    assert options is not None
+    assert options.sort is True
+    result = read_and_validate(shuffled, format=fmt, instrument="X.SIM", options=options)
+    original = read_and_validate(market / name, format=fmt, instrument="X.SIM")
+    assert result.report.rows_in == result.report.rows_clean == original.report.rows_clean
+    assert result.clean.ts_init.tolist() == original.clean.ts_init.tolist()
+    assert sorted(result.clean_rows.tolist()) == list(range(result.report.rows_in))
+
+
+def test_one_late_row_does_not_suggest_sorting(market: Path, tmp_path: Path) -> None:
+    lines = (market / "orcl-1995-01.txt").read_text().splitlines()
+    lines.insert(10, lines.pop(3))
+    data = tmp_path / "orcl.txt"
+    data.write_text("\n".join(lines) + "\n")
+    (record,) = validate_file(data, format="yahoo", instrument="X.SIM").quarantined
+    assert record.rule is Rule.OUT_OF_ORDER
+    assert "sort" not in record.message

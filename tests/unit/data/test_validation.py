@@ -21,6 +21,7 @@ from tradeloop.data import (
     read_yahoo_csv,
     spike_mask,
     validate,
+    validate_file,
 )
 from tradeloop.data.readers import ReadResult
 
@@ -319,10 +320,21 @@ def test_a_partial_reversal_below_the_fraction_is_not_a_spike() -> None:
     assert spike_mask(prices, reversal_fraction=0.1)[30]
 
 
-def test_rows_without_enough_history_are_not_judged() -> None:
+@pytest.mark.parametrize("row", [0, 1, 2, 5, 19, 20, 21])
+def test_spike_inside_the_warm_up_rows_is_found(row: int) -> None:
+    rng = np.random.default_rng(7)
+    prices = 2.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, 60)))
+    prices[row] *= 1.5
+    assert np.flatnonzero(spike_mask(prices)).tolist() == [row]
+
+
+def test_a_level_shift_in_the_warm_up_rows_is_not_a_spike() -> None:
     prices = np.full(40, 100.0)
-    prices[5] = 150.0
+    prices[5:] = 150.0
     assert not spike_mask(prices).any()
+    prices = np.full(40, 100.0)
+    prices[1:] = 150.0  # row 0 alone differs: the rows after it agree, so row 0 is the spike
+    assert np.flatnonzero(spike_mask(prices)).tolist() == [0]
 
 
 def test_invalid_spike_settings_raise_config_error() -> None:
@@ -411,3 +423,109 @@ def test_validation_loses_no_row_of_a_damaged_file(
     rows = sorted([*result.clean_rows.tolist(), *(r.row for r in result.report.quarantined)])
     assert rows == list(range(26))
     assert result.report.rows_in == 26
+
+
+# -- outlier_range: open/high/low far from the bar's close, quote spreads far too wide ----------
+
+
+def _rewrite(source: Path, target: Path, line: int, changes: dict[int, str]) -> Path:
+    # Replace fields (0-based) of one line (1-based, header is line 1) of a real slice.
+    rows = source.read_text().split("\n")
+    fields = rows[line - 1].split(",")
+    for index, value in changes.items():
+        fields[index] = value
+    rows[line - 1] = ",".join(fields)
+    target.write_text("\n".join(rows))
+    return target
+
+
+# (format, slice, line, {field index: value}, the field named): the slices trade near 2.1
+# (ORCL 1995), 46000 (BTC), 0.000028 (ADABTC) and 39000 (BTCUSDT quotes).
+RANGE_CASES = [
+    ("yahoo", ORCL, 8, {2: "250000"}, "high"),
+    ("yahoo", ORCL, 3, {2: "25"}, "high"),
+    ("yahoo", ORCL, 12, {3: "0.002"}, "low"),
+    ("yahoo", ORCL, 15, {1: "40", 2: "40"}, "open"),
+    ("ohlcv", BTC, 2, {2: "4600000.0"}, "high"),
+    ("ohlcv", BTC, 90, {3: "460.0"}, "low"),
+    ("binance-klines", "ADABTC-1m-2021-11-28.csv", 4, {2: "0.28"}, "high"),
+    ("quotes", QUOTES, 30, {6: "3943.1"}, "bid_price"),
+]
+
+
+@pytest.mark.parametrize(("fmt", "name", "line", "changes", "field"), RANGE_CASES)
+def test_price_far_outside_the_bars_range_is_quarantined_as_outlier_range(
+    tmp_path: Path, fmt: str, name: str, line: int, changes: dict[int, str], field: str
+) -> None:
+    spoiled = _rewrite(MARKET / name, tmp_path / name, line, changes)
+    report = validate_file(spoiled, format=fmt, instrument="X.SIM")
+    (record,) = report.quarantined
+    assert (record.line, record.rule, record.field) == (line, Rule.OUTLIER_RANGE, field)
+    assert "times the series' median" in record.message
+
+
+def test_high_far_above_the_close_in_a_parquet_file_is_quarantined_as_outlier_range(
+    tmp_path: Path,
+) -> None:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    spoiled = _rewrite(MARKET / BTC, tmp_path / "btc.csv", 40, {2: "999999.0"})
+    pq.write_table(pacsv.read_csv(spoiled), tmp_path / "btc.parquet")
+    report = validate_file(tmp_path / "btc.parquet", format="ohlcv", instrument="X.SIM")
+    (record,) = report.quarantined
+    assert (record.row, record.rule, record.field) == (38, Rule.OUTLIER_RANGE, "high")
+
+
+def test_range_rule_can_be_turned_off_and_real_wide_bars_pass(market: Path) -> None:
+    spoiled = read_yahoo_csv(market / ORCL, "ORCL.XNAS")
+    assert validate(spoiled).report.rows_quarantined == 0
+    wide = validate(read_yahoo_csv(market / "GOOG-2004-08.csv", "GOOG.XNAS"))  # IPO month
+    assert wide.report.rows_quarantined == 0
+    bars = spoiled.columns
+    high = bars.high.copy()
+    high[5] = 250_000 * 10**bars.price_precision
+    crafted = BarColumns(
+        "ORCL.XNAS",
+        bars.price_precision,
+        bars.volume_precision,
+        bars.ts_event,
+        bars.ts_init,
+        bars.open,
+        high,
+        bars.low,
+        bars.close,
+        bars.volume,
+    )
+    assert validate(crafted).report.quarantine_counts()["outlier_range"] == 1
+    assert validate(crafted, ValidationConfig(range_threshold=None)).report.rows_quarantined == 0
+
+
+# (format, slice, line (header is 1), {field index: value}, field named): a print 40 % off
+# inside the first 20 rows (row 0 included), in a yahoo, ohlcv, klines, trades, quotes file.
+EARLY_SPIKES = [
+    ("yahoo", ORCL, 2, {1: "3.0", 2: "3.0", 3: "3.0", 4: "3.0"}, "close"),
+    ("yahoo", ORCL, 6, {1: "3.0", 2: "3.0", 3: "3.0", 4: "3.0"}, "close"),
+    ("ohlcv", BTC, 12, {1: "65000.0", 2: "65000.0", 3: "65000.0", 4: "65000.0"}, "close"),
+    (
+        "binance-klines",
+        "ADABTC-1m-2021-11-28.csv",
+        3,
+        {1: "0.00004", 2: "0.00004", 3: "0.00004", 4: "0.00004"},
+        "close",
+    ),
+    ("trades", TRADES, 2, {3: "55000.0"}, "price"),
+    ("trades", TRADES, 15, {3: "55000.0"}, "price"),
+    ("quotes", QUOTES, 4, {4: "55000.0", 6: "54999.0"}, "mid"),
+]
+
+
+@pytest.mark.parametrize(("fmt", "name", "line", "changes", "field"), EARLY_SPIKES)
+def test_spike_inside_the_first_rows_is_quarantined_as_outlier_spike(
+    tmp_path: Path, fmt: str, name: str, line: int, changes: dict[int, str], field: str
+) -> None:
+    spoiled = _rewrite(MARKET / name, tmp_path / name, line, changes)
+    report = validate_file(spoiled, format=fmt, instrument="X.SIM")
+    (record,) = report.quarantined
+    assert (record.line, record.rule, record.field) == (line, Rule.OUTLIER_SPIKE, field)
+    assert "MADs from the median of the first" in record.message

@@ -43,3 +43,17 @@ def chromium() -> str:
             pytrace=False,
         )
     return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="session")
+def plain_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A SmaCross backtest on ORCL: no benchmark, no regimes, no ensemble."""
+    folder = tmp_path_factory.mktemp("plain")
+    helpers = _helpers()
+    return helpers.run_file_sma(helpers.write_orcl_file(folder / "orcl.csv"), folder / "runs")
+
+
+@pytest.fixture(scope="session")
+def hedged_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The real Pipeline beta-hedged on SPY (hedge targets and their orders)."""
+    return _helpers().run_hedged_pipeline(tmp_path_factory.mktemp("hedged"))

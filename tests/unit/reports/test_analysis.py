@@ -21,8 +21,16 @@ from tradeloop.analytics.metrics import (
     total_return,
     value_at_risk,
 )
+from tradeloop.journal.explain import TradeBook
 from tradeloop.journal.replay import read_equity_csv
-from tradeloop.reports.analysis import OFFSETTING_VOTES, agent_shares, analyze
+from tradeloop.model.decisions import TargetsProposed
+from tradeloop.reports.analysis import (
+    HEDGE,
+    OFFSETTING_VOTES,
+    agent_shares,
+    analyze,
+    is_hedge_trade,
+)
 from tradeloop.reports.run import RunInputs
 from tradeloop.reports.tearsheet import METRIC_ROWS, build_report, format_metric
 
@@ -128,3 +136,27 @@ def test_by_agent_attribution_sums_exactly_to_the_total_on_a_run(pipeline_run) -
     # Each trade's part of an agent is at most its |P&L|: no agent's total exceeds the sum.
     bound = sum(abs(t.pnl) for t in RunInputs(pipeline_run.run_dir, base_dir=DATA).pnl.values())
     assert all(abs(v) <= bound for v in exact["by_agent"].values())
+
+
+@pytest.mark.slow
+def test_hedge_trades_are_attributed_to_the_hedge_not_left_unattributed(hedged_run) -> None:  # type: ignore[no-untyped-def]
+    inputs = RunInputs(hedged_run.run_dir)
+    book: TradeBook = inputs.book
+    hedge_keys = [key for key in inputs.pnl if is_hedge_trade(book, key)]
+    assert hedge_keys
+    # Every hedge trade is on the benchmark and carries out a target marked is_hedge.
+    targets = [
+        target
+        for rows in book.by_rebalance.values()
+        for event in rows
+        if isinstance(event, TargetsProposed)
+        for target in event.targets
+        if target.is_hedge
+    ]
+    assert {t.instrument_id for t in targets} == {"SPY.ARCX"}
+    assert {inputs.pnl[key].instrument_id for key in hedge_keys} == {"SPY.ARCX"}
+    exact = analyze(inputs).attribution.exact["by_agent"]
+    assert exact[HEDGE] == sum((inputs.pnl[key].pnl for key in hedge_keys), Fraction(0))
+    assert exact[HEDGE] != 0
+    unattributed = exact.get("unattributed: pipeline", Fraction(0))
+    assert abs(unattributed) < abs(exact[HEDGE]) / 10

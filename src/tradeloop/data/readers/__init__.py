@@ -1,13 +1,14 @@
 """Readers: files in, exact int64 column sets out, plus every row they could not use.
 
 Each reader returns a ``ReadResult``: the parsed rows in file order with their source row
-numbers, and the rows it set aside (``unparseable``, ``non_finite``, ``excess_precision``,
-``outside_session``), each with the rule and a message. Nothing is dropped silently:
-``rows_in == len(columns) + len(rejected)``. Validation (``data.validation``) takes it from
-there.
+numbers, and the rows it set aside (``undecodable``, ``unparseable``, ``non_finite``,
+``out_of_range``, ``excess_precision``, ``outside_session``), each with the rule and a
+message. With the option ``sort`` the rows come in time order instead (``sort_by_time``).
+Nothing is dropped silently: ``rows_in == len(columns) + len(rejected)``. Validation
+(``data.validation``) takes it from there.
 """
 
-from tradeloop.data.readers._common import ReadResult
+from tradeloop.data.readers._common import ReadResult, sort_by_time
 from tradeloop.data.readers._source import PRECISION_CAP
 from tradeloop.data.readers.binance import (
     KLINE_COLUMNS,
@@ -38,4 +39,5 @@ __all__ = [
     "read_quotes",
     "read_trades",
     "read_yahoo_csv",
+    "sort_by_time",
 ]

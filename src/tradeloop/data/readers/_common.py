@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -90,8 +90,9 @@ def convert_numeric(
 ) -> Converted:
     """Parse, check and convert numeric fields to raws at one price and one size precision.
 
-    Rows with an unparseable or non-finite value, or a value with more decimals than the
-    precision, are quarantined in ``rejects``. ``float_values`` receives the parsed floats of
+    Rows with an unparseable or non-finite value, a value too large to hold exactly at the
+    precision (``out_of_range``), or a value with more decimals than the precision, are
+    quarantined in ``rejects``. ``float_values`` receives the parsed floats of
     the alive rows (for computed columns such as adjusted prices).
     """
     parsed: dict[str, tuple[F64, npt.NDArray[np.int8]]] = {}
@@ -104,6 +105,10 @@ def convert_numeric(
     for group in ("price", "size"):
         needed = [parsed[f.name][1] for f in fields if f.group == group]
         resolved[group] = resolve_precision(needed, rejects.alive, precisions[group])
+    for field in fields:
+        rejects.reject_out_of_range(
+            parsed[field.name][0], resolved[field.group], field.name, field.column
+        )
     for field in fields:
         rejects.reject_excess_precision(
             parsed[field.name][1],
@@ -121,6 +126,25 @@ def convert_numeric(
         for field in fields:
             float_values[field.name] = parsed[field.name][0][alive]
     return Converted(raws, resolved["price"], resolved["size"])
+
+
+def sort_by_time(read: ReadResult[C]) -> ReadResult[C]:
+    """Return ``read`` with its rows in time order (a stable sort on ``ts_init``).
+
+    For files whose rows are not written in time order (the reader option ``sort = true``):
+    each row keeps its source row and line, so the report still points into the file, and
+    validation's ``out_of_order`` rule then has nothing to set aside. Rows sharing a
+    timestamp keep their file order (``duplicate_timestamp`` keeps the first).
+    """
+    order = np.argsort(read.columns.ts_init, kind="stable")
+    if bool((order == np.arange(len(order))).all()):
+        return read
+    return replace(
+        read,
+        columns=read.columns.take(order),
+        source_rows=read.source_rows[order],
+        source_lines=None if read.source_lines is None else read.source_lines[order],
+    )
 
 
 def reject_bad_timestamps(

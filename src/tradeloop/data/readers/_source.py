@@ -4,12 +4,14 @@ Readers follow the same steps:
 
 1. ``load_table``: CSV (optionally gzip) through the ``csv`` module, so that every record
    keeps its line number and a record with the wrong number of fields is quarantined rather
-   than padded; Parquet through pyarrow, typed.
+   than padded, and a record holding bytes that are not UTF-8 is quarantined as
+   ``undecodable`` (the rest of the file loads); Parquet through pyarrow, typed.
 2. ``RowRejects`` keeps one alive-mask over the records and the quarantined records: each
    rule marks rows dead once, with a message naming instrument, value and rule.
 3. ``parse_numbers`` / ``parse_timestamps`` / ``parse_booleans`` convert a column and say per
    row whether it was fine, missing/non-finite, or unparseable.
-4. ``resolve_precision`` + ``RowRejects.reject_excess_precision`` check decimals before
+4. ``resolve_precision`` + ``RowRejects.reject_out_of_range`` (a value such as 1e300 that no
+   int64 raw holds exactly) + ``RowRejects.reject_excess_precision`` check decimals before
    ``floats_to_raw`` turns the floats into int64 raws.
 
 Floats are the carrier from text to raw: a decimal with up to 15 significant digits survives
@@ -169,14 +171,15 @@ def load_table(
 
     For CSV, ``names`` replaces the header (or names the fields of a headerless file); a record
     whose number of fields differs from the header is quarantined as ``unparseable``. Blank
-    lines hold no record and are skipped.
+    lines hold no record and are skipped. A record with bytes that are not UTF-8 is quarantined
+    as ``undecodable``, naming its line.
 
     Raises
     ------
     ConfigError
         If the file is missing, or has no header where one is expected.
     DataIntegrityError
-        If the file cannot be decoded (not UTF-8 text, not Parquet).
+        If the file cannot be decoded (a header that is not UTF-8 text, not Parquet).
     """
     file = check_file(path)
     if is_parquet(file):
@@ -196,9 +199,22 @@ def _load_parquet(file: Path) -> Table:
 
 
 def open_text(file: Path) -> io.TextIOBase:
+    """Open a CSV (``.gz`` allowed) as UTF-8 text; bytes that are not UTF-8 become lone
+    surrogates (``surrogateescape``), so one bad record is quarantined (``undecodable``)
+    instead of the whole file being refused."""
     if file.suffix.lower() == ".gz":
-        return gzip.open(file, "rt", encoding="utf-8-sig", newline="")
-    return open(file, encoding="utf-8-sig", newline="")
+        return gzip.open(file, "rt", encoding="utf-8-sig", errors="surrogateescape", newline="")
+    return open(file, encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+def has_undecodable(text: str) -> bool:
+    """Return whether text read by ``open_text`` holds bytes that were not UTF-8."""
+    return any("\udc80" <= char <= "\udcff" for char in text)
+
+
+def shown_bytes(text: str) -> str:
+    """Return text read by ``open_text`` with its non-UTF-8 bytes written as ``\\xNN``."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _load_csv(
@@ -218,13 +234,37 @@ def _load_csv(
                     continue
                 if has_header and header is None:
                     header = [value.strip() for value in values]
+                    if any(has_undecodable(name) for name in header):
+                        raise DataIntegrityError(
+                            f"file {file} header line {reader.line_num} is not UTF-8 text: "
+                            f"{shown_bytes(delimiter.join(header))[:80]}"
+                        )
                     continue
                 if header is None:
                     header = (
                         list(names) if names is not None else [str(i) for i in range(len(values))]
                     )
                 expected = len(names) if names is not None else len(header)
-                if len(values) != expected:
+                bad = [i for i, value in enumerate(values) if has_undecodable(value)]
+                if bad:
+                    names_now = names if names is not None else header
+                    field = names_now[bad[0]] if bad[0] < len(names_now) else f"field {bad[0]}"
+                    text = shown_bytes(values[bad[0]])[:80]
+                    rejected.append(
+                        QuarantinedRecord(
+                            row=record,
+                            line=reader.line_num,
+                            ts_event=None,
+                            rule=Rule.UNDECODABLE,
+                            field=field,
+                            value=text,
+                            message=(
+                                f"{instrument_id} row {record} (line {reader.line_num}): "
+                                f"{field} '{text}' is not UTF-8 text (rule undecodable)"
+                            ),
+                        )
+                    )
+                elif len(values) != expected:
                     text = delimiter.join(values)
                     rejected.append(
                         QuarantinedRecord(
@@ -450,7 +490,8 @@ def decimals_needed(values: F64, cap: int = PRECISION_CAP) -> npt.NDArray[np.int
         if not pending.any():
             break
         fits = pending & ~excess_precision_mask(values, digits)
-        fits &= np.abs(values) * float(pow10(digits)) < _EXACT_LIMIT
+        with np.errstate(over="ignore"):
+            fits &= np.abs(values) * float(pow10(digits)) < _EXACT_LIMIT
         needed[fits] = digits
         pending &= ~fits
     return needed
@@ -527,6 +568,23 @@ class RowRejects:
         self.reject(status == BAD, Rule.UNPARSEABLE, field, column, "is not a number")
         self.reject(
             status == MISSING, Rule.NON_FINITE, field, column, "is missing or not a finite number"
+        )
+
+    def reject_out_of_range(
+        self, values: F64, precision: int, field: str, column: ColumnData
+    ) -> None:
+        """Quarantine rows whose ``field`` is too large to hold exactly at ``precision``
+        (``|value| * 10**precision`` at or above 2**53), such as a price of 1e300."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            large = np.isfinite(values) & (np.abs(values) * float(pow10(precision)) >= _EXACT_LIMIT)
+        limit = _EXACT_LIMIT / float(pow10(precision))
+        self.reject(
+            large,
+            Rule.OUT_OF_RANGE,
+            field,
+            column,
+            f"is too large to hold exactly: at {precision} decimals a value must stay below "
+            f"{limit:.6g}",
         )
 
     def reject_excess_precision(

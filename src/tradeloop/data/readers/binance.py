@@ -13,7 +13,6 @@ Trades and quotes: see ``readers.ticks`` (its defaults are Binance's columns).
 
 from __future__ import annotations
 
-import gzip
 import os
 from pathlib import Path
 from typing import Final
@@ -22,7 +21,7 @@ import numpy as np
 
 from tradeloop.core.errors import ConfigError
 from tradeloop.data.columns import BarColumns, QuoteColumns, TradeColumns
-from tradeloop.data.readers._common import ReadResult, reject_bad_timestamps
+from tradeloop.data.readers._common import ReadResult, reject_bad_timestamps, sort_by_time
 from tradeloop.data.readers._source import (
     RowRejects,
     check_file,
@@ -30,6 +29,7 @@ from tradeloop.data.readers._source import (
     check_precision,
     is_parquet,
     load_table,
+    open_text,
     parse_integers,
     unit_ns,
 )
@@ -59,8 +59,10 @@ def read_binance_klines(
     *,
     price_precision: int | None = None,
     volume_precision: int | None = None,
+    sort: bool = False,
 ) -> ReadResult[BarColumns]:
-    """Read a Binance klines CSV into bars stamped at their close.
+    """Read a Binance klines CSV into bars stamped at their close (``sort``: put the rows in
+    time order, as ``OhlcvFormat.sort``).
 
     Raises
     ------
@@ -93,7 +95,7 @@ def read_binance_klines(
     per_unit = unit_ns("us" if is_micro else "ms")
     ts_event = (open_time + interval) * per_unit
     reject_bad_timestamps(rejects, ok, "open_time", open_column, ts_event)
-    return build_bars(
+    result = build_bars(
         table,
         rejects,
         ts_event,
@@ -104,11 +106,11 @@ def read_binance_klines(
         interval_ns=interval * per_unit if interval > 0 else None,
         calendar=None,
     )
+    return sort_by_time(result) if sort else result
 
 
 def _has_header(file: Path) -> bool:
-    opener = gzip.open if file.suffix.lower() == ".gz" else open
-    with opener(file, "rt", encoding="utf-8-sig") as handle:
+    with open_text(file) as handle:
         for line in handle:
             if line.strip():
                 first = line.split(",", 1)[0].strip()
@@ -122,6 +124,7 @@ def read_binance_trades(
     *,
     price_precision: int | None = None,
     size_precision: int | None = None,
+    sort: bool = False,
 ) -> ReadResult[TradeColumns]:
     """Read Binance trades (``timestamp, trade_id, price, quantity, buyer_maker``; CSV or Parquet).
 
@@ -130,7 +133,7 @@ def read_binance_trades(
     return read_trades(
         path,
         instrument_id,
-        TradesFormat(),
+        TradesFormat(sort=sort),
         price_precision=price_precision,
         size_precision=size_precision,
     )
@@ -142,12 +145,13 @@ def read_binance_quotes(
     *,
     price_precision: int | None = None,
     size_precision: int | None = None,
+    sort: bool = False,
 ) -> ReadResult[QuoteColumns]:
     """Read Binance best bid/ask (``timestamp, ask_size, ask, bid_size, bid``; CSV or Parquet)."""
     return read_quotes(
         path,
         instrument_id,
-        QuotesFormat(),
+        QuotesFormat(sort=sort),
         price_precision=price_precision,
         size_precision=size_precision,
     )

@@ -26,6 +26,7 @@ from tradeloop.data.readers._common import (
     ReadResult,
     convert_numeric,
     reject_bad_timestamps,
+    sort_by_time,
     source_positions,
 )
 from tradeloop.data.readers._source import (
@@ -73,6 +74,8 @@ class OhlcvFormat(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     interval : bar length as a pandas offset string (``"1min"``, ``"1h"``, ``"1D"``);
         required with ``stamp=OPEN``; inferred later for gaps when ``None``.
     calendar : exchange-calendars code for sessions (required with ``stamp=SESSION``).
+    sort : put the rows in time order before validation (for files not written in time
+        order); otherwise rows out of time order are quarantined as ``out_of_order``.
     """
 
     timestamp: str = "timestamp"
@@ -91,6 +94,7 @@ class OhlcvFormat(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     stamp: BarStamp = BarStamp.CLOSE
     interval: str | None = None
     calendar: str | None = None
+    sort: bool = False
 
 
 def interval_to_ns(interval: str) -> int:
@@ -175,7 +179,7 @@ def read_ohlcv(
         reject_bad_timestamps(rejects, ok, fmt.timestamp, ts_column, ts_event)
     prices = {name: table.column(column, name) for name, column in _price_columns(fmt).items()}
     volume = None if fmt.volume is None else table.column(fmt.volume, "volume")
-    return build_bars(
+    result = build_bars(
         table,
         rejects,
         ts_event,
@@ -186,6 +190,7 @@ def read_ohlcv(
         interval_ns=interval_ns,
         calendar=None if fmt.calendar is None or is_always_open(fmt.calendar) else fmt.calendar,
     )
+    return sort_by_time(result) if fmt.sort else result
 
 
 def _join_date_time(dates: ColumnData, times: ColumnData) -> list[str]:

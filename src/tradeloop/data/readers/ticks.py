@@ -23,6 +23,7 @@ from tradeloop.data.readers._common import (
     ReadResult,
     convert_numeric,
     reject_bad_timestamps,
+    sort_by_time,
     source_positions,
 )
 from tradeloop.data.readers._source import (
@@ -59,7 +60,7 @@ class TradesFormat(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     side : alternative to ``buyer_maker``: a column of ``buy``/``sell`` (or ``B``/``S``) giving
         the aggressor. With neither, the aggressor is unknown (``NONE``).
     has_header, column_names, delimiter : CSV layout.
-    timestamp_unit, timestamp_format, timezone : as in ``OhlcvFormat``.
+    timestamp_unit, timestamp_format, timezone, sort : as in ``OhlcvFormat``.
     """
 
     timestamp: str = "timestamp"
@@ -74,12 +75,14 @@ class TradesFormat(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     timestamp_unit: str | None = None
     timestamp_format: str | None = None
     timezone: str = "UTC"
+    sort: bool = False
 
 
 class QuotesFormat(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """How to read a best bid/ask file (defaults: Binance quotes as shipped by nautilus_trader).
 
     ``bid_size``/``ask_size`` may be ``None`` when the source has no sizes (zeros are used).
+    ``sort`` as in ``OhlcvFormat``.
     """
 
     timestamp: str = "timestamp"
@@ -93,6 +96,7 @@ class QuotesFormat(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     timestamp_unit: str | None = None
     timestamp_format: str | None = None
     timezone: str = "UTC"
+    sort: bool = False
 
 
 def read_trades(
@@ -175,7 +179,7 @@ def read_trades(
         ids[alive],
     )
     rows, lines = source_positions(rejects)
-    return ReadResult(
+    result = ReadResult(
         columns=columns,
         source_rows=rows,
         source_lines=lines,
@@ -184,6 +188,7 @@ def read_trades(
         rows_in=table.rows_in,
         kind=DataKind.TRADES,
     )
+    return sort_by_time(result) if fmt.sort else result
 
 
 def read_quotes(
@@ -250,7 +255,7 @@ def read_quotes(
         converted.raws.get("ask_size", zeros),
     )
     rows, lines = source_positions(rejects)
-    return ReadResult(
+    result = ReadResult(
         columns=columns,
         source_rows=rows,
         source_lines=lines,
@@ -260,3 +265,4 @@ def read_quotes(
         kind=DataKind.QUOTES,
         has_volume=has_sizes,
     )
+    return sort_by_time(result) if fmt.sort else result

@@ -25,7 +25,7 @@ from tradeloop.core.errors import ConfigError
 from tradeloop.core.time import NANOS_PER_DAY
 from tradeloop.data.calendars import check_calendar, is_always_open
 from tradeloop.data.columns import BarColumns
-from tradeloop.data.readers._common import ReadResult
+from tradeloop.data.readers._common import ReadResult, sort_by_time
 from tradeloop.data.readers._source import (
     RowRejects,
     Table,
@@ -45,6 +45,7 @@ def read_yahoo_csv(
     calendar: str = "XNYS",
     price_precision: int | None = None,
     volume_precision: int | None = None,
+    sort: bool = False,
 ) -> ReadResult[BarColumns]:
     """Read a Yahoo-style daily CSV into bars stamped at each session's close.
 
@@ -56,6 +57,8 @@ def read_yahoo_csv(
     calendar : exchange-calendars code giving sessions and their closes.
     price_precision, volume_precision : decimals to store (``None``: inferred, capped at 9);
         more decimals than given are quarantined as ``excess_precision``.
+    sort : put the rows in date order (``readers.sort_by_time``) for files not written in
+        date order; otherwise rows out of order are quarantined as ``out_of_order``.
 
     Raises
     ------
@@ -87,7 +90,7 @@ def read_yahoo_csv(
         if adj_name is None:
             raise ConfigError(f"file {table.path} has no 'Adj Close' column to adjust prices with")
         adjusted = table.column(adj_name, "the adjusted close")
-    return build_bars(
+    result = build_bars(
         table,
         rejects,
         ts_event,
@@ -99,6 +102,7 @@ def read_yahoo_csv(
         calendar=calendar,
         adjusted_close=adjusted,
     )
+    return sort_by_time(result) if sort else result
 
 
 def _date_column(table: Table) -> str:
