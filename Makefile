@@ -12,6 +12,7 @@ install:
 
 demo: install
 	@$(UV) run --frozen tradeloop demo
+	@echo "next: 'source .venv/bin/activate' puts tradeloop on this shell's PATH (or use 'uv run tradeloop ...'); the README's Commands work from here"
 
 lint: install
 	@$(UV) run --frozen ruff check src tests

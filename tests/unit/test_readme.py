@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from tradeloop.config import load_config
 from tradeloop.data import bundled
@@ -61,3 +64,39 @@ def test_the_paper_command_replays_what_the_backtest_runs() -> None:
     config = load_config(config_path)
     replayed = _replace_data(config, words[words.index("--replay") + 1], config_path.parent)
     assert msgspec.json.encode(replayed) == msgspec.json.encode(config)
+
+
+# Lines of the Commands block left out of the pasted run: the same runs as others, only
+# longer (the pipeline configs, the benchmarks).
+_PASTE_SKIP = ("tradeloop backtest examples/pipeline", "tradeloop bench", "make bench")
+
+
+@pytest.mark.slow
+def test_the_commands_work_when_pasted_into_a_shell_after_make_demo(tmp_path: Path) -> None:
+    # A user's checkout after `make demo`: the repository's files and environment; runs/ and
+    # catalog/ are written here, in the working directory, as the README's commands do.
+    venv = ROOT / ".venv"
+    if not (venv / "bin" / "activate").is_file():
+        pytest.skip("no .venv: make install has not run in this checkout")
+    for name in ("examples", "tests", ".venv"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    (commands,) = _blocks("bash", "Commands")
+    lines = [
+        line for line in commands.splitlines() if line.strip() and not line.startswith(_PASTE_SKIP)
+    ]
+    assert lines[0].startswith("source .venv/bin/activate")
+    script = "set -euo pipefail\n" + "\n".join(lines) + "\n"
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "DISPLAY")}
+    env["PATH"] = "/usr/local/bin:/usr/bin:/bin"  # no tradeloop on it until the block says so
+    done = subprocess.run(
+        ["bash", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "the journal follows the standard" in done.stdout
+    assert "the journals are identical record for record" in done.stdout
+    assert (tmp_path / "run.jsonl").is_file()

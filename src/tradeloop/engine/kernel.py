@@ -463,46 +463,56 @@ class Kernel:
         last_ts = self._last_ts
         marks = self.portfolio.marks
         next_progress = progress_every
-        for chunk in chunks:
-            # Counted per chunk: whatever ``dispatch`` added, the chunk's records are done.
-            counted_before = self.records_processed
-            for record in chunk:
-                ts = record.ts_init
-                if ts != last_ts:
-                    if last_ts is not None:
-                        if ts < last_ts:
-                            raise ConfigError(
-                                f"record of {record.instrument_id} at {ts} is before the previous "
-                                f"record at {last_ts}: data must be validated and sorted by ts_init"
-                            )
-                        if snapshot is not None:
-                            snapshot(last_ts)
-                        # Inline of fire_step's fast path: most runs have no step subscriber.
-                        if self._step_version != bus.version or self._step_handlers:
-                            self.fire_step(last_ts)
-                    if ts >= clock.next_deadline_ns:
-                        self.fire_timers(ts)
-                    clock.now_ns = ts
-                    last_ts = ts
-                if type(record) is Bar:
-                    # The bar path of ``dispatch``, inlined: it runs once per bar.
-                    route = routes.get(record.instrument_id)
-                    if route is None or route[3] != bus.version:
-                        route = self._route(record.instrument_id)
-                    route[0](record)
-                    if deferred:
-                        drain()
-                    marks[record.instrument_id] = record  # Portfolio.on_bar, inlined
-                    for handler in route[4]:
-                        handler(record)
-                    if deferred:
-                        drain()
-                else:
-                    dispatch(record)
-            self.records_processed = counted_before + len(chunk)
-            if progress is not None and self.records_processed >= next_progress:
-                progress(self.records_processed)
-                next_progress = self.records_processed + progress_every
+        chunk: list[FeedRecord] = []
+        record: Any = None
+        counted_before = self.records_processed
+        try:
+            for chunk in chunks:
+                # Counted per chunk: whatever ``dispatch`` added, the chunk's records are done.
+                counted_before = self.records_processed
+                for record in chunk:
+                    ts = record.ts_init
+                    if ts != last_ts:
+                        if last_ts is not None:
+                            if ts < last_ts:
+                                raise ConfigError(
+                                    f"record of {record.instrument_id} at {ts} is before the "
+                                    f"previous record at {last_ts}: data must be validated and "
+                                    "sorted by ts_init"
+                                )
+                            if snapshot is not None:
+                                snapshot(last_ts)
+                            # Inline of fire_step's fast path: most runs have no step subscriber.
+                            if self._step_version != bus.version or self._step_handlers:
+                                self.fire_step(last_ts)
+                        if ts >= clock.next_deadline_ns:
+                            self.fire_timers(ts)
+                        clock.now_ns = ts
+                        last_ts = ts
+                    if type(record) is Bar:
+                        # The bar path of ``dispatch``, inlined: it runs once per bar.
+                        route = routes.get(record.instrument_id)
+                        if route is None or route[3] != bus.version:
+                            route = self._route(record.instrument_id)
+                        route[0](record)
+                        if deferred:
+                            drain()
+                        marks[record.instrument_id] = record  # Portfolio.on_bar, inlined
+                        for handler in route[4]:
+                            handler(record)
+                        if deferred:
+                            drain()
+                    else:
+                        dispatch(record)
+                self.records_processed = counted_before + len(chunk)
+                if progress is not None and self.records_processed >= next_progress:
+                    progress(self.records_processed)
+                    next_progress = self.records_processed + progress_every
+        except BaseException:
+            # A run that fails mid-chunk: count the records done before the failing one.
+            done = next((i for i, r in enumerate(chunk) if r is record), len(chunk))
+            self.records_processed = counted_before + done
+            raise
         if last_ts is not None:
             self.fire_step(last_ts)
         self._last_ts = None if bulk_curve else last_ts
