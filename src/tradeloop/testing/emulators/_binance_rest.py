@@ -58,6 +58,7 @@ class BinanceRest:
         self.market = market
         self.limits = limits
         self.cursor_ns = 0
+        self.roll_reject: Callable[[], bool] = lambda: False  # the reject fault
         self._price_scale = market.price_precision
         self._size_scale = market.size_precision
 
@@ -450,7 +451,7 @@ class BinanceRest:
         )
         if response_type not in ("ACK", "RESULT", "FULL"):
             raise BinanceError(400, -1177, "Invalid newOrderRespType.")
-        order = self.state.submit(params, now_ms)
+        order = self.state.submit(params, now_ms, self.roll_reject())
         body: dict[str, Any] = {
             "symbol": order.symbol,
             "orderId": order.order_id,

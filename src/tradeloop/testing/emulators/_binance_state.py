@@ -283,8 +283,12 @@ class BinanceState:
             )
         return value
 
-    def submit(self, params: dict[str, str], now_ms: int) -> BinanceOrder:
+    def submit(
+        self, params: dict[str, str], now_ms: int, is_rejected: bool = False
+    ) -> BinanceOrder:
         """Place a new order (``POST /api/v3/order``) and return it after the venue's answer.
+
+        ``is_rejected`` (the reject fault) refuses a valid order with -2010 after the checks.
 
         Raises
         ------
@@ -345,6 +349,8 @@ class BinanceState:
         lock_asset, lock_amount = self._lock_need(side, order_type, price, quantity, quote)
         if self.free[lock_asset] < lock_amount:
             raise BinanceError(400, -2010, "Account has insufficient balance for requested action.")
+        if is_rejected:
+            raise BinanceError(400, -2010, "New order rejected.")
         order = BinanceOrder(
             symbol=symbol,
             order_id=self._next_order_id,

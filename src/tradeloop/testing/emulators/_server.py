@@ -95,7 +95,7 @@ class EmulatorThread:
         thread.join(timeout=30)
 
     def __enter__(self) -> EmulatorThread:
-        return self.start()
+        return self if self._thread is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

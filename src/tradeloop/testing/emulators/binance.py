@@ -113,14 +113,18 @@ class BinanceEmulator:
         self.limiter = RateLimiter(cfg.limits)
         self.keys = {cfg.api_key: cfg.secret}
         self.rest = BinanceRest(self.state, self.market, cfg.limits)
+        self.rest.roll_reject = lambda: self.faults.roll("reject_probability")
         self.sessions: list[WsSession] = []
         self.listen_keys: dict[str, str] = {}
         self._next_subscription = 0
-        self._cursor_ns = self.clock.timestamp_ns() - 1_000_000_000  # a second of market on start
+        start_ns = self.clock.timestamp_ns()
+        self._cursor_ns = start_ns
+        self.rest.cursor_ns = start_ns
         self._pump_task: asyncio.Task[None] | None = None
+        self._hanging: set[asyncio.Task[Any]] = set()  # requests never to be answered
         self._kline_sent: dict[str, tuple[int, ...]] = {}
         self.state.listeners.append(self._on_user_event)
-        self._advance(self.clock.timestamp_ns())
+        self.state.on_quote(self.market.quote_at(start_ns))  # the book as the market opens
         self.routes: dict[tuple[str, str], tuple[Handler, int, int, bool]] = {}
         self.rest.register(self._route)
         self._route("POST", "/api/v3/userDataStream", self._listen_key_new, 2, _USER_STREAM)
@@ -155,11 +159,16 @@ class BinanceEmulator:
         app.router.add_get("/ws-api/v3", self._ws_api)
         app.router.add_route("*", "/{path:.*}", self._rest)
         app.on_startup.append(self._start_pump)
+        app.on_shutdown.append(self._drop_hanging)
         app.on_cleanup.append(self._stop)
         return app
 
     async def _start_pump(self, _app: web.Application) -> None:
         self._pump_task = asyncio.get_running_loop().create_task(self._pump())
+
+    async def _drop_hanging(self, _app: web.Application) -> None:
+        for task in self._hanging:
+            task.cancel()
 
     async def _stop(self, _app: web.Application) -> None:
         if self._pump_task is not None:
@@ -242,7 +251,10 @@ class BinanceEmulator:
                 self.state.refused(params, error, now_ms)
             return self._error(error, headers)
         if is_order and self.faults.roll("timeout_probability"):
-            await asyncio.sleep(3600)  # carried out, never answered
+            task = asyncio.current_task()
+            assert task is not None
+            self._hanging.add(task)
+            await asyncio.sleep(86_400)  # carried out, never answered
         return web.json_response(body, headers=headers)
 
     def _listen_key_new(self, _params: dict[str, str], now_ms: int) -> Any:
