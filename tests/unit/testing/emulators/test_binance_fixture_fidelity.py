@@ -182,7 +182,8 @@ def test_emulator_answers_parse_to_the_recorded_shape(
     parsed_pairs: dict[str, tuple[Any, Any]], case: str
 ) -> None:
     recorded, emulated = parsed_pairs[case]
-    assert recorded and emulated  # both sides parsed to something
+    assert recorded
+    assert emulated
     if case.startswith("fetchBalance"):
         recorded, emulated = _balance_shape(recorded), _balance_shape(emulated)
     differences = set(shape_differences(recorded, emulated))
