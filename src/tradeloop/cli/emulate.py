@@ -94,6 +94,77 @@ def binance_command(
     run_binance_emulator(config, host, port)
 
 
+@emulate_app.command("alpaca")
+def alpaca_command(
+    port: Annotated[int, typer.Option(help="Port serving every REST path and stream")] = 8766,
+    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
+    api_key: Annotated[
+        str, typer.Option("--api-key", help="Key id accepted (APCA-API-KEY-ID)")
+    ] = DEFAULT_API_KEY,
+    secret: Annotated[
+        str, typer.Option("--secret", help="Secret accepted (APCA-API-SECRET-KEY)")
+    ] = DEFAULT_SECRET,
+    speed: Annotated[
+        float, typer.Option(help="Replay speed (1 = one recorded daily bar a minute)")
+    ] = 1.0,
+    latency_ms: Annotated[float, typer.Option(help="Delay added to answers and messages")] = 0.0,
+    latency_jitter_ms: Annotated[float, typer.Option(help="Uniform extra delay, up to")] = 0.0,
+    rate_limit: Annotated[float, typer.Option(help="Probability of a 429 per request")] = 0.0,
+    ban: Annotated[float, typer.Option(help="Probability of a 418 per request")] = 0.0,
+    server_error: Annotated[float, typer.Option(help="Probability of a 503 per request")] = 0.0,
+    timeout: Annotated[
+        float, typer.Option(help="Probability an order request is carried out, never answered")
+    ] = 0.0,
+    reject: Annotated[float, typer.Option(help="Probability a new order is rejected")] = 0.0,
+    ws_disconnect: Annotated[
+        float, typer.Option(help="Probability, per stream message, of closing the socket")
+    ] = 0.0,
+    ws_drop: Annotated[float, typer.Option(help="Probability a stream message is dropped")] = 0.0,
+    ws_duplicate: Annotated[
+        float, typer.Option(help="Probability a stream message is sent twice")
+    ] = 0.0,
+    ws_reorder: Annotated[
+        float, typer.Option(help="Probability a stream message is sent after the next")
+    ] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the fault draws")] = 0,
+) -> None:
+    """Serve an Alpaca emulator (SPY, GOOG) on one port.
+
+    Point alpaca-py at it with url_override: TradingClient and StockHistoricalDataClient
+    (http://HOST:PORT), TradingStream (ws://HOST:PORT/stream), StockDataStream
+    (ws://HOST:PORT/v2/iex). POST /_emulator/faults changes faults while it runs; GET
+    /_emulator/orders lists every order.
+    """
+    from tradeloop.testing import AlpacaEmulatorConfig, FaultConfig, run_alpaca_emulator
+
+    try:
+        faults = FaultConfig(
+            latency_ms=latency_ms,
+            latency_jitter_ms=latency_jitter_ms,
+            rate_limit_probability=rate_limit,
+            ban_probability=ban,
+            server_error_probability=server_error,
+            timeout_probability=timeout,
+            reject_probability=reject,
+            ws_disconnect_probability=ws_disconnect,
+            ws_drop_probability=ws_drop,
+            ws_duplicate_probability=ws_duplicate,
+            ws_reorder_probability=ws_reorder,
+            seed=seed,
+        )
+        if not speed > 0:
+            raise ValueError(f"--speed {speed} must be positive")
+    except ValueError as error:
+        err.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(2) from None
+    config = AlpacaEmulatorConfig(api_key=api_key, secret=secret, speed=speed, faults=faults)
+    out.print(
+        f"Alpaca emulator on http://{host}:{port} (ws://{host}:{port}/stream, "
+        f"ws://{host}:{port}/v2/iex); key id {api_key}; Ctrl-C stops it"
+    )
+    run_alpaca_emulator(config, host, port)
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``emulate`` group to ``app``."""
     app.add_typer(emulate_app, name="emulate")

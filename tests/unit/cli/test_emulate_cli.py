@@ -28,6 +28,14 @@ def test_help_documents_the_default_credentials() -> None:
     assert "emulator-secret" in result.output
 
 
+def test_alpaca_help_documents_the_default_credentials_and_port() -> None:
+    result = CliRunner().invoke(app, ["emulate", "alpaca", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "emulator-key" in result.output
+    assert "emulator-secret" in result.output
+    assert "8766" in result.output
+
+
 def test_a_bad_fault_probability_is_one_line_and_status_2() -> None:
     result = CliRunner().invoke(app, ["emulate", "binance", "--ws-drop", "1.5"])
     assert result.exit_code == 2

@@ -3,6 +3,14 @@ limits, WebSocket streams) over a recorded market, matched by tradeloop's simula
 
 from tradeloop.testing.emulators._faults import FaultConfig
 from tradeloop.testing.emulators._server import EmulatorThread
+from tradeloop.testing.emulators.alpaca import (
+    DEFAULT_ALPACA_KEY_ID,
+    DEFAULT_ALPACA_SECRET,
+    AlpacaEmulator,
+    AlpacaEmulatorConfig,
+    run_alpaca_emulator,
+    start_alpaca_emulator,
+)
 from tradeloop.testing.emulators.binance import (
     DEFAULT_API_KEY,
     DEFAULT_SECRET,
@@ -13,12 +21,18 @@ from tradeloop.testing.emulators.binance import (
 )
 
 __all__ = [
+    "DEFAULT_ALPACA_KEY_ID",
+    "DEFAULT_ALPACA_SECRET",
     "DEFAULT_API_KEY",
     "DEFAULT_SECRET",
+    "AlpacaEmulator",
+    "AlpacaEmulatorConfig",
     "BinanceEmulator",
     "BinanceEmulatorConfig",
     "EmulatorThread",
     "FaultConfig",
+    "run_alpaca_emulator",
     "run_binance_emulator",
+    "start_alpaca_emulator",
     "start_binance_emulator",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -20,26 +21,34 @@ class WsSession:
     are; market and user-data messages go through ``publish``, which applies the faults.
     """
 
-    def __init__(self, socket: web.WebSocketResponse, faults: Faults, combined: bool) -> None:
+    def __init__(
+        self,
+        socket: web.WebSocketResponse,
+        faults: Faults,
+        combined: bool,
+        encode: Callable[[Any], str | bytes] | None = None,
+    ) -> None:
         self.socket = socket
+        self.encode = encode or _json
         self.faults = faults
         self.combined = combined
         self.streams: set[str] = set()
         self.user_subscription: int | None = None
         self.listen_key: str | None = None
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
-        self._held: str | None = None
+        self._queue: asyncio.Queue[str | bytes | None] = asyncio.Queue()
+        self._held: str | bytes | None = None
+        self.state: dict[str, Any] = {}  # what the venue keeps per connection
         self._task = asyncio.get_running_loop().create_task(self._send_loop())
 
     def reply(self, message: Any) -> None:
         """Queue an answer to the client's request (no faults but latency)."""
-        self._queue.put_nowait(json.dumps(message, separators=(",", ":")))
+        self._queue.put_nowait(self.encode(message))
 
     def publish(self, stream: str | None, message: Any) -> None:
         """Queue a stream message (wrapped as ``{"stream", "data"}`` on combined
         connections), applying drops, duplicates, reordering and disconnects."""
         payload = {"stream": stream, "data": message} if self.combined and stream else message
-        text = json.dumps(payload, separators=(",", ":"))
+        text = self.encode(payload)
         faults = self.faults
         if faults.roll("ws_disconnect_probability"):
             self._queue.put_nowait(None)
@@ -69,7 +78,10 @@ class WsSession:
             if socket.closed:
                 return
             try:
-                await socket.send_str(text)
+                if isinstance(text, bytes):
+                    await socket.send_bytes(text)
+                else:
+                    await socket.send_str(text)
             except (ConnectionError, RuntimeError):
                 return
 
@@ -78,3 +90,7 @@ class WsSession:
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
+
+
+def _json(message: Any) -> str:
+    return json.dumps(message, separators=(",", ":"))
