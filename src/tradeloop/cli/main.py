@@ -45,7 +45,7 @@ def _register_commands() -> None:
     import importlib
     import inspect
 
-    for name in ("tradeloop.cli.inspect", "tradeloop.cli.execution"):
+    for name in ("tradeloop.cli.inspect", "tradeloop.cli.execution", "tradeloop.cli.emulate"):
         try:
             module = importlib.import_module(name)
         except ImportError:

@@ -1,0 +1,118 @@
+"""Running an emulator's aiohttp application: in this thread (the CLI) or in a background
+thread with its own event loop (tests and users' fixtures)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+AppFactory = Callable[[], Awaitable[web.Application]]
+
+
+class EmulatorThread:
+    """An emulator served from a background thread on a loopback port.
+
+    Parameters
+    ----------
+    factory : builds the application (called inside the thread's event loop).
+    host : the address to bind.
+    port : the port (0: a free port chosen by the system).
+    """
+
+    def __init__(self, factory: AppFactory, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._factory = factory
+        self.host = host
+        self.port = port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        """Return the emulator's base URL (``http://host:port``)."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> EmulatorThread:
+        """Start serving and return once the port is bound.
+
+        Raises
+        ------
+        RuntimeError
+            If the server could not start (the cause is chained).
+        """
+        self._thread = threading.Thread(target=self._run, name="emulator", daemon=True)
+        self._thread.start()
+        self._ready.wait(timeout=60)
+        if self._error is not None:
+            raise RuntimeError(f"emulator did not start on {self.host}:{self.port}") from (
+                self._error
+            )
+        return self
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._serve())
+        except BaseException as error:  # reported to start()
+            self._error = error
+            self._ready.set()
+            return
+        self._ready.set()
+        loop.run_forever()
+        loop.run_until_complete(self._shutdown())
+        loop.close()
+
+    async def _serve(self) -> None:
+        app = await self._factory()
+        runner = web.AppRunner(app, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        await site.start()
+        self._runner = runner
+        server = site._server
+        if self.port == 0 and isinstance(server, asyncio.base_events.Server):
+            self.port = server.sockets[0].getsockname()[1]
+
+    async def _shutdown(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread to end."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+
+    def __enter__(self) -> EmulatorThread:
+        return self if self._thread is not None else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve_forever(factory: AppFactory, host: str, port: int) -> None:
+    """Serve the application in this thread until interrupted (Ctrl-C)."""
+
+    async def main() -> None:
+        app = await factory()
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())

@@ -1,0 +1,117 @@
+"""An unmodified ccxt.pro client against the Binance emulator's streams: the order book
+synchronised from the REST snapshot and the diff stream, trades, klines, and the user data
+stream (orders and fills) of orders placed over REST."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+import pytest
+from tests.unit.testing.emulators.helpers import client, run
+
+from tradeloop.testing import EmulatorThread
+
+pytestmark = pytest.mark.slow  # each test watches a few seconds of the replay
+
+
+def test_watch_order_book_syncs_and_follows_the_diff_stream(emulator: EmulatorThread) -> None:
+    async def body() -> Any:
+        exchange = client(emulator.url, pro=True)
+        try:
+            nonces, tops = [], []
+            for _ in range(5):
+                book = await exchange.watch_order_book("BTC/USDT")
+                nonces.append(book["nonce"])
+                tops.append(
+                    (book["bids"][0], book["asks"][0], len(book["bids"]), len(book["asks"]))
+                )
+            snapshot = await exchange.fetch_order_book("BTC/USDT")
+            book = await exchange.watch_order_book("BTC/USDT")
+            return nonces, tops, snapshot, book
+        finally:
+            await exchange.close()
+
+    nonces, tops, snapshot, book = run(body())
+    assert nonces == sorted(nonces)
+    assert len(set(nonces)) == len(nonces)
+    for bid, ask, bid_levels, ask_levels in tops:
+        assert bid[0] < ask[0]
+        assert (bid_levels, ask_levels) == (1, 1)  # stale levels were removed by qty 0 diffs
+    assert book["nonce"] >= snapshot["nonce"]
+
+
+def test_watch_trades_and_ohlcv_follow_the_replay(emulator: EmulatorThread) -> None:
+    async def body() -> Any:
+        exchange = client(emulator.url, pro=True)
+        try:
+            seen: list[Any] = []
+            while len(seen) < 5:
+                seen.extend(await exchange.watch_trades("BTC/USDT"))
+            bars = await exchange.watch_ohlcv("BTC/USDT", "1m")
+            return seen, bars
+        finally:
+            await exchange.close()
+
+    trades, bars = run(body())
+    ids = [int(t["id"]) for t in trades]
+    assert ids == sorted(ids)
+    assert all(t["symbol"] == "BTC/USDT" and t["amount"] > 0 for t in trades)
+    assert bars[-1][0] % 60_000 == 0
+    assert bars[-1][2] >= bars[-1][3]
+
+
+def test_watch_orders_and_my_trades_see_an_order_placed_over_rest(
+    emulator: EmulatorThread,
+) -> None:
+    async def body() -> Any:
+        exchange = client(emulator.url, pro=True)
+        try:
+            await exchange.load_markets()
+            orders_task = asyncio.ensure_future(exchange.watch_orders("BTC/USDT"))
+            trades_task = asyncio.ensure_future(exchange.watch_my_trades("BTC/USDT"))
+            await asyncio.sleep(0.5)  # the user data subscription is acknowledged
+            placed = await exchange.create_order(
+                "BTC/USDT", "market", "sell", 0.02, params={"clientOrderId": "ws-sell-1"}
+            )
+            orders = await asyncio.wait_for(orders_task, 10)
+            fills = await asyncio.wait_for(trades_task, 10)
+            return placed, orders, fills
+        finally:
+            await exchange.close()
+
+    placed, orders, fills = run(body())
+    assert orders[-1]["clientOrderId"] == "ws-sell-1"
+    assert orders[-1]["id"] == placed["id"]
+    assert orders[-1]["status"] in ("open", "closed")
+    assert fills[0]["order"] == placed["id"]
+    assert fills[0]["side"] == "sell"
+    assert fills[0]["fee"]["currency"] == "USDT"
+
+
+def test_combined_streams_wrap_messages_with_their_stream_name(emulator: EmulatorThread) -> None:
+    ws_url = emulator.url.replace("http", "ws")
+
+    async def body() -> Any:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(
+                f"{ws_url}/stream?streams=btcusdt@trade/btcusdt@bookTicker"
+            ) as socket,
+        ):
+            names: set[str] = set()
+            while len(names) < 2:
+                message = json.loads((await socket.receive(timeout=10)).data)
+                names.add(message["stream"])
+                assert set(message) == {"stream", "data"}
+            await socket.send_json({"method": "LIST_SUBSCRIPTIONS", "id": 7})
+            while True:
+                reply = json.loads((await socket.receive(timeout=10)).data)
+                if reply.get("id") == 7:
+                    return names, reply
+
+    names, reply = run(body())
+    assert names == {"btcusdt@trade", "btcusdt@bookTicker"}
+    assert reply == {"result": ["btcusdt@bookTicker", "btcusdt@trade"], "id": 7}
