@@ -14,6 +14,7 @@ from __future__ import annotations
 import msgspec
 
 from tradeloop.core.fixed import Money, Price, Quantity
+from tradeloop.model.data import Bar, QuoteTick, TradeTick
 from tradeloop.model.enums import (
     LiquiditySide,
     OrderSide,
@@ -275,3 +276,24 @@ class RunEnded(Event, frozen=True, kw_only=True):
     reason: str
     records: int
     location: str = ""
+
+
+class MarketDataReceived(Event, frozen=True, kw_only=True):
+    """A market data record a live feed delivered, as the kernel's inbox stamped it.
+
+    Exactly one of ``bar``, ``quote`` and ``trade`` is set; its ``ts_init`` is the inbox's.
+    Live-clock runs journal every one, so ``tradeloop backtest --from-journal`` replays a
+    session on the test clock and makes the same decisions. The event's ``ts_event`` is the
+    record's, capped at its ``ts_init`` (a venue clock ahead of ours cannot stamp the future).
+    """
+
+    bar: Bar | None = None
+    quote: QuoteTick | None = None
+    trade: TradeTick | None = None
+
+    @property
+    def record(self) -> Bar | QuoteTick | TradeTick:
+        """Return the record it carries."""
+        record = self.bar or self.quote or self.trade
+        assert record is not None
+        return record

@@ -91,7 +91,7 @@ def test_a_kernel_falling_behind_the_clock_raises_one_alert_and_reports_its_lag(
     assert max_lag_s > 0.3
     assert len(alerts) == 1  # once per episode, not once per late record
     assert alerts[0].severity == "warning"
-    assert "behind the replay clock" in alerts[0].message
+    assert "behind the clock" in alerts[0].message
 
 
 def test_a_kernel_keeping_up_with_the_clock_raises_no_alert() -> None:
