@@ -45,7 +45,12 @@ def _register_commands() -> None:
     import importlib
     import inspect
 
-    for name in ("tradeloop.cli.inspect", "tradeloop.cli.execution", "tradeloop.cli.emulate"):
+    for name in (
+        "tradeloop.cli.inspect",
+        "tradeloop.cli.execution",
+        "tradeloop.cli.emulate",
+        "tradeloop.cli.live",
+    ):
         try:
             module = importlib.import_module(name)
         except ImportError:
@@ -199,12 +204,21 @@ def _run(
     as_json: bool,
     speed: float = 1.0,
     replay: str | None = None,
+    for_: str | None = None,
 ) -> Path:
+    from tradeloop.cli.live import parse_for
     from tradeloop.config.loader import load_config
+    from tradeloop.core.errors import ConfigError
     from tradeloop.engine.runner import prepare_run, run_backtest, run_paper_replay
 
     with user_errors():
+        duration_s = parse_for(for_)
         config = load_config(config_path)
+        if not config.data:
+            raise ConfigError(
+                f"{mode} needs [[data]] (the config has only [[feeds]]: run it with "
+                "tradeloop paper, shadow or live)"
+            )
         if replay is not None:
             config = _replace_data(config, replay, config_path.parent)
         prepared = prepare_run(config, config_path.parent)
@@ -215,7 +229,7 @@ def _run(
             if mode == "backtest":
                 result = run_backtest(prepared, factory)
             else:
-                result = run_paper_replay(prepared, speed, factory)
+                result = run_paper_replay(prepared, speed, factory, duration_s)
         finally:
             gc.unfreeze()
             if progress is not None and progress.live.is_started:
@@ -246,6 +260,16 @@ def _run(
                 )
         out.print(f"journal: {result.journal_path}")
     return result.run_dir
+
+
+def _has_feeds(config_path: Path) -> bool:
+    # Whether the config names live feeds (paper then runs on them, unless --replay).
+    import tomllib
+
+    try:
+        return bool(tomllib.loads(config_path.read_text()).get("feeds"))
+    except (OSError, ValueError):
+        return False  # the run's own loading reports the problem
 
 
 def _replace_data(config: Any, replay: str, base_dir: Path) -> Any:
@@ -326,14 +350,51 @@ def _strategies(config: Any, base_dir: Path) -> list[list[str]]:
 
 @app.command()
 def backtest(
-    config: Annotated[Path, typer.Argument(help="Run config (TOML).")],
+    config: Annotated[
+        Path | None, typer.Argument(help="Run config (TOML); omit it with --from-journal.")
+    ] = None,
+    from_journal: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-journal",
+            help="Replay a paper, shadow or live session from its journal (runs/<id>).",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as one JSON line.")
     ] = False,
 ) -> None:
     """Run a configured strategy over bundled or user data on the backtest clock."""
+    if (config is None) == (from_journal is None):
+        err.print("[bold red]error:[/] give a config, or --from-journal RUN (not both)")
+        raise typer.Exit(2)
+    if from_journal is not None:
+        _run_from_journal(from_journal, quiet=quiet, as_json=as_json)
+        return
+    assert config is not None
     _run(config, "backtest", quiet=quiet, as_json=as_json)
+
+
+def _run_from_journal(run: Path, *, quiet: bool, as_json: bool) -> None:
+    from tradeloop.engine.from_journal import prepare_from_journal
+    from tradeloop.engine.runner import run_backtest
+
+    with user_errors():
+        prepared, scope = prepare_from_journal(run)
+        result = run_backtest(prepared, order_id_scope=scope)
+    summary = {
+        **result.summary,
+        "mode": "backtest",
+        "seconds": round(result.seconds, 4),
+        "run_dir": str(result.run_dir),
+        "replayed": str(run),
+    }
+    if as_json:
+        print(json.dumps(summary, sort_keys=True))
+    elif not quiet:
+        out.print(_summary_table(f"backtest of {run}: {result.run_id}", summary))
+        out.print(f"journal: {result.journal_path}")
 
 
 @app.command()
@@ -349,14 +410,23 @@ def paper(
     speed: Annotated[
         float, typer.Option(help="Clock acceleration: 60 plays one minute per second.")
     ] = 1.0,
+    for_: Annotated[
+        str | None,
+        typer.Option("--for", help="End cleanly after this long: 30s, 15m, 2h, 1d."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Run the same strategy, unchanged, on a replay feed driven by the live clock."""
+    """Run the strategy on the live clock against the simulated venue: live feeds or a replay."""
+    if replay is None and _has_feeds(config):
+        from tradeloop.cli.live import run_session_command
+
+        run_session_command(config, "paper", for_=for_, quiet=quiet, as_json=as_json)
+        return
     if not speed > 0:
         err.print(f"[bold red]error:[/] --speed {speed} must be positive")
         raise typer.Exit(2)
-    _run(config, "paper", quiet=quiet, as_json=as_json, speed=speed, replay=replay)
+    _run(config, "paper", quiet=quiet, as_json=as_json, speed=speed, replay=replay, for_=for_)
 
 
 @app.command()

@@ -3,7 +3,9 @@
 from tradeloop.config.loader import load_config, parse_config
 from tradeloop.config.schema import (
     DataSection,
+    FeedSection,
     InstrumentSection,
+    LiveSection,
     PluginSection,
     RunConfig,
     RunSection,
@@ -14,7 +16,9 @@ from tradeloop.config.schema import (
 
 __all__ = [
     "DataSection",
+    "FeedSection",
     "InstrumentSection",
+    "LiveSection",
     "PluginSection",
     "RunConfig",
     "RunSection",

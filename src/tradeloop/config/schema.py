@@ -283,6 +283,47 @@ class StrategySection(
     params: dict[str, Any] = {}
 
 
+CONNECTION_KINDS = ("sim", "ccxt", "alpaca")
+"""How a venue is reached: simulated, a crypto exchange through ccxt, Alpaca."""
+
+FEED_KINDS = ("trades", "quotes", "bars", "book")
+
+
+class FeedSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A live market data subscription: ``kinds`` of ``instrument_id`` from a connection.
+
+    ``connection`` names a ``[connections.<NAME>]`` table (its API endpoints and keys);
+    ``kinds`` are ``trades``, ``quotes``, ``bars`` (the venue's bars, or built from its
+    trades) and ``book``.
+    """
+
+    connection: str
+    instrument_id: str
+    kinds: list[str] = ["trades"]
+
+    def __post_init__(self) -> None:
+        unknown = [k for k in self.kinds if k not in FEED_KINDS]
+        if unknown or not self.kinds:
+            raise ConfigError(
+                f"feed of {self.instrument_id}: kinds {self.kinds} must be some of "
+                f"{', '.join(FEED_KINDS)}"
+            )
+
+
+class LiveSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How live-clock runs (paper, shadow, live) behave.
+
+    ``on_stop``: what happens to open orders when the run ends (``--for``, Ctrl-C, a stop):
+    ``cancel_all`` (default; every cancel journaled) or ``leave``.
+    """
+
+    on_stop: str = "cancel_all"
+
+    def __post_init__(self) -> None:
+        if self.on_stop not in ("cancel_all", "leave"):
+            raise ConfigError(f"live on_stop {self.on_stop!r} is not cancel_all or leave")
+
+
 class PluginSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Top-level packages strategies may be imported from (besides files next to the config)."""
 
@@ -305,10 +346,29 @@ class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     risk: RiskConfig = RiskConfig()
     strategies: list[StrategySection] = []
     plugins: PluginSection = PluginSection()
+    connections: dict[str, dict[str, Any]] = {}
+    feeds: list[FeedSection] = []
+    live: LiveSection = LiveSection()
 
     def __post_init__(self) -> None:
-        if not self.data:
-            raise ConfigError("the config has no [[data]] entry: a run needs market data")
+        if not self.data and not self.feeds:
+            raise ConfigError(
+                "the config has no [[data]] entry and no [[feeds]]: a run needs market data"
+            )
+        for name, table in sorted(self.connections.items()):
+            kind = table.get("kind")
+            if kind not in CONNECTION_KINDS:
+                raise ConfigError(
+                    f"[connections.{name}] kind {kind!r} is not one of "
+                    f"{', '.join(CONNECTION_KINDS)}"
+                )
+        for feed in self.feeds:
+            if feed.connection not in self.connections:
+                known = ", ".join(sorted(self.connections)) or "none"
+                raise ConfigError(
+                    f"feed of {feed.instrument_id} names connection {feed.connection!r}, which "
+                    f"is not a [connections.<NAME>] table (connections: {known})"
+                )
         if not self.strategies:
             raise ConfigError("the config has no [[strategies]] entry: a run needs a strategy")
         self.venue_configs()  # every per-venue table is checked at load time

@@ -54,6 +54,7 @@ from tradeloop.core.errors import ConfigError
 from tradeloop.core.fixed import Money, Price, Quantity
 from tradeloop.engine.feed import BookEvent, FeedRecord, RecordStream
 from tradeloop.execution.order_manager import OrderManager
+from tradeloop.execution.ports import ExecutionClient
 from tradeloop.journal.store import Journal
 from tradeloop.model.data import Bar, OrderBookDelta, QuoteTick, TradeTick
 from tradeloop.model.enums import BookSide, TradingState
@@ -87,6 +88,7 @@ class _Context:
         self._kernel = kernel
         self.clock: Clock = kernel.clock
         self.instruments: dict[str, Instrument] = dict(kernel.instruments)
+        self.order_id_scope = kernel.order_id_scope
 
     def subscribe(self, topic: str, handler: Handler) -> None:
         self._kernel.bus.subscribe(topic, handler)
@@ -157,6 +159,7 @@ class Kernel:
         seed: int = 0,
         trading_start_ns: int | None = None,
         venue_configs: Mapping[str, SimVenueConfig] | None = None,
+        order_id_scope: str = "",
     ) -> None:
         if not strategies:
             raise ConfigError("a run needs at least one strategy")
@@ -165,6 +168,7 @@ class Kernel:
             raise ConfigError(f"strategy ids must be unique, got {ids}")
         self.clock = clock
         self.journal = journal
+        self.order_id_scope = order_id_scope
         self.instruments = dict(instruments)
         self.bus = MessageBus()
         self.portfolio = Portfolio(clock, self.bus, journal, self.instruments, starting_cash, fx=fx)
@@ -236,6 +240,16 @@ class Kernel:
             strategy.stop()
             self.drain()
         self.journal.sync()
+
+    def use_execution_client(self, client: ExecutionClient) -> None:
+        """Send the orders of ``client.venue`` to ``client`` (a live venue) instead of the
+        simulated venue, which then only keeps that venue's market state (marks, book)."""
+        if client.venue not in self.venues:
+            raise ConfigError(
+                f"execution client for venue {client.venue}, where no instrument trades "
+                f"(venues: {', '.join(sorted(self.venues))})"
+            )
+        self.order_manager.register_client(client)
 
     def end_run(self, status: str, reason: str, location: str = "") -> None:
         """Journal the run's ``RunEnded`` record (its last) and make the journal durable."""

@@ -81,6 +81,7 @@ def run_paper(
     *,
     started: bool = False,
     max_lag_s: float = 1.0,
+    duration_s: float | None = None,
 ) -> float:
     """Run ``kernel`` on ``feed`` until the feed ends, then stop the kernel; return the largest
     lag behind the clock seen, in wall seconds (see the module docstring).
@@ -97,6 +98,7 @@ def run_paper(
         stats = run_live(
             kernel,
             feed.inbox,
+            duration_s=duration_s,
             journal_market_data=False,
             progress=progress,
             progress_every=progress_every,

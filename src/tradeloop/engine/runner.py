@@ -479,6 +479,7 @@ def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
                 f"data {source.name} is for {source.columns.instrument_id}, which has no instrument"
             )
         sources.append(source)
+    _feed_instruments(config, instruments)
     for source in sources:
         _check_source_precision(source, instruments[source.columns.instrument_id])
     _check_overlaps(sources)
@@ -615,9 +616,26 @@ def _check_overlaps(sources: list[LoadedSource]) -> None:
                 )
 
 
+def _feed_instruments(config: RunConfig, instruments: dict[str, Instrument]) -> None:
+    # A live feed's instrument: the config's [[instruments]] definition, else a bundled one.
+    from tradeloop.data import bundled
+
+    for feed in config.feeds:
+        if feed.instrument_id in instruments:
+            continue
+        instrument = bundled.find_instrument(feed.instrument_id)
+        if instrument is None:
+            raise ConfigError(
+                f"feed instrument {feed.instrument_id} is not defined: add it under "
+                "[[instruments]] (tradeloop venue instruments CONFIG prints the venue's "
+                "definitions)"
+            )
+        instruments[instrument.id] = instrument
+
+
 def _check_trading_start(config: RunConfig, sources: list[LoadedSource]) -> None:
     start = config.run.trading_start_ns
-    if start is None:
+    if start is None or not any(len(s.columns) for s in sources):
         return
     last = max(int(s.columns.ts_init[-1]) for s in sources if len(s.columns))
     if start > last:
@@ -679,6 +697,7 @@ def _check_strategies(
             "(give each [[strategies]] entry its own id)"
         )
     with_data = {source.columns.instrument_id for source in sources}
+    with_data |= {feed.instrument_id for feed in config.feeds}
     known = ", ".join(sorted(instruments)) or "none"
     for index, strategy in enumerate(strategies):
         where = f"strategies[{index}] ({config.strategies[index].class_path})"
@@ -692,16 +711,20 @@ def _check_strategies(
                     f"{where}: instrument {instrument_id} has no market data in this run; "
                     "add a [[data]] entry for it"
                 )
-    run = _run_inputs(instruments, sources)
+    run = _run_inputs(instruments, sources, config)
     for index, strategy in enumerate(strategies):
         _startup_hook(config, index, strategy.check_run, run)
 
 
-def _run_inputs(instruments: dict[str, Instrument], sources: list[LoadedSource]) -> RunInputs:
+def _run_inputs(
+    instruments: dict[str, Instrument], sources: list[LoadedSource], config: RunConfig
+) -> RunInputs:
     # What Strategy.check_run may judge the config against: instruments, data kinds, span.
     kinds: dict[str, set[str]] = {}
     for source in sources:
         kinds.setdefault(source.columns.instrument_id, set()).add(_kind(source.columns))
+    for feed in config.feeds:
+        kinds.setdefault(feed.instrument_id, set()).update(feed.kinds)
     spans = [
         (int(s.columns.ts_init[0]), int(s.columns.ts_init[-1])) for s in sources if len(s.columns)
     ]
@@ -761,15 +784,21 @@ def _start(
     run_dir: _RunDir,
     clock: TestClock | LiveClock,
     manifest: RunManifest,
+    *,
+    before_start: Callable[[Kernel], None] | None = None,
+    order_id_scope: str = "",
     **journal_options: Any,
 ) -> tuple[SqliteJournal, Kernel]:
-    # Open the journal, build the kernel, journal the data events and start the strategies;
-    # a failure here leaves no run directory behind.
+    # Open the journal, build the kernel, journal the data events, connect what must be
+    # connected before a strategy can act (``before_start``: live venues) and start the
+    # strategies; a failure here leaves no run directory behind.
     journal: SqliteJournal | None = None
     try:
         journal = SqliteJournal(run_dir.path / "journal.sqlite", manifest, **journal_options)
-        kernel = build_kernel(prepared, clock, journal)
+        kernel = build_kernel(prepared, clock, journal, order_id_scope)
         journal_data_events(prepared, kernel.journal)
+        if before_start is not None:
+            before_start(kernel)
         kernel.start()
     except BaseException:
         if journal is not None:
@@ -802,7 +831,12 @@ def journal_data_events(prepared: PreparedRun, journal: Journal) -> None:
         )
 
 
-def build_kernel(prepared: PreparedRun, clock: TestClock | LiveClock, journal: Journal) -> Kernel:
+def build_kernel(
+    prepared: PreparedRun,
+    clock: TestClock | LiveClock,
+    journal: Journal,
+    order_id_scope: str = "",
+) -> Kernel:
     """Return the kernel of ``prepared`` with ``clock`` and ``journal`` (what every mode runs)."""
     config = prepared.config
     return Kernel(
@@ -816,6 +850,7 @@ def build_kernel(prepared: PreparedRun, clock: TestClock | LiveClock, journal: J
         seed=config.run.seed,
         trading_start_ns=config.run.trading_start_ns,
         venue_configs=config.venue_configs(),
+        order_id_scope=order_id_scope,
     )
 
 
@@ -989,13 +1024,22 @@ def performance(kernel: Kernel, prepared: PreparedRun) -> dict[str, Any]:
     return out
 
 
-def run_backtest(prepared: PreparedRun, progress: ProgressFactory | None = None) -> RunResult:
+def run_backtest(
+    prepared: PreparedRun, progress: ProgressFactory | None = None, order_id_scope: str = ""
+) -> RunResult:
     """Run ``prepared`` as a backtest on the test clock; write ``runs/<run_id>/``.
 
-    ``progress`` is called with the record count once the strategies have started.
+    ``progress`` is called with the record count once the strategies have started;
+    ``order_id_scope`` scopes the client order ids (a replay of a live session uses its scope).
     """
     run_dir = _RunDir(prepared, "backtest")
-    journal, kernel = _start(prepared, run_dir, TestClock(), prepared.manifest("backtest"))
+    journal, kernel = _start(
+        prepared,
+        run_dir,
+        TestClock(),
+        prepared.manifest("backtest"),
+        order_id_scope=order_id_scope,
+    )
     callback = None if progress is None else progress(prepared.record_count)
     start = time.perf_counter()
     with _ending(prepared, run_dir, journal, kernel):
@@ -1072,7 +1116,10 @@ def _finish(
 
 
 def run_paper_replay(
-    prepared: PreparedRun, speed: float, progress: ProgressFactory | None = None
+    prepared: PreparedRun,
+    speed: float,
+    progress: ProgressFactory | None = None,
+    duration_s: float | None = None,
 ) -> RunResult:
     """Run ``prepared`` in paper mode: a replay feed paced by the live clock × ``speed``.
 
@@ -1097,6 +1144,7 @@ def run_paper_replay(
             ReplayFeed(merge([s.columns for s in prepared.sources]), clock),
             progress=callback,
             started=True,
+            duration_s=duration_s,
         )
     result = RunResult(
         prepared.run_id,

@@ -15,7 +15,8 @@ determinism invariant), so a difference has a cause in the manifests:
    compare with ``ignore_timestamps`` to see whether the decisions and fills are the same.
 
 Records are compared in sequence order by their stored columns and JSON payload, byte for
-byte. With ``ignore_timestamps``, ``ts_event``/``ts_init`` (and any ``*_ns`` field, nested
+byte; the market data a live session journaled as it arrived (``MarketDataReceived``) is
+input, not decision, and is left out (its replay reads it as data). With ``ignore_timestamps``, ``ts_event``/``ts_init`` (and any ``*_ns`` field, nested
 ones included) are left out, so a paper run of the same data matches its backtest record for
 record when it made the same decisions. When the first divergence is a ``DataValidated``
 record (the data hash itself), the first divergence after the data records is given too:
@@ -334,6 +335,9 @@ def _final_equity(path: os.PathLike[str]) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
+_RECEIVED = "MarketDataReceived"
+
+
 def _unfinished(
     path_a: os.PathLike[str],
     path_b: os.PathLike[str],
@@ -380,6 +384,11 @@ def diff_runs(
     path_a, path_b = journal_path(run_a), journal_path(run_b)
     manifest_a, manifest_b = read_manifest(path_a), read_manifest(path_b)
     rows_a, rows_b = read_rows(path_a, decode=False), read_rows(path_b, decode=False)
+    # A live session journals its inbound market data (MarketDataReceived); its replay from
+    # the journal reads the same records as data: inputs, compared through the manifests.
+    if any(r.type == _RECEIVED for r in rows_a) or any(r.type == _RECEIVED for r in rows_b):
+        rows_a = [r for r in rows_a if r.type != _RECEIVED]
+        rows_b = [r for r in rows_b if r.type != _RECEIVED]
     differences = manifest_differences(manifest_a, manifest_b)
     prefix, divergence = _first_divergence(rows_a, rows_b, ignore_timestamps)
     decision_divergence = None

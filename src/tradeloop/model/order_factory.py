@@ -15,17 +15,29 @@ MarkPrice = Callable[[str], Price | None]
 
 
 class OrderFactory:
-    """Create orders for one strategy; ids are ``O-<strategy_id>-<n>``.
+    """Create orders for one strategy; ids are ``O-<strategy_id>-<n>``, or
+    ``O-<scope>-<strategy_id>-<n>`` with an ``id_scope``.
+
+    A backtest (and a paper run on a replay) has no scope: its ids are deterministic and equal
+    between the two. A run against live data gets a scope of its own (the engine derives it
+    from the run's start), so client order ids never repeat across runs and restarts at a
+    venue that keeps them.
 
     With ``mark_price``, every order carries the instrument's mark at its creation as its
     ``arrival_price`` (the reference of its execution costs); without, it carries none.
     """
 
-    def __init__(self, strategy_id: str, clock: Clock, mark_price: MarkPrice | None = None) -> None:
+    def __init__(
+        self,
+        strategy_id: str,
+        clock: Clock,
+        mark_price: MarkPrice | None = None,
+        id_scope: str = "",
+    ) -> None:
         self.strategy_id = strategy_id
         self.clock = clock
         self.mark_price = mark_price
-        self._ids = IdGenerator("O", strategy_id)
+        self._ids = IdGenerator("O", f"{id_scope}-{strategy_id}" if id_scope else strategy_id)
 
     def _make(
         self,

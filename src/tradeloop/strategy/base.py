@@ -219,7 +219,9 @@ class Strategy:
         if self._ctx is not None:
             raise InvariantViolation(f"strategy {self.id} is already attached to an engine")
         self._ctx = ctx
-        self._factory = OrderFactory(self.id, ctx.clock, ctx.mark_price)
+        self._factory = OrderFactory(
+            self.id, ctx.clock, ctx.mark_price, getattr(ctx, "order_id_scope", "")
+        )
         # Hooks a subclass does not override are never called (saves a call per event).
         cls = type(self)
         self._wants_order_events = cls.on_order_event is not Strategy.on_order_event

@@ -1,0 +1,101 @@
+"""``tradeloop shadow`` and ``tradeloop live``, and ``paper`` on live feeds: sessions on the
+wall clock (``engine.session``).
+
+``--for DURATION`` (``30s``, ``15m``, ``2h``, ``1d``) ends a session cleanly; Ctrl-C does too.
+Either way the open orders are cancelled unless the config's ``[live] on_stop = "leave"``,
+and the run ends with its ``RunEnded`` record and its outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tradeloop.cli._common import err, out, user_errors
+from tradeloop.core.errors import ConfigError
+
+_FOR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+ForOption = Annotated[
+    str | None,
+    typer.Option(
+        "--for",
+        help="End the session cleanly after this long: 30s, 15m, 2h, 1d (default: until Ctrl-C).",
+    ),
+]
+
+
+def parse_for(text: str | None) -> float | None:
+    """Return ``--for`` in seconds (None: no limit).
+
+    Raises
+    ------
+    ConfigError
+        If ``text`` is not a positive number followed by s, m, h or d.
+    """
+    if text is None:
+        return None
+    match = _FOR.match(text)
+    if match is None or float(match.group(1)) <= 0:
+        raise ConfigError(f"--for {text!r} is not a positive duration such as 30s, 15m, 2h or 1d")
+    return float(match.group(1)) * _SECONDS[match.group(2)]
+
+
+def run_session_command(
+    config_path: Path, mode: str, *, for_: str | None, quiet: bool, as_json: bool
+) -> None:
+    """Load ``config_path`` and run it in ``mode`` on its live feeds; print the summary."""
+    from tradeloop.config.loader import load_config
+    from tradeloop.engine.runner import prepare_run
+    from tradeloop.engine.session import run_session
+
+    with user_errors():
+        duration_s = parse_for(for_)
+        config = load_config(config_path)
+        prepared = prepare_run(config, config_path.parent)
+        if not quiet and not as_json:
+            limit = "until Ctrl-C" if duration_s is None else f"for {for_}"
+            err.print(f"{mode}: {prepared.run_id} on live data, {limit}", highlight=False)
+        result = run_session(prepared, mode, duration_s=duration_s)
+    summary: dict[str, Any] = {
+        **result.summary,
+        "mode": mode,
+        "seconds": round(result.seconds, 4),
+        "run_dir": str(result.run_dir),
+    }
+    if as_json:
+        print(json.dumps(summary, sort_keys=True))
+        return
+    if not quiet:
+        for key in ("orders", "orders_denied", "fills", "records", "final_equity", "feeds"):
+            out.print(f"{key}: {summary.get(key)}", highlight=False)
+        out.print(f"journal: {result.journal_path}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``shadow`` and ``live`` to ``app``."""
+
+    @app.command()
+    def shadow(
+        config: Annotated[Path, typer.Argument(help="Run config (TOML) with feeds.")],
+        for_: ForOption = None,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """Decide on live data but send no order: the simulated venue fills them."""
+        run_session_command(config, "shadow", for_=for_, quiet=quiet, as_json=as_json)
+
+    @app.command()
+    def live(
+        config: Annotated[Path, typer.Argument(help="Run config (TOML) with feeds.")],
+        for_: ForOption = None,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """Trade for real: orders go to the venues' connections (behind risk)."""
+        run_session_command(config, "live", for_=for_, quiet=quiet, as_json=as_json)

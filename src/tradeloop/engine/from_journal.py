@@ -1,0 +1,146 @@
+"""Replaying a live-clock session as a backtest: ``tradeloop backtest --from-journal RUN``.
+
+A session on live feeds journals every market data record its inbox stamped
+(``MarketDataReceived``). ``prepare_from_journal`` rebuilds the run from its journal alone:
+
+1. the config stored in the manifest (the same strategies, params, risk, venue settings);
+2. the journaled records as the run's data, one source per instrument and kind, in
+   ``ts_init`` order (the inbox stamped them monotonically), with a content hash of them;
+3. the same client order id scope as the session (derived from its start), so the orders of
+   the replay carry the session's ids.
+
+``run_backtest`` then runs it on the test clock: each record reaches the strategies at the
+``ts_init`` it had live, so the decisions are the session's (``tradeloop diff SESSION REPLAY
+--ignore-timestamps`` finds no divergence for a paper or shadow session). A session that sent
+orders to a real venue got its fills from the venue; its replay fills them with the
+simulated venue, so it matches up to the first fill that differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import msgspec
+import numpy as np
+
+from tradeloop.config.schema import RunConfig
+from tradeloop.core.errors import ConfigError
+from tradeloop.data.columns import BarColumns, QuoteColumns, TradeColumns
+from tradeloop.engine.runner import LoadedSource, PreparedRun, prepare_run
+from tradeloop.journal.manifest import read_base_dir
+from tradeloop.journal.replay import journal_path
+from tradeloop.journal.store import _open_readonly, read_manifest
+from tradeloop.model.data import Bar, QuoteTick, TradeTick
+from tradeloop.model.enums import AggressorSide
+from tradeloop.model.events import MarketDataReceived
+
+_AGGRESSOR_CODES = {AggressorSide.NONE: 0, AggressorSide.BUYER: 1, AggressorSide.SELLER: 2}
+
+
+def session_scope(started_wall_ns: int | None) -> str:
+    """Return the client order id scope of a session that started at ``started_wall_ns``."""
+    from tradeloop.engine.session import _scope
+
+    return "" if started_wall_ns is None else _scope(started_wall_ns)
+
+
+def prepare_from_journal(run: str | os.PathLike[str]) -> tuple[PreparedRun, str]:
+    """Return the session at ``run`` prepared as a backtest, and its order id scope.
+
+    Raises
+    ------
+    ConfigError
+        If ``run`` is not a run, its stored config no longer loads, or its journal holds no
+        ``MarketDataReceived`` record (a backtest or a replayed paper run: rerun its config).
+    """
+    path = journal_path(run)
+    manifest = read_manifest(path)
+    try:
+        config = msgspec.json.decode(manifest.config_json, type=RunConfig)
+    except (msgspec.ValidationError, ConfigError) as error:
+        raise ConfigError(f"run {run}: its stored config does not load: {error}") from None
+    decoder = msgspec.json.Decoder(MarketDataReceived)
+    digest = hashlib.sha256()
+    bars: dict[str, list[Bar]] = {}
+    quotes: dict[str, list[QuoteTick]] = {}
+    trades: dict[str, list[TradeTick]] = {}
+    conn = _open_readonly(path)
+    try:
+        rows = conn.execute(
+            "SELECT payload FROM records WHERE type = 'MarketDataReceived' ORDER BY seq"
+        )
+        for (payload,) in rows:
+            digest.update(payload.encode())
+            received = decoder.decode(payload)
+            if received.bar is not None:
+                bars.setdefault(received.bar.instrument_id, []).append(received.bar)
+            elif received.quote is not None:
+                quotes.setdefault(received.quote.instrument_id, []).append(received.quote)
+            elif received.trade is not None:
+                trades.setdefault(received.trade.instrument_id, []).append(received.trade)
+    finally:
+        conn.close()
+    if not (bars or quotes or trades):
+        raise ConfigError(
+            f"run {run} journaled no live market data (MarketDataReceived): only sessions on "
+            "live feeds replay from their journal; rerun a backtest or a replay from its config"
+        )
+    base_dir = read_base_dir(Path(path).parent, manifest) or Path.cwd()
+    prepared = prepare_run(config, base_dir)
+    origin = str(path)
+    content = digest.hexdigest()
+    sources: list[LoadedSource] = []
+    for instrument_id, records in sorted(bars.items()):
+        first = records[0]
+        columns = BarColumns(
+            instrument_id,
+            first.price_precision,
+            first.volume_precision,
+            [r.ts_event for r in records],
+            [r.ts_init for r in records],
+            [r.open_raw for r in records],
+            [r.high_raw for r in records],
+            [r.low_raw for r in records],
+            [r.close_raw for r in records],
+            [r.volume_raw for r in records],
+        )
+        sources.append(
+            LoadedSource(f"journal:bars:{instrument_id}", columns, None, content, origin)
+        )
+    for instrument_id, quote_list in sorted(quotes.items()):
+        head = quote_list[0]
+        quote_columns = QuoteColumns(
+            instrument_id,
+            head.bid_price.precision,
+            head.bid_size.precision,
+            [q.ts_event for q in quote_list],
+            [q.ts_init for q in quote_list],
+            [q.bid_price.raw for q in quote_list],
+            [q.ask_price.raw for q in quote_list],
+            [q.bid_size.raw for q in quote_list],
+            [q.ask_size.raw for q in quote_list],
+        )
+        sources.append(
+            LoadedSource(f"journal:quotes:{instrument_id}", quote_columns, None, content, origin)
+        )
+    for instrument_id, trade_list in sorted(trades.items()):
+        lead = trade_list[0]
+        trade_columns = TradeColumns(
+            instrument_id,
+            lead.price.precision,
+            lead.size.precision,
+            [t.ts_event for t in trade_list],
+            [t.ts_init for t in trade_list],
+            [t.price.raw for t in trade_list],
+            [t.size.raw for t in trade_list],
+            np.array([_AGGRESSOR_CODES[t.aggressor_side] for t in trade_list], dtype=np.int8),
+            [t.trade_id for t in trade_list],
+        )
+        sources.append(
+            LoadedSource(f"journal:trades:{instrument_id}", trade_columns, None, content, origin)
+        )
+    prepared.sources = sources
+    prepared.run_id = f"{config.run.name}-from-{manifest.run_id[-12:]}-{content[:8]}"
+    return prepared, session_scope(manifest.started_wall_ns)

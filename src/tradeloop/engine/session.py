@@ -1,0 +1,197 @@
+"""Live-clock sessions on live data: ``paper``, ``shadow`` and ``live``.
+
+The three modes differ only at the edges, chosen here and nowhere else:
+
+| mode   | market data              | orders go to                                       |
+|--------|--------------------------|----------------------------------------------------|
+| paper  | the ``[[feeds]]``        | the simulated venue                                |
+| shadow | the ``[[feeds]]``        | the simulated venue; nothing leaves the machine    |
+| live   | the ``[[feeds]]``        | the venue's own connection (``[connections.X]``)  |
+
+Steps of ``run_session``:
+
+1. Convert the ``[connections.<NAME>]`` tables (``engine.connections``); ``live`` refuses a
+   connection that leaves this machine unless its table says ``confirm_real_money = true``.
+2. Create ``runs/<run_id>-<mode>-<wall ns>/``, open the journal (commands durable before
+   they are sent), build the kernel on the wall clock with order ids scoped to this run
+   (``O-<scope>-<strategy>-<n>``: never repeated across runs at a venue that keeps them).
+3. ``live``: connect each venue's execution client (an unknown key is one clear error, before
+   any strategy starts) and route that venue's orders to it.
+4. Start the strategies; connect the data clients and subscribe every feed; every message
+   goes through the one inbox, stamped, and is journaled.
+5. Run the live loop (``engine.live.run_live``) until ``duration_s`` is over, the operator
+   stops it (Ctrl-C) or it fails; open orders are cancelled on the way out unless
+   ``[live] on_stop = "leave"``; then the clients are closed and the run ends as every run
+   does (``RunEnded``, outputs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+from tradeloop.bus.inbox import Inbox
+from tradeloop.core.clock import LiveClock
+from tradeloop.core.errors import ConfigError
+from tradeloop.data.ports import DataClient
+from tradeloop.engine.connections import Connection, load_connections, venue_connections
+from tradeloop.engine.kernel import Kernel
+from tradeloop.engine.live import run_live
+from tradeloop.engine.runner import (
+    PreparedRun,
+    ProgressFactory,
+    RunResult,
+    _ending,
+    _finish,
+    _RunDir,
+    _start,
+)
+from tradeloop.execution.ports import LiveExecutionClient
+
+MODES = ("paper", "shadow", "live")
+
+
+def _scope(wall_ns: int) -> str:
+    # Base-36 seconds of the run's start: short, sortable, unique per second per node.
+    seconds = wall_ns // 1_000_000_000
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while seconds:
+        seconds, rest = divmod(seconds, 36)
+        out = digits[rest] + out
+    return out or "0"
+
+
+def check_session(prepared: PreparedRun, mode: str) -> dict[str, Connection]:
+    """Check that ``prepared`` can run in ``mode`` on live data; return its connections.
+
+    Raises
+    ------
+    ConfigError
+        If the mode is unknown, the config has no ``[[feeds]]``, a connection is invalid, a
+        traded venue has none (``live``), or a ``live`` connection leaves this machine without
+        ``confirm_real_money = true``.
+    """
+    config = prepared.config
+    if mode not in MODES:
+        raise ConfigError(f"mode {mode!r} is not one of {', '.join(MODES)}")
+    if not config.feeds:
+        raise ConfigError(
+            f"{mode} on live data needs [[feeds]] (or --replay DATA to replay recorded data)"
+        )
+    connections = load_connections(config)
+    if mode == "live":
+        for venue, connection in sorted(
+            venue_connections(config, connections, prepared.instruments).items()
+        ):
+            if not connection.is_loopback and not getattr(
+                connection.config, "confirm_real_money", False
+            ):
+                raise ConfigError(
+                    f"[connections.{venue}] reaches a venue outside this machine with real "
+                    "money: set confirm_real_money = true in that table to trade it live"
+                )
+    return connections
+
+
+def run_session(
+    prepared: PreparedRun,
+    mode: str,
+    *,
+    duration_s: float | None = None,
+    progress: ProgressFactory | None = None,
+) -> RunResult:
+    """Run ``prepared`` in ``mode`` (``paper``, ``shadow``, ``live``) on its live feeds (module
+    docstring); return the result once it ended.
+
+    Raises
+    ------
+    ConfigError
+        See ``check_session``.
+    VenueError
+        If a venue refuses the credentials or cannot be reached at startup.
+    """
+    connections = check_session(prepared, mode)
+    config = prepared.config
+    wall_ns = time.time_ns()
+    clock = LiveClock()
+    inbox = Inbox(clock)
+    run_dir = _RunDir(prepared, mode, suffix=f"-{mode}-{wall_ns}")
+    executions: list[LiveExecutionClient] = []
+    feeds: list[DataClient] = []
+
+    def connect_venues(kernel: Kernel) -> None:
+        if mode != "live":
+            return
+        for venue, connection in sorted(
+            venue_connections(config, connections, prepared.instruments).items()
+        ):
+            client = connection.execution_client(venue, inbox, prepared.instruments)
+            client.connect()
+            executions.append(client)
+            kernel.use_execution_client(client)
+
+    try:
+        journal, kernel = _start(
+            prepared,
+            run_dir,
+            clock,
+            prepared.manifest(mode, wall_ns),
+            before_start=connect_venues,
+            order_id_scope=_scope(wall_ns),
+            durable_commands=True,
+        )
+    except BaseException:
+        _close_all(executions, feeds)
+        raise
+    callback = None if progress is None else progress(0)
+    start = time.perf_counter()
+    with _ending(prepared, run_dir, journal, kernel):
+        try:
+            by_connection: dict[str, DataClient] = {}
+            for feed in config.feeds:
+                client = by_connection.get(feed.connection)
+                if client is None:
+                    client = connections[feed.connection].data_client(inbox, prepared.instruments)
+                    client.connect()
+                    by_connection[feed.connection] = client
+                    feeds.append(client)
+                for kind in feed.kinds:
+                    client.subscribe(kind, feed.instrument_id)
+            stats = run_live(
+                kernel,
+                inbox,
+                duration_s=duration_s,
+                journal_market_data=True,
+                cancel_open_orders=config.live.on_stop == "cancel_all",
+                progress=callback,
+            )
+        finally:
+            _close_all(executions, feeds)
+    result = RunResult(
+        prepared.run_id,
+        mode,
+        run_dir.path,
+        run_dir.path / "journal.sqlite",
+        kernel,
+        time.perf_counter() - start,
+        kernel.records_processed,
+    )
+    extra: dict[str, Any] = {
+        "max_lag_behind_clock_s": round(stats.max_lag_s, 6),
+        "order_events_received": stats.order_events,
+        "inbox_high_water": inbox.high_water,
+        "feeds": [client.status().name + ":" + client.status().state for client in feeds],
+    }
+    _finish(prepared, run_dir, journal, result, stats.end_reason, extra)
+    return result
+
+
+def _close_all(executions: list[LiveExecutionClient], feeds: list[DataClient]) -> None:
+    for feed in feeds:
+        with contextlib.suppress(Exception):  # closing must not hide the run's own error
+            feed.close()
+    for client in executions:
+        with contextlib.suppress(Exception):
+            client.disconnect()
