@@ -47,6 +47,7 @@ from tradeloop.engine.runner import (
     _RunDir,
     _start,
 )
+from tradeloop.engine.shadow import ShadowObserver
 from tradeloop.execution.ports import LiveExecutionClient
 
 MODES = ("paper", "shadow", "live")
@@ -120,6 +121,7 @@ def run_session(
     run_dir = _RunDir(prepared, mode, suffix=f"-{mode}-{wall_ns}")
     executions: list[LiveExecutionClient] = []
     feeds: list[DataClient] = []
+    shadow: ShadowObserver | None = None
 
     def connect_venues(kernel: Kernel) -> None:
         if mode != "live":
@@ -150,6 +152,8 @@ def run_session(
     with _ending(prepared, run_dir, journal, kernel):
         try:
             by_connection: dict[str, DataClient] = {}
+            if mode == "shadow":
+                shadow = ShadowObserver(kernel, [feed.instrument_id for feed in config.feeds])
             for feed in config.feeds:
                 client = by_connection.get(feed.connection)
                 if client is None:
@@ -184,6 +188,8 @@ def run_session(
         "inbox_high_water": inbox.high_water,
         "feeds": [client.status().name + ":" + client.status().state for client in feeds],
     }
+    if shadow is not None:
+        extra["shadow"] = shadow.summary()
     _finish(prepared, run_dir, journal, result, stats.end_reason, extra)
     return result
 

@@ -16,8 +16,9 @@ determinism invariant), so a difference has a cause in the manifests:
 
 Records are compared in sequence order by their stored columns and JSON payload, byte for
 byte; the market data a live session journaled as it arrived (``MarketDataReceived``) is
-input, not decision, and is left out (its replay reads it as data). With ``ignore_timestamps``, ``ts_event``/``ts_init`` (and any ``*_ns`` field, nested
-ones included) are left out, so a paper run of the same data matches its backtest record for
+input, not decision, and is left out (its replay reads it as data). With
+``ignore_timestamps``, ``ts_event``/``ts_init`` (and any ``*_ns`` field, nested ones
+included) are left out, so a paper run of the same data matches its backtest record for
 record when it made the same decisions. When the first divergence is a ``DataValidated``
 record (the data hash itself), the first divergence after the data records is given too:
 where the changed data first changed a decision. When there is none — the journals differ

@@ -297,3 +297,24 @@ class MarketDataReceived(Event, frozen=True, kw_only=True):
         record = self.bar or self.quote or self.trade
         assert record is not None
         return record
+
+
+class ShadowFillCompared(Event, frozen=True, kw_only=True):
+    """Shadow mode: a simulated fill beside the venue's quote at that instant.
+
+    ``bid``/``ask`` are the venue's best quote when the fill happened (None when the feed had
+    no quote yet); ``slippage_vs_quote_bps`` is what the simulated price paid over the side it
+    would have taken (the ask for a buy, the bid for a sell; positive is worse). A passive
+    (maker) fill below the touch shows a negative figure: the simulator assumed queue priority
+    the venue may not have given.
+    """
+
+    client_order_id: str
+    instrument_id: str
+    side: OrderSide
+    last_px: Price
+    last_qty: Quantity
+    liquidity_side: LiquiditySide
+    bid: Price | None = None
+    ask: Price | None = None
+    slippage_vs_quote_bps: float | None = None
