@@ -26,7 +26,6 @@ import math
 from pathlib import Path
 from typing import Annotated, Any
 
-import msgspec
 import typer
 
 from tradeloop.core.errors import ConfigError, DataIntegrityError
@@ -59,6 +58,8 @@ def run_tca(run_dir: str | Path) -> tuple[Any, str, str]:
     DataIntegrityError
         If the data changed since the run (content hash).
     """
+    import msgspec
+
     from tradeloop.analytics.tca import ArrivalPriceSource, tca_report
     from tradeloop.config.schema import RunConfig
     from tradeloop.engine.runner import prepare_run
@@ -116,6 +117,7 @@ def tca_command(
     ] = 50,
 ) -> None:
     """Print the transaction cost analysis of a finished run, per order and overall."""
+    import msgspec
     from rich.console import Console
     from rich.table import Table
 

@@ -13,11 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import msgspec
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from tradeloop.core.errors import ConfigError, TradeloopError
 
@@ -116,6 +114,8 @@ def describe_decision(event: Any) -> str:
 
 
 def _print_state(state: Any) -> None:
+    from rich.table import Table
+
     from tradeloop.core.time import ns_to_iso
 
     out.print(
@@ -261,6 +261,8 @@ def replay(
     base_dir: BaseDirOption = None,
 ) -> None:
     """Rebuild the state of a run at any instant(s) from its journal."""
+    import msgspec
+
     from tradeloop.journal.replay import JournalIndex
 
     with _user_errors():
@@ -313,6 +315,8 @@ def replay(
 
 
 def _print_internals(instant: Any) -> None:
+    from rich.table import Table
+
     for strategy_id, state in instant.internals.items():
         table = Table(title=f"internals of {strategy_id}", header_style="bold")
         table.add_column("attribute")
@@ -347,6 +351,8 @@ def explain(
     base_dir: BaseDirOption = None,
 ) -> None:
     """Print a trade's causal chain and the exact decomposition of its P&L."""
+    import msgspec
+
     from tradeloop.reports.explain import explain_trade
     from tradeloop.reports.run import RunInputs
 
@@ -381,6 +387,9 @@ def diff(
     as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON.")] = False,
 ) -> None:
     """Find the first record where two runs' journals diverge and say why."""
+    import msgspec
+    from rich.table import Table
+
     from tradeloop.journal.diff import diff_runs
 
     with _user_errors():

@@ -12,17 +12,18 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich import box
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from tradeloop import __version__
 from tradeloop.cli._common import _Exit, err, out, user_errors
 from tradeloop.cli.data import data_app
 from tradeloop.cli.journal import journal_app
+
+if TYPE_CHECKING:  # rich's progress and tables load inside the commands that draw them
+    from rich.progress import Progress
+    from rich.table import Table
 
 app = typer.Typer(
     name="tradeloop",
@@ -69,6 +70,14 @@ def _progress_factory(
     # one line on stderr with no progress bar before it.
     if not enabled:
         return None, None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     progress = Progress(
         TextColumn(f"[bold]{label}"),
         BarColumn(),
@@ -100,6 +109,8 @@ def _num(value: float | None, digits: int = 2) -> str:
 
 
 def _summary_table(title: str, summary: dict[str, Any]) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, show_header=True, header_style="bold")
     net, gross = summary.get("net"), summary.get("gross")
     table.add_column("metric")
@@ -156,6 +167,9 @@ def _capacity_table(strategy_id: str, extra: dict[str, Any]) -> Table | None:
     capacity, tradability = extra.get("capacity"), extra.get("tradability")
     if not capacity or tradability is None:
         return None
+    from rich import box
+    from rich.table import Table
+
     capital = capacity.get("capital")
     headline = "unbounded" if capital is None else _millions(capital)
     table = Table(
@@ -393,6 +407,8 @@ def bench_sma_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
 ) -> None:
     """Run the canonical job (shared/bench/JOB.md) through the full event-driven loop."""
+    from rich.table import Table
+
     from tradeloop.bench.sma import bench_sma
 
     result = bench_sma(None if multi else bars, multi=multi)
@@ -415,6 +431,8 @@ def bench_pipeline_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
 ) -> None:
     """Time the multi-agent pipeline per stage and end to end."""
+    from rich.table import Table
+
     from tradeloop.bench.pipeline import bench_pipeline
 
     if workload not in ("demo", "multi"):
@@ -454,6 +472,8 @@ def bench_all(
 ) -> None:
     """Run every benchmark, each in a fresh process (clean memory figures); append the results."""
     import subprocess
+
+    from rich.table import Table
 
     output.parent.mkdir(parents=True, exist_ok=True)
     table = Table(title="tradeloop benchmarks", show_header=True, header_style="bold")
