@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from tradeloop.cli._common import err, out, user_errors
+from tradeloop.core.paths import require_dir, require_file
 
 data_app = typer.Typer(help="Import, validate and list market data.", no_args_is_help=True)
 
@@ -226,6 +227,7 @@ def data_import(
     from tradeloop.data.catalog import Catalog
 
     with user_errors():
+        require_file(file, "data file")
         reader_options = _reader_options(
             format, options, column, no_volume, names, stamp, interval, calendar, timezone
         )
@@ -301,6 +303,7 @@ def data_validate(
     from tradeloop.data.api import validate_file
 
     with user_errors():
+        require_file(file, "data file")
         reader_options = _reader_options(
             format, options, column, no_volume, names, stamp, interval, calendar, timezone
         )
@@ -347,11 +350,9 @@ def data_list(
                 ds = bundled.dataset(name)
                 table.add_row(name, ds.instrument.id, str(ds.kind), ds.description)
         else:
-            from tradeloop.core.errors import ConfigError
             from tradeloop.data.catalog import Catalog
 
-            if not catalog.is_dir():
-                raise ConfigError(f"catalog {catalog} is not a directory")
+            require_dir(catalog, "catalog")
             table.title = f"catalog {catalog}"
             for column in ("instrument", "kind", "rows", "first", "last", "sha256"):
                 table.add_column(column)

@@ -29,6 +29,7 @@ from typing import Annotated, Any
 import typer
 
 from tradeloop.core.errors import ConfigError, DataIntegrityError
+from tradeloop.core.paths import require_file
 
 _DEFAULT_BOOK_FILE = "tests/data/books/binance-usdm-btcusdt-20240808-head.gz"
 _DEFAULT_L3_FILE = "tests/data/books/esm4-glbx-mdp3-20240508T000000-000002.mbo.csv.gz"
@@ -65,12 +66,11 @@ def run_tca(run_dir: str | Path) -> tuple[Any, str, str]:
     from tradeloop.engine.runner import prepare_run
     from tradeloop.execution.tca import tca_orders, tca_parents
     from tradeloop.journal.manifest import read_base_dir
+    from tradeloop.journal.replay import journal_path
     from tradeloop.journal.store import read_manifest, read_records
     from tradeloop.reports import market_series
 
-    journal = Path(run_dir) / "journal.sqlite"
-    if not journal.is_file():
-        raise ConfigError(f"run directory {run_dir} has no journal.sqlite")
+    journal = journal_path(run_dir)
     manifest = read_manifest(journal)
     try:
         config = msgspec.json.decode(manifest.config_json.encode(), type=RunConfig)
@@ -277,8 +277,7 @@ def bench_book_command(
         path = file if file is not None else default_book_file()
         if path is None:
             raise ConfigError("no default book recording outside a checkout: pass --file PATH")
-        if not path.is_file():
-            raise ConfigError(f"book recording {path} does not exist")
+        require_file(path, "book recording")
         result = bench_book_replay(path, repeat=repeat)
     _print_record("bench book", result, as_json)
 
@@ -309,11 +308,11 @@ def bench_fidelity_command(
         if bars < 100:
             raise ConfigError(f"--bars {bars} must be at least 100")
         path = file if file is not None else default_book_file()
-        if path is not None and not path.is_file():
-            raise ConfigError(f"book recording {path} does not exist")
+        if path is not None:
+            require_file(path, "book recording")
         l3_path = l3_file if l3_file is not None else default_l3_file()
-        if l3_path is not None and not l3_path.is_file():
-            raise ConfigError(f"market-by-order file {l3_path} does not exist")
+        if l3_path is not None:
+            require_file(l3_path, "market-by-order file")
         result = bench_fidelity(bars, path, l3_file=l3_path)
     _print_record("bench fidelity", result, as_json)
 

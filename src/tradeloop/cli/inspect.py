@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from tradeloop.core.errors import ConfigError, TradeloopError
+from tradeloop.core.paths import require_dir, require_output_dir
 
 out = Console()
 err = Console(stderr=True)
@@ -39,6 +40,11 @@ def _user_errors() -> Iterator[None]:
     except TradeloopError as error:
         err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+
+
+def _check_base_dir(base_dir: Path | None) -> None:
+    if base_dir is not None:
+        require_dir(base_dir, "--base-dir")
 
 
 def parse_instant(text: str, first_ns: int, last_ns: int) -> int:
@@ -268,6 +274,7 @@ def replay(
     with _user_errors():
         if not at and every is None:
             raise ConfigError("give one or more --at instants, or --every to scrub a range")
+        _check_base_dir(base_dir)
         started = time.perf_counter()
         index = JournalIndex(run)
         built_ms = (time.perf_counter() - started) * 1e3
@@ -357,6 +364,7 @@ def explain(
     from tradeloop.reports.run import RunInputs
 
     with _user_errors():
+        _check_base_dir(base_dir)
         explanation = explain_trade(RunInputs(run, base_dir), trade)
     if as_json:
         print(msgspec.json.encode(explanation).decode())
@@ -454,6 +462,9 @@ def report(
     from tradeloop.reports.tearsheet import build_report
 
     with _user_errors():
+        if out_dir is not None:
+            require_output_dir(out_dir, "--out directory")
+        _check_base_dir(base_dir)
         inputs = RunInputs(run, base_dir)
         files, analysis = build_report(inputs, out_dir, png=png)
     net = analysis.net

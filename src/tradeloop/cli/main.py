@@ -475,6 +475,10 @@ def bench_all(
 
     from rich.table import Table
 
+    from tradeloop.core.paths import require_output_file
+
+    with user_errors():
+        require_output_file(output, "--output file")
     output.parent.mkdir(parents=True, exist_ok=True)
     table = Table(title="tradeloop benchmarks", show_header=True, header_style="bold")
     for column in ("benchmark", "records", "seconds", "records/s", "peak RSS MB"):

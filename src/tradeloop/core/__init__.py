@@ -36,6 +36,12 @@ if typing.TYPE_CHECKING:
         rescale_raw,
     )
     from tradeloop.core.ids import IdGenerator, content_hash, file_hash
+    from tradeloop.core.paths import (
+        require_dir,
+        require_file,
+        require_output_dir,
+        require_output_file,
+    )
     from tradeloop.core.rng import make_rng
     from tradeloop.core.time import (
         NANOS_PER_DAY,
@@ -72,6 +78,10 @@ _LAZY: dict[str, str] = {
     "content_hash": "tradeloop.core.ids",
     "file_hash": "tradeloop.core.ids",
     "make_rng": "tradeloop.core.rng",
+    "require_dir": "tradeloop.core.paths",
+    "require_file": "tradeloop.core.paths",
+    "require_output_dir": "tradeloop.core.paths",
+    "require_output_file": "tradeloop.core.paths",
     "NANOS_PER_DAY": "tradeloop.core.time",
     "NANOS_PER_HOUR": "tradeloop.core.time",
     "NANOS_PER_MICRO": "tradeloop.core.time",
@@ -135,5 +145,9 @@ __all__ = [
     "ns_to_iso",
     "parse_time",
     "pow10",
+    "require_dir",
+    "require_file",
+    "require_output_dir",
+    "require_output_file",
     "rescale_raw",
 ]
