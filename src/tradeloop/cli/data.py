@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tradeloop.cli._common import err, out, user_errors
+from tradeloop.cli._common import check_number, err, out, user_errors
 from tradeloop.core.paths import require_dir, require_file
 
 data_app = typer.Typer(help="Import, validate and list market data.", no_args_is_help=True)
@@ -303,6 +303,7 @@ def data_validate(
     from tradeloop.data.api import validate_file
 
     with user_errors():
+        check_number("--limit", limit, minimum=0)
         require_file(file, "data file")
         reader_options = _reader_options(
             format, options, column, no_volume, names, stamp, interval, calendar, timezone

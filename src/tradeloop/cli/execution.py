@@ -121,9 +121,10 @@ def tca_command(
     from rich.console import Console
     from rich.table import Table
 
-    from tradeloop.cli._common import user_errors
+    from tradeloop.cli._common import check_number, user_errors
 
     with user_errors():
+        check_number("--limit", limit, minimum=0)
         report, run_id, source = run_tca(run_dir)
     if as_json:
         payload = {
@@ -271,9 +272,10 @@ def bench_book_command(
 ) -> None:
     """Time the order-book replay (deltas per second) on a Binance recording."""
     from tradeloop.bench.book import bench_book_replay
-    from tradeloop.cli._common import user_errors
+    from tradeloop.cli._common import check_number, user_errors
 
     with user_errors():
+        check_number("--repeat", repeat, minimum=1, maximum=1000)
         path = file if file is not None else default_book_file()
         if path is None:
             raise ConfigError("no default book recording outside a checkout: pass --file PATH")
@@ -302,11 +304,10 @@ def bench_fidelity_command(
 ) -> None:
     """Time the canonical job at each fidelity level, and levels 2 and 4 (L2, L3) on real data."""
     from tradeloop.bench.fidelity import bench_fidelity
-    from tradeloop.cli._common import user_errors
+    from tradeloop.cli._common import MAX_BENCH_BARS, check_number, user_errors
 
     with user_errors():
-        if bars < 100:
-            raise ConfigError(f"--bars {bars} must be at least 100")
+        check_number("--bars", bars, minimum=100, maximum=MAX_BENCH_BARS)
         path = file if file is not None else default_book_file()
         if path is not None:
             require_file(path, "book recording")

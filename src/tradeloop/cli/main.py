@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tradeloop import __version__
-from tradeloop.cli._common import _Exit, err, out, user_errors
+from tradeloop.cli._common import MAX_BENCH_BARS, _Exit, check_number, err, out, user_errors
 from tradeloop.cli.data import data_app
 from tradeloop.cli.journal import journal_app
 
@@ -367,9 +367,8 @@ def paper(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Run the same strategy, unchanged, on a replay feed driven by the live clock."""
-    if not speed > 0:
-        err.print(f"[bold red]error:[/] --speed {speed} must be positive")
-        raise typer.Exit(2)
+    with user_errors():
+        check_number("--speed", speed, positive=True)
     _run(config, "paper", quiet=quiet, as_json=as_json, speed=speed, replay=replay)
 
 
@@ -411,6 +410,8 @@ def bench_sma_command(
 
     from tradeloop.bench.sma import bench_sma
 
+    with user_errors():
+        check_number("--bars", bars, minimum=1, maximum=MAX_BENCH_BARS)
     result = bench_sma(None if multi else bars, multi=multi)
     if as_json:
         print(json.dumps(result))
