@@ -72,6 +72,28 @@ def parse_instant(text: str, first_ns: int, last_ns: int) -> int:
         ) from None
 
 
+def outside_note(at_ns: int, first_ns: int, end_ns: int) -> str | None:
+    """Return what a state at ``at_ns`` shows when the instant is outside the run, else None.
+
+    Before the run's first record nothing has happened yet; after its end the state is the
+    final one.
+    """
+    from tradeloop.core.time import ns_to_iso
+
+    if at_ns < first_ns:
+        return (
+            f"{ns_to_iso(at_ns)} is before the run's first record ({ns_to_iso(first_ns)}): "
+            "shown is the state before anything happened (starting cash, no positions, "
+            "no orders)"
+        )
+    if at_ns > end_ns:
+        return (
+            f"{ns_to_iso(at_ns)} is after the run's last record ({ns_to_iso(end_ns)}): "
+            "shown is the run's final state, as of its last record"
+        )
+    return None
+
+
 def _date(ts: int) -> str:
     from tradeloop.core.time import ns_to_iso
 
@@ -296,12 +318,18 @@ def replay(
             scrub, _ = rerun_at(run, instants, base_dir)
     if as_json:
         for state in states:
+            note = outside_note(state.at_ns, index.first_ts, index.end_ts)
+            if note is not None:
+                err.print(f"note: {note}", highlight=False, soft_wrap=True)
             print(msgspec.json.encode(state).decode())
         if scrub is not None:
             print(msgspec.json.encode(scrub).decode())
     else:
         internals = {} if scrub is None else {i.at_ns: i for i in scrub.instants}
         for state in states:
+            note = outside_note(state.at_ns, index.first_ts, index.end_ts)
+            if note is not None:
+                out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
             _print_state(state)
             if state.at_ns in internals:
                 _print_internals(internals[state.at_ns])
@@ -481,9 +509,34 @@ def report(
     for note in inputs.notes:
         out.print(f"[yellow]note:[/] {escape(note)}")
     if open_browser:
-        import webbrowser
+        uri = Path(files.html).resolve().as_uri()
+        if not open_in_browser(uri):
+            err.print(
+                f"no browser or display found to open the report (--open): open {uri} "
+                "in a browser yourself",
+                highlight=False,
+                soft_wrap=True,
+            )
 
-        webbrowser.open(Path(files.html).resolve().as_uri())
+
+def open_in_browser(uri: str) -> bool:
+    """Open ``uri`` in a graphical browser; return False when there is no display or browser.
+
+    On Linux and the BSDs a browser needs a display (``DISPLAY`` or ``WAYLAND_DISPLAY``); without
+    one, nothing is tried (a text-mode browser would take over the terminal).
+    """
+    import os
+    import sys
+    import webbrowser
+
+    if sys.platform not in ("darwin", "win32") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return False
+    try:
+        return webbrowser.open(uri)
+    except webbrowser.Error:
+        return False
 
 
 def register(app: typer.Typer) -> None:
