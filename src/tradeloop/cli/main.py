@@ -405,7 +405,7 @@ def bench_sma_command(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
 ) -> None:
-    """Run the canonical job (shared/bench/JOB.md) through the full event-driven loop."""
+    """Run the canonical job (docs/benchmark-job.md) through the full event-driven loop."""
     from rich.table import Table
 
     from tradeloop.bench.sma import bench_sma
