@@ -28,6 +28,7 @@ from typing import Annotated, Any
 
 import typer
 
+from tradeloop.cli._common import WideOption
 from tradeloop.core.errors import ConfigError, DataIntegrityError
 from tradeloop.core.paths import require_file
 
@@ -103,6 +104,64 @@ def run_tca(run_dir: str | Path) -> tuple[Any, str, str]:
     return report, manifest.run_id, arrival.value
 
 
+# The columns of the parent and order tables, and which of them give way, first to last, when
+# the terminal is too narrow for all (--wide shows every one, --json has every field).
+PARENT_COLUMNS = (
+    "parent",
+    "algorithm",
+    "instrument",
+    "side",
+    "ordered",
+    "children",
+    "fill rate",
+    "arrival",
+    "avg fill",
+    "slip bps",
+    "IS bps",
+    "vs VWAP bps",
+    "particip.",
+)
+PARENT_DROP_ORDER = (
+    "children",
+    "particip.",
+    "avg fill",
+    "arrival",
+    "vs VWAP bps",
+    "algorithm",
+    "fill rate",
+    "side",
+)
+ORDER_COLUMNS = (
+    "order",
+    "instrument",
+    "side",
+    "ordered",
+    "fill rate",
+    "arrival",
+    "avg fill",
+    "slip bps",
+    "IS bps",
+    "VWAP",
+    "vs VWAP bps",
+    "TWAP",
+    "particip.",
+)
+ORDER_DROP_ORDER = (
+    "TWAP",
+    "VWAP",
+    "particip.",
+    "avg fill",
+    "arrival",
+    "vs VWAP bps",
+    "fill rate",
+    "side",
+)
+
+
+def _percent(fraction: float | None) -> str:
+    return _number(None if fraction is None else fraction * 100, 3) + "%"
+
+
 def _number(value: float | None, digits: int = 2) -> str:
     if value is None or not math.isfinite(value):
         return "-"
@@ -115,13 +174,18 @@ def tca_command(
     limit: Annotated[
         int, typer.Option(help="Rows to list in each table, parents and orders (0: all).")
     ] = 50,
+    wide: WideOption = False,
 ) -> None:
-    """Print the transaction cost analysis of a finished run, per order and overall."""
+    """Print the transaction cost analysis of a finished run, per order and overall.
+
+    At a narrow terminal the tables leave out the columns that do not fit and say which;
+    --wide shows them all, --json has every field.
+    """
     import msgspec
     from rich.console import Console
     from rich.table import Table
 
-    from tradeloop.cli._common import check_number, user_errors
+    from tradeloop.cli._common import check_number, print_table, user_errors
 
     with user_errors():
         check_number("--limit", limit, minimum=0)
@@ -139,86 +203,67 @@ def tca_command(
         return
     out = Console()
     if report.parents:
-        parents = Table(
-            title=f"parent orders: {run_id} (children measured against the parent's arrival)",
-            header_style="bold",
-        )
-        for column in (
-            "parent",
-            "algorithm",
-            "instrument",
-            "side",
-            "ordered",
-            "children",
-            "fill rate",
-            "arrival",
-            "avg fill",
-            "slip bps",
-            "IS bps",
-            "vs VWAP bps",
-            "particip.",
-        ):
-            parents.add_column(
-                column,
-                justify="left" if column in ("parent", "algorithm", "instrument") else "right",
-            )
         shown_parents = report.parents if limit <= 0 else report.parents[:limit]
-        for parent in shown_parents:
-            row = parent.tca
-            parents.add_row(
+        print_table(
+            f"parent orders: {run_id} (children measured against the parent's arrival)",
+            [
+                (column, "left" if column in ("parent", "algorithm", "instrument") else "right")
+                for column in PARENT_COLUMNS
+            ],
+            (
+                [
+                    parent.tca.order_id,
+                    parent.algorithm,
+                    parent.tca.instrument_id,
+                    str(parent.tca.side),
+                    _number(parent.tca.ordered_quantity, 4),
+                    str(len(parent.child_order_ids)),
+                    _number(parent.tca.fill_rate * 100, 1) + "%",
+                    _number(parent.tca.arrival_price, 4),
+                    _number(parent.tca.average_fill_price, 4),
+                    _number(parent.tca.slippage_bps),
+                    _number(parent.tca.shortfall_bps),
+                    _number(parent.tca.vwap_slippage_bps),
+                    _percent(parent.tca.participation),
+                ]
+                for parent in shown_parents
+            ),
+            wide=wide,
+            drop_order=PARENT_DROP_ORDER,
+            console=out,
+        )
+        if len(shown_parents) < len(report.parents):
+            more = len(report.parents) - len(shown_parents)
+            out.print(f"… {more} more parent orders (--limit 0 lists all)")
+    shown = report.orders if limit <= 0 else report.orders[:limit]
+    print_table(
+        f"tca: {run_id} (arrival: {source})",
+        [
+            (column, "left" if column in ("order", "instrument") else "right")
+            for column in ORDER_COLUMNS
+        ],
+        (
+            [
                 row.order_id,
-                parent.algorithm,
                 row.instrument_id,
                 str(row.side),
                 _number(row.ordered_quantity, 4),
-                str(len(parent.child_order_ids)),
                 _number(row.fill_rate * 100, 1) + "%",
                 _number(row.arrival_price, 4),
                 _number(row.average_fill_price, 4),
                 _number(row.slippage_bps),
                 _number(row.shortfall_bps),
+                _number(row.vwap, 4),
                 _number(row.vwap_slippage_bps),
-                _number(None if row.participation is None else row.participation * 100, 3) + "%",
-            )
-        out.print(parents)
-        if len(shown_parents) < len(report.parents):
-            more = len(report.parents) - len(shown_parents)
-            out.print(f"… {more} more parent orders (--limit 0 lists all)")
-    table = Table(title=f"tca: {run_id} (arrival: {source})", header_style="bold")
-    for column in (
-        "order",
-        "instrument",
-        "side",
-        "ordered",
-        "fill rate",
-        "arrival",
-        "avg fill",
-        "slip bps",
-        "IS bps",
-        "VWAP",
-        "vs VWAP bps",
-        "TWAP",
-        "particip.",
-    ):
-        table.add_column(column, justify="left" if column in ("order", "instrument") else "right")
-    shown = report.orders if limit <= 0 else report.orders[:limit]
-    for row in shown:
-        table.add_row(
-            row.order_id,
-            row.instrument_id,
-            str(row.side),
-            _number(row.ordered_quantity, 4),
-            _number(row.fill_rate * 100, 1) + "%",
-            _number(row.arrival_price, 4),
-            _number(row.average_fill_price, 4),
-            _number(row.slippage_bps),
-            _number(row.shortfall_bps),
-            _number(row.vwap, 4),
-            _number(row.vwap_slippage_bps),
-            _number(row.twap, 4),
-            _number(None if row.participation is None else row.participation * 100, 3) + "%",
-        )
-    out.print(table)
+                _number(row.twap, 4),
+                _percent(row.participation),
+            ]
+            for row in shown
+        ),
+        wide=wide,
+        drop_order=ORDER_DROP_ORDER,
+        console=out,
+    )
     if len(shown) < len(report.orders):
         out.print(f"… {len(report.orders) - len(shown)} more orders (--limit 0 lists all)")
     summary = report.summary

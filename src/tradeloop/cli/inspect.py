@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from tradeloop.cli._common import WideOption, print_table
 from tradeloop.core.errors import ConfigError, TradeloopError
 from tradeloop.core.paths import require_dir, require_output_dir
 
@@ -141,7 +142,7 @@ def describe_decision(event: Any) -> str:
     return head
 
 
-def _print_state(state: Any) -> None:
+def _print_state(state: Any, wide: bool = False) -> None:
     from rich.table import Table
 
     from tradeloop.core.time import ns_to_iso
@@ -156,34 +157,60 @@ def _print_state(state: Any) -> None:
         f"cash {state.cash} {state.currency}  fees {state.fees_total}  realized "
         f"{state.realized_pnl}  equity {equity}  trading state {state.trading_state}"
     )
-    positions = Table(title="positions", header_style="bold")
-    for column in ("strategy", "instrument", "side", "quantity", "avg price", "realized P&L"):
-        positions.add_column(column)
-    for p in state.positions:
-        positions.add_row(
-            p.strategy_id,
-            p.instrument_id,
-            p.side,
-            p.quantity,
-            f"{p.avg_px_open:,.6g}",
-            p.realized_pnl,
-        )
-    out.print(positions)
-    orders = Table(title="open orders", header_style="bold")
-    for column in ("order", "instrument", "side", "type", "qty", "filled", "price", "status"):
-        orders.add_column(column)
-    for o in state.open_orders:
-        orders.add_row(
-            o.client_order_id,
-            o.instrument_id,
-            o.side,
-            o.order_type,
-            o.quantity,
-            o.filled_qty,
-            o.price or "",
-            o.status,
-        )
-    out.print(orders)
+    print_table(
+        "positions",
+        [
+            ("strategy", "left"),
+            ("instrument", "left"),
+            ("side", "left"),
+            ("quantity", "right"),
+            ("avg price", "right"),
+            ("realized P&L", "right"),
+        ],
+        (
+            [
+                p.strategy_id,
+                p.instrument_id,
+                p.side,
+                p.quantity,
+                f"{p.avg_px_open:,.6g}",
+                p.realized_pnl,
+            ]
+            for p in state.positions
+        ),
+        wide=wide,
+        drop_order=("strategy", "avg price"),
+        console=out,
+    )
+    print_table(
+        "open orders",
+        [
+            ("order", "left"),
+            ("instrument", "left"),
+            ("side", "left"),
+            ("type", "left"),
+            ("qty", "right"),
+            ("filled", "right"),
+            ("price", "right"),
+            ("status", "left"),
+        ],
+        (
+            [
+                o.client_order_id,
+                o.instrument_id,
+                o.side,
+                o.order_type,
+                o.quantity,
+                o.filled_qty,
+                o.price or "",
+                o.status,
+            ]
+            for o in state.open_orders
+        ),
+        wide=wide,
+        drop_order=("status", "filled", "type"),
+        console=out,
+    )
     if state.decisions:
         decisions = Table(title="latest decision of each stage", header_style="bold")
         decisions.add_column("stage")
@@ -287,6 +314,7 @@ def replay(
         ),
     ] = False,
     base_dir: BaseDirOption = None,
+    wide: WideOption = False,
 ) -> None:
     """Rebuild the state of a run at any instant(s) from its journal."""
     import msgspec
@@ -330,7 +358,7 @@ def replay(
             note = outside_note(state.at_ns, index.first_ts, index.end_ts)
             if note is not None:
                 out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
-            _print_state(state)
+            _print_state(state, wide)
             if state.at_ns in internals:
                 _print_internals(internals[state.at_ns])
         if scrub is not None:
