@@ -1,4 +1,4 @@
-"""Benchmarks: the canonical job of shared/bench/JOB.md through the full loop, the pipeline,
+"""Benchmarks: the canonical job of docs/benchmark-job.md through the full loop, the pipeline,
 order-book replay and the venue's fidelity levels.
 
 Each benchmark module loads on first use: a benchmark's process should carry only what the

@@ -4,7 +4,7 @@ Two jobs, each timed over the full event-driven loop (kernel, venue, portfolio, 
 manager, in-memory journal), data generation and decoding timed apart:
 
 1. **The canonical job** (``bench sma``: SMA(10/30) cross on the seeded random walk of
-   ``shared/bench/JOB.md``) at level 1 (bars), level 1 + latency (entry and response drawn
+   ``docs/benchmark-job.md``) at level 1 (bars), level 1 + latency (entry and response drawn
    from a lognormal around 2 ms, seeded), level 1 + square-root impact and level 1 + linear
    (Almgren–Chriss) impact. With latency a fill at a bar's open reaches the strategy after it
    saw that bar, so a cross right after an entry can be missed: the trades differ a little

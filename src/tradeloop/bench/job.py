@@ -1,4 +1,4 @@
-"""The canonical benchmark job of ``shared/bench/JOB.md``: its data, generated in-process.
+"""The canonical benchmark job of ``docs/benchmark-job.md``: its data, generated in-process.
 
 ``make_bars(n, seed)`` follows ``peers/gen_data.py`` step for step (same generator, same
 draws, same rounding), so the closes equal the peers' to the last decimal; the prices are

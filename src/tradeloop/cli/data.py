@@ -13,7 +13,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tradeloop.cli._common import err, out, user_errors
+from tradeloop.cli._common import WideOption, check_number, err, out, print_table, user_errors
+from tradeloop.core.paths import require_dir, require_file
 
 data_app = typer.Typer(help="Import, validate and list market data.", no_args_is_help=True)
 
@@ -238,6 +239,7 @@ def data_import(
     from tradeloop.data.catalog import Catalog
 
     with user_errors():
+        require_file(file, "data file")
         reader_options = _reader_options(
             format, options, column, no_volume, names, stamp, interval, calendar, timezone, sort
         )
@@ -314,6 +316,8 @@ def data_validate(
     from tradeloop.data.api import validate_file
 
     with user_errors():
+        check_number("--limit", limit, minimum=0)
+        require_file(file, "data file")
         reader_options = _reader_options(
             format, options, column, no_volume, names, stamp, interval, calendar, timezone, sort
         )
@@ -346,37 +350,72 @@ def data_list(
     catalog: Annotated[
         Path | None, typer.Option("--catalog", "-c", help="Catalog directory.")
     ] = None,
+    wide: WideOption = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print every field as one JSON list.")
+    ] = False,
 ) -> None:
     """List a catalog's contents, or the bundled datasets."""
-    table = Table(show_header=True, header_style="bold")
     with user_errors():
         if catalog is None:
             from tradeloop.data import bundled
 
-            table.title = "bundled datasets"
-            for column in ("name", "instrument", "kind", "description"):
-                table.add_column(column)
-            for name in bundled.names():
-                ds = bundled.dataset(name)
-                table.add_row(name, ds.instrument.id, str(ds.kind), ds.description)
-        else:
-            from tradeloop.core.errors import ConfigError
-            from tradeloop.data.catalog import Catalog
-
-            if not catalog.is_dir():
-                raise ConfigError(f"catalog {catalog} is not a directory")
-            table.title = f"catalog {catalog}"
-            for column in ("instrument", "kind", "rows", "first", "last", "sha256"):
-                table.add_column(column)
-            from tradeloop.core.time import ns_to_iso
-
-            for entry in Catalog(catalog).list():
-                table.add_row(
-                    entry.instrument_id,
-                    entry.kind,
-                    f"{entry.rows:,}",
-                    ns_to_iso(entry.first_ts)[:19],
-                    ns_to_iso(entry.last_ts)[:19],
-                    entry.content_hash[:16],
+            datasets = [bundled.dataset(name) for name in bundled.names()]
+            if as_json:
+                print(
+                    json.dumps(
+                        [
+                            {
+                                "name": name,
+                                "instrument_id": ds.instrument.id,
+                                "kind": str(ds.kind),
+                                "description": ds.description,
+                            }
+                            for name, ds in zip(bundled.names(), datasets, strict=True)
+                        ]
+                    )
                 )
-    out.print(table)
+                return
+            table = Table(title="bundled datasets", header_style="bold")
+            for column in ("name", "instrument", "kind"):
+                table.add_column(column, no_wrap=True)
+            table.add_column("description", overflow="fold")  # prose: wraps, never cut
+            for name, ds in zip(bundled.names(), datasets, strict=True):
+                table.add_row(name, ds.instrument.id, str(ds.kind), ds.description)
+            out.print(table)
+            return
+        from tradeloop.core.time import ns_to_iso
+        from tradeloop.data.catalog import Catalog
+
+        require_dir(catalog, "catalog")
+        entries = Catalog(catalog).list()
+        if as_json:
+            import msgspec
+
+            print(msgspec.json.encode(entries).decode())
+            return
+        rows = [
+            [
+                entry.instrument_id,
+                entry.kind,
+                f"{entry.rows:,}",
+                ns_to_iso(entry.first_ts)[:19],
+                ns_to_iso(entry.last_ts)[:19],
+                entry.content_hash[:16],
+            ]
+            for entry in entries
+        ]
+    print_table(
+        f"catalog {catalog}",
+        [
+            ("instrument", "left"),
+            ("kind", "left"),
+            ("rows", "right"),
+            ("first", "left"),
+            ("last", "left"),
+            ("sha256", "left"),
+        ],
+        rows,
+        wide=wide,
+        drop_order=("sha256", "kind"),
+    )

@@ -26,10 +26,11 @@ import math
 from pathlib import Path
 from typing import Annotated, Any
 
-import msgspec
 import typer
 
+from tradeloop.cli._common import WideOption
 from tradeloop.core.errors import ConfigError, DataIntegrityError
+from tradeloop.core.paths import require_file
 
 _DEFAULT_BOOK_FILE = "tests/data/books/binance-usdm-btcusdt-20240808-head.gz"
 _DEFAULT_L3_FILE = "tests/data/books/esm4-glbx-mdp3-20240508T000000-000002.mbo.csv.gz"
@@ -59,17 +60,18 @@ def run_tca(run_dir: str | Path) -> tuple[Any, str, str]:
     DataIntegrityError
         If the data changed since the run (content hash).
     """
+    import msgspec
+
     from tradeloop.analytics.tca import ArrivalPriceSource, tca_report
     from tradeloop.config.schema import RunConfig
     from tradeloop.engine.runner import prepare_run
     from tradeloop.execution.tca import tca_orders, tca_parents
     from tradeloop.journal.manifest import read_base_dir
+    from tradeloop.journal.replay import journal_path
     from tradeloop.journal.store import read_manifest, read_records
     from tradeloop.reports import market_series
 
-    journal = Path(run_dir) / "journal.sqlite"
-    if not journal.is_file():
-        raise ConfigError(f"run directory {run_dir} has no journal.sqlite")
+    journal = journal_path(run_dir)
     manifest = read_manifest(journal)
     try:
         config = msgspec.json.decode(manifest.config_json.encode(), type=RunConfig)
@@ -102,6 +104,64 @@ def run_tca(run_dir: str | Path) -> tuple[Any, str, str]:
     return report, manifest.run_id, arrival.value
 
 
+# The columns of the parent and order tables, and which of them give way, first to last, when
+# the terminal is too narrow for all (--wide shows every one, --json has every field).
+PARENT_COLUMNS = (
+    "parent",
+    "algorithm",
+    "instrument",
+    "side",
+    "ordered",
+    "children",
+    "fill rate",
+    "arrival",
+    "avg fill",
+    "slip bps",
+    "IS bps",
+    "vs VWAP bps",
+    "particip.",
+)
+PARENT_DROP_ORDER = (
+    "children",
+    "particip.",
+    "avg fill",
+    "arrival",
+    "vs VWAP bps",
+    "algorithm",
+    "fill rate",
+    "side",
+)
+ORDER_COLUMNS = (
+    "order",
+    "instrument",
+    "side",
+    "ordered",
+    "fill rate",
+    "arrival",
+    "avg fill",
+    "slip bps",
+    "IS bps",
+    "VWAP",
+    "vs VWAP bps",
+    "TWAP",
+    "particip.",
+)
+ORDER_DROP_ORDER = (
+    "TWAP",
+    "VWAP",
+    "particip.",
+    "avg fill",
+    "arrival",
+    "vs VWAP bps",
+    "fill rate",
+    "side",
+)
+
+
+def _percent(fraction: float | None) -> str:
+    return _number(None if fraction is None else fraction * 100, 3) + "%"
+
+
 def _number(value: float | None, digits: int = 2) -> str:
     if value is None or not math.isfinite(value):
         return "-"
@@ -114,14 +174,21 @@ def tca_command(
     limit: Annotated[
         int, typer.Option(help="Rows to list in each table, parents and orders (0: all).")
     ] = 50,
+    wide: WideOption = False,
 ) -> None:
-    """Print the transaction cost analysis of a finished run, per order and overall."""
+    """Print the transaction cost analysis of a finished run, per order and overall.
+
+    At a narrow terminal the tables leave out the columns that do not fit and say which;
+    --wide shows them all, --json has every field.
+    """
+    import msgspec
     from rich.console import Console
     from rich.table import Table
 
-    from tradeloop.cli._common import user_errors
+    from tradeloop.cli._common import check_number, print_table, user_errors
 
     with user_errors():
+        check_number("--limit", limit, minimum=0)
         report, run_id, source = run_tca(run_dir)
     if as_json:
         payload = {
@@ -136,86 +203,67 @@ def tca_command(
         return
     out = Console()
     if report.parents:
-        parents = Table(
-            title=f"parent orders: {run_id} (children measured against the parent's arrival)",
-            header_style="bold",
-        )
-        for column in (
-            "parent",
-            "algorithm",
-            "instrument",
-            "side",
-            "ordered",
-            "children",
-            "fill rate",
-            "arrival",
-            "avg fill",
-            "slip bps",
-            "IS bps",
-            "vs VWAP bps",
-            "particip.",
-        ):
-            parents.add_column(
-                column,
-                justify="left" if column in ("parent", "algorithm", "instrument") else "right",
-            )
         shown_parents = report.parents if limit <= 0 else report.parents[:limit]
-        for parent in shown_parents:
-            row = parent.tca
-            parents.add_row(
+        print_table(
+            f"parent orders: {run_id} (children measured against the parent's arrival)",
+            [
+                (column, "left" if column in ("parent", "algorithm", "instrument") else "right")
+                for column in PARENT_COLUMNS
+            ],
+            (
+                [
+                    parent.tca.order_id,
+                    parent.algorithm,
+                    parent.tca.instrument_id,
+                    str(parent.tca.side),
+                    _number(parent.tca.ordered_quantity, 4),
+                    str(len(parent.child_order_ids)),
+                    _number(parent.tca.fill_rate * 100, 1) + "%",
+                    _number(parent.tca.arrival_price, 4),
+                    _number(parent.tca.average_fill_price, 4),
+                    _number(parent.tca.slippage_bps),
+                    _number(parent.tca.shortfall_bps),
+                    _number(parent.tca.vwap_slippage_bps),
+                    _percent(parent.tca.participation),
+                ]
+                for parent in shown_parents
+            ),
+            wide=wide,
+            drop_order=PARENT_DROP_ORDER,
+            console=out,
+        )
+        if len(shown_parents) < len(report.parents):
+            more = len(report.parents) - len(shown_parents)
+            out.print(f"… {more} more parent orders (--limit 0 lists all)")
+    shown = report.orders if limit <= 0 else report.orders[:limit]
+    print_table(
+        f"tca: {run_id} (arrival: {source})",
+        [
+            (column, "left" if column in ("order", "instrument") else "right")
+            for column in ORDER_COLUMNS
+        ],
+        (
+            [
                 row.order_id,
-                parent.algorithm,
                 row.instrument_id,
                 str(row.side),
                 _number(row.ordered_quantity, 4),
-                str(len(parent.child_order_ids)),
                 _number(row.fill_rate * 100, 1) + "%",
                 _number(row.arrival_price, 4),
                 _number(row.average_fill_price, 4),
                 _number(row.slippage_bps),
                 _number(row.shortfall_bps),
+                _number(row.vwap, 4),
                 _number(row.vwap_slippage_bps),
-                _number(None if row.participation is None else row.participation * 100, 3) + "%",
-            )
-        out.print(parents)
-        if len(shown_parents) < len(report.parents):
-            more = len(report.parents) - len(shown_parents)
-            out.print(f"… {more} more parent orders (--limit 0 lists all)")
-    table = Table(title=f"tca: {run_id} (arrival: {source})", header_style="bold")
-    for column in (
-        "order",
-        "instrument",
-        "side",
-        "ordered",
-        "fill rate",
-        "arrival",
-        "avg fill",
-        "slip bps",
-        "IS bps",
-        "VWAP",
-        "vs VWAP bps",
-        "TWAP",
-        "particip.",
-    ):
-        table.add_column(column, justify="left" if column in ("order", "instrument") else "right")
-    shown = report.orders if limit <= 0 else report.orders[:limit]
-    for row in shown:
-        table.add_row(
-            row.order_id,
-            row.instrument_id,
-            str(row.side),
-            _number(row.ordered_quantity, 4),
-            _number(row.fill_rate * 100, 1) + "%",
-            _number(row.arrival_price, 4),
-            _number(row.average_fill_price, 4),
-            _number(row.slippage_bps),
-            _number(row.shortfall_bps),
-            _number(row.vwap, 4),
-            _number(row.vwap_slippage_bps),
-            _number(row.twap, 4),
-            _number(None if row.participation is None else row.participation * 100, 3) + "%",
-        )
-    out.print(table)
+                _number(row.twap, 4),
+                _percent(row.participation),
+            ]
+            for row in shown
+        ),
+        wide=wide,
+        drop_order=ORDER_DROP_ORDER,
+        console=out,
+    )
     if len(shown) < len(report.orders):
         out.print(f"… {len(report.orders) - len(shown)} more orders (--limit 0 lists all)")
     summary = report.summary
@@ -269,14 +317,14 @@ def bench_book_command(
 ) -> None:
     """Time the order-book replay (deltas per second) on a Binance recording."""
     from tradeloop.bench.book import bench_book_replay
-    from tradeloop.cli._common import user_errors
+    from tradeloop.cli._common import check_number, user_errors
 
     with user_errors():
+        check_number("--repeat", repeat, minimum=1, maximum=1000)
         path = file if file is not None else default_book_file()
         if path is None:
             raise ConfigError("no default book recording outside a checkout: pass --file PATH")
-        if not path.is_file():
-            raise ConfigError(f"book recording {path} does not exist")
+        require_file(path, "book recording")
         result = bench_book_replay(path, repeat=repeat)
     _print_record("bench book", result, as_json)
 
@@ -301,17 +349,16 @@ def bench_fidelity_command(
 ) -> None:
     """Time the canonical job at each fidelity level, and levels 2 and 4 (L2, L3) on real data."""
     from tradeloop.bench.fidelity import bench_fidelity
-    from tradeloop.cli._common import user_errors
+    from tradeloop.cli._common import MAX_BENCH_BARS, check_number, user_errors
 
     with user_errors():
-        if bars < 100:
-            raise ConfigError(f"--bars {bars} must be at least 100")
+        check_number("--bars", bars, minimum=100, maximum=MAX_BENCH_BARS)
         path = file if file is not None else default_book_file()
-        if path is not None and not path.is_file():
-            raise ConfigError(f"book recording {path} does not exist")
+        if path is not None:
+            require_file(path, "book recording")
         l3_path = l3_file if l3_file is not None else default_l3_file()
-        if l3_path is not None and not l3_path.is_file():
-            raise ConfigError(f"market-by-order file {l3_path} does not exist")
+        if l3_path is not None:
+            require_file(l3_path, "market-by-order file")
         result = bench_fidelity(bars, path, l3_file=l3_path)
     _print_record("bench fidelity", result, as_json)
 

@@ -13,13 +13,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import msgspec
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
+from tradeloop.cli._common import WideOption, print_table
 from tradeloop.core.errors import ConfigError, TradeloopError
+from tradeloop.core.paths import require_dir, require_output_dir
 
 out = Console()
 err = Console(stderr=True)
@@ -41,6 +41,11 @@ def _user_errors() -> Iterator[None]:
     except TradeloopError as error:
         err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+
+
+def _check_base_dir(base_dir: Path | None) -> None:
+    if base_dir is not None:
+        require_dir(base_dir, "--base-dir")
 
 
 def parse_instant(text: str, first_ns: int, last_ns: int) -> int:
@@ -66,6 +71,28 @@ def parse_instant(text: str, first_ns: int, last_ns: int) -> int:
         raise ConfigError(
             f"--at {text!r} is not an ISO date or time, nanoseconds, 'start' or 'end'"
         ) from None
+
+
+def outside_note(at_ns: int, first_ns: int, end_ns: int) -> str | None:
+    """Return what a state at ``at_ns`` shows when the instant is outside the run, else None.
+
+    Before the run's first record nothing has happened yet; after its end the state is the
+    final one.
+    """
+    from tradeloop.core.time import ns_to_iso
+
+    if at_ns < first_ns:
+        return (
+            f"{ns_to_iso(at_ns)} is before the run's first record ({ns_to_iso(first_ns)}): "
+            "shown is the state before anything happened (starting cash, no positions, "
+            "no orders)"
+        )
+    if at_ns > end_ns:
+        return (
+            f"{ns_to_iso(at_ns)} is after the run's last record ({ns_to_iso(end_ns)}): "
+            "shown is the run's final state, as of its last record"
+        )
+    return None
 
 
 def _date(ts: int) -> str:
@@ -115,7 +142,9 @@ def describe_decision(event: Any) -> str:
     return head
 
 
-def _print_state(state: Any) -> None:
+def _print_state(state: Any, wide: bool = False) -> None:
+    from rich.table import Table
+
     from tradeloop.core.time import ns_to_iso
 
     out.print(
@@ -128,34 +157,60 @@ def _print_state(state: Any) -> None:
         f"cash {state.cash} {state.currency}  fees {state.fees_total}  realized "
         f"{state.realized_pnl}  equity {equity}  trading state {state.trading_state}"
     )
-    positions = Table(title="positions", header_style="bold")
-    for column in ("strategy", "instrument", "side", "quantity", "avg price", "realized P&L"):
-        positions.add_column(column)
-    for p in state.positions:
-        positions.add_row(
-            p.strategy_id,
-            p.instrument_id,
-            p.side,
-            p.quantity,
-            f"{p.avg_px_open:,.6g}",
-            p.realized_pnl,
-        )
-    out.print(positions)
-    orders = Table(title="open orders", header_style="bold")
-    for column in ("order", "instrument", "side", "type", "qty", "filled", "price", "status"):
-        orders.add_column(column)
-    for o in state.open_orders:
-        orders.add_row(
-            o.client_order_id,
-            o.instrument_id,
-            o.side,
-            o.order_type,
-            o.quantity,
-            o.filled_qty,
-            o.price or "",
-            o.status,
-        )
-    out.print(orders)
+    print_table(
+        "positions",
+        [
+            ("strategy", "left"),
+            ("instrument", "left"),
+            ("side", "left"),
+            ("quantity", "right"),
+            ("avg price", "right"),
+            ("realized P&L", "right"),
+        ],
+        (
+            [
+                p.strategy_id,
+                p.instrument_id,
+                p.side,
+                p.quantity,
+                f"{p.avg_px_open:,.6g}",
+                p.realized_pnl,
+            ]
+            for p in state.positions
+        ),
+        wide=wide,
+        drop_order=("strategy", "avg price"),
+        console=out,
+    )
+    print_table(
+        "open orders",
+        [
+            ("order", "left"),
+            ("instrument", "left"),
+            ("side", "left"),
+            ("type", "left"),
+            ("qty", "right"),
+            ("filled", "right"),
+            ("price", "right"),
+            ("status", "left"),
+        ],
+        (
+            [
+                o.client_order_id,
+                o.instrument_id,
+                o.side,
+                o.order_type,
+                o.quantity,
+                o.filled_qty,
+                o.price or "",
+                o.status,
+            ]
+            for o in state.open_orders
+        ),
+        wide=wide,
+        drop_order=("status", "filled", "type"),
+        console=out,
+    )
     if state.decisions:
         decisions = Table(title="latest decision of each stage", header_style="bold")
         decisions.add_column("stage")
@@ -259,13 +314,17 @@ def replay(
         ),
     ] = False,
     base_dir: BaseDirOption = None,
+    wide: WideOption = False,
 ) -> None:
     """Rebuild the state of a run at any instant(s) from its journal."""
+    import msgspec
+
     from tradeloop.journal.replay import JournalIndex
 
     with _user_errors():
         if not at and every is None:
             raise ConfigError("give one or more --at instants, or --every to scrub a range")
+        _check_base_dir(base_dir)
         started = time.perf_counter()
         index = JournalIndex(run)
         built_ms = (time.perf_counter() - started) * 1e3
@@ -287,13 +346,19 @@ def replay(
             scrub, _ = rerun_at(run, instants, base_dir)
     if as_json:
         for state in states:
+            note = outside_note(state.at_ns, index.first_ts, index.end_ts)
+            if note is not None:
+                err.print(f"note: {note}", highlight=False, soft_wrap=True)
             print(msgspec.json.encode(state).decode())
         if scrub is not None:
             print(msgspec.json.encode(scrub).decode())
     else:
         internals = {} if scrub is None else {i.at_ns: i for i in scrub.instants}
         for state in states:
-            _print_state(state)
+            note = outside_note(state.at_ns, index.first_ts, index.end_ts)
+            if note is not None:
+                out.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+            _print_state(state, wide)
             if state.at_ns in internals:
                 _print_internals(internals[state.at_ns])
         if scrub is not None:
@@ -325,6 +390,8 @@ def _print_run_status(run: Path) -> None:
 
 
 def _print_internals(instant: Any) -> None:
+    from rich.table import Table
+
     for strategy_id, state in instant.internals.items():
         table = Table(title=f"internals of {strategy_id}", header_style="bold")
         table.add_column("attribute")
@@ -359,10 +426,13 @@ def explain(
     base_dir: BaseDirOption = None,
 ) -> None:
     """Print a trade's causal chain and the exact decomposition of its P&L."""
+    import msgspec
+
     from tradeloop.reports.explain import explain_trade
     from tradeloop.reports.run import RunInputs
 
     with _user_errors():
+        _check_base_dir(base_dir)
         explanation = explain_trade(RunInputs(run, base_dir), trade)
     if as_json:
         print(msgspec.json.encode(explanation).decode())
@@ -393,6 +463,9 @@ def diff(
     as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON.")] = False,
 ) -> None:
     """Find the first record where two runs' journals diverge and say why."""
+    import msgspec
+    from rich.table import Table
+
     from tradeloop.journal.diff import diff_runs
 
     with _user_errors():
@@ -457,6 +530,9 @@ def report(
     from tradeloop.reports.tearsheet import build_report
 
     with _user_errors():
+        if out_dir is not None:
+            require_output_dir(out_dir, "--out directory")
+        _check_base_dir(base_dir)
         inputs = RunInputs(run, base_dir)
         files, analysis = build_report(inputs, out_dir, png=png)
     net = analysis.net
@@ -473,9 +549,34 @@ def report(
     for note in inputs.notes:
         out.print(f"[yellow]note:[/] {escape(note)}")
     if open_browser:
-        import webbrowser
+        uri = Path(files.html).resolve().as_uri()
+        if not open_in_browser(uri):
+            err.print(
+                f"no browser or display found to open the report (--open): open {uri} "
+                "in a browser yourself",
+                highlight=False,
+                soft_wrap=True,
+            )
 
-        webbrowser.open(Path(files.html).resolve().as_uri())
+
+def open_in_browser(uri: str) -> bool:
+    """Open ``uri`` in a graphical browser; return False when there is no display or browser.
+
+    On Linux and the BSDs a browser needs a display (``DISPLAY`` or ``WAYLAND_DISPLAY``); without
+    one, nothing is tried (a text-mode browser would take over the terminal).
+    """
+    import os
+    import sys
+    import webbrowser
+
+    if sys.platform not in ("darwin", "win32") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return False
+    try:
+        return webbrowser.open(uri)
+    except webbrowser.Error:
+        return False
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from tradeloop.cli._common import _Exit, err, out, user_errors
+from tradeloop.core.paths import require_output_file
 
 journal_app = typer.Typer(
     help="A run's journal: export it as log lines, check it against the standard.",
@@ -53,6 +54,7 @@ def export_command(
             count = export_jsonl(run, sys.stdout.buffer, _types(types))
             sys.stdout.flush()
             return
+        require_output_file(jsonl, "--jsonl file")
         partial = jsonl.with_name(jsonl.name + ".partial")
         try:
             with partial.open("wb") as handle:

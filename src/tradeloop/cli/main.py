@@ -12,17 +12,26 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich import box
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from tradeloop import __version__
-from tradeloop.cli._common import _Exit, err, out, user_errors
+from tradeloop.cli._common import (
+    MAX_BENCH_BARS,
+    WideOption,
+    _Exit,
+    check_number,
+    err,
+    out,
+    print_table,
+    user_errors,
+)
 from tradeloop.cli.data import data_app
 from tradeloop.cli.journal import journal_app
+
+if TYPE_CHECKING:  # rich's progress and tables load inside the commands that draw them
+    from rich.progress import Progress
 
 app = typer.Typer(
     name="tradeloop",
@@ -74,6 +83,14 @@ def _progress_factory(
     # one line on stderr with no progress bar before it.
     if not enabled:
         return None, None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     progress = Progress(
         TextColumn(f"[bold]{label}"),
         BarColumn(),
@@ -104,22 +121,22 @@ def _num(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def _summary_table(title: str, summary: dict[str, Any]) -> Table:
-    table = Table(title=title, show_header=True, header_style="bold")
+def _summary_rows(summary: dict[str, Any]) -> tuple[list[tuple[str, str]], list[list[str]]]:
+    # The (name, justify) columns and the rows of a run's summary table.
     net, gross = summary.get("net"), summary.get("gross")
-    table.add_column("metric")
+    columns = [("metric", "left")]
+    rows: list[list[str]] = []
     if net and gross:
-        table.add_column("net of costs", justify="right")
-        table.add_column("gross of costs", justify="right")
+        columns += [("net of costs", "right"), ("gross of costs", "right")]
         bench = summary.get("benchmark")
         if bench:
-            table.add_column(f"benchmark {bench['instrument_id']}", justify="right")
+            columns.append((f"benchmark {bench['instrument_id']}", "right"))
 
         def row(name: str, key: str, fmt: Any) -> None:
             cells = [fmt(net.get(key)), fmt(gross.get(key))]
             if bench:
                 cells.append(fmt(bench.get(key)) if key in bench else "")
-            table.add_row(name, *cells)
+            rows.append([name, *cells])
 
         row("total return", "total_return", _pct)
         row("annual return", "annual_return", _pct)
@@ -127,73 +144,75 @@ def _summary_table(title: str, summary: dict[str, Any]) -> Table:
         row("Sharpe", "sharpe", _num)
         row("max drawdown", "max_drawdown", _pct)
         row("alpha (annual)", "alpha", _pct)
-        table.add_row(
-            "beta", _num(net.get("beta")), _num(gross.get("beta")), *([""] if bench else [])
+        rows.append(
+            ["beta", _num(net.get("beta")), _num(gross.get("beta")), *([""] if bench else [])]
         )
         row("annual turnover", "annual_turnover", lambda v: "-" if v is None else f"{v:.1f}x")
         pad = [""] * (1 + bool(bench))
-        table.add_row("final equity", f"{summary['final_equity']:,.2f}", *pad)
+        rows.append(["final equity", f"{summary['final_equity']:,.2f}", *pad])
         for kind, amount in summary.get("costs", {}).items():
-            table.add_row(f"cost: {kind}", f"{amount:,.2f}", *pad)
-        table.add_row(
-            "costs, bps of traded notional", f"{summary.get('cost_bps_of_traded', 0):.1f}", *pad
+            rows.append([f"cost: {kind}", f"{amount:,.2f}", *pad])
+        rows.append(
+            ["costs, bps of traded notional", f"{summary.get('cost_bps_of_traded', 0):.1f}", *pad]
         )
     else:
-        table.add_column("value", justify="right")
-        table.add_row("final equity", f"{summary['final_equity']:,.2f}")
-        table.add_row("total return", f"{summary['total_return']:+.2%}")
-        table.add_row("max drawdown", f"{summary['max_drawdown']:.2%}")
-        table.add_row("fees", f"{summary['fees']:,.2f}")
-    extra = [""] * (len(table.columns) - 2)
-    table.add_row("orders / denied", f"{summary['orders']} / {summary['orders_denied']}", *extra)
-    table.add_row("fills", f"{summary['fills']}", *extra)
-    table.add_row("orders filled (buy/sell)", f"{summary['buys']} / {summary['sells']}", *extra)
-    table.add_row("market data records", f"{summary['records']:,}", *extra)
-    table.add_row("quarantined records", f"{summary['quarantined']:,}", *extra)
-    return table
+        columns.append(("value", "right"))
+        rows.append(["final equity", f"{summary['final_equity']:,.2f}"])
+        rows.append(["total return", f"{summary['total_return']:+.2%}"])
+        rows.append(["max drawdown", f"{summary['max_drawdown']:.2%}"])
+        rows.append(["fees", f"{summary['fees']:,.2f}"])
+    extra = [""] * (len(columns) - 2)
+    rows.append(["orders / denied", f"{summary['orders']} / {summary['orders_denied']}", *extra])
+    rows.append(["fills", f"{summary['fills']}", *extra])
+    rows.append(["orders filled (buy/sell)", f"{summary['buys']} / {summary['sells']}", *extra])
+    rows.append(["market data records", f"{summary['records']:,}", *extra])
+    rows.append(["quarantined records", f"{summary['quarantined']:,}", *extra])
+    return columns, rows
 
 
 def _millions(value: float) -> str:
     return f"{value / 1e6:,.1f}M"
 
 
-def _capacity_table(strategy_id: str, extra: dict[str, Any]) -> Table | None:
+# Columns of the capacity table that give way, first to last, on a narrow terminal.
+CAPACITY_DROP_ORDER = ("% eq", "typical", "trades", "% ADV")
+
+
+def _print_capacity_table(strategy_id: str, extra: dict[str, Any], wide: bool) -> None:
     capacity, tradability = extra.get("capacity"), extra.get("tradability")
     if not capacity or tradability is None:
-        return None
+        return
     capital = capacity.get("capital")
     headline = "unbounded" if capital is None else _millions(capital)
-    table = Table(
-        title=f"tradability and capacity ({strategy_id}): expected net alpha reaches zero at "
-        f"a capital of {headline} (equity now {_millions(capacity['equity'])})",
-        show_header=True,
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
-    headers = ("name", "trades", "typical", "% eq", "% ADV", "alpha", "cost", "net")
-    for column in (*headers, "capacity"):
-        table.add_column(column, justify="left" if column == "name" else "right")
+    headers = ("name", "trades", "typical", "% eq", "% ADV", "alpha", "cost", "net", "capacity")
+    rows = []
     for instrument_id, row in tradability.items():
         name_capacity = row.get("capacity_capital")
-        table.add_row(
-            instrument_id,
-            str(row["trades"]),
-            f"{row['typical_trade_notional']:,.0f}",
-            f"{row['trade_fraction_of_capital'] * 100:.1f}",
-            f"{row['participation'] * 100:.3f}",
-            f"{row['gross_alpha_bps']:.1f}",
-            f"{row['cost_bps']:.1f}",
-            f"{row['net_alpha_bps']:+.1f}",
-            ("-" if row.get("note") else "unbounded")
-            if name_capacity is None
-            else _millions(name_capacity),
+        rows.append(
+            [
+                instrument_id,
+                str(row["trades"]),
+                f"{row['typical_trade_notional']:,.0f}",
+                f"{row['trade_fraction_of_capital'] * 100:.1f}",
+                f"{row['participation'] * 100:.3f}",
+                f"{row['gross_alpha_bps']:.1f}",
+                f"{row['cost_bps']:.1f}",
+                f"{row['net_alpha_bps']:+.1f}",
+                ("-" if row.get("note") else "unbounded")
+                if name_capacity is None
+                else _millions(name_capacity),
+            ]
         )
-    table.caption = (
-        "typical trade: notional, % of equity (eq) and of ADV; alpha, cost and net: its bps at the "
-        "latest market inputs; capacity: capital at which its net alpha reaches zero"
+    print_table(
+        f"tradability and capacity ({strategy_id}): expected net alpha reaches zero at "
+        f"a capital of {headline} (equity now {_millions(capacity['equity'])})",
+        [(column, "left" if column == "name" else "right") for column in headers],
+        rows,
+        wide=wide,
+        drop_order=CAPACITY_DROP_ORDER,
+        caption="typical trade: notional, % of equity (eq) and of ADV; alpha, cost and net: its "
+        "bps at the latest market inputs; capacity: capital at which its net alpha reaches zero",
     )
-    return table
 
 
 def _run(
@@ -205,6 +224,7 @@ def _run(
     speed: float = 1.0,
     replay: str | None = None,
     for_: str | None = None,
+    wide: bool = False,
 ) -> Path:
     from tradeloop.cli.live import parse_for
     from tradeloop.config.loader import load_config
@@ -244,11 +264,16 @@ def _run(
         print(json.dumps(summary, sort_keys=True))
         return result.run_dir
     if not quiet:
-        out.print(_summary_table(f"{mode}: {result.run_id}", summary))
+        columns, rows = _summary_rows(summary)
+        print_table(
+            f"{mode}: {result.run_id}",
+            columns,
+            rows,
+            wide=wide,
+            drop_order=[name for name, _ in columns[3:]],  # the benchmark's column
+        )
         for strategy_id, extra in summary.get("strategies", {}).items():
-            capacity_table = _capacity_table(strategy_id, extra)
-            if capacity_table is not None:
-                out.print(capacity_table)
+            _print_capacity_table(strategy_id, extra, wide)
         for source in prepared.sources:
             if source.report is not None and source.report.quarantined:
                 counts = ", ".join(
@@ -364,6 +389,7 @@ def backtest(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as one JSON line.")
     ] = False,
+    wide: WideOption = False,
 ) -> None:
     """Run a configured strategy over bundled or user data on the backtest clock."""
     if (config is None) == (from_journal is None):
@@ -373,7 +399,7 @@ def backtest(
         _run_from_journal(from_journal, quiet=quiet, as_json=as_json)
         return
     assert config is not None
-    _run(config, "backtest", quiet=quiet, as_json=as_json)
+    _run(config, "backtest", quiet=quiet, as_json=as_json, wide=wide)
 
 
 def _run_from_journal(run: Path, *, quiet: bool, as_json: bool) -> None:
@@ -393,7 +419,14 @@ def _run_from_journal(run: Path, *, quiet: bool, as_json: bool) -> None:
     if as_json:
         print(json.dumps(summary, sort_keys=True))
     elif not quiet:
-        out.print(_summary_table(f"backtest of {run}: {result.run_id}", summary))
+        columns, rows = _summary_rows(summary)
+        print_table(
+            f"backtest of {run}: {result.run_id}",
+            columns,
+            rows,
+            wide=False,
+            drop_order=[name for name, _ in columns[3:]],
+        )
         out.print(f"journal: {result.journal_path}")
 
 
@@ -416,6 +449,7 @@ def paper(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    wide: WideOption = False,
 ) -> None:
     """Run the strategy on the live clock against the simulated venue: live feeds or a replay."""
     if replay is None and _has_feeds(config):
@@ -423,21 +457,30 @@ def paper(
 
         run_session_command(config, "paper", for_=for_, quiet=quiet, as_json=as_json)
         return
-    if not speed > 0:
-        err.print(f"[bold red]error:[/] --speed {speed} must be positive")
-        raise typer.Exit(2)
-    _run(config, "paper", quiet=quiet, as_json=as_json, speed=speed, replay=replay, for_=for_)
+    with user_errors():
+        check_number("--speed", speed, positive=True)
+    _run(
+        config,
+        "paper",
+        quiet=quiet,
+        as_json=as_json,
+        speed=speed,
+        replay=replay,
+        for_=for_,
+        wide=wide,
+    )
 
 
 @app.command()
 def demo(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    wide: WideOption = False,
 ) -> None:
     """Run the demo backtest on bundled real data and print its summary."""
     from importlib.resources import files
 
     config = Path(str(files("tradeloop.cli").joinpath("demo.toml")))
-    run_dir = _run(config, "backtest", quiet=quiet, as_json=False)
+    run_dir = _run(config, "backtest", quiet=quiet, as_json=False, wide=wide)
     from tradeloop.reports import RunInputs, build_report
 
     with user_errors():
@@ -462,9 +505,13 @@ def bench_sma_command(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
 ) -> None:
-    """Run the canonical job (shared/bench/JOB.md) through the full event-driven loop."""
+    """Run the canonical job (docs/benchmark-job.md) through the full event-driven loop."""
+    from rich.table import Table
+
     from tradeloop.bench.sma import bench_sma
 
+    with user_errors():
+        check_number("--bars", bars, minimum=1, maximum=MAX_BENCH_BARS)
     result = bench_sma(None if multi else bars, multi=multi)
     if as_json:
         print(json.dumps(result))
@@ -485,6 +532,8 @@ def bench_pipeline_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
 ) -> None:
     """Time the multi-agent pipeline per stage and end to end."""
+    from rich.table import Table
+
     from tradeloop.bench.pipeline import bench_pipeline
 
     if workload not in ("demo", "multi"):
@@ -525,6 +574,12 @@ def bench_all(
     """Run every benchmark, each in a fresh process (clean memory figures); append the results."""
     import subprocess
 
+    from rich.table import Table
+
+    from tradeloop.core.paths import require_output_file
+
+    with user_errors():
+        require_output_file(output, "--output file")
     output.parent.mkdir(parents=True, exist_ok=True)
     table = Table(title="tradeloop benchmarks", show_header=True, header_style="bold")
     for column in ("benchmark", "records", "seconds", "records/s", "peak RSS MB"):

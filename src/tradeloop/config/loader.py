@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from tradeloop.config.schema import RunConfig
 from tradeloop.core.errors import ConfigError, TradeloopError
+from tradeloop.core.paths import require_file
 
 
 def _describe(error: msgspec.ValidationError) -> str:
@@ -53,9 +53,7 @@ def load_config(path: str | os.PathLike[str]) -> RunConfig:
     ConfigError
         If the file is missing, is not valid TOML, or breaks the schema.
     """
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"config file {file} does not exist")
+    file = require_file(path, "config file")
     try:
         data = tomllib.loads(file.read_text())
     except tomllib.TOMLDecodeError as error:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from tradeloop.core.errors import ConfigError
+from tradeloop.core.paths import require_file
 
 __all__ = ["load_class"]
 
@@ -30,8 +31,7 @@ T = TypeVar("T")
 
 
 def _load_file(path: Path, class_name: str, kind: str) -> object:
-    if not path.is_file():
-        raise ConfigError(f"{kind} file {path} does not exist")
+    require_file(path, f"{kind} file")
     # A module name of the file's place: the same file is one module, whatever the process.
     tag = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
     module_name = f"tradeloop_user_{path.stem}_{tag}"

@@ -159,11 +159,16 @@ def journal_path(run: str | os.PathLike[str]) -> Path:
     if path.is_dir():
         candidate = path / "journal.sqlite"
         if not candidate.is_file():
-            raise ConfigError(f"run directory {path} has no journal.sqlite")
+            raise ConfigError(
+                f"{path} is not a run directory: it has no journal.sqlite (a run directory is "
+                "the runs/<run_id> a backtest or paper run writes)"
+            )
         return candidate
     if path.is_file():
         return path
-    raise ConfigError(f"run {path} is neither a run directory nor a journal file")
+    raise ConfigError(
+        f"run {path} does not exist: give a run directory (runs/<run_id>) or its journal file"
+    )
 
 
 # -- the state at an instant --------------------------------------------------------------------

@@ -218,7 +218,10 @@ def test_tca_of_a_directory_without_a_journal_is_a_one_line_error(
 ) -> None:
     code, _, err = _cli(["tca", str(tmp_path)], monkeypatch, capsys)
     assert code == 2
-    assert err.strip() == f"error: run directory {tmp_path} has no journal.sqlite"
+    assert err.strip() == (
+        f"error: {tmp_path} is not a run directory: it has no journal.sqlite (a run directory "
+        "is the runs/<run_id> a backtest or paper run writes)"
+    )
 
 
 def test_bench_book_command_on_a_missing_file_is_a_one_line_error(

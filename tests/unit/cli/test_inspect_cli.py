@@ -162,3 +162,67 @@ def test_a_bad_duration_is_a_config_error(text: str) -> None:
 
     with pytest.raises(ConfigError, match="is not a positive duration"):
         parse_duration(text)
+
+
+def test_report_open_without_a_display_says_so_and_prints_the_path(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    result = runner.invoke(
+        app,
+        ["report", str(run.run_dir), "--out", str(tmp_path), "--base-dir", str(DATA), "--open"],
+    )
+    assert result.exit_code == 0, result.output
+    uri = (tmp_path / "report.html").resolve().as_uri()
+    assert " ".join(result.stderr.split()) == (
+        f"no browser or display found to open the report (--open): open {uri} in a browser yourself"
+    )
+
+
+def test_open_in_browser_is_false_when_no_browser_opens(monkeypatch: pytest.MonkeyPatch) -> None:
+    import webbrowser
+
+    from tradeloop.cli.inspect import open_in_browser
+
+    opened: list[str] = []
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(webbrowser, "open", lambda uri: opened.append(uri) or False)
+    assert open_in_browser("file:///tmp/report.html") is False
+    assert opened == ["file:///tmp/report.html"]
+    monkeypatch.setattr(webbrowser, "open", lambda uri: True)
+    assert open_in_browser("file:///tmp/report.html") is True
+
+
+@pytest.mark.parametrize(
+    ("at", "note"),
+    [
+        ("1990-01-01", "is before the run's first record"),
+        ("2100-01-01", "is after the run's last record"),
+    ],
+)
+def test_replay_outside_the_run_says_which_side_and_what_is_shown(  # type: ignore[no-untyped-def]
+    run, at: str, note: str
+) -> None:
+    result = runner.invoke(app, ["replay", str(run.run_dir), "--at", at])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert f"note: {at}T00:00:00.000000000Z {note}" in text
+    shown = (
+        "shown is the state before anything happened"
+        if "before" in note
+        else "shown is the run's final state, as of its last record"
+    )
+    assert shown in text
+    as_json = runner.invoke(app, ["replay", str(run.run_dir), "--at", at, "--json"])
+    assert as_json.exit_code == 0
+    assert note in " ".join(as_json.stderr.split())
+    state = json.loads(next(line for line in as_json.stdout.splitlines() if line.startswith("{")))
+    assert (state["records_applied"] == 0) == ("before" in note)
+
+
+def test_replay_inside_the_run_has_no_note(run) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, ["replay", str(run.run_dir), "--at", "start", "--at", "end"])
+    assert result.exit_code == 0, result.output
+    assert "note:" not in result.stdout

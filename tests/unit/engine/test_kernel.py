@@ -17,7 +17,7 @@ from tradeloop.venues import SimVenueConfig
 
 
 def test_canonical_job_on_100k_bars_gives_the_published_trades_and_equity(tmp_path: Path) -> None:
-    # JOB.md: every engine that follows the rules gets 1936 entries and 996,037.57 at 100k bars.
+    # docs/benchmark-job.md: every engine that follows the rules gets 1936 entries and 996,037.57 at 100k bars.
     result = run_job([job.make_bars(100_000, 42)], tmp_path, "100k")
     assert result["trades"] == 1936
     assert result["sells"] == 1936

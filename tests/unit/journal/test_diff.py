@@ -116,7 +116,7 @@ def test_flatten_gives_dotted_paths_with_list_indices() -> None:
 
 
 def test_diff_of_a_missing_run_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="neither a run directory nor a journal"):
+    with pytest.raises(ConfigError, match="does not exist: give a run directory"):
         diff_runs(tmp_path / "nope", tmp_path / "nope2")
 
 

@@ -37,7 +37,9 @@ from .conftest import DEMO, run_config
 
 GOLDEN = Path(__file__).parents[2] / "data" / "pipeline" / "demo_golden.json"
 
-pytestmark = pytest.mark.slow
+# One worker builds the module-scoped demo run once (make test runs `pytest -n 2 --dist
+# loadgroup`): without the group, each worker that gets one of these tests runs the demo.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
 
 
 def journal_summary(result: RunResult) -> dict[str, object]:

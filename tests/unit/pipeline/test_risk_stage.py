@@ -23,6 +23,9 @@ from .conftest import run_config
 
 pytestmark = pytest.mark.slow
 
+# Last day of the runs that rebalance every bar (the others run to 2009-06-30).
+SHORT_END = "2008-06-30"
+
 CONFIG = """
 [run]
 name = "risk-stage"
@@ -34,22 +37,22 @@ allow = ["tests"]
 [[data]]
 dataset = "orcl_daily"
 start = "2007-01-01"
-end = "2009-06-30"
+end = "{end}"
 
 [[data]]
 dataset = "nvda_daily"
 start = "2007-01-01"
-end = "2009-06-30"
+end = "{end}"
 
 [[data]]
 dataset = "yhoo_daily"
 start = "2007-01-01"
-end = "2009-06-30"
+end = "{end}"
 
 [[data]]
 dataset = "spy_daily"
 start = "2007-01-01"
-end = "2009-06-30"
+end = "{end}"
 
 [venue]
 market_fill = "next_open"
@@ -92,11 +95,17 @@ def run(
     every: int = 5,
     execution: str = "",
     construction: str = "",
+    end: str = "2009-06-30",
 ) -> RunResult:
     path = tmp_path / "risk.toml"
     path.write_text(
         CONFIG.format(
-            cls=cls, risk=risk, every=every, execution=execution, construction=construction
+            cls=cls,
+            risk=risk,
+            every=every,
+            execution=execution,
+            construction=construction,
+            end=end,
         )
     )
     return run_config(path, tmp_path / "runs")
@@ -211,7 +220,9 @@ def test_halted_set_through_the_kernel_makes_the_pipeline_flatten(tmp_path: Path
 
 def test_a_risk_exit_binds_over_the_same_bars_rebalance(tmp_path: Path) -> None:
     # A tight stop-loss and a rebalance every bar: exits and rebalances meet on the same bar.
-    result = run(tmp_path, risk=QUIET_RISK + "\nstop_loss_pct = 0.03", every=1)
+    # Rebalancing every bar is the costly part: one year of it (2007-08 to 2008-06, through
+    # the 2008 falls) has exits and rebalances meeting on the same bar many times.
+    result = run(tmp_path, risk=QUIET_RISK + "\nstop_loss_pct = 0.03", every=1, end=SHORT_END)
     records = records_of(result)
     exits = {
         (r.ts_event, r.instrument_id): r.decision_id
@@ -251,6 +262,7 @@ def test_every_cancel_names_what_cancelled_the_order(tmp_path: Path) -> None:
         tmp_path,
         risk=QUIET_RISK,
         every=1,
+        end=SHORT_END,
         execution='algorithm = "limit_then_market"\ntimeout_bars = 3\nlarge_participation = 1.0',
     )
     cancels = [r for r in records_of(result) if isinstance(r, OrderCanceled)]

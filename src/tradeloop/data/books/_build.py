@@ -7,7 +7,6 @@ import io
 import os
 import re
 import zipfile
-from pathlib import Path
 from typing import IO, Final, Literal
 
 import numpy as np
@@ -15,6 +14,7 @@ import numpy.typing as npt
 
 from tradeloop.core.errors import ConfigError, DataIntegrityError
 from tradeloop.core.fixed import pow10
+from tradeloop.core.paths import require_file
 from tradeloop.data.books.columns import DELTA_FIELDS
 from tradeloop.model.book import BookFlag
 
@@ -162,9 +162,7 @@ def open_text(path: str | os.PathLike[str], what: str) -> IO[str]:
     ConfigError
         If the file does not exist.
     """
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"{what} file {file} does not exist")
+    file = require_file(path, f"{what} file")
     if file.suffix == ".gz":
         return gzip.open(file, "rt", encoding="utf-8")
     if file.suffix == ".zip":

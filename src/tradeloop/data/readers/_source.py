@@ -38,6 +38,7 @@ import pyarrow.parquet as pq
 
 from tradeloop.core.errors import ConfigError, DataIntegrityError, InvalidValueError
 from tradeloop.core.fixed import pow10
+from tradeloop.core.paths import require_file
 from tradeloop.core.time import ns_to_iso
 from tradeloop.data.columns import excess_precision_mask
 from tradeloop.data.report import QuarantinedRecord, Rule
@@ -146,12 +147,7 @@ def check_file(path: str | os.PathLike[str]) -> Path:
     ConfigError
         If the file does not exist or is a directory.
     """
-    file = Path(path)
-    if not file.exists():
-        raise ConfigError(f"file {file} does not exist")
-    if file.is_dir():
-        raise ConfigError(f"file {file} is a directory, not a data file")
-    return file
+    return require_file(path, "data file")
 
 
 def is_parquet(path: Path) -> bool:
