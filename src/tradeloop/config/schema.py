@@ -299,7 +299,7 @@ class FeedSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
     connection: str
     instrument_id: str
-    kinds: list[str] = ["trades"]
+    kinds: list[str] = msgspec.field(default_factory=lambda: ["trades"])
 
     def __post_init__(self) -> None:
         unknown = [k for k in self.kinds if k not in FEED_KINDS]

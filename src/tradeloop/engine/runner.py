@@ -63,6 +63,7 @@ from tradeloop.core.errors import (
 )
 from tradeloop.core.fixed import Money
 from tradeloop.core.ids import file_hash
+from tradeloop.core.paths import require_dir, require_file
 from tradeloop.core.time import ns_to_iso, parse_time
 from tradeloop.data.columns import BarColumns, QuoteColumns, TradeColumns
 from tradeloop.data.report import QualityReport
@@ -294,8 +295,7 @@ def _load_source(
     assert section.instrument_id is not None
     root = Path(section.catalog)
     root = root if root.is_absolute() else base_dir / root
-    if not root.is_dir():
-        raise ConfigError(f"catalog {section.catalog} is not a directory ({root})")
+    require_dir(root, "catalog")
     catalog = Catalog(root)
     iid = section.instrument_id
     entries = catalog.list(iid, section.kind)
@@ -325,10 +325,10 @@ def _load_source(
 
 def _check_file(path: Path, what: str) -> None:
     # The file itself first: a missing file is the problem to report, whatever else is wrong.
-    if path.is_dir():
-        raise ConfigError(f"{what}: {path} is a directory, not a data file")
-    if not path.is_file():
-        raise ConfigError(f"{what}: file {path} does not exist")
+    try:
+        require_file(path, "file")
+    except ConfigError as error:
+        raise ConfigError(f"{what}: {error}") from None
 
 
 def _instrument_for(section: DataSection, instruments: dict[str, Instrument]) -> Instrument:

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import msgspec
 
 from tradeloop.core.errors import ConfigError, InvariantViolation
+from tradeloop.core.paths import require_file
 from tradeloop.journal.codec import JournalCodec
 from tradeloop.journal.manifest import RunManifest
 from tradeloop.model.commands import Command
@@ -308,7 +309,5 @@ def read_records(
 
 
 def _open_readonly(path: str | os.PathLike[str]) -> sqlite3.Connection:
-    resolved = Path(path)
-    if not resolved.is_file():
-        raise ConfigError(f"journal {resolved} does not exist")
+    resolved = require_file(path, "journal")
     return sqlite3.connect(f"file:{resolved}?mode=ro", uri=True)

@@ -123,7 +123,9 @@ def test_a_data_path_to_a_missing_file_names_the_file_not_the_instrument(tmp_pat
         prepare_run(parse_config(_config(tmp_path / "runs", data=data)), tmp_path)
     (tmp_path / "folder.csv").mkdir()
     data = [{"path": "folder.csv", "format": "yahoo", "instrument_id": "ORCL.XNAS"}]
-    with pytest.raises(ConfigError, match=r"folder.csv is a directory, not a data file"):
+    with pytest.raises(
+        ConfigError, match=r"data folder.csv: file .*folder.csv is a directory, not a file"
+    ):
         prepare_run(parse_config(_config(tmp_path / "runs", data=data)), tmp_path)
 
 
