@@ -386,7 +386,9 @@ def _print_run_status(run: Path) -> None:
     with _user_errors():
         status = run_status(run)
     if status.state != "completed":
-        err.print(f"[yellow]{escape(status.describe(str(run)))}[/]", highlight=False)
+        err.print(
+            f"[yellow]{escape(status.describe(str(run)))}[/]", highlight=False, soft_wrap=True
+        )
 
 
 def _print_internals(instant: Any) -> None:
