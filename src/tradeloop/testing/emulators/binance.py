@@ -14,9 +14,9 @@ A client pointed at it by replacing scheme and host of every API URL works uncha
 - WebSocket ``/ws``, ``/ws/<stream>[/<stream>...]`` (raw messages) and
   ``/stream?streams=a/b`` (``{"stream", "data"}``), with ``SUBSCRIBE``, ``UNSUBSCRIBE``
   and ``LIST_SUBSCRIPTIONS`` frames; streams ``<symbol>@trade``, ``@aggTrade``,
-  ``@bookTicker``, ``@depth`` and ``@depth@100ms`` (diffs with ``U``/``u`` update ids that
-  continue the REST snapshot's ``lastUpdateId``), ``@kline_<interval>``; a listenKey as a
-  stream gives the user data.
+  ``@bookTicker``, ``@ticker`` and ``@miniTicker`` (once a second), ``@depth`` and
+  ``@depth@100ms`` (diffs with ``U``/``u`` update ids that continue the REST snapshot's
+  ``lastUpdateId``), ``@kline_<interval>``; a listenKey as a stream gives the user data.
 - WebSocket API ``/ws-api/v3``: ``userDataStream.subscribe.signature`` (what ccxt.pro uses for
   spot user data), ``userDataStream.unsubscribe``, ``ping``, ``time``; user data arrives as
   ``{"subscriptionId", "event"}`` (``executionReport``, ``outboundAccountPosition``).
@@ -123,6 +123,7 @@ class BinanceEmulator:
         self._pump_task: asyncio.Task[None] | None = None
         self._hanging: set[asyncio.Task[Any]] = set()  # requests never to be answered
         self._kline_sent: dict[str, tuple[int, ...]] = {}
+        self._ticker_second = -1
         self.state.listeners.append(self._on_user_event)
         self.state.on_quote(self.market.quote_at(start_ns))  # the book as the market opens
         self.routes: dict[tuple[str, str], tuple[Handler, int, int, bool]] = {}
@@ -488,6 +489,11 @@ class BinanceEmulator:
             messages.append((f"{lower}@depth", diff))
             messages.append((f"{lower}@depth@100ms", diff))
         wanted = set().union(*(s.streams for s in self.sessions))
+        if {f"{lower}@ticker", f"{lower}@miniTicker"} & wanted and now_ms // 1000 != (
+            self._ticker_second
+        ):  # Binance pushes the 24 h tickers once a second
+            self._ticker_second = now_ms // 1000
+            messages.extend(self._ticker_messages(now_ms))
         for stream in sorted(s for s in wanted if s.startswith(f"{lower}@kline_")):
             kline = self._kline_message(stream, now_ns)
             if kline is not None:
@@ -496,6 +502,23 @@ class BinanceEmulator:
             for stream, message in messages:
                 if stream in session.streams:
                     session.publish(stream, message)
+
+    def _ticker_messages(self, now_ms: int) -> list[tuple[str, Any]]:
+        symbol = self.market.symbol
+        lower = symbol.lower()
+        day = self.rest.ticker_24hr({"symbol": symbol}, now_ms)
+        mini = {"e": "24hrMiniTicker", "E": now_ms, "s": symbol, "c": day["lastPrice"],
+                "o": day["openPrice"], "h": day["highPrice"], "l": day["lowPrice"],
+                "v": day["volume"], "q": day["quoteVolume"]}  # fmt: skip
+        full = {"e": "24hrTicker", "E": now_ms, "s": symbol, "p": day["priceChange"],
+                "P": day["priceChangePercent"], "w": day["weightedAvgPrice"],
+                "x": day["prevClosePrice"], "c": day["lastPrice"], "Q": day["lastQty"],
+                "b": day["bidPrice"], "B": day["bidQty"], "a": day["askPrice"],
+                "A": day["askQty"], "o": day["openPrice"], "h": day["highPrice"],
+                "l": day["lowPrice"], "v": day["volume"], "q": day["quoteVolume"],
+                "O": day["openTime"], "C": day["closeTime"], "F": day["firstId"],
+                "L": day["lastId"], "n": day["count"]}  # fmt: skip
+        return [(f"{lower}@miniTicker", mini), (f"{lower}@ticker", full)]
 
     def _kline_message(self, stream: str, now_ns: int) -> dict[str, Any] | None:
         interval = stream.rsplit("_", 1)[1]

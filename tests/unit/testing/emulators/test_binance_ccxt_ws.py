@@ -115,3 +115,26 @@ def test_combined_streams_wrap_messages_with_their_stream_name(emulator: Emulato
     names, reply = run(body())
     assert names == {"btcusdt@trade", "btcusdt@bookTicker"}
     assert reply == {"result": ["btcusdt@bookTicker", "btcusdt@trade"], "id": 7}
+
+
+def test_watch_ticker_and_watch_balance(emulator: EmulatorThread) -> None:
+    async def body() -> Any:
+        exchange = client(emulator.url, pro=True)
+        try:
+            await exchange.load_markets()
+            ticker = await exchange.watch_ticker("BTC/USDT")
+            balance_task = asyncio.ensure_future(exchange.watch_balance())
+            await asyncio.sleep(0.5)
+            await exchange.create_order("BTC/USDT", "market", "buy", 0.001)
+            balance = await asyncio.wait_for(balance_task, 10)
+            rest_balance = await exchange.fetch_balance()
+            return ticker, balance, rest_balance
+        finally:
+            await exchange.close()
+
+    ticker, balance, rest_balance = run(body())
+    assert ticker["symbol"] == "BTC/USDT"
+    assert 39_000 < ticker["last"] < 40_000
+    assert ticker["high"] >= ticker["low"] > 0
+    assert balance["BTC"]["free"] == pytest.approx(rest_balance["BTC"]["free"])
+    assert balance["USDT"]["free"] == pytest.approx(rest_balance["USDT"]["free"])

@@ -180,7 +180,10 @@ def test_reject_fault_refuses_valid_orders_and_records_them(fresh: EmulatorThrea
 
 
 def test_partial_fills_fill_a_market_order_quote_by_quote() -> None:
-    config = BinanceEmulatorConfig(faults=FaultConfig(partial_fills=True))
+    # 50 BTC is more than any quote of the recording shows (at most 14.7 BTC)
+    config = BinanceEmulatorConfig(
+        faults=FaultConfig(partial_fills=True), balances={"BTC": "0", "USDT": "10000000"}
+    )
     with start_binance_emulator(config) as emulator:
 
         async def body() -> Any:
@@ -188,7 +191,7 @@ def test_partial_fills_fill_a_market_order_quote_by_quote() -> None:
             try:
                 await exchange.load_markets()
                 placed = await exchange.create_order(
-                    "BTC/USDT", "market", "buy", 1.0, params={"clientOrderId": "part-1"}
+                    "BTC/USDT", "market", "buy", 50.0, params={"clientOrderId": "part-1"}
                 )
                 await asyncio.sleep(2.0)
                 later = await exchange.fetch_order(placed["id"], "BTC/USDT")
