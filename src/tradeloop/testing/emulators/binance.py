@@ -297,7 +297,12 @@ class BinanceEmulator:
     # -- WebSocket streams ------------------------------------------------------------------------
 
     async def _ws_raw(self, request: web.Request) -> web.WebSocketResponse:
-        streams = [s for s in request.match_info.get("streams", "").split("/") if s]
+        # ccxt.pro connects to /ws/<n> (a connection number, not a stream) and subscribes
+        streams = [
+            s
+            for s in request.match_info.get("streams", "").split("/")
+            if "@" in s or s in self.listen_keys
+        ]
         return await self._ws_session(request, streams, combined=False)
 
     async def _ws_combined(self, request: web.Request) -> web.WebSocketResponse:

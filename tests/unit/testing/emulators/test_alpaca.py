@@ -90,6 +90,23 @@ def test_market_and_limit_orders_by_client_order_id(alpaca: EmulatorThread) -> N
     assert orders["alp-lmt-1"]["status"] == "canceled"
 
 
+def test_close_position_sells_the_whole_position(alpaca: EmulatorThread) -> None:
+    client = _trading(alpaca.url)
+    client.submit_order(
+        MarketOrderRequest(symbol="GOOG", qty=4, side=OrderSide.BUY,
+                           time_in_force=TimeInForce.DAY, client_order_id="alp-close-1")
+    )  # fmt: skip
+    assert client.get_open_position("GOOG").qty == "4"
+    closing = client.close_position("GOOG")
+    assert closing.side is OrderSide.SELL
+    assert closing.qty == "4"
+    assert closing.status is OrderStatus.FILLED
+    assert "GOOG" not in {p.symbol for p in client.get_all_positions()}
+    with pytest.raises(APIError) as missing:
+        client.get_open_position("GOOG")
+    assert missing.value.status_code == 404
+
+
 def test_errors_are_alpacas_codes(alpaca: EmulatorThread) -> None:
     with pytest.raises(APIError) as unauthorized:
         _trading(alpaca.url, secret="wrong").get_account()

@@ -138,3 +138,32 @@ def test_watch_ticker_and_watch_balance(emulator: EmulatorThread) -> None:
     assert ticker["high"] >= ticker["low"] > 0
     assert balance["BTC"]["free"] == pytest.approx(rest_balance["BTC"]["free"])
     assert balance["USDT"]["free"] == pytest.approx(rest_balance["USDT"]["free"])
+
+
+def test_a_listen_key_stream_carries_the_user_data(emulator: EmulatorThread) -> None:
+    ws_url = emulator.url.replace("http", "ws")
+
+    async def body() -> Any:
+        exchange = client(emulator.url)
+        try:
+            await exchange.load_markets()
+            listen_key = (await exchange.publicPostUserDataStream())["listenKey"]
+            async with (
+                aiohttp.ClientSession() as session,
+                session.ws_connect(f"{ws_url}/ws/{listen_key}") as socket,
+            ):
+                await exchange.create_order(
+                    "BTC/USDT", "market", "buy", 0.001, params={"clientOrderId": "lk-1"}
+                )
+                events = []
+                while len(events) < 3:
+                    events.append(json.loads((await socket.receive(timeout=10)).data))
+                await socket.send_json({"method": "LIST_SUBSCRIPTIONS", "id": 3})
+                return events
+        finally:
+            await exchange.close()
+
+    events = run(body())
+    reports = [e for e in events if e["e"] == "executionReport"]
+    assert [(r["c"], r["x"]) for r in reports][:2] == [("lk-1", "NEW"), ("lk-1", "TRADE")]
+    assert any(e["e"] == "outboundAccountPosition" for e in events)
