@@ -14,7 +14,8 @@ streams on one port, so alpaca-py works with every ``url_override`` pointed at i
   ``connected``, ``auth``, ``subscribe`` to ``bars``; msgpack when the client asks for it
   (alpaca-py does), JSON otherwise. Trades and quotes subscriptions are acknowledged but carry
   nothing: the bundled equity data are bars only.
-- Control: ``GET /_emulator/orders``, ``GET``/``POST /_emulator/faults``.
+- Control: ``GET /_emulator/orders`` (``?client_order_id=`` picks one client id),
+  ``GET``/``POST /_emulator/faults``.
 
 Every REST request needs ``APCA-API-KEY-ID`` and ``APCA-API-SECRET-KEY`` (401 otherwise);
 answers carry ``X-Ratelimit-Limit``, ``X-Ratelimit-Remaining`` and ``X-Ratelimit-Reset`` (200
@@ -379,8 +380,12 @@ class AlpacaEmulator:
 
     # -- control ----------------------------------------------------------------------------------
 
-    async def _inspect_orders(self, _request: web.Request) -> web.Response:
-        return web.json_response(self.state.inspect())
+    async def _inspect_orders(self, request: web.Request) -> web.Response:
+        orders = self.state.inspect()
+        client_id = request.query.get("client_order_id")
+        if client_id is not None:
+            orders = [o for o in orders if o["client_order_id"] == client_id]
+        return web.json_response(orders)
 
     async def _get_faults(self, _request: web.Request) -> web.Response:
         return web.json_response(msgspec.structs.asdict(self.faults.config))

@@ -21,7 +21,8 @@ A client pointed at it by replacing scheme and host of every API URL works uncha
   spot user data), ``userDataStream.unsubscribe``, ``ping``, ``time``; user data arrives as
   ``{"subscriptionId", "event"}`` (``executionReport``, ``outboundAccountPosition``).
 - Control: ``GET /_emulator/orders`` (every order received, with its client order id, status
-  and fills), ``GET``/``POST /_emulator/faults`` (read or change ``FaultConfig`` fields).
+  and fills; ``?clientOrderId=`` picks one client id), ``GET``/``POST /_emulator/faults``
+  (read or change ``FaultConfig`` fields).
 
 Security, errors and rate limits are Binance's (``_binance_auth``); the market is the bundled
 BTCUSDT recording looped on the clock (``_market``); orders match in tradeloop's simulated
@@ -276,8 +277,12 @@ class BinanceEmulator:
 
     # -- control ----------------------------------------------------------------------------------
 
-    async def _inspect_orders(self, _request: web.Request) -> web.Response:
-        return web.json_response(self.state.inspect())
+    async def _inspect_orders(self, request: web.Request) -> web.Response:
+        orders = self.state.inspect()
+        client_id = request.query.get("clientOrderId")
+        if client_id is not None:
+            orders = [o for o in orders if o["clientOrderId"] == client_id]
+        return web.json_response(orders)
 
     async def _get_faults(self, _request: web.Request) -> web.Response:
         return web.json_response(_fault_dict(self.faults.config))

@@ -129,8 +129,9 @@ def test_errors_are_alpacas_codes(alpaca: EmulatorThread) -> None:
                                time_in_force=TimeInForce.DAY)
         )  # fmt: skip
     assert bad_qty.value.status_code == 422
-    refused = [o for o in control(alpaca.url, "/_emulator/orders") if o["status"] == "rejected"]
-    assert "alp-big" in {o["client_order_id"] for o in refused}
+    [refused] = control(alpaca.url, "/_emulator/orders?client_order_id=alp-big")
+    assert refused["status"] == "rejected"
+    assert refused["error"] == {"code": 40310000, "message": "insufficient buying power"}
 
 
 def test_rate_limit_headers_and_429() -> None:

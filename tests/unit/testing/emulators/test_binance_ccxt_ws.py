@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from tests.unit.testing.emulators.helpers import client, run
 
-from tradeloop.testing import EmulatorThread
+from tradeloop.testing import BinanceEmulatorConfig, EmulatorThread, start_binance_emulator
 
 pytestmark = pytest.mark.slow  # each test watches a few seconds of the replay
 
@@ -167,3 +167,31 @@ def test_a_listen_key_stream_carries_the_user_data(emulator: EmulatorThread) -> 
     reports = [e for e in events if e["e"] == "executionReport"]
     assert [(r["c"], r["x"]) for r in reports][:2] == [("lk-1", "NEW"), ("lk-1", "TRADE")]
     assert any(e["e"] == "outboundAccountPosition" for e in events)
+
+
+def test_the_replay_loops_without_breaking_the_streams() -> None:
+    # speed 20: the 47 s recording restarts every 2.4 s; the book's update ids and the trade
+    # ids run on across the restart, so ccxt.pro keeps its book without a resync error
+    with start_binance_emulator(BinanceEmulatorConfig(speed=20.0)) as fast:
+
+        async def body() -> Any:
+            exchange = client(fast.url, pro=True)
+            try:
+                nonces: list[int] = []
+                trade_ids: list[int] = []
+                deadline = asyncio.get_running_loop().time() + 6.0
+                while asyncio.get_running_loop().time() < deadline:
+                    book = await exchange.watch_order_book("BTC/USDT")
+                    nonces.append(book["nonce"])
+                    trades = await exchange.watch_trades("BTC/USDT")
+                    trade_ids.extend(int(t["id"]) for t in trades)
+                return nonces, trade_ids, book
+            finally:
+                await exchange.close()
+
+        nonces, trade_ids, book = run(body())
+    loop_quotes = 451
+    assert nonces[-1] - nonces[0] > loop_quotes  # more than one pass over the recording
+    assert nonces == sorted(nonces)
+    assert (len(book["bids"]), len(book["asks"])) == (1, 1)
+    assert sorted(set(trade_ids)) == sorted(trade_ids)  # no id seen twice
