@@ -280,3 +280,18 @@ def test_fault_draws_are_deterministic_given_the_seed() -> None:
     assert draws == [(second.roll("ws_drop_probability"), second.delay_s()) for _ in range(50)]
     other = Faults(FaultConfig(ws_drop_probability=0.5, latency_jitter_ms=10.0, seed=43), "binance")
     assert draws != [(other.roll("ws_drop_probability"), other.delay_s()) for _ in range(50)]
+
+
+@pytest.mark.slow
+def test_ccxt_pro_sees_a_dropped_socket_as_a_network_error(fresh: EmulatorThread) -> None:
+    control(fresh.url, "/_emulator/faults", {"ws_disconnect_probability": 1.0})
+
+    async def body() -> None:
+        exchange = client(fresh.url, pro=True)
+        try:
+            await exchange.watch_trades("BTC/USDT")
+        finally:
+            await exchange.close()
+
+    with pytest.raises(ccxt.NetworkError):
+        run(body())
