@@ -52,8 +52,10 @@ from tradeloop.testing.emulators._binance_auth import (
     check_api_key,
     check_signed,
 )
-from tradeloop.testing.emulators._binance_rest import KLINE_INTERVALS_S, BinanceRest
-from tradeloop.testing.emulators._binance_state import BinanceError, BinanceState
+from tradeloop.testing.emulators._binance_market_rest import KLINE_INTERVALS_S
+from tradeloop.testing.emulators._binance_rest import BinanceRest
+from tradeloop.testing.emulators._binance_state import BinanceState
+from tradeloop.testing.emulators._binance_types import BinanceError
 from tradeloop.testing.emulators._faults import FaultConfig, Faults, replace_faults
 from tradeloop.testing.emulators._market import MarketQuote, MarketTrade, ReplayMarket
 from tradeloop.testing.emulators._server import EmulatorThread, serve_forever
@@ -92,6 +94,7 @@ class BinanceEmulatorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_un
 
 
 Handler = Callable[[dict[str, str], int], Any]
+Weight = int | Callable[[dict[str, str]], int]  # a request's weight, or how to work it out
 
 
 class BinanceEmulator:
@@ -127,7 +130,7 @@ class BinanceEmulator:
         self._ticker_second = -1
         self.state.listeners.append(self._on_user_event)
         self.state.on_quote(self.market.quote_at(start_ns))  # the book as the market opens
-        self.routes: dict[tuple[str, str], tuple[Handler, int, int, bool]] = {}
+        self.routes: dict[tuple[str, str], tuple[Handler, Weight, int, bool]] = {}
         self.rest.register(self._route)
         self._route("POST", "/api/v3/userDataStream", self._listen_key_new, 2, _USER_STREAM)
         self._route("PUT", "/api/v3/userDataStream", self._listen_key_keep, 2, _USER_STREAM)
@@ -141,7 +144,7 @@ class BinanceEmulator:
         method: str,
         path: str,
         handler: Handler,
-        weight: int,
+        weight: Weight,
         security: int,
         is_order: bool = False,
     ) -> None:
@@ -238,7 +241,8 @@ class BinanceEmulator:
         params.update(parse_qsl(raw_body, keep_blank_values=True))
         headers: dict[str, str] = {}
         try:
-            headers = self.limiter.spend(weight, is_order, now_ms)
+            cost = weight(params) if callable(weight) else weight
+            headers = self.limiter.spend(cost, is_order, now_ms)
         except RateLimitedError as limited:
             headers = limited.headers | {"Retry-After": str(limited.retry_after_s)}
             return self._error(limited.error, headers)

@@ -295,3 +295,10 @@ def test_ccxt_pro_sees_a_dropped_socket_as_a_network_error(fresh: EmulatorThread
 
     with pytest.raises(ccxt.NetworkError):
         run(body())
+
+
+def test_depth_weight_grows_with_its_limit(fresh: EmulatorThread) -> None:
+    first = raw(fresh.url, "GET", "/api/v3/depth", {"symbol": "BTCUSDT", "limit": 1000})
+    second = raw(fresh.url, "GET", "/api/v3/depth", {"symbol": "BTCUSDT", "limit": 50})
+    assert first[1]["X-MBX-USED-WEIGHT-1M"] == "50"  # the emulator's first request
+    assert second[1]["X-MBX-USED-WEIGHT-1M"] in ("55", "5")  # "5": a new minute began

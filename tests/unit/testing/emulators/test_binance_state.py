@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from tradeloop.core.clock import TestClock
-from tradeloop.testing.emulators._binance_state import BinanceError, BinanceState
+from tradeloop.testing.emulators._binance_state import BinanceState
+from tradeloop.testing.emulators._binance_types import BinanceError
 from tradeloop.testing.emulators._market import MarketQuote, ReplayMarket
 
 T0 = 1_700_000_000_000_000_000
