@@ -259,3 +259,22 @@ def test_clock_and_bar_shapes_match_alpacas_recorded_answers(alpaca: EmulatorThr
         assert isinstance(mine_bars["bars"]["SPY"][0][key], int | float) == isinstance(
             value, int | float
         ), key
+
+
+def test_reject_and_server_error_faults_reach_alpaca_py() -> None:
+    with start_alpaca_emulator(AlpacaEmulatorConfig()) as emulator:
+        client = _trading(emulator.url)
+        control(emulator.url, "/_emulator/faults", {"reject_probability": 1.0})
+        with pytest.raises(APIError) as rejected:
+            client.submit_order(
+                MarketOrderRequest(symbol="SPY", qty=1, side=OrderSide.BUY,
+                                   time_in_force=TimeInForce.DAY, client_order_id="alp-rej")
+            )  # fmt: skip
+        [record] = control(emulator.url, "/_emulator/orders?client_order_id=alp-rej")
+        control(emulator.url, "/_emulator/faults",
+                {"reject_probability": 0.0, "server_error_probability": 1.0})  # fmt: skip
+        with pytest.raises(APIError) as failed:
+            client.get_account()
+    assert rejected.value.status_code == 403
+    assert record["status"] == "rejected"
+    assert failed.value.status_code == 500

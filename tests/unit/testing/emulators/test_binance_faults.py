@@ -302,3 +302,15 @@ def test_depth_weight_grows_with_its_limit(fresh: EmulatorThread) -> None:
     second = raw(fresh.url, "GET", "/api/v3/depth", {"symbol": "BTCUSDT", "limit": 50})
     assert first[1]["X-MBX-USED-WEIGHT-1M"] == "50"  # the emulator's first request
     assert second[1]["X-MBX-USED-WEIGHT-1M"] in ("55", "5")  # "5": a new minute began
+
+
+def test_two_emulators_with_one_seed_fail_the_same_requests() -> None:
+    faults = FaultConfig(rate_limit_probability=0.3, server_error_probability=0.2, seed=7)
+
+    def statuses() -> list[int]:
+        with start_binance_emulator(BinanceEmulatorConfig(faults=faults)) as emulator:
+            return [raw(emulator.url, "GET", "/api/v3/ping")[0] for _ in range(30)]
+
+    first, second = statuses(), statuses()
+    assert first == second
+    assert {200, 429, 503} <= set(first)
