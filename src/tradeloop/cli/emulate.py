@@ -91,7 +91,11 @@ def binance_command(
         f"Binance emulator on http://{host}:{port} (ws://{host}:{port}/ws, "
         f"ws://{host}:{port}/ws-api/v3); api key {api_key}; Ctrl-C stops it"
     )
-    run_binance_emulator(config, host, port)
+    try:
+        run_binance_emulator(config, host, port)
+    except OSError as error:  # the port is taken, or the address is not ours
+        err.print(f"[bold red]error:[/] cannot serve on {host}:{port}: {error}", highlight=False)
+        raise typer.Exit(2) from None
 
 
 @emulate_app.command("alpaca")
@@ -162,7 +166,11 @@ def alpaca_command(
         f"Alpaca emulator on http://{host}:{port} (ws://{host}:{port}/stream, "
         f"ws://{host}:{port}/v2/iex); key id {api_key}; Ctrl-C stops it"
     )
-    run_alpaca_emulator(config, host, port)
+    try:
+        run_alpaca_emulator(config, host, port)
+    except OSError as error:  # the port is taken, or the address is not ours
+        err.print(f"[bold red]error:[/] cannot serve on {host}:{port}: {error}", highlight=False)
+        raise typer.Exit(2) from None
 
 
 def register(app: typer.Typer) -> None:

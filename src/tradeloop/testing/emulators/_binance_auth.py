@@ -20,7 +20,7 @@ import hmac
 
 import msgspec
 
-from tradeloop.testing.emulators._binance_state import BinanceError, mandatory
+from tradeloop.testing.emulators._binance_types import BinanceError, mandatory
 
 DEFAULT_RECV_WINDOW_MS = 5000
 MAX_RECV_WINDOW_MS = 60000

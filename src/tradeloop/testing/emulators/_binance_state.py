@@ -14,8 +14,6 @@ Steps of a new order (``submit``), each raising ``BinanceError`` with Binance's 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
@@ -36,20 +34,34 @@ from tradeloop.model.events import (
     OrderInitialized,
     OrderRejected,
 )
+from tradeloop.testing.emulators._binance_types import (
+    FEE_RATE,
+    MAX_PRICE,
+    MAX_QUANTITY,
+    MIN_NOTIONAL,
+    BinanceError,
+    BinanceFill,
+    BinanceOrder,
+    Listener,
+    fmt,
+    mandatory,
+)
 from tradeloop.testing.emulators._market import MarketQuote, MarketTrade, ReplayMarket
 from tradeloop.venues.sim import SimulatedVenue, SimVenueConfig
 
-FEE_RATE = Decimal("0.001")  # Binance spot's standard maker and taker commission, 0.1 %
-MIN_NOTIONAL = Decimal("5")
-MAX_PRICE = Decimal("1000000")
-MAX_QUANTITY = Decimal("9000")
-_EIGHT = Decimal("0.00000001")
 _ILLEGAL = (
     "Illegal characters found in parameter '{name}'; "
     "legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'."
 )
 _TIFS = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
-_TYPES = ("LIMIT", "MARKET", "LIMIT_MAKER")
+_TYPES = ("LIMIT", "MARKET", "LIMIT_MAKER", "STOP_LOSS", "STOP_LOSS_LIMIT")
+_VENUE_TYPES = {
+    "MARKET": OrderType.MARKET,
+    "LIMIT": OrderType.LIMIT,
+    "LIMIT_MAKER": OrderType.LIMIT,
+    "STOP_LOSS": OrderType.STOP_MARKET,
+    "STOP_LOSS_LIMIT": OrderType.STOP_LIMIT,
+}
 _ALL_TYPES = (
     "LIMIT",
     "MARKET",
@@ -59,102 +71,6 @@ _ALL_TYPES = (
     "TAKE_PROFIT_LIMIT",
     "LIMIT_MAKER",
 )
-
-
-class BinanceError(Exception):
-    """A Binance error answer: HTTP status, ``code`` and ``msg``."""
-
-    def __init__(self, status: int, code: int, msg: str) -> None:
-        super().__init__(f"{status} {code} {msg}")
-        self.status = status
-        self.code = code
-        self.msg = msg
-
-    def body(self) -> dict[str, Any]:
-        """Return the JSON body Binance sends."""
-        return {"code": self.code, "msg": self.msg}
-
-
-def mandatory(name: str) -> BinanceError:
-    """Return Binance's error for a missing mandatory parameter."""
-    return BinanceError(
-        400, -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
-    )
-
-
-def fmt(value: Decimal) -> str:
-    """Return ``value`` with Binance's eight decimals."""
-    return f"{value.quantize(_EIGHT):f}"
-
-
-@dataclass(slots=True)
-class BinanceFill:
-    """One fill of one of our orders (a ``myTrades`` row)."""
-
-    trade_id: int
-    order_id: int
-    price: Decimal
-    qty: Decimal
-    commission: Decimal
-    commission_asset: str
-    time_ms: int
-    is_buyer: bool
-    is_maker: bool
-
-
-@dataclass(slots=True)
-class BinanceOrder:
-    """An order as the emulator's venue holds it."""
-
-    symbol: str
-    order_id: int
-    client_order_id: str
-    side: str
-    type: str
-    time_in_force: str
-    price: Decimal
-    orig_qty: Decimal
-    time_ms: int
-    status: str = "NEW"
-    executed_qty: Decimal = Decimal(0)
-    cummulative_quote_qty: Decimal = Decimal(0)
-    update_time_ms: int = 0
-    locked: Decimal = Decimal(0)  # what the order holds of the balance it spends
-    fills: list[BinanceFill] = field(default_factory=list)
-    reject_reason: str = ""
-
-    @property
-    def is_open(self) -> bool:
-        """Return whether the order still works."""
-        return self.status in ("NEW", "PARTIALLY_FILLED")
-
-    def as_query(self) -> dict[str, Any]:
-        """Return the order as ``GET /api/v3/order`` shows it."""
-        return {
-            "symbol": self.symbol,
-            "orderId": self.order_id,
-            "orderListId": -1,
-            "clientOrderId": self.client_order_id,
-            "price": fmt(self.price),
-            "origQty": fmt(self.orig_qty),
-            "executedQty": fmt(self.executed_qty),
-            "cummulativeQuoteQty": fmt(self.cummulative_quote_qty),
-            "status": self.status,
-            "timeInForce": self.time_in_force,
-            "type": self.type,
-            "side": self.side,
-            "stopPrice": "0.00000000",
-            "icebergQty": "0.00000000",
-            "time": self.time_ms,
-            "updateTime": self.update_time_ms,
-            "isWorking": self.is_open,
-            "workingTime": self.time_ms,
-            "origQuoteOrderQty": "0.00000000",
-            "selfTradePreventionMode": "EXPIRE_MAKER",
-        }
-
-
-Listener = Callable[[dict[str, Any]], None]
 
 
 class BinanceState:
@@ -311,16 +227,19 @@ class BinanceState:
         if order_type not in _ALL_TYPES:
             raise BinanceError(400, -1116, "Invalid orderType.")
         if order_type not in _TYPES:
-            raise BinanceError(400, -1013, "Stop orders are not supported for this symbol.")
+            raise BinanceError(400, -1013, "Take-profit orders are not supported for this symbol.")
         quote = self.last_quote
         if quote is None:
             raise BinanceError(400, -1013, "Market is closed.")
-        price = Decimal(0)
+        price = stop = Decimal(0)
         tif = params.get("timeInForce", "")
-        if order_type == "MARKET":
+        if order_type in ("MARKET", "STOP_LOSS"):
             if tif:
                 raise BinanceError(400, -1106, "Parameter 'timeInForce' sent when not required.")
-            if "quantity" in params:
+            if order_type == "STOP_LOSS":
+                quantity = self._decimal(params, "quantity")
+                stop = self._decimal(params, "stopPrice")
+            elif "quantity" in params:
                 quantity = self._decimal(params, "quantity")
             elif "quoteOrderQty" in params:
                 cost = self._decimal(params, "quoteOrderQty")
@@ -335,18 +254,21 @@ class BinanceState:
         else:
             quantity = self._decimal(params, "quantity")
             price = self._decimal(params, "price")
-            if order_type == "LIMIT":
+            if order_type in ("LIMIT", "STOP_LOSS_LIMIT"):
                 if not tif:
                     raise mandatory("timeInForce")
                 if tif not in _TIFS:
                     raise BinanceError(400, -1115, "Invalid timeInForce.")
             elif tif:
                 raise BinanceError(400, -1106, "Parameter 'timeInForce' sent when not required.")
-        self._check_filters(order_type, price, quantity, side, quote)
+            if order_type == "STOP_LOSS_LIMIT":
+                stop = self._decimal(params, "stopPrice")
+        self._check_filters(order_type, price, stop, quantity, side, quote)
         client_order_id = params.get("newClientOrderId") or f"emu{self._next_order_id}"
         if any(o.is_open and o.client_order_id == client_order_id for o in self.orders.values()):
             raise BinanceError(400, -2010, "Duplicate order sent.")
-        lock_asset, lock_amount = self._lock_need(side, order_type, price, quantity, quote)
+        lock_asset, lock_price = self._lock_need(side, order_type, price, stop, quote)
+        lock_amount = quantity if side == "SELL" else lock_price * quantity
         if self.free[lock_asset] < lock_amount:
             raise BinanceError(400, -2010, "Account has insufficient balance for requested action.")
         if is_rejected:
@@ -362,6 +284,8 @@ class BinanceState:
             orig_qty=quantity,
             time_ms=now_ms,
             update_time_ms=now_ms,
+            stop_price=stop,
+            lock_price=lock_price,
         )
         self._next_order_id += 1
         if order_type != "MARKET":
@@ -376,13 +300,14 @@ class BinanceState:
             strategy_id="emulator",
             instrument_id=self.instrument.id,
             side=OrderSide.BUY if side == "BUY" else OrderSide.SELL,
-            order_type=OrderType.MARKET if order_type == "MARKET" else OrderType.LIMIT,
+            order_type=_VENUE_TYPES[order_type],
             quantity=Quantity.from_decimal(quantity, self.market.size_precision),
-            price=None
-            if order_type == "MARKET"
-            else Price.from_decimal(price, self.market.price_precision),
+            price=None if not price else Price.from_decimal(price, self.market.price_precision),
+            trigger_price=None
+            if not stop
+            else Price.from_decimal(stop, self.market.price_precision),
             time_in_force=_TIFS.get(order.time_in_force, TimeInForce.GTC)
-            if order_type == "LIMIT"
+            if order_type in ("LIMIT", "STOP_LOSS_LIMIT")
             else TimeInForce.IOC
             if order_type == "MARKET" and not self.venue.config.use_quote_size
             else TimeInForce.GTC,
@@ -451,25 +376,36 @@ class BinanceState:
         return Decimal(raw).scaleb(-self.market.price_precision)
 
     def _check_filters(
-        self, order_type: str, price: Decimal, quantity: Decimal, side: str, quote: MarketQuote
+        self,
+        order_type: str,
+        price: Decimal,
+        stop: Decimal,
+        quantity: Decimal,
+        side: str,
+        quote: MarketQuote,
     ) -> None:
-        if order_type != "MARKET" and (
-            price < self.tick or price > MAX_PRICE or price % self.tick != 0
-        ):
-            raise BinanceError(400, -1013, "Filter failure: PRICE_FILTER")
+        for value in (price, stop):
+            if value and (value < self.tick or value > MAX_PRICE or value % self.tick != 0):
+                raise BinanceError(400, -1013, "Filter failure: PRICE_FILTER")
         if quantity < self.step or quantity > MAX_QUANTITY or quantity % self.step != 0:
             raise BinanceError(400, -1013, "Filter failure: LOT_SIZE")
-        reference = price if order_type != "MARKET" else self._touch(side, quote)
+        reference = price or stop or self._touch(side, quote)
         if reference * quantity < MIN_NOTIONAL:
             raise BinanceError(400, -1013, "Filter failure: NOTIONAL")
+        if stop:  # a stop-loss buy triggers at or above its stop, a sell at or below
+            touch = self._touch(side, quote)
+            if (side == "BUY" and touch >= stop) or (side == "SELL" and touch <= stop):
+                raise BinanceError(400, -2010, "Order would trigger immediately.")
 
     def _lock_need(
-        self, side: str, order_type: str, price: Decimal, quantity: Decimal, quote: MarketQuote
+        self, side: str, order_type: str, price: Decimal, stop: Decimal, quote: MarketQuote
     ) -> tuple[str, Decimal]:
+        # the asset held and, for buys, the price the quote is held at
         if side == "SELL":
-            return self.market.base_asset, quantity
-        reference = self._touch(side, quote) if order_type == "MARKET" else price
-        return self.market.quote_asset, reference * quantity
+            return self.market.base_asset, Decimal(0)
+        if order_type == "MARKET":
+            return self.market.quote_asset, self._touch(side, quote)
+        return self.market.quote_asset, price or stop
 
     def _drain(self) -> None:
         while self._events:
@@ -523,7 +459,7 @@ class BinanceState:
             if order.type == "MARKET":
                 self.free[quote_asset] -= notional
             else:
-                release = min(order.locked, qty * order.price)
+                release = min(order.locked, qty * order.lock_price)
                 order.locked -= release
                 self.locked[quote_asset] -= release
                 self.free[quote_asset] += release - notional
@@ -592,7 +528,7 @@ class BinanceState:
                 "f": order.time_in_force,
                 "q": fmt(order.orig_qty),
                 "p": fmt(order.price),
-                "P": "0.00000000",
+                "P": fmt(order.stop_price),
                 "F": "0.00000000",
                 "g": -1,
                 "C": order.client_order_id if execution_type == "CANCELED" else "",

@@ -3,7 +3,8 @@ streams on one port, so alpaca-py works with every ``url_override`` pointed at i
 
 - Trading REST (``TradingClient(url_override="http://host:port")``): ``/v2/account``,
   ``/v2/orders`` (GET, POST with ``client_order_id``, DELETE), ``/v2/orders/{id}`` (GET,
-  DELETE), ``/v2/orders:by_client_order_id``, ``/v2/positions``, ``/v2/positions/{symbol}``,
+  DELETE), ``/v2/orders:by_client_order_id``, ``/v2/positions`` (GET, DELETE: close all),
+  ``/v2/positions/{symbol}`` (GET, DELETE: close),
   ``/v2/assets``, ``/v2/assets/{symbol}``, ``/v2/clock``.
 - Market data REST (``StockHistoricalDataClient(url_override=...)``): ``/v2/stocks/bars``,
   ``/v2/stocks/{symbol}/bars``, ``/v2/stocks/bars/latest``.
@@ -13,7 +14,8 @@ streams on one port, so alpaca-py works with every ``url_override`` pointed at i
   ``connected``, ``auth``, ``subscribe`` to ``bars``; msgpack when the client asks for it
   (alpaca-py does), JSON otherwise. Trades and quotes subscriptions are acknowledged but carry
   nothing: the bundled equity data are bars only.
-- Control: ``GET /_emulator/orders``, ``GET``/``POST /_emulator/faults``.
+- Control: ``GET /_emulator/orders`` (``?client_order_id=`` picks one client id),
+  ``GET``/``POST /_emulator/faults``.
 
 Every REST request needs ``APCA-API-KEY-ID`` and ``APCA-API-SECRET-KEY`` (401 otherwise);
 answers carry ``X-Ratelimit-Limit``, ``X-Ratelimit-Remaining`` and ``X-Ratelimit-Reset`` (200
@@ -231,11 +233,20 @@ class AlpacaEmulator:
                 return 204, None
         if path == "/v2/positions" and method == "GET":
             return 200, [state.position_json(s) for s in sorted(state.positions)]
-        if path.startswith("/v2/positions/") and method == "GET":
+        if path == "/v2/positions" and method == "DELETE":
+            if query.get("cancel_orders") == "true":
+                for open_order in [o for o in state.orders.values() if o.is_open]:
+                    state.cancel(open_order)
+            closed = [(s, self._close_position(s)) for s in sorted(state.positions)]
+            return 207, [{"symbol": s, "status": 200, "body": o.as_json()} for s, o in closed]
+        if path.startswith("/v2/positions/"):
             symbol = path.removeprefix("/v2/positions/")
             if symbol not in state.positions:
                 raise AlpacaError(404, 40410000, "position does not exist")
-            return 200, state.position_json(symbol)
+            if method == "GET":
+                return 200, state.position_json(symbol)
+            if method == "DELETE":
+                return 200, self._close_position(symbol).as_json()
         if path == "/v2/assets" and method == "GET":
             return 200, [self._asset(s) for s in self.market.symbols]
         if path.startswith("/v2/assets/") and method == "GET":
@@ -246,6 +257,13 @@ class AlpacaEmulator:
         if path.startswith("/v2/stocks/") and method == "GET":
             return 200, self._bars(path, query)
         raise AlpacaError(404, 40410000, "endpoint not found")
+
+    def _close_position(self, symbol: str) -> Any:
+        # closing a position is a market order for all of it (long only here)
+        qty = self.state.positions[symbol][0]
+        order = {"symbol": symbol, "qty": f"{qty:f}", "side": "sell", "type": "market",
+                 "time_in_force": "day"}  # fmt: skip
+        return self.state.submit(order)
 
     def _clock(self) -> dict[str, Any]:
         # The replay trades around the clock: the market is always open, the "session"
@@ -362,8 +380,12 @@ class AlpacaEmulator:
 
     # -- control ----------------------------------------------------------------------------------
 
-    async def _inspect_orders(self, _request: web.Request) -> web.Response:
-        return web.json_response(self.state.inspect())
+    async def _inspect_orders(self, request: web.Request) -> web.Response:
+        orders = self.state.inspect()
+        client_id = request.query.get("client_order_id")
+        if client_id is not None:
+            orders = [o for o in orders if o["client_order_id"] == client_id]
+        return web.json_response(orders)
 
     async def _get_faults(self, _request: web.Request) -> web.Response:
         return web.json_response(msgspec.structs.asdict(self.faults.config))

@@ -14,14 +14,15 @@ A client pointed at it by replacing scheme and host of every API URL works uncha
 - WebSocket ``/ws``, ``/ws/<stream>[/<stream>...]`` (raw messages) and
   ``/stream?streams=a/b`` (``{"stream", "data"}``), with ``SUBSCRIBE``, ``UNSUBSCRIBE``
   and ``LIST_SUBSCRIPTIONS`` frames; streams ``<symbol>@trade``, ``@aggTrade``,
-  ``@bookTicker``, ``@depth`` and ``@depth@100ms`` (diffs with ``U``/``u`` update ids that
-  continue the REST snapshot's ``lastUpdateId``), ``@kline_<interval>``; a listenKey as a
-  stream gives the user data.
+  ``@bookTicker``, ``@ticker`` and ``@miniTicker`` (once a second), ``@depth`` and
+  ``@depth@100ms`` (diffs with ``U``/``u`` update ids that continue the REST snapshot's
+  ``lastUpdateId``), ``@kline_<interval>``; a listenKey as a stream gives the user data.
 - WebSocket API ``/ws-api/v3``: ``userDataStream.subscribe.signature`` (what ccxt.pro uses for
   spot user data), ``userDataStream.unsubscribe``, ``ping``, ``time``; user data arrives as
   ``{"subscriptionId", "event"}`` (``executionReport``, ``outboundAccountPosition``).
 - Control: ``GET /_emulator/orders`` (every order received, with its client order id, status
-  and fills), ``GET``/``POST /_emulator/faults`` (read or change ``FaultConfig`` fields).
+  and fills; ``?clientOrderId=`` picks one client id), ``GET``/``POST /_emulator/faults``
+  (read or change ``FaultConfig`` fields).
 
 Security, errors and rate limits are Binance's (``_binance_auth``); the market is the bundled
 BTCUSDT recording looped on the clock (``_market``); orders match in tradeloop's simulated
@@ -51,8 +52,10 @@ from tradeloop.testing.emulators._binance_auth import (
     check_api_key,
     check_signed,
 )
-from tradeloop.testing.emulators._binance_rest import KLINE_INTERVALS_S, BinanceRest
-from tradeloop.testing.emulators._binance_state import BinanceError, BinanceState
+from tradeloop.testing.emulators._binance_market_rest import KLINE_INTERVALS_S
+from tradeloop.testing.emulators._binance_rest import BinanceRest
+from tradeloop.testing.emulators._binance_state import BinanceState
+from tradeloop.testing.emulators._binance_types import BinanceError
 from tradeloop.testing.emulators._faults import FaultConfig, Faults, replace_faults
 from tradeloop.testing.emulators._market import MarketQuote, MarketTrade, ReplayMarket
 from tradeloop.testing.emulators._server import EmulatorThread, serve_forever
@@ -91,6 +94,7 @@ class BinanceEmulatorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_un
 
 
 Handler = Callable[[dict[str, str], int], Any]
+Weight = int | Callable[[dict[str, str]], int]  # a request's weight, or how to work it out
 
 
 class BinanceEmulator:
@@ -123,9 +127,10 @@ class BinanceEmulator:
         self._pump_task: asyncio.Task[None] | None = None
         self._hanging: set[asyncio.Task[Any]] = set()  # requests never to be answered
         self._kline_sent: dict[str, tuple[int, ...]] = {}
+        self._ticker_second = -1
         self.state.listeners.append(self._on_user_event)
         self.state.on_quote(self.market.quote_at(start_ns))  # the book as the market opens
-        self.routes: dict[tuple[str, str], tuple[Handler, int, int, bool]] = {}
+        self.routes: dict[tuple[str, str], tuple[Handler, Weight, int, bool]] = {}
         self.rest.register(self._route)
         self._route("POST", "/api/v3/userDataStream", self._listen_key_new, 2, _USER_STREAM)
         self._route("PUT", "/api/v3/userDataStream", self._listen_key_keep, 2, _USER_STREAM)
@@ -139,7 +144,7 @@ class BinanceEmulator:
         method: str,
         path: str,
         handler: Handler,
-        weight: int,
+        weight: Weight,
         security: int,
         is_order: bool = False,
     ) -> None:
@@ -236,7 +241,8 @@ class BinanceEmulator:
         params.update(parse_qsl(raw_body, keep_blank_values=True))
         headers: dict[str, str] = {}
         try:
-            headers = self.limiter.spend(weight, is_order, now_ms)
+            cost = weight(params) if callable(weight) else weight
+            headers = self.limiter.spend(cost, is_order, now_ms)
         except RateLimitedError as limited:
             headers = limited.headers | {"Retry-After": str(limited.retry_after_s)}
             return self._error(limited.error, headers)
@@ -275,8 +281,12 @@ class BinanceEmulator:
 
     # -- control ----------------------------------------------------------------------------------
 
-    async def _inspect_orders(self, _request: web.Request) -> web.Response:
-        return web.json_response(self.state.inspect())
+    async def _inspect_orders(self, request: web.Request) -> web.Response:
+        orders = self.state.inspect()
+        client_id = request.query.get("clientOrderId")
+        if client_id is not None:
+            orders = [o for o in orders if o["clientOrderId"] == client_id]
+        return web.json_response(orders)
 
     async def _get_faults(self, _request: web.Request) -> web.Response:
         return web.json_response(_fault_dict(self.faults.config))
@@ -296,7 +306,12 @@ class BinanceEmulator:
     # -- WebSocket streams ------------------------------------------------------------------------
 
     async def _ws_raw(self, request: web.Request) -> web.WebSocketResponse:
-        streams = [s for s in request.match_info.get("streams", "").split("/") if s]
+        # ccxt.pro connects to /ws/<n> (a connection number, not a stream) and subscribes
+        streams = [
+            s
+            for s in request.match_info.get("streams", "").split("/")
+            if "@" in s or s in self.listen_keys
+        ]
         return await self._ws_session(request, streams, combined=False)
 
     async def _ws_combined(self, request: web.Request) -> web.WebSocketResponse:
@@ -488,6 +503,11 @@ class BinanceEmulator:
             messages.append((f"{lower}@depth", diff))
             messages.append((f"{lower}@depth@100ms", diff))
         wanted = set().union(*(s.streams for s in self.sessions))
+        if {f"{lower}@ticker", f"{lower}@miniTicker"} & wanted and now_ms // 1000 != (
+            self._ticker_second
+        ):  # Binance pushes the 24 h tickers once a second
+            self._ticker_second = now_ms // 1000
+            messages.extend(self._ticker_messages(now_ms))
         for stream in sorted(s for s in wanted if s.startswith(f"{lower}@kline_")):
             kline = self._kline_message(stream, now_ns)
             if kline is not None:
@@ -496,6 +516,23 @@ class BinanceEmulator:
             for stream, message in messages:
                 if stream in session.streams:
                     session.publish(stream, message)
+
+    def _ticker_messages(self, now_ms: int) -> list[tuple[str, Any]]:
+        symbol = self.market.symbol
+        lower = symbol.lower()
+        day = self.rest.ticker_24hr({"symbol": symbol}, now_ms)
+        mini = {"e": "24hrMiniTicker", "E": now_ms, "s": symbol, "c": day["lastPrice"],
+                "o": day["openPrice"], "h": day["highPrice"], "l": day["lowPrice"],
+                "v": day["volume"], "q": day["quoteVolume"]}  # fmt: skip
+        full = {"e": "24hrTicker", "E": now_ms, "s": symbol, "p": day["priceChange"],
+                "P": day["priceChangePercent"], "w": day["weightedAvgPrice"],
+                "x": day["prevClosePrice"], "c": day["lastPrice"], "Q": day["lastQty"],
+                "b": day["bidPrice"], "B": day["bidQty"], "a": day["askPrice"],
+                "A": day["askQty"], "o": day["openPrice"], "h": day["highPrice"],
+                "l": day["lowPrice"], "v": day["volume"], "q": day["quoteVolume"],
+                "O": day["openTime"], "C": day["closeTime"], "F": day["firstId"],
+                "L": day["lastId"], "n": day["count"]}  # fmt: skip
+        return [(f"{lower}@miniTicker", mini), (f"{lower}@ticker", full)]
 
     def _kline_message(self, stream: str, now_ns: int) -> dict[str, Any] | None:
         interval = stream.rsplit("_", 1)[1]

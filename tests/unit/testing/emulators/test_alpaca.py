@@ -90,6 +90,23 @@ def test_market_and_limit_orders_by_client_order_id(alpaca: EmulatorThread) -> N
     assert orders["alp-lmt-1"]["status"] == "canceled"
 
 
+def test_close_position_sells_the_whole_position(alpaca: EmulatorThread) -> None:
+    client = _trading(alpaca.url)
+    client.submit_order(
+        MarketOrderRequest(symbol="GOOG", qty=4, side=OrderSide.BUY,
+                           time_in_force=TimeInForce.DAY, client_order_id="alp-close-1")
+    )  # fmt: skip
+    assert client.get_open_position("GOOG").qty == "4"
+    closing = client.close_position("GOOG")
+    assert closing.side is OrderSide.SELL
+    assert closing.qty == "4"
+    assert closing.status is OrderStatus.FILLED
+    assert "GOOG" not in {p.symbol for p in client.get_all_positions()}
+    with pytest.raises(APIError) as missing:
+        client.get_open_position("GOOG")
+    assert missing.value.status_code == 404
+
+
 def test_errors_are_alpacas_codes(alpaca: EmulatorThread) -> None:
     with pytest.raises(APIError) as unauthorized:
         _trading(alpaca.url, secret="wrong").get_account()
@@ -112,8 +129,9 @@ def test_errors_are_alpacas_codes(alpaca: EmulatorThread) -> None:
                                time_in_force=TimeInForce.DAY)
         )  # fmt: skip
     assert bad_qty.value.status_code == 422
-    refused = [o for o in control(alpaca.url, "/_emulator/orders") if o["status"] == "rejected"]
-    assert "alp-big" in {o["client_order_id"] for o in refused}
+    [refused] = control(alpaca.url, "/_emulator/orders?client_order_id=alp-big")
+    assert refused["status"] == "rejected"
+    assert refused["error"] == {"code": 40310000, "message": "insufficient buying power"}
 
 
 def test_rate_limit_headers_and_429() -> None:
@@ -241,3 +259,22 @@ def test_clock_and_bar_shapes_match_alpacas_recorded_answers(alpaca: EmulatorThr
         assert isinstance(mine_bars["bars"]["SPY"][0][key], int | float) == isinstance(
             value, int | float
         ), key
+
+
+def test_reject_and_server_error_faults_reach_alpaca_py() -> None:
+    with start_alpaca_emulator(AlpacaEmulatorConfig()) as emulator:
+        client = _trading(emulator.url)
+        control(emulator.url, "/_emulator/faults", {"reject_probability": 1.0})
+        with pytest.raises(APIError) as rejected:
+            client.submit_order(
+                MarketOrderRequest(symbol="SPY", qty=1, side=OrderSide.BUY,
+                                   time_in_force=TimeInForce.DAY, client_order_id="alp-rej")
+            )  # fmt: skip
+        [record] = control(emulator.url, "/_emulator/orders?client_order_id=alp-rej")
+        control(emulator.url, "/_emulator/faults",
+                {"reject_probability": 0.0, "server_error_probability": 1.0})  # fmt: skip
+        with pytest.raises(APIError) as failed:
+            client.get_account()
+    assert rejected.value.status_code == 403
+    assert record["status"] == "rejected"
+    assert failed.value.status_code == 500

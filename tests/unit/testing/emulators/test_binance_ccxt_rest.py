@@ -157,3 +157,22 @@ def test_a_price_off_the_tick_is_a_filter_failure(emulator: EmulatorThread) -> N
 
     with pytest.raises(ccxt.InvalidOrder, match="PRICE_FILTER"):
         run(_with_client(emulator.url, body))
+
+
+def test_a_stop_loss_limit_order_rests_until_cancelled(emulator: EmulatorThread) -> None:
+    async def body(exchange: Any) -> Any:
+        book = await exchange.fetch_order_book("BTC/USDT")
+        stop = round(book["bids"][0][0] * 0.5, 2)
+        placed = await exchange.create_order(
+            "BTC/USDT", "limit", "sell", 0.01, round(stop * 0.99, 2),
+            params={"stopLossPrice": stop, "clientOrderId": "rest-stop-1"},
+        )  # fmt: skip
+        fetched = await exchange.fetch_order(placed["id"], "BTC/USDT")
+        canceled = await exchange.cancel_order(placed["id"], "BTC/USDT")
+        return stop, fetched, canceled
+
+    stop, fetched, canceled = run(_with_client(emulator.url, body))
+    assert fetched["status"] == "open"
+    assert fetched["info"]["type"] == "STOP_LOSS_LIMIT"
+    assert fetched["triggerPrice"] == stop
+    assert canceled["status"] == "canceled"

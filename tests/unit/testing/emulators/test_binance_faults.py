@@ -155,8 +155,9 @@ def test_a_timed_out_order_was_still_carried_out(fresh: EmulatorThread) -> None:
 
     with pytest.raises(ccxt.RequestTimeout):
         run(body())
-    orders = {o["clientOrderId"]: o for o in control(fresh.url, "/_emulator/orders")}
-    assert orders["lost-ack-1"]["status"] == "FILLED"
+    [order] = control(fresh.url, "/_emulator/orders?clientOrderId=lost-ack-1")
+    assert order["status"] == "FILLED"
+    assert len(order["fills"]) >= 1
 
 
 def test_reject_fault_refuses_valid_orders_and_records_them(fresh: EmulatorThread) -> None:
@@ -180,7 +181,10 @@ def test_reject_fault_refuses_valid_orders_and_records_them(fresh: EmulatorThrea
 
 
 def test_partial_fills_fill_a_market_order_quote_by_quote() -> None:
-    config = BinanceEmulatorConfig(faults=FaultConfig(partial_fills=True))
+    # 50 BTC is more than any quote of the recording shows (at most 14.7 BTC)
+    config = BinanceEmulatorConfig(
+        faults=FaultConfig(partial_fills=True), balances={"BTC": "0", "USDT": "10000000"}
+    )
     with start_binance_emulator(config) as emulator:
 
         async def body() -> Any:
@@ -188,7 +192,7 @@ def test_partial_fills_fill_a_market_order_quote_by_quote() -> None:
             try:
                 await exchange.load_markets()
                 placed = await exchange.create_order(
-                    "BTC/USDT", "market", "buy", 1.0, params={"clientOrderId": "part-1"}
+                    "BTC/USDT", "market", "buy", 50.0, params={"clientOrderId": "part-1"}
                 )
                 await asyncio.sleep(2.0)
                 later = await exchange.fetch_order(placed["id"], "BTC/USDT")
@@ -276,3 +280,37 @@ def test_fault_draws_are_deterministic_given_the_seed() -> None:
     assert draws == [(second.roll("ws_drop_probability"), second.delay_s()) for _ in range(50)]
     other = Faults(FaultConfig(ws_drop_probability=0.5, latency_jitter_ms=10.0, seed=43), "binance")
     assert draws != [(other.roll("ws_drop_probability"), other.delay_s()) for _ in range(50)]
+
+
+@pytest.mark.slow
+def test_ccxt_pro_sees_a_dropped_socket_as_a_network_error(fresh: EmulatorThread) -> None:
+    control(fresh.url, "/_emulator/faults", {"ws_disconnect_probability": 1.0})
+
+    async def body() -> None:
+        exchange = client(fresh.url, pro=True)
+        try:
+            await exchange.watch_trades("BTC/USDT")
+        finally:
+            await exchange.close()
+
+    with pytest.raises(ccxt.NetworkError):
+        run(body())
+
+
+def test_depth_weight_grows_with_its_limit(fresh: EmulatorThread) -> None:
+    first = raw(fresh.url, "GET", "/api/v3/depth", {"symbol": "BTCUSDT", "limit": 1000})
+    second = raw(fresh.url, "GET", "/api/v3/depth", {"symbol": "BTCUSDT", "limit": 50})
+    assert first[1]["X-MBX-USED-WEIGHT-1M"] == "50"  # the emulator's first request
+    assert second[1]["X-MBX-USED-WEIGHT-1M"] in ("55", "5")  # "5": a new minute began
+
+
+def test_two_emulators_with_one_seed_fail_the_same_requests() -> None:
+    faults = FaultConfig(rate_limit_probability=0.3, server_error_probability=0.2, seed=7)
+
+    def statuses() -> list[int]:
+        with start_binance_emulator(BinanceEmulatorConfig(faults=faults)) as emulator:
+            return [raw(emulator.url, "GET", "/api/v3/ping")[0] for _ in range(30)]
+
+    first, second = statuses(), statuses()
+    assert first == second
+    assert {200, 429, 503} <= set(first)

@@ -9,7 +9,7 @@ both have a value; the paths where only one side has a value are listed per case
 reason. The recorded symbols (LTCUSDT, SOLUSDT) are rewritten to BTCUSDT, the emulator's
 one market, so ccxt resolves them to the same market.
 
-WebSocket frames: the recorded spot frames (trade, bookTicker, depthUpdate, kline,
+WebSocket frames: the recorded spot frames (trade, bookTicker, depthUpdate, kline, 24hrMiniTicker,
 executionReport, the user-data subscription answer) and the emulator's frames of the same
 streams must have the same keys and JSON types; trades and execution reports also go through
 ccxt.pro's own parsers (``parse_ws_trade``, ``parse_ws_order``) and are compared likewise.
@@ -237,10 +237,11 @@ def test_stream_frames_have_the_recorded_fields_and_types(emulator: EmulatorThre
             await socket.send_json(
                 {"method": "SUBSCRIBE", "id": 1,
                  "params": ["btcusdt@trade", "btcusdt@bookTicker", "btcusdt@depth@100ms",
-                            "btcusdt@kline_1m"]}
+                            "btcusdt@kline_1m", "btcusdt@miniTicker"]}
             )  # fmt: skip
             frames["ack"] = json.loads((await socket.receive(timeout=10)).data)
-            while {"trade", "bookTicker", "depthUpdate", "kline"} - set(frames):
+            wanted = {"trade", "bookTicker", "depthUpdate", "kline", "24hrMiniTicker"}
+            while wanted - set(frames):
                 message = json.loads((await socket.receive(timeout=20)).data)
                 frames.setdefault(message.get("e", "bookTicker"), message)
         return frames
@@ -254,6 +255,7 @@ def test_stream_frames_have_the_recorded_fields_and_types(emulator: EmulatorThre
             "watchOrderBook", "spot orderbook from rest snapshot and two depth deltas"
         )[1],
         "kline": _ws_messages("watchOHLCV", "spot ohlcv 1m")[1],
+        "24hrMiniTicker": _ws_messages("watchTicker", "spot ticker")[1],
     }
     for name, message in recorded.items():
         assert _raw_kinds(frames[name]) == _raw_kinds(message), name
