@@ -77,8 +77,40 @@ def run_session_command(
         out.print(f"journal: {result.journal_path}", highlight=False)
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``shadow`` and ``live`` to ``app``."""
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    """Add ``shadow`` and ``live`` to ``app`` and ``live`` to ``bench_app``."""
+
+    @bench_app.command("live")
+    def bench_live_command(
+        messages: Annotated[
+            int, typer.Option(help="Trade ticks through the inbox for the throughput figure.")
+        ] = 200_000,
+        orders: Annotated[int, typer.Option(help="Orders timed for tick-to-order.")] = 2_000,
+        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+    ) -> None:
+        """Time the live loop: inbox throughput and tick-to-order latency (journal on)."""
+        from tradeloop.bench.live import bench_live
+
+        with user_errors():
+            if not 1_000 <= messages <= 100_000_000:
+                raise ConfigError(f"--messages {messages} must be between 1,000 and 100,000,000")
+            if not 10 <= orders <= 1_000_000:
+                raise ConfigError(f"--orders {orders} must be between 10 and 1,000,000")
+        result = bench_live(messages, orders)
+        if as_json:
+            print(json.dumps(result))
+            return
+        inbox, latency = result["inbox"], result["tick_to_order"]
+        out.print(
+            f"inbox: {inbox['messages_per_s']:,} messages/s ({inbox['messages']:,} in "
+            f"{inbox['seconds']:.2f} s, each journaled)",
+            highlight=False,
+        )
+        out.print(
+            f"tick to order: p50 {latency['p50_us']:,.1f} µs, p99 {latency['p99_us']:,.1f} µs "
+            f"({latency['orders']:,} orders, journal-before-send included)",
+            highlight=False,
+        )
 
     @app.command()
     def shadow(

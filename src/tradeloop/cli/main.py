@@ -562,6 +562,7 @@ BENCH_SUITE: tuple[tuple[str, list[str]], ...] = (
     ("sma multi", ["bench", "sma", "--multi", "--json"]),
     ("pipeline demo", ["bench", "pipeline", "--workload", "demo", "--json"]),
     ("pipeline multi", ["bench", "pipeline", "--workload", "multi", "--json"]),
+    ("live loop", ["bench", "live", "--json"]),
 )
 
 

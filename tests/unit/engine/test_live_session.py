@@ -45,8 +45,13 @@ def emulator() -> Iterator[str]:
 def _config(tmp_path: Path, mode: str, url: str) -> Path:
     text = (EXAMPLES / f"binance_{mode}.toml").read_text()
     text = text.replace("http://127.0.0.1:8765", url)
-    text = text.replace('starting_cash = "100000"', f'starting_cash = "100000"\noutput_dir = "{tmp_path / "runs"}"')
-    text = text.replace('class = "strategies/flipper.py:Flipper"', f'class = "{EXAMPLES / "strategies" / "flipper.py"}:Flipper"')
+    text = text.replace(
+        'starting_cash = "100000"', f'starting_cash = "100000"\noutput_dir = "{tmp_path / "runs"}"'
+    )
+    text = text.replace(
+        'class = "strategies/flipper.py:Flipper"',
+        f'class = "{EXAMPLES / "strategies" / "flipper.py"}:Flipper"',
+    )
     text = text.replace("every = 20", "every = 5")
     path = tmp_path / f"binance_{mode}.toml"
     path.write_text(text)
