@@ -22,10 +22,11 @@ Steps of an order:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 from tradeloop.bus.inbox import InboxPort
@@ -247,7 +248,23 @@ class CcxtExecutionClient:
                 )
             )  # fmt: skip
             return
-        loop.spawn(self._submit(command))
+        self._spawn(loop, f"submit client_order_id={order.client_order_id}", self._submit(command))
+
+    def _spawn(self, loop: LoopThread, what: str, coroutine: Coroutine[Any, Any, None]) -> None:
+        # A command runs on the loop; an unexpected failure in it becomes an error alert.
+        future = loop.spawn(coroutine)
+
+        def check(done: concurrent.futures.Future[Any]) -> None:
+            if done.cancelled():
+                return
+            error = done.exception()
+            if error is not None:
+                text = repr(error)
+                if self.credentials is not None:
+                    text = self.credentials.scrub(text)
+                self._alert("error", f"{self.venue} {what} failed unexpectedly: {text}")
+
+        future.add_done_callback(check)
 
     async def _submit(self, command: SubmitOrder) -> None:
         order = command.order
@@ -285,9 +302,9 @@ class CcxtExecutionClient:
                 try:
                     found = await self._lookup(state.symbol, cid)
                 except Exception as error:
-                    if not is_transient(self.config.exchange, error):
-                        raise
                     last_error = str(self._error(error))
+                    if not is_transient(self.config.exchange, error):
+                        break  # the order's fate stays unknown: never resend blindly
                     continue
                 if found is not None:
                     self.book.on_order(found, immediate=True)
@@ -332,7 +349,8 @@ class CcxtExecutionClient:
 
     def cancel_order(self, command: CancelOrder) -> None:
         """Ask the venue to cancel an order (``OrderCanceled`` or ``OrderCancelRejected``)."""
-        self._running_loop().spawn(self._cancel(command))
+        what = f"cancel client_order_id={command.client_order_id}"
+        self._spawn(self._running_loop(), what, self._cancel(command))
 
     async def _cancel(self, command: CancelOrder) -> None:
         state = self.book.get(command.client_order_id)
@@ -364,7 +382,8 @@ class CcxtExecutionClient:
     def modify_order(self, command: ModifyOrder) -> None:
         """Ask the venue to modify an order with ccxt's ``edit_order`` (``OrderUpdated`` or
         ``OrderModifyRejected``)."""
-        self._running_loop().spawn(self._modify(command))
+        what = f"modify client_order_id={command.client_order_id}"
+        self._spawn(self._running_loop(), what, self._modify(command))
 
     async def _modify(self, command: ModifyOrder) -> None:
         state = self.book.get(command.client_order_id)
