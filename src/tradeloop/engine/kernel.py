@@ -71,6 +71,7 @@ from tradeloop.model.instruments import Instrument
 from tradeloop.model.orders import Order
 from tradeloop.model.position import Position
 from tradeloop.portfolio.accounting import FxConverter, Portfolio
+from tradeloop.portfolio.fx import InstrumentMarkFx
 from tradeloop.risk.engine import RiskConfig, RiskEngine
 from tradeloop.strategy.base import Strategy
 from tradeloop.venues.sim.config import SimVenueConfig
@@ -171,7 +172,14 @@ class Kernel:
         self.order_id_scope = order_id_scope
         self.instruments = dict(instruments)
         self.bus = MessageBus()
-        self.portfolio = Portfolio(clock, self.bus, journal, self.instruments, starting_cash, fx=fx)
+        # Without a converter, amounts in another currency (a fee in the asset bought) are
+        # valued at the marks of the run's own instruments.
+        marks_fx = InstrumentMarkFx(self.instruments) if fx is None else None
+        self.portfolio = Portfolio(
+            clock, self.bus, journal, self.instruments, starting_cash, fx=fx or marks_fx
+        )
+        if marks_fx is not None:
+            marks_fx.bind(self.portfolio.mark_price)
         self.order_manager = OrderManager(
             clock, self.bus, journal, self.instruments, self.portfolio.mark_price
         )

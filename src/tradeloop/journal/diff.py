@@ -355,9 +355,8 @@ def _unfinished(
         status = run_status(path)
         if status.state == "completed":
             continue
-        # killed/running: its journal ran out at the divergence; failed/stopped: it diverges
-        # at (or right before) its RunEnded record, its last
-        if (status.has_ended and prefix >= count - 1) or (not status.has_ended and prefix == count):
+        # its journal (RunEnded left out) ran out where the two part
+        if prefix == count:
             return (
                 f"{status.describe(f'{name} ({os.path.dirname(path)})')}; the two runs agree "
                 f"record for record up to there ({prefix:,} records)"
@@ -390,6 +389,10 @@ def diff_runs(
     if any(r.type == _RECEIVED for r in rows_a) or any(r.type == _RECEIVED for r in rows_b):
         rows_a = [r for r in rows_a if r.type != _RECEIVED]
         rows_b = [r for r in rows_b if r.type != _RECEIVED]
+    # How each run ended is said apart (``run_status``), not compared as a decision: a session
+    # ended by --for and its replay ended by the data's end made the same decisions.
+    rows_a = [r for r in rows_a if r.type != "RunEnded"]
+    rows_b = [r for r in rows_b if r.type != "RunEnded"]
     differences = manifest_differences(manifest_a, manifest_b)
     prefix, divergence = _first_divergence(rows_a, rows_b, ignore_timestamps)
     decision_divergence = None

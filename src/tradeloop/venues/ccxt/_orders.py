@@ -19,7 +19,7 @@ import msgspec
 from tradeloop.bus.inbox import InboxPort
 from tradeloop.core.fixed import Price
 from tradeloop.model.commands import CancelOrder
-from tradeloop.model.enums import LiquiditySide, OrderType, TimeInForce
+from tradeloop.model.enums import LiquiditySide, OrderSide, OrderType, TimeInForce
 from tradeloop.model.events import (
     ExternalFillRecorded,
     OrderAccepted,
@@ -85,9 +85,13 @@ def order_request(
             return None, "post-only needs a limit order"
         params["postOnly"] = True
     if order.is_reduce_only:
-        if market_type == "spot":
-            return None, "reduce-only needs a derivatives (swap) market; this one is spot"
-        params["reduceOnly"] = True
+        if market_type != "spot":
+            params["reduceOnly"] = True
+        elif order.side is OrderSide.BUY:
+            return None, "a reduce-only buy on a spot market: spot holds no short to reduce"
+        # A spot sell can only reduce what is held, and tradeloop's risk engine checked before
+        # it left that it does not exceed the position: the flag, which spot venues refuse,
+        # is not sent (close_position works on spot as on derivatives).
     request = OrderRequest(
         symbol=symbol,
         type="limit" if is_limit else "market",
