@@ -7,6 +7,17 @@ year). See :mod:`tradeloop.options.european` for the conventions shared by the p
 """
 
 from tradeloop.options._inputs import OptionInputError, Reason
+from tradeloop.options.american import AmericanGreeks, american_greeks, american_price
 from tradeloop.options.european import Greeks, greeks, implied_vol, price
 
-__all__ = ["Greeks", "OptionInputError", "Reason", "greeks", "implied_vol", "price"]
+__all__ = [
+    "AmericanGreeks",
+    "Greeks",
+    "OptionInputError",
+    "Reason",
+    "american_greeks",
+    "american_price",
+    "greeks",
+    "implied_vol",
+    "price",
+]

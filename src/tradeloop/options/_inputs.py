@@ -40,7 +40,9 @@ class Reason(IntEnum):
     volatility is not determined);
     ``NOT_CONVERGED`` the solver stopped without converging (a bug: please report it);
     ``NON_POSITIVE_PRICE`` a price <= 0; ``PRICE_UNDERFLOW`` a time value so small (normalised
-    below 1e-300) that underflow has taken its digits, so it does not determine a volatility.
+    below 1e-300) that underflow has taken its digits, so it does not determine a volatility;
+    ``TREE_PROBABILITY`` a binomial tree's up probability is outside (0, 1) (too few steps for
+    the rates and vol).
     """
 
     OK = kernels.OK
@@ -55,6 +57,7 @@ class Reason(IntEnum):
     NOT_CONVERGED = kernels.NOT_CONVERGED
     NON_POSITIVE_PRICE = kernels.NON_POSITIVE_PRICE
     PRICE_UNDERFLOW = kernels.PRICE_UNDERFLOW
+    TREE_PROBABILITY = kernels.TREE_PROBABILITY
 
 
 _RULES = {
@@ -69,6 +72,7 @@ _RULES = {
     Reason.NOT_CONVERGED: "the solver did not converge",
     Reason.NON_POSITIVE_PRICE: "price must be > 0",
     Reason.PRICE_UNDERFLOW: "the time value underflows double precision (normalised < 1e-300)",
+    Reason.TREE_PROBABILITY: "the tree's up probability must be in (0, 1): use more steps",
 }
 
 
