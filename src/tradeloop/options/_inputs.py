@@ -92,9 +92,10 @@ def option_signs(option_type: ArrayLike) -> NDArray[np.int8]:
     """
     types = np.asarray(option_type)
     if types.dtype.kind in "iu":
-        if not np.isin(types, (1, -1)).all():
+        if not ((types == 1) | (types == -1)).all():
             raise OptionInputError("option_type codes must be +1 (call) or -1 (put)")
-        return types.astype(np.int8)
+        codes: NDArray[np.int8] = types if types.dtype == np.int8 else types.astype(np.int8)
+        return codes
     if types.dtype.kind not in "UO":
         raise OptionInputError(f"option_type {option_type!r} must be 'call' or 'put'")
     is_call = types == "call"

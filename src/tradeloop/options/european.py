@@ -52,7 +52,8 @@ class Greeks(Generic[ValueT]):
     (vomma) d2V/dsigma2, ``charm`` d(delta)/d(calendar time), ``veta`` d(vega)/d(calendar
     time). Third order: ``speed`` d3V/dS3, ``zomma`` d(gamma)/dsigma, ``color``
     d(gamma)/d(calendar time), ``ultima`` d3V/dsigma3. With ``order`` < 3 the fields above
-    the order asked for are NaN (``gamma`` comes with ``order=1``: it costs nothing more).
+    the order asked for are NaN (one shared read-only array; ``gamma`` comes with
+    ``order=1``: it costs nothing more).
     """
 
     price: ValueT
@@ -244,15 +245,18 @@ def greeks(
     signs = option_signs(option_type)
     shape, flat_signs, (s, k, tt, rr, qq, vol) = broadcast(signs, spot, strike, t, r, q, sigma)
     n = s.shape[0]
-    out = np.empty((kernels.N_GREEKS, n))
     computed = {1: 8, 2: 12, 3: kernels.N_GREEKS}[order]
-    out[computed:] = np.nan
+    out = np.empty((computed, n))
     reason = np.empty(n, dtype=np.int8)
     kernels.greeks_kernel(code, flat_signs, s, k, tt, rr, qq, vol, out, reason, order)
     if is_scalar_call(spot, strike, t, r, q, sigma, option_type):
         raise_for(int(reason[0]), _names(spot, strike, t, r, q, sigma=sigma))
-        return Greeks(*(float(row[0]) for row in out))
-    return Greeks(*(row.reshape(shape) for row in out))
+        values = [float(row[0]) for row in out] + [np.nan] * (kernels.N_GREEKS - computed)
+        return Greeks(*values)
+    # the orders not asked for share one read-only NaN view: no memory, no writes
+    skipped = np.broadcast_to(np.nan, shape)
+    rows = [row.reshape(shape) for row in out] + [skipped] * (kernels.N_GREEKS - computed)
+    return Greeks(*rows)
 
 
 @overload

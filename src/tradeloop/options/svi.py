@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -118,35 +119,54 @@ class SurfaceFit:
     skipped: dict[str, str] = field(default_factory=dict)  # expiry -> why it was not fitted
 
 
+@numba.njit(cache=True, fastmath=False, nogil=True)
 def _profile(k: FloatArray, w: FloatArray, weight2: FloatArray, m: FloatArray,
              sigma: FloatArray) -> tuple[FloatArray, FloatArray]:  # fmt: skip
     # For each candidate (m, sigma) the model a + d y + c z (y = k - m, z = sqrt(y^2 +
-    # sigma^2)) is linear: solve its weighted normal equations at once for all candidates.
-    y = k[None, :] - m[:, None]
-    z = np.sqrt(y * y + (sigma * sigma)[:, None])
-    ones = np.ones_like(y)
-    columns = (ones, y, z)
-    normal = np.empty((m.shape[0], 3, 3))
-    rhs = np.empty((m.shape[0], 3))
-    for i, left in enumerate(columns):
-        rhs[:, i] = (left * weight2 * w).sum(axis=1)
-        for j, right in enumerate(columns[: i + 1]):
-            normal[:, i, j] = normal[:, j, i] = (left * weight2 * right).sum(axis=1)
-    normal += np.eye(3)[None] * 1e-14 * np.trace(normal, axis1=1, axis2=2)[:, None, None]
-    coefficients = np.linalg.solve(normal, rhs[:, :, None])[:, :, 0]
-    a, d, c = coefficients[:, 0], coefficients[:, 1], coefficients[:, 2]
-    fitted = a[:, None] + d[:, None] * y + c[:, None] * z
-    cost = ((fitted - w) ** 2 * weight2).sum(axis=1)
-    # b = c >= 0, |rho| = |d / c| < 1, minimum variance a + sigma sqrt(c^2 - d^2) >= 0, and
-    # Roger Lee's moment bound on the wings' slopes: b (1 + |rho|) <= 2
-    valid = (
-        (c > 0)
-        & (np.abs(d) < c)
-        & (c + np.abs(d) <= 2.0)
-        & (a + sigma * np.sqrt(np.maximum(c * c - d * d, 0)) >= 0)
-    )
-    costs: FloatArray = np.where(valid, cost, np.inf)
-    return costs, coefficients.astype(np.float64)
+    # sigma^2)) is linear: solve its 3x3 weighted normal equations (Cramer's rule), then
+    # score it. Invalid candidates cost inf: b = c >= 0, |rho| = |d / c| < 1, Lee's wing
+    # bound b (1 + |rho|) <= 2, minimum variance a + sigma sqrt(c^2 - d^2) >= 0.
+    count = m.shape[0]
+    costs = np.full(count, np.inf)
+    coefficients = np.zeros((count, 3))
+    for p in range(count):
+        s0 = sy = sz = syy = syz = szz = rw = ryw = rzw = 0.0
+        for i in range(k.shape[0]):
+            y = k[i] - m[p]
+            z = math.sqrt(y * y + sigma[p] * sigma[p])
+            wt = weight2[i]
+            s0 += wt
+            sy += wt * y
+            sz += wt * z
+            syy += wt * y * y
+            syz += wt * y * z
+            szz += wt * z * z
+            rw += wt * w[i]
+            ryw += wt * y * w[i]
+            rzw += wt * z * w[i]
+        det = s0 * (syy * szz - syz * syz) - sy * (sy * szz - syz * sz) + sz * (sy * syz - syy * sz)
+        if not abs(det) > 1e-300:
+            continue
+        a = (rw * (syy * szz - syz * syz) - sy * (ryw * szz - syz * rzw)
+             + sz * (ryw * syz - syy * rzw)) / det  # fmt: skip
+        d = (s0 * (ryw * szz - rzw * syz) - rw * (sy * szz - syz * sz)
+             + sz * (sy * rzw - ryw * sz)) / det  # fmt: skip
+        c = (s0 * (syy * rzw - syz * ryw) - sy * (sy * rzw - ryw * sz)
+             + rw * (sy * syz - syy * sz)) / det  # fmt: skip
+        if not (c > 0.0 and abs(d) < c and c + abs(d) <= 2.0):
+            continue
+        if a + sigma[p] * math.sqrt(max(c * c - d * d, 0.0)) < 0.0:
+            continue
+        cost = 0.0
+        for i in range(k.shape[0]):
+            y = k[i] - m[p]
+            residual = a + d * y + c * math.sqrt(y * y + sigma[p] * sigma[p]) - w[i]
+            cost += weight2[i] * residual * residual
+        costs[p] = cost
+        coefficients[p, 0] = a
+        coefficients[p, 1] = d
+        coefficients[p, 2] = c
+    return costs, coefficients
 
 
 def fit_svi(
