@@ -286,29 +286,44 @@ def bjerksund_stensland_one(sign: int, spot: float, strike: float, t: float, r: 
     return max(value, _generalised_bsm(sign, spot, strike, t, r, b, sigma))
 
 
+@numba.njit(cache=True, fastmath=False, nogil=True)
+def _american_at(i: int, method: int, sign: np.ndarray, spot: np.ndarray, strike: np.ndarray,
+                 t: np.ndarray, r: np.ndarray, q: np.ndarray, sigma: np.ndarray, steps: int,
+                 out: np.ndarray, reason: np.ndarray) -> None:  # fmt: skip
+    # out rows: price, delta, gamma, theta (the last three from trees only, else nan)
+    code = check_inputs(MODEL_BSM, spot[i], strike[i], t[i], r[i], q[i], sigma[i])
+    if code == OK:
+        if method == METHOD_CRR or method == METHOD_LEISEN_REIMER:  # noqa: SIM109 (Numba)
+            code = _tree(sign[i], spot[i], strike[i], t[i], r[i], q[i], sigma[i], steps,
+                         method == METHOD_LEISEN_REIMER, out, i)  # fmt: skip
+        else:
+            if method == METHOD_BAW:
+                value = baw_one(sign[i], spot[i], strike[i], t[i], r[i], q[i], sigma[i])
+            else:
+                value = bjerksund_stensland_one(
+                    sign[i], spot[i], strike[i], t[i], r[i], q[i], sigma[i]
+                )
+            out[0, i] = value
+            out[1, i] = np.nan
+            out[2, i] = np.nan
+            out[3, i] = np.nan
+    reason[i] = code
+    if code != OK:
+        for row in range(4):
+            out[row, i] = np.nan
+
+
 @numba.njit(cache=True, fastmath=False, nogil=True, parallel=True)
 def american_kernel(method: int, sign: np.ndarray, spot: np.ndarray, strike: np.ndarray,
                     t: np.ndarray, r: np.ndarray, q: np.ndarray, sigma: np.ndarray, steps: int,
                     out: np.ndarray, reason: np.ndarray) -> None:  # fmt: skip
-    # out rows: price, delta, gamma, theta (the last three from trees only, else nan)
     for i in prange(out.shape[1]):
-        code = check_inputs(MODEL_BSM, spot[i], strike[i], t[i], r[i], q[i], sigma[i])
-        if code == OK:
-            if method in (METHOD_CRR, METHOD_LEISEN_REIMER):
-                code = _tree(sign[i], spot[i], strike[i], t[i], r[i], q[i], sigma[i], steps,
-                             method == METHOD_LEISEN_REIMER, out, i)  # fmt: skip
-            else:
-                if method == METHOD_BAW:
-                    value = baw_one(sign[i], spot[i], strike[i], t[i], r[i], q[i], sigma[i])
-                else:
-                    value = bjerksund_stensland_one(
-                        sign[i], spot[i], strike[i], t[i], r[i], q[i], sigma[i]
-                    )
-                out[0, i] = value
-                out[1, i] = np.nan
-                out[2, i] = np.nan
-                out[3, i] = np.nan
-        reason[i] = code
-        if code != OK:
-            for row in range(4):
-                out[row, i] = np.nan
+        _american_at(i, method, sign, spot, strike, t, r, q, sigma, steps, out, reason)
+
+
+@numba.njit(cache=True, fastmath=False, nogil=True)
+def american_serial(method: int, sign: np.ndarray, spot: np.ndarray, strike: np.ndarray,
+                    t: np.ndarray, r: np.ndarray, q: np.ndarray, sigma: np.ndarray, steps: int,
+                    out: np.ndarray, reason: np.ndarray) -> None:  # fmt: skip
+    for i in range(out.shape[1]):
+        _american_at(i, method, sign, spot, strike, t, r, q, sigma, steps, out, reason)

@@ -232,3 +232,13 @@ def implied_vol_kernel(model: int, sign: np.ndarray, price: np.ndarray, spot: np
         vol, code = implied_vol_one(model, sign[i], price[i], spot[i], strike[i], t[i], r[i], q[i])
         out[i] = vol
         reason[i] = code
+
+
+@numba.njit(cache=True, fastmath=False, nogil=True)
+def implied_vol_serial(model: int, sign: np.ndarray, price: np.ndarray, spot: np.ndarray,
+                       strike: np.ndarray, t: np.ndarray, r: np.ndarray, q: np.ndarray,
+                       out: np.ndarray, reason: np.ndarray) -> None:  # fmt: skip
+    for i in range(out.shape[0]):
+        vol, code = implied_vol_one(model, sign[i], price[i], spot[i], strike[i], t[i], r[i], q[i])
+        out[i] = vol
+        reason[i] = code

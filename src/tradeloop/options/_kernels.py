@@ -36,6 +36,10 @@ NON_POSITIVE_PRICE = 10
 PRICE_UNDERFLOW = 11
 TREE_PROBABILITY = 12
 
+# Below this many contracts the serial twin of a kernel runs: waking the thread pool costs
+# more than it saves, and far more when other processes hold the cores.
+PARALLEL_MIN = 20_000
+
 # Rows of the Greeks output, in this order.
 GREEK_NAMES = (
     "price",
@@ -120,17 +124,32 @@ def price_one(model: int, sign: int, spot: float, strike: float, t: float, r: fl
     return sign * discount * (forward * norm_cdf(sign * d1) - strike * norm_cdf(sign * d2))
 
 
+@numba.njit(cache=True, fastmath=False, nogil=True)
+def _price_at(i: int, model: int, sign: np.ndarray, spot: np.ndarray, strike: np.ndarray,
+              t: np.ndarray, r: np.ndarray, q: np.ndarray, sigma: np.ndarray, out: np.ndarray,
+              reason: np.ndarray) -> None:  # fmt: skip
+    code = check_inputs(model, spot[i], strike[i], t[i], r[i], q[i], sigma[i])
+    reason[i] = code
+    if code != OK:
+        out[i] = np.nan
+    else:
+        out[i] = price_one(model, sign[i], spot[i], strike[i], t[i], r[i], q[i], sigma[i])
+
+
 @numba.njit(cache=True, fastmath=False, nogil=True, parallel=True)
 def price_kernel(model: int, sign: np.ndarray, spot: np.ndarray, strike: np.ndarray,
                  t: np.ndarray, r: np.ndarray, q: np.ndarray, sigma: np.ndarray,
                  out: np.ndarray, reason: np.ndarray) -> None:  # fmt: skip
     for i in prange(out.shape[0]):
-        code = check_inputs(model, spot[i], strike[i], t[i], r[i], q[i], sigma[i])
-        reason[i] = code
-        if code != OK:
-            out[i] = np.nan
-        else:
-            out[i] = price_one(model, sign[i], spot[i], strike[i], t[i], r[i], q[i], sigma[i])
+        _price_at(i, model, sign, spot, strike, t, r, q, sigma, out, reason)
+
+
+@numba.njit(cache=True, fastmath=False, nogil=True)
+def price_serial(model: int, sign: np.ndarray, spot: np.ndarray, strike: np.ndarray,
+                 t: np.ndarray, r: np.ndarray, q: np.ndarray, sigma: np.ndarray,
+                 out: np.ndarray, reason: np.ndarray) -> None:  # fmt: skip
+    for i in range(out.shape[0]):
+        _price_at(i, model, sign, spot, strike, t, r, q, sigma, out, reason)
 
 
 @numba.njit(cache=True, fastmath=False, nogil=True)
@@ -232,20 +251,34 @@ def normal_greeks(sign: int, spot: float, strike: float, t: float, r: float, q: 
     out[15, i] = vega * d * d * (d * d - 3.0) / (sigma * sigma)
 
 
+@numba.njit(cache=True, fastmath=False, nogil=True)
+def _greeks_at(i: int, model: int, sign: np.ndarray, spot: np.ndarray, strike: np.ndarray,
+               t: np.ndarray, r: np.ndarray, q: np.ndarray, sigma: np.ndarray, out: np.ndarray,
+               reason: np.ndarray, order: int) -> None:  # fmt: skip
+    code = check_inputs(model, spot[i], strike[i], t[i], r[i], q[i], sigma[i])
+    reason[i] = code
+    if code != OK:
+        for row in range(out.shape[0]):
+            out[row, i] = np.nan
+    elif model == MODEL_BACHELIER:
+        normal_greeks(sign[i], spot[i], strike[i], t[i], r[i], q[i], sigma[i], out, i, order)
+    else:
+        lognormal_greeks(
+            model, sign[i], spot[i], strike[i], t[i], r[i], q[i], sigma[i], out, i, order
+        )
+
+
 @numba.njit(cache=True, fastmath=False, nogil=True, parallel=True)
 def greeks_kernel(model: int, sign: np.ndarray, spot: np.ndarray, strike: np.ndarray,
                   t: np.ndarray, r: np.ndarray, q: np.ndarray, sigma: np.ndarray,
                   out: np.ndarray, reason: np.ndarray, order: int) -> None:  # fmt: skip
-    rows = N_GREEKS if order >= 3 else (12 if order == 2 else 8)
     for i in prange(out.shape[1]):
-        code = check_inputs(model, spot[i], strike[i], t[i], r[i], q[i], sigma[i])
-        reason[i] = code
-        if code != OK:
-            for row in range(rows):
-                out[row, i] = np.nan
-        elif model == MODEL_BACHELIER:
-            normal_greeks(sign[i], spot[i], strike[i], t[i], r[i], q[i], sigma[i], out, i, order)
-        else:
-            lognormal_greeks(
-                model, sign[i], spot[i], strike[i], t[i], r[i], q[i], sigma[i], out, i, order
-            )
+        _greeks_at(i, model, sign, spot, strike, t, r, q, sigma, out, reason, order)
+
+
+@numba.njit(cache=True, fastmath=False, nogil=True)
+def greeks_serial(model: int, sign: np.ndarray, spot: np.ndarray, strike: np.ndarray,
+                  t: np.ndarray, r: np.ndarray, q: np.ndarray, sigma: np.ndarray,
+                  out: np.ndarray, reason: np.ndarray, order: int) -> None:  # fmt: skip
+    for i in range(out.shape[1]):
+        _greeks_at(i, model, sign, spot, strike, t, r, q, sigma, out, reason, order)

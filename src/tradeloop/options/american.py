@@ -29,6 +29,7 @@ from tradeloop.options._inputs import (
     option_signs,
     raise_for,
 )
+from tradeloop.options._kernels import PARALLEL_MIN
 
 FloatArray = NDArray[np.float64]
 ValueT = TypeVar("ValueT", float, FloatArray)
@@ -84,7 +85,8 @@ def _run(
     out = np.empty((4, n))
     reason = np.empty(n, dtype=np.int8)
     spot, strike, t, r, q, sigma = flat
-    kernels.american_kernel(code, flat_signs, spot, strike, t, r, q, sigma, steps, out, reason)
+    run = kernels.american_kernel if n >= PARALLEL_MIN else kernels.american_serial
+    run(code, flat_signs, spot, strike, t, r, q, sigma, steps, out, reason)
     return shape, out, reason
 
 

@@ -166,7 +166,8 @@ def price(
     shape, flat_signs, (s, k, tt, rr, qq, vol) = broadcast(signs, spot, strike, t, r, q, sigma)
     out = np.empty(s.shape[0])
     reason = np.empty(s.shape[0], dtype=np.int8)
-    kernels.price_kernel(code, flat_signs, s, k, tt, rr, qq, vol, out, reason)
+    run = kernels.price_kernel if s.shape[0] >= kernels.PARALLEL_MIN else kernels.price_serial
+    run(code, flat_signs, s, k, tt, rr, qq, vol, out, reason)
     if with_reason:
         return out.reshape(shape), reason.reshape(shape)
     if is_scalar_call(spot, strike, t, r, q, sigma, option_type):
@@ -248,7 +249,8 @@ def greeks(
     computed = {1: 8, 2: 12, 3: kernels.N_GREEKS}[order]
     out = np.empty((computed, n))
     reason = np.empty(n, dtype=np.int8)
-    kernels.greeks_kernel(code, flat_signs, s, k, tt, rr, qq, vol, out, reason, order)
+    run = kernels.greeks_kernel if n >= kernels.PARALLEL_MIN else kernels.greeks_serial
+    run(code, flat_signs, s, k, tt, rr, qq, vol, out, reason, order)
     if is_scalar_call(spot, strike, t, r, q, sigma, option_type):
         raise_for(int(reason[0]), _names(spot, strike, t, r, q, sigma=sigma))
         values = [float(row[0]) for row in out] + [np.nan] * (kernels.N_GREEKS - computed)
@@ -354,7 +356,9 @@ def implied_vol(
     shape, flat_signs, (p, s, k, tt, rr, qq) = broadcast(signs, price, spot, strike, t, r, q)
     out = np.empty(s.shape[0])
     reason = np.empty(s.shape[0], dtype=np.int8)
-    _implied.implied_vol_kernel(code, flat_signs, p, s, k, tt, rr, qq, out, reason)
+    parallel = s.shape[0] >= kernels.PARALLEL_MIN
+    run = _implied.implied_vol_kernel if parallel else _implied.implied_vol_serial
+    run(code, flat_signs, p, s, k, tt, rr, qq, out, reason)
     if with_reason:
         return out.reshape(shape), reason.reshape(shape)
     if is_scalar_call(price, spot, strike, t, r, q, option_type):

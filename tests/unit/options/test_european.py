@@ -337,3 +337,31 @@ def test_bachelier_allows_negative_forwards_and_strikes() -> None:
     value = price(spot=-0.5, strike=-0.2, t=1.0, r=0.0, q=0.0, sigma=0.4, option_type="put",
                   model="bachelier")  # fmt: skip
     assert value > 0.0
+
+
+def test_parallel_and_serial_kernels_give_the_same_bits() -> None:
+    # above PARALLEL_MIN contracts the kernels run on the thread pool, below it serially
+    from tradeloop.options import american_price, implied_vol
+    from tradeloop.options._kernels import PARALLEL_MIN
+
+    rng = np.random.default_rng(3)
+    n = PARALLEL_MIN + 5
+    kwargs = {"spot": 100.0, "strike": rng.uniform(60.0, 140.0, n), "t": rng.uniform(0.05, 2.0, n),
+              "r": 0.02, "q": 0.01, "sigma": rng.uniform(0.1, 0.6, n)}  # fmt: skip
+    kinds = np.where(rng.random(n) < 0.5, 1, -1)
+    whole = greeks(**kwargs, option_type=kinds)
+    whole_iv = implied_vol(price=whole.price, spot=100.0, strike=kwargs["strike"], t=kwargs["t"],
+                           r=0.02, q=0.01, option_type=kinds)  # fmt: skip
+    whole_baw = american_price(**kwargs, option_type=kinds, method="baw")
+    for start in range(0, n, 5_000):
+        part = slice(start, start + 5_000)
+        sub = {**kwargs, "strike": kwargs["strike"][part], "t": kwargs["t"][part],
+               "sigma": kwargs["sigma"][part]}  # fmt: skip
+        g = greeks(**sub, option_type=kinds[part])
+        for name in ("price", "delta", "gamma", "vanna", "ultima"):
+            assert np.array_equal(getattr(g, name), getattr(whole, name)[part])
+        iv = implied_vol(price=g.price, spot=100.0, strike=sub["strike"], t=sub["t"], r=0.02,
+                         q=0.01, option_type=kinds[part])  # fmt: skip
+        assert np.array_equal(iv, whole_iv[part])
+        assert np.array_equal(american_price(**sub, option_type=kinds[part], method="baw"),
+                              whole_baw[part])  # fmt: skip
