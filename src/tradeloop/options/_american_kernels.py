@@ -9,8 +9,9 @@ contracts in parallel and writes NaN plus a reason code for a contract that brea
 - Leisen–Reimer: Peizer–Pratt inversion (method 2) of ``d1`` and ``d2``, an odd number of
   steps; delta and gamma from the nodes of steps 1 and 2.
 - Barone-Adesi–Whaley (1987) quadratic approximation, critical price by Newton's method.
-- Bjerksund–Stensland (2002) two-step flat-boundary approximation (as QuantLib's engine);
-  puts via the put-call transformation ``P(S, K, T, r, b) = C(K, S, T, r - b, -b)``.
+- Bjerksund–Stensland (2002) two-step flat-boundary approximation, and the 1993 one-step
+  version (QuantLib's engine); puts via the put-call transformation
+  ``P(S, K, T, r, b) = C(K, S, T, r - b, -b)``; both floored at the European value.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ METHOD_CRR = 0
 METHOD_LEISEN_REIMER = 1
 METHOD_BAW = 2
 METHOD_BJERKSUND_STENSLAND = 3
+METHOD_BJERKSUND_STENSLAND_1993 = 4
 
 CRITICAL_PRICE_TOLERANCE = 1e-12
 CRITICAL_PRICE_ITERATIONS = 200
@@ -274,10 +276,40 @@ def _bs_call(spot: float, strike: float, t: float, r: float, b: float, sigma: fl
 
 
 @numba.njit(cache=True, fastmath=False, nogil=True)
+def _bs_call_1993(spot: float, strike: float, t: float, r: float, b: float, sigma: float) -> float:
+    # Bjerksund-Stensland (1993): one flat exercise boundary I over the whole life
+    if b >= r:
+        return _generalised_bsm(1, spot, strike, t, r, b, sigma)
+    variance = sigma * sigma
+    beta = (0.5 - b / variance) + math.sqrt((b / variance - 0.5) ** 2 + 2.0 * r / variance)
+    b_inf = beta / (beta - 1.0) * strike
+    b_0 = max(strike, r / (r - b) * strike)
+    h_t = -(b * t + 2.0 * sigma * math.sqrt(t)) * b_0 / (b_inf - b_0)
+    trigger = b_0 + (b_inf - b_0) * (1.0 - math.exp(h_t))
+    if spot >= trigger:
+        return spot - strike
+    alpha = (trigger - strike) * trigger ** (-beta)
+    result: float = (
+        alpha * spot**beta
+        - alpha * _bs_phi(spot, t, beta, trigger, trigger, r, b, sigma)
+        + _bs_phi(spot, t, 1.0, trigger, trigger, r, b, sigma)
+        - _bs_phi(spot, t, 1.0, strike, trigger, r, b, sigma)
+        - strike * _bs_phi(spot, t, 0.0, trigger, trigger, r, b, sigma)
+        + strike * _bs_phi(spot, t, 0.0, strike, trigger, r, b, sigma)
+    )
+    return result
+
+
+@numba.njit(cache=True, fastmath=False, nogil=True)
 def bjerksund_stensland_one(sign: int, spot: float, strike: float, t: float, r: float, q: float,
-                            sigma: float) -> float:  # fmt: skip
+                            sigma: float, flat_1993: bool) -> float:  # fmt: skip
     b = r - q
-    if sign > 0:
+    if flat_1993:
+        if sign > 0:
+            value = _bs_call_1993(spot, strike, t, r, b, sigma)
+        else:
+            value = _bs_call_1993(strike, spot, t, r - b, -b, sigma)
+    elif sign > 0:
         value = _bs_call(spot, strike, t, r, b, sigma)
     else:
         value = _bs_call(strike, spot, t, r - b, -b, sigma)
@@ -301,7 +333,14 @@ def _american_at(i: int, method: int, sign: np.ndarray, spot: np.ndarray, strike
                 value = baw_one(sign[i], spot[i], strike[i], t[i], r[i], q[i], sigma[i])
             else:
                 value = bjerksund_stensland_one(
-                    sign[i], spot[i], strike[i], t[i], r[i], q[i], sigma[i]
+                    sign[i],
+                    spot[i],
+                    strike[i],
+                    t[i],
+                    r[i],
+                    q[i],
+                    sigma[i],
+                    method == METHOD_BJERKSUND_STENSLAND_1993,
                 )
             out[0, i] = value
             out[1, i] = np.nan

@@ -6,7 +6,8 @@ Methods (``method=``):
 - ``"leisen_reimer"`` Leisen–Reimer binomial tree (Peizer–Pratt method 2; an even ``steps``
   is raised to the next odd number): converges as 1/steps², the accurate choice.
 - ``"baw"`` Barone-Adesi–Whaley (1987) quadratic approximation: fast, analytic.
-- ``"bjerksund_stensland"`` Bjerksund–Stensland (2002) approximation (as QuantLib's engine).
+- ``"bjerksund_stensland"`` Bjerksund–Stensland (2002) approximation (two-step boundary);
+  ``"bjerksund_stensland_1993"`` the original flat boundary, QuantLib's engine.
 
 Conventions are those of :mod:`tradeloop.options.european` (``t`` in years of the caller's
 day count, QuantLib's units for Greeks, scalar calls raise and vectorised calls give NaN with
@@ -39,6 +40,7 @@ METHODS = {
     "leisen_reimer": kernels.METHOD_LEISEN_REIMER,
     "baw": kernels.METHOD_BAW,
     "bjerksund_stensland": kernels.METHOD_BJERKSUND_STENSLAND,
+    "bjerksund_stensland_1993": kernels.METHOD_BJERKSUND_STENSLAND_1993,
 }
 DEFAULT_STEPS = 801
 
@@ -135,7 +137,7 @@ def american_price(
     spot, strike, t, r, q, sigma : float or array_like
         As :func:`tradeloop.options.price` (model ``bsm``); broadcast together.
     option_type : {"call", "put"} or array_like of them (or +1/-1 codes)
-    method : {"baw", "bjerksund_stensland", "crr", "leisen_reimer"}
+    method : {"baw", "bjerksund_stensland", "bjerksund_stensland_1993", "crr", "leisen_reimer"}
     steps : int
         Time steps of a tree (ignored by the approximations); Leisen–Reimer uses the next
         odd number.

@@ -128,6 +128,23 @@ def test_approximations_match_quantlib_baw_and_stay_below_the_converged_value() 
     assert worst["baw"] < 0.25
 
 
+def test_bjerksund_stensland_1993_equals_quantlibs_engine() -> None:
+    ql, today, process, rate, dividend, vol = _quantlib_setup()
+    engine = ql.BjerksundStenslandApproximationEngine(process)
+    for strike, days, sigma, r, q, option_type in GRID:
+        rate.setValue(r)
+        dividend.setValue(q)
+        vol.setValue(sigma)
+        ql_type = ql.Option.Call if option_type == "call" else ql.Option.Put
+        option = ql.VanillaOption(
+            ql.PlainVanillaPayoff(ql_type, strike), ql.AmericanExercise(today, today + days)
+        )
+        option.setPricingEngine(engine)
+        ours = american_price(spot=100.0, strike=strike, t=days / 365.0, r=r, q=q, sigma=sigma,
+                              option_type=option_type, method="bjerksund_stensland_1993")  # fmt: skip
+        assert ours == pytest.approx(option.NPV(), rel=1e-12, abs=1e-12)
+
+
 def test_calls_without_dividends_are_european() -> None:
     kwargs = {
         "spot": 100.0,
@@ -139,7 +156,7 @@ def test_calls_without_dividends_are_european() -> None:
         "option_type": "call",
     }
     european = price(**kwargs)
-    for method in ("baw", "bjerksund_stensland"):
+    for method in ("baw", "bjerksund_stensland", "bjerksund_stensland_1993"):
         assert american_price(**kwargs, method=method) == pytest.approx(european, rel=1e-13)
     assert american_price(**kwargs, method="leisen_reimer", steps=801) == pytest.approx(
         european, abs=1e-4
