@@ -1,5 +1,6 @@
 """Options: European prices and Greeks to third order, implied volatility, American exercise,
-option chains (the bundled SPX sample), raw SVI smiles and their no-arbitrage checks.
+option chains (the bundled SPX sample), raw SVI smiles and their no-arbitrage checks, an SSVI
+surface.
 
 Every function takes its arguments by keyword and broadcasts NumPy arrays; ``t`` is in years
 (the caller's day count) and Greeks are in QuantLib's units (vega and rho per 1.00, theta per
@@ -18,6 +19,7 @@ from tradeloop.options.chain import (
     read_ivolatility_csv,
 )
 from tradeloop.options.european import Greeks, greeks, implied_vol, price
+from tradeloop.options.ssvi import SSVISurface, fit_ssvi
 from tradeloop.options.svi import (
     ArbitrageViolation,
     SurfaceFit,
@@ -38,6 +40,7 @@ __all__ = [
     "OptionChain",
     "OptionInputError",
     "Reason",
+    "SSVISurface",
     "SVIParams",
     "SVISlice",
     "SurfaceFit",
@@ -46,6 +49,7 @@ __all__ = [
     "butterfly_violations",
     "calendar_violations",
     "chain_implied_vols",
+    "fit_ssvi",
     "fit_surface",
     "fit_svi",
     "greeks",
