@@ -86,6 +86,7 @@ from tradeloop.model.instruments import (
     fx_pair,
     split_instrument_id,
 )
+from tradeloop.model.option_contract import ExerciseStyle, OptionContract, OptionRight
 from tradeloop.model.order_factory import OrderFactory
 from tradeloop.model.orders import OPEN_STATUSES, TERMINAL_STATUSES, TRANSITIONS, Order
 from tradeloop.model.position import Position
@@ -122,6 +123,7 @@ __all__ = [
     "ExecutionCompleted",
     "ExecutionPlanned",
     "ExecutionProgressed",
+    "ExerciseStyle",
     "ExternalFillRecorded",
     "FillCosts",
     "FillEstimate",
@@ -133,6 +135,8 @@ __all__ = [
     "LiquiditySide",
     "MarketData",
     "ModifyOrder",
+    "OptionContract",
+    "OptionRight",
     "Order",
     "OrderAccepted",
     "OrderBookDelta",
