@@ -1,6 +1,6 @@
 """Options: European prices and Greeks to third order, implied volatility, American exercise,
 option chains (the bundled SPX sample), raw SVI smiles and their no-arbitrage checks, an SSVI
-surface.
+surface and its report figures.
 
 Every function takes its arguments by keyword and broadcasts NumPy arrays; ``t`` is in years
 (the caller's day count) and Greeks are in QuantLib's units (vega and rho per 1.00, theta per
@@ -19,6 +19,7 @@ from tradeloop.options.chain import (
     read_ivolatility_csv,
 )
 from tradeloop.options.european import Greeks, greeks, implied_vol, price
+from tradeloop.options.plots import plot_smiles, plot_surface, plot_term_structure
 from tradeloop.options.ssvi import SSVISurface, fit_ssvi
 from tradeloop.options.svi import (
     ArbitrageViolation,
@@ -56,6 +57,9 @@ __all__ = [
     "implied_forward",
     "implied_vol",
     "load_spx_sample",
+    "plot_smiles",
+    "plot_surface",
+    "plot_term_structure",
     "price",
     "quote_violations",
     "read_chain_csv",

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[3]
         "tradeloop.options.chain",
         "tradeloop.options.svi",
         "tradeloop.options.ssvi",
+        "tradeloop.options.plots",
     ],
 )
 def test_docstring_examples_run(module: str) -> None:
