@@ -1,5 +1,5 @@
 """Benchmarks: the canonical job of docs/benchmark-job.md through the full loop, the pipeline,
-order-book replay and the venue's fidelity levels.
+order-book replay, the venue's fidelity levels, the live loop and the options library.
 
 Each benchmark module loads on first use: a benchmark's process should carry only what the
 benchmark runs (peak memory is one of the figures).
@@ -10,11 +10,13 @@ import typing
 
 if typing.TYPE_CHECKING:
     from tradeloop.bench.book import bench_book_replay
+    from tradeloop.bench.options import bench_options
     from tradeloop.bench.pipeline import StageProfiler, bench_pipeline
     from tradeloop.bench.sma import bench_sma, run_job
 
 _LAZY: dict[str, str] = {
     "bench_book_replay": "tradeloop.bench.book",
+    "bench_options": "tradeloop.bench.options",
     "StageProfiler": "tradeloop.bench.pipeline",
     "bench_pipeline": "tradeloop.bench.pipeline",
     "bench_sma": "tradeloop.bench.sma",
@@ -31,4 +33,11 @@ def __getattr__(name: str) -> typing.Any:
     return value
 
 
-__all__ = ["StageProfiler", "bench_book_replay", "bench_pipeline", "bench_sma", "run_job"]
+__all__ = [
+    "StageProfiler",
+    "bench_book_replay",
+    "bench_options",
+    "bench_pipeline",
+    "bench_sma",
+    "run_job",
+]

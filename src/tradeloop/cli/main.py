@@ -556,6 +556,36 @@ def bench_pipeline_command(
     )
 
 
+@bench_app.command("options")
+def bench_options_command(
+    contracts: Annotated[int, typer.Option(help="Random contracts per kernel.")] = 1_000_000,
+    peer_contracts: Annotated[
+        int, typer.Option(help="Contracts for QuantLib's and vollib's Python loops.")
+    ] = 20_000,
+    repeat: Annotated[int, typer.Option(help="Runs per kernel; the fastest counts.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+) -> None:
+    """Time European prices + Greeks, implied vols, BAW and SVI fits beside QuantLib, vollib."""
+    from rich.table import Table
+
+    from tradeloop.bench.options import bench_options
+
+    if contracts < 64 or peer_contracts < 1 or repeat < 1:
+        err.print("[bold red]error:[/] contracts must be >= 64, peer contracts and repeat >= 1")
+        raise typer.Exit(2)
+    result = bench_options(contracts, repeat=repeat, peer_n=peer_contracts)
+    if as_json:
+        print(json.dumps(result))
+        return
+    table = Table(title="bench options", show_header=True, header_style="bold")
+    table.add_column("key")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        shown = f"{value:,}" if isinstance(value, int) else str(value)
+        table.add_row(key, shown)
+    out.print(table)
+
+
 BENCH_SUITE: tuple[tuple[str, list[str]], ...] = (
     ("sma 100k", ["bench", "sma", "--bars", "100000", "--json"]),
     ("sma 1m", ["bench", "sma", "--bars", "1000000", "--json"]),
@@ -563,6 +593,7 @@ BENCH_SUITE: tuple[tuple[str, list[str]], ...] = (
     ("pipeline demo", ["bench", "pipeline", "--workload", "demo", "--json"]),
     ("pipeline multi", ["bench", "pipeline", "--workload", "multi", "--json"]),
     ("live loop", ["bench", "live", "--json"]),
+    ("options", ["bench", "options", "--json"]),
 )
 
 

@@ -88,6 +88,7 @@ from tradeloop.model.instruments import (
     fx_pair,
     split_instrument_id,
 )
+from tradeloop.model.option_contract import ExerciseStyle, OptionContract, OptionRight
 from tradeloop.model.order_factory import OrderFactory
 from tradeloop.model.orders import OPEN_STATUSES, TERMINAL_STATUSES, TRANSITIONS, Order
 from tradeloop.model.position import Position
@@ -124,6 +125,7 @@ __all__ = [
     "ExecutionCompleted",
     "ExecutionPlanned",
     "ExecutionProgressed",
+    "ExerciseStyle",
     "ExternalFillRecorded",
     "FillCosts",
     "FillEstimate",
@@ -136,6 +138,8 @@ __all__ = [
     "MarketData",
     "MarketDataReceived",
     "ModifyOrder",
+    "OptionContract",
+    "OptionRight",
     "Order",
     "OrderAccepted",
     "OrderBookDelta",
