@@ -77,8 +77,61 @@ def run_session_command(
         out.print(f"journal: {result.journal_path}", highlight=False)
 
 
+def instruments_toml(instruments: list[Any]) -> str:
+    """Return ``[[instruments]]`` tables (TOML) for ``instruments``, ready to paste."""
+    lines: list[str] = []
+    for instrument in instruments:
+        lines.append("[[instruments]]")
+        lines.append(f'id = "{instrument.id}"')
+        lines.append(f'kind = "{instrument.kind.value}"')
+        lines.append(f'quote_currency = "{instrument.quote_currency}"')
+        if instrument.base_currency is not None:
+            lines.append(f'base_currency = "{instrument.base_currency}"')
+        lines.append(f"price_precision = {instrument.price_precision}")
+        lines.append(f"size_precision = {instrument.size_precision}")
+        lines.append(f'tick_size = "{instrument.tick_size}"')
+        lines.append(f'lot_size = "{instrument.lot_size}"')
+        if instrument.exchange_calendar is not None:
+            lines.append(f'exchange_calendar = "{instrument.exchange_calendar}"')
+        lines.append("")
+    return "\n".join(lines)
+
+
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
-    """Add ``shadow`` and ``live`` to ``app`` and ``live`` to ``bench_app``."""
+    """Add ``shadow``, ``live`` and ``venue`` to ``app`` and ``live`` to ``bench_app``."""
+    venue_app = typer.Typer(help="What a venue lists: its instruments.", no_args_is_help=True)
+    app.add_typer(venue_app, name="venue")
+
+    @venue_app.command("instruments")
+    def venue_instruments_command(
+        config: Annotated[Path, typer.Argument(help="Run config (TOML) with connections.")],
+        connection: Annotated[
+            str | None, typer.Option(help="Only this [connections.<NAME>] table.")
+        ] = None,
+        symbols: Annotated[
+            str | None,
+            typer.Option(help="Only these venue symbols, comma-separated (e.g. BTC/USDT)."),
+        ] = None,
+    ) -> None:
+        """Print the venue's instruments as [[instruments]] tables (tick, lot, precisions)."""
+        from tradeloop.config.loader import load_config
+        from tradeloop.engine.connections import load_connections, venue_instruments
+
+        with user_errors():
+            connections = load_connections(load_config(config))
+            if connection is not None and connection not in connections:
+                known = ", ".join(sorted(connections)) or "none"
+                raise ConfigError(f"--connection {connection!r} is not a connection ({known})")
+            wanted = None if symbols is None else [s.strip() for s in symbols.split(",") if s]
+            chosen = sorted(connections) if connection is None else [connection]
+            if not chosen:
+                raise ConfigError(f"{config} has no [connections.<NAME>] table")
+            for name in chosen:
+                listed, skipped = venue_instruments(connections[name], wanted)
+                print(f"# {name}: {len(listed)} instruments")
+                print(instruments_toml(listed))
+                for symbol, why in sorted(skipped.items()):
+                    err.print(f"skipped {symbol}: {why}", highlight=False, markup=False)
 
     @bench_app.command("live")
     def bench_live_command(

@@ -136,3 +136,43 @@ def venue_connections(
             f"{', '.join(missing)} has none (connections: {', '.join(sorted(connections))})"
         )
     return found
+
+
+def venue_instruments(
+    connection: Connection, symbols: list[str] | None = None
+) -> tuple[list[Instrument], dict[str, str]]:
+    """Return the instruments ``connection``'s venue lists (its markets or assets), and the
+    ones it could not convert with the reason (nothing is dropped unsaid).
+
+    Raises
+    ------
+    ConfigError
+        If a requested symbol is unknown to the venue or cannot become an instrument.
+    VenueError
+        If the venue cannot be reached.
+    """
+    skipped: dict[str, str] = {}
+    if connection.kind == "ccxt":
+        import asyncio
+
+        from tradeloop.venues.ccxt import instruments_from_markets
+        from tradeloop.venues.ccxt._exchange import make_exchange
+
+        async def load() -> list[Instrument]:
+            exchange = make_exchange(connection.config, None)
+            try:
+                await exchange.load_markets()
+                return instruments_from_markets(
+                    exchange,
+                    connection.name,
+                    market_type=connection.config.market_type,
+                    symbols=symbols,
+                    skipped=skipped,
+                )
+            finally:
+                await exchange.close()
+
+        return asyncio.run(load()), skipped
+    module = importlib.import_module(_ADAPTERS[connection.kind][0])
+    listed: list[Instrument] = module.venue_instruments(connection.config, connection.name, symbols)
+    return listed, skipped
