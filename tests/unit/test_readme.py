@@ -100,3 +100,46 @@ def test_the_commands_work_when_pasted_into_a_shell_after_make_demo(tmp_path: Pa
     assert "the journal follows the standard" in done.stdout
     assert "the journals are identical record for record" in done.stdout
     assert (tmp_path / "run.jsonl").is_file()
+
+
+@pytest.mark.slow
+def test_the_live_trading_commands_work_when_pasted(tmp_path: Path) -> None:
+    # As written, with two changes a test needs: a free port instead of 8765 (another test
+    # may hold it) and sessions of a few seconds instead of 30.
+    import socket
+
+    venv = ROOT / ".venv"
+    if not (venv / "bin" / "activate").is_file():
+        pytest.skip("no .venv: make install has not run in this checkout")
+    for name in ("examples", ".venv"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    (block,) = _blocks("bash", "Live trading on this machine")
+    script = block.replace("8765", port).replace("--for 30s", "--for 4s")
+    # the example configs point at 8765: the copies the session reads point at the free port
+    live = tmp_path / "live"
+    live.mkdir()
+    (tmp_path / "examples").unlink()
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "live").symlink_to(live)
+    (live / "strategies").symlink_to(ROOT / "examples" / "live" / "strategies")
+    for config in (ROOT / "examples" / "live").glob("*.toml"):
+        (live / config.name).write_text(config.read_text().replace("8765", port))
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV",)}
+    env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+    done = subprocess.run(
+        ["bash", "-c", "set -euo pipefail\n" + script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert '[[instruments]]\nid = "BTCUSDT.BINANCE"' in done.stdout
+    assert "O-" in done.stdout  # the venue's order log lists the node's client order ids
+    runs = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert [r.split("-")[1] for r in runs].count("paper") >= 1
+    assert any("-from-" in r for r in runs), (runs, done.stdout[-1500:])

@@ -7,7 +7,8 @@ A session on live feeds journals every market data record its inbox stamped
 2. the journaled records as the run's data, one source per instrument and kind, in
    ``ts_init`` order (the inbox stamped them monotonically), with a content hash of them;
 3. the same client order id scope as the session (derived from its start), so the orders of
-   the replay carry the session's ids.
+   the replay carry the session's ids;
+4. the session's own output directory: the replay is written beside it.
 
 ``run_backtest`` then runs it on the test clock: each record reaches the strategies at the
 ``ts_init`` it had live, so the decisions are the session's (``tradeloop diff SESSION REPLAY
@@ -87,6 +88,11 @@ def prepare_from_journal(run: str | os.PathLike[str]) -> tuple[PreparedRun, str]
             f"run {run} journaled no live market data (MarketDataReceived): only sessions on "
             "live feeds replay from their journal; rerun a backtest or a replay from its config"
         )
+    # The stored config leaves out where results go (not part of a run's identity): the
+    # replay is written beside the session it replays.
+    config = msgspec.structs.replace(
+        config, run=msgspec.structs.replace(config.run, output_dir=str(Path(path).parent.parent))
+    )
     base_dir = read_base_dir(Path(path).parent, manifest) or Path.cwd()
     prepared = prepare_run(config, base_dir)
     origin = str(path)
