@@ -190,3 +190,80 @@ def bench_live(messages: int = 200_000, orders: int = 2_000) -> dict[str, Any]:
         },
     }
     return result
+
+
+def bench_round_trip(orders: int = 200) -> dict[str, Any]:
+    """Return the round trip to a Binance emulator on loopback (module docstring, 3): from
+    ``submit_order`` on the ccxt adapter to the venue's acknowledgement in the inbox.
+
+    Each order is a small limit buy far below the market (0.02 BTC at 1,000 USDT: above the
+    venue's minimum notional, so it rests: every order is acknowledged and none fills) at an
+    emulator of its own, stopped at the end.
+    """
+    import os
+    import queue
+
+    from tradeloop.core.fixed import Price, Quantity
+    from tradeloop.model.commands import SubmitOrder
+    from tradeloop.model.enums import OrderSide, OrderType
+    from tradeloop.model.events import OrderAccepted, OrderInitialized, OrderRejected
+    from tradeloop.testing import (
+        DEFAULT_API_KEY,
+        DEFAULT_SECRET,
+        BinanceEmulatorConfig,
+        start_binance_emulator,
+    )
+    from tradeloop.venues.ccxt import CcxtConnectionConfig, CcxtExecutionClient
+
+    instrument = bundled.instrument("btcusdt_trades")
+    os.environ.setdefault("TRADELOOP_BENCH_KEY", DEFAULT_API_KEY)
+    os.environ.setdefault("TRADELOOP_BENCH_SECRET", DEFAULT_SECRET)
+    with start_binance_emulator(BinanceEmulatorConfig()) as emulator:
+        config = CcxtConnectionConfig(
+            exchange="binance",
+            base_url=emulator.url,
+            api_key_env="TRADELOOP_BENCH_KEY",
+            secret_env="TRADELOOP_BENCH_SECRET",
+        )
+        inbox = Inbox(LiveClock())
+        client = CcxtExecutionClient(config, instrument.venue, inbox, {instrument.id: instrument})
+        client.connect()
+        latencies: list[float] = []
+        try:
+            for n in range(orders):
+                now = inbox.now_ns()
+                init = OrderInitialized(
+                    client_order_id=f"O-bench-{now % 10**9}-{n}",
+                    strategy_id="bench",
+                    instrument_id=instrument.id,
+                    side=OrderSide.BUY,
+                    order_type=OrderType.LIMIT,
+                    quantity=Quantity.from_str("0.020000", instrument.size_precision),
+                    price=Price.from_str("1000.00", instrument.price_precision),
+                    ts_event=now,
+                    ts_init=now,
+                )
+                sent = time.perf_counter_ns()
+                client.submit_order(SubmitOrder(strategy_id="bench", ts_init=now, order=init))
+                deadline = time.monotonic() + 10
+                while True:
+                    try:
+                        item = inbox.get(max(0.0, deadline - time.monotonic()))
+                    except queue.Empty:
+                        raise TimeoutError(
+                            f"no acknowledgement of {init.client_order_id}"
+                        ) from None
+                    if type(item) is OrderRejected:
+                        raise TimeoutError(f"the emulator refused the bench's order: {item.reason}")
+                    if type(item) is OrderAccepted and item.client_order_id == init.client_order_id:
+                        latencies.append((time.perf_counter_ns() - sent) / 1e3)
+                        break
+        finally:
+            client.disconnect()  # the resting orders go with the emulator, which is the bench's
+    values = np.array(latencies)
+    return {
+        "orders": len(latencies),
+        "p50_us": round(float(np.percentile(values, 50)), 1),
+        "p99_us": round(float(np.percentile(values, 99)), 1),
+        "max_us": round(float(values.max()), 1),
+    }

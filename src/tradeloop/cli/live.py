@@ -139,17 +139,26 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             int, typer.Option(help="Trade ticks through the inbox for the throughput figure.")
         ] = 200_000,
         orders: Annotated[int, typer.Option(help="Orders timed for tick-to-order.")] = 2_000,
+        round_trips: Annotated[
+            int,
+            typer.Option(help="Orders timed to a Binance emulator's ack through ccxt (0: none)."),
+        ] = 500,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
     ) -> None:
-        """Time the live loop: inbox throughput and tick-to-order latency (journal on)."""
-        from tradeloop.bench.live import bench_live
+        """Time the live loop: inbox throughput, tick-to-order latency (journal on) and the
+        round trip to an emulator on loopback."""
+        from tradeloop.bench.live import bench_live, bench_round_trip
 
         with user_errors():
             if not 1_000 <= messages <= 100_000_000:
                 raise ConfigError(f"--messages {messages} must be between 1,000 and 100,000,000")
             if not 10 <= orders <= 1_000_000:
                 raise ConfigError(f"--orders {orders} must be between 10 and 1,000,000")
+            if not 0 <= round_trips <= 100_000:
+                raise ConfigError(f"--round-trips {round_trips} must be between 0 and 100,000")
         result = bench_live(messages, orders)
+        if round_trips:
+            result["round_trip"] = bench_round_trip(round_trips)
         if as_json:
             print(json.dumps(result))
             return
@@ -164,6 +173,13 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             f"({latency['orders']:,} orders, journal-before-send included)",
             highlight=False,
         )
+        if "round_trip" in result:
+            trip = result["round_trip"]
+            out.print(
+                f"round trip to the emulator's ack: p50 {trip['p50_us']:,.1f} µs, p99 "
+                f"{trip['p99_us']:,.1f} µs ({trip['orders']:,} orders, ccxt on loopback)",
+                highlight=False,
+            )
 
     @app.command()
     def shadow(

@@ -15,7 +15,8 @@ from tradeloop.cli.main import app, main
 
 def test_bench_live_reports_throughput_and_tick_to_order_for_every_order() -> None:
     result = CliRunner().invoke(
-        app, ["bench", "live", "--messages", "2000", "--orders", "20", "--json"]
+        app,
+        ["bench", "live", "--messages", "2000", "--orders", "20", "--round-trips", "5", "--json"],
     )
     assert result.exit_code == 0, result.output
     figures = json.loads(result.stdout.strip().splitlines()[-1])
@@ -23,6 +24,7 @@ def test_bench_live_reports_throughput_and_tick_to_order_for_every_order() -> No
     assert figures["inbox"]["strategy_saw"] == 2000
     assert figures["tick_to_order"]["orders"] == 20
     assert 0 < figures["tick_to_order"]["p50_us"] <= figures["tick_to_order"]["p99_us"]
+    assert figures["round_trip"]["orders"] == 5
 
 
 def test_bench_live_refuses_a_run_too_small_to_measure(
