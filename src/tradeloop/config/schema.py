@@ -294,14 +294,24 @@ class FeedSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
     ``connection`` names a ``[connections.<NAME>]`` table (its API endpoints and keys);
     ``kinds`` are ``trades``, ``quotes``, ``bars`` (the venue's bars, or built from its
-    trades) and ``book``.
+    trades) and ``book``. ``backups`` name connections to fail over to, in order, when the
+    active one has been stale or disconnected for ``fail_after_s`` (``venues.feed_group``).
     """
 
     connection: str
     instrument_id: str
     kinds: list[str] = msgspec.field(default_factory=lambda: ["trades"])
+    backups: list[str] = msgspec.field(default_factory=list)
+    fail_after_s: float = 5.0
 
     def __post_init__(self) -> None:
+        if not (math.isfinite(self.fail_after_s) and self.fail_after_s > 0):
+            raise ConfigError(
+                f"feed of {self.instrument_id}: fail_after_s {self.fail_after_s} must be positive"
+            )
+        self._check_kinds()
+
+    def _check_kinds(self) -> None:
         unknown = [k for k in self.kinds if k not in FEED_KINDS]
         if unknown or not self.kinds:
             raise ConfigError(
@@ -363,6 +373,12 @@ class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
                     f"{', '.join(CONNECTION_KINDS)}"
                 )
         for feed in self.feeds:
+            for backup in feed.backups:
+                if backup not in self.connections or backup == feed.connection:
+                    raise ConfigError(
+                        f"feed of {feed.instrument_id}: backup {backup!r} must be another "
+                        f"[connections.<NAME>] table"
+                    )
             if feed.connection not in self.connections:
                 known = ", ".join(sorted(self.connections)) or "none"
                 raise ConfigError(

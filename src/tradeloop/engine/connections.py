@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from tradeloop.bus.inbox import Inbox
+from tradeloop.bus.inbox import Inbox, InboxPort
 from tradeloop.config.schema import RunConfig
 from tradeloop.core.errors import ConfigError, TradeloopError
 from tradeloop.data.ports import DataClient
@@ -54,7 +54,7 @@ class Connection:
         module = importlib.import_module(module_name)
         return getattr(module, data_name), getattr(module, exec_name)
 
-    def data_client(self, inbox: Inbox, instruments: Mapping[str, Instrument]) -> DataClient:
+    def data_client(self, inbox: InboxPort, instruments: Mapping[str, Instrument]) -> DataClient:
         """Return a data client of this connection feeding ``inbox``."""
         data_cls, _ = self._classes()
         client: DataClient = data_cls(self.config, self.name, inbox, dict(instruments))

@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from typing import Any
 
-from tradeloop.bus.inbox import Inbox
+from tradeloop.bus.inbox import Inbox, InboxPort
+from tradeloop.config.schema import FeedSection
 from tradeloop.core.clock import LiveClock
 from tradeloop.core.errors import ConfigError
 from tradeloop.data.ports import DataClient
@@ -49,6 +51,7 @@ from tradeloop.engine.runner import (
 )
 from tradeloop.engine.shadow import ShadowObserver
 from tradeloop.execution.ports import LiveExecutionClient
+from tradeloop.venues.feed_group import FeedGroup
 
 MODES = ("paper", "shadow", "live")
 
@@ -151,15 +154,16 @@ def run_session(
     start = time.perf_counter()
     with _ending(prepared, run_dir, journal, kernel):
         try:
-            by_connection: dict[str, DataClient] = {}
+            by_connection: dict[tuple[str, ...], DataClient] = {}
             if mode == "shadow":
                 shadow = ShadowObserver(kernel, [feed.instrument_id for feed in config.feeds])
             for feed in config.feeds:
-                client = by_connection.get(feed.connection)
+                key = (feed.connection, *feed.backups)
+                client = by_connection.get(key)
                 if client is None:
-                    client = connections[feed.connection].data_client(inbox, prepared.instruments)
+                    client = _data_client(feed, connections, inbox, prepared)
                     client.connect()
-                    by_connection[feed.connection] = client
+                    by_connection[key] = client
                     feeds.append(client)
                 for kind in feed.kinds:
                     client.subscribe(kind, feed.instrument_id)
@@ -192,6 +196,26 @@ def run_session(
         extra["shadow"] = shadow.summary()
     _finish(prepared, run_dir, journal, result, stats.end_reason, extra)
     return result
+
+
+def _data_client(
+    feed: FeedSection, connections: dict[str, Connection], inbox: Inbox, prepared: PreparedRun
+) -> DataClient:
+    # One connection's feed, or a group of it and its backups (failover).
+    names = [feed.connection, *feed.backups]
+    if len(names) == 1:
+        return connections[feed.connection].data_client(inbox, prepared.instruments)
+    instruments = prepared.instruments
+
+    def member(name: str) -> Callable[[InboxPort], DataClient]:
+        return lambda group_inbox: connections[name].data_client(group_inbox, instruments)
+
+    return FeedGroup(
+        "+".join(names),
+        inbox,
+        [member(name) for name in names],
+        fail_after_s=feed.fail_after_s,
+    )
 
 
 def _close_all(executions: list[LiveExecutionClient], feeds: list[DataClient]) -> None:

@@ -318,3 +318,17 @@ class ShadowFillCompared(Event, frozen=True, kw_only=True):
     bid: Price | None = None
     ask: Price | None = None
     slippage_vs_quote_bps: float | None = None
+
+
+class FeedSwitched(Event, frozen=True, kw_only=True):
+    """A feed group failed over from one feed to the next (``data.feed_group``).
+
+    ``reason`` says what was wrong with ``from_feed``; ``suppressed`` counts the records it
+    sent after it had stopped being the active feed, which were not passed on.
+    """
+
+    group: str
+    from_feed: str
+    to_feed: str
+    reason: str
+    suppressed: int = 0
