@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 from tradeloop.bus.inbox import InboxPort
 from tradeloop.core.errors import ConfigError, TransientVenueError, VenueError, VenueRejectedError
+from tradeloop.execution.ports import LiveExecutionClient
 from tradeloop.model.commands import CancelOrder, ModifyOrder, SubmitOrder
 from tradeloop.model.enums import OrderType
 from tradeloop.model.events import AlertRaised, OrderModifyRejected, OrderRejected, OrderUpdated
@@ -585,3 +586,7 @@ class CcxtExecutionClient:
             return sorted(self.symbols)
         self._instrument(instrument_id)
         return [instrument_id]
+
+
+def _implements_the_port(client: CcxtExecutionClient) -> LiveExecutionClient:
+    return client  # mypy checks that CcxtExecutionClient is a LiveExecutionClient
