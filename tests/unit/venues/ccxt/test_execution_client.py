@@ -304,3 +304,27 @@ def test_fills_missed_while_the_user_stream_is_down_are_found_by_lookup(
     assert len(record["fills"]) >= 2  # the later ones happened while the stream was down
     assert sorted(f.trade_id for f in fills) == sorted(str(f["tradeId"]) for f in record["fills"])
     assert filled(items)
+
+
+def test_ioc_remainders_expire_and_post_only_orders_that_would_take_are_refused(
+    execution: CcxtExecutionClient, emulator: EmulatorThread, inbox: Inbox
+) -> None:
+    execution.connect()
+    execution.submit_order(submit("ioc-1", OrderSide.BUY, "0.01", "20000.00", tif=TimeInForce.IOC))
+    execution.submit_order(submit("po-1", OrderSide.BUY, "0.01", "90000.00", post_only=True))
+    execution.submit_order(submit("po-2", OrderSide.BUY, "0.01", "20000.00", post_only=True))
+    items = collect(
+        inbox,
+        lambda got: (
+            of(got, OrderCanceled, "ioc-1")
+            and of(got, OrderRejected, "po-1")
+            and of(got, OrderAccepted, "po-2")
+        ),
+    )
+    [expired] = of(items, OrderCanceled, "ioc-1")
+    assert "expired" in expired.reason
+    assert of(items, OrderFilled, "ioc-1") == []
+    assert venue_orders(emulator.url, "ioc-1")[0]["status"] == "EXPIRED"
+    [refused] = of(items, OrderRejected, "po-1")
+    assert refused.reason.startswith("binance -2010: ")
+    assert venue_orders(emulator.url, "po-2")[0]["type"] == "LIMIT_MAKER"
