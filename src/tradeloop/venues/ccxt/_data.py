@@ -31,7 +31,7 @@ from tradeloop.bus.inbox import InboxPort
 from tradeloop.core.errors import ConfigError, VenueRejectedError
 from tradeloop.core.fixed import Price, Quantity
 from tradeloop.data.bar_builder import BarBuilder, BuilderTrade
-from tradeloop.data.ports import DATA_KINDS, FeedStatus
+from tradeloop.data.ports import DATA_KINDS, DataClient, FeedStatus
 from tradeloop.model.data import QuoteTick, TradeTick
 from tradeloop.model.enums import AggressorSide
 from tradeloop.model.events import AlertRaised
@@ -457,3 +457,7 @@ class CcxtDataClient:
         ask_size = _size(instrument, ticker.get("askVolume") or 0, "ask size")
         ts_event = ms_to_ns(ticker.get("timestamp")) or self.inbox.now_ns()
         return QuoteTick(instrument.id, bid, ask, bid_size, ask_size, ts_event, 0)
+
+
+def _implements_the_port(client: CcxtDataClient) -> DataClient:
+    return client  # mypy checks that CcxtDataClient is a DataClient

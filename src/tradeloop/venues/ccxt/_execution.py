@@ -15,8 +15,9 @@ Steps of an order:
    order is first looked up by its client order id and sent again only if the venue does not
    know it. A refusal (``VenueRejectedError``) is never retried: ``OrderRejected`` with the
    venue's code and text.
-4. Fills of unknown orders are kept as ``ExternalFillRecorded`` with an alert. After a stream
-   reconnects, every working order is looked up again so that no fill is missed.
+4. Fills of unknown orders are kept as ``ExternalFillRecorded`` with an alert. While a stream
+   is down, every working order is looked up after each reconnect wait so that no fill is
+   missed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any, TypeVar
 
 from tradeloop.bus.inbox import InboxPort
 from tradeloop.core.errors import ConfigError, TransientVenueError, VenueError, VenueRejectedError
+from tradeloop.execution.ports import LiveExecutionClient
 from tradeloop.model.commands import CancelOrder, ModifyOrder, SubmitOrder
 from tradeloop.model.enums import OrderType
 from tradeloop.model.events import AlertRaised, OrderModifyRejected, OrderRejected, OrderUpdated
@@ -450,16 +452,19 @@ class CcxtExecutionClient:
                 self._alert(
                     "warning",
                     f"{self.venue} {name} stream disconnected ({self._error(error)}); "
-                    f"reconnecting in {delay:.1f} s (attempt {attempt})",
+                    f"reconnecting in {delay:.1f} s (attempt {attempt}); working orders are "
+                    f"looked up meanwhile",
                 )
                 await asyncio.sleep(delay)
-                continue
-            if attempt:
-                attempt = 0
-                self._alert("info", f"{self.venue} {name} stream reconnected; checking orders")
+                # what the stream would have said while it was down: ask for every working
+                # order (no new message may ever come to show the stream is back)
                 for state in self.book.working():
                     with contextlib.suppress(VenueError):
                         await self._refresh(state)
+                continue
+            if attempt:
+                attempt = 0
+                self._alert("info", f"{self.venue} {name} stream reconnected")
             handle(result)
 
     def _on_orders(self, orders: Any) -> None:
@@ -490,9 +495,7 @@ class CcxtExecutionClient:
         if self.book.missing_fills(state, found):
             trades = await self._retrying(
                 f"fills of client_order_id={state.client_order_id}",
-                lambda: self._exchange.fetch_my_trades(
-                    state.symbol, state.submitted_ms, None, {"orderId": state.venue_order_id}
-                ),
+                lambda: self._exchange.fetch_my_trades(state.symbol, state.submitted_ms),
             )
             for trade in trades:
                 if str(trade.get("order")) == state.venue_order_id:
@@ -583,3 +586,7 @@ class CcxtExecutionClient:
             return sorted(self.symbols)
         self._instrument(instrument_id)
         return [instrument_id]
+
+
+def _implements_the_port(client: CcxtExecutionClient) -> LiveExecutionClient:
+    return client  # mypy checks that CcxtExecutionClient is a LiveExecutionClient

@@ -83,6 +83,15 @@ def order_request(
     if order.is_post_only:
         if not is_limit:
             return None, "post-only needs a limit order"
+        if order.time_in_force is not TimeInForce.GTC:
+            return (
+                None,
+                f"a post-only order rests: time in force {order.time_in_force.value} "
+                "cannot apply (use GTC)",
+            )
+        # ccxt makes it the venue's maker-only type (Binance LIMIT_MAKER), which takes no
+        # time in force (Binance answers -1106 to one)
+        params.pop("timeInForce", None)
         params["postOnly"] = True
     if order.is_reduce_only:
         if market_type != "spot":

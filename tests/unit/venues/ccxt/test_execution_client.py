@@ -280,3 +280,51 @@ def test_an_unknown_api_key_fails_connect_with_one_clear_line(
     assert "unknown-key-abcdef" not in text + repr(client.credentials)
     assert secret not in text + repr(client.credentials)
     assert "tradeloop-exec-BINANCE" not in _threads()
+
+
+@pytest.mark.slow
+def test_fills_missed_while_the_user_stream_is_down_are_found_by_lookup(
+    execution: CcxtExecutionClient, emulator: EmulatorThread, inbox: Inbox
+) -> None:
+    control(emulator.url, "/_emulator/faults", {"partial_fills": True})
+    execution.connect()
+    # every user-data message now closes the socket instead of arriving
+    control(emulator.url, "/_emulator/faults", {"ws_disconnect_probability": 1.0})
+    execution.submit_order(submit("gap-1", OrderSide.BUY, "1"))
+
+    def filled(got: list[Any]) -> bool:
+        alerted = any("stream disconnected" in a.message for a in of(got, AlertRaised))
+        return alerted and sum(f.last_qty.raw for f in of(got, OrderFilled, "gap-1")) >= 1_000_000
+
+    items = collect(inbox, filled, timeout_s=20.0)
+    control(emulator.url, "/_emulator/faults", {"ws_disconnect_probability": 0.0})
+    [record] = venue_orders(emulator.url, "gap-1")
+    fills = of(items, OrderFilled, "gap-1")
+    assert record["status"] == "FILLED"
+    assert len(record["fills"]) >= 2  # the later ones happened while the stream was down
+    assert sorted(f.trade_id for f in fills) == sorted(str(f["tradeId"]) for f in record["fills"])
+    assert filled(items)
+
+
+def test_ioc_remainders_expire_and_post_only_orders_that_would_take_are_refused(
+    execution: CcxtExecutionClient, emulator: EmulatorThread, inbox: Inbox
+) -> None:
+    execution.connect()
+    execution.submit_order(submit("ioc-1", OrderSide.BUY, "0.01", "20000.00", tif=TimeInForce.IOC))
+    execution.submit_order(submit("po-1", OrderSide.BUY, "0.01", "90000.00", post_only=True))
+    execution.submit_order(submit("po-2", OrderSide.BUY, "0.01", "20000.00", post_only=True))
+    items = collect(
+        inbox,
+        lambda got: (
+            of(got, OrderCanceled, "ioc-1")
+            and of(got, OrderRejected, "po-1")
+            and of(got, OrderAccepted, "po-2")
+        ),
+    )
+    [expired] = of(items, OrderCanceled, "ioc-1")
+    assert "expired" in expired.reason
+    assert of(items, OrderFilled, "ioc-1") == []
+    assert venue_orders(emulator.url, "ioc-1")[0]["status"] == "EXPIRED"
+    [refused] = of(items, OrderRejected, "po-1")
+    assert refused.reason.startswith("binance -2010: ")
+    assert venue_orders(emulator.url, "po-2")[0]["type"] == "LIMIT_MAKER"
