@@ -3,6 +3,7 @@ market data client (``StockDataStream``), the execution client (``TradingClient`
 ``TradingStream``) and Alpaca's assets as instruments. See docs/venues-alpaca.md."""
 
 from tradeloop.venues.alpaca._rest import AlpacaRejectedError, AlpacaTransientError, RetryPolicy
+from tradeloop.venues.alpaca._translate import fill_trade_id
 from tradeloop.venues.alpaca.config import (
     FEEDS,
     AlpacaConfigError,
@@ -15,6 +16,7 @@ from tradeloop.venues.alpaca.config import (
     load_credentials,
 )
 from tradeloop.venues.alpaca.data import AlpacaDataClient, MalformedMessageError
+from tradeloop.venues.alpaca.execution import AlpacaExecutionClient
 from tradeloop.venues.alpaca.instruments import (
     EXCHANGE_MICS,
     AlpacaAsset,
@@ -31,6 +33,7 @@ __all__ = [
     "AlpacaConnectionConfig",
     "AlpacaCredentials",
     "AlpacaDataClient",
+    "AlpacaExecutionClient",
     "AlpacaRejectedError",
     "AlpacaTransientError",
     "AlpacaUrls",
@@ -40,6 +43,7 @@ __all__ = [
     "alpaca_urls",
     "assets_from_alpaca",
     "fetch_assets",
+    "fill_trade_id",
     "instruments_from_assets",
     "is_loopback",
     "load_credentials",
