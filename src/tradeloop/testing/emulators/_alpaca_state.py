@@ -520,8 +520,9 @@ class AlpacaState:
             cumulative = Decimal(0)
             for fill, ts in zip(order.fills, order.fill_ns, strict=True):
                 cumulative += Decimal(fill["qty"])
-                if (after_ns is not None and ts <= after_ns) or (
-                    until_ns is not None and ts > until_ns
+                # Alpaca's after/until compare at microseconds, as its times are written
+                if (after_ns is not None and ts // 1000 <= after_ns // 1000) or (
+                    until_ns is not None and ts // 1000 > until_ns // 1000
                 ):
                     continue
                 leaves = order.qty - cumulative
@@ -536,9 +537,9 @@ class AlpacaState:
                     "qty": fill["qty"],
                     "side": order.side,
                     "symbol": order.symbol,
-                    "leaves_qty": f"{leaves:f}",
+                    "leaves_qty": _text(leaves),
                     "order_id": order.id,
-                    "cum_qty": f"{cumulative:f}",
+                    "cum_qty": _text(cumulative),
                     "order_status": "filled" if leaves == 0 else "partially_filled",
                 }
                 rows.append((ts, sequence, activity))

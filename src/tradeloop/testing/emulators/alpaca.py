@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import re
 from collections.abc import Awaitable
@@ -49,6 +48,7 @@ from tradeloop.testing.emulators._alpaca_state import (
     rfc3339,
     stable_id,
 )
+from tradeloop.testing.emulators._alpaca_wire import json_frame, msgpack_frame, parse_time
 from tradeloop.testing.emulators._bars_market import BarsMarket, ReplayBar
 from tradeloop.testing.emulators._faults import FaultConfig, Faults, replace_faults
 from tradeloop.testing.emulators._server import EmulatorThread, serve_forever
@@ -213,8 +213,8 @@ class AlpacaEmulator:
             if path.endswith("/activities") and types != "FILL":
                 raise AlpacaError(422, 40010001, f"activity_types {types} not supported here")
             return 200, self.state.fill_activities(
-                _parse_time(query["after"]) if "after" in query else None,
-                _parse_time(query["until"]) if "until" in query else None,
+                parse_time(query["after"]) if "after" in query else None,
+                parse_time(query["until"]) if "until" in query else None,
                 query.get("direction", "desc") == "asc",
             )
         if path == "/v2/orders":
@@ -361,9 +361,9 @@ class AlpacaEmulator:
         limit = min(int(query.get("limit", "1000")), 10000)
         end_index = last_closed
         if "end" in query:
-            end_index = min(end_index, self.market.index_at(_parse_time(query["end"])))
+            end_index = min(end_index, self.market.index_at(parse_time(query["end"])))
         if "start" in query:
-            start_index = -(-(_parse_time(query["start"]) - self.market.origin_ns) //
+            start_index = -(-(parse_time(query["start"]) - self.market.origin_ns) //
                             self.market.interval_ns)  # fmt: skip
             start_index -= start_index % group
         else:
@@ -468,7 +468,7 @@ class AlpacaEmulator:
         socket = web.WebSocketResponse(autoping=True)
         await socket.prepare(request)
         session = WsSession(
-            socket, self.faults, combined=False, encode=_msgpack if is_msgpack else _data_json
+            socket, self.faults, combined=False, encode=msgpack_frame if is_msgpack else json_frame
         )
         session.state["channels"] = {name: set() for name in _DATA_CHANNELS}
         self.sessions.append(session)
@@ -562,42 +562,6 @@ class AlpacaEmulator:
             ]
             if batch:
                 session.publish(None, batch)
-
-
-def _msgpack(message: Any) -> bytes:
-    # market data times travel as msgpack Timestamps (alpaca-py calls .to_datetime())
-    def convert(item: Any) -> Any:
-        if isinstance(item, dict):
-            return {k: msgpack.Timestamp.from_unix_nano(v) if k == "t" else convert(v)
-                    for k, v in item.items()}  # fmt: skip
-        if isinstance(item, list):
-            return [convert(value) for value in item]
-        return item
-
-    packed: bytes = msgpack.packb(convert(message))
-    return packed
-
-
-def _data_json(message: Any) -> str:
-    def convert(item: Any) -> Any:
-        if isinstance(item, dict):
-            return {k: rfc3339(v) if k == "t" and isinstance(v, int) else convert(v)
-                    for k, v in item.items()}  # fmt: skip
-        if isinstance(item, list):
-            return [convert(value) for value in item]
-        return item
-
-    return json.dumps(convert(message), separators=(",", ":"))
-
-
-def _parse_time(text: str) -> int:
-    try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise AlpacaError(422, 42210000, f"invalid time {text}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
 
 
 async def _build(config: AlpacaEmulatorConfig) -> web.Application:

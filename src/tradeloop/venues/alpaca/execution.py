@@ -128,6 +128,7 @@ class AlpacaExecutionClient:
         self.duplicates_dropped = 0
         self.retries = 0
         self.malformed_updates = 0
+        self.fills_caught_up = 0
         self._client = trading_client(config, self._credentials)  # the worker's
         self._query_client = trading_client(config, self._credentials)  # the callers'
         self._queries = VenueQueries(
@@ -439,9 +440,11 @@ class AlpacaExecutionClient:
             with self._lock:
                 tracked = self._orders.get(report.client_order_id)
                 if tracked is not None and report.trade_id not in self._trade_ids:
+                    self._accept(tracked, report.venue_order_id, report.ts_event)
                     self._fill(
                         tracked, report.venue_order_id, report.trade_id, report, report.ts_event
                     )
+                    self.fills_caught_up += 1
 
     async def _on_update(self, message: Any) -> None:
         try:

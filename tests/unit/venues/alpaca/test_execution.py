@@ -230,3 +230,25 @@ def test_an_unreachable_venue_fails_connect_as_transient(
     client = AlpacaExecutionClient(connection(url), "ALPACA", inbox, instruments, CREDENTIALS)
     with pytest.raises(TransientVenueError, match="cannot be reached"):
         client.connect()
+
+
+@pytest.mark.slow
+def test_fills_missed_while_the_stream_was_down_are_caught_up_once(
+    alpaca: EmulatorThread, venue: AlpacaExecutionClient, inbox: Inbox
+) -> None:
+    control(alpaca.url, "/_emulator/disconnect", {})
+    venue.submit_order(_order("tl-gap-1", 1))  # filled while no stream listens
+    records = drain_until(
+        inbox,
+        lambda got: (
+            bool(_of(got, OrderFilled, "tl-gap-1"))
+            and any("reconnected" in a.message for a in _of(got, AlertRaised))
+        ),
+        timeout_s=20,
+    )
+    [filled] = _of(records, OrderFilled, "tl-gap-1")
+    assert len(_of(records, OrderAccepted, "tl-gap-1")) == 1
+    [report] = [f for f in venue.fills_since(0) if f.client_order_id == "tl-gap-1"]
+    assert report.trade_id == filled.trade_id
+    assert report.last_px == filled.last_px
+    assert venue.fills_caught_up == 1  # from the account activities, not the stream
