@@ -22,6 +22,7 @@ from tradeloop.model.events import (
     AlertRaised,
     OrderAccepted,
     OrderCanceled,
+    OrderExpired,
     OrderFilled,
     OrderInitialized,
     OrderRejected,
@@ -252,3 +253,13 @@ def test_fills_missed_while_the_stream_was_down_are_caught_up_once(
     assert report.trade_id == filled.trade_id
     assert report.last_px == filled.last_px
     assert venue.fills_caught_up == 1  # from the account activities, not the stream
+
+
+def test_an_unfillable_immediate_or_cancel_order_is_canceled_without_a_fill(
+    venue: AlpacaExecutionClient, inbox: Inbox
+) -> None:
+    venue.submit_order(_order("tl-ioc-1", 1, price="1.00", tif=TimeInForce.IOC))
+    records = drain_until(inbox, lambda got: bool(_of(got, OrderCanceled, "tl-ioc-1")))
+    assert len(_of(records, OrderCanceled, "tl-ioc-1")) == 1
+    assert not _of(records, OrderExpired, "tl-ioc-1")
+    assert not _of(records, OrderFilled, "tl-ioc-1")
