@@ -231,11 +231,23 @@ class AlpacaExecutionClient:
         except VenueRejectedError as error:
             self._reject(order.client_order_id, str(error), order.ts_init)
             return
-        self._run(self._send, order, request)
+        if not self._run(self._send, order, request):
+            self._reject(order.client_order_id, f"venue {self.venue} is not connected", 0)
 
     def cancel_order(self, command: CancelOrder) -> None:
         """Ask Alpaca to cancel an order (on the worker)."""
-        self._run(self._cancel, command)
+        if not self._run(self._cancel, command):
+            reason = f"venue {self.venue} is not connected"
+            self._publish(
+                lambda ts: OrderCancelRejected(
+                    client_order_id=command.client_order_id,
+                    strategy_id=command.strategy_id,
+                    instrument_id=command.instrument_id,
+                    reason=reason,
+                    ts_event=ts,
+                    ts_init=ts,
+                )
+            )
 
     def modify_order(self, command: ModifyOrder) -> None:
         """Refuse: this adapter does not replace orders (cancel and submit a new one)."""
@@ -251,11 +263,16 @@ class AlpacaExecutionClient:
             )
         )
 
-    def _run(self, task: Callable[..., None], *args: Any) -> None:
+    def _run(self, task: Callable[..., None], *args: Any) -> bool:
+        # queue a task on the worker; False when there is none (not connected)
         worker = self._worker
         if worker is None:
-            raise TransientVenueError(f"venue {self.venue} is not connected: call connect() first")
-        worker.submit(self._guarded, task, *args)
+            return False
+        try:
+            worker.submit(self._guarded, task, *args)
+        except RuntimeError:  # shut down by disconnect() meanwhile
+            return False
+        return True
 
     def _guarded(self, task: Callable[..., None], *args: Any) -> None:
         try:

@@ -263,3 +263,16 @@ def test_an_unfillable_immediate_or_cancel_order_is_canceled_without_a_fill(
     assert len(_of(records, OrderCanceled, "tl-ioc-1")) == 1
     assert not _of(records, OrderExpired, "tl-ioc-1")
     assert not _of(records, OrderFilled, "tl-ioc-1")
+
+
+def test_an_order_before_connect_is_rejected_not_lost(
+    alpaca: EmulatorThread, inbox: Inbox, instruments: list[Instrument]
+) -> None:
+    client = AlpacaExecutionClient(
+        connection(alpaca.url), "ALPACA", inbox, instruments, CREDENTIALS
+    )
+    client.submit_order(_order("tl-early-1", 1))
+    [rejected] = drain_until(inbox, lambda got: bool(got), timeout_s=2)
+    assert isinstance(rejected, OrderRejected)
+    assert "not connected" in rejected.reason
+    assert _emulator_orders(alpaca.url, "tl-early-1") == []
