@@ -90,6 +90,7 @@ class AlpacaOrder:
     expired_ns: int | None = None
     failed_ns: int | None = None
     fills: list[dict[str, Any]] = field(default_factory=list)
+    fill_ns: list[int] = field(default_factory=list)
     reject_reason: str = ""
 
     @property
@@ -398,6 +399,7 @@ class AlpacaState:
                 "execution_id": stable_id("fill", f"{order.id}:{len(order.fills)}"),
             }
             order.fills.append(fill)
+            order.fill_ns.append(now)
             self._publish("fill" if is_done else "partial_fill", order, fill, held)
         elif isinstance(event, OrderCanceled):
             order.status, order.canceled_ns = "canceled", now
@@ -508,6 +510,41 @@ class AlpacaState:
             "intraday_adjustments": "0",
             "pending_reg_taf_fees": "0",
         }
+
+    def fill_activities(
+        self, after_ns: int | None, until_ns: int | None, is_ascending: bool
+    ) -> list[dict[str, Any]]:
+        """Return the fills as ``GET /v2/account/activities/FILL`` shows them."""
+        rows: list[tuple[int, int, dict[str, Any]]] = []
+        for sequence, order in enumerate(self.orders.values()):
+            cumulative = Decimal(0)
+            for fill, ts in zip(order.fills, order.fill_ns, strict=True):
+                cumulative += Decimal(fill["qty"])
+                # Alpaca's after/until compare at microseconds, as its times are written
+                if (after_ns is not None and ts // 1000 <= after_ns // 1000) or (
+                    until_ns is not None and ts // 1000 > until_ns // 1000
+                ):
+                    continue
+                leaves = order.qty - cumulative
+                stamp = dt.datetime.fromtimestamp(ts // 1_000_000_000, tz=dt.UTC)
+                activity = {
+                    "id": f"{stamp:%Y%m%d%H%M%S}{ts // 1_000_000 % 1000:03d}::"
+                    + fill["execution_id"],
+                    "activity_type": "FILL",
+                    "transaction_time": rfc3339(ts),
+                    "type": "fill" if leaves == 0 else "partial_fill",
+                    "price": fill["price"],
+                    "qty": fill["qty"],
+                    "side": order.side,
+                    "symbol": order.symbol,
+                    "leaves_qty": _text(leaves),
+                    "order_id": order.id,
+                    "cum_qty": _text(cumulative),
+                    "order_status": "filled" if leaves == 0 else "partially_filled",
+                }
+                rows.append((ts, sequence, activity))
+        rows.sort(key=lambda row: (row[0], row[1]), reverse=not is_ascending)
+        return [activity for _, _, activity in rows]
 
     def inspect(self) -> list[dict[str, Any]]:
         """Return every order received, with its client order id, status and fills."""

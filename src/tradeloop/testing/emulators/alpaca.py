@@ -4,18 +4,23 @@ streams on one port, so alpaca-py works with every ``url_override`` pointed at i
 - Trading REST (``TradingClient(url_override="http://host:port")``): ``/v2/account``,
   ``/v2/orders`` (GET, POST with ``client_order_id``, DELETE), ``/v2/orders/{id}`` (GET,
   DELETE), ``/v2/orders:by_client_order_id``, ``/v2/positions`` (GET, DELETE: close all),
-  ``/v2/positions/{symbol}`` (GET, DELETE: close),
-  ``/v2/assets``, ``/v2/assets/{symbol}``, ``/v2/clock``.
+  ``/v2/positions/{symbol}`` (GET, DELETE: close), ``/v2/assets``, ``/v2/assets/{symbol}``,
+  ``/v2/clock``, ``/v2/account/activities/FILL`` (``after``, ``until``, ``direction``).
 - Market data REST (``StockHistoricalDataClient(url_override=...)``): ``/v2/stocks/bars``,
   ``/v2/stocks/{symbol}/bars``, ``/v2/stocks/bars/latest``.
 - ``/stream`` (``TradingStream(url_override="ws://host:port/stream")``): ``authenticate``,
   ``listen`` to ``trade_updates``.
 - ``/v2/iex``, ``/v2/sip`` (``StockDataStream(url_override="ws://host:port/v2/iex")``):
   ``connected``, ``auth``, ``subscribe`` to ``bars``; msgpack when the client asks for it
-  (alpaca-py does), JSON otherwise. Trades and quotes subscriptions are acknowledged but carry
-  nothing: the bundled equity data are bars only.
+  (alpaca-py does), JSON otherwise. The bundled equity data are bars only: with each closed
+  bar, ``trades`` subscribers get one trade at its close (size: the bar's volume) and
+  ``quotes`` subscribers one quote around it (bid at the close, ask one tick above, 100
+  shares each), both stamped with the bar's close time.
 - Control: ``GET /_emulator/orders`` (``?client_order_id=`` picks one client id),
-  ``GET``/``POST /_emulator/faults``.
+  ``GET``/``POST /_emulator/faults``, ``POST
+  /_emulator/data`` (send the JSON list in the body to every data stream subscriber as it is,
+  for malformed-message tests), ``POST /_emulator/disconnect`` (close every stream
+  connection, so clients must reconnect).
 
 Every REST request needs ``APCA-API-KEY-ID`` and ``APCA-API-SECRET-KEY`` (401 otherwise);
 answers carry ``X-Ratelimit-Limit``, ``X-Ratelimit-Remaining`` and ``X-Ratelimit-Reset`` (200
@@ -27,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import re
 from collections.abc import Awaitable
@@ -45,6 +49,7 @@ from tradeloop.testing.emulators._alpaca_state import (
     rfc3339,
     stable_id,
 )
+from tradeloop.testing.emulators._alpaca_wire import json_frame, msgpack_frame, parse_time
 from tradeloop.testing.emulators._bars_market import BarsMarket, ReplayBar
 from tradeloop.testing.emulators._faults import FaultConfig, Faults, replace_faults
 from tradeloop.testing.emulators._server import EmulatorThread, serve_forever
@@ -98,6 +103,7 @@ class AlpacaEmulator:
         self._hanging: set[asyncio.Task[Any]] = set()
         self._minute = -1
         self._used = 0
+        self._trade_count = 0
         self._next_index = self.market.index_at(now)  # the first bar still open
         for symbol in self.market.symbols:  # the market as it opens: the last closed bar
             self.state.on_bar(self.market.bar(symbol, self._next_index - 1))
@@ -111,6 +117,8 @@ class AlpacaEmulator:
         app.router.add_get("/_emulator/orders", self._inspect_orders)
         app.router.add_get("/_emulator/faults", self._get_faults)
         app.router.add_post("/_emulator/faults", self._set_faults)
+        app.router.add_post("/_emulator/data", self._inject_data)
+        app.router.add_post("/_emulator/disconnect", self._disconnect)
         app.router.add_get("/stream", self._trading_stream)
         app.router.add_get("/v2/{feed:iex|sip|test}", self._data_stream)
         app.router.add_route("*", "/{path:.*}", self._rest)
@@ -201,6 +209,15 @@ class AlpacaEmulator:
             return 200, state.account_json(self.created_ns)
         if path == "/v2/clock" and method == "GET":
             return 200, self._clock()
+        if path in ("/v2/account/activities/FILL", "/v2/account/activities") and method == "GET":
+            types = query.get("activity_types", "FILL")
+            if path.endswith("/activities") and types != "FILL":
+                raise AlpacaError(422, 40010001, f"activity_types {types} not supported here")
+            return 200, self.state.fill_activities(
+                parse_time(query["after"]) if "after" in query else None,
+                parse_time(query["until"]) if "until" in query else None,
+                query.get("direction", "desc") == "asc",
+            )
         if path == "/v2/orders":
             if method == "POST":
                 if not isinstance(body, dict):
@@ -361,9 +378,9 @@ class AlpacaEmulator:
         limit = min(int(query.get("limit", "1000")), 10000)
         end_index = last_closed
         if "end" in query:
-            end_index = min(end_index, self.market.index_at(_parse_time(query["end"])))
+            end_index = min(end_index, self.market.index_at(parse_time(query["end"])))
         if "start" in query:
-            start_index = -(-(_parse_time(query["start"]) - self.market.origin_ns) //
+            start_index = -(-(parse_time(query["start"]) - self.market.origin_ns) //
                             self.market.interval_ns)  # fmt: skip
             start_index -= start_index % group
         else:
@@ -400,6 +417,26 @@ class AlpacaEmulator:
             return web.json_response({"error": str(error)}, status=400)
         self.faults.update(config)
         return web.json_response(msgspec.structs.asdict(config))
+
+    async def _inject_data(self, request: web.Request) -> web.Response:
+        try:
+            messages = await request.json()
+        except json.JSONDecodeError:
+            return web.json_response({"error": "the body must be a JSON list"}, status=400)
+        if not isinstance(messages, list):
+            return web.json_response({"error": "the body must be a JSON list"}, status=400)
+        sent = 0
+        for session in list(self.sessions):
+            if session.state.get("data_auth"):
+                session.publish(None, messages)
+                sent += 1
+        return web.json_response({"sessions": sent})
+
+    async def _disconnect(self, _request: web.Request) -> web.Response:
+        sessions = list(self.sessions)
+        for session in sessions:
+            await session.socket.close()
+        return web.json_response({"closed": len(sessions)})
 
     # -- streams ----------------------------------------------------------------------------------
 
@@ -452,7 +489,7 @@ class AlpacaEmulator:
         socket = web.WebSocketResponse(autoping=True)
         await socket.prepare(request)
         session = WsSession(
-            socket, self.faults, combined=False, encode=_msgpack if is_msgpack else _data_json
+            socket, self.faults, combined=False, encode=msgpack_frame if is_msgpack else json_frame
         )
         session.state["channels"] = {name: set() for name in _DATA_CHANNELS}
         self.sessions.append(session)
@@ -522,51 +559,30 @@ class AlpacaEmulator:
 
     def _publish_bar(self, bar: ReplayBar) -> None:
         row = (bar.open_ns, bar.open_raw, bar.high_raw, bar.low_raw, bar.close_raw, bar.volume, 1)
-        message: dict[str, Any] | None = None
+        message = {"T": "b", "S": bar.symbol} | self._bar_json(bar.symbol, row)
+        message["t"] = bar.open_ns
+        scale = Decimal(1).scaleb(-self.market.precision(bar.symbol))
+        close_ns = bar.open_ns + self.market.interval_ns
+        close = bar.close_raw * scale
+        self._trade_count += 1
+        trade = {"T": "t", "S": bar.symbol, "i": self._trade_count, "x": "V",
+                 "p": float(close), "s": max(bar.volume, 1), "t": close_ns, "c": ["@"],
+                 "z": "B"}  # fmt: skip
+        quote = {"T": "q", "S": bar.symbol, "bx": "V", "bp": float(close), "bs": 100,
+                 "ax": "V", "ap": float(close + scale), "as": 100, "t": close_ns, "c": ["R"],
+                 "z": "B"}  # fmt: skip
         for session in list(self.sessions):
             channels = session.state.get("channels")
-            if channels is None or not ({bar.symbol, "*"} & channels["bars"]):
+            if channels is None:
                 continue
-            if message is None:
-                message = {"T": "b", "S": bar.symbol} | self._bar_json(bar.symbol, row)
-                message["t"] = bar.open_ns
-            session.publish(None, [message])
-
-
-def _msgpack(message: Any) -> bytes:
-    # market data times travel as msgpack Timestamps (alpaca-py calls .to_datetime())
-    def convert(item: Any) -> Any:
-        if isinstance(item, dict):
-            return {k: msgpack.Timestamp.from_unix_nano(v) if k == "t" else convert(v)
-                    for k, v in item.items()}  # fmt: skip
-        if isinstance(item, list):
-            return [convert(value) for value in item]
-        return item
-
-    packed: bytes = msgpack.packb(convert(message))
-    return packed
-
-
-def _data_json(message: Any) -> str:
-    def convert(item: Any) -> Any:
-        if isinstance(item, dict):
-            return {k: rfc3339(v) if k == "t" and isinstance(v, int) else convert(v)
-                    for k, v in item.items()}  # fmt: skip
-        if isinstance(item, list):
-            return [convert(value) for value in item]
-        return item
-
-    return json.dumps(convert(message), separators=(",", ":"))
-
-
-def _parse_time(text: str) -> int:
-    try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise AlpacaError(422, 42210000, f"invalid time {text}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
+            wanted = {bar.symbol, "*"}
+            batch = [
+                item
+                for name, item in (("bars", message), ("trades", trade), ("quotes", quote))
+                if wanted & channels[name]
+            ]
+            if batch:
+                session.publish(None, batch)
 
 
 async def _build(config: AlpacaEmulatorConfig) -> web.Application:
