@@ -57,7 +57,8 @@ class Connection:
     def data_client(self, inbox: InboxPort, instruments: Mapping[str, Instrument]) -> DataClient:
         """Return a data client of this connection feeding ``inbox``."""
         data_cls, _ = self._classes()
-        client: DataClient = data_cls(self.config, self.name, inbox, dict(instruments))
+        listed = sorted(instruments.values(), key=lambda i: i.id)
+        client: DataClient = data_cls(self.config, self.name, inbox, listed)
         return client
 
     def execution_client(
@@ -66,7 +67,7 @@ class Connection:
         """Return an execution client of this connection for ``venue``, answering into
         ``inbox``."""
         _, exec_cls = self._classes()
-        members = {k: v for k, v in instruments.items() if v.venue == venue}
+        members = sorted((i for i in instruments.values() if i.venue == venue), key=lambda i: i.id)
         client: LiveExecutionClient = exec_cls(self.config, venue, inbox, members)
         return client
 
@@ -173,6 +174,13 @@ def venue_instruments(
                 await exchange.close()
 
         return asyncio.run(load()), skipped
-    module = importlib.import_module(_ADAPTERS[connection.kind][0])
-    listed: list[Instrument] = module.venue_instruments(connection.config, connection.name, symbols)
-    return listed, skipped
+    from tradeloop.venues.alpaca import fetch_assets
+
+    assets = fetch_assets(connection.config, venue=connection.name)
+    by_symbol = {asset.symbol: asset.instrument for asset in assets}
+    if symbols is None:
+        return sorted(by_symbol.values(), key=lambda i: i.id), skipped
+    unknown = [symbol for symbol in symbols if symbol not in by_symbol]
+    if unknown:
+        raise ConfigError(f"Alpaca lists no tradable asset {', '.join(unknown)}")
+    return [by_symbol[symbol] for symbol in symbols], skipped

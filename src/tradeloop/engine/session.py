@@ -15,10 +15,11 @@ Steps of ``run_session``:
 2. Create ``runs/<run_id>-<mode>-<wall ns>/``, open the journal (commands durable before
    they are sent), build the kernel on the wall clock with order ids scoped to this run
    (``O-<scope>-<strategy>-<n>``: never repeated across runs at a venue that keeps them).
-3. ``live``: connect each venue's execution client (an unknown key is one clear error, before
-   any strategy starts) and route that venue's orders to it.
-4. Start the strategies; connect the data clients and subscribe every feed; every message
-   goes through the one inbox, stamped, and is journaled.
+3. Connect the data clients, and in ``live`` each venue's execution client, routing that
+   venue's orders to it: an unknown key or an unreachable endpoint is one clear error before
+   any strategy starts, and leaves no run directory.
+4. Start the strategies, then subscribe every feed; every message goes through the one inbox,
+   stamped, and is journaled.
 5. Run the live loop (``engine.live.run_live``) until ``duration_s`` is over, the operator
    stops it (Ctrl-C) or it fails; open orders are cancelled on the way out unless
    ``[live] on_stop = "leave"``; then the clients are closed and the run ends as every run
@@ -126,16 +127,27 @@ def run_session(
     feeds: list[DataClient] = []
     shadow: ShadowObserver | None = None
 
+    by_feed: dict[tuple[str, ...], DataClient] = {}
+
     def connect_venues(kernel: Kernel) -> None:
+        # Everything that can refuse us (a key, an endpoint) before a strategy starts: a
+        # failure here leaves no run directory.
+        for feed in config.feeds:
+            key = (feed.connection, *feed.backups)
+            if key not in by_feed:
+                client = _data_client(feed, connections, inbox, prepared)
+                client.connect()
+                by_feed[key] = client
+                feeds.append(client)
         if mode != "live":
             return
         for venue, connection in sorted(
             venue_connections(config, connections, prepared.instruments).items()
         ):
-            client = connection.execution_client(venue, inbox, prepared.instruments)
-            client.connect()
-            executions.append(client)
-            kernel.use_execution_client(client)
+            execution = connection.execution_client(venue, inbox, prepared.instruments)
+            execution.connect()
+            executions.append(execution)
+            kernel.use_execution_client(execution)
 
     try:
         journal, kernel = _start(
@@ -154,17 +166,10 @@ def run_session(
     start = time.perf_counter()
     with _ending(prepared, run_dir, journal, kernel):
         try:
-            by_connection: dict[tuple[str, ...], DataClient] = {}
             if mode == "shadow":
                 shadow = ShadowObserver(kernel, [feed.instrument_id for feed in config.feeds])
             for feed in config.feeds:
-                key = (feed.connection, *feed.backups)
-                client = by_connection.get(key)
-                if client is None:
-                    client = _data_client(feed, connections, inbox, prepared)
-                    client.connect()
-                    by_connection[key] = client
-                    feeds.append(client)
+                client = by_feed[(feed.connection, *feed.backups)]
                 for kind in feed.kinds:
                     client.subscribe(kind, feed.instrument_id)
             stats = run_live(
