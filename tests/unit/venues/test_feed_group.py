@@ -144,8 +144,11 @@ def test_a_healthy_primary_is_never_switched() -> None:
 
 
 def _stop_once_data_flows(runs: Path, emulator: object) -> None:
-    # Take the primary down once the session has journaled some of its market data.
+    # Silence the primary's streams (every message dropped: the feed goes stale) once the
+    # session has journaled some of its market data.
+    import json
     import sqlite3
+    import urllib.request
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -161,13 +164,19 @@ def _stop_once_data_flows(runs: Path, emulator: object) -> None:
             except sqlite3.Error:
                 continue
             if count >= 5:
-                emulator.stop()  # type: ignore[attr-defined]
+                request = urllib.request.Request(
+                    f"{emulator.url}/_emulator/faults",  # type: ignore[attr-defined]
+                    data=json.dumps({"ws_drop_probability": 1.0}).encode(),
+                    method="POST",
+                    headers={"Content-Type": "application/json"},
+                )
+                urllib.request.urlopen(request, timeout=10).close()
                 return
         time.sleep(0.05)
 
 
 @pytest.mark.slow
-def test_a_session_fails_over_to_a_second_exchange_when_the_first_goes_down(
+def test_a_session_fails_over_to_a_second_exchange_when_the_first_goes_silent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("tradeloop.venues.ccxt")
