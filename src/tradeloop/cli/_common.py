@@ -141,3 +141,23 @@ def print_table(
         note = left_out if caption is None else f"{caption}; {left_out}"
     target.print(build(shown, note))
     return hidden
+
+
+class StopSignal(KeyboardInterrupt):
+    """A stop asked for by a signal (SIGTERM from ``kill`` or a supervisor): handled as
+    Ctrl-C is, the run stops cleanly (open orders per ``[live] on_stop``) and is marked
+    ``stopped`` with the signal named."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.reason = f"stopped by {name}"
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM stop a run the way Ctrl-C does (call it in the main thread)."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        raise StopSignal(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, handler)

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tradeloop.cli._common import err, out, user_errors
+from tradeloop.cli._common import err, out, stop_on_sigterm, user_errors
 from tradeloop.core.errors import ConfigError
 
 _FOR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
@@ -54,6 +54,7 @@ def run_session_command(
     from tradeloop.engine.runner import prepare_run
     from tradeloop.engine.session import run_session
 
+    stop_on_sigterm()
     with user_errors():
         duration_s = parse_for(for_)
         config = load_config(config_path)

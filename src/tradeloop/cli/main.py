@@ -25,6 +25,7 @@ from tradeloop.cli._common import (
     err,
     out,
     print_table,
+    stop_on_sigterm,
     user_errors,
 )
 from tradeloop.cli.data import data_app
@@ -231,6 +232,8 @@ def _run(
     from tradeloop.core.errors import ConfigError
     from tradeloop.engine.runner import prepare_run, run_backtest, run_paper_replay
 
+    if mode != "backtest":
+        stop_on_sigterm()
     with user_errors():
         duration_s = parse_for(for_)
         config = load_config(config_path)

@@ -1061,7 +1061,7 @@ def _failure(error: BaseException, base_dir: Path) -> tuple[str, str, str]:
     # (status, reason, location) of a run that an exception ended; the location is relative to
     # the config's directory (the journal does not depend on the working directory).
     if isinstance(error, KeyboardInterrupt):
-        return "stopped", "interrupted by the operator (Ctrl-C)", ""
+        return "stopped", getattr(error, "reason", "interrupted by the operator (Ctrl-C)"), ""
     reason = str(error) if isinstance(error, TradeloopError) else f"{type(error).__name__}: {error}"
     shown = getattr(error, "location", "")
     if shown and reason.endswith(f" (at {shown})"):

@@ -109,3 +109,39 @@ def test_a_paper_run_killed_with_sigkill_keeps_its_last_orders_answer_and_is_int
     assert "E1 seq" in check.output
     assert not (run_dir / "summary.json").exists()
     assert os.path.isdir(run_dir)  # nothing of the killed run was removed
+
+
+def test_sigterm_stops_a_paper_run_cleanly_and_marks_it_stopped(tmp_path: Path) -> None:
+    # `kill PID` (or a supervisor) is a stop, as Ctrl-C is: the run ends with its RunEnded
+    # record, marked stopped by the signal, its open orders cancelled.
+    from tradeloop.journal import read_records
+    from tradeloop.model import RunEnded
+
+    output = tmp_path / "runs"
+    config = tmp_path / "stopped.toml"
+    config.write_text(CONFIG.format(output=output).replace('name = "killed"', 'name = "stopped"'))
+    node = subprocess.Popen(
+        [sys.executable, "-m", "tradeloop.cli", "paper", str(config), "--speed", "432000", "-q"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        seen = None
+        while time.monotonic() < deadline and node.poll() is None:
+            journals = list(output.glob("*/journal.sqlite"))
+            seen = _answered(journals[0]) if journals else None
+            if seen is not None:
+                break
+            time.sleep(0.05)
+        assert seen is not None
+        node.send_signal(signal.SIGTERM)
+        node.wait(timeout=60)
+    finally:
+        if node.poll() is None:
+            node.kill()
+    run_dir = journals[0].parent
+    status = run_status(run_dir)
+    assert (status.state, status.reason) == ("stopped", "stopped by SIGTERM")
+    last = list(read_records(run_dir / "journal.sqlite"))[-1].record
+    assert isinstance(last, RunEnded)
