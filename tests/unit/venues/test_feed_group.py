@@ -143,7 +143,7 @@ def test_a_healthy_primary_is_never_switched() -> None:
         group.close()
 
 
-def _stop_once_data_flows(runs: Path, emulator: object) -> None:
+def _stop_once_data_flows(runs: Path, emulator: object, how: str = "silent") -> None:
     # Silence the primary's streams (every message dropped: the feed goes stale) once the
     # session has journaled some of its market data.
     import json
@@ -163,6 +163,9 @@ def _stop_once_data_flows(runs: Path, emulator: object) -> None:
                     conn.close()
             except sqlite3.Error:
                 continue
+            if count >= 5 and how == "down":
+                emulator.stop()  # type: ignore[attr-defined]
+                return
             if count >= 5:
                 request = urllib.request.Request(
                     f"{emulator.url}/_emulator/faults",  # type: ignore[attr-defined]
@@ -176,8 +179,9 @@ def _stop_once_data_flows(runs: Path, emulator: object) -> None:
 
 
 @pytest.mark.slow
-def test_a_session_fails_over_to_a_second_exchange_when_the_first_goes_silent(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("how", ["silent", "down"])
+def test_a_session_fails_over_to_a_second_exchange_when_the_first_goes_silent_or_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
     pytest.importorskip("tradeloop.venues.ccxt")
     from tradeloop.config import parse_config
@@ -224,7 +228,7 @@ def test_a_session_fails_over_to_a_second_exchange_when_the_first_goes_silent(
                 }
             )
             prepared = prepare_run(config, tmp_path)
-            watcher = threading.Thread(target=_stop_once_data_flows, args=(tmp_path, primary))
+            watcher = threading.Thread(target=_stop_once_data_flows, args=(tmp_path, primary, how))
             watcher.start()
             result = run_session(prepared, "paper", duration_s=12.0)
             watcher.join()

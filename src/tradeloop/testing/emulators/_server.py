@@ -72,7 +72,9 @@ class EmulatorThread:
 
     async def _serve(self) -> None:
         app = await self._factory()
-        runner = web.AppRunner(app, handle_signals=False)
+        # stop() ends the streams at once: a stopped venue must look stopped to its clients
+        # (aiohttp would otherwise let open WebSocket handlers run for a minute).
+        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
         await site.start()
