@@ -56,10 +56,19 @@ class StopRequested(msgspec.Struct, frozen=True):
     reason: str
 
 
+CANCEL_WAIT_S = 5.0
+"""How long a stopping node waits for a live venue to answer its cancels (s)."""
+
+
 @dataclass
 class LiveRunStats:
-    """What a live-clock run reports in its summary."""
+    """What a live-clock run reports in its summary.
 
+    ``unprocessed_on_stop`` counts the market records that arrived while a stopping node
+    waited for its cancels' answers: they are not dispatched (the session is over).
+    """
+
+    unprocessed_on_stop: int = 0
     records: int = 0
     order_events: int = 0
     max_lag_s: float = 0.0
@@ -184,11 +193,34 @@ def run_live(
             for order in order_manager.open_orders():
                 order_manager.cancel(order.client_order_id, "the node is stopping")
             kernel.drain()
+            stats.unprocessed_on_stop = _await_cancels(kernel, inbox, CANCEL_WAIT_S)
         if progress is not None:
             progress(stats.records)
     kernel.stop()
     stats.max_lag_s = max_lag_ns / 1e9 / clock.speed
     return stats
+
+
+def _await_cancels(kernel: Kernel, inbox: Inbox, wait_s: float) -> int:
+    # A live venue answers a cancel later, through the inbox: wait (bounded) until no order
+    # is open, applying the order events and journaling the other events that come; market
+    # records are counted, not dispatched. Returns how many were not dispatched.
+    order_manager = kernel.order_manager
+    deadline = time.monotonic() + wait_s
+    skipped = 0
+    while order_manager.open_orders() and time.monotonic() < deadline:
+        try:
+            item = inbox.get(0.05)
+        except queue.Empty:
+            continue
+        if isinstance(item, OrderEvent):
+            order_manager.handle_venue_event(item)
+            kernel.drain()
+        elif isinstance(item, Event):
+            kernel.journal.append(item)
+        elif type(item) in _MARKET:
+            skipped += 1
+    return skipped
 
 
 def _fire_due(kernel: Kernel, clock: LiveClock) -> None:

@@ -194,6 +194,7 @@ def run_session(
     extra: dict[str, Any] = {
         "max_lag_behind_clock_s": round(stats.max_lag_s, 6),
         "order_events_received": stats.order_events,
+        "market_records_after_stop": stats.unprocessed_on_stop,
         "inbox_high_water": inbox.high_water,
         "feeds": [client.status().name + ":" + client.status().state for client in feeds],
     }

@@ -148,3 +148,42 @@ def test_a_wrong_key_stops_a_live_start_with_one_clear_error_and_no_run(
     assert exit_info.value.code == 2
     runs = tmp_path / "runs"
     assert not runs.exists() or list(runs.iterdir()) == []
+
+
+RESTING = """\
+from tradeloop.strategy import Strategy
+
+
+class Resting(Strategy):
+    def on_start(self) -> None:
+        self.subscribe_trades("BTCUSDT.BINANCE")
+        self.sent = False
+
+    def on_trade(self, trade) -> None:
+        if not self.sent:
+            self.sent = True
+            half = self.price("BTCUSDT.BINANCE", float(trade.price) / 2)
+            self.buy("BTCUSDT.BINANCE", "0.001", half)  # far below: it rests
+"""
+
+
+def test_a_live_session_cancels_its_resting_orders_at_the_venue_when_it_ends(
+    tmp_path: Path, emulator: str, keys: None
+) -> None:
+    from tradeloop.engine.session import run_session
+
+    (tmp_path / "resting.py").write_text(RESTING)
+    config = _config(tmp_path, "live", emulator)
+    text = config.read_text()
+    text = text[: text.index("[[strategies]]")] + '[[strategies]]\nclass = "resting.py:Resting"\n'
+    config.write_text(text)
+    prepared = prepare_run(load_config(config), config.parent)
+    result = run_session(prepared, "live", duration_s=4.0)
+    records = [r.record for r in read_records(result.journal_path)]
+    names = [type(r).__name__ for r in records]
+    assert "CancelOrder" in names
+    canceled = [r for r in records if type(r).__name__ == "OrderCanceled"]
+    assert len(canceled) == 1  # the venue's answer arrived before the node closed
+    (order_id,) = {r.order.client_order_id for r in records if type(r).__name__ == "SubmitOrder"}
+    at_venue = [o for o in _emulator_orders(emulator) if o.get("clientOrderId") == order_id]
+    assert [str(o.get("status")).upper() for o in at_venue] == ["CANCELED"]
