@@ -51,7 +51,8 @@ class FillReport(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PositionReport(msgspec.Struct, frozen=True, kw_only=True):
-    """The venue's net position in one instrument (signed: negative is short)."""
+    """The venue's net position in one instrument: ``signed_qty`` is its size (a
+    ``Quantity`` is never negative) and ``is_short`` its side."""
 
     venue: str
     instrument_id: str
