@@ -4,8 +4,9 @@ execution algorithms send their orders.
 A client receives commands and answers only with ``OrderEvent``s (accepted, rejected,
 filled, …) handed to where it was told: the simulated venue to the kernel's deferred queue
 (its ``emit`` sink), a live venue (``LiveExecutionClient``) to the kernel's inbox, from its own
-thread. The kernel chooses the client; nothing else knows whether a venue is simulated. An ``OrderGateway`` is an algorithm's path to the
-order manager (the owning strategy's, through risk).
+thread. The kernel chooses the client; nothing else knows whether a venue is simulated.
+An ``OrderGateway`` is an algorithm's path to the order manager (the owning strategy's,
+through risk).
 """
 
 from __future__ import annotations
