@@ -6,7 +6,8 @@ The emulator modules (aiohttp, the replayed market) load inside the command, so
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
@@ -63,39 +64,30 @@ def binance_command(
     exchange.urls['api'] (tradeloop.testing.ccxt_binance does it). Faults can be changed
     while it runs with POST /_emulator/faults; GET /_emulator/orders lists every order.
     """
-    from tradeloop.testing import BinanceEmulatorConfig, FaultConfig, run_binance_emulator
+    from tradeloop.testing import BinanceEmulatorConfig, run_binance_emulator
 
-    try:
-        faults = FaultConfig(
-            latency_ms=latency_ms,
-            latency_jitter_ms=latency_jitter_ms,
-            rate_limit_probability=rate_limit,
-            ban_probability=ban,
-            server_error_probability=server_error,
-            timeout_probability=timeout,
-            reject_probability=reject,
-            ws_disconnect_probability=ws_disconnect,
-            ws_drop_probability=ws_drop,
-            ws_duplicate_probability=ws_duplicate,
-            ws_reorder_probability=ws_reorder,
-            partial_fills=partial_fills,
-            seed=seed,
-        )
-        if not speed > 0:
-            raise ValueError(f"--speed {speed} must be positive")
-    except ValueError as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False)
-        raise typer.Exit(2) from None
+    faults = _checked_faults(
+        speed,
+        latency_ms=latency_ms,
+        latency_jitter_ms=latency_jitter_ms,
+        rate_limit_probability=rate_limit,
+        ban_probability=ban,
+        server_error_probability=server_error,
+        timeout_probability=timeout,
+        reject_probability=reject,
+        ws_disconnect_probability=ws_disconnect,
+        ws_drop_probability=ws_drop,
+        ws_duplicate_probability=ws_duplicate,
+        ws_reorder_probability=ws_reorder,
+        partial_fills=partial_fills,
+        seed=seed,
+    )
     config = BinanceEmulatorConfig(api_key=api_key, secret=secret, speed=speed, faults=faults)
     out.print(
         f"Binance emulator on http://{host}:{port} (ws://{host}:{port}/ws, "
         f"ws://{host}:{port}/ws-api/v3); api key {api_key}; Ctrl-C stops it"
     )
-    try:
-        run_binance_emulator(config, host, port)
-    except OSError as error:  # the port is taken, or the address is not ours
-        err.print(f"[bold red]error:[/] cannot serve on {host}:{port}: {error}", highlight=False)
-        raise typer.Exit(2) from None
+    _serve(lambda: run_binance_emulator(config, host, port), host, port)
 
 
 @emulate_app.command("alpaca")
@@ -139,36 +131,50 @@ def alpaca_command(
     (ws://HOST:PORT/v2/iex). POST /_emulator/faults changes faults while it runs; GET
     /_emulator/orders lists every order.
     """
-    from tradeloop.testing import AlpacaEmulatorConfig, FaultConfig, run_alpaca_emulator
+    from tradeloop.testing import AlpacaEmulatorConfig, run_alpaca_emulator
 
-    try:
-        faults = FaultConfig(
-            latency_ms=latency_ms,
-            latency_jitter_ms=latency_jitter_ms,
-            rate_limit_probability=rate_limit,
-            ban_probability=ban,
-            server_error_probability=server_error,
-            timeout_probability=timeout,
-            reject_probability=reject,
-            ws_disconnect_probability=ws_disconnect,
-            ws_drop_probability=ws_drop,
-            ws_duplicate_probability=ws_duplicate,
-            ws_reorder_probability=ws_reorder,
-            seed=seed,
-        )
-        if not speed > 0:
-            raise ValueError(f"--speed {speed} must be positive")
-    except ValueError as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False)
-        raise typer.Exit(2) from None
+    faults = _checked_faults(
+        speed,
+        latency_ms=latency_ms,
+        latency_jitter_ms=latency_jitter_ms,
+        rate_limit_probability=rate_limit,
+        ban_probability=ban,
+        server_error_probability=server_error,
+        timeout_probability=timeout,
+        reject_probability=reject,
+        ws_disconnect_probability=ws_disconnect,
+        ws_drop_probability=ws_drop,
+        ws_duplicate_probability=ws_duplicate,
+        ws_reorder_probability=ws_reorder,
+        seed=seed,
+    )
     config = AlpacaEmulatorConfig(api_key=api_key, secret=secret, speed=speed, faults=faults)
     out.print(
         f"Alpaca emulator on http://{host}:{port} (ws://{host}:{port}/stream, "
         f"ws://{host}:{port}/v2/iex); key id {api_key}; Ctrl-C stops it"
     )
+    _serve(lambda: run_alpaca_emulator(config, host, port), host, port)
+
+
+def _checked_faults(speed: float, **fields: Any) -> Any:
+    # The fault settings and the speed, checked: a bad value is one line and exit 2.
+    from tradeloop.testing import FaultConfig
+
     try:
-        run_alpaca_emulator(config, host, port)
-    except OSError as error:  # the port is taken, or the address is not ours
+        faults = FaultConfig(**fields)
+        if not speed > 0:
+            raise ValueError(f"--speed {speed} must be positive")
+    except ValueError as error:
+        err.print(f"[bold red]error:[/] {error}", highlight=False)
+        raise typer.Exit(2) from None
+    return faults
+
+
+def _serve(run: Callable[[], None], host: str, port: int) -> None:
+    # Serve until Ctrl-C; a port that is taken (or an address not ours) is one line, exit 2.
+    try:
+        run()
+    except OSError as error:
         err.print(f"[bold red]error:[/] cannot serve on {host}:{port}: {error}", highlight=False)
         raise typer.Exit(2) from None
 
