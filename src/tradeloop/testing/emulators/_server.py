@@ -7,10 +7,46 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
 AppFactory = Callable[[], Awaitable[web.Application]]
+
+
+class PumpedApp:
+    """What both emulators' applications share: a market pump task started with the app,
+    requests left hanging by the timeout fault cancelled at shutdown, and every stream
+    session closed at cleanup. Subclasses set ``sessions``, ``_pump_task`` and ``_hanging``
+    and define ``_pump``."""
+
+    sessions: list[Any]
+    _pump_task: asyncio.Task[None] | None
+    _hanging: set[asyncio.Task[Any]]
+
+    async def _pump(self) -> None:
+        raise NotImplementedError
+
+    def _add_lifecycle(self, app: web.Application) -> None:
+        app.on_startup.append(self._start_pump)
+        app.on_shutdown.append(self._drop_hanging)
+        app.on_cleanup.append(self._stop)
+
+    async def _start_pump(self, _app: web.Application) -> None:
+        self._pump_task = asyncio.get_running_loop().create_task(self._pump())
+
+    async def _drop_hanging(self, _app: web.Application) -> None:
+        for task in self._hanging:
+            task.cancel()
+
+    async def _stop(self, _app: web.Application) -> None:
+        if self._pump_task is not None:
+            self._pump_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump_task
+        for session in list(self.sessions):
+            await session.close()
+            await session.socket.close()
 
 
 class EmulatorThread:

@@ -31,7 +31,6 @@ minute bars); orders match in tradeloop's simulated venue (``_alpaca_state``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 from collections.abc import Awaitable
@@ -52,7 +51,7 @@ from tradeloop.testing.emulators._alpaca_state import (
 from tradeloop.testing.emulators._alpaca_wire import json_frame, msgpack_frame, parse_time
 from tradeloop.testing.emulators._bars_market import BarsMarket, ReplayBar
 from tradeloop.testing.emulators._faults import FaultConfig, Faults, replace_faults
-from tradeloop.testing.emulators._server import EmulatorThread, serve_forever
+from tradeloop.testing.emulators._server import EmulatorThread, PumpedApp, serve_forever
 from tradeloop.testing.emulators._ws import WsSession
 
 DEFAULT_ALPACA_KEY_ID = "emulator-key"
@@ -86,7 +85,7 @@ class AlpacaEmulatorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unk
     pump_interval_ms: int = 100
 
 
-class AlpacaEmulator:
+class AlpacaEmulator(PumpedApp):
     """The Alpaca emulator's application (build it inside a running event loop)."""
 
     def __init__(self, config: AlpacaEmulatorConfig | None = None, clock: Clock | None = None):
@@ -122,26 +121,8 @@ class AlpacaEmulator:
         app.router.add_get("/stream", self._trading_stream)
         app.router.add_get("/v2/{feed:iex|sip|test}", self._data_stream)
         app.router.add_route("*", "/{path:.*}", self._rest)
-        app.on_startup.append(self._start)
-        app.on_shutdown.append(self._drop_hanging)
-        app.on_cleanup.append(self._stop)
+        self._add_lifecycle(app)
         return app
-
-    async def _start(self, _app: web.Application) -> None:
-        self._pump_task = asyncio.get_running_loop().create_task(self._pump())
-
-    async def _drop_hanging(self, _app: web.Application) -> None:
-        for task in self._hanging:
-            task.cancel()
-
-    async def _stop(self, _app: web.Application) -> None:
-        if self._pump_task is not None:
-            self._pump_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump_task
-        for session in list(self.sessions):
-            await session.close()
-            await session.socket.close()
 
     # -- REST -------------------------------------------------------------------------------------
 

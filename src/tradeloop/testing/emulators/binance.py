@@ -33,7 +33,6 @@ feeds quotes and prints to the venue in time order, then publishes the streams.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
@@ -58,7 +57,7 @@ from tradeloop.testing.emulators._binance_state import BinanceState
 from tradeloop.testing.emulators._binance_types import BinanceError
 from tradeloop.testing.emulators._faults import FaultConfig, Faults, replace_faults
 from tradeloop.testing.emulators._market import MarketQuote, MarketTrade, ReplayMarket
-from tradeloop.testing.emulators._server import EmulatorThread, serve_forever
+from tradeloop.testing.emulators._server import EmulatorThread, PumpedApp, serve_forever
 from tradeloop.testing.emulators._ws import WsSession
 
 DEFAULT_API_KEY = "emulator-key"
@@ -97,7 +96,7 @@ Handler = Callable[[dict[str, str], int], Any]
 Weight = int | Callable[[dict[str, str]], int]  # a request's weight, or how to work it out
 
 
-class BinanceEmulator:
+class BinanceEmulator(PumpedApp):
     """The Binance spot emulator's application (build it inside a running event loop)."""
 
     def __init__(
@@ -163,26 +162,8 @@ class BinanceEmulator:
         app.router.add_get("/stream", self._ws_combined)
         app.router.add_get("/ws-api/v3", self._ws_api)
         app.router.add_route("*", "/{path:.*}", self._rest)
-        app.on_startup.append(self._start_pump)
-        app.on_shutdown.append(self._drop_hanging)
-        app.on_cleanup.append(self._stop)
+        self._add_lifecycle(app)
         return app
-
-    async def _start_pump(self, _app: web.Application) -> None:
-        self._pump_task = asyncio.get_running_loop().create_task(self._pump())
-
-    async def _drop_hanging(self, _app: web.Application) -> None:
-        for task in self._hanging:
-            task.cancel()
-
-    async def _stop(self, _app: web.Application) -> None:
-        if self._pump_task is not None:
-            self._pump_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump_task
-        for session in list(self.sessions):
-            await session.close()
-            await session.socket.close()
 
     # -- REST -------------------------------------------------------------------------------------
 
