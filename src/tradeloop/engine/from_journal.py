@@ -30,6 +30,7 @@ from tradeloop.config.schema import RunConfig
 from tradeloop.core.errors import ConfigError
 from tradeloop.data.columns import BarColumns, QuoteColumns, TradeColumns
 from tradeloop.engine.runner import LoadedSource, PreparedRun, prepare_run
+from tradeloop.engine.session import session_scope
 from tradeloop.journal.manifest import read_base_dir
 from tradeloop.journal.replay import journal_path
 from tradeloop.journal.store import _open_readonly, read_manifest
@@ -38,13 +39,6 @@ from tradeloop.model.enums import AggressorSide
 from tradeloop.model.events import MarketDataReceived
 
 _AGGRESSOR_CODES = {AggressorSide.NONE: 0, AggressorSide.BUYER: 1, AggressorSide.SELLER: 2}
-
-
-def session_scope(started_wall_ns: int | None) -> str:
-    """Return the client order id scope of a session that started at ``started_wall_ns``."""
-    from tradeloop.engine.session import _scope
-
-    return "" if started_wall_ns is None else _scope(started_wall_ns)
 
 
 def prepare_from_journal(run: str | os.PathLike[str]) -> tuple[PreparedRun, str]:
@@ -149,4 +143,5 @@ def prepare_from_journal(run: str | os.PathLike[str]) -> tuple[PreparedRun, str]
         )
     prepared.sources = sources
     prepared.run_id = f"{config.run.name}-from-{manifest.run_id[-12:]}-{content[:8]}"
-    return prepared, session_scope(manifest.started_wall_ns)
+    started = manifest.started_wall_ns
+    return prepared, "" if started is None else session_scope(started)

@@ -57,8 +57,9 @@ from tradeloop.venues.feed_group import FeedGroup
 MODES = ("paper", "shadow", "live")
 
 
-def _scope(wall_ns: int) -> str:
-    # Base-36 seconds of the run's start: short, sortable, unique per second per node.
+def session_scope(wall_ns: int) -> str:
+    """Return the client order id scope of a session that started at ``wall_ns``: its start
+    in base-36 seconds (short, sortable, unique per second per node)."""
     seconds = wall_ns // 1_000_000_000
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
@@ -156,7 +157,7 @@ def run_session(
             clock,
             prepared.manifest(mode, wall_ns),
             before_start=connect_venues,
-            order_id_scope=_scope(wall_ns),
+            order_id_scope=session_scope(wall_ns),
             durable_commands=True,
         )
     except BaseException:
