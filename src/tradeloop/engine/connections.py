@@ -154,26 +154,10 @@ def venue_instruments(
     """
     skipped: dict[str, str] = {}
     if connection.kind == "ccxt":
-        import asyncio
+        from tradeloop.venues.ccxt import fetch_instruments
 
-        from tradeloop.venues.ccxt import instruments_from_markets
-        from tradeloop.venues.ccxt._exchange import make_exchange
-
-        async def load() -> list[Instrument]:
-            exchange = make_exchange(connection.config, None)
-            try:
-                await exchange.load_markets()
-                return instruments_from_markets(
-                    exchange,
-                    connection.name,
-                    market_type=connection.config.market_type,
-                    symbols=symbols,
-                    skipped=skipped,
-                )
-            finally:
-                await exchange.close()
-
-        return asyncio.run(load()), skipped
+        listed = fetch_instruments(connection.config, connection.name, symbols, skipped)
+        return listed, skipped
     from tradeloop.venues.alpaca import fetch_assets
 
     assets = fetch_assets(connection.config, venue=connection.name)

@@ -21,6 +21,7 @@ from tradeloop.venues.ccxt._config import (
 from tradeloop.venues.ccxt._data import CcxtDataClient, QuarantinedMessageError
 from tradeloop.venues.ccxt._execution import CcxtExecutionClient
 from tradeloop.venues.ccxt._instruments import (
+    fetch_instruments,
     instrument_from_market,
     instruments_from_markets,
     resolve_symbols,
@@ -34,6 +35,7 @@ __all__ = [
     "QuarantinedMessageError",
     "SecretStr",
     "check_real_money",
+    "fetch_instruments",
     "instrument_from_market",
     "instruments_from_markets",
     "is_loopback",

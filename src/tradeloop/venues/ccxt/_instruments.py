@@ -180,3 +180,36 @@ def resolve_symbols(
             )
         result[instrument_id] = found[0]
     return result
+
+
+def fetch_instruments(
+    config: Any,
+    venue: str,
+    symbols: Iterable[str] | None = None,
+    skipped: dict[str, str] | None = None,
+) -> list[Instrument]:
+    """Load the exchange's markets (public endpoints, no key) and return them as instruments
+    (``instruments_from_markets``), for ``tradeloop venue instruments``.
+
+    ``config`` is a ``CcxtConnectionConfig``.
+
+    Raises
+    ------
+    ConfigError
+        If a requested symbol is not a market of the exchange or cannot be converted.
+    """
+    import asyncio
+
+    from tradeloop.venues.ccxt._exchange import make_exchange
+
+    async def load() -> list[Instrument]:
+        exchange = make_exchange(config, None)
+        try:
+            await exchange.load_markets()
+            return instruments_from_markets(
+                exchange, venue, market_type=config.market_type, symbols=symbols, skipped=skipped
+            )
+        finally:
+            await exchange.close()
+
+    return asyncio.run(load())
