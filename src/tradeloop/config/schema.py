@@ -60,6 +60,7 @@ from tradeloop.core.time import parse_time
 from tradeloop.model.enums import InstrumentKind
 from tradeloop.model.instruments import Instrument
 from tradeloop.risk.engine import RiskConfig
+from tradeloop.risk.stages import DeploymentConfig
 from tradeloop.venues.sim.config import SimVenueConfig
 
 
@@ -359,6 +360,7 @@ class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     connections: dict[str, dict[str, Any]] = {}
     feeds: list[FeedSection] = []
     live: LiveSection = LiveSection()
+    deployment: DeploymentConfig | None = None
 
     def __post_init__(self) -> None:
         if not self.data and not self.feeds:

@@ -119,11 +119,21 @@ class _Context:
         return self._kernel.portfolio.position(instrument_id, strategy_id)
 
     def cash(self) -> Money:
+        # At a capital stage below full, the strategies' cash is what is left of the stage's
+        # budget (fraction × equity) after the positions: cash - (1 - fraction) × equity.
         portfolio = self._kernel.portfolio
+        fraction = self._kernel.capital_fraction
+        if fraction < 1.0:
+            held_back = int(portfolio.equity().raw * (1.0 - fraction))
+            return Money(portfolio.cash - held_back, portfolio.base_currency)
         return Money(portfolio.cash, portfolio.base_currency)
 
     def equity(self) -> Money:
-        return self._kernel.portfolio.equity()
+        equity = self._kernel.portfolio.equity()
+        fraction = self._kernel.capital_fraction
+        if fraction < 1.0:
+            return Money(int(equity.raw * fraction), equity.currency)
+        return equity
 
     def mark_price(self, instrument_id: str) -> Price | None:
         return self._kernel.portfolio.mark_price(instrument_id)
@@ -161,6 +171,8 @@ class Kernel:
         trading_start_ns: int | None = None,
         venue_configs: Mapping[str, SimVenueConfig] | None = None,
         order_id_scope: str = "",
+        capital_fraction: float = 1.0,
+        stage: str = "",
     ) -> None:
         if not strategies:
             raise ConfigError("a run needs at least one strategy")
@@ -170,6 +182,8 @@ class Kernel:
         self.clock = clock
         self.journal = journal
         self.order_id_scope = order_id_scope
+        # The capital stage (risk.stages): the part of the account strategies trade with.
+        self.capital_fraction = capital_fraction
         self.instruments = dict(instruments)
         self.bus = MessageBus()
         # Without a converter, amounts in another currency (a fee in the asset bought) are
@@ -190,6 +204,8 @@ class Kernel:
             self.portfolio,
             self.order_manager,
             trading_start_ns=trading_start_ns,
+            capital_fraction=capital_fraction,
+            stage=stage,
         )
         self.order_manager.set_risk(self.risk)
         self._deferred: deque[OrderEvent] = deque()

@@ -839,6 +839,7 @@ def build_kernel(
 ) -> Kernel:
     """Return the kernel of ``prepared`` with ``clock`` and ``journal`` (what every mode runs)."""
     config = prepared.config
+    stage = None if config.deployment is None else config.deployment.current
     return Kernel(
         clock=clock,
         journal=journal,
@@ -851,6 +852,8 @@ def build_kernel(
         trading_start_ns=config.run.trading_start_ns,
         venue_configs=config.venue_configs(),
         order_id_scope=order_id_scope,
+        capital_fraction=1.0 if stage is None else stage.fraction,
+        stage="" if stage is None else stage.name,
     )
 
 
@@ -935,6 +938,13 @@ def basic_summary(kernel: Kernel, prepared: PreparedRun) -> dict[str, Any]:
         summary["measured_from"] = ns_to_iso(int(all_ts[first]))
     if prepared.config.run.trading_start is not None:
         summary["trading_start"] = ns_to_iso(prepared.config.run.trading_start_ns or 0)
+    if prepared.config.deployment is not None:
+        stage = prepared.config.deployment.current
+        summary["deployment"] = {
+            "stage": stage.name,
+            "fraction": stage.fraction,
+            "live": stage.live,
+        }
     summary.update(performance(kernel, prepared))
     extras = {s.id: s.run_summary() for s in kernel.strategies}
     extras = {k: v for k, v in extras.items() if v}

@@ -15,7 +15,9 @@ Every order passes ``RiskEngine.check_submit`` before a venue sees it. The check
 6. reduce-only orders may not increase or flip a position;
 7. cash accounts: buys need free cash (cash less open buy orders) for notional + a fee reserve,
    and sells may not exceed the position unless ``allow_short_cash``;
-   margin accounts: gross exposure after the order may not exceed equity × ``max_leverage``.
+   margin accounts: gross exposure after the order may not exceed equity × ``max_leverage``;
+8. a capital stage below full (``risk.stages``): an order that does not reduce a position may
+   not take the gross exposure above the stage's fraction × equity.
 
 A denial is a reason string that becomes an ``OrderDenied`` event; the engine never raises
 for a bad order. The full risk review (limits, stops, drawdown, kill switch) builds on this
@@ -126,8 +128,12 @@ class RiskEngine:
         account: AccountView,
         orders: OrdersView,
         trading_start_ns: int | None = None,
+        capital_fraction: float = 1.0,
+        stage: str = "",
     ) -> None:
         self.config = config
+        self.capital_fraction = capital_fraction
+        self.stage = stage
         self.trading_start_ns = trading_start_ns
         self.clock = clock
         self.instruments = instruments
@@ -191,6 +197,10 @@ class RiskEngine:
                     f"reduce-only order quantity {order.quantity} "
                     f"exceeds the position in {order.instrument_id}"
                 )
+        if self.capital_fraction < 1.0 and not reduces:
+            reason = self._check_stage(notional_raw)
+            if reason:
+                return reason
         if instrument.account_type is AccountType.CASH:
             return self._check_cash(order, instrument, notional_raw, position)
         return None if reduces else self._check_margin(notional_raw)
@@ -268,6 +278,18 @@ class RiskEngine:
             return (
                 f"sell of {order.quantity} {order.instrument_id} exceeds the sellable position "
                 f"{format_raw(max(available, 0), instrument.size_precision)} in a cash account"
+            )
+        return None
+
+    def _check_stage(self, notional_raw: int) -> str | None:
+        budget = int(self.account.equity_raw() * self.capital_fraction)
+        gross_after = self.account.gross_exposure_raw() + notional_raw
+        if gross_after > budget:
+            scale = 10**MONEY_PRECISION
+            return (
+                f"gross exposure after the order {gross_after / scale:,.2f} "
+                f"exceeds the capital of stage {self.stage or '?'} "
+                f"({self.capital_fraction:g} × equity = {budget / scale:,.2f})"
             )
         return None
 
