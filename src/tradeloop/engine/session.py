@@ -184,6 +184,8 @@ def run_session(
                 cancel_open_orders=config.live.on_stop == "cancel_all",
                 progress=callback,
             )
+            if shadow is not None:
+                shadow.finish()
         finally:
             _close_all(executions, feeds)
     result = RunResult(

@@ -320,6 +320,32 @@ class ShadowFillCompared(Event, frozen=True, kw_only=True):
     slippage_vs_quote_bps: float | None = None
 
 
+class ShadowMarkout(Event, frozen=True, kw_only=True):
+    """Shadow mode: the venue's trades in the ``horizon_s`` seconds after a simulated fill.
+
+    ``trades``, ``volume`` and ``vwap`` describe the prints that followed (none: ``trades`` is
+    0 and the prices are None); ``markout_bps`` is how the last of them moved against the
+    fill price, signed for the fill's side (positive: the market moved in the fill's favour;
+    negative: adverse selection). For a passive (maker) fill ``traded_through`` says whether
+    the venue printed at or through its price afterwards (None for a taker fill): a maker fill
+    the market never traded at is one a real queue might not have given. ``complete`` is False
+    when the session ended before the horizon was over.
+    """
+
+    client_order_id: str
+    instrument_id: str
+    side: OrderSide
+    fill_px: Price
+    horizon_s: float
+    trades: int
+    volume: Quantity | None = None
+    vwap: Price | None = None
+    last_px: Price | None = None
+    markout_bps: float | None = None
+    traded_through: bool | None = None
+    complete: bool = True
+
+
 class FeedSwitched(Event, frozen=True, kw_only=True):
     """A feed group failed over from one feed to the next (``data.feed_group``).
 
