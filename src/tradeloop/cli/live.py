@@ -79,6 +79,8 @@ def run_session_command(
         print(json.dumps(summary, sort_keys=True))
         return
     if not quiet:
+        if summary.get("status") == "stopped":
+            err.print(f"stopped: {summary.get('reason')}", highlight=False, markup=False)
         for key in ("orders", "orders_denied", "fills", "records", "final_equity", "feeds"):
             out.print(f"{key}: {summary.get(key)}", highlight=False)
         out.print(f"journal: {result.journal_path}", highlight=False)

@@ -69,7 +69,7 @@ from tradeloop.data.columns import BarColumns, QuoteColumns, TradeColumns
 from tradeloop.data.report import QualityReport
 from tradeloop.engine.feed import AnyColumns, merge
 from tradeloop.engine.kernel import Kernel
-from tradeloop.engine.paper import ReplayFeed, run_paper
+from tradeloop.engine.paper import ReplayFeed, run_paper_stats
 from tradeloop.engine.plugins import build_strategy
 from tradeloop.journal.manifest import DataRef, RunManifest, write_location
 from tradeloop.journal.status import RunLock
@@ -1115,11 +1115,14 @@ def _finish(
     result: RunResult,
     reason: str,
     extra: dict[str, Any] | None = None,
+    status: str = "completed",
 ) -> None:
     # The outputs first, then the RunEnded record: a run is complete only once both exist.
+    # ``status`` is "stopped" when the operator ended a live-clock run (Ctrl-C, SIGTERM).
     try:
-        _write_outputs(prepared, result, {"status": "completed", **(extra or {})})
-        result.kernel.end_run("completed", reason)
+        stopped = {"reason": reason} if status != "completed" else {}
+        _write_outputs(prepared, result, {"status": status, **stopped, **(extra or {})})
+        result.kernel.end_run(status, reason)
         journal.close()
     finally:
         run_dir.release()
@@ -1149,7 +1152,7 @@ def run_paper_replay(
     callback = None if progress is None else progress(prepared.record_count)
     start = time.perf_counter()
     with _ending(prepared, run_dir, journal, kernel):
-        max_lag_s = run_paper(
+        stats = run_paper_stats(
             kernel,
             ReplayFeed(merge([s.columns for s in prepared.sources]), clock),
             progress=callback,
@@ -1170,7 +1173,8 @@ def run_paper_replay(
         run_dir,
         journal,
         result,
-        "the market data ran out",
-        {"max_lag_behind_clock_s": round(max_lag_s, 6)},
+        stats.end_reason or "the market data ran out",
+        {"max_lag_behind_clock_s": round(stats.max_lag_s, 6)},
+        status="stopped" if stats.stopped else "completed",
     )
     return result

@@ -206,7 +206,15 @@ def run_session(
     }
     if shadow is not None:
         extra["shadow"] = shadow.summary()
-    _finish(prepared, run_dir, journal, result, stats.end_reason, extra)
+    _finish(
+        prepared,
+        run_dir,
+        journal,
+        result,
+        stats.end_reason,
+        extra,
+        status="stopped" if stats.stopped else "completed",
+    )
     return result
 
 
