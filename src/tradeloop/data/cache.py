@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from tradeloop.core.fixed import Price, Quantity
+from tradeloop.data.books.columns import BookDeltaColumns
 from tradeloop.model.data import Bar, OrderBookDelta, QuoteTick, TradeTick
 from tradeloop.model.enums import BookAction, BookSide
 
@@ -141,6 +142,11 @@ class MarketDataCache:
         if book is None:
             book = self.books[delta.instrument_id] = L2Book()
         book.apply(delta)
+
+    def on_book_rows(self, columns: BookDeltaColumns, start: int, stop: int) -> None:
+        """Apply rows ``start:stop`` of ``columns`` (one venue event) to the cached book."""
+        for delta in columns.take(slice(start, stop)).iter_deltas():
+            self.on_delta(delta)
 
     def last_quote(self, instrument_id: str) -> QuoteTick | None:
         """Return the latest quote of ``instrument_id``."""

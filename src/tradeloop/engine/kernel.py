@@ -470,12 +470,10 @@ class Kernel:
         elif type(record) is BookEvent:
             venue = self._simulated_venue(record.instrument_id)
             if venue is None:
-                raise ConfigError(
-                    f"replayed book rows of {record.instrument_id}, whose venue is live: a "
-                    "live venue's book comes from its feed's deltas"
-                )
-            venue.on_book_rows(record.columns, record.start, record.stop)
-            self.drain()
+                self.cache.on_book_rows(record.columns, record.start, record.stop)
+            else:
+                venue.on_book_rows(record.columns, record.start, record.stop)
+                self.drain()
             self._after_book(record.instrument_id, record)
         elif type(record) is OrderBookDelta:
             venue = self._simulated_venue(record.instrument_id)

@@ -68,7 +68,8 @@ class LiveRunStats:
     """What a live-clock run reports in its summary.
 
     ``unprocessed_on_stop`` counts the market records that arrived while a stopping node
-    waited for its cancels' answers: they are not dispatched (the session is over).
+    waited for its cancels' answers, and the book deltas of a venue event the feed had not
+    finished when it stopped: they are not dispatched (the session is over).
     """
 
     unprocessed_on_stop: int = 0
@@ -82,14 +83,16 @@ class LiveRunStats:
 _MARKET = (Bar, QuoteTick, TradeTick, OrderBookDelta, BookEvent)
 
 
-def _received(record: Bar | QuoteTick | TradeTick) -> MarketDataReceived:
+def _received(record: Bar | QuoteTick | TradeTick | OrderBookDelta) -> MarketDataReceived:
     bar = record if type(record) is Bar else None
     quote = record if type(record) is QuoteTick else None
     trade = record if type(record) is TradeTick else None
+    delta = record if type(record) is OrderBookDelta else None
     return MarketDataReceived(
         bar=bar,
         quote=quote,
         trade=trade,
+        delta=delta,
         ts_event=min(record.ts_event, record.ts_init) or record.ts_init,
         ts_init=record.ts_init,
     )
@@ -125,6 +128,7 @@ def run_live(
     alert_lag_ns = max_lag_s * 1e9 * clock.speed
     max_lag_ns = 0.0
     is_lagging = False
+    book_events: dict[str, list[OrderBookDelta]] = {}
     try:
         try:
             while True:
@@ -151,6 +155,19 @@ def run_live(
                     stats.end_reason = "the market data ran out"
                     break
                 kind = type(item)
+                if kind is OrderBookDelta:
+                    # A live feed's deltas reach the kernel one venue event at a time (up to
+                    # the one flagged LAST), stamped with the event's ts_init (its last
+                    # delta's) and journaled so, as a replay of the journal delivers them.
+                    book_events.setdefault(item.instrument_id, []).append(item)
+                    if not item.flags & _LAST:
+                        continue
+                    deltas = _stamp_event(book_events.pop(item.instrument_id))
+                    if journal_market_data:
+                        for delta in deltas:
+                            journal.append(_received(delta))
+                    item = _book_event(deltas)
+                    kind = BookEvent
                 if kind in _MARKET:
                     ts = item.ts_init
                     lag_ns = clock.timestamp_ns() - ts
@@ -171,7 +188,7 @@ def run_live(
                         kernel.portfolio.snapshot(last_ts)
                         kernel.fire_step(last_ts)
                     last_ts = ts
-                    if journal_market_data and kind is not BookEvent and kind is not OrderBookDelta:
+                    if journal_market_data and kind is not BookEvent:
                         journal.append(_received(item))
                     kernel.dispatch(item)
                     stats.records += 1
@@ -197,16 +214,37 @@ def run_live(
         if last_ts is not None:
             kernel.fire_step(last_ts)
         kernel.set_last_timestamp(last_ts)
+        # Deltas of a venue event the feed never finished (no LAST before the stop).
+        stats.unprocessed_on_stop += sum(len(v) for v in book_events.values())
         if cancel_open_orders:
             for order in order_manager.open_orders():
                 order_manager.cancel(order.client_order_id, "the node is stopping")
             kernel.drain()
-            stats.unprocessed_on_stop = _await_cancels(kernel, inbox, CANCEL_WAIT_S)
+            stats.unprocessed_on_stop += _await_cancels(kernel, inbox, CANCEL_WAIT_S)
         if progress is not None:
             progress(stats.records)
     kernel.stop()
     stats.max_lag_s = max_lag_ns / 1e9 / clock.speed
     return stats
+
+
+_LAST = 128  # BookFlag.LAST: the delta that ends a venue event
+
+
+def _stamp_event(deltas: list[OrderBookDelta]) -> list[OrderBookDelta]:
+    ts_init = deltas[-1].ts_init
+    return [
+        d if d.ts_init == ts_init else msgspec.structs.replace(d, ts_init=ts_init) for d in deltas
+    ]
+
+
+def _book_event(deltas: list[OrderBookDelta]) -> BookEvent:
+    # One venue event of a live feed's deltas, as the columnar rows a replay would give.
+    from tradeloop.data.books.columns import BookDeltaColumns
+
+    columns = BookDeltaColumns.from_deltas(deltas)
+    last = deltas[-1]
+    return BookEvent(last.instrument_id, columns, 0, len(deltas), last.ts_event, last.ts_init)
 
 
 def _await_cancels(kernel: Kernel, inbox: Inbox, wait_s: float) -> int:
