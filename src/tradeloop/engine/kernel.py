@@ -186,6 +186,7 @@ class Kernel:
         order_id_scope: str = "",
         capital_fraction: float = 1.0,
         stage: str = "",
+        accounts: Mapping[str, Money] | None = None,
     ) -> None:
         if not strategies:
             raise ConfigError("a run needs at least one strategy")
@@ -207,6 +208,8 @@ class Kernel:
         )
         if marks_fx is not None:
             marks_fx.bind(self.portfolio.mark_price)
+        if accounts:
+            self.portfolio.use_venue_accounts({v: m.raw for v, m in accounts.items()})
         self.order_manager = OrderManager(
             clock, self.bus, journal, self.instruments, self.portfolio.mark_price
         )

@@ -40,6 +40,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -414,6 +415,32 @@ def _load_book(
     ]
 
 
+def _check_accounts(config: RunConfig, instruments: dict[str, Instrument]) -> None:
+    """With ``[accounts.<VENUE>]`` tables, every traded venue has one, none names a venue
+    without instruments, and they add up to the run's starting cash."""
+    if not config.accounts:
+        return
+    venues = {i.venue for i in instruments.values()}
+    unknown = sorted(set(config.accounts) - venues)
+    if unknown:
+        raise ConfigError(
+            f"[accounts.{unknown[0]}] names a venue where no instrument trades "
+            f"(venues: {', '.join(sorted(venues))})"
+        )
+    missing = sorted(venues - set(config.accounts))
+    if missing:
+        raise ConfigError(
+            f"venue {', '.join(missing)} trades instruments but has no [accounts.<VENUE>] "
+            "table (with accounts, every venue needs one)"
+        )
+    total = sum(Decimal(a.starting_cash) for a in config.accounts.values())
+    if total != Decimal(config.run.starting_cash):
+        raise ConfigError(
+            f"the [accounts] starting_cash add up to {total} but run starting_cash is "
+            f"{config.run.starting_cash}: make them equal"
+        )
+
+
 def _check_venues(
     config: RunConfig, instruments: dict[str, Instrument], sources: list[LoadedSource]
 ) -> None:
@@ -488,6 +515,7 @@ def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
     _check_currencies(config, instruments)
     _check_benchmark(config, sources)
     _check_venues(config, instruments, sources)
+    _check_accounts(config, instruments)
     strategies = [build_strategy(s, config, base, i) for i, s in enumerate(config.strategies)]
     plugins = _load_plugins(config, strategies, base)
     _check_strategies(config, strategies, instruments, sources)
@@ -854,6 +882,10 @@ def build_kernel(
         order_id_scope=order_id_scope,
         capital_fraction=1.0 if stage is None else stage.fraction,
         stage="" if stage is None else stage.name,
+        accounts={
+            venue: Money.from_str(account.starting_cash, config.run.base_currency)
+            for venue, account in config.accounts.items()
+        },
     )
 
 
@@ -938,6 +970,10 @@ def basic_summary(kernel: Kernel, prepared: PreparedRun) -> dict[str, Any]:
         summary["measured_from"] = ns_to_iso(int(all_ts[first]))
     if prepared.config.run.trading_start is not None:
         summary["trading_start"] = ns_to_iso(prepared.config.run.trading_start_ns or 0)
+    if portfolio.venue_cash is not None:
+        summary["accounts"] = {
+            venue: {"cash": raw / 1e9} for venue, raw in sorted(portfolio.venue_cash.items())
+        }
     if prepared.config.deployment is not None:
         stage = prepared.config.deployment.current
         summary["deployment"] = {

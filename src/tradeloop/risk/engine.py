@@ -13,8 +13,9 @@ Every order passes ``RiskEngine.check_submit`` before a venue sees it. The check
 4. quantity precision, lot size, min/max of the instrument; price precision and tick size;
 5. ``max_order_quantity`` and ``max_order_notional``;
 6. reduce-only orders may not increase or flip a position;
-7. cash accounts: buys need free cash (cash less open buy orders) for notional + a fee reserve,
-   and sells may not exceed the position unless ``allow_short_cash``;
+7. cash accounts: buys need free cash (cash less open buy orders) for notional + a fee reserve
+   (with per-venue accounts, the cash of the instrument's venue less its open buys), and
+   sells may not exceed the position unless ``allow_short_cash``;
    margin accounts: gross exposure after the order may not exceed equity × ``max_leverage``;
 8. a capital stage below full (``risk.stages``): an order that does not reduce a position may
    not take the gross exposure above the stage's fraction × equity.
@@ -71,12 +72,17 @@ class AccountView(Protocol):
         """Return the sum of absolute position values in the base currency, money raw."""
         ...
 
+    def venue_cash_raw(self, venue: str) -> int | None:
+        """Return the cash of ``venue``'s own account (None: one account for all venues)."""
+        ...
+
 
 class OrdersView(Protocol):
     """What risk reads from the order manager."""
 
-    def open_buy_notional_raw(self) -> int:
-        """Return the estimated notional of open buy orders (money raw), reserved from cash."""
+    def open_buy_notional_raw(self, venue: str | None = None) -> int:
+        """Return the estimated notional of open buy orders (money raw), reserved from cash,
+        of one venue's instruments or of all."""
         ...
 
     def open_quantity_raw(self, instrument_id: str, side: OrderSide) -> int:
@@ -262,12 +268,18 @@ class RiskEngine:
     ) -> str | None:
         if order.side is OrderSide.BUY:
             needed = notional_raw + int(notional_raw * self.config.fee_reserve_bps / 10_000)
-            free = self.account.cash_raw() - self.orders.open_buy_notional_raw()
+            venue_cash = self.account.venue_cash_raw(instrument.venue)
+            if venue_cash is None:
+                free = self.account.cash_raw() - self.orders.open_buy_notional_raw()
+                where = ""
+            else:  # per-venue accounts: a venue's buys spend its own cash
+                free = venue_cash - self.orders.open_buy_notional_raw(instrument.venue)
+                where = f" in the {instrument.venue} account"
             if needed > free:
                 return (
                     f"buy of {order.quantity} {order.instrument_id} needs "
                     f"{format_raw(needed, MONEY_PRECISION)} {instrument.quote_currency} "
-                    f"but free cash is {format_raw(free, MONEY_PRECISION)}"
+                    f"but free cash{where} is {format_raw(free, MONEY_PRECISION)}"
                 )
             return None
         if self.config.allow_short_cash:
