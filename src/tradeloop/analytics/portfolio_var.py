@@ -292,8 +292,8 @@ def delta_gamma_moments(
     k3 = float(np.trace(gs2 @ gs)) + 3.0 * float(d @ cov @ gs @ d)
     k4 = 3.0 * float(np.trace(gs2 @ gs2)) + 12.0 * float(d @ cov @ gs2 @ d)
     std = math.sqrt(max(k2, 0.0))
-    if std == 0.0:
-        return DeltaGammaMoments(k1, 0.0, 0.0, 0.0)
+    if std < 1e-75:  # no spread (std**4 would underflow): a point mass has no shape
+        return DeltaGammaMoments(k1, std, 0.0, 0.0)
     return DeltaGammaMoments(k1, std, k3 / std**3, k4 / std**4)
 
 
