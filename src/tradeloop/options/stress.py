@@ -276,7 +276,12 @@ def resolve_scenario(
                 basis[factor] = f"beta {beta:.2f} to {market_factor} x market move"
                 continue
         moves[factor] = scenario.spot_return
-        basis[factor] = "market move (beta 1)" if scenario.start else "scenario move"
+        if not scenario.start:
+            basis[factor] = "scenario move"
+        elif factor == market_factor:
+            basis[factor] = "market move"
+        else:
+            basis[factor] = "market move (beta 1 assumed)"
     return replace(scenario, spot_returns=moves, basis=basis)
 
 

@@ -169,7 +169,7 @@ def test_resolve_scenario_uses_own_history_then_beta_then_the_market_move() -> N
     assert resolved.spot_move("LEV.X") == pytest.approx(2 * scenario.spot_return, rel=1e-6)
     assert resolved.basis["LEV.X"].startswith("beta 2.00")
     assert resolved.spot_move("NEW.X") == scenario.spot_return
-    assert resolved.basis["NEW.X"] == "market move (beta 1)"
+    assert resolved.basis["NEW.X"] == "market move (beta 1 assumed)"
 
 
 def test_bad_books_are_refused() -> None:
