@@ -1,0 +1,113 @@
+"""The Greeks hedger on the event loop: the examples run, the bands hold after every
+evaluation, the option legs trade at their quotes, and bad params stop the run at startup."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from tradeloop.config.loader import load_config
+from tradeloop.core.errors import ConfigError
+from tradeloop.engine.runner import RunResult, prepare_run, run_backtest
+from tradeloop.journal.replay import JournalIndex, read_rows
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "options"
+
+
+def _run(name: str, out: Path, **params: Any) -> RunResult:
+    config = load_config(EXAMPLES / name)
+    run = msgspec.structs.replace(config.run, output_dir=str(out))
+    strategies = [
+        msgspec.structs.replace(s, params={**s.params, **params}) for s in config.strategies
+    ]
+    config = msgspec.structs.replace(config, run=run, strategies=strategies)
+    return run_backtest(prepare_run(config, EXAMPLES))
+
+
+def _hedges(result: RunResult) -> list[dict[str, Any]]:
+    rows = read_rows(result.run_dir / "journal.sqlite")
+    return [json.loads(r.payload) for r in rows if r.type == "GreeksHedged"]
+
+
+@pytest.fixture(scope="module")
+def delta_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    return _run("delta_hedge.toml", tmp_path_factory.mktemp("delta"))
+
+
+def test_delta_hedge_keeps_the_net_delta_within_the_band_after_every_evaluation(
+    delta_run: RunResult,
+) -> None:
+    hedges = _hedges(delta_run)
+    assert len(hedges) > 100
+    for hedge in hedges:
+        (mark,) = hedge["marks"]
+        after = hedge["net_delta"] + hedge["underlying_trade"]
+        assert abs(after) <= 50.0, hedge
+        assert mark["quantity"] == 10.0  # the 10 puts bought on the first day, held
+        assert mark["delta"] < 0
+    traded = [h for h in hedges if h["underlying_trade"]]
+    assert traded
+    assert all("outside +/-50" in h["reason"] for h in traded)
+
+
+def test_delta_hedge_trades_options_at_their_quotes_and_ends_flat(delta_run: RunResult) -> None:
+    rows = read_rows(delta_run.run_dir / "journal.sqlite")
+    fills = [json.loads(r.payload) for r in rows if r.type == "OrderFilled"]
+    first = fills[0]
+    assert first["instrument_id"] == "SPY110618P127.OPRA"
+    assert first["last_px"]["raw"] == 742  # the ask of 2011-01-03 in SPY110618P127.csv
+    assert not [r for r in rows if r.type == "OrderDenied"]
+    index = JournalIndex(delta_run.run_dir)
+    assert index.state_at(index.end_ts).positions == ()
+
+
+def test_gamma_hedge_sells_calls_against_the_puts_and_holds_both_bands(tmp_path: Path) -> None:
+    hedges = _hedges(_run("gamma_hedge.toml", tmp_path))
+    assert hedges
+    for hedge in hedges:
+        put, call = hedge["marks"]
+        per_call = call["gamma"] * call["multiplier"]
+        after = hedge["net_gamma"] + hedge["option_trade"] * per_call
+        # within the band, or as close as whole contracts allow
+        assert abs(after) <= max(2.0, per_call / 2 + 1e-9), hedge
+        assert put["quantity"] == 10.0
+        assert call["quantity"] + hedge["option_trade"] < 0  # short calls
+        delta_after = (
+            hedge["underlying_quantity"]
+            + hedge["underlying_trade"]
+            + sum(m["quantity"] * m["multiplier"] * m["delta"] for m in hedge["marks"])
+            + hedge["option_trade"] * call["multiplier"] * call["delta"]
+        )
+        assert abs(delta_after) <= 50.0, hedge
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"option_side": "hold"}, "option_side 'hold' must be 'buy' or 'sell'"),
+        ({"delta_band": -1.0}, "delta_band -1.0 must be a number >= 0"),
+        ({"option_quantity": "10.5"}, "option_quantity"),
+        ({"neutralize": "theta"}, "neutralize 'theta'"),
+    ],
+)
+def test_bad_params_stop_the_run_at_startup(
+    tmp_path: Path, params: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message.replace("+", r"\+")):
+        _run("delta_hedge.toml", tmp_path, **params)
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_the_example_quotes_are_what_make_quotes_writes(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("make_quotes", EXAMPLES / "make_quotes.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for path in module.main(tmp_path):
+        assert path.read_bytes() == (EXAMPLES / path.name).read_bytes(), path.name
