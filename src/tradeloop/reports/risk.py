@@ -14,6 +14,10 @@ instant, and measures them with :mod:`tradeloop.options.risk` and
   (Cornish-Fisher) and Monte Carlo (full revaluation, ``paths`` draws from a generator seeded
   with ``seed``). A method the history is too short for is reported with the reason instead
   of a number; the others still run.
+- **Options.** A held instrument of kind ``option`` is priced as an option (full revaluation,
+  Greeks) with the terms, implied vol and rates of its latest ``GreeksHedged`` mark in the
+  journal (a hedging run's), its underlying being a risk factor; without a mark it is a
+  linear position in its own price, and a note says so.
 - **Stress.** The historical scenarios (2008, March 2020) resolved per instrument (own
   history over the window, else beta to the benchmark times the market's move) and any
   user-defined shocks.
@@ -39,6 +43,8 @@ from tradeloop.analytics.correlation import (
 from tradeloop.analytics.portfolio_var import VarResult, check_confidence
 from tradeloop.core.errors import ConfigError, InvalidValueError
 from tradeloop.model.decisions import RegimeChanged
+from tradeloop.model.enums import InstrumentKind
+from tradeloop.model.hedging import GreeksHedged, OptionMark
 from tradeloop.options.risk import RiskMarket, RiskPortfolio, RiskPosition
 from tradeloop.options.stress import (
     HISTORICAL_SCENARIOS,
@@ -172,6 +178,63 @@ def held_positions(inputs: RunInputs, at_ns: int) -> list[HeldPosition]:
     return held
 
 
+def _latest_marks(inputs: RunInputs, at_ns: int) -> dict[str, tuple[int, OptionMark]]:
+    # the latest journaled mark (GreeksHedged) of each option at or before the instant
+    found: dict[str, tuple[int, OptionMark]] = {}
+    for row in inputs.index.records_until(at_ns):
+        if isinstance(row.record, GreeksHedged):
+            for mark in row.record.marks:
+                found[mark.instrument_id] = (row.ts_init, mark)
+    return found
+
+
+def _risk_positions(
+    inputs: RunInputs, held: list[HeldPosition], at_ns: int, rate: float, notes: list[str]
+) -> tuple[list[RiskPosition], dict[str, float], float]:
+    # Stocks are linear positions; an option (kind "option") is priced as one with the terms,
+    # implied vol and rates of its latest GreeksHedged mark, its time to expiry run down to
+    # the instant; an option with no mark is linear in its own price (and a note says so).
+    marks: dict[str, tuple[int, OptionMark]] | None = None
+    positions: list[RiskPosition] = []
+    spots: dict[str, float] = {}
+    rates: list[float] = []
+    for p in held:
+        instrument = inputs.instruments.get(p.instrument_id)
+        if instrument is not None and instrument.kind is InstrumentKind.OPTION:
+            if marks is None:
+                marks = _latest_marks(inputs, at_ns)
+            found = marks.get(p.instrument_id)
+            if found is not None:
+                ts, mark = found
+                underlying = inputs.price_at(mark.underlying_id, at_ns)
+                if underlying is not None:
+                    t = mark.t - (at_ns - ts) / (365.0 * _NS_PER_DAY)
+                    positions.append(
+                        RiskPosition(
+                            p.instrument_id,
+                            p.quantity,
+                            p.multiplier,
+                            mark.underlying_id,
+                            mark.option_type,
+                            mark.strike,
+                            t,
+                            mark.implied_vol,
+                        )
+                    )
+                    spots[mark.underlying_id] = float(underlying)
+                    rates.append(mark.r)
+                    continue
+            notes.append(
+                f"{p.instrument_id} is an option with no GreeksHedged mark (terms and implied "
+                "vol) in the journal: it is measured as a linear position in its own price"
+            )
+        positions.append(RiskPosition(p.instrument_id, p.quantity, p.multiplier))
+        spots[p.instrument_id] = p.price
+    if rates and rate == 0.0:
+        rate = rates[0]
+    return positions, spots, rate
+
+
 def _regime_labels(
     inputs: RunInputs, days_ns: npt.NDArray[np.int64]
 ) -> tuple[str, list[str]] | None:
@@ -251,11 +314,16 @@ def run_risk(
     if not held:
         report.notes.append("no open positions at the instant: nothing is at risk")
         return report
-    order = [p.instrument_id for p in held]
+    positions, spots, rate = _risk_positions(inputs, held, at_ns, r, report.notes)
+    order = sorted({p.factor for p in positions})
     histories: dict[str, tuple[npt.NDArray[np.int64], F64]] = {}
     for instrument_id in order:
         series = inputs.price_series(instrument_id)
-        assert series is not None  # held_positions priced it
+        if series is None:
+            raise ConfigError(
+                f"no price history for {instrument_id}: "
+                + (inputs.market_data_note(instrument_id) or "it is not in the run's data")
+            )
         histories[instrument_id] = daily_closes(series[0], series[1], at_ns)
     benchmark = inputs.benchmark_id
     if benchmark is not None and benchmark not in histories:
@@ -267,11 +335,8 @@ def run_risk(
     report.window_days = len(returns)
     if len(days):
         report.history_start_ns, report.history_end_ns = int(days[0]), int(days[-1])
-    book = RiskPortfolio(
-        [RiskPosition(p.instrument_id, p.quantity, p.multiplier) for p in held],
-        RiskMarket(spots={p.instrument_id: p.price for p in held}, r=r),
-    )
-    # the book's factors are sorted ids; ``order`` is too (held_positions sorts)
+    book = RiskPortfolio(positions, RiskMarket(spots=spots, r=rate))
+    # the book's factors are its sorted factor ids, as ``order``
     report.methods = _methods(book, returns, c, horizon_days, paths, seed)
     market = benchmark if benchmark in histories else None
     for scenario in (*HISTORICAL_SCENARIOS, *shocks):

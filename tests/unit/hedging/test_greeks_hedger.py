@@ -111,3 +111,22 @@ def test_the_example_quotes_are_what_make_quotes_writes(tmp_path: Path) -> None:
     spec.loader.exec_module(module)
     for path in module.main(tmp_path):
         assert path.read_bytes() == (EXAMPLES / path.name).read_bytes(), path.name
+
+
+def test_tradeloop_risk_prices_the_runs_options_from_their_journaled_marks(
+    delta_run: RunResult,
+) -> None:
+    from tradeloop.core.time import parse_time
+    from tradeloop.reports.risk import run_risk
+    from tradeloop.reports.run import RunInputs
+
+    inputs = RunInputs(delta_run.run_dir, EXAMPLES)
+    report = run_risk(inputs, at_ns=parse_time("2011-03-15"), window=60, paths=2_000)
+    assert {p.instrument_id for p in report.positions} == {"SPY.ARCX", "SPY110618P127.OPRA"}
+    assert not report.notes[:-1]  # only the short-window note: no option measured as linear
+    methods = {m.method: m.result for m in report.methods}
+    delta_gamma = methods["delta_gamma"]
+    assert delta_gamma is not None
+    assert delta_gamma.details["skewness"] > 0  # long gamma, delta-hedged: a right-skewed P&L
+    crash = next(s for s in report.stress if s.scenario.name == "covid_march_2020")
+    assert crash.position_pnl["SPY110618P127.OPRA"] > -crash.position_pnl["SPY.ARCX"] > 0
