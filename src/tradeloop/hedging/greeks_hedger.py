@@ -159,8 +159,9 @@ class GreeksHedger(Strategy):
         if spot_mark is None or any(m is None for m in marks.values()):
             return
         days_left = min(self._expiry_ns.values()) - ts_ns
-        if days_left <= config.close_days_before_expiry * _NS_PER_DAY:
-            self._close_all()
+        is_closing = days_left <= config.close_days_before_expiry * _NS_PER_DAY
+        if is_closing and not self._is_opened:
+            self._is_closed = True
             return
         if not self._is_opened:
             side = 1.0 if config.option_side == "buy" else -1.0
@@ -176,6 +177,12 @@ class GreeksHedger(Strategy):
         if any(row is None for row in rows):
             return  # no vol yet for a leg (its mid has no time value): wait for one
         legs = [row for row in rows if row is not None]
+        if is_closing:  # the last marks are journaled: attribution runs to the close
+            shares = self._held(config.underlying_id)
+            reason = f"closing {days_left / _NS_PER_DAY:.2f} days before expiry"
+            self._publish(ts_ns, legs, shares, 0.0, 0.0, reason)
+            self._close_all()
+            return
         self._hedge(ts_ns, spot, legs)
 
     def _mark(self, leg: OptionLeg, spot: float, mid: float, ts_ns: int) -> OptionMark | None:
@@ -232,7 +239,6 @@ class GreeksHedger(Strategy):
         net_gamma = sum(units[m.instrument_id] * m.gamma for m in legs)
         net_vega = sum(units[m.instrument_id] * m.vega for m in legs)
         shares = self._held(config.underlying_id)
-        net_delta = shares + sum(units[m.instrument_id] * m.delta for m in legs)
         reasons = []
         option_trade = 0.0
         if config.hedge_option is not None:
@@ -252,20 +258,35 @@ class GreeksHedger(Strategy):
             underlying_trade = self._trade(config.underlying_id, -hedged_delta)
             if underlying_trade:
                 reasons.append(f"delta {hedged_delta:+.1f} shares outside +/-{config.delta_band:g}")
+        reason = "; ".join(reasons) or "within bands"
+        self._publish(ts_ns, legs, shares, underlying_trade, option_trade, reason)
+
+    def _publish(
+        self,
+        ts_ns: int,
+        legs: list[OptionMark],
+        shares: float,
+        underlying_trade: float,
+        option_trade: float,
+        reason: str,
+    ) -> None:
+        # ``shares`` and the legs' quantities are those before the trades
+        underlying_id = self.config.underlying_id
+        units = [m.quantity * m.multiplier for m in legs]
         self.publish(
             GreeksHedged(
                 ts_event=ts_ns,
                 ts_init=ts_ns,
                 strategy_id=self.id,
-                underlying_id=config.underlying_id,
+                underlying_id=underlying_id,
                 underlying_quantity=shares,
                 marks=tuple(legs),
-                net_delta=net_delta,
-                net_gamma=net_gamma,
-                net_vega=net_vega,
+                net_delta=shares + sum(u * m.delta for u, m in zip(units, legs, strict=True)),
+                net_gamma=sum(u * m.gamma for u, m in zip(units, legs, strict=True)),
+                net_vega=sum(u * m.vega for u, m in zip(units, legs, strict=True)),
                 underlying_trade=underlying_trade,
                 option_trade=option_trade,
-                reason="; ".join(reasons) or "within bands",
+                reason=reason,
             )
         )
 

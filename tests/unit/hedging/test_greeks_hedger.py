@@ -29,9 +29,11 @@ def _run(name: str, out: Path, **params: Any) -> RunResult:
     return run_backtest(prepare_run(config, EXAMPLES))
 
 
-def _hedges(result: RunResult) -> list[dict[str, Any]]:
+def _hedges(result: RunResult, closing: bool = False) -> list[dict[str, Any]]:
+    # the evaluations that hedged (closing=False) or the one that closed the book (True)
     rows = read_rows(result.run_dir / "journal.sqlite")
-    return [json.loads(r.payload) for r in rows if r.type == "GreeksHedged"]
+    found = [json.loads(r.payload) for r in rows if r.type == "GreeksHedged"]
+    return [h for h in found if h["reason"].startswith("closing") is closing]
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +55,8 @@ def test_delta_hedge_keeps_the_net_delta_within_the_band_after_every_evaluation(
     traded = [h for h in hedges if h["underlying_trade"]]
     assert traded
     assert all("outside +/-50" in h["reason"] for h in traded)
+    (closing,) = _hedges(delta_run, closing=True)  # journaled before the close: 2 days left
+    assert closing["reason"] == "closing 1.17 days before expiry"
 
 
 def test_delta_hedge_trades_options_at_their_quotes_and_ends_flat(delta_run: RunResult) -> None:
