@@ -134,3 +134,32 @@ def test_tradeloop_risk_prices_the_runs_options_from_their_journaled_marks(
     assert delta_gamma.details["skewness"] > 0  # long gamma, delta-hedged: a right-skewed P&L
     crash = next(s for s in report.stress if s.scenario.name == "covid_march_2020")
     assert crash.position_pnl["SPY110618P127.OPRA"] > -crash.position_pnl["SPY.ARCX"] > 0
+
+
+def test_options_attribution_of_the_run_adds_up_and_ties_to_the_trades_price_move(
+    delta_run: RunResult, tmp_path: Path
+) -> None:
+    from tradeloop.options.attribution import COMPONENTS
+    from tradeloop.reports.explain import explain_trade
+    from tradeloop.reports.options_attribution import options_attribution
+    from tradeloop.reports.run import RunInputs
+    from tradeloop.reports.tearsheet import build_report
+
+    inputs = RunInputs(delta_run.run_dir, EXAMPLES)
+    positions = {p.instrument_id: p for p in options_attribution(inputs)}
+    option, hedge = positions["SPY110618P127.OPRA"], positions["SPY.ARCX"]
+    assert len(option.steps) == len(hedge.steps) == len(_hedges(delta_run))  # to the close
+    for step in option.steps:
+        assert step.pnl == pytest.approx(sum(step.part(n) for n in COMPONENTS), abs=1e-9)
+    assert option.sums["theta"] < 0 < option.sums["gamma"]  # long options: pay theta, earn gamma
+    assert hedge.sums["pnl"] == hedge.sums["delta"]
+    # the option position's mark-to-mark P&L is the price move of the trade that opened it
+    explanation = explain_trade(inputs, "O-delta-hedger-1")
+    parts = explanation.pnl.parts
+    assert option.sums["pnl"] == pytest.approx(parts["market"] + parts["alpha"], abs=1e-6)
+    titles = [s.title for s in explanation.sections]
+    assert "options P&L attribution (the position, mark to mark, by Greek)" in titles
+    files, _ = build_report(inputs, tmp_path)
+    assert "Options P&amp;L attribution" in Path(files.html).read_text()
+    metrics = json.loads(Path(files.metrics_json).read_text())
+    assert metrics["options_attribution"][0]["totals"]["pnl"] == pytest.approx(option.sums["pnl"])
