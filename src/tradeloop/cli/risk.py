@@ -122,6 +122,16 @@ def _as_dict(result: Any) -> dict[str, Any]:
         "seed": result.seed,
         "paths": result.paths,
         "positions": [asdict(p) for p in result.positions],
+        "sensitivities": None
+        if result.sensitivities is None
+        else {
+            "factors": list(result.sensitivities.factors),
+            "delta_per_unit_return": result.sensitivities.delta.tolist(),
+            "gamma_per_unit_return_squared": result.sensitivities.gamma.diagonal().tolist(),
+            "vega": result.sensitivities.vega,
+            "theta_per_year": result.sensitivities.theta,
+            "rho": result.sensitivities.rho,
+        },
         "var": {
             m.method: (asdict(m.result) if m.result is not None else {"error": m.reason})
             for m in result.methods
@@ -175,6 +185,26 @@ def _print(result: Any, wide: bool) -> None:
             ),
             wide=wide,
         )
+    greeks = result.sensitivities
+    if greeks is not None:
+        print_table(
+            "book Greeks",
+            [
+                ("factor", "left"),
+                ("spot", "right"),
+                ("delta per 1 %", "right"),
+                ("gamma per (1 %)²", "right"),
+            ],
+            (
+                [f, f"{spot:,.4f}", _money(d * 0.01), _money(0.5 * g * 1e-4)]
+                for f, spot, d, g in zip(
+                    greeks.factors, greeks.spots, greeks.delta, greeks.gamma.diagonal(), strict=True
+                )
+            ),
+            wide=wide,
+            caption=f"vega per vol point {_money(greeks.vega / 100)}, theta per day "
+            f"{_money(greeks.theta / 365)}, rho per 1 % of rate {_money(greeks.rho / 100)}",
+        )
     if result.methods:
         history = (
             f"{result.window_days} daily returns {ns_to_iso(result.history_start_ns)[:10]}.."
@@ -183,7 +213,7 @@ def _print(result: Any, wide: bool) -> None:
         rows = []
         for m in result.methods:
             if m.result is None:
-                rows.append([m.method, "-", "-", escape(str(m.reason))])
+                rows.append([m.method, "-", "-", "not run (below)"])
                 continue
             r = m.result
             detail = {
@@ -194,13 +224,15 @@ def _print(result: Any, wide: bool) -> None:
             }[m.method]
             rows.append([m.method, _money(r.var), _money(r.cvar), detail])
         print_table(
-            f"value at risk: {result.confidence:.4g} confidence, {result.horizon_days}-day "
-            f"horizon ({history})",
+            f"VaR and CVaR, {result.confidence:.4g}, {result.horizon_days} day(s) ({history})",
             [("method", "left"), ("VaR", "right"), ("CVaR", "right"), ("how", "left")],
             rows,
             wide=wide,
             drop_order=("how",),
         )
+        for m in result.methods:
+            if m.result is None:
+                out.print(f"  {m.method} not run: {escape(str(m.reason))}", highlight=False)
     gross = sum(abs(p.value) for p in result.positions)
     if result.stress:
         print_table(

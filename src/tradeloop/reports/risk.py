@@ -45,7 +45,7 @@ from tradeloop.core.errors import ConfigError, InvalidValueError
 from tradeloop.model.decisions import RegimeChanged
 from tradeloop.model.enums import InstrumentKind
 from tradeloop.model.hedging import GreeksHedged, OptionMark
-from tradeloop.options.risk import RiskMarket, RiskPortfolio, RiskPosition
+from tradeloop.options.risk import RiskMarket, RiskPortfolio, RiskPosition, Sensitivities
 from tradeloop.options.stress import (
     HISTORICAL_SCENARIOS,
     StressResult,
@@ -113,6 +113,7 @@ class RunRisk:
     methods: list[MethodOutcome] = field(default_factory=list)
     stress: list[StressResult] = field(default_factory=list)
     correlation: CorrelationView | None = None
+    sensitivities: Sensitivities | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -336,6 +337,7 @@ def run_risk(
     if len(days):
         report.history_start_ns, report.history_end_ns = int(days[0]), int(days[-1])
     book = RiskPortfolio(positions, RiskMarket(spots=spots, r=rate))
+    report.sensitivities = book.sensitivities()
     # the book's factors are its sorted factor ids, as ``order``
     report.methods = _methods(book, returns, c, horizon_days, paths, seed)
     market = benchmark if benchmark in histories else None

@@ -125,7 +125,14 @@ def test_a_user_shock_is_applied_and_printed(run) -> None:  # type: ignore[no-un
         ],
     )
     assert text.exit_code == 0, text.output
-    for heading in ("value at risk", "monte_carlo", "stress tests", "covid_march_2020", "crash"):
+    for heading in (
+        "VaR and CVaR",
+        "book Greeks",
+        "monte_carlo",
+        "stress tests",
+        "covid_march_2020",
+        "crash",
+    ):
         assert heading in text.stdout
 
 
