@@ -163,3 +163,14 @@ def test_options_attribution_of_the_run_adds_up_and_ties_to_the_trades_price_mov
     assert "Options P&amp;L attribution" in Path(files.html).read_text()
     metrics = json.loads(Path(files.metrics_json).read_text())
     assert metrics["options_attribution"][0]["totals"]["pnl"] == pytest.approx(option.sums["pnl"])
+
+
+def test_vega_neutral_hedge_holds_the_vega_band(tmp_path: Path) -> None:
+    hedges = _hedges(_run("gamma_hedge.toml", tmp_path, neutralize="vega", greek_band=500.0))
+    assert hedges
+    for hedge in hedges:
+        _, call = hedge["marks"]
+        per_call = call["vega"] * call["multiplier"]
+        after = hedge["net_vega"] + hedge["option_trade"] * per_call
+        assert abs(after) <= max(500.0, per_call / 2 + 1e-6), hedge
+    assert any("vega" in h["reason"] for h in hedges)
