@@ -146,3 +146,19 @@ def test_correlated_normals_are_seeded_and_have_the_covariance() -> None:
     b = correlated_normals(HULL_COV, 200_000, np.random.default_rng(3))
     assert np.array_equal(a, b)
     np.testing.assert_allclose(np.cov(a.T), HULL_COV, rtol=0.02, atol=1e-7)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=20, max_size=300),
+    st.floats(0.5, 0.95),
+)
+def test_scenario_cvar_is_at_least_var_and_at_most_the_worst_loss(
+    pnl: list[float], confidence: float
+) -> None:
+    result = scenario_var(pnl, confidence)
+    worst = -min(pnl)
+    assert result.var <= result.cvar + 1e-6 * (1 + abs(result.cvar))
+    assert result.cvar <= worst + 1e-6 * (1 + abs(worst))
+    higher = scenario_var(pnl, min(0.95, confidence + 0.02))
+    assert higher.var >= result.var
