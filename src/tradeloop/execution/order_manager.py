@@ -385,11 +385,14 @@ class OrderManager:
         """Return whether any order is open on ``instrument_id``."""
         return any(o.instrument_id == instrument_id for o in self._open.values())
 
-    def open_buy_notional_raw(self) -> int:
-        """Return the estimated notional of open buy orders (money raw)."""
+    def open_buy_notional_raw(self, venue: str | None = None) -> int:
+        """Return the estimated notional of open buy orders (money raw), of one ``venue``'s
+        instruments or of all."""
         total = 0
         for order in self._open.values():
             if order.side is not OrderSide.BUY:
+                continue
+            if venue is not None and self.instruments[order.instrument_id].venue != venue:
                 continue
             price = order.price or order.trigger_price or self._price_of(order.instrument_id)
             if price is None:
