@@ -61,6 +61,7 @@ def _register_commands() -> None:
         "tradeloop.cli.emulate",
         "tradeloop.cli.live",
         "tradeloop.cli.stage",
+        "tradeloop.cli.risk",
     ):
         try:
             module = importlib.import_module(name)

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-import msgspec
 import typer
 
 from tradeloop.cli._common import err, out, user_errors
@@ -35,6 +34,8 @@ def register(app: typer.Typer) -> None:
         with user_errors():
             status = stage_status(run)
         if as_json:
+            import msgspec  # loads inside the command: `tradeloop --help` stays light
+
             body = msgspec.to_builtins(status)
             body["ready"] = status.ready
             print(json.dumps(body, sort_keys=True))

@@ -79,6 +79,7 @@ from tradeloop.model.events import (
     RunEnded,
     TradingStateChanged,
 )
+from tradeloop.model.hedging import GreeksHedged, OptionMark
 from tradeloop.model.instruments import (
     Instrument,
     crypto_perpetual,
@@ -129,6 +130,7 @@ __all__ = [
     "ExternalFillRecorded",
     "FillCosts",
     "FillEstimate",
+    "GreeksHedged",
     "Instrument",
     "InstrumentCapacity",
     "InstrumentKind",
@@ -139,6 +141,7 @@ __all__ = [
     "MarketDataReceived",
     "ModifyOrder",
     "OptionContract",
+    "OptionMark",
     "OptionRight",
     "Order",
     "OrderAccepted",

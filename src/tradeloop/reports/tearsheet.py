@@ -46,6 +46,11 @@ from tradeloop.reports.explain import (
     format_money,
     money_raw,
 )
+from tradeloop.reports.options_attribution import (
+    options_attribution,
+    options_attribution_html,
+    options_attribution_json,
+)
 from tradeloop.reports.run import RunInputs
 from tradeloop.reports.shadow import shadow_html, shadow_section
 
@@ -724,6 +729,7 @@ def render_html(inputs: RunInputs, analysis: Analysis, figs: dict[str, Any]) -> 
 <h2 id="tca">Execution: transaction cost analysis</h2>
 {_tca_html(analysis, inputs.money_digits)}
 {shadow_html(shadow_section(str(inputs.index.path)), inputs.money_digits)}
+{options_attribution_html(inputs)}
 <h2>Trades</h2>
 <p>Each trade's P&amp;L is split exactly into: <ul>{parts}</ul>
 (see <code>docs/reports.md</code>); click a trade for its causal chain.</p>
@@ -794,6 +800,7 @@ def build_report(
                 "tca": None if analysis.tca is None else msgspec.to_builtins(analysis.tca),
                 "benchmark_series": analysis.curves.benchmark_note,
                 "shadow": _shadow_metrics(inputs),
+                "options_attribution": options_attribution_json(options_attribution(inputs)),
             },
             indent=1,
             sort_keys=True,
