@@ -32,9 +32,12 @@ from tradeloop.model.events import Event, OrderEvent, TradingStateChanged
 from tradeloop.pipeline.config import AGENT_TYPES, AgentSpec, PipelineConfig
 from tradeloop.pipeline.stages import (
     BetaStage,
+    CancelExecutions,
+    CommandRouter,
     CostStage,
     EnsembleStage,
     ExecutionStage,
+    ExitPosition,
     RegimeStage,
     RiskStage,
     SignalStage,
@@ -150,14 +153,19 @@ class Pipeline(Strategy):
                 f"pipeline history_bars {config.history_bars} is shorter than the "
                 f"{self.warmup_bars} bars the agents, beta and covariance need"
             )
+        # Stages talk only through events (and the risk stage's commands). A stage that keeps
+        # an event of the rebalance subscribes before the stage that continues the chain:
+        # the target stage before the signal stage (BetasEstimated), the cost stage before
+        # the risk stage (TargetsProposed).
+        self._commands = CommandRouter()
         self.regime_stage = RegimeStage(self)
         self.beta_stage = BetaStage(self)
-        self.signal_stage = SignalStage(self, self.agent_host, self.regime_stage)
+        self.target_stage = TargetStage(self)
+        self.signal_stage = SignalStage(self, self.agent_host)
         self.ensemble_stage = EnsembleStage(self, ensemble)
-        self.target_stage = TargetStage(self, self.beta_stage, self.regime_stage)
         self.execution_stage = ExecutionStage(self)
-        self.risk_stage = RiskStage(self, self.execution_stage)
-        self.cost_stage = CostStage(self, self.risk_stage)
+        self.cost_stage = CostStage(self)
+        self.risk_stage = RiskStage(self)
         self.steps = 0
         self._warm_step: int | None = None
         self.rebalances = 0
@@ -197,6 +205,14 @@ class Pipeline(Strategy):
     def subscribe_decisions(self, event_type: type[Event], handler: Any) -> None:
         """Subscribe ``handler`` to one decision event type."""
         self.ctx.subscribe(f"events.decisions.{event_type.__name__}", handler)
+
+    def send(self, command: ExitPosition | CancelExecutions) -> None:
+        """Deliver a stage's command to the stage that carries it out (risk → execution)."""
+        self._commands.send(command)
+
+    def subscribe_commands(self, command_type: type[Any], handler: Any) -> None:
+        """Subscribe ``handler`` to one command type."""
+        self._commands.subscribe(command_type, handler)
 
     def now_ns(self) -> int:
         """Return the engine time."""
