@@ -29,7 +29,8 @@ from tradeloop.model.data import Bar
 from tradeloop.model.decisions import CapacityEstimated
 from tradeloop.model.enums import TradingState
 from tradeloop.model.events import Event, OrderEvent, TradingStateChanged
-from tradeloop.pipeline.config import AGENT_TYPES, AgentSpec, PipelineConfig
+from tradeloop.models.agent import LightGBMAgent, LinearAgent
+from tradeloop.pipeline.config import AGENT_TYPES, MODEL_AGENT_TYPES, AgentSpec, PipelineConfig
 from tradeloop.pipeline.stages import (
     BetaStage,
     CancelExecutions,
@@ -43,7 +44,7 @@ from tradeloop.pipeline.stages import (
     SignalStage,
     TargetStage,
 )
-from tradeloop.strategy.base import Strategy
+from tradeloop.strategy.base import RunInputs, Strategy
 
 _BUILTIN_AGENTS: dict[str, type[SignalAgent]] = {
     "ts_momentum": TimeSeriesMomentum,
@@ -51,6 +52,8 @@ _BUILTIN_AGENTS: dict[str, type[SignalAgent]] = {
     "mean_reversion": MeanReversion,
     "levels": AdaptiveLevels,
     "volatility_filter": VolatilityFilter,
+    "lightgbm": LightGBMAgent,
+    "linear": LinearAgent,
 }
 
 
@@ -74,7 +77,8 @@ def build_agent(
     if cls is None:
         if ":" not in spec.type:
             raise ConfigError(
-                f"agent type {spec.type!r} is neither a built-in ({', '.join(AGENT_TYPES)}) "
+                f"agent type {spec.type!r} is neither a built-in "
+                f"({', '.join((*AGENT_TYPES, *MODEL_AGENT_TYPES))}) "
                 "nor module:Class or path/to/file.py:Class"
             )
         cls = load_class(
@@ -125,6 +129,15 @@ class Pipeline(Strategy):
                 raise ConfigError(f"agents[{index}]: {error}") from error
         self._agents = agents
         return [type(agent) for agent in agents]
+
+    def check_run(self, run: RunInputs) -> None:
+        """Let each agent check and load what it needs from the run (a model agent its model
+        and the run's features)."""
+        for index, agent in enumerate(self._agents or []):
+            try:
+                agent.check_run(run)
+            except ConfigError as error:
+                raise ConfigError(f"agents[{index}]: {error}") from error
 
     def on_start(self) -> None:
         """Build the stages, subscribe to the universe's bars and to the steps."""
@@ -246,6 +259,7 @@ class Pipeline(Strategy):
     def on_bar(self, bar: Bar) -> None:
         """Record the bar; update the regime; drive algorithms; apply in-trade risk rules."""
         self.history.update(bar)
+        self.agent_host.on_bar(bar)
         self.regime_stage.on_bar(bar)
         self.execution_stage.on_bar(bar)
         self.risk_stage.on_bar(bar)

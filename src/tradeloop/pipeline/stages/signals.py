@@ -10,9 +10,11 @@ from tradeloop.model.decisions import (
     AgentFailed,
     BetasEstimated,
     EnsembleScored,
+    ModelFallback,
     RegimeChanged,
     SignalsEmitted,
 )
+from tradeloop.model.events import AlertRaised
 from tradeloop.pipeline.stages.host import Host
 
 
@@ -40,6 +42,23 @@ class SignalStage:
             benchmark_id=config.benchmark,
         )
         signals, failures = self.agents.run(self.host.history, context)
+        for agent in self.agents.agents:
+            for decision in agent.drain_events(event.rebalance_id, now):
+                self.host.publish(decision)
+                if isinstance(decision, ModelFallback):
+                    self.host.publish(
+                        AlertRaised(
+                            severity="warning",
+                            source=f"agent.{decision.agent_id}",
+                            message=(
+                                f"model {decision.model} v{decision.model_version} fell back "
+                                f"to {decision.action} on {decision.instrument_id} "
+                                f"({decision.reason}: {decision.detail})"
+                            ),
+                            ts_event=now,
+                            ts_init=now,
+                        )
+                    )
         for failure in failures:
             self.host.publish(
                 AgentFailed(

@@ -14,6 +14,7 @@ from tradeloop.core.ids import content_hash
 from tradeloop.model.decisions import (
     BetasEstimated,
     EnsembleScored,
+    ModelFallback,
     RegimeChanged,
     TargetPosition,
     TargetsProposed,
@@ -33,7 +34,12 @@ class TargetStage:
         self.regime: str | None = None
         host.subscribe_decisions(BetasEstimated, self.on_betas)
         host.subscribe_decisions(RegimeChanged, self.on_regime)
+        host.subscribe_decisions(ModelFallback, self.on_fallback)
         host.subscribe_decisions(EnsembleScored, self.on_scores)
+        # instrument -> (fraction of the position kept, why) of this rebalance's fallbacks
+        self._fallbacks: dict[str, tuple[float, str]] = {}
+        self._fallbacks_rebalance: str | None = None
+
         config = host.config
         settings = {
             "construction": config.construction,
@@ -44,6 +50,20 @@ class TargetStage:
         # The model that turns scores into targets: a hash of every setting it reads.
         self.model_version = "construction-" + content_hash(
             msgspec.json.encode(settings, order="sorted")
+        )
+
+    def on_fallback(self, event: ModelFallback) -> None:
+        """Remember a model's safe position for the rebalance (applied to its targets)."""
+        if self._fallbacks_rebalance != event.rebalance_id:
+            self._fallbacks, self._fallbacks_rebalance = {}, event.rebalance_id
+        fraction = event.position_fraction
+        previous = self._fallbacks.get(event.instrument_id)
+        if previous is not None and previous[0] <= fraction:
+            return  # two models fell back: the safer (smaller) position wins
+        self._fallbacks[event.instrument_id] = (
+            fraction,
+            f"model {event.model} v{event.model_version} fell back ({event.reason}: "
+            f"{event.detail}): {event.action}, {fraction:g} of the position kept",
         )
 
     def on_betas(self, event: BetasEstimated) -> None:
@@ -208,6 +228,8 @@ class TargetStage:
         ]
         for instrument_id in held:
             weights.setdefault(instrument_id, 0.0)
+        if self._fallbacks_rebalance != event.rebalance_id:
+            self._fallbacks = {}
         targets: list[TargetPosition] = []
         turnover = 0.0
         if weights and equity > 0:
@@ -243,6 +265,14 @@ class TargetStage:
                         f"trade scaled by {limited.scale:.3f}"
                     )
                 final_raw = dict(limited.target_signed_raw)
+            for instrument_id, (fraction, why) in sorted(self._fallbacks.items()):
+                if instrument_id not in current_raw:
+                    continue
+                # The safe position is exact: after sizing and the turnover limit.
+                lot = host.instrument(instrument_id).lot_size_raw
+                kept = int(current_raw[instrument_id] * fraction)
+                final_raw[instrument_id] = kept - int(math.fmod(kept, lot))
+                reasons.append(f"{instrument_id}: {why}")
             turnover = book_turnover(
                 final_raw,
                 current_raw,
