@@ -346,3 +346,19 @@ class ModelFallback(Event, frozen=True, kw_only=True):
     detail: str
     action: str
     position_fraction: float
+
+
+class ModelFitted(Event, frozen=True, kw_only=True):
+    """A model agent refitted its registered model walk-forward on an explicit window: rows
+    stamped in ``[fit_start_ns, fit_end_ns]`` whose label ended by ``fit_end_ns``, nothing
+    later. ``model_version`` is the version it predicts with from now on
+    (``<registered version>+wf<n>``)."""
+
+    rebalance_id: str
+    agent_id: str
+    model: str
+    model_version: str
+    base_version: str
+    fit_start_ns: int
+    fit_end_ns: int
+    rows: int

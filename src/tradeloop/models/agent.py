@@ -18,6 +18,11 @@ the machine's speed) or a prediction that is not finite gives no signal for the 
 and a ``ModelFallback`` naming the safe position (``flat``, ``hold`` or ``reduce`` by
 ``reduce_fraction``), which the target stage applies. Every prediction is journaled as
 ``ModelPredicted`` with the model, its version and hashes and each feature's contribution.
+
+Walk-forward (``refit_every`` rebalances, over the last ``refit_window_bars`` bars or all
+seen): ``fit(fit_start_ns, fit_end_ns)`` refits the registered kind with its parameters on
+the rows seen in the window whose label ended by ``fit_end_ns`` — the regime detector's
+contract — and journals ``ModelFitted``; predictions then carry ``<version>+wf<n>``.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from tradeloop.model.data import Bar
 from tradeloop.model.decisions import (
     FeatureContribution,
     ModelFallback,
+    ModelFitted,
     ModelPredicted,
     Signal,
 )
@@ -63,6 +69,8 @@ class ModelAgent(SignalAgent):
         reduce_fraction: float = 0.5,
         timeout_ms: float | None = None,
         store: str | None = None,
+        refit_every: int | None = None,
+        refit_window_bars: int | None = None,
         agent_id: str | None = None,
     ) -> None:
         super().__init__(agent_id)
@@ -74,6 +82,15 @@ class ModelAgent(SignalAgent):
             )
         if timeout_ms is not None and not timeout_ms > 0:
             raise ConfigError(f"agent {self.id}: timeout_ms {timeout_ms} must be > 0")
+        if refit_every is not None and refit_every < 1:
+            raise ConfigError(f"agent {self.id}: refit_every {refit_every} must be >= 1")
+        if refit_window_bars is not None and refit_window_bars < 2:
+            raise ConfigError(f"agent {self.id}: refit_window_bars must be >= 2")
+        self.refit_every, self.refit_window_bars = refit_every, refit_window_bars
+        self.model_version = ""
+        self._rebalances = self._fits = 0
+        # instrument -> (ts_init, model feature row, close) of every bar seen, for refits
+        self._seen: dict[str, tuple[list[int], list[tuple[float, ...]], list[float]]] = {}
         self.model, self.requested_version = model, version
         self.fallback, self.reduce_fraction = fallback, reduce_fraction
         self.timeout_ms, self.store = timeout_ms, store
@@ -139,6 +156,7 @@ class ModelAgent(SignalAgent):
         self.online = OnlineFeatures(features, externals)
         self._columns = [provided.index(name) for name in card.feature_names]
         self.card = card
+        self.model_version = str(card.version)
         self.lookback = features.warmup_bars
 
     # -- the loop ------------------------------------------------------------------------------
@@ -148,9 +166,86 @@ class ModelAgent(SignalAgent):
         if self.online is None:
             return
         try:
-            self.online.update(bar)
+            row = self.online.update(bar)
         except Exception as error:  # bad data for one bar: every later decision falls back
             self._bar_error = f"features of {bar.instrument_id}: {type(error).__name__}: {error}"
+            return
+        if self.refit_every is not None:
+            ts, rows, closes = self._seen.setdefault(bar.instrument_id, ([], [], []))
+            ts.append(bar.ts_init)
+            rows.append(tuple(row[j] for j in self._columns))
+            closes.append(bar.close_raw / 10**bar.price_precision)
+
+    def fit(self, fit_start_ns: int, fit_end_ns: int) -> int:
+        """Refit the model on the bars seen, on ``[fit_start_ns, fit_end_ns]`` only.
+
+        The rows are the model's instruments' feature rows stamped in the window whose label
+        (the registered label spec, computed from the closes seen) ended by ``fit_end_ns``
+        (``TrainingSet.window``); the estimator is the registered kind with its parameters.
+        Returns the number of rows; with fewer than ``train.MIN_ROWS`` the model is kept.
+        """
+        import msgspec
+
+        from tradeloop.features.compute import BarArrays
+        from tradeloop.features.definitions import LabelSpec
+        from tradeloop.features.labels import compute_label
+        from tradeloop.features.store import FeatureTable
+        from tradeloop.models.dataset import TrainingSet
+        from tradeloop.models.estimators import make_estimator
+        from tradeloop.models.train import MIN_ROWS
+
+        card = self.card
+        if card is None:
+            raise ConfigError(f"agent {self.id}: no model loaded to refit")
+        label = msgspec.convert(card.label, LabelSpec)
+        tables = {}
+        for instrument_id in card.instruments:
+            seen = self._seen.get(instrument_id)
+            if seen is None or not seen[0]:
+                continue
+            ts = np.array(seen[0], dtype=np.int64)
+            closes = np.array(seen[2])
+            matrix = np.array(seen[1], dtype=np.float64).reshape(len(ts), -1)
+            labels, ends = compute_label(label, BarArrays(ts, ts, closes, closes, closes, closes))
+            tables[instrument_id] = FeatureTable(
+                instrument_id=instrument_id,
+                ts_init=ts,
+                features={n: matrix[:, k] for k, n in enumerate(card.feature_names)},
+                label=labels,
+                label_end_ns=ends,
+            )
+        if not tables:
+            return 0
+        rows = TrainingSet.from_tables(tables, card.feature_names).window(fit_start_ns, fit_end_ns)
+        if len(rows) < MIN_ROWS:
+            return len(rows)
+        estimator = make_estimator(card.kind, card.params, 0)
+        estimator.fit(rows.features, rows.label)
+        self.estimator = estimator
+        self._fits += 1
+        self.model_version = f"{card.version}+wf{self._fits}"
+        self._pending.append(
+            (
+                "fitted",
+                {
+                    "base_version": str(card.version),
+                    "fit_start_ns": int(rows.ts_ns[0]),
+                    "fit_end_ns": fit_end_ns,
+                    "rows": len(rows),
+                },
+            )
+        )
+        return len(rows)
+
+    def _maybe_refit(self, now_ns: int) -> None:
+        self._rebalances += 1
+        if self.refit_every is None or self._rebalances % self.refit_every:
+            return
+        start = 0
+        if self.refit_window_bars is not None:
+            stamps = sorted({t for ts, _, _ in self._seen.values() for t in ts})
+            start = stamps[max(0, len(stamps) - self.refit_window_bars)] if stamps else 0
+        self.fit(start, now_ns)
 
     def _predict(self, row: np.ndarray[Any, Any]) -> tuple[float, Any, float]:
         estimator = self.estimator
@@ -198,6 +293,7 @@ class ModelAgent(SignalAgent):
             for instrument_id in names:
                 self._fall_back(instrument_id, "error", self._bar_error)
             return []
+        self._maybe_refit(context.ts_ns)
         signals = []
         for instrument_id in names:
             row_all = online.latest(instrument_id)
@@ -237,7 +333,7 @@ class ModelAgent(SignalAgent):
                     instrument_id,
                     score,
                     1.0,
-                    f"{card.name} v{card.version}: predicted {prediction:+.4f} "
+                    f"{card.name} v{self.model_version}: predicted {prediction:+.4f} "
                     f"(label sd {card.label_scale:.4f}); top: {top}",
                 )
             )
@@ -263,7 +359,7 @@ class ModelAgent(SignalAgent):
     def drain_events(self, rebalance_id: str, ts_ns: int) -> list[Event]:
         """Return the last rebalance's ``ModelPredicted`` and ``ModelFallback`` events."""
         card = self.card
-        model_version = "" if card is None else str(card.version)
+        model_version = self.model_version
         out: list[Event] = []
         for kind, fields in self._pending:
             common: dict[str, Any] = {
@@ -284,6 +380,8 @@ class ModelAgent(SignalAgent):
                         feature_hash=card.feature_hash,
                     )
                 )
+            elif kind == "fitted":
+                out.append(ModelFitted(**common, **fields))
             else:
                 out.append(ModelFallback(**common, **fields))
         self._pending = []

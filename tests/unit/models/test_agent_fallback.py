@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -19,6 +20,7 @@ from tradeloop.model.decisions import (
     BetasEstimated,
     EnsembleScored,
     ModelFallback,
+    ModelFitted,
     ModelPredicted,
     TargetsProposed,
 )
@@ -94,7 +96,7 @@ def linear() -> LinearModel:
 
 def agent(estimator: Any, bars: int, **params: Any) -> ModelAgent:
     model = ModelAgent("m", fallback=params.pop("fallback", "flat"), agent_id="m", **params)
-    model.card, model.estimator = card(), estimator
+    model.card, model.estimator, model.model_version = card(), estimator, "3"
     model.online = OnlineFeatures(FEATURES, {})
     model._columns = [0, 1]
     for bar in list(bundled.load_bars("orcl_daily").iter_bars())[:bars]:
@@ -206,3 +208,37 @@ def test_the_target_stage_keeps_the_fallback_position_exactly() -> None:
     assert any(
         "fell back (timeout: slow): reduce, 0.5 of the position kept" in r for r in proposed.reasons
     )
+
+
+def test_a_walk_forward_refit_in_the_loop_equals_the_offline_fit_on_the_same_window(
+    tmp_path: Any,
+) -> None:
+    from tradeloop.features import bar_arrays, materialize, read_features
+    from tradeloop.features.store import data_hash
+    from tradeloop.models.dataset import TrainingSet
+
+    columns = bundled.load_bars("orcl_daily").take(slice(0, 400))
+    arrays = bar_arrays(columns)
+    materialize(FEATURES, tmp_path, {ORCL: (arrays, "h")}, {})
+    table = read_features(FEATURES, tmp_path, ORCL, data_hash("h", arrays))
+    now = int(columns.ts_init[-1])
+    start = int(columns.ts_init[100])
+    offline = TrainingSet.from_tables({ORCL: table}, FEATURES.feature_names).window(start, now)
+    expected = LinearModel({"alpha": 1.0})
+    expected.fit(offline.features, offline.label)
+
+    model = ModelAgent("m", refit_every=1, refit_window_bars=300, agent_id="m")
+    model.card = msgspec.structs.replace(
+        card(), label={"kind": "forward_return", "horizon": 5}, params={"alpha": 1.0}
+    )
+    model.estimator, model.online, model._columns = linear(), OnlineFeatures(FEATURES, {}), [0, 1]
+    model.model_version = "3"
+    for bar in columns.iter_bars():
+        model.on_bar(bar)
+    context = AgentContext(ts_ns=now, regime=None, universe=(ORCL,), benchmark_id=None)
+    model.score_all(BarHistory(10), context)
+    fitted, predicted = model.drain_events("R-9", now)
+    assert isinstance(fitted, ModelFitted)
+    assert (fitted.fit_start_ns, fitted.fit_end_ns, fitted.rows) == (start, now, len(offline))
+    assert fitted.model_version == predicted.model_version == "3+wf1"
+    assert np.array_equal(model.estimator.coef, expected.coef)
