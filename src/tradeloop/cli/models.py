@@ -249,7 +249,52 @@ def promote_command(
     out.print(f"{name} v{version} is now in {stage}{note}")
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``features`` and ``models`` to the ``tradeloop`` app."""
+def bench_models_command(
+    instruments: Annotated[int, typer.Option(help="Instruments updated each step.")] = 100,
+    bars: Annotated[int, typer.Option(help="Bars per instrument.")] = 1_000,
+    decisions: Annotated[int, typer.Option(help="Single-row inferences timed.")] = 2_000,
+    as_json: JsonOption = False,
+) -> None:
+    """Time online features (100 instruments × 50 features), materialization and model
+    inference (500-tree LightGBM, one row) p50/p99."""
+    from tradeloop.bench.models import bench_models
+    from tradeloop.cli._common import check_number
+
+    with user_errors():
+        check_number("--instruments", instruments, minimum=1, maximum=1_000)
+        check_number("--bars", bars, minimum=200, maximum=5_000)
+        check_number("--decisions", decisions, minimum=100, maximum=100_000)
+    result = bench_models(instruments, bars, decisions)
+    if as_json:
+        print(json.dumps(result))
+        return
+    online, made, inference = result["online"], result["materialization"], result["inference"]
+    print_table(
+        f"bench models: {instruments} instruments × {result['features']} features",
+        [("measure", "left"), ("value", "right")],
+        [
+            ["online: µs per instrument-bar", f"{online['us_per_instrument_bar']:,.1f}"],
+            ["online: ms per step (all instruments)", f"{online['ms_per_step']:,.2f}"],
+            ["materialization: rows/s", f"{made['rows_per_s']:,}"],
+            ["materialization: feature values/s", f"{made['feature_values_per_s']:,}"],
+            *[
+                [
+                    f"{name}: p50 / p99 µs",
+                    f"{inference[name]['p50_us']:,.1f} / {inference[name]['p99_us']:,.1f}",
+                ]
+                for name in ("lgbm_predict", "lgbm_predict_and_shap", "linear")
+            ],
+        ],
+        caption=f"LightGBM: {inference['trees']} trees on {inference['train_rows']:,} rows; "
+        f"peak RSS {result['peak_rss_mb']:.0f} MB",
+    )
+
+
+BENCH_SUITE = [("models", ["bench", "models", "--json"])]
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    """Add ``features`` and ``models`` to the ``tradeloop`` app and ``models`` to ``bench``."""
     app.add_typer(features_app, name="features")
     app.add_typer(models_app, name="models")
+    bench_app.command("models")(bench_models_command)
