@@ -42,11 +42,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, default=HERE / "rl_learning_curve.png")
     args = parser.parse_args()
-    model, curve = train_policy(CONFIG, args.timesteps, seed=args.seed, n_steps=1024)
+    _model, curve = train_policy(CONFIG, args.timesteps, seed=args.seed, n_steps=1024)
     long_only, flat = constant_episode(2), constant_episode(1)
     for step, reward in curve:
-        print(f"episode ending at step {step:>7,}: reward {reward:+.4f} "
-              f"(equity x{math.exp(reward):.3f})")
+        print(
+            f"episode ending at step {step:>7,}: reward {reward:+.4f} "
+            f"(equity x{math.exp(reward):.3f})"
+        )
     print(f"reference: long 90 % all along {long_only:+.4f}, flat {flat:+.4f}")
     import matplotlib
 
