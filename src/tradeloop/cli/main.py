@@ -60,6 +60,7 @@ def _register_commands() -> None:
         "tradeloop.cli.execution",
         "tradeloop.cli.emulate",
         "tradeloop.cli.live",
+        "tradeloop.cli.stage",
         "tradeloop.cli.models",
     ):
         try:

@@ -62,6 +62,7 @@ from tradeloop.model.enums import InstrumentKind
 from tradeloop.model.instruments import Instrument
 from tradeloop.models.spec import ModelSpec
 from tradeloop.risk.engine import RiskConfig
+from tradeloop.risk.stages import DeploymentConfig
 from tradeloop.venues.sim.config import SimVenueConfig
 
 
@@ -336,6 +337,20 @@ class LiveSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
             raise ConfigError(f"live on_stop {self.on_stop!r} is not cancel_all or leave")
 
 
+class AccountSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[accounts.<VENUE>]``: one venue's own cash account.
+
+    Without accounts, every venue trades from the run's one account. With them, each venue
+    that trades an instrument needs one; its buys spend its own cash (the risk engine checks
+    the venue's free cash), and the accounts' ``starting_cash`` must add up to the run's.
+    """
+
+    starting_cash: str
+
+    def __post_init__(self) -> None:
+        _positive_decimal(self.starting_cash, "accounts starting_cash")
+
+
 class PluginSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Top-level packages strategies may be imported from (besides files next to the config)."""
 
@@ -361,6 +376,8 @@ class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     connections: dict[str, dict[str, Any]] = {}
     feeds: list[FeedSection] = []
     live: LiveSection = LiveSection()
+    deployment: DeploymentConfig | None = None
+    accounts: dict[str, AccountSection] = {}
     features: FeatureSetConfig | None = None
     models: list[ModelSpec] = []
 
