@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 
 from tradeloop.cli.main import app
 
+pytestmark = pytest.mark.xdist_group("models_end_to_end")  # one trained store per worker
+
 CONFIG = """
 [run]
 name = "model-e2e"
