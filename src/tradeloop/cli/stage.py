@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-import msgspec
 import typer
 
 from tradeloop.cli._common import err, out, user_errors
@@ -30,6 +29,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     ) -> None:
         """Show the stage a run's deployment is at and each gate with its measured value."""
+        import msgspec
+
         from tradeloop.engine.deployment import stage_status
 
         with user_errors():
