@@ -43,7 +43,9 @@ import msgspec
 
 from tradeloop.analytics.history import BarHistory
 from tradeloop.core.errors import InvalidValueError
+from tradeloop.model.data import Bar
 from tradeloop.model.decisions import Signal
+from tradeloop.model.events import Event
 
 
 class AgentContext(msgspec.Struct, frozen=True, kw_only=True):
@@ -106,6 +108,23 @@ class SignalAgent:
             if signal is not None:
                 signals.append(signal)
         return signals
+
+    def on_bar(self, bar: Bar) -> None:
+        """Take each bar of the run as it arrives, before any rebalance that follows it.
+
+        The default does nothing; an agent with state kept bar by bar (online features)
+        overrides it. An error here is the agent's failure at the next rebalance.
+        """
+
+    def check_run(self, run: Any) -> None:
+        """Check and load what the agent needs from the run at startup (``run`` is the
+        strategy's ``RunInputs``); raise ``ConfigError`` to stop the run before it starts.
+        The default checks nothing."""
+
+    def drain_events(self, rebalance_id: str, ts_ns: int) -> list[Event]:
+        """Return the decision events of the last ``score_all`` for the journal (model
+        predictions, fallbacks), stamped with the rebalance; the default has none."""
+        return []
 
     def signal(self, instrument_id: str, score: float, confidence: float, reason: str) -> Signal:
         """Return a checked ``Signal`` of this agent.

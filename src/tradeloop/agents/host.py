@@ -19,6 +19,7 @@ import msgspec
 from tradeloop.agents.base import AgentContext, SignalAgent
 from tradeloop.analytics.history import BarHistory
 from tradeloop.core.errors import code_location
+from tradeloop.model.data import Bar
 from tradeloop.model.decisions import Signal
 
 log = logging.getLogger("tradeloop.agents")
@@ -45,6 +46,21 @@ class AgentHost:
         self.max_failures = max(1, max_failures)
         self._failures: dict[str, int] = dict.fromkeys(ids, 0)
         self.disabled: set[str] = set()
+        self._bar_errors: dict[str, str] = {}
+
+    def on_bar(self, bar: Bar) -> None:
+        """Give ``bar`` to every enabled agent; an error is its failure at the next run."""
+        for agent in self.agents:
+            if agent.id in self.disabled or agent.id in self._bar_errors:
+                continue
+            try:
+                agent.on_bar(bar)
+            except Exception as error:  # the boundary around user-written agent code
+                where = code_location(error, _source_dir(agent))
+                self._bar_errors[agent.id] = (
+                    f"on_bar of {bar.instrument_id}: {type(error).__name__}: {error}"
+                    + (f" (at {where})" if where else "")
+                )
 
     @property
     def lookback(self) -> int:
@@ -59,6 +75,10 @@ class AgentHost:
         failures: list[AgentFailure] = []
         for agent in self.agents:
             if agent.id in self.disabled:
+                continue
+            bar_error = self._bar_errors.pop(agent.id, None)
+            if bar_error is not None:
+                failures.append(self._fail(agent, bar_error))
                 continue
             try:
                 produced = list(agent.score_all(history, context))

@@ -62,6 +62,7 @@ def _register_commands() -> None:
         "tradeloop.cli.live",
         "tradeloop.cli.stage",
         "tradeloop.cli.risk",
+        "tradeloop.cli.models",
     ):
         try:
             module = importlib.import_module(name)
@@ -652,11 +653,13 @@ def _extra_benches() -> list[tuple[str, list[str]]]:
     """Benchmarks contributed by other command modules (book replay, fidelity levels)."""
     import importlib
 
-    try:
-        module = importlib.import_module("tradeloop.cli.execution")
-    except ImportError:
-        return []
-    suite: list[tuple[str, list[str]]] = getattr(module, "BENCH_SUITE", [])
+    suite: list[tuple[str, list[str]]] = []
+    for name in ("tradeloop.cli.execution", "tradeloop.cli.models"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        suite.extend(getattr(module, "BENCH_SUITE", []))
     return suite
 
 

@@ -29,6 +29,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     ) -> None:
         """Show the stage a run's deployment is at and each gate with its measured value."""
+        import msgspec
+
         from tradeloop.engine.deployment import stage_status
 
         with user_errors():

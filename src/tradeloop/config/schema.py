@@ -57,8 +57,10 @@ import msgspec
 from tradeloop.core.errors import ConfigError, InvalidValueError
 from tradeloop.core.fixed import Money, decimal_to_raw
 from tradeloop.core.time import parse_time
+from tradeloop.features.definitions import FeatureSetConfig
 from tradeloop.model.enums import InstrumentKind
 from tradeloop.model.instruments import Instrument
+from tradeloop.models.spec import ModelSpec
 from tradeloop.risk.engine import RiskConfig
 from tradeloop.risk.stages import DeploymentConfig
 from tradeloop.venues.sim.config import SimVenueConfig
@@ -376,6 +378,8 @@ class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     live: LiveSection = LiveSection()
     deployment: DeploymentConfig | None = None
     accounts: dict[str, AccountSection] = {}
+    features: FeatureSetConfig | None = None
+    models: list[ModelSpec] = []
 
     def __post_init__(self) -> None:
         if not self.data and not self.feeds:
@@ -440,4 +444,9 @@ def canonical_json(config: RunConfig) -> bytes:
     identity = msgspec.structs.replace(
         config, run=msgspec.structs.replace(config.run, output_dir="")
     )
+    if identity.features is None and not identity.models:
+        # A run without models hashes as it did before the sections existed.
+        document = msgspec.to_builtins(identity, order="sorted")
+        del document["features"], document["models"]
+        return msgspec.json.encode(document, order="sorted")
     return msgspec.json.encode(identity, order="sorted")

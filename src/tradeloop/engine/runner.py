@@ -474,6 +474,42 @@ def _check_venues(
             )
 
 
+def load_market_data(
+    config: RunConfig, base_dir: Path
+) -> tuple[dict[str, Instrument], list[LoadedSource]]:
+    """Return the run's instruments and its market data, read and validated as a run reads
+    them (``prepare_run``'s first step; feature materialization and model training read the
+    same bars through it).
+
+    Raises
+    ------
+    ConfigError
+        If a data source or an instrument cannot be used.
+    """
+    instruments: dict[str, Instrument] = {}
+    for definition in config.instruments:
+        if definition.id in instruments:
+            raise ConfigError(f"instrument {definition.id} is defined twice")
+        instruments[definition.id] = definition.to_instrument()
+    sources: list[LoadedSource] = []
+    for section in config.data:
+        if section.path is not None and section.format in BOOK_FORMATS:
+            sources.extend(_load_book(section, instruments, base_dir))
+            continue
+        source, instrument = _load_source(section, instruments, base_dir)
+        if instrument is not None:
+            instruments.setdefault(instrument.id, instrument)
+        if source.columns.instrument_id not in instruments:
+            raise ConfigError(
+                f"data {source.name} is for {source.columns.instrument_id}, which has no instrument"
+            )
+        sources.append(source)
+    _feed_instruments(config, instruments)
+    for source in sources:
+        _check_source_precision(source, instruments[source.columns.instrument_id])
+    return instruments, sources
+
+
 def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
     """Load and validate everything a run needs (see the module docstring); write nothing.
 
@@ -488,27 +524,7 @@ def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
     base = Path.cwd() if base_dir is None else base_dir
     _check_formats(config)
     _starting_cash(config)
-    instruments: dict[str, Instrument] = {}
-    for definition in config.instruments:
-        if definition.id in instruments:
-            raise ConfigError(f"instrument {definition.id} is defined twice")
-        instruments[definition.id] = definition.to_instrument()
-    sources: list[LoadedSource] = []
-    for section in config.data:
-        if section.path is not None and section.format in BOOK_FORMATS:
-            sources.extend(_load_book(section, instruments, base))
-            continue
-        source, instrument = _load_source(section, instruments, base)
-        if instrument is not None:
-            instruments.setdefault(instrument.id, instrument)
-        if source.columns.instrument_id not in instruments:
-            raise ConfigError(
-                f"data {source.name} is for {source.columns.instrument_id}, which has no instrument"
-            )
-        sources.append(source)
-    _feed_instruments(config, instruments)
-    for source in sources:
-        _check_source_precision(source, instruments[source.columns.instrument_id])
+    instruments, sources = load_market_data(config, base)
     _check_overlaps(sources)
     _check_trading_start(config, sources)
     _check_risk_limits(config, instruments)
@@ -518,7 +534,7 @@ def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
     _check_accounts(config, instruments)
     strategies = [build_strategy(s, config, base, i) for i, s in enumerate(config.strategies)]
     plugins = _load_plugins(config, strategies, base)
-    _check_strategies(config, strategies, instruments, sources)
+    _check_strategies(config, strategies, instruments, sources, base)
     digest = config_hash(config)
     version = code_version()
     # User strategy files and the classes they load (agents) are code of the run.
@@ -716,6 +732,7 @@ def _check_strategies(
     strategies: list[Strategy],
     instruments: dict[str, Instrument],
     sources: list[LoadedSource],
+    base_dir: Path | None = None,
 ) -> None:
     ids = [strategy.id for strategy in strategies]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -739,13 +756,16 @@ def _check_strategies(
                     f"{where}: instrument {instrument_id} has no market data in this run; "
                     "add a [[data]] entry for it"
                 )
-    run = _run_inputs(instruments, sources, config)
+    run = _run_inputs(instruments, sources, config, base_dir)
     for index, strategy in enumerate(strategies):
         _startup_hook(config, index, strategy.check_run, run)
 
 
 def _run_inputs(
-    instruments: dict[str, Instrument], sources: list[LoadedSource], config: RunConfig
+    instruments: dict[str, Instrument],
+    sources: list[LoadedSource],
+    config: RunConfig,
+    base_dir: Path | None = None,
 ) -> RunInputs:
     # What Strategy.check_run may judge the config against: instruments, data kinds, span.
     kinds: dict[str, set[str]] = {}
@@ -761,6 +781,8 @@ def _run_inputs(
         data_kinds={iid: tuple(sorted(k)) for iid, k in sorted(kinds.items())},
         first_ts_ns=min((first for first, _ in spans), default=0),
         last_ts_ns=max((last for _, last in spans), default=0),
+        features=config.features,
+        base_dir="" if base_dir is None else str(base_dir),
     )
 
 

@@ -67,6 +67,8 @@ from tradeloop.model.decisions import (
     ExecutionCompleted,
     ExecutionPlanned,
     ExecutionProgressed,
+    ModelFallback,
+    ModelPredicted,
     RegimeChanged,
     RiskDecision,
     RiskLimitBreached,
@@ -147,6 +149,10 @@ class TradeChain(msgspec.Struct, frozen=True, kw_only=True):
     """The ``RiskLimitBreached`` whose ``decision_id`` is this trade's decision (a risk exit)."""
     cancel_causes: dict[str, str] = msgspec.field(default_factory=dict)
     """Why each of the trade's canceled orders was canceled, by client order id."""
+    models: tuple[ModelPredicted, ...] = ()
+    """Model agents' predictions for the instrument at the rebalance (feature contributions)."""
+    fallbacks: tuple[ModelFallback, ...] = ()
+    """Model agents' fallbacks for the instrument at the rebalance."""
 
 
 @dataclass
@@ -435,6 +441,16 @@ class TradeBook:
             completed=self.completed.get(key),
             breach=breach,
             cancel_causes=cancel_causes,
+            models=tuple(
+                m
+                for m in self.by_rebalance.get(("ModelPredicted", rebalance_id or ""), [])
+                if isinstance(m, ModelPredicted) and m.instrument_id == instrument_id
+            ),
+            fallbacks=tuple(
+                m
+                for m in self.by_rebalance.get(("ModelFallback", rebalance_id or ""), [])
+                if isinstance(m, ModelFallback) and m.instrument_id == instrument_id
+            ),
         )
 
 

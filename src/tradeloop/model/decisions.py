@@ -302,3 +302,63 @@ class CapacityEstimated(Event, frozen=True, kw_only=True):
     rebalances: int
     instruments: tuple[InstrumentCapacity, ...]
     basis: str
+
+
+class FeatureContribution(msgspec.Struct, frozen=True, gc=False):
+    """One feature's value at a model decision and how much it moved the prediction (its
+    SHAP value for tree models, ``coef * standardized value`` for linear ones)."""
+
+    feature: str
+    value: float
+    contribution: float
+
+
+class ModelPredicted(Event, frozen=True, kw_only=True):
+    """A model agent's prediction for one instrument at a rebalance: which model and version
+    (with the artifact's and the feature set's hashes), the prediction, the score it became,
+    and every feature's value and contribution (``bias`` + contributions = prediction)."""
+
+    rebalance_id: str
+    agent_id: str
+    instrument_id: str
+    model: str
+    model_version: str
+    artifact_hash: str
+    feature_hash: str
+    prediction: float
+    score: float
+    bias: float
+    contributions: tuple[FeatureContribution, ...]
+
+
+class ModelFallback(Event, frozen=True, kw_only=True):
+    """A model agent could not decide for an instrument (``reason``: ``error``, ``timeout``,
+    ``nan_output``, ``missing_feature``, ``not_loaded``); the instrument goes to the safe
+    position ``action`` (``flat``, ``hold``, ``reduce``): ``position_fraction`` of the
+    current position (0, 1, or the configured fraction)."""
+
+    rebalance_id: str
+    agent_id: str
+    instrument_id: str
+    model: str
+    model_version: str
+    reason: str
+    detail: str
+    action: str
+    position_fraction: float
+
+
+class ModelFitted(Event, frozen=True, kw_only=True):
+    """A model agent refitted its registered model walk-forward on an explicit window: rows
+    stamped in ``[fit_start_ns, fit_end_ns]`` whose label ended by ``fit_end_ns``, nothing
+    later. ``model_version`` is the version it predicts with from now on
+    (``<registered version>+wf<n>``)."""
+
+    rebalance_id: str
+    agent_id: str
+    model: str
+    model_version: str
+    base_version: str
+    fit_start_ns: int
+    fit_end_ns: int
+    rows: int

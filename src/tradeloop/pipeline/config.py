@@ -24,6 +24,8 @@ from tradeloop.risk.review import RiskReviewConfig
 from tradeloop.strategy.base import StrategyConfig
 
 AGENT_TYPES = ("ts_momentum", "xs_momentum", "mean_reversion", "levels", "volatility_filter")
+MODEL_AGENT_TYPES = ("lightgbm", "linear")
+"""Agents that run a registered model (``models.agent``); not in the default agent list."""
 PIPELINE_ALGORITHMS = tuple(name for name in ALGORITHMS if name != "sor")
 """Execution algorithms a pipeline plan can use (``sor`` needs venues: ``ExecutionSchedule``)."""
 METHODS = ("inverse_vol", "vol_target", "risk_parity", "min_variance", "mean_variance")

@@ -29,18 +29,22 @@ from tradeloop.model.data import Bar
 from tradeloop.model.decisions import CapacityEstimated
 from tradeloop.model.enums import TradingState
 from tradeloop.model.events import Event, OrderEvent, TradingStateChanged
-from tradeloop.pipeline.config import AGENT_TYPES, AgentSpec, PipelineConfig
+from tradeloop.models.agent import LightGBMAgent, LinearAgent
+from tradeloop.pipeline.config import AGENT_TYPES, MODEL_AGENT_TYPES, AgentSpec, PipelineConfig
 from tradeloop.pipeline.stages import (
     BetaStage,
+    CancelExecutions,
+    CommandRouter,
     CostStage,
     EnsembleStage,
     ExecutionStage,
+    ExitPosition,
     RegimeStage,
     RiskStage,
     SignalStage,
     TargetStage,
 )
-from tradeloop.strategy.base import Strategy
+from tradeloop.strategy.base import RunInputs, Strategy
 
 _BUILTIN_AGENTS: dict[str, type[SignalAgent]] = {
     "ts_momentum": TimeSeriesMomentum,
@@ -48,6 +52,8 @@ _BUILTIN_AGENTS: dict[str, type[SignalAgent]] = {
     "mean_reversion": MeanReversion,
     "levels": AdaptiveLevels,
     "volatility_filter": VolatilityFilter,
+    "lightgbm": LightGBMAgent,
+    "linear": LinearAgent,
 }
 
 
@@ -71,7 +77,8 @@ def build_agent(
     if cls is None:
         if ":" not in spec.type:
             raise ConfigError(
-                f"agent type {spec.type!r} is neither a built-in ({', '.join(AGENT_TYPES)}) "
+                f"agent type {spec.type!r} is neither a built-in "
+                f"({', '.join((*AGENT_TYPES, *MODEL_AGENT_TYPES))}) "
                 "nor module:Class or path/to/file.py:Class"
             )
         cls = load_class(
@@ -123,6 +130,15 @@ class Pipeline(Strategy):
         self._agents = agents
         return [type(agent) for agent in agents]
 
+    def check_run(self, run: RunInputs) -> None:
+        """Let each agent check and load what it needs from the run (a model agent its model
+        and the run's features)."""
+        for index, agent in enumerate(self._agents or []):
+            try:
+                agent.check_run(run)
+            except ConfigError as error:
+                raise ConfigError(f"agents[{index}]: {error}") from error
+
     def on_start(self) -> None:
         """Build the stages, subscribe to the universe's bars and to the steps."""
         config: PipelineConfig = self.config
@@ -150,14 +166,19 @@ class Pipeline(Strategy):
                 f"pipeline history_bars {config.history_bars} is shorter than the "
                 f"{self.warmup_bars} bars the agents, beta and covariance need"
             )
+        # Stages talk only through events (and the risk stage's commands). A stage that keeps
+        # an event of the rebalance subscribes before the stage that continues the chain:
+        # the target stage before the signal stage (BetasEstimated), the cost stage before
+        # the risk stage (TargetsProposed).
+        self._commands = CommandRouter()
         self.regime_stage = RegimeStage(self)
         self.beta_stage = BetaStage(self)
-        self.signal_stage = SignalStage(self, self.agent_host, self.regime_stage)
+        self.target_stage = TargetStage(self)
+        self.signal_stage = SignalStage(self, self.agent_host)
         self.ensemble_stage = EnsembleStage(self, ensemble)
-        self.target_stage = TargetStage(self, self.beta_stage, self.regime_stage)
         self.execution_stage = ExecutionStage(self)
-        self.risk_stage = RiskStage(self, self.execution_stage)
-        self.cost_stage = CostStage(self, self.risk_stage)
+        self.cost_stage = CostStage(self)
+        self.risk_stage = RiskStage(self)
         self.steps = 0
         self._warm_step: int | None = None
         self.rebalances = 0
@@ -198,6 +219,14 @@ class Pipeline(Strategy):
         """Subscribe ``handler`` to one decision event type."""
         self.ctx.subscribe(f"events.decisions.{event_type.__name__}", handler)
 
+    def send(self, command: ExitPosition | CancelExecutions) -> None:
+        """Deliver a stage's command to the stage that carries it out (risk → execution)."""
+        self._commands.send(command)
+
+    def subscribe_commands(self, command_type: type[Any], handler: Any) -> None:
+        """Subscribe ``handler`` to one command type."""
+        self._commands.subscribe(command_type, handler)
+
     def now_ns(self) -> int:
         """Return the engine time."""
         return self.clock.timestamp_ns()
@@ -230,6 +259,7 @@ class Pipeline(Strategy):
     def on_bar(self, bar: Bar) -> None:
         """Record the bar; update the regime; drive algorithms; apply in-trade risk rules."""
         self.history.update(bar)
+        self.agent_host.on_bar(bar)
         self.regime_stage.on_bar(bar)
         self.execution_stage.on_bar(bar)
         self.risk_stage.on_bar(bar)

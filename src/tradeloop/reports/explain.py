@@ -352,6 +352,8 @@ def sections(
     else:
         lines = _missing("SignalsEmitted")
     out.append(ExplainSection(title="agents", lines=lines))
+    if chain.models or chain.fallbacks:
+        out.append(ExplainSection(title="models", lines=_model_lines(chain)))
     if chain.ensemble is not None and chain.ensemble_event is not None:
         score = chain.ensemble
         contributions = ", ".join(f"{k} {v:+.3f}" for k, v in sorted(score.contributions.items()))
@@ -581,3 +583,24 @@ def _empty_pnl() -> PnlView:
         exit_ts=None,
         notes=("the trade has no fill",),
     )
+
+
+def _model_lines(chain: TradeChain) -> tuple[str, ...]:
+    # Each model's prediction and the features that moved it, largest contribution first.
+    lines: list[str] = []
+    for m in chain.models:
+        lines.append(
+            f"{m.agent_id}: {m.model} v{m.model_version} predicted {m.prediction:+.5f} "
+            f"(score {m.score:+.3f}) = bias {m.bias:+.5f} + contributions; artifact "
+            f"{m.artifact_hash[:12]}, features {m.feature_hash[:12]}"
+        )
+        ranked = sorted(m.contributions, key=lambda c: -abs(c.contribution))
+        lines.extend(
+            f"  {c.feature:<28} {c.contribution:+.5f}  (value {c.value:+.5g})" for c in ranked
+        )
+    lines.extend(
+        f"{f.agent_id}: {f.model} v{f.model_version} FELL BACK to {f.action} "
+        f"({f.reason}: {f.detail}); {f.position_fraction:g} of the position kept"
+        for f in chain.fallbacks
+    )
+    return tuple(lines)

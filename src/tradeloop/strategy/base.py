@@ -172,12 +172,16 @@ class RunInputs(msgspec.Struct, frozen=True, kw_only=True):
     data_kinds : each instrument with market data -> the kinds it has, sorted (``"bars"``,
         ``"book"``, ``"quotes"``, ``"trades"``).
     first_ts_ns, last_ts_ns : the first and the last instant of the run's market data.
+    features : the run config's feature set (``features.FeatureSetConfig``), or None.
+    base_dir : the directory paths in the config are relative to.
     """
 
     instruments: dict[str, Instrument]
     data_kinds: dict[str, tuple[str, ...]]
     first_ts_ns: int
     last_ts_ns: int
+    features: Any = None
+    base_dir: str = ""
 
 
 def _instrument_fields(value: object) -> list[str]:

@@ -12,7 +12,7 @@ from tradeloop.model.decisions import RiskReviewed, TargetPosition, TargetsPropo
 from tradeloop.model.enums import TradingState
 from tradeloop.model.events import Event
 from tradeloop.pipeline import PipelineConfig
-from tradeloop.pipeline.stages import ExecutionStage, RiskStage
+from tradeloop.pipeline.stages import RiskStage
 from tradeloop.risk import RiskReviewConfig
 
 ACME = equity("ACME", "XNAS")  # XNYS sessions
@@ -39,6 +39,12 @@ class FakeHost:
 
     def subscribe_decisions(self, event_type: type[Event], handler: Any) -> None:
         self.handlers[event_type] = handler
+
+    def send(self, command: Any) -> None:
+        raise AssertionError("not expected here")
+
+    def subscribe_commands(self, command_type: type[Any], handler: Any) -> None:
+        pass
 
     def now_ns(self) -> int:
         return self.clock.timestamp_ns()
@@ -68,7 +74,7 @@ class FakeHost:
 
 
 def review_one(host: FakeHost, price: float) -> Any:
-    stage = RiskStage(host, ExecutionStage(host))  # type: ignore[arg-type]
+    stage = RiskStage(host)  # type: ignore[arg-type]
     target = TargetPosition(ACME.id, 0.01, 100.0, 0.0, 100.0, price, 10.0)
     stage.on_targets(
         TargetsProposed(
