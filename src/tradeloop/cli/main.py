@@ -30,6 +30,7 @@ from tradeloop.cli._common import (
 )
 from tradeloop.cli.data import data_app
 from tradeloop.cli.journal import journal_app
+from tradeloop.cli.ops import ApiOption, ApiTokensOption
 
 if TYPE_CHECKING:  # rich's progress and tables load inside the commands that draw them
     from rich.progress import Progress
@@ -60,6 +61,7 @@ def _register_commands() -> None:
         "tradeloop.cli.execution",
         "tradeloop.cli.emulate",
         "tradeloop.cli.live",
+        "tradeloop.cli.ops",
     ):
         try:
             module = importlib.import_module(name)
@@ -226,8 +228,11 @@ def _run(
     replay: str | None = None,
     for_: str | None = None,
     wide: bool = False,
+    api: str | None = None,
+    api_tokens: Path | None = None,
 ) -> Path:
     from tradeloop.cli.live import parse_for
+    from tradeloop.cli.ops import node_api
     from tradeloop.config.loader import load_config
     from tradeloop.core.errors import ConfigError
     from tradeloop.engine.runner import prepare_run, run_backtest, run_paper_replay
@@ -252,7 +257,8 @@ def _run(
             if mode == "backtest":
                 result = run_backtest(prepared, factory)
             else:
-                result = run_paper_replay(prepared, speed, factory, duration_s)
+                with node_api(api, api_tokens, mode) as operations:
+                    result = run_paper_replay(prepared, speed, factory, duration_s, operations)
         finally:
             gc.unfreeze()
             if progress is not None and progress.live.is_started:
@@ -453,12 +459,22 @@ def paper(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     wide: WideOption = False,
+    api: ApiOption = None,
+    api_tokens: ApiTokensOption = None,
 ) -> None:
     """Run the strategy on the live clock against the simulated venue: live feeds or a replay."""
     if replay is None and _has_feeds(config):
         from tradeloop.cli.live import run_session_command
 
-        run_session_command(config, "paper", for_=for_, quiet=quiet, as_json=as_json)
+        run_session_command(
+            config,
+            "paper",
+            for_=for_,
+            quiet=quiet,
+            as_json=as_json,
+            api=api,
+            api_tokens=api_tokens,
+        )
         return
     with user_errors():
         check_number("--speed", speed, positive=True)
@@ -471,6 +487,8 @@ def paper(
         replay=replay,
         for_=for_,
         wide=wide,
+        api=api,
+        api_tokens=api_tokens,
     )
 
 

@@ -28,7 +28,7 @@ from tradeloop.core.clock import LiveClock
 from tradeloop.core.errors import ConfigError
 from tradeloop.engine.feed import FeedRecord
 from tradeloop.engine.kernel import Kernel, ProgressCallback
-from tradeloop.engine.live import FEED_ENDED, LIVE_FLUSH_INTERVAL_S, run_live
+from tradeloop.engine.live import FEED_ENDED, LIVE_FLUSH_INTERVAL_S, Operations, run_live
 
 __all__ = ["LIVE_FLUSH_INTERVAL_S", "ReplayFeed", "run_paper"]
 
@@ -82,12 +82,14 @@ def run_paper(
     started: bool = False,
     max_lag_s: float = 1.0,
     duration_s: float | None = None,
+    operations: Operations | None = None,
 ) -> float:
     """Run ``kernel`` on ``feed`` until the feed ends, then stop the kernel; return the largest
     lag behind the clock seen, in wall seconds (see the module docstring).
 
     ``started`` says the caller already started the kernel (``engine.runner`` does, so that a
-    failing ``on_start`` is a startup error).
+    failing ``on_start`` is a startup error); ``operations`` watch and steer the run
+    (``engine.live.Operations``).
     """
     if not isinstance(kernel.clock, LiveClock):
         raise ConfigError("paper trading needs a LiveClock")
@@ -103,6 +105,7 @@ def run_paper(
             progress=progress,
             progress_every=progress_every,
             max_lag_s=max_lag_s,
+            operations=operations,
         )
     finally:
         feed.stop()

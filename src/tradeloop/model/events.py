@@ -332,3 +332,20 @@ class FeedSwitched(Event, frozen=True, kw_only=True):
     to_feed: str
     reason: str
     suppressed: int = 0
+
+
+class ControlActionTaken(Event, frozen=True, kw_only=True):
+    """Someone acted on a running node through its control surface (``tradeloop.api``).
+
+    ``actor`` is who (the API token's name, or ``alert:<rule>`` for an alert rule's action),
+    ``role`` the role that allowed it, ``action`` what (``pause``, ``resume``, ``kill``,
+    ``flatten``, ``cancel_all``), ``reason`` why, as given; ``target`` the instrument of a
+    ``flatten`` (empty otherwise) and ``outcome`` what the node did.
+    """
+
+    action: str
+    actor: str
+    role: str
+    reason: str
+    target: str = ""
+    outcome: str = ""

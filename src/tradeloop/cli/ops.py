@@ -1,0 +1,201 @@
+"""``--api HOST:PORT`` for the live-clock commands, and ``tradeloop ctl``: the control API
+from the command line.
+
+``tradeloop ctl`` reads the node's address from ``--url`` (or ``TRADELOOP_API_URL``, default
+``http://127.0.0.1:8780``) and the token from ``--token`` (or ``TRADELOOP_API_TOKEN``)::
+
+    tradeloop ctl status
+    tradeloop ctl pause --reason "news at 14:30"
+    tradeloop ctl flatten ORCL.XNAS --reason "halted stock"
+    tradeloop ctl kill --reason "venue incident"
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tradeloop.cli._common import err, out, user_errors
+
+DEFAULT_URL = "http://127.0.0.1:8780"
+
+ApiOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api",
+        help="Serve metrics, health, status and control at HOST:PORT (e.g. 127.0.0.1:8780; "
+        "port 0 picks a free one). Token: TRADELOOP_API_TOKEN.",
+    ),
+]
+ApiTokensOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--api-tokens",
+        help="TOML file (mode 0600) of [[tokens]] name, role (viewer/operator/admin), token.",
+    ),
+]
+
+
+@contextlib.contextmanager
+def node_api(api: str | None, tokens_file: Path | None, mode: str) -> Iterator[Any]:
+    """Serve the run's API while the block runs (``--api``); yield the operations to hand to
+    the run (None without ``--api``). Print where it listens on stderr."""
+    if api is None and tokens_file is None:
+        yield None
+        return
+    from tradeloop.api.server import serve_node
+
+    with serve_node(api, mode, tokens_file=tokens_file) as server:
+        assert server is not None
+        err.print(f"api: {server.url} (metrics at {server.url}/metrics)", highlight=False)
+        yield server.monitor
+
+
+def _request(url: str, token: str | None, method: str, path: str, body: Any = None) -> Any:
+    import urllib.error
+    import urllib.request
+
+    from tradeloop.core.errors import ConfigError
+
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url.rstrip("/") + path, data=data, method=method)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        try:
+            detail = json.loads(error.read()).get("detail")
+        except (ValueError, AttributeError):
+            detail = error.reason
+        raise ConfigError(f"{method} {path}: {error.code} {detail}") from None
+    except urllib.error.URLError as error:
+        raise ConfigError(f"no node answers at {url} ({error.reason})") from None
+
+
+UrlOption = Annotated[
+    str | None, typer.Option("--url", help="The node's API (default: TRADELOOP_API_URL).")
+]
+TokenOption = Annotated[
+    str | None, typer.Option("--token", help="Bearer token (default: TRADELOOP_API_TOKEN).")
+]
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why: journaled with who acted.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")]
+
+
+def _target(url: str | None, token: str | None) -> tuple[str, str | None]:
+    return (
+        url or os.environ.get("TRADELOOP_API_URL") or DEFAULT_URL,
+        token or os.environ.get("TRADELOOP_API_TOKEN"),
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``ctl`` and its commands to ``app``."""
+    ctl = typer.Typer(
+        help="Watch and steer a running node through its API (--api).", no_args_is_help=True
+    )
+    app.add_typer(ctl, name="ctl")
+
+    def show(answer: Any, as_json: bool) -> None:
+        if as_json or not isinstance(answer, dict):
+            print(json.dumps(answer, sort_keys=True))
+            return
+        for key, value in answer.items():
+            shown = json.dumps(value) if isinstance(value, list | dict) else value
+            out.print(f"{key}: {shown}", highlight=False, markup=False)
+
+    def get(path: str, url: str | None, token: str | None, as_json: bool) -> None:
+        with user_errors():
+            base, secret = _target(url, token)
+            show(_request(base, secret, "GET", path), as_json)
+
+    def post(path: str, body: dict[str, Any], url: str | None, token: str | None) -> None:
+        with user_errors():
+            base, secret = _target(url, token)
+            show(_request(base, secret, "POST", path, body), False)
+
+    @ctl.command("status")
+    def status(
+        url: UrlOption = None, token: TokenOption = None, as_json: JsonOption = False
+    ) -> None:
+        """Print the node's trading state, equity, P&L and positions."""
+        get("/api/v1/status", url, token, as_json)
+
+    @ctl.command("positions")
+    def positions(url: UrlOption = None, token: TokenOption = None) -> None:
+        """Print the open positions (JSON)."""
+        get("/api/v1/positions", url, token, True)
+
+    @ctl.command("orders")
+    def orders(url: UrlOption = None, token: TokenOption = None) -> None:
+        """Print the open orders (JSON)."""
+        get("/api/v1/orders", url, token, True)
+
+    @ctl.command("fills")
+    def fills(url: UrlOption = None, token: TokenOption = None) -> None:
+        """Print the recent fills, newest first (JSON)."""
+        get("/api/v1/fills", url, token, True)
+
+    @ctl.command("alerts")
+    def alerts(url: UrlOption = None, token: TokenOption = None) -> None:
+        """Print the recent alerts, newest first (JSON)."""
+        get("/api/v1/alerts", url, token, True)
+
+    @ctl.command("health")
+    def health(url: UrlOption = None) -> None:
+        """Print the node's readiness checks (exit 1 when it is not ready)."""
+        import urllib.error
+        import urllib.request
+
+        base, _ = _target(url, None)
+        try:
+            with urllib.request.urlopen(base.rstrip("/") + "/health/ready", timeout=15) as r:
+                print(r.read().decode())
+        except urllib.error.HTTPError as error:
+            print(error.read().decode())
+            raise typer.Exit(1) from None
+        except urllib.error.URLError as error:
+            err.print(f"error: no node answers at {base} ({error.reason})", highlight=False)
+            raise typer.Exit(1) from None
+
+    @ctl.command("pause")
+    def pause(reason: ReasonOption = "", url: UrlOption = None, token: TokenOption = None) -> None:
+        """Pause: only orders that reduce a position go (trading state REDUCING)."""
+        post("/api/v1/pause", {"reason": reason}, url, token)
+
+    @ctl.command("resume")
+    def resume(reason: ReasonOption = "", url: UrlOption = None, token: TokenOption = None) -> None:
+        """Resume trading (ACTIVE); after a kill this needs an admin token."""
+        post("/api/v1/resume", {"reason": reason}, url, token)
+
+    @ctl.command("kill")
+    def kill(reason: ReasonOption = "", url: UrlOption = None, token: TokenOption = None) -> None:
+        """Kill: cancel every open order, halt trading and flatten every position."""
+        post("/api/v1/kill", {"reason": reason}, url, token)
+
+    @ctl.command("cancel-all")
+    def cancel_all(
+        reason: ReasonOption = "", url: UrlOption = None, token: TokenOption = None
+    ) -> None:
+        """Cancel every open order."""
+        post("/api/v1/cancel-all", {"reason": reason}, url, token)
+
+    @ctl.command("flatten")
+    def flatten(
+        instrument_id: Annotated[str, typer.Argument(help="The instrument, e.g. ORCL.XNAS.")],
+        reason: ReasonOption = "",
+        url: UrlOption = None,
+        token: TokenOption = None,
+    ) -> None:
+        """Cancel one instrument's open orders and close its positions."""
+        post("/api/v1/flatten", {"instrument_id": instrument_id, "reason": reason}, url, token)
