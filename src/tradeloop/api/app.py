@@ -12,6 +12,8 @@ token, 403 when its role is not enough: in both cases nothing changes):
 
 - ``GET status`` (``trading_state``, ``equity``, ``positions`` …), ``positions``, ``orders``,
   ``fills``, ``alerts``, ``actions`` (viewer);
+- ``GET reviews`` and ``POST reviews/{rule}`` (operator): alerts waiting for a person's
+  decision (``manual_review``) and the decision;
 - ``POST pause``, ``resume``, ``kill``, ``cancel-all``, ``flatten`` (operator; resuming a
   HALTED node needs admin): each journaled as ``ControlActionTaken``
   with the token's name, its role and the request's ``reason``.
@@ -22,7 +24,7 @@ The OpenAPI document is at ``/openapi.json`` and its rendering at ``/docs``.
 # No ``from __future__ import annotations``: FastAPI reads the route signatures, whose
 # dependency aliases (``viewer``, ``operator``) are local to ``create_app``.
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
@@ -41,6 +43,14 @@ class ControlRequest(BaseModel):
     """Why the action is taken (journaled with who took it)."""
 
     model_config = ConfigDict(extra="forbid")
+    reason: str = Field(default="", max_length=500)
+
+
+class ReviewDecision(BaseModel):
+    """A person's decision on an alert waiting for a manual review."""
+
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["resume", "pause", "emergency_stop"]
     reason: str = Field(default="", max_length=500)
 
 
@@ -135,7 +145,10 @@ def create_app(monitor: NodeMonitor, tokens: TokenStore) -> FastAPI:
     def status(actor: viewer) -> dict[str, Any]:
         """Trading state, equity, P&L, drawdown, positions, feeds."""
         requests.labels("ok").inc()
-        return dict(_snapshot().as_status())
+        answer = dict(_snapshot().as_status())
+        answer["alerts_firing"] = [] if monitor.alerts is None else monitor.alerts.firing()
+        answer["reviews"] = monitor.reviews()
+        return answer
 
     @app.get("/api/v1/positions", tags=["status"])
     def positions(actor: viewer) -> list[dict[str, Any]]:
@@ -203,5 +216,18 @@ def create_app(monitor: NodeMonitor, tokens: TokenStore) -> FastAPI:
     def flatten(actor: operator, body: FlattenRequest) -> dict[str, object]:
         """Cancel one instrument's open orders and close its positions."""
         return _act("flatten", actor, body.reason, body.instrument_id)
+
+    @app.get("/api/v1/reviews", tags=["approvals"])
+    def reviews(actor: viewer) -> list[dict[str, Any]]:
+        """Alerts waiting for a person's decision (``manual_review``), oldest first."""
+        requests.labels("ok").inc()
+        return monitor.reviews()
+
+    @app.post("/api/v1/reviews/{rule}", tags=["approvals"])
+    def review(rule: str, actor: operator, body: ReviewDecision) -> dict[str, object]:
+        """Decide an alert's review: resume, pause (stay reducing) or emergency_stop."""
+        result = monitor.decide(rule, body.decision, actor, body.reason)
+        requests.labels("ok").inc()
+        return result
 
     return app

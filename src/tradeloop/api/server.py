@@ -117,9 +117,11 @@ def serve_node(
     *,
     tokens_file: Path | None = None,
     env: Mapping[str, str] | None = None,
+    monitor: NodeMonitor | None = None,
 ) -> Iterator[ApiServer | None]:
     """Serve a node's API at ``address`` (``--api``) while the block runs; yield the server
-    (its ``monitor`` goes to the run as ``operations=``), or None without ``address``.
+    (its ``monitor``, ``monitor`` when given, goes to the run as ``operations=``), or None
+    without ``address``.
 
     Raises
     ------
@@ -138,7 +140,8 @@ def serve_node(
         raise ConfigError(
             f"--api {address} listens beyond this machine: set {TOKEN_ENV} or --api-tokens first"
         )
-    monitor = NodeMonitor(mode=mode)
+    if monitor is None:
+        monitor = NodeMonitor(mode=mode)
     server = ApiServer(monitor, tokens, host, port)
     server.start()
     try:

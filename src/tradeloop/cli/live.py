@@ -70,7 +70,7 @@ def run_session_command(
         if not quiet and not as_json:
             limit = "until Ctrl-C" if duration_s is None else f"for {for_}"
             err.print(f"{mode}: {prepared.run_id} on live data, {limit}", highlight=False)
-        with node_api(api, api_tokens, mode) as operations:
+        with node_api(api, api_tokens, mode, config) as operations:
             result = run_session(prepared, mode, duration_s=duration_s, operations=operations)
     summary: dict[str, Any] = {
         **result.summary,

@@ -257,7 +257,7 @@ def _run(
             if mode == "backtest":
                 result = run_backtest(prepared, factory)
             else:
-                with node_api(api, api_tokens, mode) as operations:
+                with node_api(api, api_tokens, mode, config) as operations:
                     result = run_paper_replay(prepared, speed, factory, duration_s, operations)
         finally:
             gc.unfreeze()

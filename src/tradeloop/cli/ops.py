@@ -8,6 +8,7 @@ from the command line.
     tradeloop ctl pause --reason "news at 14:30"
     tradeloop ctl flatten ORCL.XNAS --reason "halted stock"
     tradeloop ctl kill --reason "venue incident"
+    tradeloop ctl review rejects resume --reason "venue fixed the outage"
 """
 
 from __future__ import annotations
@@ -43,18 +44,31 @@ ApiTokensOption = Annotated[
 
 
 @contextlib.contextmanager
-def node_api(api: str | None, tokens_file: Path | None, mode: str) -> Iterator[Any]:
-    """Serve the run's API while the block runs (``--api``); yield the operations to hand to
-    the run (None without ``--api``). Print where it listens on stderr."""
-    if api is None and tokens_file is None:
+def node_api(api: str | None, tokens_file: Path | None, mode: str, config: Any) -> Iterator[Any]:
+    """Watch the run while the block runs: its ``[[alerts]]`` and ``[notifications]``, and
+    its API with ``--api`` (where it listens is printed on stderr); yield the operations to
+    hand to the run (None when there is nothing to watch)."""
+    notifications = config.notifications
+    if (
+        api is None
+        and tokens_file is None
+        and not config.alerts
+        and not (notifications.urls or notifications.url_envs)
+    ):
         yield None
         return
     from tradeloop.api.server import serve_node
+    from tradeloop.monitoring.monitor import monitor_for
 
-    with serve_node(api, mode, tokens_file=tokens_file) as server:
-        assert server is not None
-        err.print(f"api: {server.url} (metrics at {server.url}/metrics)", highlight=False)
-        yield server.monitor
+    monitor = monitor_for(config, mode, os.environ)
+    try:
+        with serve_node(api, mode, tokens_file=tokens_file, monitor=monitor) as server:
+            if server is not None:
+                err.print(f"api: {server.url} (metrics at {server.url}/metrics)", highlight=False)
+            yield monitor
+    finally:
+        if monitor.notifier is not None:
+            monitor.notifier.close()
 
 
 def _request(url: str, token: str | None, method: str, path: str, body: Any = None) -> Any:
@@ -100,7 +114,34 @@ def _target(url: str | None, token: str | None) -> tuple[str, str | None]:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``ctl`` and its commands to ``app``."""
+    """Add ``ctl`` and ``alerts`` and their commands to ``app``."""
+    alerts_app = typer.Typer(
+        help="The run config's alert rules ([[alerts]]).", no_args_is_help=True
+    )
+    app.add_typer(alerts_app, name="alerts")
+
+    @alerts_app.command("export")
+    def alerts_export(
+        config: Annotated[Path, typer.Argument(help="Run config (TOML) with [[alerts]].")],
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", help="Write here (must not exist).")
+        ] = None,
+    ) -> None:
+        """Print the config's alert rules as Prometheus alerting rules (promtool-clean)."""
+        from tradeloop.config.loader import load_config
+        from tradeloop.core.errors import ConfigError
+        from tradeloop.monitoring.promrules import prometheus_rules
+
+        with user_errors():
+            text = prometheus_rules(load_config(config).alerts)
+            if output is None:
+                print(text, end="")
+                return
+            if output.exists():
+                raise ConfigError(f"--output {output} exists: choose a new file")
+            output.write_text(text)
+            err.print(f"wrote {output}", highlight=False)
+
     ctl = typer.Typer(
         help="Watch and steer a running node through its API (--api).", no_args_is_help=True
     )
@@ -189,6 +230,22 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Cancel every open order."""
         post("/api/v1/cancel-all", {"reason": reason}, url, token)
+
+    @ctl.command("reviews")
+    def reviews(url: UrlOption = None, token: TokenOption = None) -> None:
+        """Print the alerts waiting for a manual review (JSON)."""
+        get("/api/v1/reviews", url, token, True)
+
+    @ctl.command("review")
+    def review(
+        rule: Annotated[str, typer.Argument(help="The alert rule's name.")],
+        decision: Annotated[str, typer.Argument(help="resume, pause or emergency_stop.")],
+        reason: ReasonOption = "",
+        url: UrlOption = None,
+        token: TokenOption = None,
+    ) -> None:
+        """Decide an alert's manual review."""
+        post(f"/api/v1/reviews/{rule}", {"decision": decision, "reason": reason}, url, token)
 
     @ctl.command("flatten")
     def flatten(

@@ -349,3 +349,25 @@ class ControlActionTaken(Event, frozen=True, kw_only=True):
     reason: str
     target: str = ""
     outcome: str = ""
+
+
+class AlertRuleFired(Event, frozen=True, kw_only=True):
+    """An alert rule of the run config (``[[alerts]]``) started firing: its condition held for
+    its duration. ``value`` is the metric's value then; ``action`` what the node does."""
+
+    rule: str
+    severity: str
+    metric: str
+    value: float
+    threshold: float
+    op: str
+    action: str
+    message: str = ""
+
+
+class AlertRuleResolved(Event, frozen=True, kw_only=True):
+    """A firing alert rule's condition stopped holding (``value``: the metric's value then)."""
+
+    rule: str
+    metric: str
+    value: float

@@ -19,17 +19,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Protocol, TypeVar
 
 from tradeloop.bus.bus import MessageBus
 from tradeloop.bus.inbox import KernelCall
-from tradeloop.core.errors import TradeloopError
+from tradeloop.config.operations import AlertRuleSection
+from tradeloop.core.errors import ConfigError, TradeloopError
 from tradeloop.data.ports import DataClient
-from tradeloop.model.events import ControlActionTaken
+from tradeloop.model.events import AlertRaised, ControlActionTaken
+from tradeloop.monitoring.alerts import AlertEvaluator
 from tradeloop.monitoring.control import Actor, ControllableKernel, ControlSurface
 from tradeloop.monitoring.metrics import NodeMetrics
+from tradeloop.monitoring.notify import Notifier
 from tradeloop.monitoring.snapshot import FeedHealth, NodeSnapshot, feed_health, take_snapshot
 from tradeloop.monitoring.subscriber import MetricsSubscriber
 
@@ -51,6 +54,8 @@ class _Kernel(ControllableKernel, Protocol):
 class _Inbox(Protocol):
     def put_control(self, item: object) -> None: ...
 
+    def publish(self, build: Callable[[int], Any]) -> Any: ...
+
     def qsize(self) -> int: ...
 
 
@@ -70,6 +75,8 @@ class NodeMonitor:
         probe_interval_s: float = 1.0,
         journal_sync_interval_s: float = 5.0,
         stale_after_s: float = 10.0,
+        alert_rules: Sequence[AlertRuleSection] = (),
+        notifier: Notifier | None = None,
     ) -> None:
         self.mode = mode
         self.probe_interval_s = probe_interval_s
@@ -82,6 +89,10 @@ class NodeMonitor:
         self._data_clients: list[DataClient] = []
         self.subscriber: MetricsSubscriber | None = None
         self.control = ControlSurface(self._on_action)
+        self.notifier = notifier
+        self.alerts = (
+            AlertEvaluator(alert_rules, self.control, notifier) if alert_rules or notifier else None
+        )
         self._running = False
         self._ended = False
         self._stop = threading.Event()
@@ -270,11 +281,58 @@ class NodeMonitor:
             is_running=is_running,
             loop_lag_s=lag_s,
             inbox_depth=0 if inbox is None else inbox.qsize(),
-            extra={"mode": self.mode},
+            extra={"mode": self.mode, "journal_writable": self.journal_error is None},
         )
         self._peak_equity = snap.peak_equity
         self._snapshot = snap
+        if self.alerts is not None and is_running and self.subscriber is not None:
+            self.alerts.evaluate(
+                kernel,
+                kernel.bus,
+                snap,
+                alerts_raised=self.subscriber.alert_count,
+                journal_error=self.journal_error is not None,
+            )
         return snap
+
+    def report_failure(self, text: str) -> None:
+        """Journal ``text`` as a warning ``AlertRaised`` through the inbox (any thread: the
+        notifier's failures); dropped, with a log line, when the loop is not running."""
+        inbox = self._inbox
+        if inbox is None or not self._running:
+            return
+        inbox.publish(
+            lambda ts: AlertRaised(
+                severity="warning", source="notifier", message=text, ts_event=ts, ts_init=ts
+            )
+        )
+
+    def decide(self, rule: str, decision: str, actor: Actor, reason: str) -> dict[str, object]:
+        """Close the manual review of alert ``rule`` with ``decision`` (kernel thread).
+
+        Raises
+        ------
+        ConfigError
+            If the node has no alert rules, no review of ``rule`` is open or the decision is
+            unknown.
+        """
+        alerts = self.alerts
+        if alerts is None:
+            raise ConfigError("the run config has no [[alerts]]: there is nothing to review")
+
+        def run(kernel: _Kernel) -> dict[str, object]:
+            result = alerts.decide(kernel, rule, decision, actor, reason)
+            self._refresh(kernel, self._last_lag())
+            return result
+
+        return self.call(run)
+
+    def reviews(self) -> list[dict[str, Any]]:
+        """Return the open manual reviews (oldest first)."""
+        if self.alerts is None:
+            return []
+        items = sorted(self.alerts.reviews.values(), key=lambda r: r.opened_ts_ns)
+        return [review.as_json() for review in items]
 
     def _probe_loop(self) -> None:
         while not self._stop.wait(self.probe_interval_s):
@@ -287,3 +345,24 @@ class NodeMonitor:
                 self.call(probe, timeout_s=max(5.0, 5 * self.probe_interval_s))
             except (NodeNotRunningError, KernelBusyError):
                 continue
+
+
+def monitor_for(config: Any, mode: str, env: Mapping[str, str]) -> NodeMonitor:
+    """Return the monitor of a run of ``config`` (a ``RunConfig``) in ``mode``: its
+    ``[[alerts]]`` and its ``[notifications]`` (URLs resolved from ``env``), failures of
+    which are journaled as warnings.
+
+    Raises
+    ------
+    ConfigError
+        If a notification URL is not usable (see ``notify.resolve_urls``).
+    """
+    from tradeloop.monitoring.notify import resolve_urls
+
+    section = config.notifications
+    urls = resolve_urls(section, env)
+    notifier = Notifier(urls, min_interval_s=section.min_interval_s) if urls else None
+    monitor = NodeMonitor(mode=mode, alert_rules=config.alerts, notifier=notifier)
+    if notifier is not None:
+        notifier.on_failure = monitor.report_failure
+    return monitor

@@ -78,6 +78,34 @@ def test_rules_and_config_pass_promtool(prometheus_bin: Path) -> None:
     assert config.returncode == 0, config.stdout + config.stderr
 
 
+def test_the_configs_alert_rules_export_as_prometheus_rules_that_pass_promtool(
+    prometheus_bin: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from tradeloop.cli.main import app
+
+    output = tmp_path / "run-alerts.yml"
+    result = CliRunner().invoke(
+        app, ["alerts", "export", str(ROOT / "examples" / "operations.toml"), "-o", str(output)]
+    )
+    assert result.exit_code == 0, result.output
+    rules = yaml.safe_load(output.read_text())["groups"][0]["rules"]
+    assert [r["labels"]["action"] for r in rules] == ["pause", "manual_review", "emergency_stop"]
+    check = subprocess.run(
+        [str(prometheus_bin.parent / "promtool"), "check", "rules", str(output)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    again = CliRunner().invoke(
+        app, ["alerts", "export", str(ROOT / "examples" / "operations.toml"), "-o", str(output)]
+    )
+    assert again.exit_code != 0
+    assert "exists" in again.output
+
+
 def test_the_dashboard_is_what_the_sdk_builds_and_reads_back() -> None:
     builder = _builder()
     assert DASHBOARD.read_text() == builder.render(), "run deploy/grafana/build_dashboard.py"
