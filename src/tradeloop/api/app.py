@@ -13,7 +13,8 @@ token, 403 when its role is not enough: in both cases nothing changes):
 - ``GET status`` (``trading_state``, ``equity``, ``positions`` …), ``positions``, ``orders``,
   ``fills``, ``alerts``, ``actions`` (viewer);
 - ``GET reviews`` and ``POST reviews/{rule}`` (operator): alerts waiting for a person's
-  decision (``manual_review``) and the decision;
+  decision (``manual_review``) and the decision; ``GET approvals`` and ``POST
+  approvals/{id}/approve|reject`` (operator): orders held above ``[approvals]`` notional;
 - ``POST pause``, ``resume``, ``kill``, ``cancel-all``, ``flatten`` (operator; resuming a
   HALTED node needs admin): each journaled as ``ControlActionTaken``
   with the token's name, its role and the request's ``reason``.
@@ -23,11 +24,14 @@ The OpenAPI document is at ``/openapi.json`` and its rendering at ``/docs``.
 
 # No ``from __future__ import annotations``: FastAPI reads the route signatures, whose
 # dependency aliases (``viewer``, ``operator``) are local to ``create_app``.
+import asyncio
+import json
 from collections.abc import Callable
+from importlib import resources
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -95,6 +99,20 @@ def create_app(monitor: NodeMonitor, tokens: TokenStore) -> FastAPI:
 
         return check
 
+    def stream_viewer(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        token: Annotated[str | None, Query(max_length=500)] = None,
+    ) -> Actor:
+        # A browser's EventSource cannot send headers: the token may come as ?token=.
+        presented = credentials.credentials if credentials is not None else token
+        actor = tokens.actor(presented)
+        if actor is None:
+            requests.labels("unauthorized").inc()
+            raise HTTPException(
+                401, "a valid token is needed", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return actor
+
     viewer = Annotated[Actor, Depends(require("viewer"))]
     operator = Annotated[Actor, Depends(require("operator"))]
 
@@ -117,6 +135,46 @@ def create_app(monitor: NodeMonitor, tokens: TokenStore) -> FastAPI:
     async def bad_request(request: Request, error: ConfigError) -> JSONResponse:
         requests.labels("invalid").inc()
         return JSONResponse({"detail": str(error)}, status_code=400)
+
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> HTMLResponse:
+        """The live dashboard (one page, no build step; it asks for a token)."""
+        page = resources.files("tradeloop.api").joinpath("dashboard.html").read_text()
+        return HTMLResponse(page)
+
+    @app.get("/api/v1/stream", tags=["status"])
+    async def stream(
+        request: Request, actor: Annotated[Actor, Depends(stream_viewer)]
+    ) -> StreamingResponse:
+        """Server-sent events: the node's state about once a second (what the dashboard
+        shows), until the client goes or the node's loop is over."""
+
+        async def events() -> Any:
+            while not await request.is_disconnected():
+                yield f"data: {json.dumps(live_state(), default=str)}\n\n"
+                if monitor.has_ended:
+                    return
+                await asyncio.sleep(monitor.probe_interval_s)
+
+        requests.labels("ok").inc()
+        return StreamingResponse(
+            events(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    def live_state() -> dict[str, Any]:
+        snap = monitor.snapshot
+        status: dict[str, Any] = {} if snap is None else dict(snap.as_status())
+        status["open_orders_list"] = [] if snap is None else list(snap.open_orders)
+        status["alerts_firing"] = [] if monitor.alerts is None else monitor.alerts.firing()
+        status["reviews"] = monitor.reviews()
+        status["approvals"] = monitor.waiting_approvals()
+        status["fills"] = _recent("recent_fills")[:20]
+        status["alerts"] = _recent("recent_alerts")[:20]
+        status["actions"] = _recent("recent_actions")[:20]
+        status["ready"] = monitor.readiness()[0]
+        return status
 
     @app.get("/metrics", tags=["monitoring"])
     def metrics() -> Response:
@@ -148,6 +206,7 @@ def create_app(monitor: NodeMonitor, tokens: TokenStore) -> FastAPI:
         answer = dict(_snapshot().as_status())
         answer["alerts_firing"] = [] if monitor.alerts is None else monitor.alerts.firing()
         answer["reviews"] = monitor.reviews()
+        answer["approvals"] = monitor.waiting_approvals()
         return answer
 
     @app.get("/api/v1/positions", tags=["status"])
@@ -227,6 +286,34 @@ def create_app(monitor: NodeMonitor, tokens: TokenStore) -> FastAPI:
     def review(rule: str, actor: operator, body: ReviewDecision) -> dict[str, object]:
         """Decide an alert's review: resume, pause (stay reducing) or emergency_stop."""
         result = monitor.decide(rule, body.decision, actor, body.reason)
+        requests.labels("ok").inc()
+        return result
+
+    @app.get("/api/v1/approvals", tags=["approvals"])
+    def approvals(actor: viewer) -> list[dict[str, Any]]:
+        """Orders waiting for a person's approval (``[approvals]``), oldest first."""
+        requests.labels("ok").inc()
+        return monitor.waiting_approvals()
+
+    @app.post("/api/v1/approvals/{approval_id}/approve", tags=["approvals"])
+    def approve(
+        approval_id: str, actor: operator, body: ControlRequest | None = None
+    ) -> dict[str, object]:
+        """Send a held order (it passes the risk checks again)."""
+        result = monitor.decide_approval(
+            approval_id, True, actor, (body or ControlRequest()).reason
+        )
+        requests.labels("ok").inc()
+        return result
+
+    @app.post("/api/v1/approvals/{approval_id}/reject", tags=["approvals"])
+    def reject(
+        approval_id: str, actor: operator, body: ControlRequest | None = None
+    ) -> dict[str, object]:
+        """Drop a held order."""
+        result = monitor.decide_approval(
+            approval_id, False, actor, (body or ControlRequest()).reason
+        )
         requests.labels("ok").inc()
         return result
 

@@ -45,15 +45,16 @@ ApiTokensOption = Annotated[
 
 @contextlib.contextmanager
 def node_api(api: str | None, tokens_file: Path | None, mode: str, config: Any) -> Iterator[Any]:
-    """Watch the run while the block runs: its ``[[alerts]]`` and ``[notifications]``, and
-    its API with ``--api`` (where it listens is printed on stderr); yield the operations to
-    hand to the run (None when there is nothing to watch)."""
+    """Watch the run while the block runs: its ``[[alerts]]``, ``[approvals]`` and
+    ``[notifications]``, and its API with ``--api`` (where it listens is printed on stderr);
+    yield the operations to hand to the run (None when there is nothing to watch)."""
     notifications = config.notifications
     if (
         api is None
         and tokens_file is None
         and not config.alerts
         and not (notifications.urls or notifications.url_envs)
+        and config.approvals.order_notional is None
     ):
         yield None
         return
@@ -246,6 +247,31 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Decide an alert's manual review."""
         post(f"/api/v1/reviews/{rule}", {"decision": decision, "reason": reason}, url, token)
+
+    @ctl.command("approvals")
+    def approvals(url: UrlOption = None, token: TokenOption = None) -> None:
+        """Print the orders waiting for approval (JSON)."""
+        get("/api/v1/approvals", url, token, True)
+
+    @ctl.command("approve")
+    def approve(
+        approval_id: Annotated[str, typer.Argument(help="The approval id, e.g. A-1.")],
+        reason: ReasonOption = "",
+        url: UrlOption = None,
+        token: TokenOption = None,
+    ) -> None:
+        """Send an order held for approval (it passes the risk checks again)."""
+        post(f"/api/v1/approvals/{approval_id}/approve", {"reason": reason}, url, token)
+
+    @ctl.command("reject")
+    def reject(
+        approval_id: Annotated[str, typer.Argument(help="The approval id, e.g. A-1.")],
+        reason: ReasonOption = "",
+        url: UrlOption = None,
+        token: TokenOption = None,
+    ) -> None:
+        """Drop an order held for approval."""
+        post(f"/api/v1/approvals/{approval_id}/reject", {"reason": reason}, url, token)
 
     @ctl.command("flatten")
     def flatten(

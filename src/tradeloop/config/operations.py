@@ -1,5 +1,6 @@
-"""Config of a node's operations: alert rules with actions (``[[alerts]]``) and where
-notifications go (``[notifications]``). ``tradeloop.monitoring.alerts`` runs them.
+"""Config of a node's operations: alert rules with actions (``[[alerts]]``), orders that wait
+for a person's approval (``[approvals]``) and where notifications go (``[notifications]``).
+``tradeloop.monitoring`` runs them.
 
 ::
 
@@ -22,6 +23,10 @@ notifications go (``[notifications]``). ``tradeloop.monitoring.alerts`` runs the
     review_timeout_s = 600           # no decision by then: review_default is applied
     review_default = "emergency_stop"
 
+    [approvals]
+    order_notional = "50000"         # orders above this (base currency) wait for a person
+    timeout_s = 300                  # not approved by then: rejected
+
     [notifications]
     urls = ["json://127.0.0.1:9000/hook"]   # apprise URLs without secrets
     url_envs = ["TRADELOOP_SLACK_URL"]     # names of variables holding URLs with secrets
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal, InvalidOperation
 
 import msgspec
 
@@ -141,6 +147,30 @@ class NotificationsSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unk
         for key, value in (("min_interval_s", self.min_interval_s), ("timeout_s", self.timeout_s)):
             if not (math.isfinite(value) and value >= 0):
                 raise ConfigError(f"notifications {key} {value} must be zero or more seconds")
+
+
+class ApprovalsSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Human approval boundaries: a new order whose notional (base currency) is above
+    ``order_notional`` waits for a person's approval (reduce-only orders never wait); one
+    not approved within ``timeout_s`` is rejected."""
+
+    order_notional: str | None = None
+    timeout_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        if self.order_notional is not None:
+            try:
+                value = Decimal(self.order_notional)
+            except (InvalidOperation, TypeError):
+                raise ConfigError(
+                    f"approvals order_notional {self.order_notional!r} is not a decimal number"
+                ) from None
+            if not value.is_finite() or value <= 0:
+                raise ConfigError(
+                    f"approvals order_notional {self.order_notional} must be a positive number"
+                )
+        if not (math.isfinite(self.timeout_s) and self.timeout_s > 0):
+            raise ConfigError(f"approvals timeout_s {self.timeout_s} must be positive seconds")
 
 
 def check_alert_names(rules: list[AlertRuleSection]) -> None:

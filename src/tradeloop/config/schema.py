@@ -54,7 +54,12 @@ from typing import Any
 
 import msgspec
 
-from tradeloop.config.operations import AlertRuleSection, NotificationsSection, check_alert_names
+from tradeloop.config.operations import (
+    AlertRuleSection,
+    ApprovalsSection,
+    NotificationsSection,
+    check_alert_names,
+)
 from tradeloop.core.errors import ConfigError, InvalidValueError
 from tradeloop.core.fixed import Money, decimal_to_raw
 from tradeloop.core.time import parse_time
@@ -362,6 +367,7 @@ class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     live: LiveSection = LiveSection()
     alerts: list[AlertRuleSection] = []
     notifications: NotificationsSection = NotificationsSection()
+    approvals: ApprovalsSection = ApprovalsSection()
 
     def __post_init__(self) -> None:
         check_alert_names(self.alerts)

@@ -59,7 +59,7 @@ class ControlSurface:
         self._ids: IdGenerator | None = None
         self._on_action = on_action
 
-    def _journal(
+    def journal_action(
         self,
         kernel: ControllableKernel,
         action: str,
@@ -68,6 +68,7 @@ class ControlSurface:
         target: str = "",
         outcome: str = "",
     ) -> ControlActionTaken:
+        """Journal ``action`` as a ``ControlActionTaken`` and count it (kernel thread)."""
         now = kernel.clock.timestamp_ns()
         event = ControlActionTaken(
             action=action,
@@ -123,7 +124,7 @@ class ControlSurface:
             outcome = f"open orders of {target} canceled; its positions flattened"
         else:
             outcome = "every open order canceled"
-        event = self._journal(kernel, action, actor, reason, target, outcome)
+        event = self.journal_action(kernel, action, actor, reason, target, outcome)
         canceled = sent = 0
         if action == "pause":
             if before is not TradingState.REDUCING:

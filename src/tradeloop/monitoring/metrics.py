@@ -220,6 +220,11 @@ class _SnapshotCollector(Collector):
             ),
             ("tradeloop_inbox_depth", "Items waiting in the kernel's inbox.", snap.inbox_depth),
             (
+                "tradeloop_approvals_pending",
+                "Orders waiting for a person's approval.",
+                float(snap.extra.get("approvals_pending", 0)),
+            ),
+            (
                 "tradeloop_journal_writable",
                 "1 when the journal's latest sync succeeded.",
                 1.0 if snap.extra.get("journal_writable", True) else 0.0,

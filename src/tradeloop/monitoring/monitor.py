@@ -25,11 +25,12 @@ from typing import Any, Protocol, TypeVar
 
 from tradeloop.bus.bus import MessageBus
 from tradeloop.bus.inbox import KernelCall
-from tradeloop.config.operations import AlertRuleSection
+from tradeloop.config.operations import AlertRuleSection, ApprovalsSection
 from tradeloop.core.errors import ConfigError, TradeloopError
 from tradeloop.data.ports import DataClient
 from tradeloop.model.events import AlertRaised, ControlActionTaken
 from tradeloop.monitoring.alerts import AlertEvaluator
+from tradeloop.monitoring.approvals import ApprovalGate
 from tradeloop.monitoring.control import Actor, ControllableKernel, ControlSurface
 from tradeloop.monitoring.metrics import NodeMetrics
 from tradeloop.monitoring.notify import Notifier
@@ -77,8 +78,11 @@ class NodeMonitor:
         stale_after_s: float = 10.0,
         alert_rules: Sequence[AlertRuleSection] = (),
         notifier: Notifier | None = None,
+        approvals: ApprovalsSection | None = None,
     ) -> None:
         self.mode = mode
+        self.approvals_config = approvals
+        self.approvals: ApprovalGate | None = None
         self.probe_interval_s = probe_interval_s
         self.journal_sync_interval_s = journal_sync_interval_s
         self.stale_after_s = stale_after_s
@@ -114,6 +118,13 @@ class NodeMonitor:
         self._data_clients = list(node.data_clients)
         self.subscriber = MetricsSubscriber(self.metrics, kernel)
         self.subscriber.attach(kernel.bus)
+        section = self.approvals_config
+        if section is not None and section.order_notional is not None:
+            # Every order passes the risk engine first, then this gate (no order bypasses risk).
+            self.approvals = ApprovalGate(
+                kernel, kernel.risk, self.control, section.order_notional, section.timeout_s
+            )
+            kernel.order_manager.set_risk(self.approvals)
         self._last_sync = time.monotonic()
         self._refresh(kernel, 0.0)
         with self._lock:
@@ -281,10 +292,16 @@ class NodeMonitor:
             is_running=is_running,
             loop_lag_s=lag_s,
             inbox_depth=0 if inbox is None else inbox.qsize(),
-            extra={"mode": self.mode, "journal_writable": self.journal_error is None},
+            extra={
+                "mode": self.mode,
+                "journal_writable": self.journal_error is None,
+                "approvals_pending": 0 if self.approvals is None else len(self.approvals.pending),
+            },
         )
         self._peak_equity = snap.peak_equity
         self._snapshot = snap
+        if self.approvals is not None and is_running:
+            self.approvals.expire()
         if self.alerts is not None and is_running and self.subscriber is not None:
             self.alerts.evaluate(
                 kernel,
@@ -327,6 +344,34 @@ class NodeMonitor:
 
         return self.call(run)
 
+    def decide_approval(
+        self, approval_id: str, approve: bool, actor: Actor, reason: str
+    ) -> dict[str, object]:
+        """Approve (send) or reject a held order (kernel thread).
+
+        Raises
+        ------
+        ConfigError
+            If the run config sets no approvals or no order waits under ``approval_id``.
+        """
+        gate = self.approvals
+        if gate is None:
+            raise ConfigError("the run config sets no [approvals]: no order waits for one")
+
+        def run(kernel: _Kernel) -> dict[str, object]:
+            if approve:
+                result = gate.approve(approval_id, actor, reason)
+            else:
+                result = gate.reject(approval_id, actor, reason)
+            self._refresh(kernel, self._last_lag())
+            return result
+
+        return self.call(run)
+
+    def waiting_approvals(self) -> list[dict[str, Any]]:
+        """Return the orders waiting for approval, oldest first."""
+        return [] if self.approvals is None else self.approvals.waiting()
+
     def reviews(self) -> list[dict[str, Any]]:
         """Return the open manual reviews (oldest first)."""
         if self.alerts is None:
@@ -362,7 +407,9 @@ def monitor_for(config: Any, mode: str, env: Mapping[str, str]) -> NodeMonitor:
     section = config.notifications
     urls = resolve_urls(section, env)
     notifier = Notifier(urls, min_interval_s=section.min_interval_s) if urls else None
-    monitor = NodeMonitor(mode=mode, alert_rules=config.alerts, notifier=notifier)
+    monitor = NodeMonitor(
+        mode=mode, alert_rules=config.alerts, notifier=notifier, approvals=config.approvals
+    )
     if notifier is not None:
         notifier.on_failure = monitor.report_failure
     return monitor
