@@ -170,7 +170,7 @@ def create_app(monitor: NodeMonitor, tokens: TokenStore) -> FastAPI:
         status["alerts_firing"] = [] if monitor.alerts is None else monitor.alerts.firing()
         status["reviews"] = monitor.reviews()
         status["approvals"] = monitor.waiting_approvals()
-        status["fills"] = _recent("recent_fills")[:20]
+        status["fills"] = [] if monitor.subscriber is None else monitor.subscriber.fills()[:20]
         status["alerts"] = _recent("recent_alerts")[:20]
         status["actions"] = _recent("recent_actions")[:20]
         status["ready"] = monitor.readiness()[0]
@@ -232,7 +232,7 @@ def create_app(monitor: NodeMonitor, tokens: TokenStore) -> FastAPI:
     def fills(actor: viewer) -> list[dict[str, Any]]:
         """Recent fills, newest first."""
         requests.labels("ok").inc()
-        return _recent("recent_fills")
+        return [] if monitor.subscriber is None else monitor.subscriber.fills()
 
     @app.get("/api/v1/alerts", tags=["status"])
     def alerts(actor: viewer) -> list[dict[str, Any]]:

@@ -525,6 +525,10 @@ def bench_sma_command(
         bool, typer.Option(help="Run the 100 × 10,000 multi-asset set instead.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+    monitoring: Annotated[
+        bool,
+        typer.Option(help="Compare with monitoring and the API on (and time /metrics scrapes)."),
+    ] = False,
 ) -> None:
     """Run the canonical job (docs/benchmark-job.md) through the full event-driven loop."""
     from rich.table import Table
@@ -533,7 +537,13 @@ def bench_sma_command(
 
     with user_errors():
         check_number("--bars", bars, minimum=1, maximum=MAX_BENCH_BARS)
-    result = bench_sma(None if multi else bars, multi=multi)
+    if monitoring:
+        from tradeloop.bench.monitoring import bench_monitoring
+        from tradeloop.cli.ops import serve_for_bench
+
+        result = bench_monitoring(serve_for_bench, None if multi else bars, multi)
+    else:
+        result = bench_sma(None if multi else bars, multi=multi)
     if as_json:
         print(json.dumps(result))
         return

@@ -72,6 +72,17 @@ def node_api(api: str | None, tokens_file: Path | None, mode: str, config: Any) 
             monitor.notifier.close()
 
 
+@contextlib.contextmanager
+def serve_for_bench(monitor: Any) -> Iterator[str]:
+    """Serve ``monitor``'s API on a free loopback port (``bench sma --monitoring``); yield
+    its URL."""
+    from tradeloop.api.server import serve_node
+
+    with serve_node("127.0.0.1:0", "bench", env={}, monitor=monitor) as server:
+        assert server is not None
+        yield server.url
+
+
 def _request(url: str, token: str | None, method: str, path: str, body: Any = None) -> Any:
     import urllib.error
     import urllib.request

@@ -7,25 +7,43 @@ a severity, a state; never an order or a run id).
 
 Two kinds of values:
 
-- counters and histograms the kernel thread updates as events happen (orders, fills,
-  alerts, slippage, tick-to-order latency): ``prometheus_client`` objects, each update a
-  short lock;
+- counts and histograms the kernel thread updates as events happen (orders, fills,
+  slippage, tick-to-order latency, journal syncs): plain integers and ``FastHistogram``
+  bucket lists, no lock (one writer), exported at scrape time;
 - values read from the node's latest ``NodeSnapshot`` (equity, P&L, drawdown, exposure,
-  positions, open orders, trading state, feeds, event-loop lag) and hot counters kept as
-  plain integers by the kernel thread (market records): exported at scrape time by
+  positions, open orders, trading state, feeds, event-loop lag): exported at scrape time by
   ``_SnapshotCollector``, so the kernel never waits for a scrape and a scrape never reads
-  the kernel's live state.
+  the kernel's live state;
+- rare counts (alerts, control actions, API requests): ``prometheus_client`` counters.
 """
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter, disable_created_metrics
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
+from prometheus_client.utils import floatToGoString
+
+from tradeloop.model.events import (
+    OrderCanceled,
+    OrderDenied,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderSubmitted,
+)
 
 if TYPE_CHECKING:
     from tradeloop.monitoring.snapshot import NodeSnapshot
@@ -77,44 +95,74 @@ SLIPPAGE_BUCKETS = (
 )
 
 
+class FastHistogram:
+    """A histogram the kernel thread updates without a lock: bucket counts in a list of ints
+    (one writer; a scrape reads them as they are, at most one observation behind)."""
+
+    __slots__ = ("bounds", "count", "counts", "help", "name", "total")
+
+    def __init__(self, name: str, help_text: str, bounds: tuple[float, ...]) -> None:
+        self.name = name
+        self.help = help_text
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)
+        self.count = 0
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        """Count ``value``."""
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.count += 1
+        self.total += value
+
+    def family(self) -> HistogramMetricFamily:
+        """Return it as a Prometheus histogram (cumulative buckets)."""
+        counts = list(self.counts)
+        buckets: list[tuple[str, float]] = []
+        running = 0
+        for bound, count in zip((*self.bounds, math.inf), counts, strict=True):
+            running += count
+            label = "+Inf" if bound == math.inf else floatToGoString(bound)  # type: ignore[no-untyped-call]
+            buckets.append((label, running))
+        family = HistogramMetricFamily(self.name, self.help)
+        family.add_metric([], buckets, self.total)
+        if self.bounds[0] < 0:
+            # The client leaves out _sum and _count of a histogram with negative buckets (its
+            # sum is not a counter); the count still is.
+            family.samples.append(Sample(self.name + "_count", {}, float(running)))
+        return family
+
+
+# (event type, metric name, help): order events the kernel thread counts by type.
+EVENT_COUNTS: tuple[tuple[type, str, str], ...] = (
+    (OrderSubmitted, "tradeloop_orders_submitted", "Orders that passed risk and were sent."),
+    (
+        OrderDenied,
+        "tradeloop_orders_denied",
+        "Orders the risk engine refused before any venue saw them.",
+    ),
+    (OrderRejected, "tradeloop_orders_rejected", "Orders a venue refused."),
+    (
+        OrderCanceled,
+        "tradeloop_orders_canceled",
+        "Orders that stopped working without filling their remaining quantity.",
+    ),
+    (OrderExpired, "tradeloop_orders_expired", "Orders whose time in force ran out."),
+    (OrderFilled, "tradeloop_fills", "Fills (partial or complete) applied."),
+)
+
+
 class NodeMetrics:
     """Every metric of one node, registered in ``registry`` (module docstring)."""
 
     def __init__(self, snapshot: Callable[[], NodeSnapshot | None]) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         registry = self.registry
-        self.orders_submitted = Counter(
-            "tradeloop_orders_submitted",
-            "Orders that passed risk and were sent to a venue.",
-            registry=registry,
-        )
-        self.orders_denied = Counter(
-            "tradeloop_orders_denied",
-            "Orders the risk engine refused before any venue saw them.",
-            registry=registry,
-        )
-        self.orders_rejected = Counter(
-            "tradeloop_orders_rejected", "Orders a venue refused.", registry=registry
-        )
-        self.orders_canceled = Counter(
-            "tradeloop_orders_canceled",
-            "Orders that stopped working without filling their remaining quantity.",
-            registry=registry,
-        )
-        self.orders_expired = Counter(
-            "tradeloop_orders_expired", "Orders whose time in force ran out.", registry=registry
-        )
-        self.orders_filled = Counter(
-            "tradeloop_orders_filled", "Orders filled completely.", registry=registry
-        )
-        self.fills = Counter(
-            "tradeloop_fills", "Fills (partial or complete) applied.", registry=registry
-        )
-        self.traded_notional = Counter(
-            "tradeloop_traded_notional",
-            "Notional traded, in each instrument's quote currency.",
-            registry=registry,
-        )
+        # Order events by type (the kernel thread counts them; scrapes read them).
+        self.event_counts: dict[type, int] = {}
+        self.orders_filled = 0
+        self.traded_notional = 0.0
+        self.records: Callable[[], int] = lambda: 0
         self.alerts = Counter(
             "tradeloop_alerts", "Alerts raised, by severity.", ["severity"], registry=registry
         )
@@ -124,23 +172,20 @@ class NodeMetrics:
             ["action"],
             registry=registry,
         )
-        self.slippage = Histogram(
+        self.slippage = FastHistogram(
             "tradeloop_fill_slippage_ratio",
             "Fill price vs the order's arrival price, as a ratio of it (positive: a cost).",
-            buckets=SLIPPAGE_BUCKETS,
-            registry=registry,
+            SLIPPAGE_BUCKETS,
         )
-        self.tick_to_order = Histogram(
+        self.tick_to_order = FastHistogram(
             "tradeloop_tick_to_order_seconds",
-            "Wall time from the kernel taking a market record to an order sent on it.",
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
+            "Wall time from a market record's arrival (its ts_init) to an order sent on it.",
+            LATENCY_BUCKETS,
         )
-        self.journal_sync = Histogram(
+        self.journal_sync = FastHistogram(
             "tradeloop_journal_sync_seconds",
             "Wall time to make the journal's pending records durable (commit on disk).",
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
+            LATENCY_BUCKETS,
         )
         self.api_requests = Counter(
             "tradeloop_api_requests",
@@ -148,7 +193,6 @@ class NodeMetrics:
             ["outcome"],
             registry=registry,
         )
-        self.market_records = 0  # kept by the kernel thread; exported at scrape time
         registry.register(_SnapshotCollector(self, snapshot))
 
     def exposition(self) -> bytes:
@@ -167,11 +211,25 @@ class _SnapshotCollector(Collector):
         return []  # dynamic: described by collect() at scrape time
 
     def collect(self) -> Iterator[Metric]:
+        metrics = self._metrics
         yield CounterMetricFamily(
             "tradeloop_market_records",
             "Market data records the kernel processed.",
-            value=self._metrics.market_records,
+            value=metrics.records(),
         )
+        counts = metrics.event_counts
+        for kind, name, help_text in EVENT_COUNTS:
+            yield CounterMetricFamily(name, help_text, value=counts.get(kind, 0))
+        yield CounterMetricFamily(
+            "tradeloop_orders_filled", "Orders filled completely.", value=metrics.orders_filled
+        )
+        yield CounterMetricFamily(
+            "tradeloop_traded_notional",
+            "Notional traded, in each instrument's quote currency.",
+            value=metrics.traded_notional,
+        )
+        for histogram in (metrics.slippage, metrics.tick_to_order, metrics.journal_sync):
+            yield histogram.family()
         snap = self._snapshot()
         up = GaugeMetricFamily(
             "tradeloop_node_up", "1 while the node's kernel loop runs (0 before and after)."

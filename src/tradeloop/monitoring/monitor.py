@@ -111,7 +111,8 @@ class NodeMonitor:
     # -- Operations (kernel thread) ---------------------------------------------------------------
 
     def attach(self, node: _Node) -> None:
-        """Subscribe to the kernel's events and start probing it (kernel thread)."""
+        """Subscribe to the kernel's events and start probing it (kernel thread). A node
+        without an inbox (a backtest) is only counted from its bus."""
         kernel: _Kernel = node.kernel
         self._kernel = kernel
         self._inbox = node.inbox
@@ -127,6 +128,8 @@ class NodeMonitor:
             kernel.order_manager.set_risk(self.approvals)
         self._last_sync = time.monotonic()
         self._refresh(kernel, 0.0)
+        if node.inbox is None:
+            return  # a backtest (bench sma): counted from the bus, no probes, no calls
         with self._lock:
             self._running = True
         self._probe = threading.Thread(target=self._probe_loop, name="monitor-probe", daemon=True)

@@ -6,17 +6,17 @@ holds for long (``prometheus_client`` counters take a short lock of their own; h
 plain integers read at scrape time). Order events are heard at a low priority, after the
 portfolio and the strategies.
 
-- ``data.*`` (first, before the strategies): the wall time the kernel took the record (the
-  start of tick-to-order), the record count, each instrument's last record;
+- ``data.*`` (first, before the strategies): the latest record (``deque.append``, no Python
+  frame per record), whose ``ts_init`` starts tick-to-order; the record count is the kernel's;
 - ``events.order.*``: orders submitted, denied, rejected, canceled, expired, filled; fills,
   traded notional, slippage vs the order's arrival price; tick-to-order latency on each
-  ``OrderSubmitted`` (from the latest market record the kernel took);
+  ``OrderSubmitted`` (from the latest market record's ``ts_init`` to the order's, on the
+  clock, in wall seconds);
 - ``events.alert``: alerts by severity; ``events.risk``: trading state changes.
 """
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from typing import Any
 
@@ -27,11 +27,7 @@ from tradeloop.model.enums import OrderSide
 from tradeloop.model.events import (
     AlertRaised,
     ControlActionTaken,
-    OrderCanceled,
-    OrderDenied,
-    OrderExpired,
     OrderFilled,
-    OrderRejected,
     OrderSubmitted,
     TradingStateChanged,
 )
@@ -48,69 +44,68 @@ class MetricsSubscriber:
     def __init__(self, metrics: NodeMetrics, kernel: KernelView) -> None:
         self.metrics = metrics
         self.kernel = kernel
-        self.tick_started_ns = 0
-        self.last_record_monotonic: float | None = None
-        self.recent_fills: deque[dict[str, Any]] = deque(maxlen=RECENT)
+        # The latest market record the kernel took: its C ``append`` is the subscriber of
+        # every record (no Python frame per record).
+        self.last_record: deque[Any] = deque(maxlen=1)
+        self._ns_per_wall_s = 1e9 * float(getattr(kernel.clock, "speed", 1.0))
+        self.recent_fills: deque[tuple[OrderFilled, float | None]] = deque(maxlen=RECENT)
         self.recent_alerts: deque[dict[str, Any]] = deque(maxlen=RECENT)
         self.recent_actions: deque[dict[str, Any]] = deque(maxlen=RECENT)
         self.alert_count = 0
 
     def attach(self, bus: MessageBus) -> None:
         """Subscribe to the bus (call it on the kernel thread)."""
-        bus.subscribe("data.*", self.on_market_data, priority=1_000)
+        kernel = self.kernel
+        self.metrics.records = lambda: kernel.records_processed
+        bus.subscribe("data.*", self.last_record.append, priority=1_000)
         bus.subscribe("events.order.*", self.on_order_event, priority=-1_000)
         bus.subscribe(ALERTS, self.on_alert, priority=-1_000)
         bus.subscribe(RISK_EVENTS, self.on_risk_event, priority=-1_000)
 
     def detach(self, bus: MessageBus) -> None:
         """Unsubscribe (kernel thread)."""
-        bus.unsubscribe("data.*", self.on_market_data)
+        bus.unsubscribe("data.*", self.last_record.append)
         bus.unsubscribe("events.order.*", self.on_order_event)
         bus.unsubscribe(ALERTS, self.on_alert)
         bus.unsubscribe(RISK_EVENTS, self.on_risk_event)
 
-    def on_market_data(self, record: object) -> None:
-        """Note when the kernel took a market record."""
-        self.tick_started_ns = time.perf_counter_ns()
-        self.metrics.market_records += 1
-
     def on_order_event(self, event: object) -> None:
-        """Count an order event."""
-        metrics = self.metrics
+        """Count an order event (by type: ``NodeMetrics.event_counts``)."""
         kind = type(event)
+        counts = self.metrics.event_counts
+        counts[kind] = counts.get(kind, 0) + 1
         if kind is OrderFilled:
-            assert isinstance(event, OrderFilled)
-            self._on_fill(event)
-        elif kind is OrderSubmitted:
-            metrics.orders_submitted.inc()
-            if self.tick_started_ns:
-                metrics.tick_to_order.observe((time.perf_counter_ns() - self.tick_started_ns) / 1e9)
-        elif kind is OrderDenied:
-            metrics.orders_denied.inc()
-        elif kind is OrderRejected:
-            metrics.orders_rejected.inc()
-        elif kind is OrderCanceled:
-            metrics.orders_canceled.inc()
-        elif kind is OrderExpired:
-            metrics.orders_expired.inc()
+            self._on_fill(event)  # type: ignore[arg-type]
+        elif kind is OrderSubmitted and self.last_record:
+            # From the record's ts_init (its arrival, stamped by the inbox; a replay's record
+            # is released when the clock reaches it) to the order, on the clock, in wall
+            # seconds. A backtest's clock stands still: 0.
+            elapsed_ns = event.ts_init - self.last_record[0].ts_init  # type: ignore[attr-defined]
+            if elapsed_ns >= 0:
+                self.metrics.tick_to_order.observe(elapsed_ns / self._ns_per_wall_s)
 
     def _on_fill(self, fill: OrderFilled) -> None:
         metrics = self.metrics
-        metrics.fills.inc()
-        price = float(fill.last_px)
-        qty = float(fill.last_qty)
-        metrics.traded_notional.inc(abs(price * qty))
+        price = fill.last_px.raw / 10**fill.last_px.precision
+        metrics.traded_notional += abs(price * fill.last_qty.raw / 10**fill.last_qty.precision)
         order = self.kernel.order_manager.orders.get(fill.client_order_id)
         slippage = None
         if order is not None:
             if order.is_closed:
-                metrics.orders_filled.inc()
+                metrics.orders_filled += 1
             arrival = order.init.arrival_price
-            if arrival is not None and float(arrival) > 0:
-                sign = 1.0 if fill.order_side is OrderSide.BUY else -1.0
-                slippage = sign * (price - float(arrival)) / float(arrival)
+            if arrival is not None and arrival.raw > 0:
+                reference = arrival.raw / 10**arrival.precision
+                slippage = (price - reference) / reference
+                if fill.order_side is not OrderSide.BUY:
+                    slippage = -slippage
                 metrics.slippage.observe(slippage)
-        self.recent_fills.append(
+        # Kept as the (immutable) event: formatted only when someone asks (``fills``).
+        self.recent_fills.append((fill, slippage))
+
+    def fills(self) -> list[dict[str, Any]]:
+        """Return the recent fills, newest first, for the API (any thread)."""
+        return [
             {
                 "ts": ns_to_iso(fill.ts_event),
                 "client_order_id": fill.client_order_id,
@@ -122,7 +117,8 @@ class MetricsSubscriber:
                 "commission": str(fill.commission),
                 "slippage_bps": None if slippage is None else round(slippage * 1e4, 3),
             }
-        )
+            for fill, slippage in reversed(list(self.recent_fills))
+        ]
 
     def on_alert(self, alert: object) -> None:
         """Count an alert and keep it for the API."""
