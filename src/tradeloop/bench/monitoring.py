@@ -7,8 +7,8 @@ Steps:
 2. ``repeats`` times, alternating: run the job plain (off), then with a ``NodeMonitor``
    attached to the kernel's bus and its API served on loopback while a scraper thread fetches
    ``/metrics`` every ``scrape_interval_s`` (on; default 1 s: five times as often as the
-   shipped Prometheus config); each run's wall and CPU seconds are kept and the best of each side is
-   compared (the machine is shared: the best run is the least disturbed one);
+   shipped Prometheus config); each run's wall and CPU seconds are kept and the best of each
+   side is compared (the machine is shared: the best run is the least disturbed one);
 3. time ``scrapes`` HTTP fetches of ``/metrics`` with a snapshot of ``instruments``
    positions and feeds (the node's largest exposition at that size).
 """
