@@ -8,7 +8,8 @@ liquidations as reduce-only market orders through the risk engine (no order bypa
 HALTED lets exactly these through). Every action is journaled as a ``ControlActionTaken``
 with who did it, their role and why, before anything else it causes.
 
-- ``pause``: trading state REDUCING (orders that reduce a position still go);
+- ``pause``: trading state REDUCING (orders that reduce a position still go); a HALTED
+  node stays HALTED;
 - ``resume``: ACTIVE;
 - ``kill``: cancel every open order, HALTED, then flatten every position;
 - ``flatten``: cancel the instrument's open orders and close its positions (the trading
@@ -115,7 +116,11 @@ class ControlSurface:
             )
         why = f"{action} by {actor.name} ({actor.role}): {reason or 'no reason given'}"
         if action == "pause":
-            outcome = f"trading state {before} -> REDUCING"
+            outcome = (
+                f"trading state {before} -> REDUCING"
+                if before is TradingState.ACTIVE
+                else f"trading state stays {before}"
+            )
         elif action == "resume":
             outcome = f"trading state {before} -> ACTIVE"
         elif action == "kill":
@@ -127,7 +132,8 @@ class ControlSurface:
         event = self.journal_action(kernel, action, actor, reason, target, outcome)
         canceled = sent = 0
         if action == "pause":
-            if before is not TradingState.REDUCING:
+            # Pausing never lifts a kill: a HALTED node stays HALTED.
+            if before is TradingState.ACTIVE:
                 kernel.set_trading_state(TradingState.REDUCING, why)
         elif action == "resume":
             if before is not TradingState.ACTIVE:

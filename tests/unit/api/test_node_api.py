@@ -1,5 +1,7 @@
 """A real node: ``tradeloop paper CONFIG --replay orcl_daily --api 127.0.0.1:<free port>`` in its
-own process, watched and steered over HTTP and with ``tradeloop ctl`` as an operator would.
+own process, watched and steered over HTTP and with ``tradeloop ctl`` as an operator would;
+then a real Prometheus (Debian package) on a loopback port scrapes it and runs every Grafana
+panel's PromQL and every shipped rule through its HTTP API.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from tests.unit.api.node import TOKEN, VIEWER_TOKEN, call, running_node
+from tests.unit.deploy.stack import panel_queries, query, running_prometheus
 from typer.testing import CliRunner
 
 from tradeloop.cli.main import app
@@ -102,4 +105,51 @@ def test_pause_kill_and_ctl_steer_the_node_and_every_action_is_journaled(
     assert [(a.action, a.actor, a.role, a.reason) for a in actions] == [
         ("pause", "admin", "admin", "news at 14:30"),
         ("kill", "admin", "admin", "venue incident"),
+    ]
+
+
+def test_a_real_prometheus_runs_every_panel_query_and_rule_against_the_node(
+    node: tuple[str, Path], tmp_path: Path
+) -> None:
+    # Last in this module: the node was paused and killed before; resuming needs an admin.
+    url, _ = node
+    with running_prometheus(url, tmp_path) as prometheus:
+        _check_stack(url, prometheus)
+
+
+def _check_stack(node: str, prometheus: str) -> None:
+    # A control action, so that its counter exists; then enough scrapes for the rates.
+    assert call(node, "/api/v1/pause", TOKEN, "POST", {"reason": "stack test"})[0] == 200
+    assert call(node, "/api/v1/resume", TOKEN, "POST", {"reason": "stack test"})[0] == 200
+    deadline = time.monotonic() + 60
+    missing: list[tuple[str, str]] = []
+    while time.monotonic() < deadline:
+        missing = []
+        for title, expr in panel_queries():
+            body = query(prometheus, expr.replace("$instance", ".*"))
+            assert body["status"] == "success", (title, expr, body)
+            values = [sample["value"][1] for sample in body["data"]["result"]]
+            if not values or all(v == "NaN" for v in values):
+                missing.append((title, expr))
+        if not missing:
+            break
+        time.sleep(1)
+    assert not missing, f"panels without data: {missing}"
+
+    # Every rule evaluates without error; killing the node fires the halted alert.
+    assert call(node, "/api/v1/kill", TOKEN, "POST", {"reason": "stack test"})[0] == 200
+    deadline = time.monotonic() + 30
+    firing: set[str] = set()
+    while "TradeloopTradingHalted" not in firing and time.monotonic() < deadline:
+        status, alerts = call(prometheus, "/api/v1/alerts")
+        assert status == 200
+        firing = {a["labels"]["alertname"] for a in alerts["data"]["alerts"]}
+        time.sleep(0.5)
+    assert "TradeloopTradingHalted" in firing
+    status, rules = call(prometheus, "/api/v1/rules")
+    assert status == 200
+    evaluated = [rule for group in rules["data"]["groups"] for rule in group["rules"]]
+    assert len(evaluated) == 15
+    assert all(rule["health"] == "ok" for rule in evaluated), [
+        (r["name"], r.get("lastError")) for r in evaluated if r["health"] != "ok"
     ]

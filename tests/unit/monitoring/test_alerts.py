@@ -166,7 +166,7 @@ review_timeout_s = 0.3
 review_default = "emergency_stop"
 """
     failing = f"json://127.0.0.1:{_free_port()}/nobody-listens"
-    _, thread, results = _run(tmp_path, rules, [webhook[0], smtp[0], failing], 5.0)
+    _, thread, results = _run(tmp_path, rules, [webhook[0], smtp[0], failing], 4.0)
     thread.join(60)
     journal = [r.record for r in read_records(results["run"].journal_path)]
 

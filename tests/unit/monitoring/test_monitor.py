@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,6 +34,8 @@ class = "SmaCross"
 params = {{ instrument_ids = ["ORCL.XNAS"], fast = 2, slow = 3, quantity = "100" }}
 """
 
+pytestmark = pytest.mark.xdist_group("monitored-run")
+
 OPERATOR = Actor("alice", "operator")
 ADMIN = Actor("root", "admin")
 
@@ -49,8 +50,12 @@ def _wait(predicate: Any, what: str, timeout_s: float = 20.0) -> None:
         waited += 0.02
 
 
-@pytest.fixture
-def running(tmp_path: Path) -> Iterator[tuple[NodeMonitor, dict[str, RunResult]]]:
+@pytest.fixture(scope="module")
+def running(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[NodeMonitor, dict[str, RunResult]]]:
+    # One run for the module: the first test steers it, the second reads its metrics after.
+    tmp_path = tmp_path_factory.mktemp("monitored")
     path = tmp_path / "monitored.toml"
     path.write_text(CONFIG.format(output=tmp_path / "runs"))
     prepared = prepare_run(load_config(path), tmp_path)
