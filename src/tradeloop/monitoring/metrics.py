@@ -296,6 +296,14 @@ class _SnapshotCollector(Collector):
             family = GaugeMetricFamily(name, help_text)
             family.add_metric([], number)
             yield family
+        sharpe = snap.extra.get("sharpe")
+        if sharpe is not None:
+            family = GaugeMetricFamily(
+                "tradeloop_sharpe_ratio",
+                "Annualized Sharpe ratio of the node's daily returns (from three days on).",
+            )
+            family.add_metric([], float(sharpe))
+            yield family
         state = GaugeMetricFamily(
             "tradeloop_trading_state",
             "1 for the risk engine's current trading state, 0 for the others.",

@@ -34,6 +34,7 @@ from tradeloop.monitoring.approvals import ApprovalGate
 from tradeloop.monitoring.control import Actor, ControllableKernel, ControlSurface
 from tradeloop.monitoring.metrics import NodeMetrics
 from tradeloop.monitoring.notify import Notifier
+from tradeloop.monitoring.performance import DailyCurve
 from tradeloop.monitoring.snapshot import FeedHealth, NodeSnapshot, feed_health, take_snapshot
 from tradeloop.monitoring.subscriber import MetricsSubscriber
 
@@ -104,6 +105,7 @@ class NodeMonitor:
         self._peak_equity = 0.0
         self._last_sync = 0.0
         self.journal_error: str | None = None
+        self._curve = DailyCurve()
         self._records_seen = -1
         self._progress_at = time.monotonic()
         self._lock = threading.Lock()
@@ -288,6 +290,8 @@ class NodeMonitor:
                 self.journal_error = None
                 self.metrics.journal_sync.observe(time.perf_counter() - start)
         inbox = self._inbox
+        portfolio = kernel.portfolio
+        self._curve.update(portfolio.equity_ts, portfolio.equity_values)
         snap = take_snapshot(
             kernel,
             peak_equity=self._peak_equity,
@@ -299,6 +303,8 @@ class NodeMonitor:
                 "mode": self.mode,
                 "journal_writable": self.journal_error is None,
                 "approvals_pending": 0 if self.approvals is None else len(self.approvals.pending),
+                "sharpe": self._curve.sharpe(),
+                "days": len(self._curve.closes),
             },
         )
         self._peak_equity = snap.peak_equity

@@ -147,5 +147,6 @@ def test_metrics_follow_prometheus_naming_and_count_the_runs_orders(
     assert state == {"ACTIVE": 1.0, "REDUCING": 0.0, "HALTED": 0.0}
     equity = families["tradeloop_equity"].samples[0].value
     assert equity == pytest.approx(results["run"].kernel.portfolio.equity_raw() / 1e9)
+    assert families["tradeloop_sharpe_ratio"].samples  # some twenty days were replayed
     records = families["tradeloop_market_records"].samples[0].value
     assert records == results["run"].kernel.records_processed
