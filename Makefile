@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export UV_LINK_MODE := copy
 
-.PHONY: install demo test test-fast lint typecheck layers bench bench-peers clean
+.PHONY: install demo test test-fast lint typecheck layers bench bench-peers monitoring clean
 
 install:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -32,6 +32,11 @@ test-fast: install
 
 bench: install
 	@$(UV) run --frozen tradeloop bench all
+
+# Prometheus (Debian package, installed when missing) scraping a node started with --api
+# 127.0.0.1:8780 (NODE=HOST:PORT to change), with the rules of deploy/prometheus/.
+monitoring:
+	@bash scripts/monitoring.sh
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache runs

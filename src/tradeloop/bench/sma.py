@@ -12,6 +12,7 @@ import gc
 import resource
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,14 @@ def _rss_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024.0
 
 
-def run_job(sources: list[BarColumns], journal_dir: Path, size_label: str) -> dict[str, Any]:
-    """Run the job on ``sources`` and return the result record."""
+def run_job(
+    sources: list[BarColumns],
+    journal_dir: Path,
+    size_label: str,
+    attach: Callable[[Kernel], None] | None = None,
+) -> dict[str, Any]:
+    """Run the job on ``sources`` and return the result record; ``attach`` is called with the
+    kernel before the run (``bench.monitoring`` attaches the node's monitoring there)."""
     instruments = {c.instrument_id: job.instrument(c.instrument_id.split(".")[0]) for c in sources}
     manifest = RunManifest(
         run_id=f"bench-sma-{size_label}",
@@ -61,6 +68,8 @@ def run_job(sources: list[BarColumns], journal_dir: Path, size_label: str) -> di
         risk_config=job.risk_config(instruments),
         strategies=[strategy],
     )
+    if attach is not None:
+        attach(kernel)
     bars = sum(len(c) for c in sources)
     gc.collect()
     gc.freeze()  # setup objects never need scanning again; one process runs one job
@@ -93,6 +102,14 @@ def run_job(sources: list[BarColumns], journal_dir: Path, size_label: str) -> di
     }
 
 
+def job_sources(bars: int | None = None, multi: bool = False) -> tuple[list[BarColumns], str]:
+    """Return the job's data (``bench_sma``'s choice of set) and its size label."""
+    if multi:
+        return job.make_multi(), "multi"
+    count = 1_000_000 if bars is None else bars
+    return [job.make_bars(count, 42)], {100_000: "100k", 1_000_000: "1m"}.get(count, str(count))
+
+
 def bench_sma(bars: int | None = None, multi: bool = False) -> dict[str, Any]:
     """Generate the job's data and run it; return the JSON-ready result.
 
@@ -100,13 +117,7 @@ def bench_sma(bars: int | None = None, multi: bool = False) -> dict[str, Any]:
     works); ``multi`` runs the 100 × 10,000 multi-asset set on one shared account.
     """
     start = time.perf_counter()
-    if multi:
-        sources = job.make_multi()
-        label = "multi"
-    else:
-        count = 1_000_000 if bars is None else bars
-        sources = [job.make_bars(count, 42)]
-        label = {100_000: "100k", 1_000_000: "1m"}.get(count, str(count))
+    sources, label = job_sources(bars, multi)
     generate_s = time.perf_counter() - start
     ties = sum(job.exact_ties(c) for c in sources)
     with tempfile.TemporaryDirectory(prefix="tradeloop-bench-") as tmp:

@@ -8,6 +8,10 @@ record with it and queues it. Queue order is therefore ``ts_init`` order, and th
 the journal see every inbound message with the time the inbox gave it: a live session
 replays as a backtest, decision for decision.
 
+Another thread that needs the kernel's state or must change it (the control API, a monitor)
+puts a ``KernelCall`` in the inbox and waits on its future: the kernel thread runs it between
+two items, so no state is ever shared across threads.
+
 The queue is bounded (``max_items``): a kernel that cannot keep up makes publishers wait
 (backpressure) instead of losing messages; ``high_water`` records the deepest it got.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any, Protocol, TypeVar
 
 from tradeloop.core.clock import Clock
@@ -84,3 +89,29 @@ class Inbox:
     def qsize(self) -> int:
         """Return how many items wait."""
         return self._queue.qsize()
+
+
+class KernelCall:
+    """A function for the kernel thread, put in the inbox by another thread (``Inbox.put_control``).
+
+    The loop runs ``function(kernel)`` between two items and sets ``future`` to its result
+    (or its exception), so the caller waits for it with a timeout and the kernel never shares
+    its state with another thread.
+    """
+
+    __slots__ = ("function", "future")
+
+    def __init__(self, function: Callable[[Any], Any]) -> None:
+        self.function = function
+        self.future: Future[Any] = Future()
+
+    def run(self, kernel: Any) -> None:
+        """Run the function and set the future (the kernel thread calls it)."""
+        if not self.future.set_running_or_notify_cancel():
+            return
+        try:
+            result = self.function(kernel)
+        except BaseException as error:  # handed to the waiting thread, not the loop's
+            self.future.set_exception(error)
+        else:
+            self.future.set_result(result)

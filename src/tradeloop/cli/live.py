@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from tradeloop.cli._common import err, out, stop_on_sigterm, user_errors
+from tradeloop.cli.ops import ApiOption, ApiTokensOption, node_api
 from tradeloop.core.errors import ConfigError
 
 _FOR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
@@ -47,7 +48,14 @@ def parse_for(text: str | None) -> float | None:
 
 
 def run_session_command(
-    config_path: Path, mode: str, *, for_: str | None, quiet: bool, as_json: bool
+    config_path: Path,
+    mode: str,
+    *,
+    for_: str | None,
+    quiet: bool,
+    as_json: bool,
+    api: str | None = None,
+    api_tokens: Path | None = None,
 ) -> None:
     """Load ``config_path`` and run it in ``mode`` on its live feeds; print the summary."""
     from tradeloop.config.loader import load_config
@@ -68,7 +76,8 @@ def run_session_command(
                 current = config.deployment.current
                 stage = f", stage {current.name} ({current.fraction:.0%} of the capital)"
             err.print(f"{mode}: {prepared.run_id} on live data, {limit}{stage}", highlight=False)
-        result = run_session(prepared, mode, duration_s=duration_s)
+        with node_api(api, api_tokens, mode, config) as operations:
+            result = run_session(prepared, mode, duration_s=duration_s, operations=operations)
     summary: dict[str, Any] = {
         **result.summary,
         "mode": mode,
@@ -196,9 +205,19 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         for_: ForOption = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
         as_json: Annotated[bool, typer.Option("--json")] = False,
+        api: ApiOption = None,
+        api_tokens: ApiTokensOption = None,
     ) -> None:
         """Decide on live data but send no order: the simulated venue fills them."""
-        run_session_command(config, "shadow", for_=for_, quiet=quiet, as_json=as_json)
+        run_session_command(
+            config,
+            "shadow",
+            for_=for_,
+            quiet=quiet,
+            as_json=as_json,
+            api=api,
+            api_tokens=api_tokens,
+        )
 
     @app.command()
     def live(
@@ -206,6 +225,10 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         for_: ForOption = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
         as_json: Annotated[bool, typer.Option("--json")] = False,
+        api: ApiOption = None,
+        api_tokens: ApiTokensOption = None,
     ) -> None:
         """Trade for real: orders go to the venues' connections (behind risk)."""
-        run_session_command(config, "live", for_=for_, quiet=quiet, as_json=as_json)
+        run_session_command(
+            config, "live", for_=for_, quiet=quiet, as_json=as_json, api=api, api_tokens=api_tokens
+        )

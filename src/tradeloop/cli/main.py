@@ -30,6 +30,7 @@ from tradeloop.cli._common import (
 )
 from tradeloop.cli.data import data_app
 from tradeloop.cli.journal import journal_app
+from tradeloop.cli.ops import ApiOption, ApiTokensOption
 
 if TYPE_CHECKING:  # rich's progress and tables load inside the commands that draw them
     from rich.progress import Progress
@@ -63,6 +64,7 @@ def _register_commands() -> None:
         "tradeloop.cli.stage",
         "tradeloop.cli.risk",
         "tradeloop.cli.models",
+        "tradeloop.cli.ops",
     ):
         try:
             module = importlib.import_module(name)
@@ -229,8 +231,11 @@ def _run(
     replay: str | None = None,
     for_: str | None = None,
     wide: bool = False,
+    api: str | None = None,
+    api_tokens: Path | None = None,
 ) -> Path:
     from tradeloop.cli.live import parse_for
+    from tradeloop.cli.ops import node_api
     from tradeloop.config.loader import load_config
     from tradeloop.core.errors import ConfigError
     from tradeloop.engine.runner import prepare_run, run_backtest, run_paper_replay
@@ -255,7 +260,8 @@ def _run(
             if mode == "backtest":
                 result = run_backtest(prepared, factory)
             else:
-                result = run_paper_replay(prepared, speed, factory, duration_s)
+                with node_api(api, api_tokens, mode, config) as operations:
+                    result = run_paper_replay(prepared, speed, factory, duration_s, operations)
         finally:
             gc.unfreeze()
             if progress is not None and progress.live.is_started:
@@ -456,12 +462,22 @@ def paper(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     wide: WideOption = False,
+    api: ApiOption = None,
+    api_tokens: ApiTokensOption = None,
 ) -> None:
     """Run the strategy on the live clock against the simulated venue: live feeds or a replay."""
     if replay is None and _has_feeds(config):
         from tradeloop.cli.live import run_session_command
 
-        run_session_command(config, "paper", for_=for_, quiet=quiet, as_json=as_json)
+        run_session_command(
+            config,
+            "paper",
+            for_=for_,
+            quiet=quiet,
+            as_json=as_json,
+            api=api,
+            api_tokens=api_tokens,
+        )
         return
     with user_errors():
         check_number("--speed", speed, positive=True)
@@ -474,6 +490,8 @@ def paper(
         replay=replay,
         for_=for_,
         wide=wide,
+        api=api,
+        api_tokens=api_tokens,
     )
 
 
@@ -510,6 +528,10 @@ def bench_sma_command(
         bool, typer.Option(help="Run the 100 × 10,000 multi-asset set instead.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+    monitoring: Annotated[
+        bool,
+        typer.Option(help="Compare with monitoring and the API on (and time /metrics scrapes)."),
+    ] = False,
 ) -> None:
     """Run the canonical job (docs/benchmark-job.md) through the full event-driven loop."""
     from rich.table import Table
@@ -518,7 +540,13 @@ def bench_sma_command(
 
     with user_errors():
         check_number("--bars", bars, minimum=1, maximum=MAX_BENCH_BARS)
-    result = bench_sma(None if multi else bars, multi=multi)
+    if monitoring:
+        from tradeloop.bench.monitoring import bench_monitoring
+        from tradeloop.cli.ops import serve_for_bench
+
+        result = bench_monitoring(serve_for_bench, None if multi else bars, multi)
+    else:
+        result = bench_sma(None if multi else bars, multi=multi)
     if as_json:
         print(json.dumps(result))
         return

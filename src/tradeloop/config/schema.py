@@ -54,6 +54,12 @@ from typing import Any
 
 import msgspec
 
+from tradeloop.config.operations import (
+    AlertRuleSection,
+    ApprovalsSection,
+    NotificationsSection,
+    check_alert_names,
+)
 from tradeloop.core.errors import ConfigError, InvalidValueError
 from tradeloop.core.fixed import Money, decimal_to_raw
 from tradeloop.core.time import parse_time
@@ -380,8 +386,12 @@ class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     accounts: dict[str, AccountSection] = {}
     features: FeatureSetConfig | None = None
     models: list[ModelSpec] = []
+    alerts: list[AlertRuleSection] = []
+    notifications: NotificationsSection = NotificationsSection()
+    approvals: ApprovalsSection = ApprovalsSection()
 
     def __post_init__(self) -> None:
+        check_alert_names(self.alerts)
         if not self.data and not self.feeds:
             raise ConfigError(
                 "the config has no [[data]] entry and no [[feeds]]: a run needs market data"

@@ -13,7 +13,9 @@ at a time and:
    record; a replayed file is in the manifest already) and dispatches it as a backtest does;
 3. for an order event: hands it to the order manager (journal, order state, portfolio,
    strategies), exactly as a simulated venue's event;
-4. for any other event: journals and publishes it;
+4. for any other event: journals and publishes it; a ``KernelCall`` (an operator's command
+   from the control API, a monitor's snapshot) runs its function on the kernel thread, between
+   two records, and hands the result back to the thread that waits for it;
 5. ends at the end of the feed (replay), at the ``--for`` deadline, on a ``StopRequested``
    in the inbox, or when the operator stops it: Ctrl-C (or SIGTERM, turned into a
    ``KeyboardInterrupt`` by the CLI) ends the loop as cleanly as a deadline, and
@@ -32,15 +34,18 @@ from __future__ import annotations
 
 import queue
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import msgspec
 
-from tradeloop.bus.inbox import Inbox
+from tradeloop.bus.inbox import Inbox, KernelCall
 from tradeloop.bus.topics import ALERTS
 from tradeloop.core.clock import NEVER_NS, LiveClock
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.time import ns_to_iso
+from tradeloop.data.ports import DataClient
 from tradeloop.engine.feed import BookEvent
 from tradeloop.engine.kernel import Kernel, ProgressCallback
 from tradeloop.model.data import Bar, OrderBookDelta, QuoteTick, TradeTick
@@ -57,6 +62,28 @@ class StopRequested(msgspec.Struct, frozen=True):
     """Put in the inbox to end the run (an operator, a signal handler); ``reason`` is kept."""
 
     reason: str
+
+
+@dataclass
+class LiveNode:
+    """What a run's operations (metrics, health, control API) attach to: the kernel, its inbox
+    (the only way into the kernel thread, by ``KernelCall``) and the run's data clients."""
+
+    kernel: Kernel
+    inbox: Inbox
+    data_clients: list[DataClient] = field(default_factory=list)
+
+
+class Operations(Protocol):
+    """Watches and steers a live-clock run (``tradeloop.monitoring`` / ``tradeloop.api``)."""
+
+    def attach(self, node: LiveNode) -> None:
+        """Subscribe to the kernel's bus (on the kernel thread, before the first item)."""
+        ...
+
+    def detach(self) -> None:
+        """The loop is over: stop sending ``KernelCall``s (they would never run)."""
+        ...
 
 
 CANCEL_WAIT_S = 5.0
@@ -108,13 +135,17 @@ def run_live(
     progress: ProgressCallback | None = None,
     progress_every: int = 1_000,
     max_lag_s: float = 1.0,
+    operations: Operations | None = None,
+    data_clients: Sequence[DataClient] = (),
 ) -> LiveRunStats:
     """Drive ``kernel`` from ``inbox`` on its live clock until the run ends (module docstring).
 
     The caller has started the kernel (``Kernel.start``) and the clients that fill the inbox.
     ``duration_s`` ends the run after that much wall time; ``journal_market_data`` journals
     every market record as ``MarketDataReceived`` (live feeds; a replayed file is already in
-    the manifest); ``cancel_open_orders`` cancels every open order on the way out.
+    the manifest); ``cancel_open_orders`` cancels every open order on the way out;
+    ``operations`` is attached to the node (with ``data_clients``) before the first item and
+    detached once the loop is over.
     """
     clock = kernel.clock
     if not isinstance(clock, LiveClock):
@@ -129,6 +160,8 @@ def run_live(
     max_lag_ns = 0.0
     is_lagging = False
     book_events: dict[str, list[OrderBookDelta]] = {}
+    if operations is not None:
+        operations.attach(LiveNode(kernel, inbox, list(data_clients)))
     try:
         try:
             while True:
@@ -202,6 +235,8 @@ def run_live(
                     journal.append(item)
                     if kind is AlertRaised:
                         kernel.bus.publish(ALERTS, item)
+                elif kind is KernelCall:
+                    item.run(kernel)
                 elif kind is StopRequested:
                     stats.end_reason = item.reason
                     break
@@ -223,6 +258,8 @@ def run_live(
             stats.unprocessed_on_stop += _await_cancels(kernel, inbox, CANCEL_WAIT_S)
         if progress is not None:
             progress(stats.records)
+        if operations is not None:
+            operations.detach()
     kernel.stop()
     stats.max_lag_s = max_lag_ns / 1e9 / clock.speed
     return stats
@@ -266,6 +303,8 @@ def _await_cancels(kernel: Kernel, inbox: Inbox, wait_s: float) -> int:
             kernel.journal.append(item)
         elif type(item) in _MARKET:
             skipped += 1
+        elif type(item) is KernelCall:
+            item.run(kernel)
     return skipped
 
 

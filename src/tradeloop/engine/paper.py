@@ -28,7 +28,13 @@ from tradeloop.core.clock import LiveClock
 from tradeloop.core.errors import ConfigError
 from tradeloop.engine.feed import FeedRecord
 from tradeloop.engine.kernel import Kernel, ProgressCallback
-from tradeloop.engine.live import FEED_ENDED, LIVE_FLUSH_INTERVAL_S, LiveRunStats, run_live
+from tradeloop.engine.live import (
+    FEED_ENDED,
+    LIVE_FLUSH_INTERVAL_S,
+    LiveRunStats,
+    Operations,
+    run_live,
+)
 
 __all__ = ["LIVE_FLUSH_INTERVAL_S", "ReplayFeed", "run_paper"]
 
@@ -82,6 +88,7 @@ def run_paper(
     started: bool = False,
     max_lag_s: float = 1.0,
     duration_s: float | None = None,
+    operations: Operations | None = None,
 ) -> float:
     """Run ``kernel`` on ``feed`` (``run_paper_stats``); return the largest lag behind the clock
     seen, in wall seconds."""
@@ -93,6 +100,7 @@ def run_paper(
         started=started,
         max_lag_s=max_lag_s,
         duration_s=duration_s,
+        operations=operations,
     ).max_lag_s
 
 
@@ -105,12 +113,14 @@ def run_paper_stats(
     started: bool = False,
     max_lag_s: float = 1.0,
     duration_s: float | None = None,
+    operations: Operations | None = None,
 ) -> LiveRunStats:
     """Run ``kernel`` on ``feed`` until the feed ends (or ``duration_s``, or the operator stops
     it), then stop the kernel; return the loop's figures (see the module docstring).
 
     ``started`` says the caller already started the kernel (``engine.runner`` does, so that a
-    failing ``on_start`` is a startup error).
+    failing ``on_start`` is a startup error); ``operations`` watch and steer the run
+    (``engine.live.Operations``).
     """
     if not isinstance(kernel.clock, LiveClock):
         raise ConfigError("paper trading needs a LiveClock")
@@ -126,6 +136,7 @@ def run_paper_stats(
             progress=progress,
             progress_every=progress_every,
             max_lag_s=max_lag_s,
+            operations=operations,
         )
     finally:
         feed.stop()

@@ -70,6 +70,7 @@ from tradeloop.data.columns import BarColumns, QuoteColumns, TradeColumns
 from tradeloop.data.report import QualityReport
 from tradeloop.engine.feed import AnyColumns, merge
 from tradeloop.engine.kernel import Kernel
+from tradeloop.engine.live import Operations
 from tradeloop.engine.paper import ReplayFeed, run_paper_stats
 from tradeloop.engine.plugins import build_strategy
 from tradeloop.journal.manifest import DataRef, RunManifest, write_location
@@ -1191,10 +1192,12 @@ def run_paper_replay(
     speed: float,
     progress: ProgressFactory | None = None,
     duration_s: float | None = None,
+    operations: Operations | None = None,
 ) -> RunResult:
     """Run ``prepared`` in paper mode: a replay feed paced by the live clock × ``speed``.
 
-    ``progress`` is called with the record count once the strategies have started.
+    ``progress`` is called with the record count once the strategies have started;
+    ``operations`` watch and steer the run (``engine.live.Operations``).
     """
     wall_ns = time.time_ns()
     run_dir = _RunDir(prepared, "paper", suffix=f"-paper-{wall_ns}")
@@ -1216,6 +1219,7 @@ def run_paper_replay(
             progress=callback,
             started=True,
             duration_s=duration_s,
+            operations=operations,
         )
     result = RunResult(
         prepared.run_id,

@@ -41,7 +41,7 @@ from tradeloop.data.ports import DataClient
 from tradeloop.engine.connections import Connection, load_connections, venue_connections
 from tradeloop.engine.deployment import check_stage
 from tradeloop.engine.kernel import Kernel
-from tradeloop.engine.live import run_live
+from tradeloop.engine.live import Operations, run_live
 from tradeloop.engine.runner import (
     PreparedRun,
     ProgressFactory,
@@ -110,9 +110,11 @@ def run_session(
     *,
     duration_s: float | None = None,
     progress: ProgressFactory | None = None,
+    operations: Operations | None = None,
 ) -> RunResult:
     """Run ``prepared`` in ``mode`` (``paper``, ``shadow``, ``live``) on its live feeds (module
-    docstring); return the result once it ended.
+    docstring); return the result once it ended. ``operations`` watch and steer the run
+    (``engine.live.Operations``).
 
     Raises
     ------
@@ -183,6 +185,8 @@ def run_session(
                 journal_market_data=True,
                 cancel_open_orders=config.live.on_stop == "cancel_all",
                 progress=callback,
+                operations=operations,
+                data_clients=feeds,
             )
             if shadow is not None:
                 shadow.finish()

@@ -360,3 +360,42 @@ class FeedSwitched(Event, frozen=True, kw_only=True):
     to_feed: str
     reason: str
     suppressed: int = 0
+
+
+class ControlActionTaken(Event, frozen=True, kw_only=True):
+    """Someone acted on a running node through its control surface (``tradeloop.api``).
+
+    ``actor`` is who (the API token's name, or ``alert:<rule>`` for an alert rule's action),
+    ``role`` the role that allowed it, ``action`` what (``pause``, ``resume``, ``kill``,
+    ``flatten``, ``cancel_all``), ``reason`` why, as given; ``target`` the instrument of a
+    ``flatten`` (empty otherwise) and ``outcome`` what the node did.
+    """
+
+    action: str
+    actor: str
+    role: str
+    reason: str
+    target: str = ""
+    outcome: str = ""
+
+
+class AlertRuleFired(Event, frozen=True, kw_only=True):
+    """An alert rule of the run config (``[[alerts]]``) started firing: its condition held for
+    its duration. ``value`` is the metric's value then; ``action`` what the node does."""
+
+    rule: str
+    severity: str
+    metric: str
+    value: float
+    threshold: float
+    op: str
+    action: str
+    message: str = ""
+
+
+class AlertRuleResolved(Event, frozen=True, kw_only=True):
+    """A firing alert rule's condition stopped holding (``value``: the metric's value then)."""
+
+    rule: str
+    metric: str
+    value: float

@@ -1,0 +1,165 @@
+"""Bus subscribers that turn the kernel's events into metrics and recent-activity lists.
+
+They run on the kernel thread, inside the publication of each event, so each does a few
+counter increments and list appends and returns: never I/O, never a lock another thread
+holds for long (``prometheus_client`` counters take a short lock of their own; hot counts are
+plain integers read at scrape time). Order events are heard at a low priority, after the
+portfolio and the strategies.
+
+- ``data.*`` (first, before the strategies): the latest record (``deque.append``, no Python
+  frame per record), whose ``ts_init`` starts tick-to-order; the record count is the kernel's;
+- ``events.order.*``: orders submitted, denied, rejected, canceled, expired, filled; fills,
+  traded notional, slippage vs the order's arrival price; tick-to-order latency on each
+  ``OrderSubmitted`` (from the latest market record's ``ts_init`` to the order's, on the
+  clock, in wall seconds);
+- ``events.alert``: alerts by severity; ``events.risk``: trading state changes.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from tradeloop.bus.bus import MessageBus
+from tradeloop.bus.topics import ALERTS, RISK_EVENTS
+from tradeloop.core.time import ns_to_iso
+from tradeloop.model.enums import OrderSide
+from tradeloop.model.events import (
+    AlertRaised,
+    ControlActionTaken,
+    OrderFilled,
+    OrderSubmitted,
+    TradingStateChanged,
+)
+from tradeloop.monitoring.metrics import NodeMetrics
+from tradeloop.monitoring.snapshot import KernelView
+
+RECENT = 200
+"""How many recent fills, alerts and control actions the node keeps for the API."""
+
+
+class MetricsSubscriber:
+    """Count the kernel's events into ``metrics`` (module docstring)."""
+
+    def __init__(self, metrics: NodeMetrics, kernel: KernelView) -> None:
+        self.metrics = metrics
+        self.kernel = kernel
+        # The latest market record the kernel took: its C ``append`` is the subscriber of
+        # every record (no Python frame per record).
+        self.last_record: deque[Any] = deque(maxlen=1)
+        self._ns_per_wall_s = 1e9 * float(getattr(kernel.clock, "speed", 1.0))
+        self.recent_fills: deque[tuple[OrderFilled, float | None]] = deque(maxlen=RECENT)
+        self.recent_alerts: deque[dict[str, Any]] = deque(maxlen=RECENT)
+        self.recent_actions: deque[dict[str, Any]] = deque(maxlen=RECENT)
+        self.alert_count = 0
+
+    def attach(self, bus: MessageBus) -> None:
+        """Subscribe to the bus (call it on the kernel thread)."""
+        kernel = self.kernel
+        self.metrics.records = lambda: kernel.records_processed
+        bus.subscribe("data.*", self.last_record.append, priority=1_000)
+        bus.subscribe("events.order.*", self.on_order_event, priority=-1_000)
+        bus.subscribe(ALERTS, self.on_alert, priority=-1_000)
+        bus.subscribe(RISK_EVENTS, self.on_risk_event, priority=-1_000)
+
+    def detach(self, bus: MessageBus) -> None:
+        """Unsubscribe (kernel thread)."""
+        bus.unsubscribe("data.*", self.last_record.append)
+        bus.unsubscribe("events.order.*", self.on_order_event)
+        bus.unsubscribe(ALERTS, self.on_alert)
+        bus.unsubscribe(RISK_EVENTS, self.on_risk_event)
+
+    def on_order_event(self, event: object) -> None:
+        """Count an order event (by type: ``NodeMetrics.event_counts``)."""
+        kind = type(event)
+        counts = self.metrics.event_counts
+        counts[kind] = counts.get(kind, 0) + 1
+        if kind is OrderFilled:
+            self._on_fill(event)  # type: ignore[arg-type]
+        elif kind is OrderSubmitted and self.last_record:
+            # From the record's ts_init (its arrival, stamped by the inbox; a replay's record
+            # is released when the clock reaches it) to the order, on the clock, in wall
+            # seconds. A backtest's clock stands still: 0.
+            elapsed_ns = event.ts_init - self.last_record[0].ts_init  # type: ignore[attr-defined]
+            if elapsed_ns >= 0:
+                self.metrics.tick_to_order.observe(elapsed_ns / self._ns_per_wall_s)
+
+    def _on_fill(self, fill: OrderFilled) -> None:
+        metrics = self.metrics
+        price = fill.last_px.raw / 10**fill.last_px.precision
+        metrics.traded_notional += abs(price * fill.last_qty.raw / 10**fill.last_qty.precision)
+        order = self.kernel.order_manager.orders.get(fill.client_order_id)
+        slippage = None
+        if order is not None:
+            if order.is_closed:
+                metrics.orders_filled += 1
+            arrival = order.init.arrival_price
+            if arrival is not None and arrival.raw > 0:
+                reference = arrival.raw / 10**arrival.precision
+                slippage = (price - reference) / reference
+                if fill.order_side is not OrderSide.BUY:
+                    slippage = -slippage
+                metrics.slippage.observe(slippage)
+        # Kept as the (immutable) event: formatted only when someone asks (``fills``).
+        self.recent_fills.append((fill, slippage))
+
+    def fills(self) -> list[dict[str, Any]]:
+        """Return the recent fills, newest first, for the API (any thread)."""
+        return [
+            {
+                "ts": ns_to_iso(fill.ts_event),
+                "client_order_id": fill.client_order_id,
+                "strategy_id": fill.strategy_id,
+                "instrument_id": fill.instrument_id,
+                "side": str(fill.order_side),
+                "quantity": str(fill.last_qty),
+                "price": str(fill.last_px),
+                "commission": str(fill.commission),
+                "slippage_bps": None if slippage is None else round(slippage * 1e4, 3),
+            }
+            for fill, slippage in reversed(list(self.recent_fills))
+        ]
+
+    def on_alert(self, alert: object) -> None:
+        """Count an alert and keep it for the API."""
+        if not isinstance(alert, AlertRaised):
+            return
+        self.alert_count += 1
+        self.metrics.alerts.labels(alert.severity).inc()
+        self.recent_alerts.append(
+            {
+                "id": self.alert_count,
+                "ts": ns_to_iso(alert.ts_event),
+                "severity": alert.severity,
+                "source": alert.source,
+                "message": alert.message,
+                "acknowledged_by": None,
+            }
+        )
+
+    def on_risk_event(self, event: object) -> None:
+        """Keep trading state changes and control actions for the API."""
+        if isinstance(event, TradingStateChanged):
+            self.recent_actions.append(
+                {
+                    "ts": ns_to_iso(event.ts_event),
+                    "action": "trading_state",
+                    "state": str(event.state),
+                    "reason": event.reason,
+                }
+            )
+
+    def on_control_action(self, event: ControlActionTaken) -> None:
+        """Count a control action (the control surface calls it once it is journaled)."""
+        self.metrics.control_actions.labels(event.action).inc()
+        self.recent_actions.append(
+            {
+                "ts": ns_to_iso(event.ts_event),
+                "action": event.action,
+                "actor": event.actor,
+                "role": event.role,
+                "reason": event.reason,
+                "target": event.target,
+                "outcome": event.outcome,
+            }
+        )
