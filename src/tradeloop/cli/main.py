@@ -60,6 +60,7 @@ def _register_commands() -> None:
         "tradeloop.cli.execution",
         "tradeloop.cli.emulate",
         "tradeloop.cli.live",
+        "tradeloop.cli.soak",
     ):
         try:
             module = importlib.import_module(name)
