@@ -46,8 +46,23 @@ def parse_for(text: str | None) -> float | None:
     return float(match.group(1)) * _SECONDS[match.group(2)]
 
 
+ResumeOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Continue this run (runs/<id>) after a crash or a stop: rebuilt from its journal, "
+        "reconciled with the venue, then trading resumes."
+    ),
+]
+
+
 def run_session_command(
-    config_path: Path, mode: str, *, for_: str | None, quiet: bool, as_json: bool
+    config_path: Path,
+    mode: str,
+    *,
+    for_: str | None,
+    quiet: bool,
+    as_json: bool,
+    resume: Path | None = None,
 ) -> None:
     """Load ``config_path`` and run it in ``mode`` on its live feeds; print the summary."""
     from tradeloop.config.loader import load_config
@@ -61,8 +76,9 @@ def run_session_command(
         prepared = prepare_run(config, config_path.parent)
         if not quiet and not as_json:
             limit = "until Ctrl-C" if duration_s is None else f"for {for_}"
-            err.print(f"{mode}: {prepared.run_id} on live data, {limit}", highlight=False)
-        result = run_session(prepared, mode, duration_s=duration_s)
+            resumed = "" if resume is None else f" (resuming {resume})"
+            err.print(f"{mode}: {prepared.run_id} on live data, {limit}{resumed}", highlight=False)
+        result = run_session(prepared, mode, duration_s=duration_s, resume=resume)
     summary: dict[str, Any] = {
         **result.summary,
         "mode": mode,
@@ -188,9 +204,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         for_: ForOption = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
         as_json: Annotated[bool, typer.Option("--json")] = False,
+        resume: ResumeOption = None,
     ) -> None:
         """Decide on live data but send no order: the simulated venue fills them."""
-        run_session_command(config, "shadow", for_=for_, quiet=quiet, as_json=as_json)
+        run_session_command(
+            config, "shadow", for_=for_, quiet=quiet, as_json=as_json, resume=resume
+        )
 
     @app.command()
     def live(
@@ -198,6 +217,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         for_: ForOption = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
         as_json: Annotated[bool, typer.Option("--json")] = False,
+        resume: ResumeOption = None,
     ) -> None:
         """Trade for real: orders go to the venues' connections (behind risk)."""
-        run_session_command(config, "live", for_=for_, quiet=quiet, as_json=as_json)
+        run_session_command(config, "live", for_=for_, quiet=quiet, as_json=as_json, resume=resume)

@@ -454,14 +454,24 @@ def paper(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     wide: WideOption = False,
+    resume: Annotated[
+        Path | None,
+        typer.Option(help="Continue this run (runs/<id>) after a crash or a stop (live feeds)."),
+    ] = None,
 ) -> None:
     """Run the strategy on the live clock against the simulated venue: live feeds or a replay."""
     if replay is None and _has_feeds(config):
         from tradeloop.cli.live import run_session_command
 
-        run_session_command(config, "paper", for_=for_, quiet=quiet, as_json=as_json)
+        run_session_command(config, "paper", for_=for_, quiet=quiet, as_json=as_json, resume=resume)
         return
+    from tradeloop.core.errors import ConfigError
+
     with user_errors():
+        if resume is not None:
+            raise ConfigError(
+                "--resume continues a session on live feeds ([[feeds]]), not a replay"
+            )
         check_number("--speed", speed, positive=True)
     _run(
         config,

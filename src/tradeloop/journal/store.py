@@ -159,7 +159,7 @@ class SqliteJournal:
                 (manifest.run_id, msgspec.json.encode(manifest).decode()),
             )
             conn.close()
-        self.manifest = manifest
+        self.manifest = read_manifest(self.path) if resume else manifest
         self._flush_every = max(1, flush_every)
         self._durable_commands = durable_commands
         self._encode = msgspec.json.Encoder().encode
@@ -286,10 +286,10 @@ def _check_resumable(path: Path, manifest: RunManifest) -> int:
 
     require_file(path, "journal")
     found = read_manifest(path)
-    if found.run_id != manifest.run_id:
+    if found.config_hash != manifest.config_hash:
         raise ConfigError(
-            f"journal {path} belongs to run {found.run_id}, not {manifest.run_id}: "
-            "--resume continues the run whose journal it is"
+            f"journal {path} belongs to run {found.run_id}, started with another config "
+            f"than {manifest.run_id}: --resume continues a run with the config it started with"
         )
     report = verify_journal(path)
     if not report.ok:

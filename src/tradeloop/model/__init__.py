@@ -81,6 +81,7 @@ from tradeloop.model.events import (
     ReconciliationBreak,
     ReconciliationCompleted,
     RunEnded,
+    RunResumed,
     TradingStateChanged,
 )
 from tradeloop.model.instruments import (
@@ -179,6 +180,7 @@ __all__ = [
     "RiskLimitBreached",
     "RiskReviewed",
     "RunEnded",
+    "RunResumed",
     "Signal",
     "SignalsEmitted",
     "SubmitOrder",

@@ -390,3 +390,17 @@ class ReconciliationCompleted(Event, frozen=True, kw_only=True):
     external_orders: int
     breaks: int
     resumed_from_seq: int = 0
+
+
+class RunResumed(Event, frozen=True, kw_only=True):
+    """A run was continued with ``--resume`` (``engine.resume``): the journal up to
+    ``from_seq`` was rebuilt (``orders``, of which ``open_orders`` still open and ``in_flight``
+    journaled without an outcome; ``fills`` counted); ``previous_state`` is how the run had
+    stood (``interrupted``, ``stopped`` …). Reconciliation with the venues follows."""
+
+    previous_state: str
+    from_seq: int
+    orders: int
+    open_orders: int
+    in_flight: int
+    fills: int

@@ -176,9 +176,9 @@ def test_a_tampered_journal_is_never_resumed(tmp_path: Path) -> None:
 def test_another_runs_journal_is_never_resumed(tmp_path: Path) -> None:
     path = _journal(tmp_path, n=2)
     other = RunManifest(
-        run_id="r2", mode="paper", config_hash="abc", config_json="{}", seed=3, code_version="0"
+        run_id="r2", mode="paper", config_hash="def", config_json="{}", seed=3, code_version="0"
     )
-    with pytest.raises(ConfigError, match="belongs to run r1, not r2"):
+    with pytest.raises(ConfigError, match="belongs to run r1, started with another config"):
         SqliteJournal(path, other, resume=True)
 
 
