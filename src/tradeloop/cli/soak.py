@@ -8,12 +8,38 @@ from typing import Annotated
 
 import typer
 
-from tradeloop.cli._common import out, user_errors
+from tradeloop.cli._common import _Exit, err, out, user_errors
 from tradeloop.core.errors import ConfigError
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
-    """Add ``journal`` to ``bench_app``."""
+    """Add ``soak kills`` / ``soak faults`` to ``app`` and ``journal`` to ``bench_app``."""
+    soak_app = typer.Typer(
+        help="Soaks: a node killed and resumed, venue faults; one JSON line of counts.",
+        no_args_is_help=True,
+    )
+    app.add_typer(soak_app, name="soak")
+
+    @soak_app.command("kills")
+    def soak_kills_command(
+        runs: Annotated[int, typer.Option(help="How many times the node is killed.")] = 100,
+        seed: Annotated[int, typer.Option(help="Seed of the kill moments.")] = 0,
+        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+    ) -> None:
+        """Kill a live node (SIGKILL) at seeded random moments against the Binance emulator,
+        resume it each time, then compare its journal with the venue's order log."""
+        from tradeloop.bench.soak import soak_kills
+
+        with user_errors():
+            if not 1 <= runs <= 10_000:
+                raise ConfigError(f"--runs {runs} must be between 1 and 10,000")
+
+        def progress(done: int, text: str) -> None:
+            if not as_json:
+                err.print(text, highlight=False)
+
+        result = soak_kills(runs, seed, progress=progress)
+        _report(result, as_json)
 
     @bench_app.command("journal")
     def bench_journal_command(
@@ -48,3 +74,24 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             f"{result['hash_chain_us_per_record']:.2f} µs per record",
             highlight=False,
         )
+
+
+SOAK_PROBLEMS = (
+    "lost_orders",
+    "duplicate_orders",
+    "position_mismatches",
+    "cash_mismatches",
+    "journal_verify_failures",
+    "invariant_breaks",
+)
+
+
+def _report(result: dict[str, object], as_json: bool) -> None:
+    # One JSON line (or one line per figure); exit 1 when any problem count is not 0.
+    if as_json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            out.print(f"{key}: {value}", highlight=False, soft_wrap=True)
+    if any(result.get(key) for key in SOAK_PROBLEMS):
+        raise _Exit(1)
