@@ -46,6 +46,7 @@ from tradeloop.model.events import (
     OrderEvent,
     OrderFilled,
     OrderInitialized,
+    ReconciliationBreak,
 )
 from tradeloop.model.orders import Order
 
@@ -134,13 +135,19 @@ def venue_orders(url: str) -> list[dict[str, Any]]:
     return list(orders)
 
 
-def _final_orders(journal: Path) -> tuple[dict[str, Order], list[OrderFilled]]:
-    # Every order of the journal with its final state, and the fills the node counted.
+def _final_orders(journal: Path) -> tuple[dict[str, Order], list[OrderFilled], list[str]]:
+    # Every order of the journal with its final state, the fills the node counted, its breaks.
     orders: dict[str, Order] = {}
     counted: list[OrderFilled] = []
+    breaks: list[str] = []
     for row in read_records(journal):
         record = row.record
-        if isinstance(record, SubmitOrder):
+        if isinstance(record, ReconciliationBreak):
+            breaks.append(
+                f"break {record.kind} {record.subject}: node {record.local}, "
+                f"venue {record.venue} ({record.reason})"
+            )
+        elif isinstance(record, SubmitOrder):
             orders.setdefault(record.order.client_order_id, Order(record.order))
         elif isinstance(record, OrderInitialized):
             orders.setdefault(record.client_order_id, Order(record))
@@ -157,12 +164,12 @@ def _final_orders(journal: Path) -> tuple[dict[str, Order], list[OrderFilled]]:
                 continue
             if type(record) is OrderFilled:
                 counted.append(record)
-    return orders, counted
+    return orders, counted, breaks
 
 
 def audit(journal: Path, orders_at_venue: list[dict[str, Any]]) -> dict[str, Any]:
     """Compare a run's journal with the venue's order log (module docstring, step 5)."""
-    orders, counted = _final_orders(journal)
+    orders, counted, breaks = _final_orders(journal)
     by_client = Counter(str(o.get("clientOrderId")) for o in orders_at_venue)
     duplicates = sum(n - 1 for n in by_client.values() if n > 1)
     lost: list[str] = []
@@ -213,7 +220,8 @@ def audit(journal: Path, orders_at_venue: list[dict[str, Any]]) -> dict[str, Any
         "duplicate_orders": duplicates,
         "position_mismatches": int(venue_position != local_position),
         "cash_mismatches": cash_mismatches,
-        "problems": lost[:20],
+        "reconciliation_breaks": len(breaks),
+        "problems": (lost + breaks)[:20],
     }
 
 
@@ -341,6 +349,7 @@ def soak_kills(
         "position_mismatches": figures["position_mismatches"],
         "cash_mismatches": figures["cash_mismatches"],
         "journal_verify_failures": verify_failures,
+        "reconciliation_breaks": figures["reconciliation_breaks"],
         "seconds": round(time.perf_counter() - started, 1),
         "seed": seed,
         "orders_at_venue": figures["orders_at_venue"],

@@ -82,6 +82,7 @@ SOAK_PROBLEMS = (
     "position_mismatches",
     "cash_mismatches",
     "journal_verify_failures",
+    "reconciliation_breaks",
     "invariant_breaks",
 )
 

@@ -148,7 +148,7 @@ def reconcile(
         if missing > 0:
             outcome.fills_inferred += _infer_rest(books, order, report, missing)
         elif missing < 0:
-            _break(
+            record_break(
                 books,
                 outcome,
                 on_break,
@@ -190,7 +190,7 @@ def reconcile(
             local_raw = books.position_raw(instrument_id)
             if local_raw != venue_raw:
                 precision = books.size_precision(instrument_id)
-                _break(
+                record_break(
                     books,
                     outcome,
                     on_break,
@@ -203,7 +203,7 @@ def reconcile(
     if view.cash is not None:
         local_cash = books.cash_raw()
         if local_cash != view.cash:
-            _break(
+            record_break(
                 books,
                 outcome,
                 on_break,
@@ -308,7 +308,7 @@ def _venue_does_not_know(
         )
         _apply(books, OrderRejected(reason=reason, ts_event=now, ts_init=now, **_ids(order)))
         return 1
-    _break(
+    record_break(
         books,
         outcome,
         on_break,
@@ -355,7 +355,7 @@ def _align_status(books: Books, order: Order, report: OrderStatusReport) -> int:
     return 1
 
 
-def _break(
+def record_break(
     books: Books,
     outcome: ReconciliationOutcome,
     on_break: str,
@@ -383,4 +383,11 @@ def _break(
     books.set_trading_state(state, f"reconciliation break ({kind} {subject}): {reason}")
 
 
-__all__ = ["Books", "ReconciliationOutcome", "VenueView", "reconcile", "synthetic_trade_id"]
+__all__ = [
+    "Books",
+    "ReconciliationOutcome",
+    "VenueView",
+    "reconcile",
+    "record_break",
+    "synthetic_trade_id",
+]

@@ -36,8 +36,15 @@ from pathlib import Path
 from tradeloop.bus.bus import MessageBus
 from tradeloop.config.schema import ReconciliationSection
 from tradeloop.core.errors import ConfigError, OrderStateError, VenueError
+from tradeloop.core.fixed import Money
 from tradeloop.engine.kernel import Kernel
-from tradeloop.engine.reconcile import Books, ReconciliationOutcome, VenueView, reconcile
+from tradeloop.engine.reconcile import (
+    Books,
+    ReconciliationOutcome,
+    VenueView,
+    reconcile,
+    record_break,
+)
 from tradeloop.engine.runner import _RunDir
 from tradeloop.execution.ports import LiveExecutionClient
 from tradeloop.journal.integrity import verify_journal
@@ -46,6 +53,7 @@ from tradeloop.journal.store import MemoryJournal, read_manifest, read_records
 from tradeloop.model.commands import SubmitOrder
 from tradeloop.model.enums import OrderStatus, TradingState
 from tradeloop.model.events import (
+    AccountStateChanged,
     ExternalFillRecorded,
     MarketDataReceived,
     OrderDenied,
@@ -126,6 +134,8 @@ class Rebuilt:
     trading_state: TradingState = TradingState.ACTIVE
     oldest_open_ns: int | None = None
     last_fill_ns: int | None = None
+    journal_cash_raw: int | None = None  # the last AccountStateChanged's cash
+    cash_after_rebuild_raw: int = 0
 
 
 def rebuild(kernel: Kernel, journal_path: Path, last_seq: int) -> Rebuilt:
@@ -163,6 +173,8 @@ def rebuild(kernel: Kernel, journal_path: Path, last_seq: int) -> Rebuilt:
                 result.external_fills += 1
             elif isinstance(record, TradingStateChanged):
                 result.trading_state = record.state
+            elif isinstance(record, AccountStateChanged):
+                result.journal_cash_raw = record.cash.raw
             elif isinstance(record, OrderEvent):
                 order = orders.get(record.client_order_id)
                 if order is None:
@@ -179,6 +191,7 @@ def rebuild(kernel: Kernel, journal_path: Path, last_seq: int) -> Rebuilt:
                     result.last_fill_ns = max(result.last_fill_ns or 0, record.ts_event)
     finally:
         portfolio.journal, portfolio.bus = journal, bus
+    result.cash_after_rebuild_raw = portfolio.cash_raw()
     for order in orders.values():
         manager.restore(order)
     result.orders = len(orders)
@@ -359,4 +372,28 @@ def prepare_node(
     rebuilt = rebuild(kernel, run_dir.journal_path, run_dir.last_seq)
     resume_event(kernel, run_dir, rebuilt)
     restore_trading_state(kernel, rebuilt)
-    return recover(kernel, clients, config, trigger="resume", rebuilt=rebuilt)
+    outcomes = recover(kernel, clients, config, trigger="resume", rebuilt=rebuilt)
+    check_rebuilt_cash(kernel, rebuilt, config)
+    return outcomes
+
+
+def check_rebuilt_cash(kernel: Kernel, rebuilt: Rebuilt, config: ReconciliationSection) -> None:
+    """Compare the rebuilt cash with the journal's last account state: a difference means the
+    rebuild did not reproduce the run (a ``ReconciliationBreak``, never a silent fix)."""
+    if rebuilt.journal_cash_raw is None:
+        return
+    # fills the reconciliation applied after the rebuild moved cash since: compare the rebuild
+    # itself, before them (the cash the portfolio had when the journal ended)
+    if rebuilt.cash_after_rebuild_raw != rebuilt.journal_cash_raw:
+        currency = kernel.portfolio.base_currency
+        books = books_of(kernel)
+        record_break(
+            books,
+            ReconciliationOutcome(),
+            config.on_break,
+            kind="cash",
+            subject="journal",
+            local=str(Money(rebuilt.cash_after_rebuild_raw, currency)),
+            venue=str(Money(rebuilt.journal_cash_raw, currency)),
+            reason="the cash rebuilt from the journal differs from its last account state",
+        )

@@ -24,5 +24,6 @@ def test_a_live_node_killed_and_resumed_loses_and_duplicates_nothing() -> None:
         "position_mismatches",
         "cash_mismatches",
         "journal_verify_failures",
+        "reconciliation_breaks",
     ):
         assert result[key] == 0, (key, result)
