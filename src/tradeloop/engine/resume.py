@@ -37,6 +37,7 @@ from tradeloop.bus.bus import MessageBus
 from tradeloop.config.schema import ReconciliationSection
 from tradeloop.core.errors import ConfigError, OrderStateError, VenueError
 from tradeloop.core.fixed import Money
+from tradeloop.engine.checks import install_checks
 from tradeloop.engine.kernel import Kernel
 from tradeloop.engine.reconcile import (
     Books,
@@ -299,10 +300,11 @@ def recover(
     *,
     trigger: str,
     rebuilt: Rebuilt | None = None,
+    books: Books | None = None,
 ) -> list[ReconciliationOutcome]:
     """Reconcile ``kernel`` with every venue (module docstring, step 4): the live ones through
     their clients, the simulated ones as venues that kept nothing; return each outcome."""
-    books = books_of(kernel)
+    books = books or books_of(kernel)
     since: int | None = None
     if rebuilt is not None:
         candidates = [t for t in (rebuilt.oldest_open_ns, rebuilt.last_fill_ns) if t is not None]
@@ -365,14 +367,16 @@ def prepare_node(
     (one path: module docstring); called once the venues are connected, before any strategy
     starts."""
     clients = list(clients)
+    books = books_of(kernel)  # one for startup and the running checks (externals seen once)
+    install_checks(kernel, clients, config, books)  # live venues only
     if not isinstance(run_dir, ResumedRunDir):
         if not clients:
             return []  # a new paper or shadow session: its simulated venue is new too
-        return recover(kernel, clients, config, trigger="startup")
+        return recover(kernel, clients, config, trigger="startup", books=books)
     rebuilt = rebuild(kernel, run_dir.journal_path, run_dir.last_seq)
     resume_event(kernel, run_dir, rebuilt)
     restore_trading_state(kernel, rebuilt)
-    outcomes = recover(kernel, clients, config, trigger="resume", rebuilt=rebuilt)
+    outcomes = recover(kernel, clients, config, trigger="resume", rebuilt=rebuilt, books=books)
     check_rebuilt_cash(kernel, rebuilt, config)
     return outcomes
 
