@@ -41,6 +41,27 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         result = soak_kills(runs, seed, progress=progress)
         _report(result, as_json)
 
+    @soak_app.command("faults")
+    def soak_faults_command(
+        scenarios: Annotated[int, typer.Option(help="How many seeded scenarios.")] = 10_000,
+        seed: Annotated[int, typer.Option(help="Seed of the scenarios.")] = 0,
+        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+    ) -> None:
+        """Run seeded venue-fault scenarios (timeouts after the venue accepted, 429/5xx,
+        rejects, partial, duplicate and out-of-order fills, cancel/fill races, a stream cut
+        mid-fill, a stale stream) against the node's order path; check invariants after each."""
+        from tradeloop.bench.soak_faults import soak_faults
+
+        with user_errors():
+            if not 1 <= scenarios <= 10_000_000:
+                raise ConfigError(f"--scenarios {scenarios} must be between 1 and 10,000,000")
+
+        def progress(done: int) -> None:
+            if not as_json:
+                err.print(f"{done:,}/{scenarios:,} scenarios", highlight=False)
+
+        _report(soak_faults(scenarios, seed, progress=progress), as_json)
+
     @bench_app.command("journal")
     def bench_journal_command(
         commits: Annotated[int, typer.Option(help="Commits timed per fsync policy.")] = 500,

@@ -78,6 +78,7 @@ class VenueView:
     fills: list[FillReport] = field(default_factory=list)
     positions: dict[str, int] | None = None
     cash: int | None = None
+    has_all_fills: bool = False
 
 
 @dataclass
@@ -145,8 +146,10 @@ def reconcile(
             outcome.orders_resolved += _venue_does_not_know(books, order, outcome, on_break)
             continue
         missing = report.filled_qty.raw - order.filled_raw
-        if missing > 0:
+        if missing > 0 and view.has_all_fills:
             outcome.fills_inferred += _infer_rest(books, order, report, missing)
+        elif missing > 0:
+            continue  # its fills are on their way (or in the next fill check): not closed yet
         elif missing < 0:
             record_break(
                 books,

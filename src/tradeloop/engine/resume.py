@@ -262,7 +262,13 @@ def live_view(client: LiveExecutionClient, kernel: Kernel, since_ns: int | None)
             f"reconciliation with {venue} could not complete: {error}; nothing was sent, "
             "the run can be resumed again once the venue answers"
         ) from error
-    return VenueView(venue=venue, orders=asked, open_orders=open_orders, fills=fills)
+    return VenueView(
+        venue=venue,
+        orders=asked,
+        open_orders=open_orders,
+        fills=fills,
+        has_all_fills=since_ns is not None,
+    )
 
 
 def simulated_view(kernel: Kernel, venue: str) -> VenueView:

@@ -353,6 +353,10 @@ class OrderManager:
                 self._record_external(event, f"fill refused by its order: {error}", apply=True)
                 return
             self.journal.append(event)
+            if any(type(seen) is type(event) for seen in order.events):
+                # the venue said it twice (a stream that repeats itself): recorded, no action
+                self._alert("info", f"repeated venue event not applied again: {error}")
+                return
             self._alert("error", f"venue event refused by the order state machine: {error}")
 
     def _counted_elsewhere(self, fill: OrderFilled) -> bool:

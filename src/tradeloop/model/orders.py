@@ -85,6 +85,7 @@ TRANSITIONS: Final[dict[OrderStatus, dict[type[OrderEvent], OrderStatus | str]]]
         **_WORKING_EXITS,
     },
     S.PENDING_CANCEL: {
+        OrderRejected: S.REJECTED,  # the cancel went out before the venue refused the order
         OrderCanceled: S.CANCELED,
         OrderCancelRejected: _BACK,
         OrderExpired: S.EXPIRED,
@@ -93,6 +94,7 @@ TRANSITIONS: Final[dict[OrderStatus, dict[type[OrderEvent], OrderStatus | str]]]
         OrderTriggered: S.PENDING_CANCEL,
     },
     S.PENDING_UPDATE: {
+        OrderRejected: S.REJECTED,
         OrderUpdated: _BACK,
         OrderModifyRejected: _BACK,
         OrderPendingCancel: S.PENDING_CANCEL,
