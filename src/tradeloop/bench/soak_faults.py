@@ -254,6 +254,9 @@ class FaultyVenue:
     def modify_order(self, command: ModifyOrder) -> None:
         """Not used by the scenarios."""
 
+    def restore_order(self, order: Any, venue_order_id: str | None, filled_qty: Quantity) -> None:
+        """Nothing to restore: the venue model keeps its own truth."""
+
     # -- the queries (LiveExecutionClient) -----------------------------------------------------
 
     def _flaky(self, what: str) -> None:

@@ -380,6 +380,10 @@ def prepare_node(
             return []  # a new paper or shadow session: its simulated venue is new too
         return recover(kernel, clients, config, trigger="startup", books=books)
     rebuilt = rebuild(kernel, run_dir.journal_path, run_dir.last_seq)
+    for client in clients:  # the venue clients handle the restored orders as their own
+        for order in kernel.order_manager.open_orders():
+            if _venue_of(order) == client.venue:
+                client.restore_order(order.init, order.venue_order_id, order.filled_qty)
     resume_event(kernel, run_dir, rebuilt)
     restore_trading_state(kernel, rebuilt)
     outcomes = recover(kernel, clients, config, trigger="resume", rebuilt=rebuilt, books=books)

@@ -33,7 +33,7 @@ from alpaca.trading.requests import (
 
 from tradeloop.bus.inbox import InboxPort
 from tradeloop.core.errors import TransientVenueError, VenueRejectedError
-from tradeloop.core.fixed import Money
+from tradeloop.core.fixed import Money, Quantity
 from tradeloop.model.commands import CancelOrder, ModifyOrder, SubmitOrder
 from tradeloop.model.enums import LiquiditySide, OrderSide, OrderType
 from tradeloop.model.events import (
@@ -233,6 +233,24 @@ class AlpacaExecutionClient:
             return
         if not self._run(self._send, order, request):
             self._reject(order.client_order_id, f"venue {self.venue} is not connected", 0)
+
+    def restore_order(
+        self, order: OrderInitialized, venue_order_id: str | None, filled_qty: Quantity
+    ) -> None:
+        """Track an order sent before a restart (``--resume``) as one this client sent."""
+        with self._lock:
+            self._orders.setdefault(
+                order.client_order_id,
+                Tracked(
+                    order.client_order_id,
+                    order.strategy_id,
+                    order.instrument_id,
+                    order.side,
+                    order.order_type,
+                    venue_order_id=venue_order_id or "",
+                    is_accepted=bool(venue_order_id),
+                ),
+            )
 
     def cancel_order(self, command: CancelOrder) -> None:
         """Ask Alpaca to cancel an order (on the worker)."""
