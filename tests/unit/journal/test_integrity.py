@@ -191,3 +191,18 @@ def test_a_backup_is_a_verified_copy_and_never_overwrites(tmp_path: Path) -> Non
     assert verify_journal(tmp_path / "copy").head_hash == verify_journal(path).head_hash
     with pytest.raises(ConfigError, match="already exists; a backup never overwrites"):
         backup_run(path.parent, tmp_path / "copy")
+
+
+def test_a_journal_written_before_hash_chains_is_reported_as_unchained(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript(
+        "CREATE TABLE manifest (run_id TEXT PRIMARY KEY, payload TEXT NOT NULL);"
+        "CREATE TABLE records (seq INTEGER PRIMARY KEY, ts_event INTEGER NOT NULL, "
+        "ts_init INTEGER NOT NULL, kind TEXT NOT NULL, type TEXT NOT NULL, payload TEXT NOT NULL);"
+        "INSERT INTO manifest VALUES ('old', '{}');"
+    )
+    conn.close()
+    report = verify_journal(path)
+    assert (report.ok, report.problem) == (False, "unchained")
+    assert "cannot be verified" in report.message
