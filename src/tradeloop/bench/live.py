@@ -36,9 +36,10 @@ from tradeloop.engine.kernel import Kernel
 from tradeloop.engine.live import FEED_ENDED, run_live
 from tradeloop.journal.manifest import RunManifest
 from tradeloop.journal.store import SqliteJournal
-from tradeloop.model.commands import CancelOrder, ModifyOrder, SubmitOrder
+from tradeloop.model.commands import CancelOrder, Command, ModifyOrder, SubmitOrder
 from tradeloop.model.data import TradeTick
 from tradeloop.model.enums import AggressorSide
+from tradeloop.model.events import Event
 from tradeloop.model.instruments import Instrument
 from tradeloop.risk.engine import RiskConfig
 from tradeloop.strategy.base import Strategy, StrategyConfig
@@ -56,12 +57,14 @@ class _Reader(Strategy):
         self.subscribe_trades(self.config.instrument_id)
         self.seen = 0
         self.last_px = 0
+        self.entered: list[int] = []
 
     def on_trade(self, trade: TradeTick) -> None:
         self.seen += 1
         self.last_px = trade.price.raw
         every = self.config.order_every
         if every and self.seen % every == 0:
+            self.entered.append(time.time_ns())  # the tick reached the strategy
             # far below the market: it rests (the probe client never fills it)
             price = Price(max(1, trade.price.raw // 2), trade.price.precision)
             self.buy(self.config.instrument_id, Quantity(1000, 6), price)
@@ -84,8 +87,34 @@ class _ProbeClient:
         """Nothing to modify at a probe."""
 
 
+class _TimedJournal:
+    """The run's journal, with the time of each durable append (the command on disk before
+    it is sent) noted."""
+
+    def __init__(self, inner: SqliteJournal) -> None:
+        self.inner = inner
+        self.durable_ns: list[int] = []
+
+    def append(self, record: Event | Command, durable: bool = False) -> int:
+        if not durable:
+            return self.inner.append(record)
+        start = time.perf_counter_ns()
+        seq = self.inner.append(record, durable=True)
+        self.durable_ns.append(time.perf_counter_ns() - start)
+        return seq
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def sync(self) -> None:
+        self.inner.sync()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 def _kernel(
-    instrument: Instrument, journal: SqliteJournal, order_every: int
+    instrument: Instrument, journal: _TimedJournal, order_every: int
 ) -> tuple[Kernel, _Reader]:
     strategy = _Reader(_Reader.Config(instrument_id=instrument.id, order_every=order_every))
     kernel = Kernel(
@@ -113,9 +142,11 @@ def _manifest(name: str) -> RunManifest:
 
 def _run_loop(
     messages: int, order_every: int, directory: Path, name: str
-) -> tuple[float, Kernel, _Reader, list[int], _ProbeClient]:
+) -> tuple[float, Kernel, _Reader, list[int], _ProbeClient, _TimedJournal]:
     instrument = bundled.instrument("btcusdt_trades")
-    journal = SqliteJournal(directory / f"{name}.sqlite", _manifest(name), durable_commands=True)
+    journal = _TimedJournal(
+        SqliteJournal(directory / f"{name}.sqlite", _manifest(name), durable_commands=True)
+    )
     kernel, strategy = _kernel(instrument, journal, order_every)
     probe = _ProbeClient(instrument.venue)
     kernel.use_execution_client(probe)
@@ -162,13 +193,13 @@ def _run_loop(
     seconds = time.perf_counter() - start
     producer.join()
     journal.close()
-    return seconds, kernel, strategy, stamps, probe
+    return seconds, kernel, strategy, stamps, probe, journal
 
 
 def bench_live(messages: int = 200_000, orders: int = 2_000) -> dict[str, Any]:
     """Return the live loop's figures (module docstring, 1 and 2) as one JSON-able record."""
     with tempfile.TemporaryDirectory(prefix="tradeloop-bench-live-") as tmp:
-        seconds, kernel, strategy, _, _ = _run_loop(messages, 0, Path(tmp), "throughput")
+        seconds, kernel, strategy, _, _, _ = _run_loop(messages, 0, Path(tmp), "throughput")
         throughput = {
             "messages": messages,
             "seconds": round(seconds, 4),
@@ -178,14 +209,21 @@ def bench_live(messages: int = 200_000, orders: int = 2_000) -> dict[str, Any]:
         }
         every = 50
         ticks = orders * every
-        _, kernel, strategy, stamps, probe = _run_loop(ticks, every, Path(tmp), "latency")
-        latencies = np.array(
-            [
-                arrived - stamps[int(cid.rsplit("-", 1)[1]) * every - 1]
-                for cid, arrived in probe.arrivals
-            ],
-            dtype=np.float64,
-        )
+        _, kernel, strategy, stamps, probe, journal = _run_loop(ticks, every, Path(tmp), "latency")
+        ticked = [stamps[int(cid.rsplit("-", 1)[1]) * every - 1] for cid, _ in probe.arrivals]
+        arrived = [at for _, at in probe.arrivals]
+        latencies = np.array(arrived, dtype=np.float64) - np.array(ticked, dtype=np.float64)
+        count = min(len(arrived), len(strategy.entered), len(journal.durable_ns))
+        entered = np.array(strategy.entered[:count], dtype=np.float64)
+        durable = np.array(journal.durable_ns[:count], dtype=np.float64)
+        # Where the time goes: the tick waiting for the kernel thread (wake-up, the journal
+        # hand-over of an idle loop), the kernel's own work (strategy, order, risk, order
+        # manager) and the durable journal write of the command.
+        breakdown = {
+            "wait_for_kernel": entered - np.array(ticked[:count], dtype=np.float64),
+            "kernel_work": np.array(arrived[:count], dtype=np.float64) - entered - durable,
+            "journal_durable": durable,
+        }
     result: dict[str, Any] = {
         "engine": "tradeloop",
         "version": __version__,
@@ -195,6 +233,13 @@ def bench_live(messages: int = 200_000, orders: int = 2_000) -> dict[str, Any]:
             "p50_us": round(float(np.percentile(latencies, 50)) / 1e3, 1),
             "p99_us": round(float(np.percentile(latencies, 99)) / 1e3, 1),
             "max_us": round(float(latencies.max()) / 1e3, 1),
+            "parts": {
+                name: {
+                    "p50_us": round(float(np.percentile(values, 50)) / 1e3, 1),
+                    "p99_us": round(float(np.percentile(values, 99)) / 1e3, 1),
+                }
+                for name, values in breakdown.items()
+            },
         },
     }
     return result

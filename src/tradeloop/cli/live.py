@@ -66,18 +66,27 @@ def run_session_command(
 ) -> None:
     """Load ``config_path`` and run it in ``mode`` on its live feeds; print the summary."""
     from tradeloop.config.loader import load_config
+    from tradeloop.engine.deployment import check_stage, resolve_stage
     from tradeloop.engine.runner import prepare_run
     from tradeloop.engine.session import run_session
 
     stop_on_sigterm()
     with user_errors():
         duration_s = parse_for(for_)
-        config = load_config(config_path)
+        config = resolve_stage(load_config(config_path))
+        check_stage(config, mode)
         prepared = prepare_run(config, config_path.parent)
         if not quiet and not as_json:
             limit = "until Ctrl-C" if duration_s is None else f"for {for_}"
+            stage = ""
+            if config.deployment is not None:
+                current = config.deployment.current
+                stage = f", stage {current.name} ({current.fraction:.0%} of the capital)"
             resumed = "" if resume is None else f" (resuming {resume})"
-            err.print(f"{mode}: {prepared.run_id} on live data, {limit}{resumed}", highlight=False)
+            err.print(
+                f"{mode}: {prepared.run_id} on live data, {limit}{stage}{resumed}",
+                highlight=False,
+            )
         result = run_session(prepared, mode, duration_s=duration_s, resume=resume)
     summary: dict[str, Any] = {
         **result.summary,
@@ -89,6 +98,8 @@ def run_session_command(
         print(json.dumps(summary, sort_keys=True))
         return
     if not quiet:
+        if summary.get("status") == "stopped":
+            err.print(f"stopped: {summary.get('reason')}", highlight=False, markup=False)
         for key in ("orders", "orders_denied", "fills", "records", "final_equity", "feeds"):
             out.print(f"{key}: {summary.get(key)}", highlight=False)
         out.print(f"journal: {result.journal_path}", highlight=False)

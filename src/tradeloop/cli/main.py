@@ -60,6 +60,8 @@ def _register_commands() -> None:
         "tradeloop.cli.execution",
         "tradeloop.cli.emulate",
         "tradeloop.cli.live",
+        "tradeloop.cli.stage",
+        "tradeloop.cli.risk",
         "tradeloop.cli.soak",
     ):
         try:

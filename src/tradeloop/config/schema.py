@@ -60,6 +60,7 @@ from tradeloop.core.time import parse_time
 from tradeloop.model.enums import InstrumentKind
 from tradeloop.model.instruments import Instrument
 from tradeloop.risk.engine import RiskConfig
+from tradeloop.risk.stages import DeploymentConfig
 from tradeloop.venues.sim.config import SimVenueConfig
 
 
@@ -368,6 +369,20 @@ class ReconciliationSection(msgspec.Struct, frozen=True, kw_only=True, forbid_un
             )
 
 
+class AccountSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``[accounts.<VENUE>]``: one venue's own cash account.
+
+    Without accounts, every venue trades from the run's one account. With them, each venue
+    that trades an instrument needs one; its buys spend its own cash (the risk engine checks
+    the venue's free cash), and the accounts' ``starting_cash`` must add up to the run's.
+    """
+
+    starting_cash: str
+
+    def __post_init__(self) -> None:
+        _positive_decimal(self.starting_cash, "accounts starting_cash")
+
+
 class PluginSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Top-level packages strategies may be imported from (besides files next to the config)."""
 
@@ -394,6 +409,8 @@ class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     feeds: list[FeedSection] = []
     live: LiveSection = LiveSection()
     reconciliation: ReconciliationSection = ReconciliationSection()
+    deployment: DeploymentConfig | None = None
+    accounts: dict[str, AccountSection] = {}
 
     def __post_init__(self) -> None:
         if not self.data and not self.feeds:

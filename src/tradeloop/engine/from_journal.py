@@ -5,7 +5,9 @@ A session on live feeds journals every market data record its inbox stamped
 
 1. the config stored in the manifest (the same strategies, params, risk, venue settings);
 2. the journaled records as the run's data, one source per instrument and kind, in
-   ``ts_init`` order (the inbox stamped them monotonically), with a content hash of them;
+   ``ts_init`` order (the inbox stamped them monotonically), with a content hash of them
+   (order-book deltas become a delta stream whose venue events end at the deltas flagged
+   ``LAST``, as the live loop grouped them);
 3. the same client order id scope as the session (derived from its start), so the orders of
    the replay carry the session's ids;
 4. the session's own output directory: the replay is written beside it.
@@ -28,13 +30,14 @@ import numpy as np
 
 from tradeloop.config.schema import RunConfig
 from tradeloop.core.errors import ConfigError
+from tradeloop.data.books.columns import BookDeltaColumns
 from tradeloop.data.columns import BarColumns, QuoteColumns, TradeColumns
 from tradeloop.engine.runner import LoadedSource, PreparedRun, prepare_run
 from tradeloop.engine.session import session_scope
 from tradeloop.journal.manifest import read_base_dir
 from tradeloop.journal.replay import journal_path
 from tradeloop.journal.store import _open_readonly, read_manifest
-from tradeloop.model.data import Bar, QuoteTick, TradeTick
+from tradeloop.model.data import Bar, OrderBookDelta, QuoteTick, TradeTick
 from tradeloop.model.enums import AggressorSide
 from tradeloop.model.events import MarketDataReceived
 
@@ -61,6 +64,7 @@ def prepare_from_journal(run: str | os.PathLike[str]) -> tuple[PreparedRun, str]
     bars: dict[str, list[Bar]] = {}
     quotes: dict[str, list[QuoteTick]] = {}
     trades: dict[str, list[TradeTick]] = {}
+    deltas: dict[str, list[OrderBookDelta]] = {}
     conn = _open_readonly(path)
     try:
         rows = conn.execute(
@@ -75,9 +79,11 @@ def prepare_from_journal(run: str | os.PathLike[str]) -> tuple[PreparedRun, str]
                 quotes.setdefault(received.quote.instrument_id, []).append(received.quote)
             elif received.trade is not None:
                 trades.setdefault(received.trade.instrument_id, []).append(received.trade)
+            elif received.delta is not None:
+                deltas.setdefault(received.delta.instrument_id, []).append(received.delta)
     finally:
         conn.close()
-    if not (bars or quotes or trades):
+    if not (bars or quotes or trades or deltas):
         raise ConfigError(
             f"run {run} journaled no live market data (MarketDataReceived): only sessions on "
             "live feeds replay from their journal; rerun a backtest or a replay from its config"
@@ -140,6 +146,11 @@ def prepare_from_journal(run: str | os.PathLike[str]) -> tuple[PreparedRun, str]
         )
         sources.append(
             LoadedSource(f"journal:trades:{instrument_id}", trade_columns, None, content, origin)
+        )
+    for instrument_id, delta_list in sorted(deltas.items()):
+        book_columns = BookDeltaColumns.from_deltas(delta_list)
+        sources.append(
+            LoadedSource(f"journal:deltas:{instrument_id}", book_columns, None, content, origin)
         )
     prepared.sources = sources
     prepared.run_id = f"{config.run.name}-from-{manifest.run_id[-12:]}-{content[:8]}"

@@ -52,6 +52,7 @@ from tradeloop.bus.topics import (
 from tradeloop.core.clock import Clock, TestClock
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.fixed import Money, Price, Quantity
+from tradeloop.data.cache import MarketDataCache
 from tradeloop.engine.feed import BookEvent, FeedRecord, RecordStream
 from tradeloop.execution.order_manager import OrderManager
 from tradeloop.execution.ports import ExecutionClient
@@ -78,6 +79,12 @@ from tradeloop.venues.sim.config import SimVenueConfig
 from tradeloop.venues.sim.venue import SimulatedVenue
 
 log = logging.getLogger("tradeloop.kernel")
+
+
+def _ignore(record: object) -> None:
+    # The bar route of an instrument whose venue is live: no simulator to feed.
+    return None
+
 
 ProgressCallback = Callable[[int], None]
 
@@ -119,11 +126,21 @@ class _Context:
         return self._kernel.portfolio.position(instrument_id, strategy_id)
 
     def cash(self) -> Money:
+        # At a capital stage below full, the strategies' cash is what is left of the stage's
+        # budget (fraction × equity) after the positions: cash - (1 - fraction) × equity.
         portfolio = self._kernel.portfolio
+        fraction = self._kernel.capital_fraction
+        if fraction < 1.0:
+            held_back = int(portfolio.equity().raw * (1.0 - fraction))
+            return Money(portfolio.cash - held_back, portfolio.base_currency)
         return Money(portfolio.cash, portfolio.base_currency)
 
     def equity(self) -> Money:
-        return self._kernel.portfolio.equity()
+        equity = self._kernel.portfolio.equity()
+        fraction = self._kernel.capital_fraction
+        if fraction < 1.0:
+            return Money(int(equity.raw * fraction), equity.currency)
+        return equity
 
     def mark_price(self, instrument_id: str) -> Price | None:
         return self._kernel.portfolio.mark_price(instrument_id)
@@ -131,7 +148,13 @@ class _Context:
     def book_levels(
         self, instrument_id: str, side: BookSide, depth: int | None
     ) -> list[tuple[Price, Quantity]]:
-        return self._kernel.venue_of(instrument_id).displayed_levels(instrument_id, side, depth)
+        return self._kernel.cache.book_levels(instrument_id, side, depth)
+
+    def last_quote(self, instrument_id: str) -> QuoteTick | None:
+        return self._kernel.cache.last_quote(instrument_id)
+
+    def last_trade(self, instrument_id: str) -> TradeTick | None:
+        return self._kernel.cache.last_trade(instrument_id)
 
     def taker_fee_bps(self, instrument_id: str, price: Price) -> float:
         return self._kernel.venue_of(instrument_id).taker_fee_bps(instrument_id, price)
@@ -161,6 +184,9 @@ class Kernel:
         trading_start_ns: int | None = None,
         venue_configs: Mapping[str, SimVenueConfig] | None = None,
         order_id_scope: str = "",
+        capital_fraction: float = 1.0,
+        stage: str = "",
+        accounts: Mapping[str, Money] | None = None,
     ) -> None:
         if not strategies:
             raise ConfigError("a run needs at least one strategy")
@@ -170,6 +196,8 @@ class Kernel:
         self.clock = clock
         self.journal = journal
         self.order_id_scope = order_id_scope
+        # The capital stage (risk.stages): the part of the account strategies trade with.
+        self.capital_fraction = capital_fraction
         self.instruments = dict(instruments)
         self.bus = MessageBus()
         # Without a converter, amounts in another currency (a fee in the asset bought) are
@@ -180,6 +208,8 @@ class Kernel:
         )
         if marks_fx is not None:
             marks_fx.bind(self.portfolio.mark_price)
+        if accounts:
+            self.portfolio.use_venue_accounts({v: m.raw for v, m in accounts.items()})
         self.order_manager = OrderManager(
             clock, self.bus, journal, self.instruments, self.portfolio.mark_price
         )
@@ -190,6 +220,8 @@ class Kernel:
             self.portfolio,
             self.order_manager,
             trading_start_ns=trading_start_ns,
+            capital_fraction=capital_fraction,
+            stage=stage,
         )
         self.order_manager.set_risk(self.risk)
         self._deferred: deque[OrderEvent] = deque()
@@ -215,6 +247,14 @@ class Kernel:
             )
             self.venues[venue] = sim
             self.order_manager.register_client(sim)
+        # Market views (books, last quote and trade) come from the cache; a simulated venue
+        # keeps its instruments' books (its orders rest in them), so the cache reads those
+        # through it until the venue goes live (``use_execution_client``).
+        self.cache = MarketDataCache()
+        self._simulated: dict[str, SimulatedVenue | None] = {}
+        for instrument_id, instrument in self.instruments.items():
+            self.cache.use_book_view(instrument_id, self.venues[instrument.venue])
+            self._simulated[instrument_id] = self.venues[instrument.venue]
         # Fills update the portfolio before any strategy hears of them.
         self.bus.subscribe("events.order.*", self.portfolio.on_order_event, priority=100)
         self.strategies = list(strategies)
@@ -251,13 +291,24 @@ class Kernel:
 
     def use_execution_client(self, client: ExecutionClient) -> None:
         """Send the orders of ``client.venue`` to ``client`` (a live venue) instead of the
-        simulated venue, which then only keeps that venue's market state (marks, book)."""
+        simulated venue. That venue's market data no longer goes to the simulator: the cache
+        keeps its books and last prices, and marks come from them."""
         if client.venue not in self.venues:
             raise ConfigError(
                 f"execution client for venue {client.venue}, where no instrument trades "
                 f"(venues: {', '.join(sorted(self.venues))})"
             )
+        if self._started:
+            raise ConfigError(
+                f"execution client for venue {client.venue} after the run started: connect "
+                "live venues before the strategies start"
+            )
         self.order_manager.register_client(client)
+        for instrument_id, instrument in self.instruments.items():
+            if instrument.venue == client.venue:
+                self.cache.drop_book_view(instrument_id)
+                self._simulated[instrument_id] = None
+                self._routes.pop(instrument_id, None)
 
     def end_run(self, status: str, reason: str, location: str = "") -> None:
         """Journal the run's ``RunEnded`` record (its last) and make the journal durable."""
@@ -354,14 +405,24 @@ class Kernel:
                 raise ConfigError(
                     f"market data for {instrument_id}, which is not a configured instrument"
                 )
-            venue = self.venues[instrument.venue]
+            venue = self._simulated.get(instrument_id)
             topic = bars_topic(instrument_id)
-            route = [venue.on_bar, self.portfolio.on_bar, topic, -1, ()]
+            on_bar = _ignore if venue is None else venue.on_bar
+            route = [on_bar, self.portfolio.on_bar, topic, -1, ()]
             self._routes[instrument_id] = route
         if route[3] != self.bus.version:
             route[3] = self.bus.version
             route[4] = self.bus.handlers(route[2])
         return route
+
+    def _simulated_venue(self, instrument_id: str) -> SimulatedVenue | None:
+        # The simulated venue that keeps the instrument's market (None: its venue is live).
+        try:
+            return self._simulated[instrument_id]
+        except KeyError:
+            raise ConfigError(
+                f"market data for {instrument_id}, which is not a configured instrument"
+            ) from None
 
     def venue_of(self, instrument_id: str) -> SimulatedVenue:
         """Return the simulated venue that trades ``instrument_id``.
@@ -378,8 +439,8 @@ class Kernel:
             )
         return self.venues[instrument.venue]
 
-    def _after_book(self, venue: SimulatedVenue, instrument_id: str, record: FeedRecord) -> None:
-        mid = venue.book_mid(instrument_id)
+    def _after_book(self, instrument_id: str, record: FeedRecord) -> None:
+        mid = self.cache.book_mid(instrument_id)
         if mid is not None:
             self.portfolio.marks[instrument_id] = mid
         self.bus.publish(book_topic(instrument_id), record)
@@ -394,25 +455,37 @@ class Kernel:
             portfolio_on_bar(record)
             self.bus.publish(topic, record)
         elif type(record) is QuoteTick:
-            self.venues[self.instruments[record.instrument_id].venue].on_quote(record)
-            self.drain()
+            self.cache.quotes[record.instrument_id] = record
+            venue = self._simulated_venue(record.instrument_id)
+            if venue is not None:
+                venue.on_quote(record)
+                self.drain()
             self.portfolio.on_quote(record)
             self.bus.publish(quotes_topic(record.instrument_id), record)
         elif type(record) is TradeTick:
-            self.venues[self.instruments[record.instrument_id].venue].on_trade(record)
-            self.drain()
+            self.cache.trades[record.instrument_id] = record
+            venue = self._simulated_venue(record.instrument_id)
+            if venue is not None:
+                venue.on_trade(record)
+                self.drain()
             self.portfolio.on_trade(record)
             self.bus.publish(trades_topic(record.instrument_id), record)
         elif type(record) is BookEvent:
-            venue = self.venue_of(record.instrument_id)
-            venue.on_book_rows(record.columns, record.start, record.stop)
-            self.drain()
-            self._after_book(venue, record.instrument_id, record)
+            venue = self._simulated_venue(record.instrument_id)
+            if venue is None:
+                self.cache.on_book_rows(record.columns, record.start, record.stop)
+            else:
+                venue.on_book_rows(record.columns, record.start, record.stop)
+                self.drain()
+            self._after_book(record.instrument_id, record)
         elif type(record) is OrderBookDelta:
-            venue = self.venue_of(record.instrument_id)
-            venue.on_book_delta(record)
-            self.drain()
-            self._after_book(venue, record.instrument_id, record)
+            venue = self._simulated_venue(record.instrument_id)
+            if venue is None:
+                self.cache.on_delta(record)
+            else:
+                venue.on_book_delta(record)
+                self.drain()
+            self._after_book(record.instrument_id, record)
         else:
             raise ConfigError(
                 f"record type {type(record).__name__} is not supported by this kernel"

@@ -14,10 +14,13 @@ at a time and:
 3. for an order event: hands it to the order manager (journal, order state, portfolio,
    strategies), exactly as a simulated venue's event;
 4. for any other event: journals and publishes it;
-5. ends at the end of the feed (replay), at the ``--for`` deadline, or on a ``StopRequested``
-   in the inbox; Ctrl-C raises ``KeyboardInterrupt`` out of it. On the way out it cancels the
-   open orders when told to (``cancel_open_orders``: every cancel is a journaled command), then
-   stops the kernel.
+5. ends at the end of the feed (replay), at the ``--for`` deadline, on a ``StopRequested``
+   in the inbox, or when the operator stops it: Ctrl-C (or SIGTERM, turned into a
+   ``KeyboardInterrupt`` by the CLI) ends the loop as cleanly as a deadline, and
+   ``LiveRunStats.stopped`` says so (the run is then marked ``stopped``, with its outputs). On
+   the way out it cancels the open orders when told to (``cancel_open_orders``: every cancel
+   is a journaled command), then stops the kernel. A second Ctrl-C while it waits for the
+   venue's answers to those cancels goes up as an error.
 
 Journal records reach the writer process whenever the inbox is empty and at least every
 ``LIVE_FLUSH_INTERVAL_S`` while the kernel is busy (what a SIGKILL can lose: see
@@ -65,7 +68,8 @@ class LiveRunStats:
     """What a live-clock run reports in its summary.
 
     ``unprocessed_on_stop`` counts the market records that arrived while a stopping node
-    waited for its cancels' answers: they are not dispatched (the session is over).
+    waited for its cancels' answers, and the book deltas of a venue event the feed had not
+    finished when it stopped: they are not dispatched (the session is over).
     """
 
     unprocessed_on_stop: int = 0
@@ -73,19 +77,22 @@ class LiveRunStats:
     order_events: int = 0
     max_lag_s: float = 0.0
     end_reason: str = ""
+    stopped: bool = False
 
 
 _MARKET = (Bar, QuoteTick, TradeTick, OrderBookDelta, BookEvent)
 
 
-def _received(record: Bar | QuoteTick | TradeTick) -> MarketDataReceived:
+def _received(record: Bar | QuoteTick | TradeTick | OrderBookDelta) -> MarketDataReceived:
     bar = record if type(record) is Bar else None
     quote = record if type(record) is QuoteTick else None
     trade = record if type(record) is TradeTick else None
+    delta = record if type(record) is OrderBookDelta else None
     return MarketDataReceived(
         bar=bar,
         quote=quote,
         trade=trade,
+        delta=delta,
         ts_event=min(record.ts_event, record.ts_init) or record.ts_init,
         ts_init=record.ts_init,
     )
@@ -121,84 +128,123 @@ def run_live(
     alert_lag_ns = max_lag_s * 1e9 * clock.speed
     max_lag_ns = 0.0
     is_lagging = False
+    book_events: dict[str, list[OrderBookDelta]] = {}
     try:
-        while True:
-            now_wall = time.monotonic()
-            if inbox.empty() or now_wall - flushed_at >= LIVE_FLUSH_INTERVAL_S:
-                journal.flush()  # idle, or busy for long: the records go to the writer
-                flushed_at = now_wall
-            if deadline is not None and now_wall >= deadline:
-                stats.end_reason = f"the run's duration ({duration_s:g} s) is over"
-                break
-            timeout = None
-            if clock.next_deadline_ns != NEVER_NS:
-                timeout = clock.wall_seconds_until(clock.next_deadline_ns)
-            if deadline is not None:
-                left = max(0.0, deadline - now_wall)
-                timeout = left if timeout is None else min(timeout, left)
-            try:
-                item = inbox.get(timeout)
-            except queue.Empty:
+        try:
+            while True:
+                now_wall = time.monotonic()
+                if inbox.empty() or now_wall - flushed_at >= LIVE_FLUSH_INTERVAL_S:
+                    journal.flush()  # idle, or busy for long: the records go to the writer
+                    flushed_at = now_wall
+                if deadline is not None and now_wall >= deadline:
+                    stats.end_reason = f"the run's duration ({duration_s:g} s) is over"
+                    break
+                timeout = None
+                if clock.next_deadline_ns != NEVER_NS:
+                    timeout = clock.wall_seconds_until(clock.next_deadline_ns)
+                if deadline is not None:
+                    left = max(0.0, deadline - now_wall)
+                    timeout = left if timeout is None else min(timeout, left)
+                try:
+                    item = inbox.get(timeout)
+                except queue.Empty:
+                    _fire_due(kernel, clock)
+                    continue
                 _fire_due(kernel, clock)
-                continue
-            _fire_due(kernel, clock)
-            if item is FEED_ENDED:
-                stats.end_reason = "the market data ran out"
-                break
-            kind = type(item)
-            if kind in _MARKET:
-                ts = item.ts_init
-                lag_ns = clock.timestamp_ns() - ts
-                if lag_ns > max_lag_ns:
-                    max_lag_ns = lag_ns
-                if lag_ns > alert_lag_ns and not is_lagging:
-                    is_lagging = True
-                    kernel.raise_alert(
-                        "warning",
-                        "engine",
-                        f"the kernel is {lag_ns / 1e9 / clock.speed:.1f} s of wall time behind "
-                        f"the clock at record {ns_to_iso(ts)}: decisions are stamped at the "
-                        "clock's time; lower --speed or the strategy's load",
-                    )
-                elif is_lagging and lag_ns < alert_lag_ns / 2:
-                    is_lagging = False
-                if last_ts is not None and ts != last_ts:
-                    kernel.portfolio.snapshot(last_ts)
-                    kernel.fire_step(last_ts)
-                last_ts = ts
-                if journal_market_data and kind is not BookEvent and kind is not OrderBookDelta:
-                    journal.append(_received(item))
-                kernel.dispatch(item)
-                stats.records += 1
-                if progress is not None and stats.records % progress_every == 0:
-                    progress(stats.records)
-            elif isinstance(item, OrderEvent):
-                order_manager.handle_venue_event(item)
-                kernel.drain()
-                stats.order_events += 1
-            elif isinstance(item, Event):
-                journal.append(item)
-                if kind is AlertRaised:
-                    kernel.bus.publish(ALERTS, item)
-            elif kind is StopRequested:
-                stats.end_reason = item.reason
-                break
-            else:
-                raise ConfigError(f"the inbox got a {kind.__name__}, which no stage handles")
+                if item is FEED_ENDED:
+                    stats.end_reason = "the market data ran out"
+                    break
+                kind = type(item)
+                if kind is OrderBookDelta:
+                    # A live feed's deltas reach the kernel one venue event at a time (up to
+                    # the one flagged LAST), stamped with the event's ts_init (its last
+                    # delta's) and journaled so, as a replay of the journal delivers them.
+                    book_events.setdefault(item.instrument_id, []).append(item)
+                    if not item.flags & _LAST:
+                        continue
+                    deltas = _stamp_event(book_events.pop(item.instrument_id))
+                    if journal_market_data:
+                        for delta in deltas:
+                            journal.append(_received(delta))
+                    item = _book_event(deltas)
+                    kind = BookEvent
+                if kind in _MARKET:
+                    ts = item.ts_init
+                    lag_ns = clock.timestamp_ns() - ts
+                    if lag_ns > max_lag_ns:
+                        max_lag_ns = lag_ns
+                    if lag_ns > alert_lag_ns and not is_lagging:
+                        is_lagging = True
+                        kernel.raise_alert(
+                            "warning",
+                            "engine",
+                            f"the kernel is {lag_ns / 1e9 / clock.speed:.1f} s of wall time behind "
+                            f"the clock at record {ns_to_iso(ts)}: decisions are stamped at the "
+                            "clock's time; lower --speed or the strategy's load",
+                        )
+                    elif is_lagging and lag_ns < alert_lag_ns / 2:
+                        is_lagging = False
+                    if last_ts is not None and ts != last_ts:
+                        kernel.portfolio.snapshot(last_ts)
+                        kernel.fire_step(last_ts)
+                    last_ts = ts
+                    if journal_market_data and kind is not BookEvent:
+                        journal.append(_received(item))
+                    kernel.dispatch(item)
+                    stats.records += 1
+                    if progress is not None and stats.records % progress_every == 0:
+                        progress(stats.records)
+                elif isinstance(item, OrderEvent):
+                    order_manager.handle_venue_event(item)
+                    kernel.drain()
+                    stats.order_events += 1
+                elif isinstance(item, Event):
+                    journal.append(item)
+                    if kind is AlertRaised:
+                        kernel.bus.publish(ALERTS, item)
+                elif kind is StopRequested:
+                    stats.end_reason = item.reason
+                    break
+                else:
+                    raise ConfigError(f"the inbox got a {kind.__name__}, which no stage handles")
+        except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM through the CLI: a clean stop
+            stats.end_reason = getattr(interrupt, "reason", "interrupted by the operator (Ctrl-C)")
+            stats.stopped = True
     finally:
         if last_ts is not None:
             kernel.fire_step(last_ts)
         kernel.set_last_timestamp(last_ts)
+        # Deltas of a venue event the feed never finished (no LAST before the stop).
+        stats.unprocessed_on_stop += sum(len(v) for v in book_events.values())
         if cancel_open_orders:
             for order in order_manager.open_orders():
                 order_manager.cancel(order.client_order_id, "the node is stopping")
             kernel.drain()
-            stats.unprocessed_on_stop = _await_cancels(kernel, inbox, CANCEL_WAIT_S)
+            stats.unprocessed_on_stop += _await_cancels(kernel, inbox, CANCEL_WAIT_S)
         if progress is not None:
             progress(stats.records)
     kernel.stop()
     stats.max_lag_s = max_lag_ns / 1e9 / clock.speed
     return stats
+
+
+_LAST = 128  # BookFlag.LAST: the delta that ends a venue event
+
+
+def _stamp_event(deltas: list[OrderBookDelta]) -> list[OrderBookDelta]:
+    ts_init = deltas[-1].ts_init
+    return [
+        d if d.ts_init == ts_init else msgspec.structs.replace(d, ts_init=ts_init) for d in deltas
+    ]
+
+
+def _book_event(deltas: list[OrderBookDelta]) -> BookEvent:
+    # One venue event of a live feed's deltas, as the columnar rows a replay would give.
+    from tradeloop.data.books.columns import BookDeltaColumns
+
+    columns = BookDeltaColumns.from_deltas(deltas)
+    last = deltas[-1]
+    return BookEvent(last.instrument_id, columns, 0, len(deltas), last.ts_event, last.ts_init)
 
 
 def _await_cancels(kernel: Kernel, inbox: Inbox, wait_s: float) -> int:

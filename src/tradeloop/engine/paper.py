@@ -28,7 +28,7 @@ from tradeloop.core.clock import LiveClock
 from tradeloop.core.errors import ConfigError
 from tradeloop.engine.feed import FeedRecord
 from tradeloop.engine.kernel import Kernel, ProgressCallback
-from tradeloop.engine.live import FEED_ENDED, LIVE_FLUSH_INTERVAL_S, run_live
+from tradeloop.engine.live import FEED_ENDED, LIVE_FLUSH_INTERVAL_S, LiveRunStats, run_live
 
 __all__ = ["LIVE_FLUSH_INTERVAL_S", "ReplayFeed", "run_paper"]
 
@@ -83,8 +83,31 @@ def run_paper(
     max_lag_s: float = 1.0,
     duration_s: float | None = None,
 ) -> float:
-    """Run ``kernel`` on ``feed`` until the feed ends, then stop the kernel; return the largest
-    lag behind the clock seen, in wall seconds (see the module docstring).
+    """Run ``kernel`` on ``feed`` (``run_paper_stats``); return the largest lag behind the clock
+    seen, in wall seconds."""
+    return run_paper_stats(
+        kernel,
+        feed,
+        progress,
+        progress_every,
+        started=started,
+        max_lag_s=max_lag_s,
+        duration_s=duration_s,
+    ).max_lag_s
+
+
+def run_paper_stats(
+    kernel: Kernel,
+    feed: ReplayFeed,
+    progress: ProgressCallback | None = None,
+    progress_every: int = 1_000,
+    *,
+    started: bool = False,
+    max_lag_s: float = 1.0,
+    duration_s: float | None = None,
+) -> LiveRunStats:
+    """Run ``kernel`` on ``feed`` until the feed ends (or ``duration_s``, or the operator stops
+    it), then stop the kernel; return the loop's figures (see the module docstring).
 
     ``started`` says the caller already started the kernel (``engine.runner`` does, so that a
     failing ``on_start`` is a startup error).
@@ -108,4 +131,4 @@ def run_paper(
         feed.stop()
     if feed.error is not None:
         raise feed.error
-    return stats.max_lag_s
+    return stats

@@ -40,6 +40,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -69,7 +70,7 @@ from tradeloop.data.columns import BarColumns, QuoteColumns, TradeColumns
 from tradeloop.data.report import QualityReport
 from tradeloop.engine.feed import AnyColumns, merge
 from tradeloop.engine.kernel import Kernel
-from tradeloop.engine.paper import ReplayFeed, run_paper
+from tradeloop.engine.paper import ReplayFeed, run_paper_stats
 from tradeloop.engine.plugins import build_strategy
 from tradeloop.journal.manifest import DataRef, RunManifest, write_location
 from tradeloop.journal.status import RunLock
@@ -414,6 +415,32 @@ def _load_book(
     ]
 
 
+def _check_accounts(config: RunConfig, instruments: dict[str, Instrument]) -> None:
+    """With ``[accounts.<VENUE>]`` tables, every traded venue has one, none names a venue
+    without instruments, and they add up to the run's starting cash."""
+    if not config.accounts:
+        return
+    venues = {i.venue for i in instruments.values()}
+    unknown = sorted(set(config.accounts) - venues)
+    if unknown:
+        raise ConfigError(
+            f"[accounts.{unknown[0]}] names a venue where no instrument trades "
+            f"(venues: {', '.join(sorted(venues))})"
+        )
+    missing = sorted(venues - set(config.accounts))
+    if missing:
+        raise ConfigError(
+            f"venue {', '.join(missing)} trades instruments but has no [accounts.<VENUE>] "
+            "table (with accounts, every venue needs one)"
+        )
+    total = sum(Decimal(a.starting_cash) for a in config.accounts.values())
+    if total != Decimal(config.run.starting_cash):
+        raise ConfigError(
+            f"the [accounts] starting_cash add up to {total} but run starting_cash is "
+            f"{config.run.starting_cash}: make them equal"
+        )
+
+
 def _check_venues(
     config: RunConfig, instruments: dict[str, Instrument], sources: list[LoadedSource]
 ) -> None:
@@ -488,6 +515,7 @@ def prepare_run(config: RunConfig, base_dir: Path | None = None) -> PreparedRun:
     _check_currencies(config, instruments)
     _check_benchmark(config, sources)
     _check_venues(config, instruments, sources)
+    _check_accounts(config, instruments)
     strategies = [build_strategy(s, config, base, i) for i, s in enumerate(config.strategies)]
     plugins = _load_plugins(config, strategies, base)
     _check_strategies(config, strategies, instruments, sources)
@@ -839,6 +867,7 @@ def build_kernel(
 ) -> Kernel:
     """Return the kernel of ``prepared`` with ``clock`` and ``journal`` (what every mode runs)."""
     config = prepared.config
+    stage = None if config.deployment is None else config.deployment.current
     return Kernel(
         clock=clock,
         journal=journal,
@@ -851,6 +880,12 @@ def build_kernel(
         trading_start_ns=config.run.trading_start_ns,
         venue_configs=config.venue_configs(),
         order_id_scope=order_id_scope,
+        capital_fraction=1.0 if stage is None else stage.fraction,
+        stage="" if stage is None else stage.name,
+        accounts={
+            venue: Money.from_str(account.starting_cash, config.run.base_currency)
+            for venue, account in config.accounts.items()
+        },
     )
 
 
@@ -935,6 +970,17 @@ def basic_summary(kernel: Kernel, prepared: PreparedRun) -> dict[str, Any]:
         summary["measured_from"] = ns_to_iso(int(all_ts[first]))
     if prepared.config.run.trading_start is not None:
         summary["trading_start"] = ns_to_iso(prepared.config.run.trading_start_ns or 0)
+    if portfolio.venue_cash is not None:
+        summary["accounts"] = {
+            venue: {"cash": raw / 1e9} for venue, raw in sorted(portfolio.venue_cash.items())
+        }
+    if prepared.config.deployment is not None:
+        stage = prepared.config.deployment.current
+        summary["deployment"] = {
+            "stage": stage.name,
+            "fraction": stage.fraction,
+            "live": stage.live,
+        }
     summary.update(performance(kernel, prepared))
     extras = {s.id: s.run_summary() for s in kernel.strategies}
     extras = {k: v for k, v in extras.items() if v}
@@ -1105,11 +1151,14 @@ def _finish(
     result: RunResult,
     reason: str,
     extra: dict[str, Any] | None = None,
+    status: str = "completed",
 ) -> None:
     # The outputs first, then the RunEnded record: a run is complete only once both exist.
+    # ``status`` is "stopped" when the operator ended a live-clock run (Ctrl-C, SIGTERM).
     try:
-        _write_outputs(prepared, result, {"status": "completed", **(extra or {})})
-        result.kernel.end_run("completed", reason)
+        stopped = {"reason": reason} if status != "completed" else {}
+        _write_outputs(prepared, result, {"status": status, **stopped, **(extra or {})})
+        result.kernel.end_run(status, reason)
         journal.close()
     finally:
         run_dir.release()
@@ -1139,7 +1188,7 @@ def run_paper_replay(
     callback = None if progress is None else progress(prepared.record_count)
     start = time.perf_counter()
     with _ending(prepared, run_dir, journal, kernel):
-        max_lag_s = run_paper(
+        stats = run_paper_stats(
             kernel,
             ReplayFeed(merge([s.columns for s in prepared.sources]), clock),
             progress=callback,
@@ -1160,7 +1209,8 @@ def run_paper_replay(
         run_dir,
         journal,
         result,
-        "the market data ran out",
-        {"max_lag_behind_clock_s": round(max_lag_s, 6)},
+        stats.end_reason or "the market data ran out",
+        {"max_lag_behind_clock_s": round(stats.max_lag_s, 6)},
+        status="stopped" if stats.stopped else "completed",
     )
     return result

@@ -40,6 +40,7 @@ from tradeloop.core.clock import LiveClock
 from tradeloop.core.errors import ConfigError
 from tradeloop.data.ports import DataClient
 from tradeloop.engine.connections import Connection, load_connections, venue_connections
+from tradeloop.engine.deployment import check_stage
 from tradeloop.engine.kernel import Kernel
 from tradeloop.engine.live import run_live
 from tradeloop.engine.resume import ResumedRunDir, prepare_node
@@ -78,8 +79,9 @@ def check_session(prepared: PreparedRun, mode: str) -> dict[str, Connection]:
     ------
     ConfigError
         If the mode is unknown, the config has no ``[[feeds]]``, a connection is invalid, a
-        traded venue has none (``live``), or a ``live`` connection leaves this machine without
-        ``confirm_real_money = true``.
+        traded venue has none (``live``), a ``live`` connection leaves this machine without
+        ``confirm_real_money = true``, or ``live`` runs at no live capital stage
+        (``engine.deployment.check_stage``).
     """
     config = prepared.config
     if mode not in MODES:
@@ -88,6 +90,7 @@ def check_session(prepared: PreparedRun, mode: str) -> dict[str, Connection]:
         raise ConfigError(
             f"{mode} on live data needs [[feeds]] (or --replay DATA to replay recorded data)"
         )
+    check_stage(config, mode)
     connections = load_connections(config)
     if mode == "live":
         for venue, connection in sorted(
@@ -195,6 +198,8 @@ def run_session(
                 cancel_open_orders=config.live.on_stop == "cancel_all",
                 progress=callback,
             )
+            if shadow is not None:
+                shadow.finish()
         finally:
             _close_all(executions, feeds)
     result = RunResult(
@@ -215,7 +220,15 @@ def run_session(
     }
     if shadow is not None:
         extra["shadow"] = shadow.summary()
-    _finish(prepared, run_dir, journal, result, stats.end_reason, extra)
+    _finish(
+        prepared,
+        run_dir,
+        journal,
+        result,
+        stats.end_reason,
+        extra,
+        status="stopped" if stats.stopped else "completed",
+    )
     return result
 
 

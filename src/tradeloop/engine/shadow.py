@@ -3,19 +3,58 @@
 In shadow mode nothing leaves the machine: the simulated venue fills the orders the live
 decisions make. ``ShadowObserver`` keeps the latest quote of each instrument from the live
 feed and, for every simulated fill, journals a ``ShadowFillCompared`` with that quote and the
-fill's slippage against it; at the end it summarises them for the run summary (fills,
-average and worst slippage vs the quote, the fill rate of passive orders).
+fill's slippage against it. It then follows the venue's trades for ``MARKOUT_HORIZON_S``
+seconds after each fill and journals a ``ShadowMarkout``: how many prints followed, their
+volume and VWAP, the markout of the last one against the fill price, and for a passive fill
+whether the venue ever traded at or through its price (a maker fill the market never reached
+is one a real queue might not have given). At the end it summarises them for the run summary
+and the report (fills, average and worst slippage vs the quote, the fill rate of passive
+orders, average markout, passive fills the market traded through).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tradeloop.bus.topics import quotes_topic
+from tradeloop.bus.topics import quotes_topic, trades_topic
+from tradeloop.core.fixed import Price, Quantity
 from tradeloop.engine.kernel import Kernel
-from tradeloop.model.data import QuoteTick
+from tradeloop.model.data import QuoteTick, TradeTick
 from tradeloop.model.enums import LiquiditySide, OrderSide, OrderType
-from tradeloop.model.events import OrderAccepted, OrderEvent, OrderFilled, ShadowFillCompared
+from tradeloop.model.events import (
+    OrderAccepted,
+    OrderEvent,
+    OrderFilled,
+    ShadowFillCompared,
+    ShadowMarkout,
+)
+
+MARKOUT_HORIZON_S = 5.0
+
+
+class _Pending:
+    """A simulated fill whose following trades are being collected."""
+
+    __slots__ = (
+        "fill",
+        "last_px",
+        "notional",
+        "size_precision",
+        "through",
+        "trades",
+        "until_ns",
+        "volume_raw",
+    )
+
+    def __init__(self, fill: OrderFilled, until_ns: int) -> None:
+        self.fill = fill
+        self.until_ns = until_ns
+        self.trades = 0
+        self.volume_raw = 0
+        self.notional = 0.0
+        self.last_px: Price | None = None
+        self.size_precision = fill.last_qty.precision
+        self.through = False
 
 
 class ShadowObserver:
@@ -27,9 +66,72 @@ class ShadowObserver:
         self.compared: list[ShadowFillCompared] = []
         self._passive_orders: set[str] = set()
         self._passive_filled: set[str] = set()
+        self._pending: dict[str, list[_Pending]] = {}
+        self.markouts: list[ShadowMarkout] = []
+        self._horizon_ns = int(MARKOUT_HORIZON_S * 1e9)
         for instrument_id in sorted(set(instrument_ids)):
             kernel.bus.subscribe(quotes_topic(instrument_id), self._on_quote)
+            kernel.bus.subscribe(trades_topic(instrument_id), self._on_trade)
         kernel.bus.subscribe("events.order.*", self._on_order_event)
+
+    def _on_trade(self, trade: TradeTick) -> None:
+        pending = self._pending.get(trade.instrument_id)
+        if not pending:
+            return
+        while pending and pending[0].until_ns < trade.ts_init:
+            self._emit(pending.pop(0), complete=True)
+        for item in pending:
+            item.trades += 1
+            item.volume_raw += trade.size.raw
+            item.size_precision = trade.size.precision
+            item.notional += trade.price.as_float() * trade.size.as_float()
+            item.last_px = trade.price
+            fill_px = item.fill.last_px
+            if item.fill.order_side is OrderSide.BUY:
+                item.through = item.through or trade.price.as_float() <= fill_px.as_float()
+            else:
+                item.through = item.through or trade.price.as_float() >= fill_px.as_float()
+
+    def finish(self) -> None:
+        """Journal the markouts still open when the session ends (``complete=False`` for those
+        whose horizon is not over yet)."""
+        now = self._kernel.clock.timestamp_ns()
+        for pending in self._pending.values():
+            while pending:
+                item = pending.pop(0)
+                self._emit(item, complete=item.until_ns <= now)
+
+    def _emit(self, item: _Pending, complete: bool) -> None:
+        fill = item.fill
+        fill_px = fill.last_px.as_float()
+        markout = None
+        if item.last_px is not None and fill_px > 0:
+            move = (item.last_px.as_float() / fill_px - 1.0) * 1e4
+            markout = move if fill.order_side is OrderSide.BUY else -move
+        volume = vwap = None
+        if item.trades:
+            volume = Quantity(item.volume_raw, item.size_precision)
+            if volume.raw > 0:
+                digits = fill.last_px.precision
+                vwap = Price.from_str(f"{item.notional / volume.as_float():.{digits}f}", digits)
+        record = ShadowMarkout(
+            client_order_id=fill.client_order_id,
+            instrument_id=fill.instrument_id,
+            side=fill.order_side,
+            fill_px=fill.last_px,
+            horizon_s=MARKOUT_HORIZON_S,
+            trades=item.trades,
+            volume=volume,
+            vwap=vwap,
+            last_px=item.last_px,
+            markout_bps=markout,
+            traded_through=(item.through if fill.liquidity_side is LiquiditySide.MAKER else None),
+            complete=complete,
+            ts_event=self._kernel.clock.timestamp_ns(),
+            ts_init=self._kernel.clock.timestamp_ns(),
+        )
+        self.markouts.append(record)
+        self._kernel.journal.append(record)
 
     def _on_quote(self, quote: QuoteTick) -> None:
         self._quotes[quote.instrument_id] = quote
@@ -69,6 +171,9 @@ class ShadowObserver:
         )
         self.compared.append(compared)
         self._kernel.journal.append(compared)
+        self._pending.setdefault(event.instrument_id, []).append(
+            _Pending(event, event.ts_init + self._horizon_ns)
+        )
 
     def summary(self) -> dict[str, Any]:
         """Return the shadow section of the run summary."""
@@ -76,7 +181,14 @@ class ShadowObserver:
             c.slippage_vs_quote_bps for c in self.compared if c.slippage_vs_quote_bps is not None
         ]
         makers = sum(1 for c in self.compared if c.liquidity_side is LiquiditySide.MAKER)
+        marks = [m.markout_bps for m in self.markouts if m.markout_bps is not None]
+        passive = [m.traded_through for m in self.markouts if m.traded_through is not None]
         return {
+            "markout_horizon_s": MARKOUT_HORIZON_S,
+            "avg_markout_bps": sum(marks) / len(marks) if marks else None,
+            "maker_fills_traded_through": (
+                sum(1 for p in passive if p) / len(passive) if passive else None
+            ),
             "fills": len(self.compared),
             "fills_with_quote": len(slippages),
             "avg_slippage_vs_quote_bps": sum(slippages) / len(slippages) if slippages else None,

@@ -92,6 +92,13 @@ class OrderManager:
         self._clients: dict[str, ExecutionClient] = {}
         self.orders: dict[str, Order] = {}
         self._open: dict[str, Order] = {}
+        # Cash reserved by open buy orders, kept as orders change (a check per order must not
+        # walk every resting order): priced buys by client id -> (venue, notional raw), their
+        # sums, and the open buys without a price (valued at the mark when asked).
+        self._reserved: dict[str, tuple[str, int]] = {}
+        self._reserved_total = 0
+        self._reserved_by_venue: dict[str, int] = {}
+        self._unpriced_buys: dict[str, Order] = {}
         self._closed: deque[str] = deque()
         self._retain_closed = max(0, retain_closed)
         self._issued_ids: set[str] = set()
@@ -188,6 +195,7 @@ class OrderManager:
         self._issued_ids.add(order.client_order_id)
         if order.status in OPEN_STATUSES:
             self._open[order.client_order_id] = order
+            self._reserve(order)  # an open buy holds its cash again
 
     def restore_external_fill(self, instrument_id: str, trade_id: str) -> None:
         """Mark an external fill rebuilt from a journal as counted (``--resume``)."""
@@ -382,6 +390,7 @@ class OrderManager:
             self.fill_count += 1
             self.stats["fills"] += 1
         status = order.status
+        self._reserve(order)
         if status in OPEN_STATUSES:
             self._open[order.init.client_order_id] = order
         elif not was_closed and status in TERMINAL_STATUSES:
@@ -405,6 +414,28 @@ class OrderManager:
         if topic is None:
             topic = self._topics[strategy_id] = order_events_topic(strategy_id)
         self.bus.publish(topic, event)
+
+    def _reserve(self, order: Order) -> None:
+        # Bring the order's part of the reserved buy notional up to date.
+        client_order_id = order.init.client_order_id
+        held = self._reserved.pop(client_order_id, None)
+        if held is not None:
+            self._reserved_total -= held[1]
+            self._reserved_by_venue[held[0]] -= held[1]
+        self._unpriced_buys.pop(client_order_id, None)
+        if order.init.side is not OrderSide.BUY or order.status not in OPEN_STATUSES:
+            return
+        price = order.price or order.trigger_price
+        if price is None:
+            self._unpriced_buys[client_order_id] = order
+            return
+        instrument = self.instruments[order.instrument_id]
+        mult_raw, mult_precision = instrument.multiplier_parts
+        raw = notional_raw(price, order.leaves_qty, mult_raw, mult_precision)
+        venue = instrument.venue
+        self._reserved[client_order_id] = (venue, raw)
+        self._reserved_total += raw
+        self._reserved_by_venue[venue] = self._reserved_by_venue.get(venue, 0) + raw
 
     def _count_closed(self, order: Order) -> None:
         stats = self.stats
@@ -478,16 +509,18 @@ class OrderManager:
         """Return whether any order is open on ``instrument_id``."""
         return any(o.instrument_id == instrument_id for o in self._open.values())
 
-    def open_buy_notional_raw(self) -> int:
-        """Return the estimated notional of open buy orders (money raw)."""
-        total = 0
-        for order in self._open.values():
-            if order.side is not OrderSide.BUY:
+    def open_buy_notional_raw(self, venue: str | None = None) -> int:
+        """Return the estimated notional of open buy orders (money raw), of one ``venue``'s
+        instruments or of all: limit and stop buys at their price (kept up to date as orders
+        change), market buys at the instrument's latest price."""
+        total = self._reserved_total if venue is None else self._reserved_by_venue.get(venue, 0)
+        for order in self._unpriced_buys.values():
+            instrument = self.instruments[order.instrument_id]
+            if venue is not None and instrument.venue != venue:
                 continue
-            price = order.price or order.trigger_price or self._price_of(order.instrument_id)
+            price = self._price_of(order.instrument_id)
             if price is None:
                 continue
-            instrument = self.instruments[order.instrument_id]
             mult_raw, mult_precision = instrument.multiplier_parts
             total += notional_raw(price, order.leaves_qty, mult_raw, mult_precision)
         return total

@@ -84,6 +84,7 @@ from tradeloop.model.events import (
     RunResumed,
     TradingStateChanged,
 )
+from tradeloop.model.hedging import GreeksHedged, OptionMark
 from tradeloop.model.instruments import (
     Instrument,
     crypto_perpetual,
@@ -136,6 +137,7 @@ __all__ = [
     "FillCosts",
     "FillEstimate",
     "FillReconciled",
+    "GreeksHedged",
     "Instrument",
     "InstrumentCapacity",
     "InstrumentKind",
@@ -146,6 +148,7 @@ __all__ = [
     "MarketDataReceived",
     "ModifyOrder",
     "OptionContract",
+    "OptionMark",
     "OptionRight",
     "Order",
     "OrderAccepted",

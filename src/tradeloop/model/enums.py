@@ -113,6 +113,7 @@ class InstrumentKind(StrEnum):
     CRYPTO_PERPETUAL = "crypto_perpetual"
     FX_SPOT = "fx_spot"
     FUTURE = "future"
+    OPTION = "option"  # a listed option: the premium is paid in full (cash), like a stock
 
 
 class AccountType(StrEnum):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import msgspec
 
 from tradeloop.core.fixed import Money, Price, Quantity
-from tradeloop.model.data import Bar, QuoteTick, TradeTick
+from tradeloop.model.data import Bar, OrderBookDelta, QuoteTick, TradeTick
 from tradeloop.model.enums import (
     LiquiditySide,
     OrderSide,
@@ -281,7 +281,8 @@ class RunEnded(Event, frozen=True, kw_only=True):
 class MarketDataReceived(Event, frozen=True, kw_only=True):
     """A market data record a live feed delivered, as the kernel's inbox stamped it.
 
-    Exactly one of ``bar``, ``quote`` and ``trade`` is set; its ``ts_init`` is the inbox's.
+    Exactly one of ``bar``, ``quote``, ``trade`` and ``delta`` (an order-book delta; the
+    one that ends a venue event is flagged ``LAST``) is set; its ``ts_init`` is the inbox's.
     Live-clock runs journal every one, so ``tradeloop backtest --from-journal`` replays a
     session on the test clock and makes the same decisions. The event's ``ts_event`` is the
     record's, capped at its ``ts_init`` (a venue clock ahead of ours cannot stamp the future).
@@ -290,11 +291,12 @@ class MarketDataReceived(Event, frozen=True, kw_only=True):
     bar: Bar | None = None
     quote: QuoteTick | None = None
     trade: TradeTick | None = None
+    delta: OrderBookDelta | None = None
 
     @property
-    def record(self) -> Bar | QuoteTick | TradeTick:
+    def record(self) -> Bar | QuoteTick | TradeTick | OrderBookDelta:
         """Return the record it carries."""
-        record = self.bar or self.quote or self.trade
+        record = self.bar or self.quote or self.trade or self.delta
         assert record is not None
         return record
 
@@ -318,6 +320,32 @@ class ShadowFillCompared(Event, frozen=True, kw_only=True):
     bid: Price | None = None
     ask: Price | None = None
     slippage_vs_quote_bps: float | None = None
+
+
+class ShadowMarkout(Event, frozen=True, kw_only=True):
+    """Shadow mode: the venue's trades in the ``horizon_s`` seconds after a simulated fill.
+
+    ``trades``, ``volume`` and ``vwap`` describe the prints that followed (none: ``trades`` is
+    0 and the prices are None); ``markout_bps`` is how the last of them moved against the
+    fill price, signed for the fill's side (positive: the market moved in the fill's favour;
+    negative: adverse selection). For a passive (maker) fill ``traded_through`` says whether
+    the venue printed at or through its price afterwards (None for a taker fill): a maker fill
+    the market never traded at is one a real queue might not have given. ``complete`` is False
+    when the session ended before the horizon was over.
+    """
+
+    client_order_id: str
+    instrument_id: str
+    side: OrderSide
+    fill_px: Price
+    horizon_s: float
+    trades: int
+    volume: Quantity | None = None
+    vwap: Price | None = None
+    last_px: Price | None = None
+    markout_bps: float | None = None
+    traded_through: bool | None = None
+    complete: bool = True
 
 
 class FeedSwitched(Event, frozen=True, kw_only=True):

@@ -48,7 +48,7 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
     Attributes
     ----------
     id : ``SYMBOL.VENUE``.
-    kind : equity, crypto spot or perpetual, FX spot, future.
+    kind : equity, crypto spot or perpetual, FX spot, future, option.
     quote_currency : currency prices are quoted in (and P&L settles in).
     base_currency : the asset bought, for crypto and FX pairs (``None`` for equities, futures).
     price_precision, size_precision : decimals of prices and quantities.
@@ -212,7 +212,7 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True):
 
 _ACCOUNT_TYPES: dict[InstrumentKind, AccountType] = {
     kind: AccountType.CASH
-    if kind in (InstrumentKind.EQUITY, InstrumentKind.CRYPTO_SPOT)
+    if kind in (InstrumentKind.EQUITY, InstrumentKind.CRYPTO_SPOT, InstrumentKind.OPTION)
     else AccountType.MARGIN
     for kind in InstrumentKind
 }

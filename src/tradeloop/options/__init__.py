@@ -1,6 +1,6 @@
 """Options: European prices and Greeks to third order, implied volatility, American exercise,
 option chains (the bundled SPX sample), raw SVI smiles and their no-arbitrage checks, an SSVI
-surface and its report figures.
+surface and its report figures; portfolio risk (VaR/CVaR by four methods, stress tests).
 
 Every function takes its arguments by keyword and broadcasts NumPy arrays; ``t`` is in years
 (the caller's day count) and Greeks are in QuantLib's units (vega and rho per 1.00, theta per
@@ -20,7 +20,22 @@ from tradeloop.options.chain import (
 )
 from tradeloop.options.european import Greeks, greeks, implied_vol, price
 from tradeloop.options.plots import plot_smiles, plot_surface, plot_term_structure
+from tradeloop.options.risk import (
+    PositionRisk,
+    RiskMarket,
+    RiskPortfolio,
+    RiskPosition,
+    Sensitivities,
+)
 from tradeloop.options.ssvi import SSVISurface, fit_ssvi
+from tradeloop.options.stress import (
+    HISTORICAL_SCENARIOS,
+    StressResult,
+    StressScenario,
+    historical_scenario,
+    resolve_scenario,
+    stress_test,
+)
 from tradeloop.options.svi import (
     ArbitrageViolation,
     SurfaceFit,
@@ -34,16 +49,24 @@ from tradeloop.options.svi import (
 )
 
 __all__ = [
+    "HISTORICAL_SCENARIOS",
     "AmericanGreeks",
     "ArbitrageViolation",
     "ChainVols",
     "Greeks",
     "OptionChain",
     "OptionInputError",
+    "PositionRisk",
     "Reason",
+    "RiskMarket",
+    "RiskPortfolio",
+    "RiskPosition",
     "SSVISurface",
     "SVIParams",
     "SVISlice",
+    "Sensitivities",
+    "StressResult",
+    "StressScenario",
     "SurfaceFit",
     "american_greeks",
     "american_price",
@@ -54,6 +77,7 @@ __all__ = [
     "fit_surface",
     "fit_svi",
     "greeks",
+    "historical_scenario",
     "implied_forward",
     "implied_vol",
     "load_spx_sample",
@@ -64,4 +88,6 @@ __all__ = [
     "quote_violations",
     "read_chain_csv",
     "read_ivolatility_csv",
+    "resolve_scenario",
+    "stress_test",
 ]

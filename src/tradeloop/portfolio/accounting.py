@@ -69,6 +69,8 @@ class Portfolio:
                     f"account's base currency is {self.base_currency}; configure an FX converter"
                 )
         self.cash = starting_cash.raw
+        # Per-venue accounts (``use_venue_accounts``): each venue's cash, base currency raw.
+        self.venue_cash: dict[str, int] | None = None
         self.fees = 0
         # What fill prices paid over their reference prices, by kind (base currency, money raw):
         # with ``fees`` these make gross P&L = net P&L + costs.
@@ -177,6 +179,7 @@ class Portfolio:
         traded = notional_raw(
             fill.last_px, fill.last_qty, position.multiplier_raw, position.multiplier_precision
         )
+        cash_before = self.cash
         if is_base:
             fill_value = traded
             if is_cash:
@@ -194,6 +197,8 @@ class Portfolio:
             self.realized += self._to_base(realized, quote, ts)
         self.cash -= fee
         self.fees += fee
+        if self.venue_cash is not None:
+            self.venue_cash[instrument.venue] += self.cash - cash_before
         costs = fill.costs
         if costs is not None and (costs.spread or costs.slippage or costs.impact):
             price_costs = self.price_costs
@@ -270,6 +275,34 @@ class Portfolio:
     def cash_raw(self) -> int:
         """Return cash in the base currency (money raw)."""
         return self.cash
+
+    def use_venue_accounts(self, starting: dict[str, int]) -> None:
+        """Keep one cash account per venue, starting at ``starting`` (venue -> money raw,
+        base currency; they must add up to the starting cash).
+
+        Raises
+        ------
+        ConfigError
+            If the accounts do not add up to the starting cash, or a venue of an instrument
+            has none.
+        """
+        total = sum(starting.values())
+        if total != self.starting_cash.raw:
+            raise ConfigError(
+                f"the venue accounts add up to {total / 1e9:,.2f} {self.base_currency} but the "
+                f"run's starting_cash is {self.starting_cash.raw / 1e9:,.2f}: make them equal"
+            )
+        missing = sorted({i.venue for i in self.instruments.values()} - set(starting))
+        if missing:
+            raise ConfigError(
+                f"venue {', '.join(missing)} trades instruments but has no [accounts.<VENUE>] "
+                "table (with accounts, every venue needs one)"
+            )
+        self.venue_cash = dict(starting)
+
+    def venue_cash_raw(self, venue: str) -> int | None:
+        """Return the cash of ``venue``'s account (None without per-venue accounts)."""
+        return None if self.venue_cash is None else self.venue_cash.get(venue, 0)
 
     def position_raw(self, instrument_id: str) -> int:
         """Return the net signed position in ``instrument_id`` over all strategies."""

@@ -526,6 +526,8 @@ def explain_trade(inputs: RunInputs, query: str) -> TradeExplanation:
     ConfigError
         If ``query`` is not a client order id, trade id or parent order id of the run.
     """
+    from tradeloop.reports.options_attribution import explain_sections as options_sections
+
     chain = inputs.book.chain(query)
     trade = inputs.pnl.get(chain.trade_key)
     digits = inputs.money_digits
@@ -552,7 +554,8 @@ def explain_trade(inputs: RunInputs, query: str) -> TradeExplanation:
         algorithm=chain.algorithm,
         decision_ts=chain.decision_ts,
         bars=bars,
-        sections=tuple(sections(chain, bars, view, digits, marks=marks, data_note=data_note)),
+        sections=tuple(sections(chain, bars, view, digits, marks=marks, data_note=data_note))
+        + options_sections(inputs, chain.instrument_id, chain.strategy_id),
         pnl=view,
         chain=chain,
         notes=tuple(notes),

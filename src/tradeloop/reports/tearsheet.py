@@ -46,7 +46,13 @@ from tradeloop.reports.explain import (
     format_money,
     money_raw,
 )
+from tradeloop.reports.options_attribution import (
+    options_attribution,
+    options_attribution_html,
+    options_attribution_json,
+)
 from tradeloop.reports.run import RunInputs
+from tradeloop.reports.shadow import shadow_html, shadow_section
 
 ROLLING_WINDOW = 126
 """Daily returns in the rolling Sharpe and beta windows (half a year)."""
@@ -722,6 +728,8 @@ def render_html(inputs: RunInputs, analysis: Analysis, figs: dict[str, Any]) -> 
 {"".join(divs)}
 <h2 id="tca">Execution: transaction cost analysis</h2>
 {_tca_html(analysis, inputs.money_digits)}
+{shadow_html(shadow_section(str(inputs.index.path)), inputs.money_digits)}
+{options_attribution_html(inputs)}
 <h2>Trades</h2>
 <p>Each trade's P&amp;L is split exactly into: <ul>{parts}</ul>
 (see <code>docs/reports.md</code>); click a trade for its causal chain.</p>
@@ -791,6 +799,8 @@ def build_report(
                 "costs": analysis.curves.costs_by_kind,
                 "tca": None if analysis.tca is None else msgspec.to_builtins(analysis.tca),
                 "benchmark_series": analysis.curves.benchmark_note,
+                "shadow": _shadow_metrics(inputs),
+                "options_attribution": options_attribution_json(options_attribution(inputs)),
             },
             indent=1,
             sort_keys=True,
@@ -802,6 +812,15 @@ def build_report(
 
         pngs = tuple(str(p) for p in export_png(figs, target / "png"))
     return ReportFiles(html=str(page), metrics_json=str(metrics), pngs=pngs), analysis
+
+
+def _shadow_metrics(inputs: RunInputs) -> Any:
+    section = shadow_section(str(inputs.index.path))
+    if section is None:
+        return None
+    body = msgspec.to_builtins(section)
+    del body["slippages_bps"], body["slippage_ts"]
+    return body
 
 
 def _encodable(summary: PerformanceSummary | None) -> Any:

@@ -13,9 +13,12 @@ Every order passes ``RiskEngine.check_submit`` before a venue sees it. The check
 4. quantity precision, lot size, min/max of the instrument; price precision and tick size;
 5. ``max_order_quantity`` and ``max_order_notional``;
 6. reduce-only orders may not increase or flip a position;
-7. cash accounts: buys need free cash (cash less open buy orders) for notional + a fee reserve,
-   and sells may not exceed the position unless ``allow_short_cash``;
-   margin accounts: gross exposure after the order may not exceed equity × ``max_leverage``.
+7. cash accounts: buys need free cash (cash less open buy orders) for notional + a fee reserve
+   (with per-venue accounts, the cash of the instrument's venue less its open buys), and
+   sells may not exceed the position unless ``allow_short_cash``;
+   margin accounts: gross exposure after the order may not exceed equity × ``max_leverage``;
+8. a capital stage below full (``risk.stages``): an order that does not reduce a position may
+   not take the gross exposure above the stage's fraction × equity.
 
 A denial is a reason string that becomes an ``OrderDenied`` event; the engine never raises
 for a bad order. The full risk review (limits, stops, drawdown, kill switch) builds on this
@@ -69,12 +72,17 @@ class AccountView(Protocol):
         """Return the sum of absolute position values in the base currency, money raw."""
         ...
 
+    def venue_cash_raw(self, venue: str) -> int | None:
+        """Return the cash of ``venue``'s own account (None: one account for all venues)."""
+        ...
+
 
 class OrdersView(Protocol):
     """What risk reads from the order manager."""
 
-    def open_buy_notional_raw(self) -> int:
-        """Return the estimated notional of open buy orders (money raw), reserved from cash."""
+    def open_buy_notional_raw(self, venue: str | None = None) -> int:
+        """Return the estimated notional of open buy orders (money raw), reserved from cash,
+        of one venue's instruments or of all."""
         ...
 
     def open_quantity_raw(self, instrument_id: str, side: OrderSide) -> int:
@@ -126,8 +134,12 @@ class RiskEngine:
         account: AccountView,
         orders: OrdersView,
         trading_start_ns: int | None = None,
+        capital_fraction: float = 1.0,
+        stage: str = "",
     ) -> None:
         self.config = config
+        self.capital_fraction = capital_fraction
+        self.stage = stage
         self.trading_start_ns = trading_start_ns
         self.clock = clock
         self.instruments = instruments
@@ -191,6 +203,10 @@ class RiskEngine:
                     f"reduce-only order quantity {order.quantity} "
                     f"exceeds the position in {order.instrument_id}"
                 )
+        if self.capital_fraction < 1.0 and not reduces:
+            reason = self._check_stage(notional_raw)
+            if reason:
+                return reason
         if instrument.account_type is AccountType.CASH:
             return self._check_cash(order, instrument, notional_raw, position)
         return None if reduces else self._check_margin(notional_raw)
@@ -252,12 +268,18 @@ class RiskEngine:
     ) -> str | None:
         if order.side is OrderSide.BUY:
             needed = notional_raw + int(notional_raw * self.config.fee_reserve_bps / 10_000)
-            free = self.account.cash_raw() - self.orders.open_buy_notional_raw()
+            venue_cash = self.account.venue_cash_raw(instrument.venue)
+            if venue_cash is None:
+                free = self.account.cash_raw() - self.orders.open_buy_notional_raw()
+                where = ""
+            else:  # per-venue accounts: a venue's buys spend its own cash
+                free = venue_cash - self.orders.open_buy_notional_raw(instrument.venue)
+                where = f" in the {instrument.venue} account"
             if needed > free:
                 return (
                     f"buy of {order.quantity} {order.instrument_id} needs "
                     f"{format_raw(needed, MONEY_PRECISION)} {instrument.quote_currency} "
-                    f"but free cash is {format_raw(free, MONEY_PRECISION)}"
+                    f"but free cash{where} is {format_raw(free, MONEY_PRECISION)}"
                 )
             return None
         if self.config.allow_short_cash:
@@ -268,6 +290,18 @@ class RiskEngine:
             return (
                 f"sell of {order.quantity} {order.instrument_id} exceeds the sellable position "
                 f"{format_raw(max(available, 0), instrument.size_precision)} in a cash account"
+            )
+        return None
+
+    def _check_stage(self, notional_raw: int) -> str | None:
+        budget = int(self.account.equity_raw() * self.capital_fraction)
+        gross_after = self.account.gross_exposure_raw() + notional_raw
+        if gross_after > budget:
+            scale = 10**MONEY_PRECISION
+            return (
+                f"gross exposure after the order {gross_after / scale:,.2f} "
+                f"exceeds the capital of stage {self.stage or '?'} "
+                f"({self.capital_fraction:g} × equity = {budget / scale:,.2f})"
             )
         return None
 

@@ -142,6 +142,14 @@ class StrategyContext(Protocol):
         """Return the liquidity displayed on ``side`` of an instrument's market, best first."""
         ...
 
+    def last_quote(self, instrument_id: str) -> QuoteTick | None:
+        """Return the latest quote of an instrument (the market data cache's)."""
+        ...
+
+    def last_trade(self, instrument_id: str) -> TradeTick | None:
+        """Return the latest trade print of an instrument (the market data cache's)."""
+        ...
+
     def taker_fee_bps(self, instrument_id: str, price: Price) -> float:
         """Return the taker commission of an instrument's venue in bps of notional."""
         ...
@@ -634,12 +642,23 @@ class Strategy:
     ) -> list[tuple[Price, Quantity]]:
         """Return the liquidity displayed on ``side`` of ``instrument_id``, best first.
 
-        From the venue's order book when the run replays one (less what our own orders took,
-        as a live book would show; nothing while the book is crossed or unsynced), else its
-        best bid or ask; empty without either (bars only).
+        From the market data cache: a live venue's book as its feed built it; a simulated
+        venue's book when the run replays one (less what our own orders took, as a live book
+        would show; nothing while the book is crossed or unsynced); else the best bid or ask
+        of the last quote; empty without either (bars only).
         """
         self._check_instrument(instrument_id)
         return self.ctx.book_levels(instrument_id, side, depth)
+
+    def last_quote(self, instrument_id: str) -> QuoteTick | None:
+        """Return the latest quote of ``instrument_id`` (None before the first)."""
+        self._check_instrument(instrument_id)
+        return self.ctx.last_quote(instrument_id)
+
+    def last_trade(self, instrument_id: str) -> TradeTick | None:
+        """Return the latest trade print of ``instrument_id`` (None before the first)."""
+        self._check_instrument(instrument_id)
+        return self.ctx.last_trade(instrument_id)
 
     def taker_fee_bps(self, instrument_id: str, price: Price) -> float:
         """Return the commission a taker pays on ``instrument_id``'s venue, in bps at ``price``."""

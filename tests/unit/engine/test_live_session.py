@@ -113,6 +113,20 @@ def test_shadow_sends_nothing_and_compares_each_fill_with_the_quote(
     assert types["ShadowFillCompared"] == types["OrderFilled"] >= 1
     assert len(_emulator_orders(emulator)) == before
     assert result.summary["shadow"]["fills"] == types["OrderFilled"]
+    # Each fill is followed by the venue's trades for the markout horizon, then the report
+    # gets a shadow section with the same figures.
+    assert types["ShadowMarkout"] == types["OrderFilled"]
+    markouts = [r.record for r in read_records(result.journal_path) if r.type == "ShadowMarkout"]
+    assert any(m.trades > 0 and m.markout_bps is not None for m in markouts)  # type: ignore[attr-defined]
+    from tradeloop.reports.run import RunInputs
+    from tradeloop.reports.tearsheet import build_report
+
+    files, _ = build_report(RunInputs(result.run_dir))
+    metrics = json.loads(Path(files.metrics_json).read_text())["shadow"]
+    assert metrics["fills"] == types["OrderFilled"]
+    assert metrics["markouts"] == types["ShadowMarkout"]
+    assert metrics["avg_markout_bps"] == pytest.approx(result.summary["shadow"]["avg_markout_bps"])
+    assert "Shadow: simulated fills against the venue" in Path(files.html).read_text()
 
 
 def test_live_orders_reach_the_venue_by_client_id_and_fills_come_back(

@@ -7,6 +7,7 @@ process); the test polls its journal from outside while it runs, as a user watch
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -111,9 +112,18 @@ def test_a_paper_run_killed_with_sigkill_keeps_its_last_orders_answer_and_is_int
     assert os.path.isdir(run_dir)  # nothing of the killed run was removed
 
 
-def test_sigterm_stops_a_paper_run_cleanly_and_marks_it_stopped(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "reason"),
+    [
+        (signal.SIGTERM, "stopped by SIGTERM"),
+        (signal.SIGINT, "interrupted by the operator (Ctrl-C)"),
+    ],
+)
+def test_a_signal_stops_a_paper_run_cleanly_and_marks_it_stopped(
+    tmp_path: Path, signum: signal.Signals, reason: str
+) -> None:
     # `kill PID` (or a supervisor) is a stop, as Ctrl-C is: the run ends with its RunEnded
-    # record, marked stopped by the signal, its open orders cancelled.
+    # record, marked stopped by the signal, with its outputs written as at any end.
     from tradeloop.journal import read_records
     from tradeloop.model import RunEnded
 
@@ -124,6 +134,8 @@ def test_sigterm_stops_a_paper_run_cleanly_and_marks_it_stopped(tmp_path: Path) 
         [sys.executable, "-m", "tradeloop.cli", "paper", str(config), "--speed", "432000", "-q"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        # A child started from a script may inherit SIGINT ignored; a terminal's Ctrl-C is not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 60
@@ -135,13 +147,18 @@ def test_sigterm_stops_a_paper_run_cleanly_and_marks_it_stopped(tmp_path: Path) 
                 break
             time.sleep(0.05)
         assert seen is not None
-        node.send_signal(signal.SIGTERM)
-        node.wait(timeout=60)
+        node.send_signal(signum)
+        code = node.wait(timeout=60)
     finally:
         if node.poll() is None:
             node.kill()
+    assert code == 0
     run_dir = journals[0].parent
     status = run_status(run_dir)
-    assert (status.state, status.reason) == ("stopped", "stopped by SIGTERM")
+    assert (status.state, status.reason) == ("stopped", reason)
     last = list(read_records(run_dir / "journal.sqlite"))[-1].record
     assert isinstance(last, RunEnded)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert (summary["status"], summary["reason"]) == ("stopped", reason)
+    assert summary["orders"] >= 1  # the outputs of a stopped run are written as at any end
+    assert (run_dir / "equity.csv").is_file()

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[3]
         "tradeloop.options.svi",
         "tradeloop.options.ssvi",
         "tradeloop.options.plots",
+        "tradeloop.analytics.portfolio_var",
     ],
 )
 def test_docstring_examples_run(module: str) -> None:
@@ -31,6 +32,6 @@ def test_docstring_examples_run(module: str) -> None:
 def test_the_code_blocks_of_the_options_guide_run() -> None:
     text = (ROOT / "docs" / "options.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     for block in blocks:
         exec(compile(block, "docs/options.md", "exec"), {})

@@ -38,13 +38,16 @@ class FakeAccount:
     def gross_exposure_raw(self) -> int:
         return 0
 
+    def venue_cash_raw(self, venue: str) -> int | None:
+        return None
+
 
 class FakeOrders:
     def __init__(self, reserved: int = 0, open_sells: int = 0) -> None:
         self.reserved = reserved * 10**9
         self.open_sells = open_sells
 
-    def open_buy_notional_raw(self) -> int:
+    def open_buy_notional_raw(self, venue: str | None = None) -> int:
         return self.reserved
 
     def open_quantity_raw(self, instrument_id: str, side: OrderSide) -> int:

@@ -110,6 +110,37 @@ class BookDeltaColumns:
         )
 
     @classmethod
+    def from_deltas(cls, deltas: list[OrderBookDelta]) -> BookDeltaColumns:
+        """Return ``deltas`` (one instrument, at least one) as columns.
+
+        Raises
+        ------
+        InvalidValueError
+            If ``deltas`` is empty or mixes instruments.
+        """
+        if not deltas:
+            raise InvalidValueError("from_deltas needs at least one delta")
+        first = deltas[0]
+        if any(d.instrument_id != first.instrument_id for d in deltas):
+            raise InvalidValueError("from_deltas got deltas of more than one instrument")
+        actions = {v: k for k, v in _BOOK_ACTIONS.items()}
+        sides = {side: code for code, side in enumerate(_BOOK_SIDES)}
+        return cls(
+            first.instrument_id,
+            first.price.precision,
+            first.size.precision,
+            [d.ts_event for d in deltas],
+            [d.ts_init for d in deltas],
+            [actions[d.action] for d in deltas],
+            [sides[d.side] for d in deltas],
+            [d.price.raw for d in deltas],
+            [d.size.raw for d in deltas],
+            [d.order_id for d in deltas],
+            [d.flags for d in deltas],
+            [d.sequence for d in deltas],
+        )
+
+    @classmethod
     def concat(cls, parts: list[BookDeltaColumns]) -> BookDeltaColumns:
         """Return ``parts`` joined end to end (same instrument and precisions).
 

@@ -92,6 +92,10 @@ class AlpacaOrder:
     fills: list[dict[str, Any]] = field(default_factory=list)
     fill_ns: list[int] = field(default_factory=list)
     reject_reason: str = ""
+    replaced_ns: int | None = None
+    replaced_by: str | None = None
+    replaces: str | None = None
+    is_replacing: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -115,9 +119,9 @@ class AlpacaOrder:
             "expired_at": at(self.expired_ns),
             "canceled_at": at(self.canceled_ns),
             "failed_at": at(self.failed_ns),
-            "replaced_at": None,
-            "replaced_by": None,
-            "replaces": None,
+            "replaced_at": at(self.replaced_ns),
+            "replaced_by": self.replaced_by,
+            "replaces": self.replaces,
             "asset_id": stable_id("asset", self.symbol),
             "symbol": self.symbol,
             "asset_class": "us_equity",
@@ -347,6 +351,59 @@ class AlpacaState:
         )
         self._drain()
 
+    def replace(self, order: AlpacaOrder, body: dict[str, Any]) -> AlpacaOrder:
+        """Replace a working order (``PATCH /v2/orders/{id}``): a new order with the fields
+        given and the old one's others (``qty``: what the new order trades; ``replaces``
+        names the old one); the old one ends ``replaced`` (``replaced_by``). Both events go
+        out on ``trade_updates``: the new order's (``new``), then ``replaced`` for the old one.
+
+        Raises
+        ------
+        AlpacaError
+            422 when the order no longer works or the new fields are invalid, 403 without the
+            buying power or shares (the old order then keeps working).
+        """
+        if not order.is_open:
+            raise AlpacaError(422, 42210000, f'order is already in "{order.status}" state')
+        unknown = sorted(set(body) - {"qty", "limit_price", "time_in_force", "client_order_id"})
+        if unknown:
+            raise AlpacaError(422, 40010001, f"{', '.join(unknown)} cannot be replaced here")
+        if "limit_price" in body and order.type != "limit":
+            raise AlpacaError(422, 40010001, "limit_price can only be replaced on limit orders")
+        fields: dict[str, Any] = {
+            "symbol": order.symbol,
+            "side": order.side,
+            "type": order.type,
+            "time_in_force": body.get("time_in_force") or order.time_in_force,
+            "qty": body.get("qty") or str(order.qty - order.filled_qty),
+            "client_order_id": body.get("client_order_id"),
+        }
+        if order.type == "limit":
+            fields["limit_price"] = body.get("limit_price") or str(order.limit_price)
+        previous = order.status
+        order.status = "pending_replace"  # its commitment is not counted against the new one
+        try:
+            replacement = self.submit(fields)
+        except AlpacaError:
+            order.status = previous
+            raise
+        order.is_replacing = True
+        order.replaced_by = replacement.id
+        replacement.replaces = order.id
+        order.status = previous
+        now = self.clock.timestamp_ns()
+        self.venue.cancel_order(
+            CancelOrder(
+                strategy_id="emulator",
+                instrument_id=self.market.instrument(order.symbol).id,
+                client_order_id=order.id,
+                reason="replaced",
+                ts_init=now,
+            )
+        )
+        self._drain()
+        return replacement
+
     def by_client_id(self, client_order_id: str) -> AlpacaOrder | None:
         """Return the order with ``client_order_id``."""
         for order in self.orders.values():
@@ -401,6 +458,9 @@ class AlpacaState:
             order.fills.append(fill)
             order.fill_ns.append(now)
             self._publish("fill" if is_done else "partial_fill", order, fill, held)
+        elif isinstance(event, OrderCanceled) and order.is_replacing:
+            order.status, order.replaced_ns = "replaced", now
+            self._publish("replaced", order, None)
         elif isinstance(event, OrderCanceled):
             order.status, order.canceled_ns = "canceled", now
             self._publish("canceled", order, None)

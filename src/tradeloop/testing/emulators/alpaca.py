@@ -172,7 +172,7 @@ class AlpacaEmulator(PumpedApp):
             if (request.method, path) == ("POST", "/v2/orders") and isinstance(body, dict):
                 self.state.refused(body, error)
             return web.json_response(error.body(), status=error.status, headers=headers)
-        is_order = request.method in ("POST", "DELETE") and path.startswith("/v2/orders")
+        is_order = request.method in ("POST", "DELETE", "PATCH") and path.startswith("/v2/orders")
         if is_order and self.faults.roll("timeout_probability"):
             task = asyncio.current_task()
             assert task is not None
@@ -229,6 +229,10 @@ class AlpacaEmulator(PumpedApp):
             if method == "DELETE":
                 state.cancel(found)
                 return 204, None
+            if method == "PATCH":
+                if not isinstance(body, dict):
+                    raise AlpacaError(422, 40010001, "request body must be a JSON object")
+                return 200, state.replace(found, body).as_json()
         if path == "/v2/positions" and method == "GET":
             return 200, [state.position_json(s) for s in sorted(state.positions)]
         if path == "/v2/positions" and method == "DELETE":

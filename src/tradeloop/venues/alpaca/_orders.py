@@ -5,7 +5,7 @@ that ended."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from alpaca.trading.enums import OrderSide as AlpacaSide
@@ -50,6 +50,15 @@ class Tracked:
     venue_order_id: str = ""
     is_accepted: bool = False
     is_done: bool = False
+    # Replacements (``modify_order``): the order's total quantity and what filled of it, how
+    # many times it was replaced, the replacement under way (its client order id) and the
+    # Alpaca ids it had before (their late events are still this order's).
+    quantity_raw: int = 0
+    filled_raw: int = 0
+    replacements: int = 0
+    pending_replacement: str = ""
+    filled_before_raw: int = 0
+    replaced_ids: set[str] = field(default_factory=set)
 
 
 class HookedTradingStream(TradingStream):
@@ -112,8 +121,11 @@ def order_request(
 def terminal_event(
     tracked: Tracked, event: str, venue_id: str, ts_event: int, ts: int
 ) -> OrderEvent:
-    """Return the event of an order that ended: canceled (or replaced), expired, rejected."""
-    if event in ("canceled", "replaced"):
+    """Return the event of an order that ended: canceled, expired or rejected (an order
+    replaced from outside this client ends canceled)."""
+    if event == "replaced":
+        event = "canceled"
+    if event == "canceled":
         return OrderCanceled(
             client_order_id=tracked.client_order_id,
             strategy_id=tracked.strategy_id,

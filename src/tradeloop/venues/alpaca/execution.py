@@ -10,12 +10,15 @@ thread and its ``TradingStream`` (``trade_updates``) on an event loop of its own
 3. Alpaca's refusal (403 insufficient buying power, 422 invalid quantity …) becomes
    ``OrderRejected`` with Alpaca's status, code and message (``OrderCancelRejected`` for a
    cancel); it is never retried.
-4. ``trade_updates`` become events: new/accepted -> ``OrderAccepted``, fill/partial_fill ->
+4. ``modify_order`` replaces the order at Alpaca (``venues.alpaca._replace``): the new Alpaca
+   order's events are this order's, and ``OrderUpdated`` gives its new quantity and price; a
+   refused replacement is ``OrderModifyRejected`` (the order works on unchanged).
+5. ``trade_updates`` become events: new/accepted -> ``OrderAccepted``, fill/partial_fill ->
    ``OrderFilled`` (trade id ``fill_trade_id``: order id + cumulative quantity, so a
    duplicated update is dropped), canceled -> ``OrderCanceled``, expired -> ``OrderExpired``,
    rejected -> ``OrderRejected``. After the stream reconnects, the fills it may have missed
    are fetched from the account activities and published (same trade ids, no doubles).
-5. The queries (``query_order``, ``open_orders``, ``fills_since``, ``positions``,
+6. The queries (``query_order``, ``open_orders``, ``fills_since``, ``positions``,
    ``balances``) block the caller, with the same retries.
 """
 
@@ -27,6 +30,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+import msgspec
 from alpaca.trading.requests import (
     OrderRequest,
 )
@@ -45,6 +49,7 @@ from tradeloop.model.events import (
     OrderInitialized,
     OrderModifyRejected,
     OrderRejected,
+    OrderUpdated,
 )
 from tradeloop.model.instruments import Instrument
 from tradeloop.model.reports import BalanceReport, FillReport, OrderStatusReport, PositionReport
@@ -56,6 +61,7 @@ from tradeloop.venues.alpaca._orders import (
     terminal_event,
 )
 from tradeloop.venues.alpaca._queries import VenueQueries
+from tradeloop.venues.alpaca._replace import replace_request, replacement_id
 from tradeloop.venues.alpaca._rest import (
     AlpacaRejectedError,
     RetryPolicy,
@@ -117,6 +123,7 @@ class AlpacaExecutionClient:
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._orders: dict[str, Tracked] = {}
+        self._aliases: dict[str, str] = {}  # a replacement's client order id -> the order's
         self._trade_ids: set[str] = set()
         self._worker: concurrent.futures.ThreadPoolExecutor | None = None
         self._loop: LoopThread | None = None
@@ -224,6 +231,7 @@ class AlpacaExecutionClient:
                     order.instrument_id,
                     order.side,
                     order.order_type,
+                    quantity_raw=order.quantity.raw,
                 ),
             )
         try:
@@ -268,14 +276,76 @@ class AlpacaExecutionClient:
             )
 
     def modify_order(self, command: ModifyOrder) -> None:
-        """Refuse: this adapter does not replace orders (cancel and submit a new one)."""
-        reason = "the Alpaca adapter does not modify orders: cancel it and submit a new one"
+        """Ask Alpaca to replace the order (on the worker; ``_replace`` says how)."""
+        if not self._run(self._replace, command):
+            self._modify_rejected(command, f"venue {self.venue} is not connected")
+
+    def _modify_rejected(self, command: ModifyOrder, reason: str) -> None:
         self._publish(
             lambda ts: OrderModifyRejected(
                 client_order_id=command.client_order_id,
                 strategy_id=command.strategy_id,
                 instrument_id=command.instrument_id,
                 reason=reason,
+                ts_event=ts,
+                ts_init=ts,
+            )
+        )
+
+    def _replace(self, command: ModifyOrder) -> None:
+        # Alpaca replaces an order with a new one (venues.alpaca._replace): sent with the
+        # client order id <id>-r<n>, its events mapped back to this order.
+        client_id = command.client_order_id
+        with self._lock:
+            tracked = self._orders.get(client_id)
+            if tracked is None or tracked.is_done or not tracked.venue_order_id:
+                self._modify_rejected(command, f"order {client_id} is not working at Alpaca")
+                return
+            if tracked.pending_replacement:
+                self._modify_rejected(command, f"order {client_id} is being replaced already")
+                return
+            try:
+                new_id = replacement_id(client_id, tracked.replacements + 1)
+                request, total = replace_request(
+                    command, tracked, self._by_id[tracked.instrument_id], new_id
+                )
+            except VenueRejectedError as error:
+                self._modify_rejected(command, str(error))
+                return
+            old_venue_id = tracked.venue_order_id
+            tracked.pending_replacement = new_id
+            self._aliases[new_id] = client_id
+        what = f"replace order client_order_id={client_id} venue={self.venue}"
+        answer: Any = None
+        try:
+            answer = call(what, lambda: self._client.replace_order_by_id(old_venue_id, request))
+        except AlpacaRejectedError as error:
+            reason = f"HTTP {error.status} {error.code} {error.text}"
+        except TransientVenueError as error:  # not resent: did it reach Alpaca?
+            answer = self._lookup(new_id)
+            reason = f"{error}; Alpaca has no replacement {new_id}: the order is unchanged"
+        with self._lock:
+            tracked.pending_replacement = ""
+            if not isinstance(answer, Mapping):
+                self._aliases.pop(new_id, None)
+                self._modify_rejected(command, reason)
+                return
+            tracked.replacements += 1
+            tracked.replaced_ids.add(old_venue_id)
+            tracked.filled_before_raw = tracked.filled_raw
+            tracked.quantity_raw = total.raw
+            tracked.venue_order_id = str(answer["id"])
+            self._queries.remember(tracked.venue_order_id, client_id)
+            venue_order_id = tracked.venue_order_id
+        self._publish(
+            lambda ts: OrderUpdated(
+                client_order_id=client_id,
+                strategy_id=command.strategy_id,
+                instrument_id=command.instrument_id,
+                venue_order_id=venue_order_id,
+                quantity=total,
+                price=command.price,
+                trigger_price=command.trigger_price,
                 ts_event=ts,
                 ts_init=ts,
             )
@@ -440,7 +510,8 @@ class AlpacaExecutionClient:
                 self._accept(tracked, str(order["id"]), ts_ns(str(order["created_at"])))
 
     def _accept(self, tracked: Tracked, venue_order_id: str, ts_event: int) -> None:
-        tracked.venue_order_id = venue_order_id
+        if venue_order_id not in tracked.replaced_ids:  # a late event of a replaced order
+            tracked.venue_order_id = venue_order_id
         self._queries.remember(venue_order_id, tracked.client_order_id)
         if tracked.is_accepted:
             return
@@ -496,6 +567,7 @@ class AlpacaExecutionClient:
     def _apply(self, data: Mapping[str, Any]) -> None:
         event, order = str(data["event"]), data["order"]
         client_id, venue_id = str(order["client_order_id"]), str(order["id"])
+        client_id = self._aliases.get(client_id, client_id)  # a replacement is the same order
         ts_event = ts_ns(str(data.get("timestamp") or order["updated_at"]))
         tracked = self._orders.get(client_id)
         if tracked is None:
@@ -511,6 +583,10 @@ class AlpacaExecutionClient:
                 self.duplicates_dropped += 1
                 return
             self._fill(tracked, venue_id, trade_id, data, ts_event)
+        elif event == "replaced" and (
+            tracked.pending_replacement or venue_id in tracked.replaced_ids
+        ):
+            return  # replaced at this client's request: the order lives on in its replacement
         elif event in ("canceled", "expired", "rejected", "replaced") and not tracked.is_done:
             tracked.is_done = True
             self._publish(lambda ts: terminal_event(tracked, event, venue_id, ts_event, ts))
@@ -559,6 +635,7 @@ class AlpacaExecutionClient:
             qty = exact_quantity(fill["qty"], instrument)
             price = exact_price(fill["price"], instrument)
         self._trade_ids.add(trade_id)
+        tracked.filled_raw += qty.raw
         liquidity = (
             LiquiditySide.TAKER if tracked.order_type is OrderType.MARKET else LiquiditySide.NONE
         )
@@ -590,11 +667,34 @@ class AlpacaExecutionClient:
         VenueError
             If Alpaca cannot answer after the retries, or refuses.
         """
-        return self._queries.query_order(client_order_id, instrument_id)
+        with self._lock:
+            tracked = self._orders.get(client_order_id)
+            latest = client_order_id
+            if tracked is not None and tracked.replacements:
+                latest = replacement_id(client_order_id, tracked.replacements)
+        report = self._queries.query_order(latest, instrument_id)
+        return None if report is None else self._as_ours(report)
+
+    def _as_ours(self, report: OrderStatusReport) -> OrderStatusReport:
+        # A replacement's report, as the tradeloop order it continues: its client order id,
+        # its total quantity and everything that filled of it.
+        with self._lock:
+            client_id = self._aliases.get(report.client_order_id)
+            tracked = None if client_id is None else self._orders.get(client_id)
+            if client_id is None or tracked is None:
+                return report
+            filled = report.filled_qty.raw + tracked.filled_before_raw
+            precision = report.quantity.precision
+            return msgspec.structs.replace(
+                report,
+                client_order_id=client_id,
+                quantity=Quantity(tracked.quantity_raw, precision),
+                filled_qty=Quantity(filled, precision),
+            )
 
     def open_orders(self, instrument_id: str | None = None) -> list[OrderStatusReport]:
         """Return Alpaca's open orders (of one instrument, or all), oldest first."""
-        return self._queries.open_orders(instrument_id)
+        return [self._as_ours(report) for report in self._queries.open_orders(instrument_id)]
 
     def fills_since(self, ts_ns: int, instrument_id: str | None = None) -> list[FillReport]:
         """Return Alpaca's fills at or after ``ts_ns`` (account activities ``FILL``), oldest

@@ -5,10 +5,14 @@ Steps, all on the client's own event-loop thread (``LoopThread``):
 1. ``connect`` builds a ccxt.pro client and loads the markets (the instruments' symbols are
    resolved there: the configured map, else the market whose id is the symbol).
 2. ``subscribe`` starts one stream task per (stream, instrument): ``watch_trades`` for trades
-   and bars, ``watch_bids_asks`` (or ``watch_ticker``) for quotes.
+   and bars, ``watch_bids_asks`` (or ``watch_ticker``) for quotes, ``watch_order_book`` for
+   the book (ccxt.pro syncs the REST snapshot with the diff stream and checks its sequence).
 3. Each message becomes records put in the inbox with ``inbox.publish``: ``TradeTick`` (trade
    ids deduplicated), ``QuoteTick``, and ``Bar`` from the ``BarBuilder`` (closed by the next
-   interval's first trade, or by the clock task once the interval plus a grace has passed).
+   interval's first trade, or by the clock task once the interval plus a grace has passed),
+   ``OrderBookDelta`` rows that turn the book last sent into the new one (a snapshot, CLEAR
+   then ADDs, after each (re)subscription: a gap resyncs from a snapshot), the last flagged
+   ``LAST``.
 4. A stream error disconnects the stream: an ``AlertRaised`` is published, the stream is
    watched again after a backoff (ccxt.pro reconnects and resubscribes), and the return is
    counted in ``FeedStatus.reconnects`` and announced. A record that cannot be read is
@@ -28,12 +32,13 @@ from typing import Any
 import msgspec
 
 from tradeloop.bus.inbox import InboxPort
-from tradeloop.core.errors import ConfigError, VenueRejectedError
+from tradeloop.core.errors import ConfigError
 from tradeloop.core.fixed import Price, Quantity
 from tradeloop.data.bar_builder import BarBuilder, BuilderTrade
 from tradeloop.data.ports import DATA_KINDS, DataClient, FeedStatus
-from tradeloop.model.data import QuoteTick, TradeTick
-from tradeloop.model.enums import AggressorSide
+from tradeloop.model.book import BookFlag
+from tradeloop.model.data import OrderBookDelta, QuoteTick, TradeTick
+from tradeloop.model.enums import AggressorSide, BookAction, BookSide
 from tradeloop.model.events import AlertRaised
 from tradeloop.model.instruments import Instrument
 from tradeloop.venues.ccxt._config import CcxtConnectionConfig
@@ -54,6 +59,7 @@ BAR_GRACE_NS = 2_000_000_000  # trades of an interval may arrive this long after
 QUARANTINE_ALERT_EVERY_S = 10.0  # at most one quarantine alert per reason this often
 _CLOCK_TICK_S = 0.25
 _REMEMBER_TRADES = 50_000
+_STREAM_OF = {"trades": "trades", "bars": "trades", "quotes": "quotes", "book": "book"}
 
 
 class QuarantinedMessageError(ValueError):
@@ -103,6 +109,7 @@ class CcxtDataClient:
         self._subscriptions: set[tuple[str, str]] = set()
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._builders: dict[str, BarBuilder] = {}
+        self._books: dict[str, dict[BookSide, dict[int, int]]] = {}
         self._seen_trades: dict[str, tuple[set[str], deque[str]]] = {}
         self._down: set[tuple[str, str]] = set()
         self._state = "disconnected"
@@ -181,22 +188,15 @@ class CcxtDataClient:
     # -- subscriptions --------------------------------------------------------------------------
 
     def subscribe(self, kind: str, instrument_id: str) -> None:
-        """Receive ``kind`` (``trades``, ``quotes`` or ``bars``) of ``instrument_id``.
+        """Receive ``kind`` (``trades``, ``quotes``, ``bars`` or ``book``) of ``instrument_id``.
 
         Raises
         ------
         ConfigError
             If the kind or the instrument is unknown, or the client is not connected.
-        VenueRejectedError
-            For ``book`` (not supported: use ``quotes`` for the top of the book).
         """
         if kind not in DATA_KINDS:
             raise ConfigError(f"data kind {kind!r} is not one of {', '.join(DATA_KINDS)}")
-        if kind == "book":
-            raise VenueRejectedError(
-                f"feed {self.name}: order book data is not supported by the ccxt data client; "
-                f"subscribe to quotes for the top of the book"
-            )
         if instrument_id not in self.instruments:
             raise ConfigError(f"feed {self.name} has no instrument {instrument_id}")
         loop = self._loop
@@ -215,11 +215,17 @@ class CcxtDataClient:
                 instrument.size_precision,
                 grace_ns=BAR_GRACE_NS,
             )
-        stream = "quotes" if kind == "quotes" else "trades"
+        stream = _STREAM_OF[kind]
         key = (stream, instrument_id)
         if key not in self._tasks:
             symbol = self.symbols[instrument_id]
-            if stream == "trades":
+            if stream == "book":
+                task = self._stream(
+                    key,
+                    lambda: self._exchange.watch_order_book(symbol),
+                    lambda result: self._on_book(instrument, result),
+                )
+            elif stream == "trades":
                 task = self._stream(
                     key,
                     lambda: self._exchange.watch_trades(symbol),
@@ -244,8 +250,8 @@ class CcxtDataClient:
             builder = self._builders.pop(instrument_id, None)
             if builder is not None:
                 self._publish_bars(builder.flush())
-        stream = "quotes" if kind == "quotes" else "trades"
-        users = {"quotes"} if stream == "quotes" else {"trades", "bars"}
+        stream = _STREAM_OF[kind]
+        users = {k for k, v in _STREAM_OF.items() if v == stream}
         if any((user, instrument_id) in self._subscriptions for user in users):
             return
         task = self._tasks.pop((stream, instrument_id), None)
@@ -299,6 +305,8 @@ class CcxtDataClient:
                 delay = backoff_s(self.config, attempt)
                 attempt += 1
                 self._down.add(key)
+                if key[0] == "book":  # resynced from a snapshot when the stream is back
+                    self._books.pop(key[1], None)
                 text = to_venue_error(self.config.exchange, error, None)
                 severity = "warning" if is_transient(self.config.exchange, error) else "error"
                 self._alert(
@@ -416,6 +424,83 @@ class CcxtDataClient:
             for builder in list(self._builders.values()):
                 self._publish_bars(builder.on_time(now))
 
+    # -- order books ----------------------------------------------------------------------------
+
+    def _on_book(self, instrument: Instrument, book: Any) -> None:
+        # ccxt.pro keeps the book in sync (snapshot + diffs, sequence checked; a gap raises and
+        # the stream restarts). Each message becomes the deltas that turn the book last sent
+        # into this one; the first after a (re)subscription is a snapshot: CLEAR, then ADDs.
+        # The last delta of a message is flagged LAST (it ends the venue event).
+        if not isinstance(book, dict):
+            self._quarantine("bad_book", f"watch_order_book returned {type(book).__name__}")
+            return
+        try:
+            levels = {
+                BookSide.BID: self._book_side(instrument, book.get("bids"), "bid"),
+                BookSide.ASK: self._book_side(instrument, book.get("asks"), "ask"),
+            }
+        except (QuarantinedMessageError, ArithmeticError, TypeError, ValueError) as error:
+            self._quarantine("bad_book", str(error))
+            return
+        bids, asks = levels[BookSide.BID], levels[BookSide.ASK]
+        if bids and asks and max(bids) >= min(asks):
+            self._quarantine("crossed_book", f"best bid {max(bids)} >= best ask {min(asks)}")
+            return
+        self.messages += 1
+        ts_event = ms_to_ns(book.get("timestamp")) or self.inbox.now_ns()
+        nonce = book.get("nonce")
+        sequence = int(nonce) if isinstance(nonce, int) else 0
+        p, z = instrument.price_precision, instrument.size_precision
+        rows: list[tuple[BookAction, BookSide, int, int, int]] = []
+        old = self._books.get(instrument.id)
+        if old is None:
+            rows.append((BookAction.CLEAR, BookSide.NONE, 0, 0, int(BookFlag.SNAPSHOT)))
+            for side, side_levels in levels.items():
+                for price, size in sorted(side_levels.items()):
+                    rows.append((BookAction.ADD, side, price, size, int(BookFlag.SNAPSHOT)))
+        else:
+            for side, side_levels in levels.items():
+                before = old[side]
+                for price in sorted(before.keys() - side_levels.keys()):
+                    rows.append((BookAction.DELETE, side, price, 0, 0))
+                for price, size in sorted(side_levels.items()):
+                    if price not in before:
+                        rows.append((BookAction.ADD, side, price, size, 0))
+                    elif before[price] != size:
+                        rows.append((BookAction.UPDATE, side, price, size, 0))
+        self._books[instrument.id] = levels
+        if not rows:
+            return
+        last = len(rows) - 1
+        for index, (action, side, price, size, flags) in enumerate(rows):
+            delta = OrderBookDelta(
+                instrument.id,
+                action,
+                side,
+                Price(price, p),
+                Quantity(size, z),
+                0,
+                flags | (int(BookFlag.LAST) if index == last else 0),
+                sequence,
+                ts_event,
+                0,
+            )
+            self.inbox.publish(_stamped(delta))
+
+    @staticmethod
+    def _book_side(instrument: Instrument, rows: Any, what: str) -> dict[int, int]:
+        if not isinstance(rows, list):
+            raise QuarantinedMessageError(f"book {what}s are not a list")
+        out: dict[int, int] = {}
+        for row in rows:
+            if not isinstance(row, list | tuple) or len(row) < 2:
+                raise QuarantinedMessageError(f"book {what} level {row!r} is not [price, size]")
+            price = _price(instrument, row[0], f"book {what} price")
+            size = _size(instrument, row[1], f"book {what} size")
+            if size.raw > 0:
+                out[price.raw] = size.raw
+        return out
+
     # -- quotes ---------------------------------------------------------------------------------
 
     def _quote_watcher(self, symbol: str) -> Callable[[], Awaitable[Any]]:
@@ -457,6 +542,11 @@ class CcxtDataClient:
         ask_size = _size(instrument, ticker.get("askVolume") or 0, "ask size")
         ts_event = ms_to_ns(ticker.get("timestamp")) or self.inbox.now_ns()
         return QuoteTick(instrument.id, bid, ask, bid_size, ask_size, ts_event, 0)
+
+
+def _stamped(delta: OrderBookDelta) -> Callable[[int], OrderBookDelta]:
+    # The inbox stamps each record with its ts_init as it takes it.
+    return lambda ts: msgspec.structs.replace(delta, ts_init=ts)
 
 
 def _implements_the_port(client: CcxtDataClient) -> DataClient:

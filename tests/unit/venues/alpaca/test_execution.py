@@ -276,3 +276,57 @@ def test_an_order_before_connect_is_rejected_not_lost(
     assert isinstance(rejected, OrderRejected)
     assert "not connected" in rejected.reason
     assert _emulator_orders(alpaca.url, "tl-early-1") == []
+
+
+def test_a_modified_order_is_replaced_at_alpaca_and_stays_one_order(
+    alpaca: EmulatorThread, venue: AlpacaExecutionClient, inbox: Inbox
+) -> None:
+    from tradeloop.model.commands import ModifyOrder
+    from tradeloop.model.events import OrderModifyRejected, OrderUpdated
+
+    venue.submit_order(_order("tl-rep-1", 2, instrument_id=GOOG, price="1.00"))
+    drain_until(inbox, lambda got: bool(_of(got, OrderAccepted, "tl-rep-1")))
+    [before] = [r for r in venue.open_orders(GOOG) if r.client_order_id == "tl-rep-1"]
+    venue.modify_order(
+        ModifyOrder(strategy_id="alpaca-test", instrument_id=GOOG, client_order_id="tl-rep-1",
+                    quantity=Quantity.from_int(5), price=Price.from_str("1.50"), ts_init=2)
+    )  # fmt: skip
+    records = drain_until(inbox, lambda got: bool(_of(got, OrderUpdated, "tl-rep-1")))
+    [updated] = _of(records, OrderUpdated, "tl-rep-1")
+    assert updated.quantity == Quantity.from_int(5)
+    assert updated.price == Price.from_str("1.50")
+    assert updated.venue_order_id != before.venue_order_id
+    # Alpaca holds two orders: the old one replaced by the new one, which carries the rest
+    [old] = _emulator_orders(alpaca.url, "tl-rep-1")
+    [new] = _emulator_orders(alpaca.url, "tl-rep-1-r1")
+    assert old["status"] == "replaced"
+    assert new["id"] == updated.venue_order_id
+    assert Decimal(new["qty"]) == 5
+    assert Decimal(new["limit_price"]) == Decimal("1.50")
+    # the old order's "replaced" did not end the order; queries see one order, as modified
+    assert not _of(records, OrderCanceled, "tl-rep-1")
+    [now_open] = [r for r in venue.open_orders(GOOG) if r.client_order_id == "tl-rep-1"]
+    assert now_open.quantity == Quantity.from_int(5)
+    assert now_open.price == Price.from_str("1.50")
+    report = venue.query_order("tl-rep-1", GOOG)
+    assert report is not None
+    assert report.status is OrderStatus.ACCEPTED
+    assert report.venue_order_id == updated.venue_order_id
+    # a quantity Alpaca cannot take is refused; the order works on unchanged
+    venue.modify_order(
+        ModifyOrder(strategy_id="alpaca-test", instrument_id=GOOG, client_order_id="tl-rep-1",
+                    quantity=Quantity.from_int(10_000_000), ts_init=3)
+    )  # fmt: skip
+    records = drain_until(inbox, lambda got: bool(_of(got, OrderModifyRejected, "tl-rep-1")))
+    [refused] = _of(records, OrderModifyRejected, "tl-rep-1")
+    assert "HTTP 403" in refused.reason
+    assert "insufficient buying power" in refused.reason
+    # and the replacement cancels as the order it is
+    venue.cancel_order(
+        CancelOrder(strategy_id="alpaca-test", instrument_id=GOOG, client_order_id="tl-rep-1",
+                    ts_init=4)
+    )  # fmt: skip
+    records = drain_until(inbox, lambda got: bool(_of(got, OrderCanceled, "tl-rep-1")))
+    [canceled] = _of(records, OrderCanceled, "tl-rep-1")
+    assert canceled.venue_order_id == updated.venue_order_id
+    assert _emulator_orders(alpaca.url, "tl-rep-1-r1")[0]["status"] == "canceled"

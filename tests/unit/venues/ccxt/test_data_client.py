@@ -13,9 +13,10 @@ from tests.unit.testing.emulators.helpers import control
 from tests.unit.venues.ccxt.helpers import BTCUSDT, collect, connection, wait_for
 
 from tradeloop.bus.inbox import Inbox
-from tradeloop.core.errors import ConfigError, TransientVenueError, VenueRejectedError
-from tradeloop.model.data import Bar, QuoteTick, TradeTick
-from tradeloop.model.enums import AggressorSide
+from tradeloop.core.errors import ConfigError, TransientVenueError
+from tradeloop.model.book import BookFlag
+from tradeloop.model.data import Bar, OrderBookDelta, QuoteTick, TradeTick
+from tradeloop.model.enums import AggressorSide, BookAction, BookSide
 from tradeloop.model.events import AlertRaised
 from tradeloop.testing import BinanceEmulatorConfig, EmulatorThread, start_binance_emulator
 from tradeloop.venues.ccxt import CcxtDataClient
@@ -93,8 +94,57 @@ def test_subscribing_needs_a_known_kind_and_instrument(data_client: CcxtDataClie
         data_client.subscribe("ticks", BTCUSDT.id)
     with pytest.raises(ConfigError, match=r"no instrument ETHUSDT\.BINANCE"):
         data_client.subscribe("trades", "ETHUSDT.BINANCE")
-    with pytest.raises(VenueRejectedError, match="subscribe to quotes for the top of the book"):
-        data_client.subscribe("book", BTCUSDT.id)
+
+
+def _book(deltas: list[OrderBookDelta]) -> dict[BookSide, dict[int, int]]:
+    # The book the deltas build.
+    book: dict[BookSide, dict[int, int]] = {BookSide.BID: {}, BookSide.ASK: {}}
+    for delta in deltas:
+        if delta.action is BookAction.CLEAR:
+            book = {BookSide.BID: {}, BookSide.ASK: {}}
+        elif delta.action is BookAction.DELETE:
+            del book[delta.side][delta.price.raw]
+        else:
+            book[delta.side][delta.price.raw] = delta.size.raw
+    return book
+
+
+def test_the_book_arrives_as_a_snapshot_then_deltas_and_resyncs_after_a_drop(
+    data_client: CcxtDataClient, fast_emulator: EmulatorThread, inbox: Inbox
+) -> None:
+    data_client.connect()
+    data_client.subscribe("book", BTCUSDT.id)
+    deltas = [
+        i
+        for i in collect(inbox, lambda got: len(got) >= 30, timeout_s=15.0)
+        if isinstance(i, OrderBookDelta)
+    ]
+    assert deltas[0].action is BookAction.CLEAR
+    assert deltas[0].flags & int(BookFlag.SNAPSHOT)
+    snapshot_end = next(n for n, d in enumerate(deltas) if d.flags & int(BookFlag.LAST))
+    assert all(d.action is BookAction.ADD for d in deltas[1 : snapshot_end + 1])
+    assert any(d.action in (BookAction.UPDATE, BookAction.DELETE) for d in deltas[snapshot_end:])
+    ends = [n for n, d in enumerate(deltas) if d.flags & int(BookFlag.LAST)]
+    book = _book(deltas[: ends[-1] + 1])  # as of the end of the last whole venue event
+    assert book[BookSide.BID]
+    assert book[BookSide.ASK]
+    assert max(book[BookSide.BID]) < min(book[BookSide.ASK])
+    assert [d.ts_init for d in deltas] == sorted(d.ts_init for d in deltas)
+    # A dropped stream comes back with a fresh snapshot (CLEAR first), never stale diffs.
+    control(fast_emulator.url, "/_emulator/faults", {"ws_disconnect_probability": 1.0})
+    assert wait_for(lambda: data_client.status().state == "disconnected", timeout_s=10.0)
+    control(fast_emulator.url, "/_emulator/faults", {"ws_disconnect_probability": 0.0})
+    assert wait_for(lambda: data_client.status().reconnects >= 1, timeout_s=15.0)
+    after = [
+        i
+        for i in collect(
+            inbox,
+            lambda got: any(isinstance(i, OrderBookDelta) for i in got[-3:]) and len(got) > 10,
+            timeout_s=15.0,
+        )
+        if isinstance(i, OrderBookDelta)
+    ]
+    assert any(d.action is BookAction.CLEAR for d in after)
 
 
 def test_an_unreachable_exchange_fails_connect_and_leaves_no_thread(inbox: Inbox) -> None:
