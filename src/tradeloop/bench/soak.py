@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from tradeloop.core.errors import OrderStateError
+from tradeloop.core.errors import InvariantViolation, OrderStateError
 from tradeloop.journal.integrity import verify_journal
 from tradeloop.journal.store import read_records
 from tradeloop.model.commands import SubmitOrder
@@ -112,6 +112,9 @@ kinds = ["trades"]
 
 [live]
 on_stop = "cancel_all"
+
+[deployment]
+stage = "pilot"
 
 [[strategies]]
 class = "{strategy}:Churn"
@@ -335,7 +338,12 @@ def soak_kills(
         code = final.wait(timeout=300)
         if code != 0:
             startup_failures.append(f"final resume exited {code}")
-        found = sorted(output.glob("*/journal.sqlite"))
+        found = sorted(output.glob("*/journal.sqlite")) if output.is_dir() else []
+        if not found:
+            tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+            raise InvariantViolation(
+                "soak kills: the node never started a run; its last words: " + " | ".join(tail)
+            )
         journal = found[0]
         if not verify_journal(journal).ok:
             verify_failures += 1
