@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export UV_LINK_MODE := copy
 
-.PHONY: install demo test test-fast lint typecheck layers bench bench-peers monitoring clean
+.PHONY: install demo test test-fast lint typecheck layers bench bench-peers monitoring soak clean
 
 install:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -37,6 +37,12 @@ bench: install
 # 127.0.0.1:8780 (NODE=HOST:PORT to change), with the rules of deploy/prometheus/.
 monitoring:
 	@bash scripts/monitoring.sh
+
+# Nothing lost (docs/nothing-lost.md): 100 SIGKILLs of a live node against the Binance
+# emulator, 10,000 venue-fault scenarios; one JSON line each, exit 1 on any problem
+soak: install
+	@$(UV) run --frozen tradeloop soak kills --runs 100 --seed 1 --json
+	@$(UV) run --frozen tradeloop soak faults --scenarios 10000 --seed 1 --json
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache runs

@@ -18,7 +18,7 @@ from tradeloop.cli._common import _Exit, err, out, user_errors
 from tradeloop.core.paths import require_output_file
 
 journal_app = typer.Typer(
-    help="A run's journal: export it as log lines, check it against the standard.",
+    help="A run's journal: export, check against the standard, verify its hash chain, back up.",
     no_args_is_help=True,
 )
 
@@ -83,3 +83,50 @@ def check_command(run: RunArgument) -> None:
         err.print(f"{len(violations)} violation(s) of the journal standard", highlight=False)
         raise _Exit(1)
     out.print("the journal follows the standard", highlight=False)
+
+
+@journal_app.command("verify")
+def verify_command(
+    run: RunArgument,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+) -> None:
+    """Check the journal's hash chain: name the first edited, inserted or deleted record
+    (exit 1), or print the record count and the head hash to keep (exit 0)."""
+    import msgspec
+
+    from tradeloop.journal.integrity import verify_journal
+
+    with user_errors():
+        report = verify_journal(run)
+    if as_json:
+        print(msgspec.json.encode(report).decode())
+    elif report.ok:
+        out.print(
+            f"the journal's hash chain holds: {report.records:,} records, last seq "
+            f"{report.last_seq}, head {report.head_hash}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        out.print(report.message, highlight=False, soft_wrap=True)
+    if not report.ok:
+        raise _Exit(1)
+
+
+@journal_app.command("backup")
+def backup_command(
+    run: RunArgument,
+    dest: Annotated[Path, typer.Argument(help="New directory for the copy (must not exist).")],
+) -> None:
+    """Copy a run (running or not) to DEST with SQLite's online backup: one consistent
+    snapshot of the journal, verified; `--resume DEST` continues the run from the copy."""
+    from tradeloop.journal.integrity import backup_run
+
+    with user_errors():
+        result = backup_run(run, dest)
+    out.print(
+        f"{result.records:,} records (last seq {result.last_seq}, head {result.head_hash}) "
+        f"backed up to {result.run_dir}: {', '.join(result.files)}",
+        highlight=False,
+        soft_wrap=True,
+    )

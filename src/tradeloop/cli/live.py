@@ -47,6 +47,15 @@ def parse_for(text: str | None) -> float | None:
     return float(match.group(1)) * _SECONDS[match.group(2)]
 
 
+ResumeOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Continue this run (runs/<id>) after a crash or a stop: rebuilt from its journal, "
+        "reconciled with the venue, then trading resumes."
+    ),
+]
+
+
 def run_session_command(
     config_path: Path,
     mode: str,
@@ -56,6 +65,7 @@ def run_session_command(
     as_json: bool,
     api: str | None = None,
     api_tokens: Path | None = None,
+    resume: Path | None = None,
 ) -> None:
     """Load ``config_path`` and run it in ``mode`` on its live feeds; print the summary."""
     from tradeloop.config.loader import load_config
@@ -75,9 +85,15 @@ def run_session_command(
             if config.deployment is not None:
                 current = config.deployment.current
                 stage = f", stage {current.name} ({current.fraction:.0%} of the capital)"
-            err.print(f"{mode}: {prepared.run_id} on live data, {limit}{stage}", highlight=False)
+            resumed = "" if resume is None else f" (resuming {resume})"
+            err.print(
+                f"{mode}: {prepared.run_id} on live data, {limit}{stage}{resumed}",
+                highlight=False,
+            )
         with node_api(api, api_tokens, mode, config) as operations:
-            result = run_session(prepared, mode, duration_s=duration_s, operations=operations)
+            result = run_session(
+                prepared, mode, duration_s=duration_s, operations=operations, resume=resume
+            )
     summary: dict[str, Any] = {
         **result.summary,
         "mode": mode,
@@ -207,6 +223,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json")] = False,
         api: ApiOption = None,
         api_tokens: ApiTokensOption = None,
+        resume: ResumeOption = None,
     ) -> None:
         """Decide on live data but send no order: the simulated venue fills them."""
         run_session_command(
@@ -217,6 +234,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             as_json=as_json,
             api=api,
             api_tokens=api_tokens,
+            resume=resume,
         )
 
     @app.command()
@@ -227,8 +245,16 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json")] = False,
         api: ApiOption = None,
         api_tokens: ApiTokensOption = None,
+        resume: ResumeOption = None,
     ) -> None:
         """Trade for real: orders go to the venues' connections (behind risk)."""
         run_session_command(
-            config, "live", for_=for_, quiet=quiet, as_json=as_json, api=api, api_tokens=api_tokens
+            config,
+            "live",
+            for_=for_,
+            quiet=quiet,
+            as_json=as_json,
+            api=api,
+            api_tokens=api_tokens,
+            resume=resume,
         )

@@ -65,6 +65,7 @@ def _register_commands() -> None:
         "tradeloop.cli.risk",
         "tradeloop.cli.models",
         "tradeloop.cli.ops",
+        "tradeloop.cli.soak",
     ):
         try:
             module = importlib.import_module(name)
@@ -464,6 +465,10 @@ def paper(
     wide: WideOption = False,
     api: ApiOption = None,
     api_tokens: ApiTokensOption = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(help="Continue this run (runs/<id>) after a crash or a stop (live feeds)."),
+    ] = None,
 ) -> None:
     """Run the strategy on the live clock against the simulated venue: live feeds or a replay."""
     if replay is None and _has_feeds(config):
@@ -477,9 +482,16 @@ def paper(
             as_json=as_json,
             api=api,
             api_tokens=api_tokens,
+            resume=resume,
         )
         return
+    from tradeloop.core.errors import ConfigError
+
     with user_errors():
+        if resume is not None:
+            raise ConfigError(
+                "--resume continues a session on live feeds ([[feeds]]), not a replay"
+            )
         check_number("--speed", speed, positive=True)
     _run(
         config,

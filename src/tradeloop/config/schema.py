@@ -343,6 +343,40 @@ class LiveSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
             raise ConfigError(f"live on_stop {self.on_stop!r} is not cancel_all or leave")
 
 
+class ReconciliationSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How a live-clock node reconciles with its venues (``engine.reconcile``).
+
+    ``on_break``: the trading state a ``ReconciliationBreak`` sets, ``halted`` (default: no
+    new orders) or ``reducing`` (only orders that reduce a position). ``claim_external_orders``:
+    the strategy id that adopts open orders only the venue knows ("" leaves them alone).
+    ``inflight_check_s``: a submitted order with no answer this long is queried by client order
+    id, up to ``inflight_retries`` times, then resolved from the venue's answer.
+    ``open_check_interval_s`` / ``position_check_interval_s``: how often open orders and
+    positions are compared with the venue while running (0 turns a check off).
+    """
+
+    on_break: str = "halted"
+    claim_external_orders: str = ""
+    inflight_check_s: float = 5.0
+    inflight_retries: int = 3
+    open_check_interval_s: float = 60.0
+    position_check_interval_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        if self.on_break not in ("halted", "reducing"):
+            raise ConfigError(
+                f"reconciliation on_break {self.on_break!r} is not halted or reducing"
+            )
+        for name in ("inflight_check_s", "open_check_interval_s", "position_check_interval_s"):
+            value = getattr(self, name)
+            if not 0 <= value <= 86_400:
+                raise ConfigError(f"reconciliation {name} {value} must be between 0 and 86400")
+        if not 0 <= self.inflight_retries <= 100:
+            raise ConfigError(
+                f"reconciliation inflight_retries {self.inflight_retries} must be between 0 and 100"
+            )
+
+
 class AccountSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``[accounts.<VENUE>]``: one venue's own cash account.
 
@@ -382,6 +416,7 @@ class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     connections: dict[str, dict[str, Any]] = {}
     feeds: list[FeedSection] = []
     live: LiveSection = LiveSection()
+    reconciliation: ReconciliationSection = ReconciliationSection()
     deployment: DeploymentConfig | None = None
     accounts: dict[str, AccountSection] = {}
     features: FeatureSetConfig | None = None

@@ -29,6 +29,7 @@ Steps of ``run_session``:
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +43,7 @@ from tradeloop.engine.connections import Connection, load_connections, venue_con
 from tradeloop.engine.deployment import check_stage
 from tradeloop.engine.kernel import Kernel
 from tradeloop.engine.live import Operations, run_live
+from tradeloop.engine.resume import ResumedRunDir, prepare_node
 from tradeloop.engine.runner import (
     PreparedRun,
     ProgressFactory,
@@ -111,6 +113,7 @@ def run_session(
     duration_s: float | None = None,
     progress: ProgressFactory | None = None,
     operations: Operations | None = None,
+    resume: str | os.PathLike[str] | None = None,
 ) -> RunResult:
     """Run ``prepared`` in ``mode`` (``paper``, ``shadow``, ``live``) on its live feeds (module
     docstring); return the result once it ended. ``operations`` watch and steer the run
@@ -128,7 +131,12 @@ def run_session(
     wall_ns = time.time_ns()
     clock = LiveClock()
     inbox = Inbox(clock)
-    run_dir = _RunDir(prepared, mode, suffix=f"-{mode}-{wall_ns}")
+    # --resume continues an existing run (engine.resume); a new session gets a new directory
+    run_dir = (
+        _RunDir(prepared, mode, suffix=f"-{mode}-{wall_ns}")
+        if resume is None
+        else ResumedRunDir(resume, prepared.config_hash, mode)
+    )
     executions: list[LiveExecutionClient] = []
     feeds: list[DataClient] = []
     shadow: ShadowObserver | None = None
@@ -155,15 +163,21 @@ def run_session(
             executions.append(execution)
             kernel.use_execution_client(execution)
 
+    def start_node(kernel: Kernel) -> None:
+        connect_venues(kernel)
+        # a resumed run is rebuilt and reconciled, a new live one reconciled (engine.resume)
+        prepare_node(kernel, run_dir, executions, config.reconciliation)
+
     try:
         journal, kernel = _start(
             prepared,
             run_dir,
             clock,
             prepared.manifest(mode, wall_ns),
-            before_start=connect_venues,
+            before_start=start_node,
             order_id_scope=session_scope(wall_ns),
             durable_commands=True,
+            resume=resume is not None,
         )
     except BaseException:
         _close_all(executions, feeds)

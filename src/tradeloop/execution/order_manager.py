@@ -8,11 +8,14 @@
 4. otherwise applies ``OrderSubmitted`` and hands the command to the venue's client.
 
 Every venue response comes back through ``handle_venue_event``: it is applied to its order,
-journaled and published on ``events.order.<strategy_id>``. A fill whose trade id the order
-already has is a duplicate: it is recorded as an ``ExternalFillRecorded`` with an alert and
-not applied. A fill for an unknown order is recorded the same way and still reaches the
-portfolio (the venue's position changed). An event the order's state machine refuses is
-recorded with an alert. Nothing a venue says is dropped.
+journaled and published on ``events.order.<strategy_id>``. A fill whose trade id was already
+counted (the order has it, or it was kept as external; trade ids are the venue's, unique per
+instrument) is a duplicate: it is recorded as an ``ExternalFillRecorded`` with an alert and
+not applied. A fill for an unknown order, or one its order's state machine refuses (it would
+overfill it, the order was rejected), is recorded the same way and still reaches the
+portfolio once (the venue's position changed). A fill that arrives after its order's cancel
+is applied to the order (``model.orders``). Any other event the state machine refuses is
+recorded with an alert. Nothing a venue says is dropped and no fill is counted twice.
 
 Memory stays bounded however many orders a run sends: open orders are always held, and of
 the closed ones only the ``retain_closed`` most recent (the journal keeps every one);
@@ -38,6 +41,7 @@ from tradeloop.model.enums import OrderSide, OrderStatus
 from tradeloop.model.events import (
     AlertRaised,
     ExternalFillRecorded,
+    OrderAccepted,
     OrderDenied,
     OrderEvent,
     OrderFilled,
@@ -49,8 +53,12 @@ from tradeloop.model.events import (
 )
 from tradeloop.model.instruments import Instrument
 from tradeloop.model.orders import OPEN_STATUSES, TERMINAL_STATUSES, Order
+from tradeloop.model.reports import OrderStatusReport
 
 EXTERNAL_STRATEGY_ID = "EXTERNAL"
+
+_EVICTED_TRADE_IDS = 100_000
+"""Trade ids of closed orders no longer held that are still checked for duplicates."""
 
 log = logging.getLogger("tradeloop.execution")
 
@@ -108,7 +116,10 @@ class OrderManager:
             ),
             0,
         )
-        self._external_trade_ids: set[str] = set()
+        # (instrument id, trade id) of fills applied outside an order (external, refused), and
+        # the trade ids of the most recent closed orders no longer held (duplicate checks)
+        self._external_trade_ids: set[tuple[str, str]] = set()
+        self._evicted_trade_ids: dict[tuple[str, str], None] = {}
         self._topics: dict[str, str] = {}
         self.fill_count = 0
 
@@ -171,6 +182,55 @@ class OrderManager:
             ),
         )
         client.submit_order(command)
+        return order
+
+    def was_issued(self, client_order_id: str) -> bool:
+        """Return whether this manager issued ``client_order_id`` (held or not)."""
+        return client_order_id in self._issued_ids
+
+    def restore(self, order: Order) -> None:
+        """Hold ``order``, rebuilt from a journal (``--resume``): open orders stay open and
+        their answers are applied to it; its trade ids count as seen."""
+        self.orders[order.client_order_id] = order
+        self._issued_ids.add(order.client_order_id)
+        if order.status in OPEN_STATUSES:
+            self._open[order.client_order_id] = order
+            self._reserve(order)  # an open buy holds its cash again
+
+    def restore_external_fill(self, instrument_id: str, trade_id: str) -> None:
+        """Mark an external fill rebuilt from a journal as counted (``--resume``)."""
+        self._external_trade_ids.add((instrument_id, trade_id))
+
+    def adopt(self, report: OrderStatusReport, strategy_id: str) -> Order:
+        """Hold an open order only the venue knows as ``strategy_id``'s (a claimed external
+        order): its initialization, submission and acknowledgement are journaled."""
+        now = self.clock.timestamp_ns()
+        init = OrderInitialized(
+            client_order_id=report.client_order_id,
+            strategy_id=strategy_id,
+            instrument_id=report.instrument_id,
+            side=report.side,
+            order_type=report.order_type,
+            quantity=report.quantity,
+            price=report.price,
+            ts_event=report.ts_last,
+            ts_init=now,
+        )
+        order = Order(init)
+        self.orders[init.client_order_id] = order
+        self._issued_ids.add(init.client_order_id)
+        self.journal.append(init)
+        venue = report.venue
+        ids = {
+            "client_order_id": init.client_order_id,
+            "strategy_id": strategy_id,
+            "instrument_id": init.instrument_id,
+        }
+        self._apply(order, OrderSubmitted(venue=venue, ts_event=now, ts_init=now, **ids))
+        self._apply(
+            order,
+            OrderAccepted(venue_order_id=report.venue_order_id, ts_event=now, ts_init=now, **ids),
+        )
         return order
 
     def cancel(self, client_order_id: str, reason: str = "") -> bool:
@@ -279,6 +339,9 @@ class OrderManager:
     def handle_venue_event(self, event: OrderEvent) -> None:
         """Apply a venue's event to its order, journal and publish it; never drop it."""
         order = self.orders.get(event.client_order_id)
+        if isinstance(event, OrderFilled) and self._counted_elsewhere(event):
+            self._record_external(event, f"duplicate trade id {event.trade_id}", apply=False)
+            return
         if order is None:
             if isinstance(event, OrderFilled):
                 self._record_external(event, "fill for an unknown order", apply=True)
@@ -293,8 +356,32 @@ class OrderManager:
         try:
             self._apply(order, event)
         except OrderStateError as error:
+            if isinstance(event, OrderFilled):
+                # the venue says it traded: the position follows it, the order does not
+                self._record_external(event, f"fill refused by its order: {error}", apply=True)
+                return
             self.journal.append(event)
+            if any(type(seen) is type(event) for seen in order.events):
+                # the venue said it twice (a stream that repeats itself): recorded, no action
+                self._alert("info", f"repeated venue event not applied again: {error}")
+                return
             self._alert("error", f"venue event refused by the order state machine: {error}")
+
+    def _counted_elsewhere(self, fill: OrderFilled) -> bool:
+        key = (fill.instrument_id, fill.trade_id)
+        return key in self._external_trade_ids or key in self._evicted_trade_ids
+
+    def has_fill(self, instrument_id: str, trade_id: str) -> bool:
+        """Return whether the fill ``trade_id`` of ``instrument_id`` was already counted (by an
+        order this manager still holds, as an external fill, or by a recently closed order)."""
+        key = (instrument_id, trade_id)
+        if key in self._external_trade_ids or key in self._evicted_trade_ids:
+            return True
+        return any(
+            trade_id in order.trade_ids
+            for order in self.orders.values()
+            if order.instrument_id == instrument_id
+        )
 
     def _apply(self, order: Order, event: OrderEvent) -> None:
         was_closed = order.status in TERMINAL_STATUSES
@@ -313,8 +400,14 @@ class OrderManager:
             closed.append(order.init.client_order_id)
             if len(closed) > self._retain_closed:
                 orders = self.orders
+                evicted = self._evicted_trade_ids
                 while len(closed) > self._retain_closed:
-                    orders.pop(closed.popleft(), None)
+                    gone = orders.pop(closed.popleft(), None)
+                    if gone is not None:
+                        for trade_id in gone.trade_ids:
+                            evicted[(gone.instrument_id, trade_id)] = None
+                while len(evicted) > _EVICTED_TRADE_IDS:
+                    del evicted[next(iter(evicted))]
         self.journal.append(event)
         strategy_id = order.init.strategy_id
         topic = self._topics.get(strategy_id)
@@ -385,8 +478,9 @@ class OrderManager:
         )
         self.journal.append(record)
         self._alert("warning", f"external fill {fill.trade_id} on {fill.instrument_id}: {reason}")
-        if apply and fill.trade_id not in self._external_trade_ids:
-            self._external_trade_ids.add(fill.trade_id)
+        key = (fill.instrument_id, fill.trade_id)
+        if apply and key not in self._external_trade_ids:
+            self._external_trade_ids.add(key)
             self.bus.publish(order_events_topic(EXTERNAL_STRATEGY_ID), fill)
 
     def _alert(self, severity: str, message: str) -> None:

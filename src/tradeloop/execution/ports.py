@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from tradeloop.core.fixed import Quantity
 from tradeloop.model.commands import CancelOrder, ModifyOrder, SubmitOrder
-from tradeloop.model.events import OrderEvent
+from tradeloop.model.events import OrderEvent, OrderInitialized
 from tradeloop.model.order_factory import OrderFactory
 from tradeloop.model.orders import Order
 from tradeloop.model.reports import (
@@ -91,6 +92,13 @@ class LiveExecutionClient(ExecutionClient, Protocol):
 
     def disconnect(self) -> None:
         """Stop the streams and the event-loop thread."""
+        ...
+
+    def restore_order(
+        self, order: OrderInitialized, venue_order_id: str | None, filled_qty: Quantity
+    ) -> None:
+        """Track an order this node sent before a restart (rebuilt from its journal,
+        ``--resume``), so that its cancels and fills are handled as the client's own."""
         ...
 
     def query_order(self, client_order_id: str, instrument_id: str) -> OrderStatusReport | None:

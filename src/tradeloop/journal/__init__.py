@@ -2,6 +2,12 @@
 
 from tradeloop.journal.codec import JournalCodec
 from tradeloop.journal.export import LOG_FIELDS, LogRecord, export_jsonl, iter_log_records
+from tradeloop.journal.integrity import (
+    BackupResult,
+    IntegrityReport,
+    backup_run,
+    verify_journal,
+)
 from tradeloop.journal.manifest import (
     LOCATION_FILE,
     DataRef,
@@ -22,7 +28,9 @@ from tradeloop.journal.store import (
 __all__ = [
     "LOCATION_FILE",
     "LOG_FIELDS",
+    "BackupResult",
     "DataRef",
+    "IntegrityReport",
     "Journal",
     "JournalCodec",
     "JournalRecord",
@@ -31,10 +39,12 @@ __all__ = [
     "RunLocation",
     "RunManifest",
     "SqliteJournal",
+    "backup_run",
     "export_jsonl",
     "iter_log_records",
     "read_base_dir",
     "read_manifest",
     "read_records",
+    "verify_journal",
     "write_location",
 ]

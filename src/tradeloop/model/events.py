@@ -399,3 +399,75 @@ class AlertRuleResolved(Event, frozen=True, kw_only=True):
     rule: str
     metric: str
     value: float
+
+
+class FillReconciled(Event, frozen=True, kw_only=True):
+    """A fill the venue reports that the node had not counted (reconciliation inferred it).
+
+    ``fill`` is applied right after this record, as any venue fill; ``reason`` says where it
+    came from (the venue's fills since the last one seen, or an order's filled quantity,
+    whose missing part gets a trade id that is a hash of its content).
+    """
+
+    fill: OrderFilled
+    reason: str
+
+
+class ExternalOrderRecorded(Event, frozen=True, kw_only=True):
+    """An open order only the venue knows (not sent by this run): kept, never touched unless
+    a strategy claims it (``claimed_by``, from ``[reconciliation] claim_external_orders``)."""
+
+    client_order_id: str
+    venue_order_id: str
+    instrument_id: str
+    side: OrderSide
+    quantity: Quantity
+    filled_qty: Quantity
+    price: Price | None = None
+    claimed_by: str = ""
+
+
+class ReconciliationBreak(Event, frozen=True, kw_only=True):
+    """The node and the venue disagree in a way fills cannot explain.
+
+    ``kind`` is ``position``, ``cash``, ``order`` or ``fill``; ``subject`` the instrument,
+    currency or client order id; ``local`` and ``venue`` the two values as text; ``action``
+    the trading state it set (``reducing`` or ``halted``). Never fixed silently: the node
+    opens no new risk until an operator resolves it.
+    """
+
+    kind: str
+    subject: str
+    local: str
+    venue: str
+    action: str
+    reason: str
+
+
+class ReconciliationCompleted(Event, frozen=True, kw_only=True):
+    """Reconciliation with the venues finished (at startup, on resume, or a periodic check).
+
+    ``resumed_from_seq`` is the journal record the run was rebuilt up to (0: a new run).
+    """
+
+    trigger: str
+    orders_checked: int
+    fills_inferred: int
+    orders_resolved: int
+    external_orders: int
+    breaks: int
+    resumed_from_seq: int = 0
+
+
+class RunResumed(Event, frozen=True, kw_only=True):
+    """A run was continued with ``--resume`` (``engine.resume``): the journal up to
+    ``from_seq`` was rebuilt (``orders``, of which ``open_orders`` still open and ``in_flight``
+    journaled without an outcome; ``fills`` counted); ``previous_state`` is how the run had
+    stood (``interrupted``, ``stopped`` …). Reconciliation with the venues follows."""
+
+    previous_state: str
+    from_seq: int
+    orders: int
+    open_orders: int
+    in_flight: int
+    fills: int

@@ -13,6 +13,7 @@ status and the event, and leaves the order unchanged.
        DENIED                 REJECTED             PENDING_CANCEL / PENDING_UPDATE
     any working state ─ filled ─> PARTIALLY_FILLED ─ filled ─> FILLED
     any working state ─ canceled / expired ─> CANCELED / EXPIRED
+    CANCELED / EXPIRED ─ late fill ─> (same; FILLED once complete)
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ TRANSITIONS: Final[dict[OrderStatus, dict[type[OrderEvent], OrderStatus | str]]]
         **_WORKING_EXITS,
     },
     S.PENDING_CANCEL: {
+        OrderRejected: S.REJECTED,  # the cancel went out before the venue refused the order
         OrderCanceled: S.CANCELED,
         OrderCancelRejected: _BACK,
         OrderExpired: S.EXPIRED,
@@ -92,6 +94,7 @@ TRANSITIONS: Final[dict[OrderStatus, dict[type[OrderEvent], OrderStatus | str]]]
         OrderTriggered: S.PENDING_CANCEL,
     },
     S.PENDING_UPDATE: {
+        OrderRejected: S.REJECTED,
         OrderUpdated: _BACK,
         OrderModifyRejected: _BACK,
         OrderPendingCancel: S.PENDING_CANCEL,
@@ -101,18 +104,37 @@ TRANSITIONS: Final[dict[OrderStatus, dict[type[OrderEvent], OrderStatus | str]]]
         OrderTriggered: S.PENDING_UPDATE,
     },
     S.PARTIALLY_FILLED: {
+        OrderAccepted: S.PARTIALLY_FILLED,
         OrderUpdated: S.PARTIALLY_FILLED,
         OrderModifyRejected: S.PARTIALLY_FILLED,
         OrderCancelRejected: S.PARTIALLY_FILLED,
         **_WORKING_EXITS,
     },
     # A cancel or modify refused because the order had just filled or ended crosses that
-    # fill on the wire (latency): it is a no-op on a finished order, not an error.
+    # fill on the wire (latency): it is a no-op on a finished order, not an error. So is an
+    # acknowledgement that arrives after the order's fill or cancel (a venue's WebSocket fill
+    # overtakes its REST answer). A fill that arrives after the cancel or expiry happened at
+    # the venue before it: it is applied (the position changed), the order stays closed
+    # (FILLED once it is complete).
     S.DENIED: {},
     S.REJECTED: {},
-    S.CANCELED: {OrderCancelRejected: S.CANCELED, OrderModifyRejected: S.CANCELED},
-    S.EXPIRED: {OrderCancelRejected: S.EXPIRED, OrderModifyRejected: S.EXPIRED},
-    S.FILLED: {OrderCancelRejected: S.FILLED, OrderModifyRejected: S.FILLED},
+    S.CANCELED: {
+        OrderCancelRejected: S.CANCELED,
+        OrderModifyRejected: S.CANCELED,
+        OrderAccepted: S.CANCELED,
+        OrderFilled: _FILL,
+    },
+    S.EXPIRED: {
+        OrderCancelRejected: S.EXPIRED,
+        OrderModifyRejected: S.EXPIRED,
+        OrderAccepted: S.EXPIRED,
+        OrderFilled: _FILL,
+    },
+    S.FILLED: {
+        OrderCancelRejected: S.FILLED,
+        OrderModifyRejected: S.FILLED,
+        OrderAccepted: S.FILLED,
+    },
 }
 
 _CARRIES_VENUE_ID: Final = frozenset({OrderAccepted, OrderTriggered, OrderUpdated})
@@ -309,6 +331,8 @@ class Order:
         self._fill_cost_raw += fill.last_px.raw * qty.raw
         self.venue_order_id = fill.venue_order_id
         self.trade_ids.append(fill.trade_id)
+        if self.status in (S.CANCELED, S.EXPIRED) and filled < self.quantity.raw:
+            return  # a late fill of a closed order: counted, the order stays closed
         if self.status in (S.PENDING_CANCEL, S.PENDING_UPDATE) and filled < self.quantity.raw:
             # Stays pending (the request is still in flight); a rejection returns here.
             self._previous_status = S.PARTIALLY_FILLED

@@ -184,11 +184,26 @@ def test_any_event_sequence_keeps_the_order_consistent(kinds: list[str]) -> None
         assert (order.filled_raw == order.quantity.raw) == (order.status is OrderStatus.FILLED)
 
 
-def test_terminal_statuses_accept_only_late_cancel_or_modify_rejections_as_no_ops() -> None:
+def test_terminal_statuses_accept_only_late_answers_and_late_fills() -> None:
     for status in (OrderStatus.DENIED, OrderStatus.REJECTED):
         assert TRANSITIONS[status] == {}
-    for status in (OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED):
-        assert TRANSITIONS[status] == {OrderCancelRejected: status, OrderModifyRejected: status}
+    late = {OrderCancelRejected, OrderModifyRejected, OrderAccepted}
+    assert TRANSITIONS[OrderStatus.FILLED] == dict.fromkeys(late, OrderStatus.FILLED)
+    for status in (OrderStatus.CANCELED, OrderStatus.EXPIRED):
+        assert {k: v for k, v in TRANSITIONS[status].items() if k in late} == dict.fromkeys(
+            late, status
+        )
+        assert set(TRANSITIONS[status]) == {*late, OrderFilled}
+
+
+def test_a_fill_that_arrives_after_the_cancel_is_counted_and_the_order_stays_canceled() -> None:
+    order = new_order(5)
+    for kind in ("submitted", "accepted", "canceled"):
+        order.apply(make_event(kind, 0))
+    order.apply(fill(2, "T-1"))
+    assert (order.status, order.filled_raw) == (OrderStatus.CANCELED, 2)
+    order.apply(fill(3, "T-2"))
+    assert (order.status, order.filled_raw) == (OrderStatus.FILLED, 5)
 
 
 def test_cancel_rejected_after_the_fill_is_a_no_op() -> None:

@@ -242,6 +242,24 @@ class AlpacaExecutionClient:
         if not self._run(self._send, order, request):
             self._reject(order.client_order_id, f"venue {self.venue} is not connected", 0)
 
+    def restore_order(
+        self, order: OrderInitialized, venue_order_id: str | None, filled_qty: Quantity
+    ) -> None:
+        """Track an order sent before a restart (``--resume``) as one this client sent."""
+        with self._lock:
+            self._orders.setdefault(
+                order.client_order_id,
+                Tracked(
+                    order.client_order_id,
+                    order.strategy_id,
+                    order.instrument_id,
+                    order.side,
+                    order.order_type,
+                    venue_order_id=venue_order_id or "",
+                    is_accepted=bool(venue_order_id),
+                ),
+            )
+
     def cancel_order(self, command: CancelOrder) -> None:
         """Ask Alpaca to cancel an order (on the worker)."""
         if not self._run(self._cancel, command):

@@ -32,10 +32,17 @@ from typing import Any, TypeVar
 
 from tradeloop.bus.inbox import InboxPort
 from tradeloop.core.errors import ConfigError, TransientVenueError, VenueError, VenueRejectedError
+from tradeloop.core.fixed import Quantity
 from tradeloop.execution.ports import LiveExecutionClient
 from tradeloop.model.commands import CancelOrder, ModifyOrder, SubmitOrder
 from tradeloop.model.enums import OrderType
-from tradeloop.model.events import AlertRaised, OrderModifyRejected, OrderRejected, OrderUpdated
+from tradeloop.model.events import (
+    AlertRaised,
+    OrderInitialized,
+    OrderModifyRejected,
+    OrderRejected,
+    OrderUpdated,
+)
 from tradeloop.model.instruments import Instrument
 from tradeloop.model.reports import BalanceReport, FillReport, OrderStatusReport, PositionReport
 from tradeloop.venues.ccxt._config import (
@@ -505,6 +512,19 @@ class CcxtExecutionClient:
 
     def _query(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         return self._running_loop().call(self._retrying(what, call), timeout_s=_QUERY_TIMEOUT_S)
+
+    def restore_order(
+        self, order: OrderInitialized, venue_order_id: str | None, filled_qty: Quantity
+    ) -> None:
+        """Track an order sent before a restart (``--resume``): its cancels, fills and closing
+        are then handled as those of an order this client sent."""
+        instrument = self._instrument(order.instrument_id)
+        state = self.book.add(order, instrument, self.symbols[order.instrument_id])
+        state.filled_raw = filled_qty.raw
+        state.submitted_ms = order.ts_init // 1_000_000 - 60_000
+        if venue_order_id:
+            self.book.rebind(state, venue_order_id)
+            state.is_accepted = True
 
     def query_order(self, client_order_id: str, instrument_id: str) -> OrderStatusReport | None:
         """Return the venue's report of the order with this client order id (None: unknown)."""
