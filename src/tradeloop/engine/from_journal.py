@@ -10,7 +10,9 @@ A session on live feeds journals every market data record its inbox stamped
    ``LAST``, as the live loop grouped them);
 3. the same client order id scope as the session (derived from its start), so the orders of
    the replay carry the session's ids;
-4. the session's own output directory: the replay is written beside it.
+4. the session's own output directory: the replay is written beside it;
+5. the session's end: with ``[live] on_stop = "cancel_all"`` the replay cancels the orders
+   still open after its last record, as the session did when it stopped.
 
 ``run_backtest`` then runs it on the test clock: each record reaches the strategies at the
 ``ts_init`` it had live, so the decisions are the session's (``tradeloop diff SESSION REPLAY
@@ -153,6 +155,8 @@ def prepare_from_journal(run: str | os.PathLike[str]) -> tuple[PreparedRun, str]
             LoadedSource(f"journal:deltas:{instrument_id}", book_columns, None, content, origin)
         )
     prepared.sources = sources
+    # The session cancelled its open orders on the way out unless told to leave them.
+    prepared.cancel_open_orders_at_end = config.live.on_stop == "cancel_all"
     prepared.run_id = f"{config.run.name}-from-{manifest.run_id[-12:]}-{content[:8]}"
     started = manifest.started_wall_ns
     return prepared, "" if started is None else session_scope(started)

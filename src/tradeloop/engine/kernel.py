@@ -266,6 +266,9 @@ class Kernel:
         self._step_handlers: tuple[Handler, ...] = ()
         self._last_ts: int | None = None
         self._started = False
+        # A backtest that replays a live session which cancelled its orders on the way out
+        # (``[live] on_stop = "cancel_all"``) does the same at its end.
+        self.cancel_open_orders_at_end = False
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -613,6 +616,11 @@ class Kernel:
         self._last_ts = None if bulk_curve else last_ts
         if progress is not None:
             progress(self.records_processed)
+        if self.cancel_open_orders_at_end:
+            # A replayed session ends as the session did: its open orders cancelled.
+            for order in self.order_manager.open_orders():
+                self.order_manager.cancel(order.client_order_id, "the node is stopping")
+            self.drain()
         self.stop()
         if bulk_curve and stream is not None:
             self.portfolio.rebuild_equity_curve(stream.timestamps(), stream.marks())

@@ -124,6 +124,7 @@ class PreparedRun:
     config_hash: str
     run_id: str
     code_version: str
+    cancel_open_orders_at_end: bool = False
 
     @property
     def record_count(self) -> int:
@@ -1109,6 +1110,7 @@ def run_backtest(
         prepared.manifest("backtest"),
         order_id_scope=order_id_scope,
     )
+    kernel.cancel_open_orders_at_end = prepared.cancel_open_orders_at_end
     callback = None if progress is None else progress(prepared.record_count)
     start = time.perf_counter()
     with _ending(prepared, run_dir, journal, kernel):

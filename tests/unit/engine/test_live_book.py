@@ -106,3 +106,55 @@ def test_a_live_session_keeps_its_book_in_the_cache_not_in_a_simulator(
     assert bids[0][0] < asks[0][0]
     assert kernel.venues["BINANCE"].displayed_levels("BTCUSDT.BINANCE", BookSide.BID) == []
     assert result.summary["fills"] >= 1
+
+
+RESTER = '''
+from tradeloop.core.fixed import Price
+from tradeloop.model import TradeTick
+from tradeloop.strategy import Strategy, StrategyConfig
+
+
+class Rester(Strategy):
+    """One limit buy far below the market, on the first print: it rests until the stop."""
+
+    class Config(StrategyConfig, frozen=True, kw_only=True):
+        instrument_id: str
+
+    def on_start(self) -> None:
+        self.sent = False
+        self.subscribe_trades(self.config.instrument_id)
+
+    def on_trade(self, trade: TradeTick) -> None:
+        if not self.sent:
+            self.sent = True
+            price = Price(trade.price.raw // 2, trade.price.precision)
+            self.buy(self.config.instrument_id, "0.001", price)
+'''
+
+
+def test_the_replay_of_a_session_cancels_at_its_end_what_the_session_cancelled_at_its_stop(
+    tmp_path: Path, emulator: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tradeloop.engine.session import run_session
+
+    monkeypatch.setenv("BINANCE_API_KEY", DEFAULT_API_KEY)
+    monkeypatch.setenv("BINANCE_SECRET", DEFAULT_SECRET)
+    (tmp_path / "rester.py").write_text(RESTER)
+    text = CONFIG.format(out=tmp_path / "runs", url=emulator, flipper=FLIPPER)
+    text = text.replace(f'class = "{FLIPPER}:Flipper"', 'class = "rester.py:Rester"')
+    text = text.replace(', quantity = "0.001", every = 5', "")
+    path = tmp_path / "rester.toml"
+    path.write_text(text)
+    result = run_session(prepare_run(load_config(path), tmp_path), "paper", duration_s=3.0)
+    stops = [
+        r.record
+        for r in read_records(result.journal_path)
+        if r.type == "CancelOrder" and "stopping" in r.record.reason  # type: ignore[attr-defined]
+    ]
+    assert len(stops) == 1
+    prepared, scope = prepare_from_journal(result.run_dir)
+    replay = run_backtest(prepared, order_id_scope=scope)
+    types = [r.type for r in read_records(replay.journal_path)]
+    assert types[-4:-1] == ["CancelOrder", "OrderPendingCancel", "OrderCanceled"]
+    diff = diff_runs(result.run_dir, replay.run_dir, ignore_timestamps=True)
+    assert diff.first_decision_divergence is None, diff.explanation
