@@ -4,6 +4,7 @@ trades, the margin account, positions and balances (see ``_binance_futures_state
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from decimal import ROUND_UP, Decimal
 from typing import Any
@@ -26,7 +27,7 @@ from tradeloop.testing.emulators._binance_futures_state import (
     fmt_quote,
 )
 from tradeloop.testing.emulators._binance_market_rest import _int, _limit
-from tradeloop.testing.emulators._binance_types import BinanceError, BinanceOrder, fmt
+from tradeloop.testing.emulators._binance_types import BinanceError, BinanceOrder, fmt, mandatory
 from tradeloop.testing.emulators._market import MarketQuote
 
 _NONE, _USER_STREAM, _SIGNED = 0, 1, 2
@@ -74,6 +75,7 @@ class BinanceFuturesRest:
         route("GET", f"{v1}/premiumIndex", self.premium_index, 1, _NONE)
         route("POST", f"{v1}/order", self.new_order, 1, _SIGNED, True)
         route("GET", f"{v1}/order", self.query_order, 1, _SIGNED)
+        route("POST", f"{v1}/batchOrders", self.batch_orders, 5, _SIGNED, True)
         route("DELETE", f"{v1}/order", self.cancel_order, 1, _SIGNED, True)
         route("GET", f"{v1}/openOrder", self.open_order, 1, _SIGNED)
         route("GET", f"{v1}/openOrders", self.open_orders, 1, _SIGNED)
@@ -85,8 +87,9 @@ class BinanceFuturesRest:
         route("GET", f"{v1}/positionSide/dual", lambda p, n: {"dualSidePosition": False},
               30, _SIGNED)  # fmt: skip
         route("GET", f"{v1}/commissionRate", self.commission_rate, 20, _SIGNED)
+        route("GET", f"{v2}/account", self.account, 5, _SIGNED)
+        route("GET", f"{v3}/account", self.account_v3, 5, _SIGNED)
         for version in (v2, v3):
-            route("GET", f"{version}/account", self.account, 5, _SIGNED)
             route("GET", f"{version}/balance", self.balance, 5, _SIGNED)
         route("GET", f"{v2}/positionRisk", self.position_risk_v2, 5, _SIGNED)
         route("GET", f"{v3}/positionRisk", self.position_risk_v3, 5, _SIGNED)
@@ -260,6 +263,30 @@ class BinanceFuturesRest:
                         avgPrice="0.00", updateTime=order.time_ms)  # fmt: skip
         return body
 
+    def batch_orders(self, params: dict[str, str], now_ms: int) -> Any:
+        """``POST /fapi/v1/batchOrders`` (at most 5; each answer an order or an error)."""
+        text = params.get("batchOrders")
+        if not text:
+            raise mandatory("batchOrders")
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError:
+            raise BinanceError(
+                400, -1130, "Data sent for parameter 'batchOrders' is not valid."
+            ) from None
+        if not isinstance(items, list) or not 1 <= len(items) <= 5:
+            raise BinanceError(400, -1130, "Data sent for parameter 'batchOrders' is not valid.")
+        answers: list[Any] = []
+        for item in items:
+            fields = {str(k): str(v).lower() if isinstance(v, bool) else str(v)
+                      for k, v in dict(item).items()}  # fmt: skip
+            try:
+                answers.append(self.new_order(fields, now_ms))
+            except BinanceError as error:
+                self.state.refused(fields, error, now_ms)
+                answers.append(error.body())
+        return answers
+
     def _find(self, params: dict[str, str], missing: BinanceError) -> BinanceOrder:
         self._symbol(params)
         order_id, client_id = params.get("orderId"), params.get("origClientOrderId")
@@ -432,6 +459,19 @@ class BinanceFuturesRest:
                 "tradeGroupId": -1, "updateTime": 0, "multiAssetsMargin": False, **totals,
                 "assets": [asset], "positions": [self._account_position()]}  # fmt: skip
 
+    def account_v3(self, params: dict[str, str], now_ms: int) -> Any:
+        """``GET /fapi/v3/account`` (positions held only, in v3's shorter form)."""
+        body = self.account(params, now_ms)
+        for key in ("feeTier", "canTrade", "canDeposit", "canWithdraw", "tradeGroupId",
+                    "updateTime", "multiAssetsMargin"):  # fmt: skip
+            del body[key]
+        keep = ("symbol", "positionSide", "positionAmt", "unrealizedProfit", "isolatedMargin",
+                "notional", "isolatedWallet", "initialMargin", "maintMargin",
+                "updateTime")  # fmt: skip
+        position = body["positions"][0] | {"isolatedMargin": "0"}
+        body["positions"] = [{k: position[k] for k in keep}] if self.state.position_amt else []
+        return body
+
     def _account_position(self) -> dict[str, Any]:
         state = self.state
         notional = state.position_amt * state.mark_price()
@@ -475,7 +515,7 @@ class BinanceFuturesRest:
             "breakEvenPrice": fmt(state.break_even()),
             "markPrice": fmt(state.mark_price()),
             "unRealizedProfit": fmt(state.unrealized_pnl()),
-            "liquidationPrice": "0",
+            "liquidationPrice": fmt(state.liquidation_price()),
             "isolatedMargin": "0.00000000",
             "notional": fmt(state.position_amt * state.mark_price()),
             "isolatedWallet": "0",

@@ -145,6 +145,16 @@ class BinanceFuturesState(BinanceState):
         margin_balance = self.wallet + self.unrealized_pnl()
         return margin_balance - self.position_margin() - self.order_margin()
 
+    def liquidation_price(self) -> Decimal:
+        """Return the mark price at which the margin balance falls to the maintenance margin
+        (0 when there is no position or no such positive price, as Binance answers)."""
+        amount = self.position_amt
+        if not amount:
+            return Decimal(0)
+        # wallet + amount × (P − entry) = |amount| × P × maint rate, solved for P
+        price = (self.wallet - amount * self.entry_price) / (abs(amount) * MAINT_RATE - amount)
+        return max(Decimal(0), price)
+
     def set_leverage(self, leverage: int) -> None:
         """Change the symbol's leverage (``POST /fapi/v1/leverage``).
 

@@ -108,6 +108,7 @@ class MarketStreams:
             last = quotes[-1]
             bids, asks = self.futures_rest.top_of_book(last)
             base = {"e": "depthUpdate", "E": now_ms, "T": last.ts_ns // 1_000_000, "s": symbol,
+                    "ps": symbol,
                     "U": quotes[0].update_id, "u": last.update_id,
                     "pu": self.futures_last_u or quotes[0].update_id - 1}  # fmt: skip
             self.futures_last_u = last.update_id
