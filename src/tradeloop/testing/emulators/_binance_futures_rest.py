@@ -25,6 +25,7 @@ from tradeloop.testing.emulators._binance_futures_state import (
     fmt_px,
     fmt_qty,
     fmt_quote,
+    perp_quote,
 )
 from tradeloop.testing.emulators._binance_market_rest import _int, _limit
 from tradeloop.testing.emulators._binance_types import BinanceError, BinanceOrder, fmt, mandatory
@@ -202,9 +203,10 @@ class BinanceFuturesRest:
         }
 
     def top_of_book(self, quote: MarketQuote | None) -> Book:
-        """Return the quote as one USD-M level a side."""
+        """Return the quote (on the perpetual's grid) as one USD-M level a side."""
         if quote is None:
             return [], []
+        quote = perp_quote(quote, self.market)
         precision = self.market.price_precision
         size = self.market.size_precision
         return (
@@ -436,7 +438,7 @@ class BinanceFuturesRest:
             "crossUnPnl": fmt(upnl),
             "availableBalance": fmt(available),
             "marginAvailable": True,
-            "updateTime": state.position_update_ms,
+            "updateTime": state.wallet_update_ms,
         }
 
     def account(self, params: dict[str, str], now_ms: int) -> Any:

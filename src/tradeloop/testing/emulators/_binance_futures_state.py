@@ -25,6 +25,7 @@ liquidation.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -41,7 +42,7 @@ from tradeloop.testing.emulators._binance_types import (
     fmt,
     mandatory,
 )
-from tradeloop.testing.emulators._market import MarketQuote, ReplayMarket
+from tradeloop.testing.emulators._market import MarketQuote, MarketTrade, ReplayMarket
 
 MAKER_RATE = Decimal("0.0002")
 TAKER_RATE = Decimal("0.0004")
@@ -62,6 +63,25 @@ _SUPPORTED = {"LIMIT": OrderType.LIMIT, "MARKET": OrderType.MARKET,
               "STOP": OrderType.STOP_LIMIT, "STOP_MARKET": OrderType.STOP_MARKET}  # fmt: skip
 _ALL_TYPES = ("LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET",
               "TRAILING_STOP_MARKET")  # fmt: skip
+
+
+def _tick_raw(market: ReplayMarket) -> int:
+    return int(TICK.scaleb(market.price_precision))
+
+
+def perp_quote(quote: MarketQuote, market: ReplayMarket) -> MarketQuote:
+    """Return the recorded quote on the perpetual's 0.10 grid: the bid rounded down, the
+    ask up (the spread never crosses)."""
+    tick = _tick_raw(market)
+    return replace(
+        quote, bid_raw=quote.bid_raw // tick * tick, ask_raw=-(-quote.ask_raw // tick) * tick
+    )
+
+
+def perp_trade(trade: MarketTrade, market: ReplayMarket) -> MarketTrade:
+    """Return the recorded print at the perpetual's nearest 0.10 price."""
+    tick = _tick_raw(market)
+    return replace(trade, price_raw=(trade.price_raw + tick // 2) // tick * tick)
 
 
 def fmt_px(value: Decimal) -> str:
@@ -104,8 +124,21 @@ class BinanceFuturesState(BinanceState):
         self.entry_price = Decimal(0)
         self.leverage = DEFAULT_LEVERAGE
         self.position_update_ms = 0
+        # when the wallet last changed: funded as the emulator starts (ccxt skips assets whose
+        # updateTime is 0 as never funded, as Binance reports them)
+        self.wallet_update_ms = self.clock.timestamp_ns() // 1_000_000
         self.tick = TICK
         self.step = STEP
+
+    # -- market ---------------------------------------------------------------------------------
+
+    def on_quote(self, quote: MarketQuote) -> None:
+        """Feed a recorded quote, on the perpetual's price grid, to the matching engine."""
+        super().on_quote(perp_quote(quote, self.market))
+
+    def on_trade(self, trade: MarketTrade) -> None:
+        """Feed a recorded print, on the perpetual's price grid, to the matching engine."""
+        super().on_trade(perp_trade(trade, self.market))
 
     # -- margin -----------------------------------------------------------------------------------
 
@@ -360,7 +393,7 @@ class BinanceFuturesState(BinanceState):
         order.executed_qty += qty
         order.cummulative_quote_qty += qty * px
         order.status = "FILLED" if order.executed_qty >= order.orig_qty else "PARTIALLY_FILLED"
-        self.position_update_ms = now_ms
+        self.position_update_ms = self.wallet_update_ms = now_ms
         self._report(order, "TRADE", fill)
         self._account_update(now_ms)
 
@@ -470,6 +503,11 @@ class BinanceFuturesState(BinanceState):
             return Decimal(0)
         sign = 1 if self.position_amt > 0 else -1
         return self.entry_price * (1 + sign * TAKER_RATE)
+
+    # -- inspection and queries -------------------------------------------------------------------
+
+    def _inspect(self, order: BinanceOrder) -> dict[str, Any]:  # type: ignore[override]
+        return BinanceState._inspect(order) | {"reduceOnly": order.reduce_only}
 
     # -- queries ----------------------------------------------------------------------------------
 

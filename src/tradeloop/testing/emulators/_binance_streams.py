@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from tradeloop.testing.emulators._binance_futures_rest import BinanceFuturesRest, futures_size
-from tradeloop.testing.emulators._binance_futures_state import fmt_px
+from tradeloop.testing.emulators._binance_futures_state import fmt_px, perp_quote, perp_trade
 from tradeloop.testing.emulators._binance_market_rest import KLINE_INTERVALS_S, BinanceMarketRest
 from tradeloop.testing.emulators._market import MarketQuote, MarketTrade, ReplayMarket
 
@@ -82,7 +82,11 @@ class MarketStreams:
         now_ns: int,
         wanted: set[str],
     ) -> Messages:
-        """Return the USD-M stream messages of one step (the same recorded market)."""
+        """Return the USD-M stream messages of one step (the same recorded market, on the
+        perpetual's 0.10 price grid)."""
+        quotes = [perp_quote(q, self.market) for q in quotes]
+        trades = [perp_trade(t, self.market) for t in trades]
+        previous = None if previous is None else perp_quote(previous, self.market)
         symbol = self.market.symbol
         lower = symbol.lower()
         now_ms = now_ns // 1_000_000
