@@ -27,7 +27,7 @@ def test_load_markets_lists_btcusdt_with_the_symbol_filters(emulator: EmulatorTh
         return exchange.markets
 
     markets = run(_with_client(emulator.url, body))
-    assert list(markets) == ["BTC/USDT", "BTC/USDT:USDT"]  # spot and the USD-M perpetual
+    assert list(markets) == ["BTC/USDT"]
     market = markets["BTC/USDT"]
     assert market["id"] == "BTCUSDT"
     assert market["precision"]["price"] == 0.01
