@@ -1,4 +1,4 @@
-"""Binance spot emulator: Binance's REST paths and WebSocket streams on one port.
+"""Binance emulator: Binance's spot and USD-M REST paths and WebSocket streams on one port.
 
 A client pointed at it by replacing scheme and host of every API URL works unchanged (see
 ``tradeloop.testing.ccxt_binance``). What it serves:
@@ -8,9 +8,12 @@ A client pointed at it by replacing scheme and host of every API URL works uncha
   ``ticker/24hr``, ``ticker/price``, ``ticker/bookTicker``, ``account``, ``order``
   (POST, GET, DELETE), ``openOrders`` (GET, DELETE), ``allOrders``, ``myTrades``,
   ``rateLimit/order``, ``userDataStream`` (listenKey: POST, PUT, DELETE); ``/sapi/v1/capital/
-  config/getall`` (ccxt's currencies); ``/fapi/v1/exchangeInfo`` and
-  ``/dapi/v1/exchangeInfo`` with no symbols (no futures here), so ccxt's default
-  ``load_markets`` works.
+  config/getall`` (ccxt's currencies); ``/dapi/v1/exchangeInfo`` with no symbols (no COIN-M
+  futures here), so ccxt's default ``load_markets`` works.
+- USD-M futures (``_binance_futures_rest``, ``_binance_futures_state``): ``/fapi/v1``,
+  ``/fapi/v2``, ``/fapi/v3`` for the BTCUSDT perpetual and a cross-margin USDT account, its
+  listenKey, and the ``fstream`` streams on ``/public/ws``, ``/market/ws`` and
+  ``/private/ws?listenKey=`` (``ORDER_TRADE_UPDATE``, ``ACCOUNT_UPDATE``).
 - WebSocket ``/ws``, ``/ws/<stream>[/<stream>...]`` (raw messages) and
   ``/stream?streams=a/b`` (``{"stream", "data"}``), with ``SUBSCRIBE``, ``UNSUBSCRIBE``
   and ``LIST_SUBSCRIPTIONS`` frames; streams ``<symbol>@trade``, ``@aggTrade``,
