@@ -5,7 +5,7 @@ sizes)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from tradeloop.testing.emulators._binance_futures_rest import BinanceFuturesRest, futures_size
@@ -154,6 +154,10 @@ class MarketStreams:
         for stream in sorted(s for s in wanted if s.startswith(f"{lower}@kline_")):
             kline = self._kline_message(stream, now_ns, surface)
             if kline is not None:
+                if surface == "futures":  # prices on the perpetual's grid, as its prints
+                    for key in ("o", "h", "l", "c"):
+                        price = Decimal(kline["k"][key]).quantize(Decimal("0.1"), ROUND_HALF_UP)
+                        kline["k"][key] = fmt_px(price)
                 messages.append((stream, kline))
         return messages
 

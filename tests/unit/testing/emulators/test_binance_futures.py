@@ -99,6 +99,29 @@ def test_the_user_stream_carries_order_and_account_updates(emulator: EmulatorThr
     assert positions[-1]["contracts"] == pytest.approx(0.02)
 
 
+def test_ccxt_pro_follows_the_perpetuals_book_trades_and_klines(emulator: EmulatorThread) -> None:
+    async def body() -> tuple[list[Any], Any, Any]:
+        exchange = swap(emulator.url, pro=True)
+        try:
+            books = []
+            for _ in range(3):  # ccxt checks each diff's pu against the previous u
+                book = await asyncio.wait_for(exchange.watch_order_book(PERP), 10)
+                books.append((book["nonce"], book["bids"][0][0], book["asks"][0][0]))
+            trades = await asyncio.wait_for(exchange.watch_trades(PERP), 10)
+            bars = await asyncio.wait_for(exchange.watch_ohlcv(PERP, "1m"), 10)
+            return books, trades, bars
+        finally:
+            await exchange.close()
+
+    books, trades, bars = run(body())
+    assert [nonce for nonce, _, _ in books] == sorted({nonce for nonce, _, _ in books})
+    for _, bid, ask in books:
+        assert bid < ask
+        assert Decimal(str(bid)) % Decimal("0.1") == 0  # the perpetual's grid
+    assert all(t["symbol"] == PERP for t in trades)
+    assert all(Decimal(str(price)) % Decimal("0.1") == 0 for price in bars[-1][1:5])
+
+
 # -- the account's accounting ---------------------------------------------------------------------
 
 _FILL = st.tuples(
