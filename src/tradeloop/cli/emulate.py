@@ -58,7 +58,7 @@ def binance_command(
     ] = False,
     seed: Annotated[int, typer.Option(help="Seed of the fault draws")] = 0,
 ) -> None:
-    """Serve a Binance spot emulator (BTCUSDT) on one port.
+    """Serve a Binance emulator (BTCUSDT spot and USD-M perpetual) on one port.
 
     Point a ccxt client at it by replacing scheme and host of every URL in
     exchange.urls['api'] (tradeloop.testing.ccxt_binance does it). Faults can be changed

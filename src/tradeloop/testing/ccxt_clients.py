@@ -46,7 +46,9 @@ def ccxt_binance(
     api_key, secret : the credentials the emulator accepts (``None``: public calls only).
     pro : return a ``ccxt.pro.binance`` (WebSocket ``watch_*`` methods) instead of a
         ``ccxt.async_support.binance``.
-    config : extra ccxt options merged into the constructor's config.
+    config : extra ccxt options merged into the constructor's config. The client loads the
+        markets of its ``defaultType`` only (spot by default; ``{"options": {"defaultType":
+        "swap"}}`` for the USD-M perpetual) unless ``options.fetchMarkets`` is given.
     """
     if pro:
         import ccxt.pro as ccxt_module
@@ -60,4 +62,10 @@ def ccxt_binance(
     settings.update(config or {})
     exchange = ccxt_module.binance(settings)
     exchange.urls["api"] = repoint_urls(exchange.urls["api"], base_url)
+    if "fetchMarkets" not in (config or {}).get("options", {}):
+        # One host serves spot and USD-M: ccxt.pro tells their streams apart by host
+        # (stream. vs fstream.binance.com), so load only the markets of the default type,
+        # which keeps the id BTCUSDT unambiguous (spot pair or perpetual).
+        swap = exchange.options.get("defaultType") in ("swap", "future", "linear")
+        exchange.options["fetchMarkets"]["types"] = ["linear"] if swap else ["spot"]
     return exchange

@@ -54,7 +54,6 @@ class BinanceRest(BinanceMarketRest):
         # no margin trading here: ccxt's load_markets asks for the pairs all the same
         route("GET", "/sapi/v1/margin/allPairs", lambda p, n: [], 1, _USER_STREAM)
         route("GET", "/sapi/v1/margin/isolated/allPairs", lambda p, n: [], 10, _SIGNED)
-        route("GET", "/fapi/v1/exchangeInfo", self.no_symbols, 1, _NONE)
         route("GET", "/dapi/v1/exchangeInfo", self.no_symbols, 1, _NONE)
 
     # -- account and orders -----------------------------------------------------------------------

@@ -54,6 +54,7 @@ class BinanceFill:
     time_ms: int
     is_buyer: bool
     is_maker: bool
+    realized_pnl: Decimal = Decimal(0)  # USD-M futures: the profit this fill realized
 
 
 @dataclass(slots=True)
@@ -78,6 +79,7 @@ class BinanceOrder:
     lock_price: Decimal = Decimal(0)  # buys: the price the quote balance was held at
     fills: list[BinanceFill] = field(default_factory=list)
     reject_reason: str = ""
+    reduce_only: bool = False  # USD-M futures: the order may only reduce the position
 
     @property
     def is_open(self) -> bool:

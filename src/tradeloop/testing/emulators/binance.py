@@ -1,4 +1,4 @@
-"""Binance spot emulator: Binance's REST paths and WebSocket streams on one port.
+"""Binance emulator: Binance's spot and USD-M REST paths and WebSocket streams on one port.
 
 A client pointed at it by replacing scheme and host of every API URL works unchanged (see
 ``tradeloop.testing.ccxt_binance``). What it serves:
@@ -8,9 +8,12 @@ A client pointed at it by replacing scheme and host of every API URL works uncha
   ``ticker/24hr``, ``ticker/price``, ``ticker/bookTicker``, ``account``, ``order``
   (POST, GET, DELETE), ``openOrders`` (GET, DELETE), ``allOrders``, ``myTrades``,
   ``rateLimit/order``, ``userDataStream`` (listenKey: POST, PUT, DELETE); ``/sapi/v1/capital/
-  config/getall`` (ccxt's currencies); ``/fapi/v1/exchangeInfo`` and
-  ``/dapi/v1/exchangeInfo`` with no symbols (no futures here), so ccxt's default
-  ``load_markets`` works.
+  config/getall`` (ccxt's currencies); ``/dapi/v1/exchangeInfo`` with no symbols (no COIN-M
+  futures here), so ccxt's default ``load_markets`` works.
+- USD-M futures (``_binance_futures_rest``, ``_binance_futures_state``): ``/fapi/v1``,
+  ``/fapi/v2``, ``/fapi/v3`` for the BTCUSDT perpetual and a cross-margin USDT account, its
+  listenKey, and the ``fstream`` streams on ``/public/ws``, ``/market/ws`` and
+  ``/private/ws?listenKey=`` (``ORDER_TRADE_UPDATE``, ``ACCOUNT_UPDATE``).
 - WebSocket ``/ws``, ``/ws/<stream>[/<stream>...]`` (raw messages) and
   ``/stream?streams=a/b`` (``{"stream", "data"}``), with ``SUBSCRIBE``, ``UNSUBSCRIBE``
   and ``LIST_SUBSCRIPTIONS`` frames; streams ``<symbol>@trade``, ``@aggTrade``,
@@ -51,9 +54,11 @@ from tradeloop.testing.emulators._binance_auth import (
     check_api_key,
     check_signed,
 )
-from tradeloop.testing.emulators._binance_market_rest import KLINE_INTERVALS_S
+from tradeloop.testing.emulators._binance_futures_rest import FUTURES_LIMITS, BinanceFuturesRest
+from tradeloop.testing.emulators._binance_futures_state import BinanceFuturesState
 from tradeloop.testing.emulators._binance_rest import BinanceRest
 from tradeloop.testing.emulators._binance_state import BinanceState
+from tradeloop.testing.emulators._binance_streams import MarketStreams
 from tradeloop.testing.emulators._binance_types import BinanceError
 from tradeloop.testing.emulators._faults import FaultConfig, Faults, replace_faults
 from tradeloop.testing.emulators._market import MarketQuote, MarketTrade, ReplayMarket
@@ -80,6 +85,8 @@ class BinanceEmulatorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_un
     balances : starting free balances by asset (decimal strings).
     faults : the faults to inject (``FaultConfig``; all off by default).
     limits : the rate limits (Binance spot's by default).
+    futures_balance : the USD-M futures account's starting USDT wallet balance.
+    futures_limits : the USD-M rate limits (2400 weight a minute, 300 orders per 10 s).
     pump_interval_ms : how often the market advances and streams publish.
     """
 
@@ -89,6 +96,8 @@ class BinanceEmulatorConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_un
     balances: dict[str, str] = msgspec.field(default_factory=_default_balances)
     faults: FaultConfig = FaultConfig()
     limits: RateLimits = RateLimits()
+    futures_balance: str = "100000"
+    futures_limits: RateLimits = FUTURES_LIMITS
     pump_interval_ms: int = 100
 
 
@@ -114,6 +123,15 @@ class BinanceEmulator(PumpedApp):
             clock=self.clock,
         )
         self.limiter = RateLimiter(cfg.limits)
+        self.futures_state = BinanceFuturesState(
+            self.market, Decimal(cfg.futures_balance), cfg.faults.partial_fills, self.clock
+        )
+        self.futures_limiter = RateLimiter(cfg.futures_limits)
+        self.futures_rest = BinanceFuturesRest(
+            self.futures_state, lambda: self.faults.roll("reject_probability")
+        )
+        self.futures_sessions: list[WsSession] = []
+        self.futures_listen_key: str | None = None
         self.keys = {cfg.api_key: cfg.secret}
         self.rest = BinanceRest(self.state, self.market, cfg.limits)
         self.rest.roll_reject = lambda: self.faults.roll("reject_probability")
@@ -125,12 +143,19 @@ class BinanceEmulator(PumpedApp):
         self.rest.cursor_ns = start_ns
         self._pump_task: asyncio.Task[None] | None = None
         self._hanging: set[asyncio.Task[Any]] = set()  # requests never to be answered
-        self._kline_sent: dict[str, tuple[int, ...]] = {}
-        self._ticker_second = -1
+        self.streams = MarketStreams(self.market, self.rest, self.futures_rest)
         self.state.listeners.append(self._on_user_event)
-        self.state.on_quote(self.market.quote_at(start_ns))  # the book as the market opens
+        self.futures_state.listeners.append(self._on_futures_user_event)
+        opening = self.market.quote_at(start_ns)  # the book as the market opens
+        self.state.on_quote(opening)
+        self.futures_state.on_quote(opening)
+        self.streams.futures_last_u = opening.update_id
         self.routes: dict[tuple[str, str], tuple[Handler, Weight, int, bool]] = {}
         self.rest.register(self._route)
+        self.futures_rest.register(self._route)
+        self._route("POST", "/fapi/v1/listenKey", self._futures_key_new, 1, _USER_STREAM)
+        self._route("PUT", "/fapi/v1/listenKey", self._futures_key_keep, 1, _USER_STREAM)
+        self._route("DELETE", "/fapi/v1/listenKey", self._futures_key_close, 1, _USER_STREAM)
         self._route("POST", "/api/v3/userDataStream", self._listen_key_new, 2, _USER_STREAM)
         self._route("PUT", "/api/v3/userDataStream", self._listen_key_keep, 2, _USER_STREAM)
         self._route("DELETE", "/api/v3/userDataStream", self._listen_key_close, 2, _USER_STREAM)
@@ -161,6 +186,10 @@ class BinanceEmulator(PumpedApp):
         app.router.add_get("/ws/{streams:.*}", self._ws_raw)
         app.router.add_get("/stream", self._ws_combined)
         app.router.add_get("/ws-api/v3", self._ws_api)
+        for category in ("public", "market", "private"):  # USD-M: fstream.binance.com/<category>
+            app.router.add_get(f"/{category}/ws", self._futures_ws_raw)
+            app.router.add_get(f"/{category}/ws/{{streams:.*}}", self._futures_ws_raw)
+            app.router.add_get(f"/{category}/stream", self._futures_ws_combined)
         app.router.add_route("*", "/{path:.*}", self._rest)
         self._add_lifecycle(app)
         return app
@@ -223,7 +252,9 @@ class BinanceEmulator(PumpedApp):
         headers: dict[str, str] = {}
         try:
             cost = weight(params) if callable(weight) else weight
-            headers = self.limiter.spend(cost, is_order, now_ms)
+            is_futures = request.path.startswith("/fapi/")
+            limiter = self.futures_limiter if is_futures else self.limiter
+            headers = limiter.spend(cost, is_order, now_ms)
         except RateLimitedError as limited:
             headers = limited.headers | {"Retry-After": str(limited.retry_after_s)}
             return self._error(limited.error, headers)
@@ -236,6 +267,8 @@ class BinanceEmulator(PumpedApp):
         except BinanceError as error:
             if (request.method, request.path) == ("POST", "/api/v3/order"):
                 self.state.refused(params, error, now_ms)
+            elif (request.method, request.path) == ("POST", "/fapi/v1/order"):
+                self.futures_state.refused(params, error, now_ms)
             return self._error(error, headers)
         if is_order and self.faults.roll("timeout_probability"):
             task = asyncio.current_task()
@@ -260,10 +293,31 @@ class BinanceEmulator(PumpedApp):
             raise BinanceError(400, -1125, "This listenKey does not exist.")
         return {}
 
+    def _futures_key_new(self, _params: dict[str, str], now_ms: int) -> Any:
+        # USD-M keeps one listenKey per account: asking again returns the one that works
+        if self.futures_listen_key is None:
+            key = hashlib.sha256(f"fapi:{self.config.api_key}:{now_ms}".encode())
+            self.futures_listen_key = key.hexdigest()[:64]
+        return {"listenKey": self.futures_listen_key}
+
+    def _futures_key_keep(self, _params: dict[str, str], _now_ms: int) -> Any:
+        if self.futures_listen_key is None:
+            raise BinanceError(400, -1125, "This listenKey does not exist.")
+        return {"listenKey": self.futures_listen_key}
+
+    def _futures_key_close(self, _params: dict[str, str], _now_ms: int) -> Any:
+        if self.futures_listen_key is None:
+            raise BinanceError(400, -1125, "This listenKey does not exist.")
+        self.futures_listen_key = None
+        return {}
+
     # -- control ----------------------------------------------------------------------------------
 
     async def _inspect_orders(self, request: web.Request) -> web.Response:
-        orders = self.state.inspect()
+        spot = [o | {"market": "spot"} for o in self.state.inspect()]
+        usdm = [o | {"market": "usdm"} for o in self.futures_state.inspect()]
+        wanted = request.query.get("market")
+        orders = spot if wanted == "spot" else usdm if wanted == "usdm" else spot + usdm
         client_id = request.query.get("clientOrderId")
         if client_id is not None:
             orders = [o for o in orders if o["clientOrderId"] == client_id]
@@ -282,6 +336,7 @@ class BinanceEmulator(PumpedApp):
             return web.json_response({"error": str(error)}, status=400)
         self.faults.update(config)
         self.state.venue_partial_fills(config.partial_fills)
+        self.futures_state.venue_partial_fills(config.partial_fills)
         return web.json_response(_fault_dict(config))
 
     # -- WebSocket streams ------------------------------------------------------------------------
@@ -299,27 +354,42 @@ class BinanceEmulator(PumpedApp):
         streams = [s for s in request.query.get("streams", "").split("/") if s]
         return await self._ws_session(request, streams, combined=True)
 
+    async def _futures_ws_raw(self, request: web.Request) -> web.WebSocketResponse:
+        # ccxt.pro: /public/ws/<n> and /market/ws/<n>, then SUBSCRIBE; user data at
+        # /private/ws?listenKey=<key>
+        names = [
+            *request.match_info.get("streams", "").split("/"),
+            request.query.get("listenKey", ""),
+        ]
+        streams = [s for s in names if "@" in s or (s and s == self.futures_listen_key)]
+        return await self._ws_session(request, streams, combined=False, futures=True)
+
+    async def _futures_ws_combined(self, request: web.Request) -> web.WebSocketResponse:
+        streams = [s for s in request.query.get("streams", "").split("/") if s]
+        return await self._ws_session(request, streams, combined=True, futures=True)
+
     async def _ws_session(
-        self, request: web.Request, streams: list[str], combined: bool
+        self, request: web.Request, streams: list[str], combined: bool, futures: bool = False
     ) -> web.WebSocketResponse:
         socket = web.WebSocketResponse(autoping=True, heartbeat=None)
         await socket.prepare(request)
         session = WsSession(socket, self.faults, combined)
+        sessions = self.futures_sessions if futures else self.sessions
         for stream in streams:
             self._subscribe(session, stream)
-        self.sessions.append(session)
+        sessions.append(session)
         try:
             async for message in socket:
                 if message.type != WSMsgType.TEXT:
                     continue
                 self._on_stream_request(session, message.data)
         finally:
-            self.sessions.remove(session)
+            sessions.remove(session)
             await session.close()
         return socket
 
     def _subscribe(self, session: WsSession, stream: str) -> None:
-        if stream in self.listen_keys:
+        if stream in self.listen_keys or (stream and stream == self.futures_listen_key):
             session.listen_key = stream
         else:
             session.streams.add(stream)
@@ -424,122 +494,25 @@ class BinanceEmulator(PumpedApp):
         events.sort(key=lambda e: (e.ts_ns, isinstance(e, MarketTrade)))
         previous = self.state.last_quote
         for event in events:
-            if isinstance(event, MarketQuote):
-                self.state.on_quote(event)
-            else:
-                self.state.on_trade(event)
-        if self.sessions:
-            self._publish_market(quotes, trades, previous, now_ns)
-
-    def _publish_market(
-        self,
-        quotes: list[MarketQuote],
-        trades: list[MarketTrade],
-        previous: MarketQuote | None,
-        now_ns: int,
-    ) -> None:
-        symbol = self.market.symbol
-        lower = symbol.lower()
-        now_ms = now_ns // 1_000_000
-        rest = self.rest
-        messages: list[tuple[str, Any]] = []
-        for trade in trades:
-            price, qty = rest.price(trade.price_raw), rest.size(trade.size_raw)
-            trade_ms = trade.ts_ns // 1_000_000
-            messages.append(
-                (
-                    f"{lower}@trade",
-                    {
-                        "e": "trade",
-                        "E": now_ms,
-                        "s": symbol,
-                        "t": trade.trade_id,
-                        "p": price,
-                        "q": qty,
-                        "T": trade_ms,
-                        "m": trade.is_buyer_maker,
-                        "M": True,
-                    },
-                )
-            )
-            messages.append((f"{lower}@aggTrade", {
-                "e": "aggTrade", "E": now_ms, "s": symbol, "a": trade.trade_id, "p": price,
-                "q": qty, "f": trade.trade_id, "l": trade.trade_id, "T": trade_ms,
-                "m": trade.is_buyer_maker, "M": True}))  # fmt: skip
-        for quote in quotes:
-            messages.append((f"{lower}@bookTicker", {
-                "u": quote.update_id, "s": symbol, "b": rest.price(quote.bid_raw),
-                "B": rest.size(quote.bid_size_raw), "a": rest.price(quote.ask_raw),
-                "A": rest.size(quote.ask_size_raw)}))  # fmt: skip
-        if quotes:
-            diff = {
-                "e": "depthUpdate",
-                "E": now_ms,
-                "s": symbol,
-                "U": quotes[0].update_id,
-                "u": quotes[-1].update_id,
-                "b": rest.level_changes(previous, quotes, is_bid=True),
-                "a": rest.level_changes(previous, quotes, is_bid=False),
-            }
-            messages.append((f"{lower}@depth", diff))
-            messages.append((f"{lower}@depth@100ms", diff))
-        wanted = set().union(*(s.streams for s in self.sessions))
-        if {f"{lower}@ticker", f"{lower}@miniTicker"} & wanted and now_ms // 1000 != (
-            self._ticker_second
-        ):  # Binance pushes the 24 h tickers once a second
-            self._ticker_second = now_ms // 1000
-            messages.extend(self._ticker_messages(now_ms))
-        for stream in sorted(s for s in wanted if s.startswith(f"{lower}@kline_")):
-            kline = self._kline_message(stream, now_ns)
-            if kline is not None:
-                messages.append((stream, kline))
-        for session in list(self.sessions):
-            for stream, message in messages:
-                if stream in session.streams:
-                    session.publish(stream, message)
-
-    def _ticker_messages(self, now_ms: int) -> list[tuple[str, Any]]:
-        symbol = self.market.symbol
-        lower = symbol.lower()
-        day = self.rest.ticker_24hr({"symbol": symbol}, now_ms)
-        mini = {"e": "24hrMiniTicker", "E": now_ms, "s": symbol, "c": day["lastPrice"],
-                "o": day["openPrice"], "h": day["highPrice"], "l": day["lowPrice"],
-                "v": day["volume"], "q": day["quoteVolume"]}  # fmt: skip
-        full = {"e": "24hrTicker", "E": now_ms, "s": symbol, "p": day["priceChange"],
-                "P": day["priceChangePercent"], "w": day["weightedAvgPrice"],
-                "x": day["prevClosePrice"], "c": day["lastPrice"], "Q": day["lastQty"],
-                "b": day["bidPrice"], "B": day["bidQty"], "a": day["askPrice"],
-                "A": day["askQty"], "o": day["openPrice"], "h": day["highPrice"],
-                "l": day["lowPrice"], "v": day["volume"], "q": day["quoteVolume"],
-                "O": day["openTime"], "C": day["closeTime"], "F": day["firstId"],
-                "L": day["lastId"], "n": day["count"]}  # fmt: skip
-        return [(f"{lower}@miniTicker", mini), (f"{lower}@ticker", full)]
-
-    def _kline_message(self, stream: str, now_ns: int) -> dict[str, Any] | None:
-        interval = stream.rsplit("_", 1)[1]
-        seconds = KLINE_INTERVALS_S.get(interval)
-        if seconds is None:
-            return None
-        interval_ns = seconds * 1_000_000_000
-        bars = self.market.klines(interval_ns, now_ns, 1)
-        if not bars:
-            return None
-        bar = bars[-1]
-        if self._kline_sent.get(stream) == bar:
-            return None
-        self._kline_sent[stream] = bar
-        row = self.rest.kline_row(bar, interval_ns)
-        symbol = self.market.symbol
-        first_id = self.market.trades_between(bar[0] - 1, bar[0] + interval_ns - 1)
-        return {
-            "e": "kline", "E": now_ns // 1_000_000, "s": symbol,
-            "k": {"t": row[0], "T": row[6], "s": symbol, "i": interval,
-                  "f": first_id[0].trade_id if first_id else -1,
-                  "L": first_id[-1].trade_id if first_id else -1,
-                  "o": row[1], "c": row[4], "h": row[2], "l": row[3], "v": row[5], "n": row[8],
-                  "x": now_ns >= bar[0] + interval_ns, "q": row[7], "V": row[9], "Q": row[10],
-                  "B": "0"},
-        }  # fmt: skip
+            for state in (self.state, self.futures_state):
+                if isinstance(event, MarketQuote):
+                    state.on_quote(event)
+                else:
+                    state.on_trade(event)
+        for sessions, build in (
+            (self.sessions, self.streams.spot),
+            (self.futures_sessions, self.streams.futures),
+        ):
+            if not sessions:
+                if build == self.streams.futures and quotes:
+                    self.streams.futures_last_u = quotes[-1].update_id
+                continue
+            wanted = set().union(*(s.streams for s in sessions))
+            messages = build(quotes, trades, previous, now_ns, wanted)
+            for session in list(sessions):
+                for stream, message in messages:
+                    if stream in session.streams:
+                        session.publish(stream, message)
 
     def _on_user_event(self, event: dict[str, Any]) -> None:
         for session in list(self.sessions):
@@ -547,6 +520,11 @@ class BinanceEmulator(PumpedApp):
                 session.publish(None, {"subscriptionId": session.user_subscription,
                                        "event": event})  # fmt: skip
             elif session.listen_key is not None:
+                session.publish(None, event)
+
+    def _on_futures_user_event(self, event: dict[str, Any]) -> None:
+        for session in list(self.futures_sessions):
+            if session.listen_key is not None and session.listen_key == self.futures_listen_key:
                 session.publish(None, event)
 
 

@@ -73,7 +73,22 @@ def make_exchange(config: CcxtConnectionConfig, credentials: Credentials | None)
     if config.base_url is not None:
         exchange.urls["api"] = repoint(exchange.urls["api"], config.base_url)
         exchange.enableRateLimit = False  # the emulator enforces its own limits
+        only_market_type(exchange, config.market_type)
     return exchange
+
+
+def only_market_type(exchange: Any, market_type: str) -> None:
+    """Make ``exchange`` load only the markets of ``market_type`` (``spot``, or ``swap``:
+    linear contracts), where its ``fetchMarkets`` option lists types.
+
+    With every API on one host (an emulator), ccxt.pro cannot tell a spot stream from a
+    futures stream by the host any more (Binance: ``stream.binance.com`` vs
+    ``fstream.binance.com``), and an id such as ``BTCUSDT`` names both the spot pair and the
+    perpetual: loading only the type traded keeps every id unambiguous.
+    """
+    fetch_markets = exchange.options.get("fetchMarkets")
+    if isinstance(fetch_markets, dict) and isinstance(fetch_markets.get("types"), list):
+        fetch_markets["types"] = ["spot"] if market_type == "spot" else ["linear"]
 
 
 def venue_error_code(exchange_id: str, error: BaseException) -> str | None:
