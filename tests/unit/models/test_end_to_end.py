@@ -172,16 +172,28 @@ def test_the_model_trades_with_its_version_and_contributions_journaled_per_decis
 def test_an_injected_timeout_falls_back_to_flat_with_an_alert(
     trained: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    import time
+
+    from tradeloop.models.agent import ModelAgent
+
     monkeypatch.chdir(trained)
-    config = write_config(tmp_path, ", timeout_ms = 0.000001")
+    predict = ModelAgent._predict
+
+    def slow(self: ModelAgent, row: Any) -> Any:  # an inference that always takes 30 ms
+        time.sleep(0.03)
+        return predict(self, row)
+
+    monkeypatch.setattr(ModelAgent, "_predict", slow)
+    config = write_config(tmp_path, ", timeout_ms = 2")
     result, run_dir = backtest(config)
     assert run_dir is not None, result.output
     fallbacks = records(run_dir, "ModelFallback")
-    assert fallbacks
+    assert len(fallbacks) > 100  # every decision: the model never answers within 2 ms
     assert {(f["reason"], f["action"], f["position_fraction"]) for f in fallbacks} == {
         ("timeout", "flat", 0.0)
     }
-    # A timeout on a fast model is a race: the runs that timed out went flat, exactly.
+    assert not records(run_dir, "ModelPredicted")
+    # Each decision that timed out went flat, exactly.
     targets = {t["rebalance_id"]: t for t in records(run_dir, "TargetsProposed")}
     for fallback in fallbacks:
         proposed = targets[fallback["rebalance_id"]]
