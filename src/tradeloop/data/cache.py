@@ -13,12 +13,14 @@ market views.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tradeloop.core.fixed import Price, Quantity
-from tradeloop.data.books.columns import BookDeltaColumns
 from tradeloop.model.data import Bar, OrderBookDelta, QuoteTick, TradeTick
 from tradeloop.model.enums import BookAction, BookSide
+
+if TYPE_CHECKING:  # the book package loads numba: only runs with books import it
+    from tradeloop.data.books.columns import BookDeltaColumns
 
 
 class BookView(Protocol):
