@@ -52,7 +52,7 @@ import numpy as np
 from tradeloop.config.schema import RunConfig
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.time import ns_to_iso
-from tradeloop.journal.replay import journal_path
+from tradeloop.journal.replay import journal_path, read_equity_csv
 from tradeloop.journal.status import run_status
 from tradeloop.journal.store import read_manifest, read_records
 from tradeloop.model.enums import OrderSide
@@ -343,10 +343,9 @@ def _measure(
     if name == "min_days":
         return max(0, last_ns - entered_ns) / _DAY_NS, ""
     if name == "max_drawdown":
-        ts, equity = _equity(run_dir)
-        if not equity:
+        curve = read_equity_csv(run_dir / "equity.csv").equity
+        if not len(curve):
             return None, "the run has no equity curve"
-        curve = np.asarray(equity)
         return float(-np.min(curve / np.maximum.accumulate(curve) - 1.0)), ""
     if name == "max_reconciliation_breaks":
         return float(_count(path, ("ReconciliationBreak",))), ""
@@ -354,14 +353,14 @@ def _measure(
         assert replay is not None
         if replay.error:
             return None, replay.error
-        ts, equity = _equity(run_dir)
-        if not equity:
+        run_curve = read_equity_csv(run_dir / "equity.csv")
+        if not len(run_curve.equity):
             return None, "the run has no equity curve"
         replay_ts = np.asarray(replay.equity_ts, dtype=np.int64)
-        at = np.searchsorted(replay_ts, np.asarray(ts, dtype=np.int64), side="right") - 1
+        at = np.searchsorted(replay_ts, run_curve.ts, side="right") - 1
         replay_eq = np.asarray(replay.equity)[np.maximum(at, 0)]
-        gap = np.asarray(equity) / replay_eq - 1.0
-        return float(math.sqrt(float(np.mean(gap * gap)))), f"{len(ts)} equity points"
+        gap = run_curve.equity / replay_eq - 1.0
+        return float(math.sqrt(float(np.mean(gap * gap)))), f"{len(run_curve.ts)} equity points"
     if name == "max_slippage_gap_bps":
         if mode == "shadow":
             gaps = [
@@ -427,24 +426,6 @@ def _fills(records: Iterable[object]) -> dict[str, tuple[OrderSide, float]]:
         total[1] += qty
         sides[record.client_order_id] = record.order_side
     return {k: (sides[k], v[0] / v[1]) for k, v in sums.items() if v[1] > 0}
-
-
-def _equity(run_dir: Path) -> tuple[list[int], list[float]]:
-    from tradeloop.core.time import parse_time
-
-    path = run_dir / "equity.csv"
-    ts: list[int] = []
-    values: list[float] = []
-    if not path.is_file():
-        return ts, values
-    with open(path) as handle:
-        next(handle, None)
-        for line in handle:
-            fields = line.split(",")
-            if len(fields) >= 2:
-                ts.append(parse_time(fields[0]))
-                values.append(float(fields[1]))
-    return ts, values
 
 
 def _first_last_ts(path: Path) -> tuple[int, int]:

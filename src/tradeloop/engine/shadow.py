@@ -14,6 +14,7 @@ orders, average markout, passive fills the market traded through).
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from tradeloop.bus.topics import quotes_topic, trades_topic
@@ -66,7 +67,7 @@ class ShadowObserver:
         self.compared: list[ShadowFillCompared] = []
         self._passive_orders: set[str] = set()
         self._passive_filled: set[str] = set()
-        self._pending: dict[str, list[_Pending]] = {}
+        self._pending: dict[str, deque[_Pending]] = {}
         self.markouts: list[ShadowMarkout] = []
         self._horizon_ns = int(MARKOUT_HORIZON_S * 1e9)
         for instrument_id in sorted(set(instrument_ids)):
@@ -79,18 +80,17 @@ class ShadowObserver:
         if not pending:
             return
         while pending and pending[0].until_ns < trade.ts_init:
-            self._emit(pending.pop(0), complete=True)
+            self._emit(pending.popleft(), complete=True)
         for item in pending:
             item.trades += 1
             item.volume_raw += trade.size.raw
             item.size_precision = trade.size.precision
             item.notional += trade.price.as_float() * trade.size.as_float()
             item.last_px = trade.price
-            fill_px = item.fill.last_px
             if item.fill.order_side is OrderSide.BUY:
-                item.through = item.through or trade.price.as_float() <= fill_px.as_float()
+                item.through = item.through or trade.price <= item.fill.last_px
             else:
-                item.through = item.through or trade.price.as_float() >= fill_px.as_float()
+                item.through = item.through or trade.price >= item.fill.last_px
 
     def finish(self) -> None:
         """Journal the markouts still open when the session ends (``complete=False`` for those
@@ -98,7 +98,7 @@ class ShadowObserver:
         now = self._kernel.clock.timestamp_ns()
         for pending in self._pending.values():
             while pending:
-                item = pending.pop(0)
+                item = pending.popleft()
                 self._emit(item, complete=item.until_ns <= now)
 
     def _emit(self, item: _Pending, complete: bool) -> None:
@@ -171,7 +171,7 @@ class ShadowObserver:
         )
         self.compared.append(compared)
         self._kernel.journal.append(compared)
-        self._pending.setdefault(event.instrument_id, []).append(
+        self._pending.setdefault(event.instrument_id, deque()).append(
             _Pending(event, event.ts_init + self._horizon_ns)
         )
 
