@@ -54,6 +54,7 @@ from tradeloop.core.errors import ConfigError
 from tradeloop.core.fixed import Money, Price, Quantity
 from tradeloop.data.cache import MarketDataCache
 from tradeloop.engine.feed import BookEvent, FeedRecord, RecordStream
+from tradeloop.engine.limits import LimitGuard
 from tradeloop.execution.order_manager import OrderManager
 from tradeloop.execution.ports import ExecutionClient
 from tradeloop.journal.store import Journal
@@ -224,6 +225,9 @@ class Kernel:
             stage=stage,
         )
         self.order_manager.set_risk(self.risk)
+        # The portfolio limits (daily loss, drawdown pause, kill switch) of ``[risk]``.
+        limits = risk_config.portfolio_limits()
+        self.limits: LimitGuard | None = None if limits is None else LimitGuard(self, limits)
         self._deferred: deque[OrderEvent] = deque()
         self.venues: dict[str, SimulatedVenue] = {}
         per_venue = dict(venue_configs or {})
@@ -362,7 +366,12 @@ class Kernel:
             self.bus.publish(venue_events_topic(event.venue), event)
 
     def fire_step(self, ts_ns: int) -> None:
-        """Publish ``ts_ns`` on ``events.clock.step``: every record of that instant is done."""
+        """Check the portfolio limits (``engine.limits``), then publish ``ts_ns`` on
+        ``events.clock.step``: every record of that instant is done."""
+        if self.limits is not None:
+            self.limits.check(ts_ns)
+            if self._deferred:
+                self.drain()
         bus = self.bus
         if self._step_version != bus.version:
             self._step_version = bus.version
@@ -373,9 +382,18 @@ class Kernel:
             if self._deferred:
                 self.drain()
 
-    def set_trading_state(self, state: TradingState, reason: str) -> None:
-        """Change the risk engine's trading state and record it (the kill switch uses HALTED)."""
+    def set_trading_state(
+        self, state: TradingState, reason: str, *, by_limits: bool = False
+    ) -> None:
+        """Change the risk engine's trading state and record it (the kill switch uses HALTED).
+
+        ``by_limits``: the portfolio limits change it (``engine.limits``), which lift only
+        the state they set themselves.
+        """
+        before = self.risk.trading_state
         self.risk.set_trading_state(state)
+        if self.limits is not None:
+            self.limits.on_state_set(before, state, by_limits)
         now = self.clock.timestamp_ns()
         event = TradingStateChanged(state=state, reason=reason, ts_event=now, ts_init=now)
         self.journal.append(event)
@@ -580,8 +598,13 @@ class Kernel:
                                 )
                             if snapshot is not None:
                                 snapshot(last_ts)
-                            # Inline of fire_step's fast path: most runs have no step subscriber.
-                            if self._step_version != bus.version or self._step_handlers:
+                            # Inline of fire_step's fast path: most runs have no step subscriber
+                            # and no portfolio limit.
+                            if (
+                                self._step_version != bus.version
+                                or self._step_handlers
+                                or self.limits is not None
+                            ):
                                 self.fire_step(last_ts)
                         if ts >= clock.next_deadline_ns:
                             self.fire_timers(ts)

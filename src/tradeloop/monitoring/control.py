@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tradeloop.core.errors import ConfigError, TradeloopError
-from tradeloop.core.fixed import Quantity
 from tradeloop.core.ids import IdGenerator
-from tradeloop.model.enums import OrderSide, OrderStatus, OrderType, TradingState
-from tradeloop.model.events import ControlActionTaken, OrderInitialized
+from tradeloop.execution.liquidation import cancel_open_orders, flatten_positions
+from tradeloop.model.enums import TradingState
+from tradeloop.model.events import ControlActionTaken
 from tradeloop.monitoring.snapshot import KernelView
 
 ACTIONS = ("pause", "resume", "kill", "flatten", "cancel_all")
@@ -139,15 +139,15 @@ class ControlSurface:
             if before is not TradingState.ACTIVE:
                 kernel.set_trading_state(TradingState.ACTIVE, why)
         elif action == "kill":
-            canceled = self._cancel(kernel, None, why)
+            canceled = cancel_open_orders(kernel.order_manager, None, why)
             if before is not TradingState.HALTED:
                 kernel.set_trading_state(TradingState.HALTED, why)
             sent = self._flatten(kernel, None, why)
         elif action == "flatten":
-            canceled = self._cancel(kernel, target, why)
+            canceled = cancel_open_orders(kernel.order_manager, target, why)
             sent = self._flatten(kernel, target, why)
         else:
-            canceled = self._cancel(kernel, None, why)
+            canceled = cancel_open_orders(kernel.order_manager, None, why)
         kernel.drain()
         return {
             "action": action,
@@ -158,51 +158,18 @@ class ControlSurface:
             "trading_state": str(kernel.risk.trading_state),
         }
 
-    @staticmethod
-    def _cancel(kernel: ControllableKernel, instrument_id: str | None, why: str) -> int:
-        count = 0
-        for order in kernel.order_manager.open_orders(instrument_id):
-            if kernel.order_manager.cancel(order.client_order_id, why):
-                count += 1
-        return count
-
     def _flatten(self, kernel: ControllableKernel, instrument_id: str | None, why: str) -> int:
-        # Reduce-only market orders for each strategy's position, less what reduce-only orders
-        # still working (a strategy's own liquidation) already close.
         if self._ids is None:
             scope = kernel.order_id_scope
             self._ids = IdGenerator("O", f"{scope}-operator" if scope else "operator")
-        sent = 0
-        now = kernel.clock.timestamp_ns()
-        for position in kernel.portfolio.open_positions():
-            if instrument_id is not None and position.instrument_id != instrument_id:
-                continue
-            side = OrderSide.SELL if position.signed_raw > 0 else OrderSide.BUY
-            working = sum(
-                order.leaves_qty.raw
-                for order in kernel.order_manager.open_orders(
-                    position.instrument_id, position.strategy_id
-                )
-                if order.is_reduce_only
-                and order.side is side
-                and order.status is not OrderStatus.PENDING_CANCEL
-            )
-            left = abs(position.signed_raw) - working
-            if left <= 0:
-                continue
-            init = OrderInitialized(
-                client_order_id=self._ids.next(),
-                strategy_id=position.strategy_id,
-                instrument_id=position.instrument_id,
-                side=side,
-                order_type=OrderType.MARKET,
-                quantity=Quantity(left, position.size_precision),
-                is_reduce_only=True,
-                tags=("operator", why[:200]),
-                arrival_price=kernel.portfolio.mark_price(position.instrument_id),
-                ts_event=now,
-                ts_init=now,
-            )
-            kernel.order_manager.submit(init)
-            sent += 1
-        return sent
+        portfolio = kernel.portfolio
+        return flatten_positions(
+            kernel.order_manager,
+            portfolio.open_positions(),
+            portfolio.mark_price,
+            kernel.clock,
+            self._ids,
+            instrument_id,
+            why,
+            "operator",
+        )

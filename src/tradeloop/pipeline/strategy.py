@@ -278,19 +278,24 @@ class Pipeline(Strategy):
         self.risk_stage.kill(reason)
 
     def on_trading_state_changed(self, event: TradingStateChanged) -> None:
-        """Follow a trading state set from outside: HALTED engages the kill switch (flatten);
-        leaving HALTED releases it."""
-        reviewer_state = self.risk_stage.reviewer.state
-        if event.state is reviewer_state:
+        """Follow the kernel's trading state (its portfolio limits, an operator, a monitor):
+        HALTED engages the kill switch (flatten); leaving HALTED releases it; REDUCING and
+        ACTIVE are what the risk review applies to the next changes."""
+        stage = self.risk_stage
+        before = stage.reviewer.state
+        if event.state is before:
             return  # the pipeline's own change
         if event.state is TradingState.HALTED:
-            self.risk_stage.kill(event.reason, is_external=True)
-        elif reviewer_state is TradingState.HALTED:
-            self.risk_stage.resume()
+            stage.kill(event.reason, is_external=True)
+            return
+        if before is TradingState.HALTED:
+            stage.resume()
+        stage.reviewer.state = event.state
 
     def on_step(self, ts_ns: int) -> None:
-        """Police the portfolio limits; rebalance every ``rebalance_every`` steps, from the
-        first step at which every instrument of the universe has ``warmup_bars`` bars."""
+        """Retry a kill's leftover liquidations; rebalance every ``rebalance_every`` steps,
+        from the first step at which every instrument of the universe has ``warmup_bars``
+        bars."""
         self.steps += 1
         self.risk_stage.on_step(ts_ns)
         config: PipelineConfig = self.config

@@ -1,9 +1,9 @@
 """Risk: pre-trade checks, limits and the trading state."""
 
 from tradeloop.risk.engine import AccountView, OrdersView, RiskConfig, RiskEngine
+from tradeloop.risk.limits import PortfolioBreach, PortfolioLimits
 from tradeloop.risk.review import (
     ExitInstruction,
-    PortfolioBreach,
     ProposedChange,
     RiskReviewConfig,
     RiskReviewer,
@@ -14,6 +14,7 @@ __all__ = [
     "ExitInstruction",
     "OrdersView",
     "PortfolioBreach",
+    "PortfolioLimits",
     "ProposedChange",
     "RiskConfig",
     "RiskEngine",

@@ -21,8 +21,9 @@ Every order passes ``RiskEngine.check_submit`` before a venue sees it. The check
    not take the gross exposure above the stage's fraction × equity.
 
 A denial is a reason string that becomes an ``OrderDenied`` event; the engine never raises
-for a bad order. The full risk review (limits, stops, drawdown, kill switch) builds on this
-seam in the pipeline.
+for a bad order. The portfolio limits (daily loss, drawdown pause, kill switch) set the
+trading state: ``risk.limits``, checked by the kernel at every instant. The pipeline's risk
+review (position sizing, stops) builds on this seam.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from tradeloop.model.enums import (
 )
 from tradeloop.model.events import OrderInitialized
 from tradeloop.model.instruments import Instrument
+from tradeloop.risk.limits import PortfolioLimits
 
 
 class AccountView(Protocol):
@@ -95,6 +97,11 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
     ``max_order_quantity`` maps instrument ids to a maximum quantity (decimal string);
     ``fee_reserve_bps`` is added to a buy's notional when checking free cash.
+
+    The portfolio limits (``risk.limits``; fractions, 0.10 = 10 %, each off unless set):
+    ``daily_loss_limit_pct`` of the day's opening equity (days start at ``day_start_utc``),
+    ``drawdown_pause_pct`` from the run's high-water mark (REDUCING for
+    ``drawdown_pause_bars`` instants), ``kill_switch_drawdown_pct`` (HALTED, flatten).
     """
 
     max_order_notional: str | None = None
@@ -102,6 +109,22 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     fee_reserve_bps: float = 10.0
     allow_short_cash: bool = False
     max_leverage: float = 1.0
+    daily_loss_limit_pct: float | None = None
+    drawdown_pause_pct: float | None = None
+    drawdown_pause_bars: int = 20
+    kill_switch_drawdown_pct: float | None = None
+    day_start_utc: str = "00:00"
+
+    def portfolio_limits(self) -> PortfolioLimits | None:
+        """Return a fresh state machine of the portfolio limits, or None when none is set."""
+        limits = PortfolioLimits(
+            daily_loss_limit_pct=self.daily_loss_limit_pct,
+            drawdown_pause_pct=self.drawdown_pause_pct,
+            drawdown_pause_bars=self.drawdown_pause_bars,
+            kill_switch_drawdown_pct=self.kill_switch_drawdown_pct,
+            day_start_utc=self.day_start_utc,
+        )
+        return limits if limits.is_enabled else None
 
     def __post_init__(self) -> None:
         limits = [("max_order_notional", self.max_order_notional)]
@@ -121,6 +144,7 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             raise ConfigError(f"risk fee_reserve_bps {self.fee_reserve_bps} must be zero or more")
         if not (math.isfinite(self.max_leverage) and self.max_leverage > 0):
             raise ConfigError(f"risk max_leverage {self.max_leverage} must be a positive number")
+        self.portfolio_limits()  # validates the limits (ConfigError naming the value)
 
 
 class RiskEngine:

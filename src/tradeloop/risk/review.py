@@ -23,11 +23,9 @@ Pre-trade, per change (in this order; each may shrink the change, never grow it)
    sales, and gross exposure after the changes ≤ ``max_gross_leverage`` × equity (additions
    are scaled down pro rata).
 
-Portfolio, on every step: a daily loss beyond ``daily_loss_limit_pct`` of the day's opening
-equity switches to REDUCING until the next day; a drawdown of ``drawdown_pause_pct`` (10 %
-by default) from the peak pauses new exposure for ``drawdown_pause_bars`` bars, after which
-the peak resets to the current equity; a drawdown of ``kill_switch_drawdown_pct`` HALTS
-trading and flattens everything (the kill switch; ``kill`` engages it on demand, ``resume``
+The portfolio limits (daily loss, drawdown pause, kill switch) are the kernel's
+(``risk.limits``, the run config's ``[risk]``), for every strategy: the reviewer follows the
+kernel's trading state in ``state`` (``kill`` engages the kill switch on demand, ``resume``
 releases it).
 
 During the trade, per position on each bar: stop-loss (loss from the average entry beyond
@@ -52,6 +50,13 @@ from tradeloop.model.decisions import RiskDecision
 from tradeloop.model.enums import AccountType, TradingState
 from tradeloop.model.instruments import Instrument
 
+_MOVED = (
+    "daily_loss_limit_pct",
+    "drawdown_pause_pct",
+    "drawdown_pause_bars",
+    "kill_switch_drawdown_pct",
+)
+
 
 class RiskReviewConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Limits of the risk review (fractions: 0.25 = 25 %). ``None`` disables a rule."""
@@ -65,16 +70,23 @@ class RiskReviewConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     price_band_pct: float = 0.10
     max_volatility: float | None = None
     deny_outside_session: bool = False
-    daily_loss_limit_pct: float | None = 0.03
-    drawdown_pause_pct: float | None = 0.10
-    drawdown_pause_bars: int = 20
-    kill_switch_drawdown_pct: float | None = 0.25
+    # Moved to the run config's [risk] (the kernel's portfolio limits): set here, an error.
+    daily_loss_limit_pct: float | None = None
+    drawdown_pause_pct: float | None = None
+    drawdown_pause_bars: int | None = None
+    kill_switch_drawdown_pct: float | None = None
     stop_loss_pct: float | None = 0.15
     take_profit_pct: float | None = None
     take_profit_fraction: float = 0.5
     trailing_stop_pct: float | None = None
 
     def __post_init__(self) -> None:
+        for name in _MOVED:
+            if getattr(self, name) is not None:
+                raise ConfigError(
+                    f"risk review {name} moved to the run config's [risk] section: the "
+                    "portfolio limits are the kernel's, for every strategy (docs/operations.md)"
+                )
         for name in ("max_position_pct", "max_gross_leverage", "price_band_pct"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"risk review {name} must be positive")
@@ -113,16 +125,6 @@ class ExitInstruction(msgspec.Struct, frozen=True, kw_only=True):
     limit: float
 
 
-class PortfolioBreach(msgspec.Struct, frozen=True, kw_only=True):
-    """A portfolio limit hit and the trading state it leads to."""
-
-    rule: str
-    value: float
-    limit: float
-    state: TradingState
-    action: str
-
-
 def _lot_floor(instrument: Instrument, quantity: float) -> float:
     """Return ``quantity`` rounded toward zero to whole lots (exact through Decimal)."""
     sign = -1.0 if quantity < 0 else 1.0
@@ -139,93 +141,20 @@ class RiskReviewer:
     def __init__(self, config: RiskReviewConfig, instruments: Mapping[str, Instrument]) -> None:
         self.config = config
         self.instruments = instruments
+        # The kernel's trading state, as the pipeline last heard it (``TradingStateChanged``).
         self.state = TradingState.ACTIVE
-        self.peak_equity: float | None = None
-        self.day_start_equity: float | None = None
-        self.day: int | None = None
-        self.pause_bars_left = 0
-        self.daily_stop = False
         self._entry_best: dict[str, float] = {}
         self._took_profit: set[str] = set()
 
-    # -- portfolio ----------------------------------------------------------------------------
-
-    def on_step(self, equity: float, day: int) -> list[PortfolioBreach]:
-        """Update the portfolio limits with the equity at a step; return what was breached."""
-        config = self.config
-        breaches: list[PortfolioBreach] = []
-        if self.peak_equity is None:
-            self.peak_equity = equity
-        if day != self.day:
-            self.day, self.day_start_equity, self.daily_stop = day, equity, False
-        self.peak_equity = max(self.peak_equity, equity)
-        if self.state is TradingState.HALTED:
-            return breaches
-        drawdown = 1.0 - equity / self.peak_equity if self.peak_equity > 0 else 0.0
-        if (
-            config.kill_switch_drawdown_pct is not None
-            and drawdown >= config.kill_switch_drawdown_pct
-        ):
-            self.state = TradingState.HALTED
-            breaches.append(
-                PortfolioBreach(
-                    rule="kill_switch_drawdown",
-                    value=drawdown,
-                    limit=config.kill_switch_drawdown_pct,
-                    state=TradingState.HALTED,
-                    action="kill switch: flatten every position and halt trading",
-                )
-            )
-            return breaches
-        if self.pause_bars_left > 0:
-            self.pause_bars_left -= 1
-            if self.pause_bars_left == 0:
-                self.peak_equity = equity  # resume, measuring the next drawdown from here
-        elif config.drawdown_pause_pct is not None and drawdown >= config.drawdown_pause_pct:
-            self.pause_bars_left = max(1, config.drawdown_pause_bars)
-            breaches.append(
-                PortfolioBreach(
-                    rule="drawdown_pause",
-                    value=drawdown,
-                    limit=config.drawdown_pause_pct,
-                    state=TradingState.REDUCING,
-                    action=f"pause new exposure for {self.pause_bars_left} bars",
-                )
-            )
-        start = self.day_start_equity or equity
-        daily_loss = 1.0 - equity / start if start > 0 else 0.0
-        if (
-            config.daily_loss_limit_pct is not None
-            and not self.daily_stop
-            and daily_loss >= config.daily_loss_limit_pct
-        ):
-            self.daily_stop = True
-            breaches.append(
-                PortfolioBreach(
-                    rule="daily_loss_limit",
-                    value=daily_loss,
-                    limit=config.daily_loss_limit_pct,
-                    state=TradingState.REDUCING,
-                    action="reduce only until the next day",
-                )
-            )
-        self.state = (
-            TradingState.REDUCING
-            if (self.pause_bars_left > 0 or self.daily_stop)
-            else TradingState.ACTIVE
-        )
-        return breaches
+    # -- trading state ----------------------------------------------------------------------------
 
     def kill(self) -> None:
         """Engage the kill switch: halt (the pipeline flattens every position)."""
         self.state = TradingState.HALTED
 
     def resume(self) -> None:
-        """Release the kill switch: trade again, measuring drawdowns from the next equity."""
+        """Release the kill switch: trade again."""
         self.state = TradingState.ACTIVE
-        self.peak_equity = None
-        self.pause_bars_left = 0
-        self.daily_stop = False
 
     # -- in-trade ----------------------------------------------------------------------------------
 

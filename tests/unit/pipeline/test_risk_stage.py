@@ -60,6 +60,7 @@ max_participation = 0.05
 
 [risk]
 allow_short_cash = true
+{limits}
 
 [[strategies]]
 class = "{cls}"
@@ -91,6 +92,7 @@ def run(
     tmp_path: Path,
     *,
     risk: str,
+    limits: str = "",
     cls: str = "Pipeline",
     every: int = 5,
     execution: str = "",
@@ -102,6 +104,7 @@ def run(
         CONFIG.format(
             cls=cls,
             risk=risk,
+            limits=limits,
             every=every,
             execution=execution,
             construction=construction,
@@ -152,14 +155,20 @@ def test_kill_switch_drawdown_liquidates_every_position_and_opens_nothing_after(
 ) -> None:
     result = run(
         tmp_path,
-        risk="kill_switch_drawdown_pct = 0.03\ndrawdown_pause_pct = 0.5\n"
-        "daily_loss_limit_pct = 0.5\nstop_loss_pct = 0.10",
+        limits="kill_switch_drawdown_pct = 0.03\ndrawdown_pause_pct = 0.5\n"
+        "daily_loss_limit_pct = 0.5",
+        risk="stop_loss_pct = 0.10",
     )
     records = records_of(result)
-    [breach] = [r for r in records if isinstance(r, RiskLimitBreached) and r.instrument_id is None]
-    assert breach.rule == "kill_switch_drawdown"
-    # Every liquidation order carries the kill switch's decision id.
-    halted_at = records.index(breach)
+    # The kernel's kill switch, then the pipeline's liquidation decision that follows it.
+    kernel_breach, breach = [
+        r for r in records if isinstance(r, RiskLimitBreached) and r.instrument_id is None
+    ]
+    assert (kernel_breach.rule, kernel_breach.decision_id) == ("kill_switch_drawdown", "limit-1")
+    assert kernel_breach.value >= 0.03
+    assert breach.rule == "kill_switch_external"
+    # Every liquidation order carries the pipeline's kill decision id.
+    halted_at = records.index(kernel_breach)
     tags = {t for r in records[halted_at:] if isinstance(r, SubmitOrder) for t in r.order.tags}
     assert f"rebalance:{breach.decision_id}" in tags
     assert_flat_after_the_halt(records, result)
@@ -187,7 +196,7 @@ class HaltThroughTheKernel(Pipeline):
             self.set_trading_state(TradingState.HALTED, "monitor: feed stale")
 
 
-QUIET_RISK = "kill_switch_drawdown_pct = 0.9\ndrawdown_pause_pct = 0.9\ndaily_loss_limit_pct = 0.9"
+QUIET_RISK = ""  # no stop-loss change; the kernel's portfolio limits are off by default
 
 
 def test_kill_on_demand_from_strategy_code_halts_and_flattens(tmp_path: Path) -> None:

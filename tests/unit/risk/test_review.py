@@ -1,7 +1,9 @@
 import msgspec
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tradeloop.core.errors import ConfigError
 from tradeloop.model import TradingState, equity, future
 from tradeloop.risk import ProposedChange, RiskReviewConfig, RiskReviewer
 
@@ -95,16 +97,6 @@ def test_a_binding_risk_exit_denies_the_rebalance_change_of_its_instrument_only(
     )
 
 
-def test_resume_releases_the_kill_switch_and_measures_drawdown_afresh() -> None:
-    reviewer = RiskReviewer(RiskReviewConfig(kill_switch_drawdown_pct=0.2), INSTRUMENTS)
-    reviewer.on_step(100.0, 0)
-    reviewer.kill()
-    assert reviewer.review([change("S0.XNAS", 0, 1)], 100, 100)[0].decision == "denied"
-    reviewer.resume()
-    assert reviewer.on_step(70.0, 1) == []  # 30 % below the old peak, but the peak was reset
-    assert reviewer.state is TradingState.ACTIVE
-
-
 def test_halted_denies_everything_and_reducing_keeps_only_reductions() -> None:
     reviewer = RiskReviewer(RiskReviewConfig(), INSTRUMENTS)
     reviewer.state = TradingState.REDUCING
@@ -118,27 +110,9 @@ def test_halted_denies_everything_and_reducing_keeps_only_reductions() -> None:
     ]
 
 
-def test_drawdown_of_ten_percent_pauses_new_exposure_then_resumes() -> None:
-    reviewer = RiskReviewer(
-        RiskReviewConfig(drawdown_pause_pct=0.10, drawdown_pause_bars=3, daily_loss_limit_pct=None),
-        INSTRUMENTS,
-    )
-    assert reviewer.on_step(100.0, 0) == []
-    [breach] = reviewer.on_step(89.0, 1)
-    assert breach.rule == "drawdown_pause"
-    assert reviewer.state is TradingState.REDUCING
-    for day in (2, 3):
-        reviewer.on_step(89.0, day)
-    reviewer.on_step(89.0, 4)
-    assert reviewer.state is TradingState.ACTIVE  # resumed, peak reset to 89
-
-
-def test_kill_switch_drawdown_halts() -> None:
-    reviewer = RiskReviewer(RiskReviewConfig(kill_switch_drawdown_pct=0.2), INSTRUMENTS)
-    reviewer.on_step(100.0, 0)
-    [breach] = reviewer.on_step(79.0, 0)
-    assert breach.rule == "kill_switch_drawdown"
-    assert reviewer.state is TradingState.HALTED
+def test_portfolio_limits_set_in_the_pipeline_say_where_they_moved() -> None:
+    with pytest.raises(ConfigError, match=r"drawdown_pause_pct moved to the run config's \[risk\]"):
+        RiskReviewConfig(drawdown_pause_pct=0.1)
 
 
 def test_in_trade_rules_stop_loss_trailing_stop_and_partial_take_profit() -> None:

@@ -1,6 +1,8 @@
-"""The risk stage: review every proposed change (``RiskReviewed``); police the portfolio
-limits on every step and the in-trade rules on every bar (``RiskLimitBreached``), exiting
-through the execution stage by command (``ExitPosition``, ``CancelExecutions``)."""
+"""The risk stage: review every proposed change (``RiskReviewed``); police the in-trade rules
+on every bar (``RiskLimitBreached``) and flatten on a kill, exiting through the execution
+stage by command (``ExitPosition``, ``CancelExecutions``). The portfolio limits (daily loss,
+drawdown pause, kill switch) are the kernel's (``risk.limits``): the stage follows the trading
+state they set."""
 
 from __future__ import annotations
 
@@ -30,11 +32,11 @@ class RiskStage:
       rebalance: its changes are denied naming the exit, so a rebalance never cancels an exit
       nor adds to the instrument on that bar. While an exit is working no new in-trade exit
       is sent for the instrument.
-    - **Kill switch.** A kill switch drawdown, ``kill`` (on demand, from strategy code) or a
-      HALTED trading state set from outside (the kernel's ``set_trading_state``) halts trading
-      and flattens every position with reduce-only market orders, which the risk engine lets
-      through while halted. While halted no in-trade exit fires; a position left open with no
-      working liquidation gets a new one on the next step, at most
+    - **Kill switch.** ``kill`` (on demand, from strategy code) or a HALTED trading state set
+      by the kernel (its kill switch drawdown, ``risk.limits``) or from outside (an operator,
+      a monitor) halts trading and flattens every position with reduce-only market orders,
+      which the risk engine lets through while halted. While halted no in-trade exit fires;
+      a position left open with no working liquidation gets a new one on the next step, at most
       ``LIQUIDATION_ATTEMPTS`` times per instrument.
     - **Market hours and price band.** Each change carries whether the decision instant lies
       in a session of the instrument's exchange calendar (``data.calendars.session_at``) and
@@ -152,47 +154,21 @@ class RiskStage:
         )
 
     def on_step(self, ts_ns: int) -> None:
-        """Check the portfolio limits with the equity at this step."""
-        host = self.host
-        before = self.reviewer.state
-        breaches = self.reviewer.on_step(host.equity_value(), ts_ns // 86_400_000_000_000)
-        decision = None
-        for breach in breaches:
-            decision = self._next_decision()
-            host.publish(
-                RiskLimitBreached(
-                    rule=breach.rule,
-                    instrument_id=None,
-                    value=breach.value,
-                    limit=breach.limit,
-                    action=breach.action,
-                    decision_id=decision,
-                    ts_event=ts_ns,
-                    ts_init=host.now_ns(),
-                )
-            )
-        if self.reviewer.state is not before:
-            reason = breaches[-1].action if breaches else "limits cleared"
-            host.set_trading_state(self.reviewer.state, reason)
-            if self.reviewer.state is TradingState.HALTED:
-                self._kill_decision = decision or self._next_decision()
-                self._liquidations.clear()
-                self.flatten("kill switch", self._kill_decision)
-        elif self.reviewer.state is TradingState.HALTED:
+        """While halted, send again a liquidation that ended without closing its position."""
+        if self.reviewer.state is TradingState.HALTED:
             self._liquidate_leftovers()
 
     def kill(self, reason: str, *, is_external: bool = False) -> None:
         """Engage the kill switch now: halt trading and flatten every position.
 
-        ``is_external``: the trading state was already set to HALTED from outside the
-        pipeline (the kernel's ``set_trading_state``); only the liquidation is left to do.
+        ``is_external``: the trading state was already set to HALTED outside the pipeline (the
+        kernel's kill switch drawdown, an operator); only the liquidation is left to do. The
+        ``RiskLimitBreached`` it journals (no measured value: 0) is the decision its
+        liquidation orders are tagged with.
         """
         if self.reviewer.state is TradingState.HALTED:
             return
         host = self.host
-        peak = self.reviewer.peak_equity
-        equity = host.equity_value()
-        drawdown = 1.0 - equity / peak if peak else 0.0
         self.reviewer.kill()
         decision = self._next_decision()
         now = host.now_ns()
@@ -200,8 +176,8 @@ class RiskStage:
             RiskLimitBreached(
                 rule="kill_switch_external" if is_external else "kill_switch_on_demand",
                 instrument_id=None,
-                value=drawdown,
-                limit=self.reviewer.config.kill_switch_drawdown_pct or 0.0,
+                value=0.0,
+                limit=0.0,
                 action=f"kill switch ({reason}): flatten every position and halt trading",
                 decision_id=decision,
                 ts_event=now,
