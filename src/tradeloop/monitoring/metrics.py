@@ -312,6 +312,19 @@ class _SnapshotCollector(Collector):
         for name in TRADING_STATES:
             state.add_metric([name], 1.0 if snap.trading_state == name else 0.0)
         yield state
+        limits = snap.extra.get("limits")
+        if limits:  # the kernel's portfolio limits ([risk]), when any is set
+            yield CounterMetricFamily(
+                "tradeloop_portfolio_limit_breaches",
+                "Portfolio limits breached (daily loss, drawdown pause, kill switch).",
+                value=float(limits["breaches"]),
+            )
+            daily = GaugeMetricFamily(
+                "tradeloop_daily_loss_ratio",
+                "1 - equity / the day's opening equity (the limits' UTC day; 0: no loss).",
+            )
+            daily.add_metric([], float(limits["daily_loss"]))
+            yield daily
         quantity = GaugeMetricFamily(
             "tradeloop_position_quantity",
             "Net signed position (all strategies), by instrument.",

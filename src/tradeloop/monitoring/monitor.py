@@ -305,6 +305,7 @@ class NodeMonitor:
                 "approvals_pending": 0 if self.approvals is None else len(self.approvals.pending),
                 "sharpe": self._curve.sharpe(),
                 "days": len(self._curve.closes),
+                "limits": _limits_status(kernel),
             },
         )
         self._peak_equity = snap.peak_equity
@@ -399,6 +400,12 @@ class NodeMonitor:
                 self.call(probe, timeout_s=max(5.0, 5 * self.probe_interval_s))
             except (NodeNotRunningError, KernelBusyError):
                 continue
+
+
+def _limits_status(kernel: object) -> dict[str, object] | None:
+    # The kernel's portfolio limits (``engine.limits``), None when the run sets none.
+    guard = getattr(kernel, "limits", None)
+    return None if guard is None else dict(guard.status())
 
 
 def monitor_for(config: Any, mode: str, env: Mapping[str, str]) -> NodeMonitor:

@@ -13,7 +13,8 @@ equity, for every strategy of the run, whatever it is (``[risk]`` of the run con
    restarts at the equity of that instant (the next pause is measured from there, so a pause
    does not fire again at once; the kill switch still measures from the run's mark);
 3. **daily loss**: a loss of ``daily_loss_limit_pct`` of the day's opening equity (the equity
-   at the first instant of the day) sets REDUCING until the next day. Days start at
+   at the day's boundary: the last one before it, so a day's first bar counts; the run's
+   first equity on its first day) sets REDUCING until the next day. Days start at
    ``day_start_utc`` (``HH:MM``, UTC; ``"00:00"`` by default).
 
 The limits ask for a state (``PortfolioLimits.state``: the strictest of what is breached);
@@ -130,12 +131,14 @@ class PortfolioLimits:
     def on_equity(self, ts_ns: int, equity_raw: int) -> list[PortfolioBreach]:
         """Check the limits with the equity at an instant; return what was breached."""
         breaches: list[PortfolioBreach] = []
+        previous = self.last_equity if self.peak_equity is not None else equity_raw
         self.last_equity = equity_raw
         if self.peak_equity is None or self.pause_peak_equity is None:
             self.peak_equity = self.pause_peak_equity = equity_raw
         day = self.day_of(ts_ns)
         if day != self.day:
-            self.day, self.day_start_equity, self.is_daily_stopped = day, equity_raw, False
+            # The day opens with the equity at its boundary: the last one seen before it.
+            self.day, self.day_start_equity, self.is_daily_stopped = day, previous, False
         self.peak_equity = max(self.peak_equity, equity_raw)
         self.pause_peak_equity = max(self.pause_peak_equity, equity_raw)
         if self.state is TradingState.HALTED:

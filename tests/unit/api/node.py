@@ -81,15 +81,18 @@ def wait_ready(url: str, node: subprocess.Popen[bytes], timeout_s: float = 60.0)
 
 
 @contextlib.contextmanager
-def running_node(tmp: Path, speed: str = "432000", extra: str = "") -> Iterator[tuple[str, Path]]:
+def running_node(
+    tmp: Path, speed: str = "432000", extra: str = "", config_text: str = CONFIG
+) -> Iterator[tuple[str, Path]]:
     """Run a paper replay node with ``--api`` on a free port; yield (its URL, its runs dir).
 
     The admin token is ``TOKEN`` (environment), the viewer ``vera`` has ``VIEWER_TOKEN``
-    (a 0600 tokens file); ``extra`` is appended to the config. The node is stopped with
+    (a 0600 tokens file); ``extra`` is appended to the config (``config_text``, a template
+    with ``{output}``). The node is stopped with
     SIGINT (a clean stop) at the end.
     """
     config = tmp / "node.toml"
-    config.write_text(CONFIG.format(output=tmp / "runs") + extra)
+    config.write_text(config_text.format(output=tmp / "runs") + extra)
     tokens = tmp / "tokens.toml"
     tokens.write_text(f'[[tokens]]\nname = "vera"\nrole = "viewer"\ntoken = "{VIEWER_TOKEN}"\n')
     tokens.chmod(0o600)
