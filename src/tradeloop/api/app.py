@@ -15,9 +15,13 @@ token, 403 when its role is not enough: in both cases nothing changes):
 - ``GET reviews`` and ``POST reviews/{rule}`` (operator): alerts waiting for a person's
   decision (``manual_review``) and the decision; ``GET approvals`` and ``POST
   approvals/{id}/approve|reject`` (operator): orders held above ``[approvals]`` notional;
-- ``POST pause``, ``resume``, ``kill``, ``cancel-all``, ``flatten`` (operator; resuming a
-  HALTED node needs admin): each journaled as ``ControlActionTaken``
-  with the token's name, its role and the request's ``reason``.
+- ``POST pause``, ``resume``, ``kill``, ``cancel-all``, ``flatten`` (operator): each
+  journaled as ``ControlActionTaken`` with the token's name, its role and the request's
+  ``reason``. ``resume`` of a HALTED (killed) node answers 202: a restart request ``R-<n>``
+  waits in the approvals queue for an admin (``monitoring.requests``);
+- ``GET stage`` (viewer): the deployment's stage with every gate measured on a run;
+  ``POST stage/promote`` (operator, 202): a promotion request for an admin. Requests are
+  decided with ``POST approvals/R-<n>/approve|reject`` by an admin (403 for anyone else).
 
 The OpenAPI document is at ``/openapi.json`` and its rendering at ``/docs``.
 """
@@ -55,6 +59,14 @@ class ReviewDecision(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     decision: Literal["resume", "pause", "emergency_stop"]
+    reason: str = Field(default="", max_length=500)
+
+
+class PromotionRequest(BaseModel):
+    """The run whose gates speak for the deployment (default: its latest ended run) and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    run: str | None = Field(default=None, min_length=1, max_length=200)
     reason: str = Field(default="", max_length=500)
 
 
@@ -256,10 +268,42 @@ def create_app(monitor: NodeMonitor, tokens: TokenStore) -> FastAPI:
         """Pause: trading state REDUCING (only orders that reduce a position go)."""
         return _act("pause", actor, (body or ControlRequest()).reason)
 
-    @app.post("/api/v1/resume", tags=["control"])
-    def resume(actor: operator, body: ControlRequest | None = None) -> dict[str, object]:
-        """Resume: trading state ACTIVE (after a kill only an admin may)."""
-        return _act("resume", actor, (body or ControlRequest()).reason)
+    @app.post(
+        "/api/v1/resume",
+        tags=["control"],
+        responses={202: {"description": "The node was killed: a restart request waits"}},
+    )
+    def resume(actor: operator, body: ControlRequest | None = None) -> JSONResponse:
+        """Resume: trading state ACTIVE. After a kill (HALTED) it opens a restart request
+        ``R-<n>`` an admin approves (``POST /api/v1/approvals/R-<n>/approve``): 202."""
+        result = _act("resume", actor, (body or ControlRequest()).reason)
+        queued = result.get("action") == "request_restart"
+        return JSONResponse(result, status_code=202 if queued else 200)
+
+    @app.get("/api/v1/stage", tags=["stage"])
+    def stage(
+        actor: viewer, run: Annotated[str | None, Query(min_length=1, max_length=200)] = None
+    ) -> dict[str, Any]:
+        """The deployment's capital stage, every gate measured on ``run`` (a run id under the
+        node's output directory; default: the deployment's latest ended run), ``ready``, and
+        the promotion requests waiting."""
+        result = monitor.stage_status(run)
+        requests.labels("ok").inc()
+        return result
+
+    @app.post(
+        "/api/v1/stage/promote",
+        tags=["stage"],
+        status_code=202,
+        responses={202: {"description": "The promotion request waits for an admin"}},
+    )
+    def promote(actor: operator, body: PromotionRequest | None = None) -> dict[str, object]:
+        """Ask for the deployment's promotion to its next stage: a request ``R-<n>`` that an
+        admin approves (the gates are measured again then; failing gates refuse it)."""
+        request = body or PromotionRequest()
+        result = monitor.request_promotion(actor, request.reason, request.run)
+        requests.labels("ok").inc()
+        return result
 
     @app.post("/api/v1/kill", tags=["control"])
     def kill(actor: operator, body: ControlRequest | None = None) -> dict[str, object]:
@@ -299,7 +343,8 @@ def create_app(monitor: NodeMonitor, tokens: TokenStore) -> FastAPI:
     def approve(
         approval_id: str, actor: operator, body: ControlRequest | None = None
     ) -> dict[str, object]:
-        """Send a held order (it passes the risk checks again)."""
+        """Send a held order (it passes the risk checks again); or, for a restart or promotion
+        request ``R-<n>`` (admin only), carry it out."""
         result = monitor.decide_approval(
             approval_id, True, actor, (body or ControlRequest()).reason
         )
@@ -310,7 +355,7 @@ def create_app(monitor: NodeMonitor, tokens: TokenStore) -> FastAPI:
     def reject(
         approval_id: str, actor: operator, body: ControlRequest | None = None
     ) -> dict[str, object]:
-        """Drop a held order."""
+        """Drop a held order, or refuse a request ``R-<n>`` (admin only)."""
         result = monitor.decide_approval(
             approval_id, False, actor, (body or ControlRequest()).reason
         )

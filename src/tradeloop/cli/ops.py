@@ -62,6 +62,10 @@ def node_api(api: str | None, tokens_file: Path | None, mode: str, config: Any) 
     from tradeloop.monitoring.monitor import monitor_for
 
     monitor = monitor_for(config, mode, os.environ)
+    if config.deployment is not None:
+        from tradeloop.api.stage import NodeStageDesk
+
+        monitor.stage_desk = NodeStageDesk(config)
     try:
         with serve_node(api, mode, tokens_file=tokens_file, monitor=monitor) as server:
             if server is not None:
@@ -116,6 +120,10 @@ TokenOption = Annotated[
 ]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why: journaled with who acted.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")]
+RunOption = Annotated[
+    str | None,
+    typer.Option("--run", help="A run id under the node's output_dir (default: the latest)."),
+]
 
 
 def _target(url: str | None, token: str | None) -> tuple[str, str | None]:
@@ -228,7 +236,7 @@ def register(app: typer.Typer) -> None:
 
     @ctl.command("resume")
     def resume(reason: ReasonOption = "", url: UrlOption = None, token: TokenOption = None) -> None:
-        """Resume trading (ACTIVE); after a kill this needs an admin token."""
+        """Resume trading (ACTIVE); after a kill it asks an admin (a restart request R-n)."""
         post("/api/v1/resume", {"reason": reason}, url, token)
 
     @ctl.command("kill")
@@ -261,28 +269,61 @@ def register(app: typer.Typer) -> None:
 
     @ctl.command("approvals")
     def approvals(url: UrlOption = None, token: TokenOption = None) -> None:
-        """Print the orders waiting for approval (JSON)."""
+        """Print what waits for approval: held orders, restart and promotion requests (JSON)."""
         get("/api/v1/approvals", url, token, True)
 
     @ctl.command("approve")
     def approve(
-        approval_id: Annotated[str, typer.Argument(help="The approval id, e.g. A-1.")],
+        approval_id: Annotated[str, typer.Argument(help="The approval id, e.g. A-1 or R-1.")],
         reason: ReasonOption = "",
         url: UrlOption = None,
         token: TokenOption = None,
     ) -> None:
-        """Send an order held for approval (it passes the risk checks again)."""
+        """Send an order held for approval (it passes the risk checks again), or carry out a
+        restart or promotion request R-n (an admin token)."""
         post(f"/api/v1/approvals/{approval_id}/approve", {"reason": reason}, url, token)
 
     @ctl.command("reject")
     def reject(
-        approval_id: Annotated[str, typer.Argument(help="The approval id, e.g. A-1.")],
+        approval_id: Annotated[str, typer.Argument(help="The approval id, e.g. A-1 or R-1.")],
         reason: ReasonOption = "",
         url: UrlOption = None,
         token: TokenOption = None,
     ) -> None:
-        """Drop an order held for approval."""
+        """Drop an order held for approval, or refuse a request R-n (an admin token)."""
         post(f"/api/v1/approvals/{approval_id}/reject", {"reason": reason}, url, token)
+
+    stage_ctl = typer.Typer(
+        help="The node's capital stage: gates, and promotion requests for an admin.",
+        no_args_is_help=True,
+    )
+    ctl.add_typer(stage_ctl, name="stage")
+
+    @stage_ctl.command("status")
+    def stage_status(
+        run: RunOption = None,
+        url: UrlOption = None,
+        token: TokenOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Print the deployment's stage and every gate measured on a run."""
+        from urllib.parse import quote
+
+        get("/api/v1/stage" + ("" if run is None else f"?run={quote(run)}"), url, token, as_json)
+
+    @stage_ctl.command("promote")
+    def stage_promote(
+        run: RunOption = None,
+        reason: ReasonOption = "",
+        url: UrlOption = None,
+        token: TokenOption = None,
+    ) -> None:
+        """Ask for a promotion to the next stage: a request R-n an admin approves with
+        ``tradeloop ctl approve R-n`` (the gates are measured again then)."""
+        body: dict[str, Any] = {"reason": reason}
+        if run is not None:
+            body["run"] = run
+        post("/api/v1/stage/promote", body, url, token)
 
     @ctl.command("flatten")
     def flatten(

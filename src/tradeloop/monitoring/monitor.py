@@ -28,13 +28,20 @@ from tradeloop.bus.inbox import KernelCall
 from tradeloop.config.operations import AlertRuleSection, ApprovalsSection
 from tradeloop.core.errors import ConfigError, TradeloopError
 from tradeloop.data.ports import DataClient
+from tradeloop.model.enums import TradingState
 from tradeloop.model.events import AlertRaised, ControlActionTaken
 from tradeloop.monitoring.alerts import AlertEvaluator
 from tradeloop.monitoring.approvals import ApprovalGate
-from tradeloop.monitoring.control import Actor, ControllableKernel, ControlSurface
+from tradeloop.monitoring.control import (
+    Actor,
+    ControlDeniedError,
+    ControllableKernel,
+    ControlSurface,
+)
 from tradeloop.monitoring.metrics import NodeMetrics
 from tradeloop.monitoring.notify import Notifier
 from tradeloop.monitoring.performance import DailyCurve
+from tradeloop.monitoring.requests import ControlRequest, RequestQueue
 from tradeloop.monitoring.snapshot import FeedHealth, NodeSnapshot, feed_health, take_snapshot
 from tradeloop.monitoring.subscriber import MetricsSubscriber
 
@@ -61,6 +68,24 @@ class _Inbox(Protocol):
     def qsize(self) -> int: ...
 
 
+class StageDesk(Protocol):
+    """The node's capital stages (``[deployment]``), built by the layer that may read runs
+    and ledgers (``api.stage``): every method may raise ``ConfigError``."""
+
+    def resolve_run(self, run: str | None) -> str:
+        """Return the run directory whose gates speak for the deployment (``run``: a run id
+        under the node's output directory; None: the latest ended run of the deployment)."""
+        ...
+
+    def status(self, run: str | None) -> dict[str, Any]:
+        """Return the stage status of ``run`` with every gate measured."""
+        ...
+
+    def promote(self, run: str, by: str) -> dict[str, Any]:
+        """Measure the gates again and record the promotion approved by ``by``."""
+        ...
+
+
 class _Node(Protocol):
     kernel: Any
     inbox: Any
@@ -84,6 +109,9 @@ class NodeMonitor:
         self.mode = mode
         self.approvals_config = approvals
         self.approvals: ApprovalGate | None = None
+        # Restarts after a kill and stage promotions wait for an admin (``requests``).
+        self.requests = RequestQueue(300.0 if approvals is None else approvals.timeout_s)
+        self.stage_desk: StageDesk | None = None
         self.probe_interval_s = probe_interval_s
         self.journal_sync_interval_s = journal_sync_interval_s
         self.stale_after_s = stale_after_s
@@ -197,14 +225,71 @@ class NodeMonitor:
 
     def act(self, action: str, actor: Actor, reason: str, target: str = "") -> dict[str, object]:
         """Take a control action on the kernel thread (``control.ControlSurface``); return
-        what it did and refresh the snapshot."""
+        what it did and refresh the snapshot. ``resume`` of a HALTED (killed) node opens a
+        restart request for an admin instead (``requests``)."""
 
         def run(kernel: _Kernel) -> dict[str, object]:
-            result = self.control.run(kernel, action, actor, reason, target)
+            if action == "resume" and kernel.risk.trading_state is TradingState.HALTED:
+                result = self._request(kernel, "restart", actor, reason, "")
+            else:
+                result = self.control.run(kernel, action, actor, reason, target)
             self._refresh(kernel, self._last_lag())
             return result
 
         return self.call(run)
+
+    def request_promotion(self, actor: Actor, reason: str, run: str | None) -> dict[str, object]:
+        """Open a stage promotion request on ``run`` (default: the deployment's latest ended
+        run) for an admin's approval; return it.
+
+        Raises
+        ------
+        ConfigError
+            If the node has no ``[deployment]`` or the run is not one of its runs.
+        """
+        desk = self._desk()
+        run_dir = desk.resolve_run(run)
+        return self.call(lambda kernel: self._request(kernel, "promotion", actor, reason, run_dir))
+
+    def stage_status(self, run: str | None) -> dict[str, Any]:
+        """Return the stage status of ``run`` (gates measured now), with the open promotion
+        requests (any thread; measuring may replay the run).
+
+        Raises
+        ------
+        ConfigError
+            If the node has no ``[deployment]`` or the run is not one of its runs.
+        """
+        status = self._desk().status(run)
+        status["requests"] = [r for r in self.requests.waiting() if r["kind"] == "promotion"]
+        return status
+
+    def _desk(self) -> StageDesk:
+        if self.stage_desk is None:
+            raise ConfigError("the run config has no [deployment]: there is no stage to promote")
+        return self.stage_desk
+
+    def _request(
+        self, kernel: _Kernel, kind: str, actor: Actor, reason: str, target: str
+    ) -> dict[str, object]:
+        # Kernel thread: open (or find) the request and journal who asked and why.
+        request = self.requests.add(kind, actor, reason, target, kernel.clock.timestamp_ns())
+        what = "restart after a kill" if kind == "restart" else f"promotion on {target}"
+        outcome = (
+            f"{what} waits for an admin's approval as {request.request_id} (within "
+            f"{self.requests.timeout_s:g} s, else rejected"
+            + ("; the node stays HALTED)" if kind == "restart" else ")")
+        )
+        self.control.journal_action(
+            kernel, f"request_{kind}", actor, reason, request.request_id, outcome
+        )
+        return {
+            "action": f"request_{kind}",
+            "id": request.request_id,
+            "actor": actor.name,
+            "outcome": outcome,
+            "trading_state": str(kernel.risk.trading_state),
+        }
 
     def fresh_snapshot(self, timeout_s: float = 2.0) -> NodeSnapshot | None:
         """Return a snapshot taken now by the kernel, or the latest one if it cannot answer."""
@@ -312,6 +397,17 @@ class NodeMonitor:
         self._snapshot = snap
         if self.approvals is not None and is_running:
             self.approvals.expire()
+        if self.requests.pending and is_running:
+            for request in self.requests.due():
+                self.requests.take(request.request_id)
+                self._close(
+                    kernel,
+                    request,
+                    Actor("approvals", "automation"),
+                    "reject",
+                    f"not approved within {self.requests.timeout_s:g} s",
+                    _not_done(request),
+                )
         if self.alerts is not None and is_running and self.subscriber is not None:
             self.alerts.evaluate(
                 kernel,
@@ -357,16 +453,25 @@ class NodeMonitor:
     def decide_approval(
         self, approval_id: str, approve: bool, actor: Actor, reason: str
     ) -> dict[str, object]:
-        """Approve (send) or reject a held order (kernel thread).
+        """Approve or reject a held order (kernel thread), or a restart or promotion request
+        (``R-<n>``: an admin's decision).
 
         Raises
         ------
         ConfigError
-            If the run config sets no approvals or no order waits under ``approval_id``.
+            If nothing waits under ``approval_id`` (or a promotion's gates do not hold: it is
+            refused, with the failing gates, and closed).
+        ControlDeniedError
+            If a request is decided by someone who is not an admin (nothing changes).
         """
+        if approval_id.startswith("R-"):
+            return self._decide_request(approval_id, approve, actor, reason)
         gate = self.approvals
         if gate is None:
-            raise ConfigError("the run config sets no [approvals]: no order waits for one")
+            raise ConfigError(
+                f"no order waits for approval {approval_id!r}: the run config sets no "
+                "[approvals] order_notional"
+            )
 
         def run(kernel: _Kernel) -> dict[str, object]:
             if approve:
@@ -378,9 +483,67 @@ class NodeMonitor:
 
         return self.call(run)
 
+    def _decide_request(
+        self, request_id: str, approve: bool, actor: Actor, reason: str
+    ) -> dict[str, object]:
+        if actor.role != "admin":
+            raise ControlDeniedError(
+                f"request {request_id} needs an admin's decision, not {actor.name} ({actor.role})"
+            )
+
+        def take(kernel: _Kernel) -> ControlRequest:
+            request = self.requests.take(request_id)
+            if not approve:
+                self._close(kernel, request, actor, "reject", reason, _not_done(request))
+            return request
+
+        request = self.call(take)
+        if not approve:
+            return {"action": "reject", "id": request_id, "status": "REJECTED"}
+        if request.kind == "restart":
+
+            def resume(kernel: _Kernel) -> dict[str, object]:
+                self._close(kernel, request, actor, "approve", reason, "the node resumes")
+                why = (
+                    f"restart {request.request_id} requested by {request.requested_by.name} "
+                    f"({request.reason or 'no reason given'}), approved: {reason}"
+                )
+                result = self.control.run(kernel, "resume", actor, why)
+                self._refresh(kernel, self._last_lag())
+                return {**result, "id": request_id, "status": "APPROVED"}
+
+            return self.call(resume)
+        # A promotion: measured and recorded off the kernel thread (it may replay the run).
+        try:
+            promotion = self._desk().promote(request.target, actor.name)
+        except ConfigError as error:
+            refused = f"promotion refused: {error}"
+            self.call(lambda k: self._close(k, request, actor, "approve", reason, refused))
+            raise ConfigError(refused) from None
+        done = f"promoted {promotion['from_stage']} -> {promotion['to_stage']}"
+        self.call(lambda k: self._close(k, request, actor, "approve", reason, done))
+        return {"action": "approve", "id": request_id, "status": "PROMOTED", **promotion}
+
+    def _close(
+        self,
+        kernel: _Kernel,
+        request: ControlRequest,
+        actor: Actor,
+        action: str,
+        reason: str,
+        outcome: str,
+    ) -> None:
+        # Kernel thread: journal the decision on a request.
+        target = (
+            request.request_id if not request.target else f"{request.request_id} {request.target}"
+        )
+        self.control.journal_action(kernel, action, actor, reason, target, outcome)
+
     def waiting_approvals(self) -> list[dict[str, Any]]:
-        """Return the orders waiting for approval, oldest first."""
-        return [] if self.approvals is None else self.approvals.waiting()
+        """Return what waits for approval: held orders, then restart and promotion requests,
+        oldest first."""
+        orders = [] if self.approvals is None else self.approvals.waiting()
+        return [*orders, *self.requests.waiting()]
 
     def reviews(self) -> list[dict[str, Any]]:
         """Return the open manual reviews (oldest first)."""
@@ -400,6 +563,12 @@ class NodeMonitor:
                 self.call(probe, timeout_s=max(5.0, 5 * self.probe_interval_s))
             except (NodeNotRunningError, KernelBusyError):
                 continue
+
+
+def _not_done(request: ControlRequest) -> str:
+    if request.kind == "restart":
+        return "restart refused: the node stays HALTED"
+    return "promotion not recorded: the deployment stays at its stage"
 
 
 def _limits_status(kernel: object) -> dict[str, object] | None:

@@ -19,6 +19,7 @@ from typing import Any
 
 TOKEN = "test-admin-token-0123456789"
 VIEWER_TOKEN = "test-viewer-token-0123456789"
+OPERATOR_TOKEN = "test-operator-token-0123456789"
 CONFIG = """
 [run]
 name = "api-node"
@@ -86,15 +87,18 @@ def running_node(
 ) -> Iterator[tuple[str, Path]]:
     """Run a paper replay node with ``--api`` on a free port; yield (its URL, its runs dir).
 
-    The admin token is ``TOKEN`` (environment), the viewer ``vera`` has ``VIEWER_TOKEN``
-    (a 0600 tokens file); ``extra`` is appended to the config (``config_text``, a template
+    The admin token is ``TOKEN`` (environment), the viewer ``vera`` has ``VIEWER_TOKEN`` and
+    the operator ``otto`` ``OPERATOR_TOKEN`` (a 0600 tokens file); ``extra`` is appended to the config (``config_text``, a template
     with ``{output}``). The node is stopped with
     SIGINT (a clean stop) at the end.
     """
     config = tmp / "node.toml"
     config.write_text(config_text.format(output=tmp / "runs") + extra)
     tokens = tmp / "tokens.toml"
-    tokens.write_text(f'[[tokens]]\nname = "vera"\nrole = "viewer"\ntoken = "{VIEWER_TOKEN}"\n')
+    tokens.write_text(
+        f'[[tokens]]\nname = "vera"\nrole = "viewer"\ntoken = "{VIEWER_TOKEN}"\n'
+        f'[[tokens]]\nname = "otto"\nrole = "operator"\ntoken = "{OPERATOR_TOKEN}"\n'
+    )
     tokens.chmod(0o600)
     port = free_port()
     env = {**os.environ, "TRADELOOP_API_TOKEN": TOKEN}

@@ -85,6 +85,42 @@ def test_the_dashboard_approves_a_held_order_and_pauses_the_node(
             browser.close()
 
 
+def test_a_restart_after_a_kill_waits_for_an_admins_approval_on_the_dashboard(
+    node: tuple[str, Path], chromium: str
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = node
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("dialog", lambda dialog: dialog.accept())
+            page.goto(url + "/")
+            page.fill("#token", TOKEN)
+            page.click("#connect")
+            page.fill("#reason", "venue incident")
+            page.click("#kill")
+            expect(page.locator("#state")).to_have_text("HALTED", timeout=10_000)
+            page.fill("#reason", "incident over")
+            page.click("#resume")
+            expect(page.locator("#message")).to_contain_text(
+                "waits for an admin's approval as R-", timeout=10_000
+            )
+            restart = page.locator('button[data-approve^="R-"]')
+            expect(restart).to_be_visible(timeout=10_000)
+            expect(page.locator("#state")).to_have_text("HALTED")
+            page.fill("#reason", "checked the venue")
+            restart.click()
+            expect(page.locator("#state")).to_have_text("ACTIVE", timeout=10_000)
+            page.click("#stage-status")
+            expect(page.locator("#stage")).to_contain_text("no [deployment]", timeout=10_000)
+        finally:
+            browser.close()
+    actions = [a for a in call(url, "/api/v1/actions", TOKEN)[1] if "actor" in a]
+    assert [a["action"] for a in actions[:3]] == ["resume", "approve", "request_restart"]
+
+
 def test_the_stream_needs_a_token(node: tuple[str, Path]) -> None:
     url, _ = node
     assert call(url, "/api/v1/stream")[0] == 401

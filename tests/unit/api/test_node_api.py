@@ -111,7 +111,8 @@ def test_pause_kill_and_ctl_steer_the_node_and_every_action_is_journaled(
 def test_a_real_prometheus_runs_every_panel_query_and_rule_against_the_node(
     node: tuple[str, Path], tmp_path: Path
 ) -> None:
-    # Last in this module: the node was paused and killed before; resuming needs an admin.
+    # Last in this module: the node was paused and killed before; resuming needs an admin's
+    # approval.
     url, _ = node
     with running_prometheus(url, tmp_path) as prometheus:
         _check_stack(url, prometheus)
@@ -120,7 +121,11 @@ def test_a_real_prometheus_runs_every_panel_query_and_rule_against_the_node(
 def _check_stack(node: str, prometheus: str) -> None:
     # A control action, so that its counter exists; then enough scrapes for the rates.
     assert call(node, "/api/v1/pause", TOKEN, "POST", {"reason": "stack test"})[0] == 200
-    assert call(node, "/api/v1/resume", TOKEN, "POST", {"reason": "stack test"})[0] == 200
+    # The node was killed: a resume is a restart request an admin approves.
+    status, asked = call(node, "/api/v1/resume", TOKEN, "POST", {"reason": "stack test"})
+    assert (status, asked["trading_state"]) == (202, "HALTED")
+    status, resumed = call(node, f"/api/v1/approvals/{asked['id']}/approve", TOKEN, "POST", {})
+    assert (status, resumed["trading_state"]) == (200, "ACTIVE")
     deadline = time.monotonic() + 60
     missing: list[tuple[str, str]] = []
     while time.monotonic() < deadline:

@@ -89,12 +89,28 @@ def test_control_actions_change_state_through_risk_and_are_journaled_with_who_an
 
     killed = monitor.act("kill", OPERATOR, "venue incident")
     assert killed["trading_state"] == "HALTED"
+    # A restart after a kill is a request an admin decides; the node stays HALTED meanwhile.
+    asked = monitor.act("resume", OPERATOR, "not allowed after a kill")
+    assert (asked["action"], asked["id"], asked["trading_state"]) == (
+        "request_restart",
+        "R-1",
+        "HALTED",
+    )
+    assert [(r["id"], r["kind"]) for r in monitor.waiting_approvals()] == [("R-1", "restart")]
     with pytest.raises(ControlDeniedError):
-        monitor.act("resume", OPERATOR, "not allowed after a kill")
+        monitor.decide_approval("R-1", True, OPERATOR, "approving my own")
     assert monitor.act("pause", OPERATOR, "pausing a killed node")["trading_state"] == "HALTED"
+    monitor.decide_approval("R-1", False, ADMIN, "not now")
+    assert monitor.fresh_snapshot().trading_state == "HALTED"  # type: ignore[union-attr]
+    # No decision in time: refused, the safe default (the probe expires it).
+    monitor.requests.timeout_s = 0.05
+    assert monitor.act("resume", OPERATOR, "try again")["id"] == "R-2"
+    _wait(lambda: not monitor.requests.pending, "the request to time out")
+    monitor.requests.timeout_s = 300.0
     _wait(lambda: (s := monitor.fresh_snapshot()) is not None and not s.positions, "flat positions")
-    resumed = monitor.act("resume", ADMIN, "incident over")
-    assert resumed["trading_state"] == "ACTIVE"
+    assert monitor.act("resume", OPERATOR, "incident over")["id"] == "R-3"
+    resumed = monitor.decide_approval("R-3", True, ADMIN, "checked")
+    assert (resumed["trading_state"], resumed["status"]) == ("ACTIVE", "APPROVED")
 
     _wait(lambda: "run" in results, "the run's end", 30)
     with pytest.raises(NodeNotRunningError):
@@ -104,15 +120,33 @@ def test_control_actions_change_state_through_risk_and_are_journaled_with_who_an
     assert [(a.action, a.actor, a.role, a.reason) for a in actions] == [
         ("pause", "alice", "operator", "news at 14:30"),
         ("kill", "alice", "operator", "venue incident"),
+        ("request_restart", "alice", "operator", "not allowed after a kill"),
         ("pause", "alice", "operator", "pausing a killed node"),
-        ("resume", "root", "admin", "incident over"),
+        ("reject", "root", "admin", "not now"),
+        ("request_restart", "alice", "operator", "try again"),
+        ("reject", "approvals", "automation", "not approved within 0.05 s"),
+        ("request_restart", "alice", "operator", "incident over"),
+        ("approve", "root", "admin", "checked"),
+        (
+            "resume",
+            "root",
+            "admin",
+            "restart R-3 requested by alice (incident over), approved: checked",
+        ),
     ]
+    assert [a.outcome for a in actions if a.action == "reject"] == [
+        "restart refused: the node stays HALTED"
+    ] * 2
     states = [r for r in records if isinstance(r, TradingStateChanged)]
     assert [str(s.state) for s in states] == ["REDUCING", "HALTED", "ACTIVE"]
     assert all("alice" in s.reason for s in states[:2])
     # Each action is journaled before the state change it causes.
     seqs = {id(r): i for i, r in enumerate(records)}
-    changing = [a for a in actions if a.reason != "pausing a killed node"]
+    changing = [
+        a
+        for a in actions
+        if a.action in ("pause", "kill", "resume") and a.reason != "pausing a killed node"
+    ]
     for action, state in zip(changing, states, strict=True):
         assert seqs[id(action)] < seqs[id(state)]
     final = monitor.snapshot
