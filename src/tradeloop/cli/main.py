@@ -544,6 +544,9 @@ def bench_sma_command(
         bool,
         typer.Option(help="Compare with monitoring and the API on (and time /metrics scrapes)."),
     ] = False,
+    repeats: Annotated[
+        int, typer.Option(help="With --monitoring: pairs of runs (off, then on).")
+    ] = 5,
 ) -> None:
     """Run the canonical job (docs/benchmark-job.md) through the full event-driven loop."""
     from rich.table import Table
@@ -556,7 +559,9 @@ def bench_sma_command(
         from tradeloop.bench.monitoring import bench_monitoring
         from tradeloop.cli.ops import serve_for_bench
 
-        result = bench_monitoring(serve_for_bench, None if multi else bars, multi)
+        with user_errors():
+            check_number("--repeats", repeats, minimum=1, maximum=50)
+        result = bench_monitoring(serve_for_bench, None if multi else bars, multi, repeats=repeats)
     else:
         result = bench_sma(None if multi else bars, multi=multi)
     if as_json:

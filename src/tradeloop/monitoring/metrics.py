@@ -163,6 +163,8 @@ class NodeMetrics:
         self.orders_filled = 0
         self.traded_notional = 0.0
         self.records: Callable[[], int] = lambda: 0
+        # Counts what the subscriber queued (``MetricsSubscriber.drain``) before a scrape.
+        self.before_scrape: Callable[[], None] = lambda: None
         self.alerts = Counter(
             "tradeloop_alerts", "Alerts raised, by severity.", ["severity"], registry=registry
         )
@@ -212,6 +214,7 @@ class _SnapshotCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         metrics = self._metrics
+        metrics.before_scrape()
         yield CounterMetricFamily(
             "tradeloop_market_records",
             "Market data records the kernel processed.",

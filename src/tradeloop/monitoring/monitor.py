@@ -374,6 +374,8 @@ class NodeMonitor:
             else:
                 self.journal_error = None
                 self.metrics.journal_sync.observe(time.perf_counter() - start)
+        if self.subscriber is not None:
+            self.subscriber.drain(wait=False)  # a scrape draining now does it for us
         inbox = self._inbox
         portfolio = kernel.portfolio
         self._curve.update(portfolio.equity_ts, portfolio.equity_values)

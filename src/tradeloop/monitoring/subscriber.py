@@ -1,27 +1,32 @@
 """Bus subscribers that turn the kernel's events into metrics and recent-activity lists.
 
-They run on the kernel thread, inside the publication of each event, so each does a few
-counter increments and list appends and returns: never I/O, never a lock another thread
-holds for long (``prometheus_client`` counters take a short lock of their own; hot counts are
-plain integers read at scrape time). Order events are heard at a low priority, after the
-portfolio and the strategies.
+They run on the kernel thread, inside the publication of each event, and do as little as
+possible there: order events are only **queued** (a C ``deque.append``, no Python frame per
+event) and counted later, when someone asks (a scrape, the API, the probe's snapshot about
+once a second): ``drain`` turns the queued events into counts, fills, traded notional and
+slippage, under a lock a busy kernel never waits for (the probe skips a drain a scrape is
+doing). Order events are heard at a low priority, after the portfolio and the strategies.
 
-- ``data.*`` (first, before the strategies): the latest record (``deque.append``, no Python
-  frame per record), whose ``ts_init`` starts tick-to-order; the record count is the kernel's;
-- ``events.order.*``: orders submitted, denied, rejected, canceled, expired, filled; fills,
-  traded notional, slippage vs the order's arrival price; tick-to-order latency on each
-  ``OrderSubmitted`` (from the latest market record's ``ts_init`` to the order's, on the
-  clock, in wall seconds);
+- ``events.order.*``: queued (at most ``PENDING`` between two drains: a node drains about
+  once a second); drained into orders submitted, denied, rejected, canceled, expired,
+  filled; fills, traded notional, slippage vs the order's arrival price;
+- tick-to-order latency (from the latest market record's ``ts_init`` to an
+  ``OrderSubmitted``, in wall seconds) needs the record that was latest when the order went,
+  so it is taken as the order goes: the latest record is kept by a ``deque.append`` on
+  ``data.*`` and a small handler times each ``OrderSubmitted``. On a clock that stands
+  still (a backtest's ``TestClock``: every latency is 0) neither is subscribed;
 - ``events.alert``: alerts by severity; ``events.risk``: trading state changes.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from typing import Any
 
 from tradeloop.bus.bus import MessageBus
 from tradeloop.bus.topics import ALERTS, RISK_EVENTS
+from tradeloop.core.clock import TestClock
 from tradeloop.core.time import ns_to_iso
 from tradeloop.model.enums import OrderSide
 from tradeloop.model.events import (
@@ -37,6 +42,9 @@ from tradeloop.monitoring.snapshot import KernelView
 RECENT = 200
 """How many recent fills, alerts and control actions the node keeps for the API."""
 
+PENDING = 1 << 18
+"""How many order events wait for a drain at most (the oldest are dropped beyond)."""
+
 
 class MetricsSubscriber:
     """Count the kernel's events into ``metrics`` (module docstring)."""
@@ -45,9 +53,12 @@ class MetricsSubscriber:
         self.metrics = metrics
         self.kernel = kernel
         # The latest market record the kernel took: its C ``append`` is the subscriber of
-        # every record (no Python frame per record).
+        # every record (no Python frame per record); only on a clock that moves.
         self.last_record: deque[Any] = deque(maxlen=1)
+        self.measures_latency = not isinstance(kernel.clock, TestClock)
         self._ns_per_wall_s = 1e9 * float(getattr(kernel.clock, "speed", 1.0))
+        self.pending: deque[Any] = deque(maxlen=PENDING)
+        self._drain_lock = threading.Lock()
         self.recent_fills: deque[tuple[OrderFilled, float | None]] = deque(maxlen=RECENT)
         self.recent_alerts: deque[dict[str, Any]] = deque(maxlen=RECENT)
         self.recent_actions: deque[dict[str, Any]] = deque(maxlen=RECENT)
@@ -57,32 +68,50 @@ class MetricsSubscriber:
         """Subscribe to the bus (call it on the kernel thread)."""
         kernel = self.kernel
         self.metrics.records = lambda: kernel.records_processed
-        bus.subscribe("data.*", self.last_record.append, priority=1_000)
-        bus.subscribe("events.order.*", self.on_order_event, priority=-1_000)
+        self.metrics.before_scrape = self.drain
+        bus.subscribe("events.order.*", self.pending.append, priority=-1_000)
+        if self.measures_latency:
+            bus.subscribe("data.*", self.last_record.append, priority=1_000)
+            bus.subscribe("events.order.*", self.on_order_event, priority=-1_000)
         bus.subscribe(ALERTS, self.on_alert, priority=-1_000)
         bus.subscribe(RISK_EVENTS, self.on_risk_event, priority=-1_000)
 
     def detach(self, bus: MessageBus) -> None:
-        """Unsubscribe (kernel thread)."""
-        bus.unsubscribe("data.*", self.last_record.append)
-        bus.unsubscribe("events.order.*", self.on_order_event)
+        """Unsubscribe and count what is queued (kernel thread)."""
+        bus.unsubscribe("events.order.*", self.pending.append)
+        if self.measures_latency:
+            bus.unsubscribe("data.*", self.last_record.append)
+            bus.unsubscribe("events.order.*", self.on_order_event)
         bus.unsubscribe(ALERTS, self.on_alert)
         bus.unsubscribe(RISK_EVENTS, self.on_risk_event)
+        self.drain()
 
     def on_order_event(self, event: object) -> None:
-        """Count an order event (by type: ``NodeMetrics.event_counts``)."""
-        kind = type(event)
-        counts = self.metrics.event_counts
-        counts[kind] = counts.get(kind, 0) + 1
-        if kind is OrderFilled:
-            self._on_fill(event)  # type: ignore[arg-type]
-        elif kind is OrderSubmitted and self.last_record:
+        """Time an ``OrderSubmitted`` from the latest market record (a clock that moves)."""
+        if type(event) is OrderSubmitted and self.last_record:
             # From the record's ts_init (its arrival, stamped by the inbox; a replay's record
             # is released when the clock reaches it) to the order, on the clock, in wall
-            # seconds. A backtest's clock stands still: 0.
-            elapsed_ns = event.ts_init - self.last_record[0].ts_init  # type: ignore[attr-defined]
+            # seconds.
+            elapsed_ns = event.ts_init - self.last_record[0].ts_init
             if elapsed_ns >= 0:
                 self.metrics.tick_to_order.observe(elapsed_ns / self._ns_per_wall_s)
+
+    def drain(self, wait: bool = True) -> None:
+        """Count the queued order events (any thread; ``wait=False``: skip it when another
+        thread is draining, as the kernel's probe does)."""
+        if not self._drain_lock.acquire(blocking=wait):
+            return
+        try:
+            pending = self.pending
+            counts = self.metrics.event_counts
+            while pending:
+                event = pending.popleft()
+                kind = type(event)
+                counts[kind] = counts.get(kind, 0) + 1
+                if kind is OrderFilled:
+                    self._on_fill(event)
+        finally:
+            self._drain_lock.release()
 
     def _on_fill(self, fill: OrderFilled) -> None:
         metrics = self.metrics
@@ -91,7 +120,12 @@ class MetricsSubscriber:
         order = self.kernel.order_manager.orders.get(fill.client_order_id)
         slippage = None
         if order is not None:
-            if order.is_closed:
+            # Counted once: at the fill that completed it (the order may be further on by now).
+            if (
+                order.trade_ids
+                and order.trade_ids[-1] == fill.trade_id
+                and not order.leaves_qty.raw
+            ):
                 metrics.orders_filled += 1
             arrival = order.init.arrival_price
             if arrival is not None and arrival.raw > 0:
@@ -105,6 +139,7 @@ class MetricsSubscriber:
 
     def fills(self) -> list[dict[str, Any]]:
         """Return the recent fills, newest first, for the API (any thread)."""
+        self.drain()
         return [
             {
                 "ts": ns_to_iso(fill.ts_event),
