@@ -75,6 +75,7 @@ def run_job(
     gc.freeze()  # setup objects never need scanning again; one process runs one job
     start = time.perf_counter()
     cpu_start = time.process_time()
+    thread_start = time.thread_time()
     try:
         kernel.run_backtest(merge(sources))
         journal.close()
@@ -82,6 +83,7 @@ def run_job(
         gc.unfreeze()  # let shutdown (and a caller's later runs) collect them again
     seconds = time.perf_counter() - start
     cpu_seconds = time.process_time() - cpu_start
+    thread_cpu_seconds = time.thread_time() - thread_start
     counts = kernel.order_manager.order_counts()
     entries, exits = counts["filled_buy"], counts["filled_sell"]
     return {
@@ -94,6 +96,7 @@ def run_job(
         "final_equity": round(kernel.portfolio.equity().as_float(), 4),
         "seconds": round(seconds, 4),
         "cpu_seconds": round(cpu_seconds, 4),
+        "kernel_thread_cpu_seconds": round(thread_cpu_seconds, 4),
         "bars_per_s": round(bars / seconds, 1),
         "journal_records": journal.count,
         "peak_rss_mb": round(_rss_mb(resource.RUSAGE_SELF), 1),

@@ -578,6 +578,7 @@ class Kernel:
         routes = self._routes
         last_ts = self._last_ts
         marks = self.portfolio.marks
+        has_limits = self.limits is not None
         next_progress = progress_every
         chunk: list[FeedRecord] = []
         record: Any = None
@@ -603,7 +604,7 @@ class Kernel:
                             if (
                                 self._step_version != bus.version
                                 or self._step_handlers
-                                or self.limits is not None
+                                or has_limits
                             ):
                                 self.fire_step(last_ts)
                         if ts >= clock.next_deadline_ns:

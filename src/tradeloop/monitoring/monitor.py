@@ -34,14 +34,13 @@ from tradeloop.monitoring.alerts import AlertEvaluator
 from tradeloop.monitoring.approvals import ApprovalGate
 from tradeloop.monitoring.control import (
     Actor,
-    ControlDeniedError,
     ControllableKernel,
     ControlSurface,
 )
 from tradeloop.monitoring.metrics import NodeMetrics
 from tradeloop.monitoring.notify import Notifier
 from tradeloop.monitoring.performance import DailyCurve
-from tradeloop.monitoring.requests import ControlRequest, RequestQueue
+from tradeloop.monitoring.requests import AdminRequests, RequestQueue, StageDesk
 from tradeloop.monitoring.snapshot import FeedHealth, NodeSnapshot, feed_health, take_snapshot
 from tradeloop.monitoring.subscriber import MetricsSubscriber
 
@@ -68,31 +67,13 @@ class _Inbox(Protocol):
     def qsize(self) -> int: ...
 
 
-class StageDesk(Protocol):
-    """The node's capital stages (``[deployment]``), built by the layer that may read runs
-    and ledgers (``api.stage``): every method may raise ``ConfigError``."""
-
-    def resolve_run(self, run: str | None) -> str:
-        """Return the run directory whose gates speak for the deployment (``run``: a run id
-        under the node's output directory; None: the latest ended run of the deployment)."""
-        ...
-
-    def status(self, run: str | None) -> dict[str, Any]:
-        """Return the stage status of ``run`` with every gate measured."""
-        ...
-
-    def promote(self, run: str, by: str) -> dict[str, Any]:
-        """Measure the gates again and record the promotion approved by ``by``."""
-        ...
-
-
 class _Node(Protocol):
     kernel: Any
     inbox: Any
     data_clients: list[DataClient]
 
 
-class NodeMonitor:
+class NodeMonitor(AdminRequests):
     """Watch and steer one run (module docstring)."""
 
     def __init__(
@@ -238,58 +219,9 @@ class NodeMonitor:
 
         return self.call(run)
 
-    def request_promotion(self, actor: Actor, reason: str, run: str | None) -> dict[str, object]:
-        """Open a stage promotion request on ``run`` (default: the deployment's latest ended
-        run) for an admin's approval; return it.
-
-        Raises
-        ------
-        ConfigError
-            If the node has no ``[deployment]`` or the run is not one of its runs.
-        """
-        desk = self._desk()
-        run_dir = desk.resolve_run(run)
-        return self.call(lambda kernel: self._request(kernel, "promotion", actor, reason, run_dir))
-
-    def stage_status(self, run: str | None) -> dict[str, Any]:
-        """Return the stage status of ``run`` (gates measured now), with the open promotion
-        requests (any thread; measuring may replay the run).
-
-        Raises
-        ------
-        ConfigError
-            If the node has no ``[deployment]`` or the run is not one of its runs.
-        """
-        status = self._desk().status(run)
-        status["requests"] = [r for r in self.requests.waiting() if r["kind"] == "promotion"]
-        return status
-
-    def _desk(self) -> StageDesk:
-        if self.stage_desk is None:
-            raise ConfigError("the run config has no [deployment]: there is no stage to promote")
-        return self.stage_desk
-
-    def _request(
-        self, kernel: _Kernel, kind: str, actor: Actor, reason: str, target: str
-    ) -> dict[str, object]:
-        # Kernel thread: open (or find) the request and journal who asked and why.
-        request = self.requests.add(kind, actor, reason, target, kernel.clock.timestamp_ns())
-        what = "restart after a kill" if kind == "restart" else f"promotion on {target}"
-        outcome = (
-            f"{what} waits for an admin's approval as {request.request_id} (within "
-            f"{self.requests.timeout_s:g} s, else rejected"
-            + ("; the node stays HALTED)" if kind == "restart" else ")")
-        )
-        self.control.journal_action(
-            kernel, f"request_{kind}", actor, reason, request.request_id, outcome
-        )
-        return {
-            "action": f"request_{kind}",
-            "id": request.request_id,
-            "actor": actor.name,
-            "outcome": outcome,
-            "trading_state": str(kernel.risk.trading_state),
-        }
+    def refresh(self, kernel: Any) -> None:
+        """Take a fresh snapshot, keeping the latest lag (kernel thread)."""
+        self._refresh(kernel, self._last_lag())
 
     def fresh_snapshot(self, timeout_s: float = 2.0) -> NodeSnapshot | None:
         """Return a snapshot taken now by the kernel, or the latest one if it cannot answer."""
@@ -400,16 +332,7 @@ class NodeMonitor:
         if self.approvals is not None and is_running:
             self.approvals.expire()
         if self.requests.pending and is_running:
-            for request in self.requests.due():
-                self.requests.take(request.request_id)
-                self._close(
-                    kernel,
-                    request,
-                    Actor("approvals", "automation"),
-                    "reject",
-                    f"not approved within {self.requests.timeout_s:g} s",
-                    _not_done(request),
-                )
+            self.expire_requests(kernel)
         if self.alerts is not None and is_running and self.subscriber is not None:
             self.alerts.evaluate(
                 kernel,
@@ -485,62 +408,6 @@ class NodeMonitor:
 
         return self.call(run)
 
-    def _decide_request(
-        self, request_id: str, approve: bool, actor: Actor, reason: str
-    ) -> dict[str, object]:
-        if actor.role != "admin":
-            raise ControlDeniedError(
-                f"request {request_id} needs an admin's decision, not {actor.name} ({actor.role})"
-            )
-
-        def take(kernel: _Kernel) -> ControlRequest:
-            request = self.requests.take(request_id)
-            if not approve:
-                self._close(kernel, request, actor, "reject", reason, _not_done(request))
-            return request
-
-        request = self.call(take)
-        if not approve:
-            return {"action": "reject", "id": request_id, "status": "REJECTED"}
-        if request.kind == "restart":
-
-            def resume(kernel: _Kernel) -> dict[str, object]:
-                self._close(kernel, request, actor, "approve", reason, "the node resumes")
-                why = (
-                    f"restart {request.request_id} requested by {request.requested_by.name} "
-                    f"({request.reason or 'no reason given'}), approved: {reason}"
-                )
-                result = self.control.run(kernel, "resume", actor, why)
-                self._refresh(kernel, self._last_lag())
-                return {**result, "id": request_id, "status": "APPROVED"}
-
-            return self.call(resume)
-        # A promotion: measured and recorded off the kernel thread (it may replay the run).
-        try:
-            promotion = self._desk().promote(request.target, actor.name)
-        except ConfigError as error:
-            refused = f"promotion refused: {error}"
-            self.call(lambda k: self._close(k, request, actor, "approve", reason, refused))
-            raise ConfigError(refused) from None
-        done = f"promoted {promotion['from_stage']} -> {promotion['to_stage']}"
-        self.call(lambda k: self._close(k, request, actor, "approve", reason, done))
-        return {"action": "approve", "id": request_id, "status": "PROMOTED", **promotion}
-
-    def _close(
-        self,
-        kernel: _Kernel,
-        request: ControlRequest,
-        actor: Actor,
-        action: str,
-        reason: str,
-        outcome: str,
-    ) -> None:
-        # Kernel thread: journal the decision on a request.
-        target = (
-            request.request_id if not request.target else f"{request.request_id} {request.target}"
-        )
-        self.control.journal_action(kernel, action, actor, reason, target, outcome)
-
     def waiting_approvals(self) -> list[dict[str, Any]]:
         """Return what waits for approval: held orders, then restart and promotion requests,
         oldest first."""
@@ -565,12 +432,6 @@ class NodeMonitor:
                 self.call(probe, timeout_s=max(5.0, 5 * self.probe_interval_s))
             except (NodeNotRunningError, KernelBusyError):
                 continue
-
-
-def _not_done(request: ControlRequest) -> str:
-    if request.kind == "restart":
-        return "restart refused: the node stays HALTED"
-    return "promotion not recorded: the deployment stays at its stage"
 
 
 def _limits_status(kernel: object) -> dict[str, object] | None:

@@ -21,7 +21,7 @@ doing). Order events are heard at a low priority, after the portfolio and the st
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import Counter, deque
 from typing import Any
 
 from tradeloop.bus.bus import MessageBus
@@ -103,39 +103,44 @@ class MetricsSubscriber:
             return
         try:
             pending = self.pending
+            popleft = pending.popleft
+            # Taken in one C-level sweep: events appended meanwhile wait for the next drain.
+            batch = [popleft() for _ in range(len(pending))]
             counts = self.metrics.event_counts
-            while pending:
-                event = pending.popleft()
-                kind = type(event)
-                counts[kind] = counts.get(kind, 0) + 1
-                if kind is OrderFilled:
-                    self._on_fill(event)
+            for kind, number in Counter(map(type, batch)).items():
+                counts[kind] = counts.get(kind, 0) + number
+            self._on_fills([e for e in batch if type(e) is OrderFilled])
         finally:
             self._drain_lock.release()
 
-    def _on_fill(self, fill: OrderFilled) -> None:
+    def _on_fills(self, fills: list[OrderFilled]) -> None:
         metrics = self.metrics
-        price = fill.last_px.raw / 10**fill.last_px.precision
-        metrics.traded_notional += abs(price * fill.last_qty.raw / 10**fill.last_qty.precision)
-        order = self.kernel.order_manager.orders.get(fill.client_order_id)
-        slippage = None
-        if order is not None:
-            # Counted once: at the fill that completed it (the order may be further on by now).
-            if (
-                order.trade_ids
-                and order.trade_ids[-1] == fill.trade_id
-                and not order.leaves_qty.raw
-            ):
-                metrics.orders_filled += 1
-            arrival = order.init.arrival_price
-            if arrival is not None and arrival.raw > 0:
-                reference = arrival.raw / 10**arrival.precision
-                slippage = (price - reference) / reference
-                if fill.order_side is not OrderSide.BUY:
-                    slippage = -slippage
-                metrics.slippage.observe(slippage)
-        # Kept as the (immutable) event: formatted only when someone asks (``fills``).
-        self.recent_fills.append((fill, slippage))
+        orders = self.kernel.order_manager.orders
+        observe = metrics.slippage.observe
+        keep = self.recent_fills.append
+        notional = 0.0
+        for fill in fills:
+            px = fill.last_px
+            price = px.raw / 10**px.precision
+            qty = fill.last_qty
+            notional += abs(price * qty.raw / 10**qty.precision)
+            order = orders.get(fill.client_order_id)
+            slippage = None
+            if order is not None:
+                # Counted once: at the fill that completed it (the order may be further on).
+                trade_ids = order.trade_ids
+                if trade_ids and trade_ids[-1] == fill.trade_id and not order.leaves_qty.raw:
+                    metrics.orders_filled += 1
+                arrival = order.init.arrival_price
+                if arrival is not None and arrival.raw > 0:
+                    reference = arrival.raw / 10**arrival.precision
+                    slippage = (price - reference) / reference
+                    if fill.order_side is not OrderSide.BUY:
+                        slippage = -slippage
+                    observe(slippage)
+            # Kept as the (immutable) event: formatted only when someone asks (``fills``).
+            keep((fill, slippage))
+        metrics.traded_notional += notional
 
     def fills(self) -> list[dict[str, Any]]:
         """Return the recent fills, newest first, for the API (any thread)."""

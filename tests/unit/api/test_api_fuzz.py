@@ -1,6 +1,7 @@
-"""The API fuzzed from its own OpenAPI schema (schemathesis), against a running paper node:
-no request gets a 5xx, and a viewer's or an anonymous request changes nothing (the node's
-journal gains no control action and its trading state stays)."""
+"""The API fuzzed from its own OpenAPI schema (schemathesis), against a running paper node
+with portfolio limits, held orders and a deployment (the stage and promotion endpoints): no
+request gets a 5xx, and a viewer's or an anonymous request changes nothing (the node's
+journal gains no control action, its trading state stays, no request waits for an admin)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from schemathesis.config import SchemathesisConfig
 
 from tradeloop.api.app import create_app
 from tradeloop.api.auth import TokenStore
+from tradeloop.api.stage import NodeStageDesk
 from tradeloop.config import load_config
 from tradeloop.engine.live import StopRequested
 from tradeloop.engine.runner import prepare_run, run_paper_replay
@@ -40,6 +42,13 @@ params = {{ instrument_ids = ["ORCL.XNAS"], fast = 2, slow = 3, quantity = "100"
 
 [approvals]
 order_notional = "1000"
+
+[risk]
+daily_loss_limit_pct = 0.5
+kill_switch_drawdown_pct = 0.9
+
+[deployment]
+stage = "paper"
 """
 
 
@@ -51,6 +60,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeMonitor]:
     config = load_config(path)
     prepared = prepare_run(config, tmp)
     monitor = NodeMonitor(mode="paper", approvals=config.approvals)
+    monitor.stage_desk = NodeStageDesk(config)  # GET /api/v1/stage, POST .../stage/promote
     thread = threading.Thread(
         target=run_paper_replay, args=(prepared, 86_400.0, None, 300.0, monitor)
     )
@@ -96,14 +106,22 @@ def _actions(node: NodeMonitor) -> int:
 def test_no_request_gets_a_5xx_and_only_an_operator_changes_anything(
     case: Any, node: NodeMonitor
 ) -> None:
-    before = (_actions(node), node.snapshot.trading_state if node.snapshot else None)
+    before = (
+        _actions(node),
+        node.snapshot.trading_state if node.snapshot else None,
+        len(node.requests.pending),
+    )
     for headers in ({}, {"Authorization": f"Bearer {VIEWER}"}):
         response = case.call(headers=headers)
         assert response.status_code < 500, (case.path, response.status_code, response.text)
         if case.method.upper() not in ("GET", "HEAD", "OPTIONS"):
             # refused: no or a viewer's token, a malformed request, a method not served
             assert 400 <= response.status_code < 500, (case.path, response.text)
-    after = (_actions(node), node.snapshot.trading_state if node.snapshot else None)
+    after = (
+        _actions(node),
+        node.snapshot.trading_state if node.snapshot else None,
+        len(node.requests.pending),
+    )
     assert after == before
     response = case.call(headers={"Authorization": f"Bearer {ADMIN}"})
     assert response.status_code < 500, (case.path, response.status_code, response.text)
