@@ -16,8 +16,8 @@ from tradeloop.model.events import TradingStateChanged
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api-node")]
 
-# ORCL from July 2008: a 2 % daily loss on 2008-07-14 (about 1.3 s into the replay at ten
-# days a second), the 10 % kill switch on 2008-09-29 (about 9 s).
+# ORCL from July 2008: a 2 % daily loss on 2008-07-14 (under a second into the replay at
+# twenty days a second), the 10 % kill switch on 2008-09-29 (about 4.5 s).
 CONFIG = """
 [run]
 name = "limits-node"
@@ -42,7 +42,7 @@ params = {{ instrument_ids = ["ORCL.XNAS"], fast = 2, slow = 3, quantity = "4000
 
 def test_limits_change_the_trading_state_seen_through_the_status(tmp_path: Path) -> None:
     seen: list[str] = []
-    with running_node(tmp_path, speed="864000", config_text=CONFIG) as (url, runs):
+    with running_node(tmp_path, speed="1728000", config_text=CONFIG) as (url, runs):
         deadline = time.monotonic() + 60
         body: dict[str, object] = {}
         while time.monotonic() < deadline:
