@@ -55,7 +55,57 @@ def _inputs(config_path: Path) -> dict[str, Any]:
     if not bars:
         raise ConfigError(f"{config_path}: no bars to compute features on")
     externals = {spec.name: load_external(spec, base) for spec in config.features.external}
-    return {"config": config, "features": config.features, "bars": bars, "externals": externals}
+    micro = _micro_inputs(config.features.micro_data, sources, bars)
+    return {
+        "config": config,
+        "features": config.features,
+        "bars": bars,
+        "externals": externals,
+        "micro": micro,
+    }
+
+
+def _micro_inputs(kinds: tuple[str, ...], sources: list[Any], bars: dict[str, Any]) -> Any:
+    # Each instrument's quotes, trades and book deltas when the features read them; the
+    # instrument's data hash then covers them too (bars' hash first, then each kind's).
+    import hashlib
+
+    from tradeloop.core.errors import ConfigError
+    from tradeloop.data.columns import QuoteColumns, TradeColumns
+    from tradeloop.features import MicroData
+
+    if not kinds:
+        return None
+    found: dict[str, dict[str, Any]] = {}
+    for source in sources:
+        columns = source.columns
+        kind = (
+            "quotes"
+            if isinstance(columns, QuoteColumns)
+            else "trades"
+            if isinstance(columns, TradeColumns)
+            else "book"
+            if type(columns).__name__ == "BookDeltaColumns"
+            else "bars"
+        )
+        if kind not in kinds:
+            continue
+        per_instrument = found.setdefault(source.columns.instrument_id, {})
+        if kind in per_instrument:
+            raise ConfigError(
+                f"{source.columns.instrument_id} has {kind} from two [[data]] entries; "
+                "features need one series of each kind per instrument"
+            )
+        per_instrument[kind] = source
+    micro = {}
+    for instrument_id, (arrays, digest) in list(bars.items()):
+        chosen = found.get(instrument_id, {})
+        micro[instrument_id] = MicroData(
+            **{kind: source.columns for kind, source in chosen.items()}
+        )
+        parts = [digest, *(f"{k}:{chosen[k].content_hash}" for k in sorted(chosen))]
+        bars[instrument_id] = (arrays, hashlib.sha256("|".join(parts).encode()).hexdigest())
+    return micro
 
 
 @features_app.command("materialize")
@@ -67,7 +117,9 @@ def materialize_command(config: ConfigArgument, as_json: JsonOption = False) -> 
     with user_errors():
         inputs = _inputs(config)
         features = inputs["features"]
-        files = materialize(features, Path(features.store), inputs["bars"], inputs["externals"])
+        files = materialize(
+            features, Path(features.store), inputs["bars"], inputs["externals"], inputs["micro"]
+        )
     if as_json:
         out.print_json(
             json.dumps(
@@ -126,7 +178,7 @@ def train_command(config: ConfigArgument, as_json: JsonOption = False) -> None:
         if not run_config.models:
             raise ConfigError(f"{config}: no [[models]] table: nothing to train")
         store = Path(features.store)
-        materialize(features, store, inputs["bars"], inputs["externals"])
+        materialize(features, store, inputs["bars"], inputs["externals"], inputs["micro"])
         registry = ModelRegistry(store)
         for spec in run_config.models:
             chosen = spec.instruments or sorted(inputs["bars"])
