@@ -31,20 +31,36 @@ from tradeloop.model.data import Bar, OrderBookDelta, QuoteTick, TradeTick
 
 F64 = npt.NDArray[np.float64]
 
-BulkKind = Callable[[FeatureSpec, BarArrays, "F64 | None"], F64]
-OnlineKind = Callable[[FeatureSpec], OnlineFeature]
+BulkKind = Callable[[FeatureSpec, BarArrays, Any], F64]
+OnlineKind = Callable[[FeatureSpec], Any]
 _CUSTOM: dict[str, tuple[BulkKind, OnlineKind]] = {}
+_READS: Final = ("bars", "quotes", "trades", "book")
 
 
-def register_kind(name: str, description: str, bulk: BulkKind, online: OnlineKind) -> None:
+def register_kind(
+    name: str, description: str, bulk: BulkKind, online: OnlineKind, reads: str = "bars"
+) -> None:
     """Add a feature kind: a bulk function and a factory of its bar-by-bar twin.
 
-    A registered kind is held to the same rules as the built-in ones: materialization checks
-    it is causal (``check_causal``) and the parity of its two forms is the user's to test.
+    A kind that ``reads`` bars gets ``bulk(spec, bars, external values or None)`` and
+    ``online(spec)`` returns an ``OnlineFeature``; one that reads ``quotes``, ``trades`` or
+    ``book`` gets ``bulk(spec, bars, MicroData)`` and ``online(spec)`` returns a
+    ``MicroFeature``. A registered kind is held to the same rules as the built-in ones:
+    materialization checks it is causal (``check_causal``, on bars and events) and the parity
+    of its two forms is the user's to test.
+
+    Raises
+    ------
+    ConfigError
+        If the kind exists already or ``reads`` is not one of bars, quotes, trades, book.
     """
     if name in definitions.KINDS or name in definitions.LABEL_KINDS:
         raise ConfigError(f"feature kind {name!r} exists already")
+    if reads not in _READS:
+        raise ConfigError(f"feature kind {name}: reads {reads!r} is not one of {_READS}")
     definitions.KINDS[name] = description
+    if reads != "bars":
+        definitions.MICRO_KINDS[name] = (reads, description)
     _CUSTOM[name] = (bulk, online)
 
 
@@ -52,6 +68,7 @@ def unregister_kind(name: str) -> None:
     """Remove a kind ``register_kind`` added."""
     if _CUSTOM.pop(name, None) is not None:
         del definitions.KINDS[name]
+        definitions.MICRO_KINDS.pop(name, None)
 
 
 def bar_arrays(bars: BarColumns) -> BarArrays:
@@ -136,7 +153,8 @@ def compute_features(
         external = None if spec.source is None else joined[f"{spec.source}.{spec.column}"]
         custom = _CUSTOM.get(spec.kind)
         if custom is not None:
-            out[spec.feature_name] = np.asarray(custom[0](spec, bars, external), dtype=np.float64)
+            given = micro if spec.data_kind != "bars" else external
+            out[spec.feature_name] = np.asarray(custom[0](spec, bars, given), dtype=np.float64)
         elif arrays is not None and spec.data_kind != "bars":
             from tradeloop.features.micro_bulk import micro_feature
 
