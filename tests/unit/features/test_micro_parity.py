@@ -141,7 +141,8 @@ def test_a_micro_feature_changes_with_its_window_and_reads_real_quotes(
     # The 10-bar flow is the sum of ten 1-bar flows (exact integers underneath).
     assert np.allclose(np.convolve(np.nan_to_num(one), np.ones(10))[10:119], ten[10:], atol=1e-9)
     imbalance = values["depth_imbalance_1"]
-    assert np.nanmin(imbalance) >= -1.0 and np.nanmax(imbalance) <= 1.0
+    assert np.nanmin(imbalance) >= -1.0
+    assert np.nanmax(imbalance) <= 1.0
 
 
 class _ProbeConfig(StrategyConfig, frozen=True, kw_only=True):
