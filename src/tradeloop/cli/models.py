@@ -305,18 +305,32 @@ def bench_models_command(
     instruments: Annotated[int, typer.Option(help="Instruments updated each step.")] = 100,
     bars: Annotated[int, typer.Option(help="Bars per instrument.")] = 1_000,
     decisions: Annotated[int, typer.Option(help="Single-row inferences timed.")] = 2_000,
+    micro_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--micro-file",
+            help="A Binance diff-depth recording for the microstructure features (default: "
+            "the repository's spot test file).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Time online features (100 instruments × 50 features), materialization and model
-    inference (500-tree LightGBM, one row) p50/p99."""
+    """Time online features (100 instruments × 50 features), materialization, model
+    inference (500-tree LightGBM, one row) p50/p99 and the microstructure features."""
     from tradeloop.bench.models import bench_models
     from tradeloop.cli._common import check_number
+    from tradeloop.core.paths import require_file
 
     with user_errors():
         check_number("--instruments", instruments, minimum=1, maximum=1_000)
         check_number("--bars", bars, minimum=200, maximum=5_000)
         check_number("--decisions", decisions, minimum=100, maximum=100_000)
-    result = bench_models(instruments, bars, decisions)
+        if micro_file is None:
+            default = Path(__file__).resolve().parents[3] / _MICRO_FILE
+            micro_file = default if default.is_file() else None
+        else:
+            require_file(micro_file, "micro recording")
+    result = bench_models(instruments, bars, decisions, micro_file)
     if as_json:
         print(json.dumps(result))
         return
@@ -340,7 +354,24 @@ def bench_models_command(
         caption=f"LightGBM: {inference['trees']} trees on {inference['train_rows']:,} rows; "
         f"peak RSS {result['peak_rss_mb']:.0f} MB",
     )
+    micro = result["micro"]
+    if "online" in micro:
+        fast = micro["online"]
+        print_table(
+            f"bench models: {micro['features']} microstructure features ({micro['file']}, "
+            f"{micro['bars']} bars of {micro['bar_seconds']} s)",
+            [("measure", "left"), ("value", "right")],
+            [
+                ["online: ns per book event", f"{fast['ns_per_book_event']:,.0f}"],
+                ["online: ns per quote", f"{fast['ns_per_quote']:,.0f}"],
+                ["online: ns per trade", f"{fast['ns_per_trade']:,.0f}"],
+                ["online: µs per bar", f"{fast['us_per_bar']:,.1f}"],
+                ["bulk: events/s", f"{micro['bulk']['events_per_s']:,}"],
+            ],
+        )
 
+
+_MICRO_FILE = "tests/data/books/binance-spot-btcusdt-20240808-head.gz"
 
 BENCH_SUITE = [("models", ["bench", "models", "--json"])]
 
