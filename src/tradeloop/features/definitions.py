@@ -82,6 +82,7 @@ computes at bar ``t`` from the events with ``ts_init`` at or before the bar's ``
 
 KINDS.update({name: text for name, (_, text) in MICRO_KINDS.items()})
 
+_ALSO_READS: Final = {"vwap_mid_bps": ("quotes",)}
 _STATE_KINDS: Final = ("quoted_spread_bps", "microprice_bps", "quote_imbalance", "depth_imbalance")
 
 LABEL_KINDS: Final[dict[str, str]] = {
@@ -169,6 +170,12 @@ class FeatureSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
         ``trades`` or ``book``."""
         micro = MICRO_KINDS.get(self.kind)
         return "bars" if micro is None else micro[0]
+
+    @property
+    def data_kinds(self) -> tuple[str, ...]:
+        """Return every kind of event data the feature reads (``vwap_mid_bps`` reads the
+        trades and the last quote's mid)."""
+        return (self.data_kind, *_ALSO_READS.get(self.kind, ()))
 
     @property
     def feature_name(self) -> str:
@@ -271,7 +278,8 @@ class FeatureSetConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     def micro_data(self) -> tuple[str, ...]:
         """Return the event data the feature set reads besides bars, sorted (``book``,
         ``quotes``, ``trades``)."""
-        return tuple(sorted({d.data_kind for d in self.definitions} - {"bars"}))
+        kinds = {kind for d in self.definitions for kind in d.data_kinds}
+        return tuple(sorted(kinds - {"bars"}))
 
     @property
     def warmup_bars(self) -> int:

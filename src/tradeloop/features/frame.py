@@ -111,12 +111,12 @@ def depth_levels(config: FeatureSetConfig) -> tuple[int, ...]:
 
 def _check_micro(config: FeatureSetConfig, instrument: str, micro: MicroData | None) -> None:
     for spec in config.definitions:
-        kind = spec.data_kind
-        if kind != "bars" and (micro is None or getattr(micro, kind) is None):
-            raise ConfigError(
-                f"feature {spec.feature_name} reads {kind} and the data has none for "
-                f"{instrument}: add its {kind} to the run's [[data]]"
-            )
+        for kind in spec.data_kinds:
+            if kind != "bars" and (micro is None or getattr(micro, kind) is None):
+                raise ConfigError(
+                    f"feature {spec.feature_name} reads {kind} and the data has none for "
+                    f"{instrument}: add its {kind} to the run's [[data]]"
+                )
 
 
 def _lagged(values: F64, lag: int) -> F64:

@@ -196,3 +196,10 @@ def test_the_causality_probe_passes_every_builtin_micro_kind_on_the_same_data(
     micro = MicroData(quotes=quotes, trades=trades)
     [written] = materialize(config, tmp_path, {IID: (bar_arrays(bars), "h")}, {}, {IID: micro})
     assert written.rows == 40
+
+
+def test_vwap_against_the_mid_needs_quotes_beside_the_trades() -> None:
+    config = FeatureSetConfig(name="v", definitions=[FeatureSpec(kind="vwap_mid_bps", window=2)])
+    assert config.micro_data == ("quotes", "trades")
+    with pytest.raises(ConfigError, match=r"vwap_mid_bps_2 reads quotes and the data has none"):
+        compute_features(config, bar_arrays(_bars(3)), {}, MicroData(trades=_trades([T0], [1])))

@@ -189,3 +189,19 @@ def test_a_model_whose_features_read_data_the_run_lacks_stops_at_startup(
     result = invoke("backtest", str(bars_only))
     assert result.exit_code != 0
     assert "needs book, quotes of BTCUSDT.BINANCE" in result.output
+
+
+def test_the_micro_features_example_materializes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    example = Path(__file__).parents[3] / "examples" / "models" / "micro_features.toml"
+    result = invoke("features", "materialize", str(example), "--json")
+    assert result.exit_code == 0, result.output
+    made = json.loads(result.stdout)
+    assert len(made["features"]) == 12
+    [written] = made["files"]
+    assert (written["instrument_id"], written["rows"]) == ("BTCUSDT.BINANCE", 119)
+    table = pq.read_table(written["path"]).to_pydict()
+    for name in made["features"]:
+        assert sum(1 for v in table[name] if v == v) >= 95, name  # values, not NaN columns
