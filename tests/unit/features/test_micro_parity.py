@@ -210,3 +210,27 @@ def test_the_kernel_delivers_the_same_features_in_backtest_and_in_paper_mode(
         assert rows.shape == (119, len(MICRO.definitions))
         for j, name in enumerate(MICRO.feature_names):
             assert bits_equal(offline[name], rows[:, j]), name
+
+
+def test_a_live_feed_s_single_book_deltas_give_the_same_features(
+    recording: tuple[BinanceFeed, BarColumns],
+) -> None:
+    # A live venue adapter publishes one OrderBookDelta per level change, not row ranges.
+    feed, bars = recording
+    offline = compute_features(MICRO, bar_arrays(bars), {}, micro_data(feed))
+    online = OnlineFeatures(MICRO, {})
+    deltas = iter(feed.deltas.iter_deltas())
+    rows = []
+    for record in merge([feed.deltas, feed.quotes, feed.trades, bars]):
+        if type(record) is Bar:
+            rows.append(online.update(record))
+        elif type(record) is QuoteTick:
+            online.on_quote(record)
+        elif type(record) is TradeTick:
+            online.on_trade(record)
+        else:
+            for _ in range(len(record)):
+                online.on_book(next(deltas))
+    values = np.array(rows, dtype=np.float64)
+    for j, name in enumerate(MICRO.feature_names):
+        assert bits_equal(offline[name], values[:, j]), name
