@@ -147,10 +147,18 @@ def ofi_term(
     return e
 
 
-def is_l3_row(action: int, order_id: int) -> bool:
-    """Return whether a book row makes the stream market-by-order (the first row that is not
-    CLEAR, TRADE or NONE decides the book kind of the stream)."""
-    return order_id != 0 or action in _L3_ACTIONS
+_UNDECIDED_ACTIONS: Final = (0, 4, 7)  # NONE, CLEAR, TRADE: no level or order changes
+
+
+def book_kind(actions: list[int], order_ids: list[int]) -> bool | None:
+    """Return whether the venue event made of these rows (actions, order ids) makes its
+    stream market-by-order (``True``: an ``L3Book``), by price (``False``), or ``None`` when
+    it changes no level (CLEAR, TRADE and NONE rows only). The first event that changes a
+    level decides for the whole stream: by order when any of its rows names an order or is
+    a CANCEL or FILL (a LOBSTER seed snapshot holds an order id 0 among others)."""
+    if all(action in _UNDECIDED_ACTIONS for action in actions):
+        return None
+    return any(o != 0 or a in _L3_ACTIONS for a, o in zip(actions, order_ids, strict=True))
 
 
 def new_book(
@@ -226,13 +234,13 @@ class MicroState:
         self.last_price = price
         self.trade_size_precision = trade.size.precision
 
-    def _decide_book(self, instrument_id: str, price_p: int, size_p: int, rows: object) -> None:
-        for action, order_id in rows:  # type: ignore[attr-defined]
-            if action in (4, 7, 0):  # CLEAR, TRADE, NONE: undecided
-                continue
-            self.book = new_book(instrument_id, price_p, size_p, is_l3_row(action, order_id))
+    def _decide_book(
+        self, instrument_id: str, price_p: int, size_p: int, actions: list[int], ids: list[int]
+    ) -> None:
+        is_l3 = book_kind(actions, ids)
+        if is_l3 is not None:
+            self.book = new_book(instrument_id, price_p, size_p, is_l3)
             self._book_decided = True
-            return
 
     def on_book_rows(self, columns: BookDeltaColumns, start: int, stop: int) -> None:
         """Take rows ``start:stop`` of a delta stream (one venue event)."""
@@ -243,24 +251,22 @@ class MicroState:
                 columns.instrument_id,
                 columns.price_precision,
                 columns.size_precision,
-                zip(
-                    columns.action[start:stop].tolist(),
-                    columns.order_id[start:stop].tolist(),
-                    strict=True,
-                ),
+                columns.action[start:stop].tolist(),
+                columns.order_id[start:stop].tolist(),
             )
         if self.book is not None:
             apply_deltas(self.book, columns, start=start, stop=stop)
 
     def on_book_delta(self, delta: OrderBookDelta) -> None:
-        """Take one ``OrderBookDelta`` (a live feed's)."""
+        """Take one ``OrderBookDelta`` (a live feed's: each is its own venue event here)."""
         if not self._book_decided:
             code = _BOOK_ACTION_CODES.get(delta.action, 0)
             self._decide_book(
                 delta.instrument_id,
                 delta.price.precision,
                 delta.size.precision,
-                [(code, delta.order_id)],
+                [code],
+                [delta.order_id],
             )
         if self.book is not None:
             self.book.apply(delta)

@@ -26,8 +26,8 @@ from tradeloop.features.definitions import FeatureSpec
 from tradeloop.features.micro import (
     NAN,
     MicroData,
+    book_kind,
     depth_sums,
-    is_l3_row,
     log_ratio,
     new_book,
     ols_slope,
@@ -37,6 +37,8 @@ from tradeloop.features.micro import (
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 _INT64_SAFE: Final = float(2**62)
+_LAST: Final = 1 << 7  # model.book.BookFlag.LAST
+_UNDECIDED: Final = (0, 4, 7)  # NONE, CLEAR, TRADE rows change no level
 
 
 def _cumulative(values: I64) -> Any:
@@ -137,33 +139,38 @@ def _bar_rv(prices: list[int], bucket: npt.NDArray[np.intp], n: int) -> list[flo
     return out
 
 
+def _first_change(book: Any) -> tuple[bool | None, int]:
+    # micro.book_kind of the first venue event that changes a level, and its first row
+    # (events cut as engine.feed cuts them: after a row flagged LAST, where ts_init changes).
+    changes = np.flatnonzero(~np.isin(book.action, _UNDECIDED))
+    if not len(changes):
+        return None, 0
+    first = int(changes[0])
+    ends = (book.flags & _LAST) != 0
+    ends[:-1] |= book.ts_init[1:] != book.ts_init[:-1]
+    ends[-1] = True
+    before = np.flatnonzero(ends[:first])
+    start = int(before[-1]) + 1 if len(before) else 0
+    stop = int(np.flatnonzero(ends[first:])[0]) + first + 1
+    return book_kind(book.action[start:stop].tolist(), book.order_id[start:stop].tolist()), start
+
+
 def _replay_depth(
     book: Any, ts_init: I64, levels: tuple[int, ...], out: dict[int, tuple[I64, I64]]
 ) -> None:
-    # Replay the stream once, summing the best levels after the last row of each bar.
+    # Replay the stream once, summing the best levels after the last row of each bar. The
+    # book starts with the venue event that decides its kind (micro.MicroState skips the
+    # CLEAR/TRADE/NONE-only events before it, which change nothing in an empty book).
     from tradeloop.data.books.replay import apply_deltas
 
-    stops = np.searchsorted(book.ts_init, ts_init, "right").tolist()
-    actions, order_ids = book.action.tolist(), book.order_id.tolist()
+    is_l3, start = _first_change(book)
     current = None
-    decided = False
-    start = 0
+    if is_l3 is not None:
+        current = new_book(book.instrument_id, book.price_precision, book.size_precision, is_l3)
+    stops = np.searchsorted(book.ts_init, ts_init, "right").tolist()
     for k, stop in enumerate(stops):
-        if stop > start:
-            if not decided:
-                for row in range(start, stop):
-                    if actions[row] in (4, 7, 0):
-                        continue
-                    current = new_book(
-                        book.instrument_id,
-                        book.price_precision,
-                        book.size_precision,
-                        is_l3_row(actions[row], order_ids[row]),
-                    )
-                    decided = True
-                    break
-            if current is not None:
-                apply_deltas(current, book, start=start, stop=stop)
+        if current is not None and stop > start:
+            apply_deltas(current, book, start=start, stop=stop)
             start = stop
         for m, (b, a) in depth_sums(current, levels).items():
             out[m][0][k], out[m][1][k] = b, a

@@ -234,3 +234,52 @@ def test_a_live_feed_s_single_book_deltas_give_the_same_features(
     values = np.array(rows, dtype=np.float64)
     for j, name in enumerate(MICRO.feature_names):
         assert bits_equal(offline[name], values[:, j]), name
+
+
+BOOKS = Path(__file__).parents[2] / "data" / "books"
+DEPTH = FeatureSetConfig(
+    name="l3-depth",
+    definitions=[
+        FeatureSpec(kind="depth_imbalance", levels=1),
+        FeatureSpec(kind="depth_imbalance", levels=5),
+        FeatureSpec(kind="depth_imbalance", levels=10, lag=1),
+    ],
+)
+
+
+def _l3_stream(name: str) -> Any:
+    from tradeloop.data.books import read_databento_mbo, read_lobster_stream
+
+    if name == "lobster":
+        path = BOOKS / "AAPL_2012-06-21_34200000_57600000_message_10.csv"
+        return read_lobster_stream(path, None, instrument_id="AAPL.XNAS", price_precision=4).deltas
+    path = BOOKS / "esm4-glbx-mdp3-20240508T000000-000002.mbo.csv.gz"
+    return read_databento_mbo(path, instrument_id="ESM4.XCME", price_precision=2)
+
+
+@pytest.mark.parametrize(
+    ("name", "step_ns"), [("lobster", 1_000_000_000), ("databento", 50_000_000)]
+)
+def test_market_by_order_books_give_the_same_depth_features_online_and_in_bulk(
+    name: str, step_ns: int
+) -> None:
+    # LOBSTER (NASDAQ AAPL, seeded from its order-book file) and Databento (CME ES, a CLEAR
+    # and a 13,600-order snapshot, then live): L3 books sampled on a clock of bars.
+    deltas = _l3_stream(name)
+    first, last = int(deltas.ts_init[0]), int(deltas.ts_init[-1])
+    ts = list(range(first - first % step_ns + step_ns, last + step_ns, step_ns))
+    bars = BarColumns(deltas.instrument_id, 0, 0, ts, ts, *([[1] * len(ts)] * 5))
+    offline = compute_features(DEPTH, bar_arrays(bars), {}, MicroData(book=deltas))
+    online = OnlineFeatures(DEPTH, {})
+    rows = []
+    for record in merge([deltas, bars]):
+        if type(record) is Bar:
+            rows.append(online.update(record))
+        else:
+            online.on_book(record)
+    values = np.array(rows, dtype=np.float64)
+    assert len(values) >= 40
+    for j, feature in enumerate(DEPTH.feature_names):
+        assert np.isfinite(offline[feature]).sum() >= 35, feature
+        assert bits_equal(offline[feature], values[:, j]), feature
+    assert not bits_equal(offline["depth_imbalance_1"], offline["depth_imbalance_5"])
