@@ -58,23 +58,25 @@ def bench_micro(path: Path, bar_seconds: int = 1, repeat: int = 3) -> dict[str, 
     records = list(merge([feed.deltas, feed.quotes, feed.trades, bars]))
     best: dict[str, float] = {}
     counts: dict[str, int] = {}
-    names = {Bar: "bar", QuoteTick: "quote", TradeTick: "trade"}
     clock = time.perf_counter
     for _ in range(repeat):
         online = OnlineFeatures(config, {})
         spent = dict.fromkeys(("book", "quote", "trade", "bar"), 0.0)
         seen = dict.fromkeys(spent, 0)
         for record in records:
-            kind = names.get(type(record), "book")
             started = clock()
-            if kind == "bar":
-                online.update(record)  # type: ignore[arg-type]
-            elif kind == "quote":
-                online.on_quote(record)  # type: ignore[arg-type]
-            elif kind == "trade":
-                online.on_trade(record)  # type: ignore[arg-type]
+            if isinstance(record, Bar):
+                online.update(record)
+                kind = "bar"
+            elif isinstance(record, QuoteTick):
+                online.on_quote(record)
+                kind = "quote"
+            elif isinstance(record, TradeTick):
+                online.on_trade(record)
+                kind = "trade"
             else:
                 online.on_book(record)
+                kind = "book"
             spent[kind] += clock() - started
             seen[kind] += 1
         for kind, seconds in spent.items():

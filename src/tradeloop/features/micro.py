@@ -31,6 +31,9 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING, Final
 
+import numpy as np
+import numpy.typing as npt
+
 from tradeloop.core.errors import ConfigError
 from tradeloop.features.definitions import FeatureSpec
 from tradeloop.model.data import OrderBookDelta, QuoteTick, TradeTick
@@ -68,10 +71,9 @@ class MicroData:
 
     def head(self, ts_ns: int) -> MicroData:
         """Return the events known at ``ts_ns`` (``ts_init <= ts_ns``)."""
-        import numpy as np
 
-        def cut(ts: object) -> slice:
-            return slice(0, int(np.searchsorted(ts, ts_ns, "right")))  # type: ignore[call-overload]
+        def cut(ts: npt.NDArray[np.int64]) -> slice:
+            return slice(0, int(np.searchsorted(ts, ts_ns, "right")))
 
         return MicroData(
             None if self.quotes is None else self.quotes.take(cut(self.quotes.ts_init)),

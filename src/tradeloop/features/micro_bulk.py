@@ -263,10 +263,9 @@ def _kyle(m: MicroArrays, w: int) -> F64:
     signed = (m.buy - m.sell).tolist()
     flow = [NAN] + [float(signed[b] - signed[b - 1]) / scale for b in range(1, m.n)]
     prices = m.last_price
-    returns = [NAN] + [
-        NAN if prices[b] is None or prices[b - 1] is None else log_ratio(prices[b], prices[b - 1])  # type: ignore[arg-type]
-        for b in range(1, m.n)
-    ]
+    returns = [NAN]
+    for now, before in zip(prices[1:], prices[:-1], strict=True):
+        returns.append(NAN if now is None or before is None else log_ratio(now, before))
     missing = [p is None for p in prices]
     for t in range(w, m.n):
         if any(missing[t - w : t + 1]):
