@@ -8,7 +8,9 @@
 - **inference**: a 500-tree LightGBM (31 leaves) trained on the materialized rows of the five
   bundled daily datasets, one row per decision: p50 / p99 latency of the prediction alone and
   with its TreeSHAP contributions (what a model agent does per instrument), and the ridge
-  baseline's.
+  baseline's;
+- **micro**: the microstructure features (quotes, trades, book) on a Binance recording, online
+  per event and per bar, and in bulk (``bench.micro``).
 
 Run it beside ``tradeloop bench pipeline`` (per-stage milliseconds per rebalance): a model
 agent's time per rebalance is its inference latency times the instruments scored.
@@ -89,9 +91,13 @@ def _percentiles(seconds: list[float]) -> dict[str, float]:
 
 
 def bench_models(
-    instruments: int = 100, bars: int = 1_000, decisions: int = 2_000
+    instruments: int = 100,
+    bars: int = 1_000,
+    decisions: int = 2_000,
+    micro_file: Path | None = None,
 ) -> dict[str, Any]:
-    """Return the benchmark's figures (module docstring)."""
+    """Return the benchmark's figures (module docstring); ``micro`` needs a Binance
+    diff-depth recording (``micro_file``), else says it was skipped."""
     config = fifty_features()
     universe = _universe(instruments, bars)
     record: dict[str, Any] = {
@@ -169,5 +175,11 @@ def bench_models(
         **{name: _percentiles(values) for name, values in timings.items()},
         "goal_p99_us": 1000.0,
     }
+    if micro_file is None:
+        record["micro"] = {"skipped": "no Binance diff-depth recording (outside a checkout)"}
+    else:
+        from tradeloop.bench.micro import bench_micro
+
+        record["micro"] = bench_micro(micro_file)
     record["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
     return record

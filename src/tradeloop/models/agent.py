@@ -10,14 +10,16 @@ Startup (``check_run``, before anything runs; each problem is one ``ConfigError`
    definition hash must be the one the model was trained on.
 
 In the loop, ``on_bar`` updates the online features of every bar (the same computation as
-materialization, bit for bit); at a rebalance ``score_all`` predicts each instrument from
-its latest row and turns the prediction into a score, ``tanh(prediction / label_scale)``
-(the label's standard deviation in the training window). A missing feature (no finite
-value), an error, a timeout (``timeout_ms``, off by default: a timeout makes a run depend on
-the machine's speed) or a prediction that is not finite gives no signal for the instrument
-and a ``ModelFallback`` naming the safe position (``flat``, ``hold`` or ``reduce`` by
-``reduce_fraction``), which the target stage applies. Every prediction is journaled as
-``ModelPredicted`` with the model, its version and hashes and each feature's contribution.
+materialization, bit for bit), after ``on_quote``, ``on_trade`` and ``on_book`` took the
+instrument's events up to it when the features read them (``market_data``); at a rebalance
+``score_all`` predicts each instrument from its latest row and turns the prediction into a
+score, ``tanh(prediction / label_scale)`` (the label's standard deviation in the training
+window). A missing feature (no finite value), an error, a timeout (``timeout_ms``, off by
+default: a timeout makes a run depend on the machine's speed) or a prediction that is not
+finite gives no signal for the instrument and a ``ModelFallback`` naming the safe position
+(``flat``, ``hold`` or ``reduce`` by ``reduce_fraction``), which the target stage applies.
+Every prediction is journaled as ``ModelPredicted`` with the model, its version and hashes
+and each feature's contribution.
 
 Walk-forward (``refit_every`` rebalances, over the last ``refit_window_bars`` bars or all
 seen): ``fit(fit_start_ns, fit_end_ns)`` refits the registered kind with its parameters on
@@ -40,7 +42,7 @@ from tradeloop.core.errors import ConfigError, TradeloopError
 from tradeloop.features.definitions import FeatureSetConfig
 from tradeloop.features.external import load_external
 from tradeloop.features.frame import OnlineFeatures
-from tradeloop.model.data import Bar
+from tradeloop.model.data import Bar, QuoteTick, TradeTick
 from tradeloop.model.decisions import (
     FeatureContribution,
     ModelFallback,
@@ -150,10 +152,21 @@ class ModelAgent(SignalAgent):
                 f"{features.name} has {features.definition_hash()[:16]}: the features differ, "
                 "so the model would see other inputs than it learned from"
             )
+        data_kinds: dict[str, tuple[str, ...]] = getattr(run, "data_kinds", {}) or {}
+        for instrument_id in card.instruments:
+            have = data_kinds.get(instrument_id)
+            lacking = [k for k in features.micro_data if have is not None and k not in have]
+            if lacking:
+                raise ConfigError(
+                    f"{where} v{card.version} needs {', '.join(lacking)} of {instrument_id} "
+                    f"for its features and the run's [[data]] has none (it has "
+                    f"{', '.join(have or ()) or 'nothing'})"
+                )
         base = Path(getattr(run, "base_dir", "") or ".")
         externals = {spec.name: load_external(spec, base) for spec in features.external}
         self.estimator = load_estimator(card.kind, artifact)
         self.online = OnlineFeatures(features, externals)
+        self.market_data = features.micro_data
         self._columns = [provided.index(name) for name in card.feature_names]
         self.card = card
         self.model_version = str(card.version)
@@ -175,6 +188,27 @@ class ModelAgent(SignalAgent):
             ts.append(bar.ts_init)
             rows.append(tuple(row[j] for j in self._columns))
             closes.append(bar.close_raw / 10**bar.price_precision)
+
+    def on_quote(self, quote: QuoteTick) -> None:
+        """Take a quote for the microstructure features."""
+        if self.online is not None:
+            self._take_event(self.online.on_quote, quote)
+
+    def on_trade(self, trade: TradeTick) -> None:
+        """Take a trade print for the microstructure features."""
+        if self.online is not None:
+            self._take_event(self.online.on_trade, trade)
+
+    def on_book(self, record: Any) -> None:
+        """Take an order-book record for the microstructure features."""
+        if self.online is not None:
+            self._take_event(self.online.on_book, record)
+
+    def _take_event(self, handler: Any, record: Any) -> None:
+        try:
+            handler(record)
+        except Exception as error:  # bad data: every later decision falls back
+            self._bar_error = f"features of {record.instrument_id}: {type(error).__name__}: {error}"
 
     def fit(self, fit_start_ns: int, fit_end_ns: int) -> int:
         """Refit the model on the bars seen, on ``[fit_start_ns, fit_end_ns]`` only.
