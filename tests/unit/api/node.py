@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,15 +81,23 @@ def wait_ready(url: str, node: subprocess.Popen[bytes], timeout_s: float = 60.0)
 
 
 @contextlib.contextmanager
-def running_node(tmp: Path, speed: str = "432000", extra: str = "") -> Iterator[tuple[str, Path]]:
+def running_node(
+    tmp: Path,
+    speed: str = "432000",
+    extra: str = "",
+    prepare: Callable[[Path], object] | None = None,
+) -> Iterator[tuple[str, Path]]:
     """Run a paper replay node with ``--api`` on a free port; yield (its URL, its runs dir).
 
     The admin token is ``TOKEN`` (environment), the viewer ``vera`` has ``VIEWER_TOKEN``
-    (a 0600 tokens file); ``extra`` is appended to the config. The node is stopped with
+    (a 0600 tokens file); ``extra`` is appended to the config and ``prepare`` is called with
+    the config's path before the node starts (to train its model). The node is stopped with
     SIGINT (a clean stop) at the end.
     """
     config = tmp / "node.toml"
     config.write_text(CONFIG.format(output=tmp / "runs") + extra)
+    if prepare is not None:
+        prepare(config)
     tokens = tmp / "tokens.toml"
     tokens.write_text(f'[[tokens]]\nname = "vera"\nrole = "viewer"\ntoken = "{VIEWER_TOKEN}"\n')
     tokens.chmod(0o600)
