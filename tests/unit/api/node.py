@@ -36,6 +36,24 @@ params = {{ instrument_ids = ["ORCL.XNAS"], fast = 2, slow = 3, quantity = "100"
 """
 
 
+def ensure_chromium() -> str:
+    """Return headless Chromium's path (``scripts/ensure-chromium.sh`` installs Debian's
+    package when missing); fail the test with the reason when it cannot."""
+    import pytest
+
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run(
+        ["bash", str(root / "scripts" / "ensure-chromium.sh")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"headless Chromium could not be installed: {done.stderr.strip()}")
+    return done.stdout.strip().splitlines()[-1]
+
+
 def free_port() -> int:
     """Return a loopback port nothing listens on now."""
     with socket.socket() as sock:

@@ -15,8 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.unit.api.node import TOKEN, VIEWER_TOKEN, call, running_node
-from tests.unit.deploy.stack import panel_queries, query, running_prometheus
+from tests.unit.api.node import TOKEN, VIEWER_TOKEN, call, ensure_chromium, running_node
+from tests.unit.deploy.stack import (
+    panel_queries,
+    query,
+    running_alertmanager,
+    running_prometheus,
+    webhook_receiver,
+)
 from tests.unit.monitoring.model_node import model_sections, train
 from typer.testing import CliRunner
 
@@ -130,8 +136,32 @@ def test_a_real_prometheus_runs_every_panel_query_and_rule_against_the_node(
 ) -> None:
     # Last in this module: the node was paused and killed before; resuming needs an admin.
     url, _ = node
-    with running_prometheus(url, tmp_path) as prometheus:
+    with (
+        webhook_receiver() as (receiver, received),
+        running_alertmanager(receiver, tmp_path) as alertmanager,
+        running_prometheus(url, tmp_path, alertmanager) as prometheus,
+    ):
         _check_stack(url, prometheus)
+        # Prometheus sent the firing alert to Alertmanager, which routed it to the webhook.
+        deadline = time.monotonic() + 20
+        names: set[str] = set()
+        while "TradeloopTradingHalted" not in names and time.monotonic() < deadline:
+            names = {
+                alert["labels"]["alertname"]
+                for body in list(received)
+                for alert in body["alerts"]
+                if alert["status"] == "firing"
+            }
+            time.sleep(0.2)
+        assert "TradeloopTradingHalted" in names, received
+        halted = next(
+            alert
+            for body in received
+            for alert in body["alerts"]
+            if alert["labels"]["alertname"] == "TradeloopTradingHalted"
+        )
+        assert halted["labels"]["severity"] == "critical"
+        assert halted["labels"]["instance"] == url.removeprefix("http://")
 
 
 def _check_stack(node: str, prometheus: str) -> None:
@@ -196,3 +226,30 @@ def test_drift_of_the_models_live_values_is_served_and_its_alert_rule_is_journal
     assert drifted, "the drift rule never fired"
     assert drifted[0].metric == "drift_psi"
     assert drifted[0].value > 0.25
+
+
+def test_the_dashboard_shows_the_regime_the_agents_scores_and_the_models_drift(
+    node: tuple[str, Path],
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = node
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=ensure_chromium(), headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url + "/")
+            page.fill("#token", TOKEN)
+            page.click("#connect")
+            drift = page.locator("#drift tr", has_text="rsi_14")
+            expect(drift).to_have_count(1, timeout=20_000)
+            expect(drift.locator("td").first).to_have_text("ridge")
+            status = call(url, "/api/v1/status", TOKEN)[1]
+            assert status["regimes"]
+            detector, regime = next(iter(status["regimes"].items()))
+            expect(page.locator("#regimes")).to_contain_text(detector)
+            expect(page.locator("#agents tr", has_text="ORCL.XNAS")).to_contain_text("ridge")
+            expect(page.locator("#slippage-model")).to_contain_text("compared")
+            assert regime["label"]
+        finally:
+            browser.close()
