@@ -7,10 +7,12 @@ node:
 1. ``attach`` finds the model agents with a reference (a strategy's ``drift_sources()``, the
    pipeline's) and asks each to keep its last ``window`` feature rows (one per bar: a
    ``deque.append`` of the row it computes anyway) and predictions;
-2. ``maybe_update`` runs on the kernel thread with the monitor's probe (about once a second)
-   and, every ``interval_s`` wall seconds only, computes for each feature and each model's
-   prediction with at least ``min_samples`` finite live values: PSI over the reference's
-   decile bins, the two-sample KS statistic against the reference's sample and its p-value;
+2. ``collect`` runs on the kernel thread with the monitor's probe (about once a second) and,
+   every ``interval_s`` wall seconds only, copies those windows (no statistics on the kernel
+   thread); then ``compute_pending`` runs on the probe thread, off the loop, and computes for
+   each feature and each model's prediction with at least ``min_samples`` finite live
+   values: PSI over the reference's decile bins, the two-sample KS statistic against the
+   reference's sample and its p-value;
 3. the results are a tuple of frozen ``DriftMeasure`` read by the metrics
    (``tradeloop_drift_psi{model,kind,name}`` …), the API and the alert rules (``drift_psi``,
    ``drift_ks``, ``signal_drift_psi``: the largest values).
@@ -90,6 +92,7 @@ class DriftMonitor:
         self.measures: tuple[DriftMeasure, ...] = ()
         self.computed = 0
         self.error: str | None = None
+        self._pending: list[tuple[str, Any, dict[str, Any], Any]] | None = None
         self._last = -float("inf")
 
     def attach(self, kernel: Any) -> None:
@@ -98,28 +101,56 @@ class DriftMonitor:
         for source in self.sources:
             source.keep_drift_window(self.config.window)
 
-    def maybe_update(self, now: float | None = None) -> bool:
-        """Compute every measure if ``interval_s`` passed since the last time (kernel
-        thread); return whether it did."""
+    def collect(self, now: float | None = None) -> bool:
+        """Copy the live windows if ``interval_s`` passed since the last time (kernel thread:
+        a copy of a few bounded deques, no statistics); return whether it did."""
         now = time.monotonic() if now is None else now
         if not self.sources or now - self._last < self.config.interval_s:
             return False
         self._last = now
         try:
-            self.update()
+            self._pending = [
+                (source.model, source.drift_reference, *source.drift_window())
+                for source in self.sources
+            ]
         except Exception as error:  # a monitoring failure never stops the loop
+            self.error = f"{type(error).__name__}: {error}"
+            _log.warning("drift windows could not be read: %s", self.error)
+            return False
+        return True
+
+    def compute_pending(self) -> bool:
+        """Compute the statistics of the windows ``collect`` copied, if any (the monitor's
+        probe thread, off the kernel); return whether it did."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return False
+        try:
+            self.measures = self._measure(pending)
+        except Exception as error:  # reported, never raised into the probe
             self.error = f"{type(error).__name__}: {error}"
             _log.warning("drift computation failed: %s", self.error)
             return False
         self.error = None
+        self.computed += 1
         return True
 
+    def maybe_update(self, now: float | None = None) -> bool:
+        """``collect`` then ``compute_pending`` on the calling thread; return whether it
+        computed."""
+        return self.collect(now) and self.compute_pending()
+
     def update(self) -> tuple[DriftMeasure, ...]:
-        """Compute every measure now; return them."""
+        """Compute every measure now, on the calling thread; return them."""
+        self._last = -float("inf")
+        self.maybe_update()
+        return self.measures
+
+    def _measure(
+        self, pending: list[tuple[str, Any, dict[str, Any], Any]]
+    ) -> tuple[DriftMeasure, ...]:
         out: list[DriftMeasure] = []
-        for source in self.sources:
-            reference = source.drift_reference
-            features, predictions = source.drift_window()
+        for model, reference, features, predictions in pending:
             series: list[tuple[str, str, Reference, Sequence[float] | np.ndarray[Any, Any]]] = [
                 ("feature", name, reference.features[name], values)
                 for name, values in features.items()
@@ -132,7 +163,7 @@ class DriftMonitor:
                     continue
                 out.append(
                     DriftMeasure(
-                        model=source.model,
+                        model=model,
                         kind=kind,
                         name=name,
                         psi=stats.psi,
@@ -141,9 +172,7 @@ class DriftMonitor:
                         samples=stats.count,
                     )
                 )
-        self.measures = tuple(out)
-        self.computed += 1
-        return self.measures
+        return tuple(out)
 
     def maxima(self) -> dict[str, float]:
         """Return the largest PSI and KS (all series) and PSI of the predictions (0: none)."""

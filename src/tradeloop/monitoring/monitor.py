@@ -8,8 +8,9 @@ kernel thread before its first item and detaches it when the loop is over. Meanw
    runs it between two items, it measures how long it waited there (the event-loop lag),
    copies the node into a ``NodeSnapshot`` and, every ``journal_sync_interval_s``, times a
    journal sync (journal write latency; a failing sync makes the node not ready);
-   It also measures drift (``drift.DriftMonitor``: PSI and KS of the models' live features
-   and predictions against their training windows, every ``[drift] interval_s``) and copies
+   It also copies the models' live windows for drift every ``[drift] interval_s``
+   (``drift.DriftMonitor``; the probe thread then computes PSI and KS against the training
+   windows, off the loop, and the next snapshot carries them) and copies
    what the pipeline decided (``decisions.DecisionWatcher``: regime, agent scores, realized
    vs modelled slippage, shadow fills against the quotes) into the snapshot;
 3. any thread reads the latest snapshot (``snapshot``), the health checks (``liveness``,
@@ -301,7 +302,7 @@ class NodeMonitor:
             else:
                 self.journal_error = None
                 self.metrics.journal_sync.observe(time.perf_counter() - start)
-        self.drift.maybe_update(now)
+        self.drift.collect(now)  # the statistics are computed by the probe thread
         inbox = self._inbox
         portfolio = kernel.portfolio
         self._curve.update(portfolio.equity_ts, portfolio.equity_values)
@@ -415,6 +416,7 @@ class NodeMonitor:
                 self.call(probe, timeout_s=max(5.0, 5 * self.probe_interval_s))
             except (NodeNotRunningError, KernelBusyError):
                 continue
+            self.drift.compute_pending()  # off the kernel thread; in the next snapshot
 
 
 def monitor_for(config: Any, mode: str, env: Mapping[str, str]) -> NodeMonitor:

@@ -92,6 +92,14 @@ def test_drift_is_computed_on_its_schedule_from_enough_live_values_only() -> Non
     assert monitor.maybe_update(now=110.0)
     assert ("signal", "prediction") in {(m.kind, m.name) for m in monitor.measures}
     assert monitor.computed == 2
+    # The kernel thread only copies the windows; the statistics come with compute_pending.
+    before = monitor.measures
+    agent.live["b"] = same
+    assert monitor.collect(now=120.0)
+    assert monitor.measures is before
+    assert monitor.compute_pending()
+    assert not monitor.compute_pending()
+    assert max(m.psi for m in monitor.measures if m.kind == "feature") < 0.1
 
 
 def test_a_failing_drift_computation_never_reaches_the_loop() -> None:
