@@ -23,7 +23,6 @@ Definitions (textbook):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import msgspec
@@ -162,5 +161,5 @@ def drift(reference: Reference, values: Sequence[float] | F64) -> DriftStatistic
         ks=statistic,
         ks_pvalue=ks_pvalue(statistic, sample.size, finite.size),
         count=int(finite.size),
-        live_mean=float(finite.mean()) if math.isfinite(float(finite.mean())) else 0.0,
+        live_mean=float(finite.mean()),
     )
