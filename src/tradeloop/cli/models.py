@@ -350,6 +350,11 @@ def bench_models_command(
                 ]
                 for name in ("lgbm_predict", "lgbm_predict_and_shap", "linear")
             ],
+            ["drift: ns per bar (live window append)", f"{result['drift']['append_ns_per_bar']}"],
+            [
+                f"drift: ms per PSI+KS of {result['drift']['series']} series",
+                f"{result['drift']['ms_per_computation']:,.2f}",
+            ],
         ],
         caption=f"LightGBM: {inference['trees']} trees on {inference['train_rows']:,} rows; "
         f"peak RSS {result['peak_rss_mb']:.0f} MB",

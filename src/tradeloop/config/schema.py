@@ -57,6 +57,7 @@ import msgspec
 from tradeloop.config.operations import (
     AlertRuleSection,
     ApprovalsSection,
+    DriftSection,
     NotificationsSection,
     check_alert_names,
 )
@@ -424,6 +425,7 @@ class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     alerts: list[AlertRuleSection] = []
     notifications: NotificationsSection = NotificationsSection()
     approvals: ApprovalsSection = ApprovalsSection()
+    drift: DriftSection = DriftSection()
 
     def __post_init__(self) -> None:
         check_alert_names(self.alerts)

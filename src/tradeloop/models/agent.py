@@ -25,12 +25,18 @@ Walk-forward (``refit_every`` rebalances, over the last ``refit_window_bars`` ba
 seen): ``fit(fit_start_ns, fit_end_ns)`` refits the registered kind with its parameters on
 the rows seen in the window whose label ended by ``fit_end_ns`` — the regime detector's
 contract — and journals ``ModelFitted``; predictions then carry ``<version>+wf<n>``.
+
+Drift: the registered version's ``DriftReference`` (its training window's distributions) is
+loaded with it. Once monitoring asks for it (``keep_drift_window``), every bar's feature row
+and every prediction is also appended to a bounded deque, which monitoring reads on the
+kernel thread on its own schedule (``drift_window``); nothing is kept otherwise.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import math
+from collections import deque
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
@@ -52,7 +58,7 @@ from tradeloop.model.decisions import (
 )
 from tradeloop.model.events import Event
 from tradeloop.models.estimators import LightGBMModel, LinearModel, load_estimator
-from tradeloop.models.registry import ModelCard, ModelRegistry
+from tradeloop.models.registry import DriftReference, ModelCard, ModelRegistry
 
 FALLBACKS: Final = ("flat", "hold", "reduce")
 
@@ -97,6 +103,9 @@ class ModelAgent(SignalAgent):
         self.fallback, self.reduce_fraction = fallback, reduce_fraction
         self.timeout_ms, self.store = timeout_ms, store
         self.card: ModelCard | None = None
+        self.drift_reference: DriftReference | None = None
+        self._drift_rows: deque[tuple[float, ...]] | None = None
+        self._drift_predictions: deque[float] | None = None
         self.estimator: Any = None
         self.online: OnlineFeatures | None = None
         self._columns: list[int] = []
@@ -135,6 +144,7 @@ class ModelAgent(SignalAgent):
             )
         try:
             artifact = registry.artifact(card)
+            drift_reference = registry.drift_reference(card)
         except TradeloopError as error:
             raise ConfigError(f"{where}: {error}") from None
         provided = features.feature_names
@@ -169,6 +179,7 @@ class ModelAgent(SignalAgent):
         self.market_data = features.micro_data
         self._columns = [provided.index(name) for name in card.feature_names]
         self.card = card
+        self.drift_reference = drift_reference
         self.model_version = str(card.version)
         self.lookback = features.warmup_bars
 
@@ -183,6 +194,9 @@ class ModelAgent(SignalAgent):
         except Exception as error:  # bad data for one bar: every later decision falls back
             self._bar_error = f"features of {bar.instrument_id}: {type(error).__name__}: {error}"
             return
+        drift_rows = self._drift_rows
+        if drift_rows is not None:
+            drift_rows.append(row)
         if self.refit_every is not None:
             ts, rows, closes = self._seen.setdefault(bar.instrument_id, ([], [], []))
             ts.append(bar.ts_init)
@@ -360,6 +374,8 @@ class ModelAgent(SignalAgent):
                 self._fall_back(instrument_id, "nan_output", f"prediction {prediction!r}")
                 continue
             score = math.tanh(prediction / card.label_scale)
+            if self._drift_predictions is not None:
+                self._drift_predictions.append(prediction)
             order = np.argsort(-np.abs(parts), kind="stable")[:3]
             top = ", ".join(f"{card.feature_names[k]} {parts[k]:+.4f}" for k in order)
             signals.append(
@@ -389,6 +405,37 @@ class ModelAgent(SignalAgent):
                 )
             )
         return signals
+
+    # -- drift (monitoring) ---------------------------------------------------------------------
+
+    def keep_drift_window(self, size: int) -> None:
+        """Keep the last ``size`` feature rows (one per bar) and predictions for drift.
+
+        Raises
+        ------
+        ConfigError
+            If ``size`` is below 2.
+        """
+        if size < 2:
+            raise ConfigError(f"agent {self.id}: a drift window of {size} values is too small")
+        self._drift_rows = deque(maxlen=size)
+        self._drift_predictions = deque(maxlen=size)
+
+    def drift_window(self) -> tuple[dict[str, np.ndarray[Any, Any]], np.ndarray[Any, Any]]:
+        """Return the live values kept: each model feature's (by name) and the predictions."""
+        card = self.card
+        rows = self._drift_rows
+        if card is None or rows is None or self._drift_predictions is None:
+            return {}, np.empty(0)
+        if not rows:
+            features = {name: np.empty(0) for name in card.feature_names}
+            return features, np.array(self._drift_predictions, dtype=np.float64)
+        matrix = np.array(rows, dtype=np.float64)
+        features = {
+            name: matrix[:, column]
+            for name, column in zip(card.feature_names, self._columns, strict=True)
+        }
+        return features, np.array(self._drift_predictions, dtype=np.float64)
 
     def drain_events(self, rebalance_id: str, ts_ns: int) -> list[Event]:
         """Return the last rebalance's ``ModelPredicted`` and ``ModelFallback`` events."""

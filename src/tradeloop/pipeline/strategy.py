@@ -29,7 +29,7 @@ from tradeloop.model.data import Bar, QuoteTick, TradeTick
 from tradeloop.model.decisions import CapacityEstimated
 from tradeloop.model.enums import TradingState
 from tradeloop.model.events import Event, OrderEvent, TradingStateChanged
-from tradeloop.models.agent import LightGBMAgent, LinearAgent
+from tradeloop.models.agent import LightGBMAgent, LinearAgent, ModelAgent
 from tradeloop.pipeline.config import AGENT_TYPES, MODEL_AGENT_TYPES, AgentSpec, PipelineConfig
 from tradeloop.pipeline.stages import (
     BetaStage,
@@ -138,6 +138,15 @@ class Pipeline(Strategy):
                 agent.check_run(run)
             except ConfigError as error:
                 raise ConfigError(f"agents[{index}]: {error}") from error
+
+    def drift_sources(self) -> list[ModelAgent]:
+        """Return the model agents whose model was registered with a drift reference
+        (monitoring compares their live features and predictions with it)."""
+        return [
+            agent
+            for agent in self._agents or []
+            if isinstance(agent, ModelAgent) and agent.drift_reference is not None
+        ]
 
     def on_start(self) -> None:
         """Build the stages, subscribe to the universe's bars and to the steps."""
