@@ -22,6 +22,7 @@ from typing import Any
 
 from tradeloop.core.errors import ConfigError
 from tradeloop.models.registry import ModelCard, ModelRegistry
+from tradeloop.models.spec import ModelSpec
 from tradeloop.rl.policy import MlpPolicy, observation_hash
 
 ARTIFACT = "policy.json"
@@ -141,6 +142,48 @@ def register_policy(
         observation_hash=document.observation_hash,
     )
     return registry.register(card, policy.to_bytes())
+
+
+def train_spec(
+    config_path: str | Path, spec: ModelSpec, store: str | Path | None = None
+) -> tuple[ModelCard, list[tuple[int, float]]]:
+    """Train and register the ``[[models]]`` entry ``spec`` (``kind = "rl"``) on the
+    environment of ``config_path``: ``params`` holds ``timesteps`` (required), ``algorithm``
+    (``PPO``, ``A2C`` or ``DQN``; default PPO) and the algorithm's options (``n_steps`` …);
+    ``seed`` is the spec's; the environment's data must lie in ``[train_start, train_end]``.
+
+    Raises
+    ------
+    ConfigError
+        If the spec is not an RL spec or its parameters are not usable.
+    """
+    from tradeloop.rl.train import ALGORITHMS
+
+    if spec.kind != KIND:
+        raise ConfigError(f"model {spec.name}: kind {spec.kind!r} is not {KIND!r}")
+    options = dict(spec.params)
+    timesteps = options.pop("timesteps", None)
+    algorithm = options.pop("algorithm", "PPO")
+    if not isinstance(timesteps, int) or isinstance(timesteps, bool) or timesteps < 1:
+        raise ConfigError(
+            f"model {spec.name}: params.timesteps {timesteps!r} must be a whole number >= 1"
+        )
+    if algorithm not in ALGORITHMS:
+        raise ConfigError(
+            f"model {spec.name}: params.algorithm {algorithm!r} is not one of "
+            f"{', '.join(ALGORITHMS)}"
+        )
+    return train_and_register(
+        config_path,
+        spec.name,
+        timesteps,
+        store=store,
+        algorithm=algorithm,
+        seed=spec.seed,
+        train_start_ns=spec.train_start_ns if spec.train_start is not None else None,
+        train_end_ns=spec.train_end_ns,
+        **options,
+    )
 
 
 def train_and_register(
