@@ -292,7 +292,7 @@ def bench_models_command(
                     f"{name}: p50 / p99 µs",
                     f"{inference[name]['p50_us']:,.1f} / {inference[name]['p99_us']:,.1f}",
                 ]
-                for name in ("lgbm_predict", "lgbm_predict_and_shap", "linear")
+                for name in ("lgbm_predict", "lgbm_predict_and_shap", "linear", "rl_policy")
             ],
         ],
         caption=f"LightGBM: {inference['trees']} trees on {inference['train_rows']:,} rows; "
