@@ -369,8 +369,11 @@ class PolicyActed(Event, frozen=True, kw_only=True):
     """A served RL policy decided for its instrument (``rl.serve.ServedPolicy``): what it
     observed (the features and its position's weight, by name, as the environment built
     them), the value of each action (logits, or Q-values for DQN), the action taken and the
-    target weight it means. ``rebalance_id`` is the decision id (``policy-<n>``) its order is
-    tagged with; ``agent_id`` the strategy's id."""
+    target weight it means; ``contributions``: each observed number's integrated-gradients
+    attribution of the chosen action's value from the all-zero observation, whose value is
+    ``baseline`` (``baseline`` + contributions ≈ the chosen action's value).
+    ``rebalance_id`` is the decision id (``policy-<n>``) its order is tagged with;
+    ``agent_id`` the strategy's id."""
 
     rebalance_id: str
     agent_id: str
@@ -384,3 +387,5 @@ class PolicyActed(Event, frozen=True, kw_only=True):
     probabilities: tuple[float, ...]
     action: int
     target_weight: float
+    baseline: float = 0.0
+    contributions: tuple[FeatureContribution, ...] = ()

@@ -609,7 +609,17 @@ def _model_lines(chain: TradeChain) -> tuple[str, ...]:
             f"(target weight {p.target_weight:+.2f}; {chances}); artifact "
             f"{p.artifact_hash[:12]}, observation {p.observation_hash[:12]}"
         )
-        lines.extend(f"  {name:<28} {value:+.6g}" for name, value in p.observation.items())
+        if p.contributions:
+            lines.append(
+                f"  action {p.action}'s value {p.action_values[p.action]:+.4f} = baseline "
+                f"{p.baseline:+.4f} (all-zero observation) + integrated gradients:"
+            )
+            ranked = sorted(p.contributions, key=lambda c: -abs(c.contribution))
+            lines.extend(
+                f"  {c.feature:<28} {c.contribution:+.5f}  (value {c.value:+.5g})" for c in ranked
+            )
+        else:
+            lines.extend(f"  {name:<28} {value:+.6g}" for name, value in p.observation.items())
     lines.extend(
         f"{f.agent_id}: {f.model} v{f.model_version} FELL BACK to {f.action} "
         f"({f.reason}: {f.detail}); {f.position_fraction:g} of the position kept"

@@ -150,6 +150,33 @@ class MlpPolicy:
         values = self.values(observation)
         return int(np.argmax(values)), values
 
+    def attributions(
+        self, observation: npt.ArrayLike, action: int, steps: int = 32
+    ) -> tuple[float, F64]:
+        """Return how each observed number moved the output of ``action``: integrated
+        gradients from the all-zero observation (midpoint rule over ``steps``), and that
+        output at the zero observation. The attributions add up to the output at
+        ``observation`` less the baseline, up to the rule's error (exactly for one layer).
+        """
+        x = np.asarray(observation, dtype=np.float32).astype(np.float64)
+        if x.shape != (self.observation_size,):
+            raise ValueError(f"observation of shape {x.shape}; the policy observes {x.size}")
+        alphas = (np.arange(steps, dtype=np.float64) + 0.5) / steps
+        points = alphas[:, None] * x[None, :]
+        derivatives = []
+        last = len(self.weights) - 1
+        h = points
+        for index, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
+            z = h @ weight.T + bias
+            if index < last:
+                h = self._activation(z)
+                derivatives.append(1.0 - h * h if self.document.activation == "tanh" else z > 0)
+        gradient = np.broadcast_to(self.weights[-1][action], (steps, self.weights[-1].shape[1]))
+        for index in range(last - 1, -1, -1):
+            gradient = (gradient * derivatives[index]) @ self.weights[index]
+        baseline = float(self.values(np.zeros(self.observation_size))[action])
+        return baseline, x * gradient.mean(axis=0)
+
     def probabilities(self, values: F64) -> F64 | None:
         """Return the actions' probabilities (softmax of logits); None for Q-values."""
         if self.document.output != "logits":

@@ -29,9 +29,10 @@ In the loop (``on_bar``), steps of a decision:
    ``ModelFallback`` and an ``AlertRaised`` are journaled and the position goes to the safe
    position (``flat``: 0; ``hold``: unchanged; ``reduce``: ``1 - reduce_fraction`` of it);
 4. otherwise journal ``PolicyActed`` (model, version, hashes, observation, action values,
-   action, target weight) and send the order that moves the position to the action's target
-   weight (``trading.PolicyTrading.move_to_weight``), tagged ``rebalance:policy-<n>`` so
-   that ``tradeloop explain`` finds the decision.
+   action, target weight, and each observed number's integrated-gradients attribution of
+   the chosen action's value: ``MlpPolicy.attributions``) and send the order that moves
+   the position to the action's target weight (``trading.PolicyTrading.move_to_weight``),
+   tagged ``rebalance:policy-<n>`` so that ``tradeloop explain`` finds the decision.
 """
 
 from __future__ import annotations
@@ -39,13 +40,13 @@ from __future__ import annotations
 import concurrent.futures
 import math
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import numpy as np
 
 from tradeloop.core.errors import ConfigError, TradeloopError
 from tradeloop.model.data import Bar
-from tradeloop.model.decisions import ModelFallback, PolicyActed
+from tradeloop.model.decisions import FeatureContribution, ModelFallback, PolicyActed
 from tradeloop.model.events import AlertRaised
 from tradeloop.models.registry import ModelCard, ModelRegistry
 from tradeloop.rl.policy import MlpPolicy, observation_hash, observation_names
@@ -224,6 +225,17 @@ class ServedPolicy(PolicyTrading):
             return
         weight = float(document.actions[action])
         probabilities = policy.probabilities(values) if hasattr(policy, "probabilities") else None
+        baseline, parts = 0.0, cast(tuple[FeatureContribution, ...], ())
+        try:  # which observed numbers moved the chosen action (explain); never a failure
+            baseline, attributed = policy.attributions(observation, action)
+            parts = tuple(
+                FeatureContribution(name, float(value), float(part))
+                for name, value, part in zip(
+                    document.observation_names, observation, attributed, strict=True
+                )
+            )
+        except Exception:  # a policy without attributions (a test's fake): the decision stands
+            parts = ()
         self.counts[f"action_{action}"] = self.counts.get(f"action_{action}", 0) + 1
         self.publish(
             PolicyActed(
@@ -242,6 +254,8 @@ class ServedPolicy(PolicyTrading):
                 probabilities=() if probabilities is None else tuple(map(float, probabilities)),
                 action=action,
                 target_weight=weight,
+                baseline=float(baseline),
+                contributions=parts,
                 ts_event=ts_ns,
                 ts_init=ts_ns,
             )

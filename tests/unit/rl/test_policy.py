@@ -169,3 +169,37 @@ def test_an_unknown_network_is_not_exported(short_config: Path) -> None:  # noqa
     with pytest.raises(ConfigError, match="2 actions"):
         export_sb3(model, features, [0.0, 1.0])
     env.close()
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_the_attributions_add_up_to_the_actions_value_less_the_baseline(activation: str) -> None:
+    rng = np.random.default_rng(3)
+    policy = MlpPolicy(
+        policy_document(
+            **{**_args(None), "activation": activation},
+            layers=[
+                (rng.normal(size=(16, 3)), rng.normal(size=16)),
+                (rng.normal(size=(16, 16)) * 0.5, rng.normal(size=16)),
+                (rng.normal(size=(3, 16)), rng.normal(size=3)),
+            ],
+        )
+    )
+    for x in rng.normal(size=(20, 3)) * 0.5:
+        action, values = policy.act(x)
+        baseline, parts = policy.attributions(x, action, steps=4096)
+        assert baseline == pytest.approx(policy.values(np.zeros(3))[action])
+        # Completeness, up to the midpoint rule's error (largest at ReLU's kinks).
+        assert baseline + parts.sum() == pytest.approx(values[action], abs=1e-3)
+        assert parts.shape == (3,)
+
+
+def test_a_one_layer_policys_attributions_are_its_weights_times_the_inputs_exactly() -> None:
+    policy = MlpPolicy(
+        policy_document(**_args(None), layers=[(np.array(OUT) @ np.array(HIDDEN), OUT_BIAS)])
+    )
+    x = np.array([0.25, -0.5, 2.0], dtype=np.float32)
+    for action in range(3):
+        baseline, parts = policy.attributions(x, action)
+        weights = (np.array(OUT) @ np.array(HIDDEN))[action]
+        assert parts.tolist() == (weights * x.astype(np.float64)).tolist()
+        assert baseline == OUT_BIAS[action]

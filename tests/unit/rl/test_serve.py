@@ -137,8 +137,14 @@ def test_explain_shows_the_policys_observation_and_action(
     explanation = explain_trade(RunInputs(result.run_dir, served.parent), fill.client_order_id)
     [models] = [s for s in explanation.sections if s.title == "models"]
     assert "policy tiny v1 chose action" in models.lines[0]
-    names = [line.split()[0] for line in models.lines[1:]]
-    assert names == [*strategy.features.feature_names, "position_weight"]
+    assert "= baseline" in models.lines[1]  # then each observed number's attribution
+    names = sorted(line.split()[0] for line in models.lines[2:])
+    assert names == sorted([*strategy.features.feature_names, "position_weight"])
+    [decision] = [
+        d for d in records(result, PolicyActed) if d.rebalance_id == explanation.rebalance_id
+    ]
+    total = decision.baseline + sum(c.contribution for c in decision.contributions)
+    assert total == pytest.approx(decision.action_values[decision.action], abs=0.05)
 
 
 class Failing:
