@@ -7,11 +7,11 @@
   rows and feature values per second;
 - **inference**: a 500-tree LightGBM (31 leaves) trained on the materialized rows of the five
   bundled daily datasets, one row per decision: p50 / p99 latency of the prediction alone and
-  with its TreeSHAP contributions (what a model agent does per instrument), and the ridge
-  baseline's;
+  with its TreeSHAP contributions (what a model agent does per instrument), the ridge
+  baseline's, and an RL policy's served in NumPy (``rl.policy.MlpPolicy``, SB3's default
+  shape: 51 inputs, 2 × 64 tanh units, 3 actions; ``rl_policy``);
 - **micro**: the microstructure features (quotes, trades, book) on a Binance recording, online
-  per event and per bar, and in bulk (``bench.micro``).
-=======
+  per event and per bar, and in bulk (``bench.micro``);
 - **drift**: what drift detection costs the loop: appending each bar's feature row to the
   model agent's bounded live window (ns per instrument-bar), and one scheduled computation of
   PSI and KS for all 50 features and the prediction over a 500-value window against the
@@ -97,6 +97,27 @@ def _percentiles(seconds: list[float]) -> dict[str, float]:
     }
 
 
+def _policy(config: FeatureSetConfig) -> Any:
+    # An RL policy of SB3's default MlpPolicy shape (the features and the position -> 64 -> 64
+    # -> 3 actions, tanh) with seeded weights, served by NumPy as rl.serve serves one.
+    from tradeloop.rl.policy import MlpPolicy, policy_document
+
+    rng = np.random.default_rng(0)
+    width = len(config.definitions) + 1
+    shapes = [(64, width), (64, 64), (3, 64)]
+    return MlpPolicy(
+        policy_document(
+            algorithm="bench",
+            activation="tanh",
+            output="logits",
+            features=config,
+            actions=[-1.0, 0.0, 1.0],
+            decision_every=1,
+            layers=[(rng.normal(size=s) * 0.1, np.zeros(s[0])) for s in shapes],
+        )
+    )
+
+
 def bench_models(
     instruments: int = 100,
     bars: int = 1_000,
@@ -157,10 +178,12 @@ def bench_models(
     linear = LinearModel({"alpha": 1.0})
     linear.fit(rows_set.features, rows_set.label)
     sample = rows_set.features[np.linspace(0, len(rows_set) - 1, decisions).astype(int)]
+    policy = _policy(config)
     timings: dict[str, list[float]] = {
         "lgbm_predict": [],
         "lgbm_predict_and_shap": [],
         "linear": [],
+        "rl_policy": [],
     }
     for row in sample:
         started = time.perf_counter()
@@ -174,6 +197,10 @@ def bench_models(
         linear.predict(row)
         linear.contributions(row)
         timings["linear"].append(time.perf_counter() - started)
+        observation = np.append(row, 0.0).astype(np.float32)
+        started = time.perf_counter()
+        policy.act(observation)
+        timings["rl_policy"].append(time.perf_counter() - started)
     record["inference"] = {
         "trees": 500,
         "train_rows": len(rows_set),

@@ -162,7 +162,8 @@ def materialize_command(config: ConfigArgument, as_json: JsonOption = False) -> 
 @models_app.command("train")
 def train_command(config: ConfigArgument, as_json: JsonOption = False) -> None:
     """Train every [[models]] entry on the materialized features (materializing what is
-    missing), cross-validate it (purged, embargoed) and register it in staging."""
+    missing), cross-validate it (purged, embargoed) and register it in staging; an entry of
+    kind rl trains a policy on the config's RL environment (needs the rl extra)."""
     from tradeloop.config.schema import config_hash
     from tradeloop.core.errors import ConfigError
     from tradeloop.engine.runner import code_version
@@ -178,9 +179,16 @@ def train_command(config: ConfigArgument, as_json: JsonOption = False) -> None:
         if not run_config.models:
             raise ConfigError(f"{config}: no [[models]] table: nothing to train")
         store = Path(features.store)
-        materialize(features, store, inputs["bars"], inputs["externals"], inputs["micro"])
+        supervised = [spec for spec in run_config.models if spec.kind != "rl"]
+        if supervised:
+            materialize(features, store, inputs["bars"], inputs["externals"], inputs["micro"])
         registry = ModelRegistry(store)
         for spec in run_config.models:
+            if spec.kind == "rl":  # a policy trained on the config's RL environment
+                from tradeloop.rl.register import train_spec
+
+                cards.append(train_spec(config, spec, store)[0])
+                continue
             chosen = spec.instruments or sorted(inputs["bars"])
             unknown = [i for i in chosen if i not in inputs["bars"]]
             if unknown:
@@ -237,8 +245,9 @@ def _print_cards(cards: list[tuple[Any, str]], title: str) -> None:
                 card.kind,
                 f"{s['fit_start'][:10]} → {s['fit_end'][:10]}",
                 f"{card.rows:,}",
-                f"{m.get('cv_ic', float('nan')):+.3f}",
-                f"{m.get('cv_hit_rate', float('nan')):.1%}",
+                f"{m['cv_ic']:+.3f}" if "cv_ic" in m else "-",
+                f"{m['cv_hit_rate']:.1%}" if "cv_hit_rate" in m else "-",
+                f"{m['last_episode_reward']:+.3f}" if "last_episode_reward" in m else "-",
                 card.feature_hash[:12],
                 card.artifact_hash[:12],
             ]
@@ -254,11 +263,12 @@ def _print_cards(cards: list[tuple[Any, str]], title: str) -> None:
             ("rows", "right"),
             ("cv IC", "right"),
             ("cv hit", "right"),
+            ("last episode", "right"),
             ("features", "left"),
             ("artifact", "left"),
         ],
         rows,
-        drop_order=("artifact", "features", "window"),
+        drop_order=("artifact", "features", "last episode", "window"),
     )
 
 
@@ -348,7 +358,7 @@ def bench_models_command(
                     f"{name}: p50 / p99 µs",
                     f"{inference[name]['p50_us']:,.1f} / {inference[name]['p99_us']:,.1f}",
                 ]
-                for name in ("lgbm_predict", "lgbm_predict_and_shap", "linear")
+                for name in ("lgbm_predict", "lgbm_predict_and_shap", "linear", "rl_policy")
             ],
             ["drift: ns per bar (live window append)", f"{result['drift']['append_ns_per_bar']}"],
             [

@@ -138,9 +138,14 @@ class ModelAgent(SignalAgent):
         registry = ModelRegistry(Path(self.store or features.store))
         card = registry.card(self.model, self.requested_version)
         if card.kind != self.kind:
+            serve = (
+                'the strategy class = "tradeloop.rl:ServedPolicy" (a policy trades its own '
+                "position, outside the pipeline)"
+                if card.kind == "rl"
+                else f"agent type {card.kind}"
+            )
             raise ConfigError(
-                f"{where}: v{card.version} is a {card.kind} model, not {self.kind}; use agent "
-                f"type {card.kind}"
+                f"{where}: v{card.version} is a {card.kind} model, not {self.kind}; use {serve}"
             )
         try:
             artifact = registry.artifact(card)

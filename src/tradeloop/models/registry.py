@@ -9,7 +9,8 @@ artifacts with content hashes, the training window, the feature-set hash, metric
 
 Layout under the store root::
 
-    models/<name>/<version>/<artifact>      model.txt (LightGBM) or model.json (linear)
+    models/<name>/<version>/<artifact>      model.txt (LightGBM), model.json (linear) or
+                                            policy.json (an RL policy, ``rl.register``)
     models/<name>/<version>/card.json       ModelCard: hashes, window, features, metrics
     models/<name>/<version>/drift.json      DriftReference: the window's distributions
     models/<name>/stages.json               {"production": 2, "staging": 3}
@@ -67,6 +68,9 @@ class ModelCard(msgspec.Struct, frozen=True, kw_only=True):
     config_hash: str
     code_version: str
     drift_hash: str = ""  # SHA-256 of drift.json ("": registered without a drift reference)
+    observation_hash: str = ""
+    """A policy's observation specification (``rl.policy.observation_hash``); empty for the
+    supervised kinds, whose inputs are ``feature_names``."""
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
