@@ -297,12 +297,24 @@ def _balance_problems(
     return problems
 
 
-def _node(config: Path, resume: Path | None, log: Path, seconds: str) -> subprocess.Popen[bytes]:
+def node_environment(work: Path) -> dict[str, str]:
+    """Return the environment of the soak's nodes: this one, with Python's bytecode cached in
+    ``work`` (a node start that compiles its ~1,800 modules from source, as it does under
+    ``PYTHONDONTWRITEBYTECODE=1`` without .pyc files, spends about 7 s of CPU on it)."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    return env
+
+
+def _node(
+    config: Path, resume: Path | None, log: Path, seconds: str, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "tradeloop.cli", "live", str(config), "-q", "--for", seconds]
     if resume is not None:
         command += ["--resume", str(resume)]
     with log.open("ab") as handle:
-        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=handle)
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=handle, env=env)
 
 
 def _count(run_dir: Path | None) -> int:
@@ -370,10 +382,11 @@ def soak_kills(
         config.write_text(CONFIG.format(output=output, url=emulator.url, strategy=strategy))
         log = work / "node.log"
         start_balances = venue_balances(emulator.url)
+        env = node_environment(work)
         run_dir: Path | None = None
         for kill in range(runs):
             before = _count(run_dir)
-            node = _node(config, run_dir, log, "600s")
+            node = _node(config, run_dir, log, "600s", env)
             # a fifth of the kills hit the startup (rebuild, reconciliation); the others a
             # random moment once the node trades
             at_startup = bool(rng.random() < 0.2)
@@ -404,7 +417,7 @@ def soak_kills(
                 where = "at startup" if at_startup else f"{delay:.2f} s after trading began"
                 progress(kill + 1, f"kill {kill + 1}/{runs} {where}")
         # the last start runs to its end: open orders cancelled, RunEnded written
-        final = _node(config, run_dir, log, "4s")
+        final = _node(config, run_dir, log, "4s", env)
         code = final.wait(timeout=300)
         if code != 0:
             startup_failures.append(f"final resume exited {code}")
