@@ -199,8 +199,8 @@ class VenueLedger:
                 positions[instrument_id] -= size
         event = VenueBaselineRecorded(
             venue=venue,
-            balances=tuple((c, f"{v:f}") for c, v in sorted(balances.items())),
-            positions=tuple((i, f"{v:f}") for i, v in sorted(positions.items())),
+            balances=tuple((c, f"{v.normalize():f}") for c, v in sorted(balances.items())),
+            positions=tuple((i, f"{v.normalize():f}") for i, v in sorted(positions.items())),
             reason=reason,
             ts_event=ts_ns,
             ts_init=ts_ns,

@@ -286,7 +286,9 @@ def reconcile_holdings(
     fills, holdings = read_with_fills(client, ids, since_ns)
     if fills:
         run(VenueView(venue=venue, orders={}, fills=fills))
-    if holdings is not None and not _differs(books, ledger, venue, holdings, config):
+    if holdings is None:
+        return None  # every read raced a fill: the next check compares them
+    if not _differs(books, ledger, venue, holdings, config):
         return None
     since = ledger.baselines[venue].ts_event - FILLS_LOOKBACK_NS
     fills, holdings = read_with_fills(client, ids, max(0, since))
@@ -344,12 +346,12 @@ def _compare_balances(
             on_break,
             kind="balance",
             subject=f"{venue_name} {currency}",
-            local=f"{local:f} {currency}",
-            venue=f"{venue:f} {currency}",
+            local=f"{local.normalize():f} {currency}",
+            venue=f"{venue.normalize():f} {currency}",
             reason=(
                 f"the venue's {currency} balance differs from the run's baseline plus its "
-                f"fills by {venue - local:f} (tolerance {tolerance:g} of the balance) and no "
-                "fill explains it"
+                f"fills by {(venue - local).normalize():f} (tolerance {tolerance:g} of the "
+                "balance) and no fill explains it"
             ),
         )
 
