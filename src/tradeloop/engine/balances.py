@@ -14,8 +14,10 @@ positions as they are. Steps:
    counts moves at the venue: for crypto spot ``+qty`` of the base asset and ``-qty × price``
    of the quote on a buy (the reverse on a sell); for other cash instruments (equities,
    options) the quote leg only (the shares are a position); the commission in its own
-   currency, the base asset included. Margin instruments (perpetuals, futures, FX) move a
-   wallet by realized P&L and funding, not by fills: their positions are compared instead.
+   currency, the base asset included. Margin instruments (perpetuals, futures, FX), and every
+   instrument of a venue whose client trades derivatives (``trades_derivatives``: a ccxt
+   connection with ``market_type = "swap"``), move a wallet by realized P&L and funding, not
+   by fills: their positions are compared instead.
 3. **Comparison** (``engine.reconcile``, step 4): the expected balance of each currency the
    run touches is the baseline plus the ledger; a venue balance further from it than
    ``balance_tolerance`` (a fraction of the expected balance, and at least that many units:
@@ -107,6 +109,7 @@ class VenueLedger:
 
     instruments: Mapping[str, Instrument]
     venues: frozenset[str]
+    derivative_venues: frozenset[str] = frozenset()
     baselines: dict[str, VenueBaselineRecorded] = field(default_factory=dict)
     flows: dict[str, dict[str, Decimal]] = field(default_factory=dict)
 
@@ -115,13 +118,13 @@ class VenueLedger:
         instrument = self.instruments.get(fill.instrument_id)
         if instrument is None or instrument.venue not in self.venues:
             return
-        if instrument.account_type is not AccountType.CASH:
+        if not self._is_cash(instrument):
             return  # a margin wallet moves by realized P&L and funding: positions compared
         flows = self.flows.setdefault(instrument.venue, {})
         sign = 1 if fill.order_side is OrderSide.BUY else -1
         quantity = fill.last_qty.as_decimal()
         notional = quantity * fill.last_px.as_decimal() * Decimal(instrument.multiplier)
-        if instrument.kind in _SPOT_PAIRS and instrument.base_currency:
+        if self._is_pair(instrument) and instrument.base_currency:
             base = instrument.base_currency
             flows[base] = flows.get(base, Decimal(0)) + sign * quantity
         quote = instrument.quote_currency
@@ -131,21 +134,30 @@ class VenueLedger:
             fee = commission.currency
             flows[fee] = flows.get(fee, Decimal(0)) - commission.as_decimal()
 
+    def _is_cash(self, instrument: Instrument) -> bool:
+        return (
+            instrument.account_type is AccountType.CASH
+            and instrument.venue not in self.derivative_venues
+        )
+
+    def _is_pair(self, instrument: Instrument) -> bool:
+        return instrument.kind in _SPOT_PAIRS and instrument.venue not in self.derivative_venues
+
     def _of(self, venue: str) -> list[Instrument]:
         return [i for _, i in sorted(self.instruments.items()) if i.venue == venue]
 
     def position_ids(self, venue: str) -> list[str]:
         """Return the instruments of ``venue`` whose holdings are positions (not spot pairs)."""
-        return [i.id for i in self._of(venue) if i.kind not in _SPOT_PAIRS]
+        return [i.id for i in self._of(venue) if not self._is_pair(i)]
 
     def currencies(self, venue: str) -> list[str]:
         """Return the currencies whose balances the run moves at ``venue``."""
         found: set[str] = set(self.flows.get(venue, {}))
         for instrument in self._of(venue):
-            if instrument.account_type is not AccountType.CASH:
+            if not self._is_cash(instrument):
                 continue
             found.add(instrument.quote_currency)
-            if instrument.kind in _SPOT_PAIRS and instrument.base_currency:
+            if self._is_pair(instrument) and instrument.base_currency:
                 found.add(instrument.base_currency)
         return sorted(found)
 

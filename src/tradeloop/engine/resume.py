@@ -397,7 +397,11 @@ def prepare_node(
     clients = list(clients)
     ledger = None
     if clients:  # the live venues' balances: a baseline plus the run's fills
-        ledger = VenueLedger(kernel.instruments, frozenset(c.venue for c in clients))
+        ledger = VenueLedger(
+            kernel.instruments,
+            frozenset(c.venue for c in clients),
+            frozenset(c.venue for c in clients if getattr(c, "trades_derivatives", False)),
+        )
         kernel.portfolio.fill_observers.append(ledger.on_fill)
     books = books_of(kernel, ledger)  # one for startup and the checks (externals seen once)
     install_checks(kernel, clients, config, books)  # live venues only

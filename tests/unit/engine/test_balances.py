@@ -92,6 +92,15 @@ def test_an_equity_fill_moves_cash_only_and_a_perpetual_fill_moves_no_balance() 
     assert ledger.currencies("BINANCE") == []  # the margin wallet is not compared
 
 
+def test_a_venue_that_trades_derivatives_holds_positions_whatever_the_instrument_says() -> None:
+    # the perpetual example trades BTCUSDT.BINANCE, a spot definition, on market_type "swap"
+    ledger = VenueLedger({SPOT.id: SPOT}, frozenset({"BINANCE"}), frozenset({"BINANCE"}))
+    ledger.on_fill(_fill(SPOT, OrderSide.BUY, "0.5", "20000", "4", "USDT", "t1"))
+    assert ledger.flows == {}
+    assert ledger.position_ids("BINANCE") == [SPOT.id]
+    assert ledger.currencies("BINANCE") == []
+
+
 def test_a_balance_tolerance_outside_its_range_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"balance_tolerance 0\.5 must be between 0 and 0\.01"):
         ReconciliationSection(balance_tolerance=0.5)

@@ -576,6 +576,12 @@ class CcxtExecutionClient:
         )
         return str(order.get("clientOrderId") or "")
 
+    @property
+    def trades_derivatives(self) -> bool:
+        """Return whether this connection trades derivatives (``market_type`` not spot): its
+        holdings are positions, whatever the instruments' kinds say."""
+        return self.config.market_type != "spot"
+
     def positions(self) -> list[PositionReport]:
         """Return the venue's positions (none for spot: spot holdings are balances)."""
         if self.config.market_type == "spot":
