@@ -175,17 +175,16 @@ class LiveChecks:
         answered = True
         for venue, client in sorted(self.clients.items()):
             try:
+                fills = client.fills_since(since)
+                self.counts["resolved"] += self._pass(
+                    VenueView(venue=venue, orders={}, fills=fills), "fills"
+                )
                 if ledger is not None and ledger.has_baseline(venue):
                     before = self.books.order_manager.fill_count
                     reconcile_holdings(
-                        self.books, client, self.config, since_ns=since, trigger="fills"
+                        self.books, client, self.config, since_ns=since, trigger="balances"
                     )
                     self.counts["resolved"] += self.books.order_manager.fill_count - before
-                else:
-                    fills = client.fills_since(since)
-                    self.counts["resolved"] += self._pass(
-                        VenueView(venue=venue, orders={}, fills=fills), "fills"
-                    )
             except VenueError as error:
                 self.alert(f"fill check of {venue} failed: {error}")
                 answered = False

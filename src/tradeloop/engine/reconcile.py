@@ -35,7 +35,13 @@ from decimal import Decimal
 from tradeloop.config.schema import ReconciliationSection
 from tradeloop.core.clock import Clock
 from tradeloop.core.fixed import Money, Price, Quantity, format_raw
-from tradeloop.engine.balances import Holdings, VenueLedger, read_with_fills, within_tolerance
+from tradeloop.engine.balances import (
+    Holdings,
+    VenueLedger,
+    read_holdings,
+    read_with_fills,
+    within_tolerance,
+)
 from tradeloop.execution.order_manager import EXTERNAL_STRATEGY_ID, OrderManager
 from tradeloop.execution.ports import LiveExecutionClient
 from tradeloop.journal.store import Journal
@@ -257,11 +263,13 @@ def reconcile_holdings(
     trigger: str,
 ) -> ReconciliationOutcome | None:
     """Compare ``client``'s venue's balances and positions with its baseline plus the run's
-    fills (``engine.balances``); return the pass that compared them (None: every read raced
-    a fill, or the venue has no baseline).
+    fills (``engine.balances``); return the pass that compared them (None: they agree, every
+    read raced a fill, or the venue has no baseline).
 
-    The venue's fills since ``since_ns`` are counted first; a difference they leave makes the
-    pass fetch every fill since the baseline, and only what those cannot explain is a break.
+    One read of the holdings that agrees with the node ends it (the usual case: one request
+    per venue, two with positions). A difference makes it count the venue's fills since
+    ``since_ns`` between two reads that agree; one that is left makes it fetch every fill
+    since the baseline, and only what those cannot explain is a break.
 
     Raises
     ------
@@ -283,6 +291,8 @@ def reconcile_holdings(
             balance_tolerance=config.balance_tolerance,
         )
 
+    if not _differs(books, ledger, venue, read_holdings(client, ids), config):
+        return None
     fills, holdings = read_with_fills(client, ids, since_ns)
     if fills:
         run(VenueView(venue=venue, orders={}, fills=fills))
