@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 from tradeloop.bus.bus import MessageBus
 from tradeloop.config.schema import ReconciliationSection
 from tradeloop.core.clock import TestClock
-from tradeloop.core.errors import ConfigError
+from tradeloop.core.errors import ConfigError, TransientVenueError
 from tradeloop.core.fixed import Money, Price, Quantity
 from tradeloop.engine.balances import VenueLedger, read_holdings
+from tradeloop.engine.checks import LiveChecks
 from tradeloop.engine.reconcile import Books, reconcile_holdings
 from tradeloop.execution.order_manager import OrderManager
 from tradeloop.journal.store import MemoryJournal
@@ -117,6 +118,7 @@ class FakeVenue:
     positions_held: dict[str, Decimal] = field(default_factory=dict)
     fills: list[FillReport] = field(default_factory=list)
     moving: bool = False  # every balance read sees another deposit (a read racing fills)
+    failing: bool = False  # every balance read is a 429
     reads: int = 0
 
     def trade(self, fill: OrderFilled) -> FillReport:
@@ -153,6 +155,8 @@ class FakeVenue:
 
     def balances(self) -> list[BalanceReport]:
         self.reads += 1
+        if self.failing:
+            raise TransientVenueError("balances: 429 Too Many Requests (retry later)")
         if self.moving:
             self._move("USDT", Decimal(1))
         return [
@@ -314,6 +318,33 @@ def test_balances_that_move_between_two_reads_are_left_for_the_next_check() -> N
     _check(node, venue)
     assert _breaks(node) == []
     assert venue.reads - reads == 5  # one read that differs, then a pair three times
+
+
+def test_a_balance_check_the_venue_cannot_answer_alerts_and_asks_again_from_the_same_time() -> None:
+    venue = FakeVenue({SPOT.id: SPOT}, balances_held={"USDT": Decimal(50000)})
+    node = _node(venue)
+    alerts: list[str] = []
+    clock = node.books.clock
+    assert isinstance(clock, TestClock)
+    checks = LiveChecks(
+        clock,
+        node.books,
+        {"BINANCE": venue},  # type: ignore[dict-item]
+        ReconciliationSection(),
+        alert=alerts.append,
+        last_fill_check_ns=START_NS,
+    )
+    venue.failing = True
+    clock.advance_time(START_NS + 300_000_000_000)
+    checks.check_fills()
+    assert len(alerts) == 1
+    assert "fill check of BINANCE failed: balances: 429" in alerts[0]
+    assert checks.last_fill_check_ns == START_NS  # the next check covers this one's window
+    assert _breaks(node) == []
+    venue.failing = False
+    clock.advance_time(START_NS + 600_000_000_000)
+    checks.check_fills()
+    assert checks.last_fill_check_ns == START_NS + 600_000_000_000
 
 
 def test_the_baseline_is_the_venue_less_what_the_run_already_moved() -> None:
