@@ -299,7 +299,7 @@ def _balance_problems(
 
 def node_environment(work: Path) -> dict[str, str]:
     """Return the environment of the soak's nodes: this one, with Python's bytecode cached in
-    ``work`` (a node start that compiles its ~1,800 modules from source, as it does under
+    ``work`` (a node start that compiles some 1,600 modules from source, as it does under
     ``PYTHONDONTWRITEBYTECODE=1`` without .pyc files, spends about 7 s of CPU on it)."""
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
