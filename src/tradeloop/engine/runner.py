@@ -610,6 +610,8 @@ def _code_hashes(classes: list[type]) -> list[str]:
 
 def _check_formats(config: RunConfig) -> None:
     # Every format name before any file is read: a typo in the last entry fails fast.
+    if all(s.path is None or s.format in BOOK_FORMATS for s in config.data):
+        return  # nothing to check (a live node): the data readers are not even imported
     from tradeloop.data import api
 
     for section in config.data:
