@@ -33,8 +33,9 @@ test-fast: install
 bench: install
 	@$(UV) run --frozen tradeloop bench all
 
-# Prometheus (Debian package, installed when missing) scraping a node started with --api
-# 127.0.0.1:8780 (NODE=HOST:PORT to change), with the rules of deploy/prometheus/.
+# Prometheus and Alertmanager (Debian packages, installed when missing): Prometheus scrapes a
+# node started with --api 127.0.0.1:8780 (NODE=HOST:PORT to change) with the rules of
+# deploy/prometheus/ and sends its alerts to Alertmanager (deploy/alertmanager/).
 monitoring:
 	@bash scripts/monitoring.sh
 

@@ -23,6 +23,8 @@ from grafana_foundation_sdk.models.dashboard import DataSourceRef
 OUTPUT = Path(__file__).resolve().parent / "dashboards" / "tradeloop-node.json"
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="tradeloop-prometheus")
 NODE = '{job="tradeloop", instance=~"$instance"}'
+FEATURE = '{job="tradeloop", instance=~"$instance", kind="feature"}'
+SIGNAL = '{job="tradeloop", instance=~"$instance", kind="signal"}'
 
 # (title, description, unit, [(PromQL, legend)], width, kind)
 Panel = tuple[str, str, str, list[tuple[str, str]], int, str]
@@ -255,6 +257,71 @@ ROWS: list[tuple[str, list[Panel]]] = [
                     )
                 ],
                 6,
+                "timeseries",
+            ),
+        ],
+    ),
+    (
+        "Models and drift",
+        [
+            (
+                "Feature drift (PSI)",
+                "Population stability index of each model feature's live values vs the "
+                "model's training window (decile bins). Above 0.25: a significant shift.",
+                "none",
+                [(f"tradeloop_drift_psi{FEATURE}", "{{model}} {{name}}")],
+                8,
+                "timeseries",
+            ),
+            (
+                "Prediction drift (PSI)",
+                "PSI of each model's live predictions vs its in-sample predictions.",
+                "none",
+                [(f"tradeloop_drift_psi{SIGNAL}", "{{model}}")],
+                4,
+                "timeseries",
+            ),
+            (
+                "Drift (KS statistic)",
+                "Two-sample Kolmogorov-Smirnov statistic, live vs training window.",
+                "none",
+                [(f"tradeloop_drift_ks{NODE}", "{{model}} {{kind}} {{name}}")],
+                6,
+                "timeseries",
+            ),
+            (
+                "Realized vs modelled slippage (bps)",
+                "Mean over the last executions: realized slippage vs arrival, what the cost "
+                "model expected (cost without commission), and the gap.",
+                "none",
+                [
+                    (f"1e4 * tradeloop_slippage_realized_ratio{NODE}", "realized"),
+                    (f"1e4 * tradeloop_slippage_modelled_ratio{NODE}", "modelled"),
+                    (f"1e4 * tradeloop_slippage_model_gap_ratio{NODE}", "gap"),
+                ],
+                6,
+                "timeseries",
+            ),
+            (
+                "Regime",
+                "Each detector's current regime and its confidence.",
+                "percentunit",
+                [
+                    (
+                        f"tradeloop_regime_confidence{NODE} * on (instance, detector) "
+                        f"group_left (regime) tradeloop_regime{NODE}",
+                        "{{detector}}: {{regime}}",
+                    )
+                ],
+                6,
+                "stat",
+            ),
+            (
+                "Agent scores",
+                "Each signal agent's latest score by instrument (-1 to 1).",
+                "none",
+                [(f"tradeloop_agent_score{NODE}", "{{agent}} {{instrument}}")],
+                12,
                 "timeseries",
             ),
         ],

@@ -43,7 +43,7 @@ import msgspec
 
 from tradeloop.analytics.history import BarHistory
 from tradeloop.core.errors import InvalidValueError
-from tradeloop.model.data import Bar
+from tradeloop.model.data import Bar, QuoteTick, TradeTick
 from tradeloop.model.decisions import Signal
 from tradeloop.model.events import Event
 
@@ -62,6 +62,10 @@ class SignalAgent:
 
     version: ClassVar[str] = "1"
     lookback: int = 20
+    market_data: tuple[str, ...] = ()
+    """Event data the agent takes besides bars (``quotes``, ``trades``, ``book``): the
+    pipeline subscribes to them for its universe and passes them to ``on_quote``,
+    ``on_trade`` and ``on_book``."""
     is_filter: ClassVar[bool] = False
     """A filter's score is in [-1, 0]: -1 means stand aside; the ensemble uses it as a gate."""
 
@@ -115,6 +119,16 @@ class SignalAgent:
         The default does nothing; an agent with state kept bar by bar (online features)
         overrides it. An error here is the agent's failure at the next rebalance.
         """
+
+    def on_quote(self, quote: QuoteTick) -> None:
+        """Take each quote of the universe (with ``"quotes"`` in ``market_data``)."""
+
+    def on_trade(self, trade: TradeTick) -> None:
+        """Take each trade print of the universe (with ``"trades"`` in ``market_data``)."""
+
+    def on_book(self, record: Any) -> None:
+        """Take each order-book record of the universe (with ``"book"`` in ``market_data``):
+        an ``OrderBookDelta`` or an ``engine.feed.BookEvent``."""
 
     def check_run(self, run: Any) -> None:
         """Check and load what the agent needs from the run at startup (``run`` is the

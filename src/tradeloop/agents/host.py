@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 
 from tradeloop.agents.base import AgentContext, SignalAgent
 from tradeloop.analytics.history import BarHistory
 from tradeloop.core.errors import code_location
-from tradeloop.model.data import Bar
+from tradeloop.model.data import Bar, QuoteTick, TradeTick
 from tradeloop.model.decisions import Signal
 
 log = logging.getLogger("tradeloop.agents")
@@ -50,15 +51,37 @@ class AgentHost:
 
     def on_bar(self, bar: Bar) -> None:
         """Give ``bar`` to every enabled agent; an error is its failure at the next run."""
+        self._deliver("on_bar", bar, "bars")
+
+    def on_quote(self, quote: QuoteTick) -> None:
+        """Give ``quote`` to every enabled agent that takes quotes (``market_data``)."""
+        self._deliver("on_quote", quote, "quotes")
+
+    def on_trade(self, trade: TradeTick) -> None:
+        """Give ``trade`` to every enabled agent that takes trades."""
+        self._deliver("on_trade", trade, "trades")
+
+    def on_book(self, record: Any) -> None:
+        """Give an order-book record to every enabled agent that takes the book."""
+        self._deliver("on_book", record, "book")
+
+    @property
+    def market_data(self) -> tuple[str, ...]:
+        """Return the event data any agent takes besides bars, sorted."""
+        return tuple(sorted({kind for a in self.agents for kind in a.market_data}))
+
+    def _deliver(self, hook: str, record: Any, kind: str) -> None:
         for agent in self.agents:
             if agent.id in self.disabled or agent.id in self._bar_errors:
                 continue
+            if kind != "bars" and kind not in agent.market_data:
+                continue
             try:
-                agent.on_bar(bar)
+                getattr(agent, hook)(record)
             except Exception as error:  # the boundary around user-written agent code
                 where = code_location(error, _source_dir(agent))
                 self._bar_errors[agent.id] = (
-                    f"on_bar of {bar.instrument_id}: {type(error).__name__}: {error}"
+                    f"{hook} of {record.instrument_id}: {type(error).__name__}: {error}"
                     + (f" (at {where})" if where else "")
                 )
 

@@ -7,8 +7,15 @@
   rows and feature values per second;
 - **inference**: a 500-tree LightGBM (31 leaves) trained on the materialized rows of the five
   bundled daily datasets, one row per decision: p50 / p99 latency of the prediction alone and
-  with its TreeSHAP contributions (what a model agent does per instrument), and the ridge
-  baseline's.
+  with its TreeSHAP contributions (what a model agent does per instrument), the ridge
+  baseline's, and an RL policy's served in NumPy (``rl.policy.MlpPolicy``, SB3's default
+  shape: 51 inputs, 2 × 64 tanh units, 3 actions; ``rl_policy``);
+- **micro**: the microstructure features (quotes, trades, book) on a Binance recording, online
+  per event and per bar, and in bulk (``bench.micro``);
+- **drift**: what drift detection costs the loop: appending each bar's feature row to the
+  model agent's bounded live window (ns per instrument-bar), and one scheduled computation of
+  PSI and KS for all 50 features and the prediction over a 500-value window against the
+  training window's references (ms; it runs every ``[drift] interval_s``, not per bar).
 
 Run it beside ``tradeloop bench pipeline`` (per-stage milliseconds per rebalance): a model
 agent's time per rebalance is its inference latency times the instruments scored.
@@ -19,11 +26,13 @@ from __future__ import annotations
 import resource
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tradeloop.analytics.drift import build_reference, drift
 from tradeloop.data import bundled
 from tradeloop.data.columns import BarColumns
 from tradeloop.features import (
@@ -88,10 +97,35 @@ def _percentiles(seconds: list[float]) -> dict[str, float]:
     }
 
 
+def _policy(config: FeatureSetConfig) -> Any:
+    # An RL policy of SB3's default MlpPolicy shape (the features and the position -> 64 -> 64
+    # -> 3 actions, tanh) with seeded weights, served by NumPy as rl.serve serves one.
+    from tradeloop.rl.policy import MlpPolicy, policy_document
+
+    rng = np.random.default_rng(0)
+    width = len(config.definitions) + 1
+    shapes = [(64, width), (64, 64), (3, 64)]
+    return MlpPolicy(
+        policy_document(
+            algorithm="bench",
+            activation="tanh",
+            output="logits",
+            features=config,
+            actions=[-1.0, 0.0, 1.0],
+            decision_every=1,
+            layers=[(rng.normal(size=s) * 0.1, np.zeros(s[0])) for s in shapes],
+        )
+    )
+
+
 def bench_models(
-    instruments: int = 100, bars: int = 1_000, decisions: int = 2_000
+    instruments: int = 100,
+    bars: int = 1_000,
+    decisions: int = 2_000,
+    micro_file: Path | None = None,
 ) -> dict[str, Any]:
-    """Return the benchmark's figures (module docstring)."""
+    """Return the benchmark's figures (module docstring); ``micro`` needs a Binance
+    diff-depth recording (``micro_file``), else says it was skipped."""
     config = fifty_features()
     universe = _universe(instruments, bars)
     record: dict[str, Any] = {
@@ -144,10 +178,12 @@ def bench_models(
     linear = LinearModel({"alpha": 1.0})
     linear.fit(rows_set.features, rows_set.label)
     sample = rows_set.features[np.linspace(0, len(rows_set) - 1, decisions).astype(int)]
+    policy = _policy(config)
     timings: dict[str, list[float]] = {
         "lgbm_predict": [],
         "lgbm_predict_and_shap": [],
         "linear": [],
+        "rl_policy": [],
     }
     for row in sample:
         started = time.perf_counter()
@@ -161,6 +197,10 @@ def bench_models(
         linear.predict(row)
         linear.contributions(row)
         timings["linear"].append(time.perf_counter() - started)
+        observation = np.append(row, 0.0).astype(np.float32)
+        started = time.perf_counter()
+        policy.act(observation)
+        timings["rl_policy"].append(time.perf_counter() - started)
     record["inference"] = {
         "trees": 500,
         "train_rows": len(rows_set),
@@ -169,5 +209,45 @@ def bench_models(
         **{name: _percentiles(values) for name, values in timings.items()},
         "goal_p99_us": 1000.0,
     }
+    if micro_file is None:
+        record["micro"] = {"skipped": "no Binance diff-depth recording (outside a checkout)"}
+    else:
+        from tradeloop.bench.micro import bench_micro
+
+        record["micro"] = bench_micro(micro_file)
+    record["drift"] = _bench_drift(rows_set.features, lgbm, streams, online)
     record["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
     return record
+
+
+def _bench_drift(
+    features: np.ndarray[Any, Any], model: LightGBMModel, streams: dict[str, list[Any]], online: Any
+) -> dict[str, Any]:
+    # The per-bar part: the agent appends the row it computed to a deque(maxlen=window).
+    window = 500
+    rows = [online.latest(iid) for iid in streams]
+    live: deque[tuple[float, ...]] = deque(maxlen=window)
+    appends = 200_000
+    started = time.perf_counter()
+    for k in range(appends):
+        live.append(rows[k % len(rows)])
+    append_ns = (time.perf_counter() - started) / appends * 1e9
+    # The scheduled part: PSI and KS of every feature and of the prediction.
+    references = [build_reference(features[:, j]) for j in range(features.shape[1])]
+    predictions = np.array([model.predict(r) for r in features[:window]])
+    prediction_reference = build_reference(predictions)
+    recent = features[-window:]
+    timings = []
+    for _ in range(20):
+        started = time.perf_counter()
+        matrix = np.array(recent)
+        for j, reference in enumerate(references):
+            drift(reference, matrix[:, j])
+        drift(prediction_reference, predictions)
+        timings.append(time.perf_counter() - started)
+    return {
+        "window": window,
+        "series": len(references) + 1,
+        "append_ns_per_bar": round(append_ns, 1),
+        "ms_per_computation": round(float(np.median(timings)) * 1e3, 3),
+    }

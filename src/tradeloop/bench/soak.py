@@ -15,7 +15,11 @@ Steps of ``soak_kills``:
 4. Resume once more for a few seconds and let it stop cleanly (open orders cancelled).
 5. Audit (``audit``): every order at the venue has its ``SubmitOrder`` in the journal and
    the same final status and filled quantity there; no client order id reached the venue
-   twice; the position and the cash flows of the fills the node counted equal the venue's.
+   twice; the position and the cash flows of the fills the node counted equal the venue's;
+   the emulator's balances equal its starting balances plus those flows, per currency
+   (``balance_mismatches``), and the journal's baseline (``VenueBaselineRecorded``) equals
+   the starting balances. Every resume also compared the balances itself (a difference is a
+   ``ReconciliationBreak``, counted in ``reconciliation_breaks``).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from tradeloop.model.events import (
     OrderFilled,
     OrderInitialized,
     ReconciliationBreak,
+    VenueBaselineRecorded,
 )
 from tradeloop.model.orders import Order
 
@@ -138,14 +143,29 @@ def venue_orders(url: str) -> list[dict[str, Any]]:
     return list(orders)
 
 
-def _final_orders(journal: Path) -> tuple[dict[str, Order], list[OrderFilled], list[str]]:
-    # Every order of the journal with its final state, the fills the node counted, its breaks.
+def venue_balances(url: str) -> dict[str, Decimal]:
+    """Return the emulator's spot balances (total = free + locked, by asset)."""
+    with urllib.request.urlopen(f"{url}/_emulator/balances", timeout=30) as answer:
+        body = json.loads(answer.read())
+    return {
+        str(b["asset"]): Decimal(str(b["free"])) + Decimal(str(b["locked"])) for b in body["spot"]
+    }
+
+
+def _final_orders(
+    journal: Path,
+) -> tuple[dict[str, Order], list[OrderFilled], list[str], list[VenueBaselineRecorded]]:
+    # Every order of the journal with its final state, the fills the node counted, its breaks
+    # and its baselines.
     orders: dict[str, Order] = {}
     counted: list[OrderFilled] = []
     breaks: list[str] = []
+    baselines: list[VenueBaselineRecorded] = []
     for row in read_records(journal):
         record = row.record
-        if isinstance(record, ReconciliationBreak):
+        if isinstance(record, VenueBaselineRecorded):
+            baselines.append(record)
+        elif isinstance(record, ReconciliationBreak):
             breaks.append(
                 f"break {record.kind} {record.subject}: node {record.local}, "
                 f"venue {record.venue} ({record.reason})"
@@ -167,12 +187,17 @@ def _final_orders(journal: Path) -> tuple[dict[str, Order], list[OrderFilled], l
                 continue
             if type(record) is OrderFilled:
                 counted.append(record)
-    return orders, counted, breaks
+    return orders, counted, breaks, baselines
 
 
-def audit(journal: Path, orders_at_venue: list[dict[str, Any]]) -> dict[str, Any]:
-    """Compare a run's journal with the venue's order log (module docstring, step 5)."""
-    orders, counted, breaks = _final_orders(journal)
+def audit(
+    journal: Path,
+    orders_at_venue: list[dict[str, Any]],
+    balances: tuple[dict[str, Decimal], dict[str, Decimal]] | None = None,
+) -> dict[str, Any]:
+    """Compare a run's journal with the venue's order log (module docstring, step 5);
+    ``balances`` are the venue's (starting, final) balances by asset."""
+    orders, counted, breaks, baselines = _final_orders(journal)
     by_client = Counter(str(o.get("clientOrderId")) for o in orders_at_venue)
     duplicates = sum(n - 1 for n in by_client.values() if n > 1)
     lost: list[str] = []
@@ -215,6 +240,7 @@ def audit(journal: Path, orders_at_venue: list[dict[str, Any]]) -> dict[str, Any
         for key in sorted(set(venue_flows) | set(local_flows))
         if venue_flows[key] != local_flows[key]
     )
+    balance_problems = _balance_problems(counted, baselines, balances)
     return {
         "orders_sent": sum(1 for o in orders.values() if o.status is not OrderStatus.DENIED),
         "orders_at_venue": len(orders_at_venue),
@@ -224,16 +250,71 @@ def audit(journal: Path, orders_at_venue: list[dict[str, Any]]) -> dict[str, Any
         "position_mismatches": int(venue_position != local_position),
         "cash_mismatches": cash_mismatches,
         "reconciliation_breaks": len(breaks),
-        "problems": (lost + breaks)[:20],
+        "balance_mismatches": len(balance_problems),
+        "problems": (lost + breaks + balance_problems)[:20],
     }
 
 
-def _node(config: Path, resume: Path | None, log: Path, seconds: str) -> subprocess.Popen[bytes]:
+def _balance_problems(
+    counted: list[OrderFilled],
+    baselines: list[VenueBaselineRecorded],
+    balances: tuple[dict[str, Decimal], dict[str, Decimal]] | None,
+) -> list[str]:
+    # The venue's final balances = its starting ones + the flows of the fills the node
+    # counted (the base asset bought and sold, the quote paid and received, every fee in its
+    # own currency); the run's one baseline = the starting balances.
+    if balances is None:
+        return []
+    start, final = balances
+    problems: list[str] = []
+    if len(baselines) != 1:
+        problems.append(f"{len(baselines)} baselines in the journal, not 1")
+    for baseline in baselines[:1]:
+        recorded = {c: Decimal(v) for c, v in baseline.balances}
+        for asset in sorted(set(recorded) | set(start)):
+            if recorded.get(asset, Decimal(0)) != start.get(asset, Decimal(0)):
+                problems.append(
+                    f"baseline {asset} {recorded.get(asset, 0)}, venue started with "
+                    f"{start.get(asset, 0)}"
+                )
+    expected = dict(start)
+    for fill in counted:
+        sign = 1 if fill.order_side is OrderSide.BUY else -1
+        base, quote = "BTC", "USDT"  # the soak trades BTCUSDT
+        quantity = fill.last_qty.as_decimal()
+        expected[base] = expected.get(base, Decimal(0)) + sign * quantity
+        expected[quote] = expected.get(quote, Decimal(0)) - sign * quantity * (
+            fill.last_px.as_decimal()
+        )
+        fee = fill.commission.currency
+        expected[fee] = expected.get(fee, Decimal(0)) - fill.commission.as_decimal()
+    for asset in sorted(set(expected) | set(final)):
+        if expected.get(asset, Decimal(0)) != final.get(asset, Decimal(0)):
+            problems.append(
+                f"balance {asset}: start + the node's fills {expected.get(asset, 0)}, "
+                f"venue {final.get(asset, 0)}"
+            )
+    return problems
+
+
+def node_environment(work: Path) -> dict[str, str]:
+    """Return the environment of the soak's nodes: this one, with Python's bytecode cached in
+    ``work`` (a node start that compiles some 1,600 modules from source, as it does under
+    ``PYTHONDONTWRITEBYTECODE=1`` without .pyc files, spends about 7 s of CPU on it)."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    return env
+
+
+def _node(
+    config: Path, resume: Path | None, log: Path, seconds: str, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "tradeloop.cli", "live", str(config), "-q", "--for", seconds]
     if resume is not None:
         command += ["--resume", str(resume)]
     with log.open("ab") as handle:
-        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=handle)
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=handle, env=env)
 
 
 def _count(run_dir: Path | None) -> int:
@@ -300,10 +381,12 @@ def soak_kills(
         output = work / "runs"
         config.write_text(CONFIG.format(output=output, url=emulator.url, strategy=strategy))
         log = work / "node.log"
+        start_balances = venue_balances(emulator.url)
+        env = node_environment(work)
         run_dir: Path | None = None
         for kill in range(runs):
             before = _count(run_dir)
-            node = _node(config, run_dir, log, "600s")
+            node = _node(config, run_dir, log, "600s", env)
             # a fifth of the kills hit the startup (rebuild, reconciliation); the others a
             # random moment once the node trades
             at_startup = bool(rng.random() < 0.2)
@@ -334,7 +417,7 @@ def soak_kills(
                 where = "at startup" if at_startup else f"{delay:.2f} s after trading began"
                 progress(kill + 1, f"kill {kill + 1}/{runs} {where}")
         # the last start runs to its end: open orders cancelled, RunEnded written
-        final = _node(config, run_dir, log, "4s")
+        final = _node(config, run_dir, log, "4s", env)
         code = final.wait(timeout=300)
         if code != 0:
             startup_failures.append(f"final resume exited {code}")
@@ -347,7 +430,8 @@ def soak_kills(
         journal = found[0]
         if not verify_journal(journal).ok:
             verify_failures += 1
-        figures = audit(journal, venue_orders(emulator.url))
+        final_balances = venue_balances(emulator.url)
+        figures = audit(journal, venue_orders(emulator.url), (start_balances, final_balances))
         tail = log.read_text(errors="replace").strip().splitlines()[-5:] if log.exists() else []
     return {
         "kills": runs,
@@ -358,6 +442,7 @@ def soak_kills(
         "cash_mismatches": figures["cash_mismatches"],
         "journal_verify_failures": verify_failures,
         "reconciliation_breaks": figures["reconciliation_breaks"],
+        "balance_mismatches": figures["balance_mismatches"],
         "seconds": round(time.perf_counter() - started, 1),
         "seed": seed,
         "orders_at_venue": figures["orders_at_venue"],

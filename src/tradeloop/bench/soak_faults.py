@@ -13,7 +13,10 @@ keeps the venue's truth and misbehaves as its seeded fault draw says:
 
 The node sends 1 to 5 orders (market and limit), cancels some of them at random moments,
 hears the venue through the faulty stream, and runs its in-flight, open-order and fill checks
-until nothing is pending. Then the invariants are checked: the node's position and cash equal
+until nothing is pending. The venue's account holds more than the run trades (cash and shares
+from before it): the node records its baseline first, and its fill checks compare the
+venue's balances and positions with the baseline plus its fills (``engine.balances``). Then
+the invariants are checked: no ``ReconciliationBreak``, the node's position and cash equal
 the venue's, every order has the venue's status and filled quantity (``lost_orders``), no
 client order id reached the venue twice (``duplicate_orders``), no fill was counted twice,
 and every order's events replay through the state machine. A scenario that breaks any of
@@ -29,7 +32,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -38,8 +42,9 @@ from tradeloop.config.schema import ReconciliationSection
 from tradeloop.core.clock import TestClock
 from tradeloop.core.errors import OrderStateError, TransientVenueError
 from tradeloop.core.fixed import Money, Price, Quantity
+from tradeloop.engine.balances import VenueLedger, read_holdings
 from tradeloop.engine.checks import LiveChecks
-from tradeloop.engine.reconcile import Books
+from tradeloop.engine.reconcile import Books, VenueView, reconcile
 from tradeloop.execution.order_manager import OrderManager
 from tradeloop.journal.store import MemoryJournal
 from tradeloop.model.commands import CancelOrder, ModifyOrder, SubmitOrder
@@ -51,6 +56,7 @@ from tradeloop.model.events import (
     OrderEvent,
     OrderFilled,
     OrderRejected,
+    ReconciliationBreak,
 )
 from tradeloop.model.instruments import Instrument, equity
 from tradeloop.model.order_factory import OrderFactory
@@ -65,7 +71,10 @@ from tradeloop.portfolio.accounting import Portfolio
 
 INSTRUMENT = equity("SOAK", "XNAS")
 START = Money.from_str("1000000", "USD")
+ACCOUNT_CASH = Decimal("2500000")  # the venue account's cash before the run (more than it uses)
+HELD_BEFORE = 7  # shares of SOAK the account held before the run
 _SECOND = 1_000_000_000
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -302,12 +311,45 @@ class FaultyVenue:
         )
 
     def positions(self) -> list[PositionReport]:
-        """None: a cash account."""
-        return []
+        """Return the account's position: the shares it held before the run plus its fills."""
+        self._flaky("positions")
+        held = HELD_BEFORE
+        for order in self.orders.values():
+            for fill in order.fills:
+                held += fill.last_qty.raw if fill.side is OrderSide.BUY else -fill.last_qty.raw
+        if not held:
+            return []
+        return [
+            PositionReport(
+                venue=self.venue,
+                instrument_id=INSTRUMENT.id,
+                signed_qty=Quantity(abs(held), 0),
+                is_short=held < 0,
+                ts_last=self.clock.timestamp_ns(),
+            )
+        ]
 
     def balances(self) -> list[BalanceReport]:
-        """Not used by the scenarios."""
-        return []
+        """Return the account's USD: its cash before the run plus the fills' flows and fees."""
+        self._flaky("balances")
+        cash = ACCOUNT_CASH
+        for order in self.orders.values():
+            for fill in order.fills:
+                notional = fill.last_qty.as_decimal() * fill.last_px.as_decimal()
+                cash += -notional if fill.side is OrderSide.BUY else notional
+                cash -= fill.commission.as_decimal()
+        total = Money.from_decimal(cash, "USD")
+        now = self.clock.timestamp_ns()
+        return [
+            BalanceReport(
+                venue=self.venue,
+                currency="USD",
+                total=total,
+                free=total,
+                locked=Money(0, "USD"),
+                ts_last=now,
+            )
+        ]
 
     def connect(self) -> None:
         """Nothing to connect."""
@@ -363,6 +405,11 @@ def run_scenario(seed: int, injected: dict[str, int] | None = None) -> list[str]
     venue = FaultyVenue(rng, faults, clock)
     manager.register_client(venue)
     config = ReconciliationSection(inflight_check_s=2.0, inflight_retries=2)
+    ledger = VenueLedger(instruments, frozenset({venue.venue}))
+    portfolio.fill_observers.append(ledger.on_fill)
+    holdings = _retried(lambda: read_holdings(venue, ledger.position_ids(venue.venue)), 200)
+    if holdings is not None:
+        ledger.baseline_of(venue.venue, holdings, clock.timestamp_ns(), reason="the start")
     books = Books(
         clock=clock,
         journal=journal,
@@ -373,6 +420,7 @@ def run_scenario(seed: int, injected: dict[str, int] | None = None) -> list[str]
         size_precision=lambda _: 0,
         quote_currency=lambda _: "USD",
         base_currency="USD",
+        ledger=ledger,
     )
     checks = LiveChecks(clock, books, {venue.venue: venue}, config, alert=lambda _: None)
     factory = OrderFactory("soak", clock)
@@ -414,24 +462,42 @@ def run_scenario(seed: int, injected: dict[str, int] | None = None) -> list[str]
         if not pending and not venue.stream:
             break
     checks.last_fill_check_ns = 0  # a last full fill check: every fill since the start
-    for _ in range(20):
-        try:
-            fills = venue.fills_since(0)
-            break
-        except TransientVenueError:
-            continue
-    else:
-        fills = []
-    from tradeloop.engine.reconcile import VenueView, reconcile
-
+    fills = _retried(lambda: venue.fills_since(0)) or []
     reconcile(books, VenueView(venue=venue.venue, orders={}, fills=fills), trigger="final")
+    final = _retried(lambda: read_holdings(venue, ledger.position_ids(venue.venue)), 200)
+    if final is not None:  # the balances and positions once every fill is counted
+        view = VenueView(
+            venue=venue.venue,
+            orders={},
+            balances=final.balances,
+            positions=ledger.run_positions(venue.venue, final),
+        )
+        reconcile(books, view, trigger="final balances")
     if injected is not None:
         for kind, count in venue.injected.items():
             injected[kind] = injected.get(kind, 0) + count
         injected["resolved_by_checks"] = (
             injected.get("resolved_by_checks", 0) + checks.counts["resolved"]
         )
-    return _broken(manager, portfolio, venue, orders)
+    broken = _broken(manager, portfolio, venue, orders)
+    for record in journal.records:
+        if isinstance(record, ReconciliationBreak):
+            broken.append(
+                f"break {record.kind} {record.subject}: node {record.local}, venue {record.venue}"
+            )
+    if holdings is None or final is None:
+        broken.append("balances: the venue never answered (200 tries)")
+    return broken
+
+
+def _retried(read: Callable[[], _T], attempts: int = 20) -> _T | None:
+    # a query the venue answers with 429/5xx at random: asked again, up to ``attempts`` times
+    for _ in range(attempts):
+        try:
+            return read()
+        except TransientVenueError:
+            continue
+    return None
 
 
 def _broken(

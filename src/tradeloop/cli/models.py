@@ -55,7 +55,57 @@ def _inputs(config_path: Path) -> dict[str, Any]:
     if not bars:
         raise ConfigError(f"{config_path}: no bars to compute features on")
     externals = {spec.name: load_external(spec, base) for spec in config.features.external}
-    return {"config": config, "features": config.features, "bars": bars, "externals": externals}
+    micro = _micro_inputs(config.features.micro_data, sources, bars)
+    return {
+        "config": config,
+        "features": config.features,
+        "bars": bars,
+        "externals": externals,
+        "micro": micro,
+    }
+
+
+def _micro_inputs(kinds: tuple[str, ...], sources: list[Any], bars: dict[str, Any]) -> Any:
+    # Each instrument's quotes, trades and book deltas when the features read them; the
+    # instrument's data hash then covers them too (bars' hash first, then each kind's).
+    import hashlib
+
+    from tradeloop.core.errors import ConfigError
+    from tradeloop.data.columns import QuoteColumns, TradeColumns
+    from tradeloop.features import MicroData
+
+    if not kinds:
+        return None
+    found: dict[str, dict[str, Any]] = {}
+    for source in sources:
+        columns = source.columns
+        kind = (
+            "quotes"
+            if isinstance(columns, QuoteColumns)
+            else "trades"
+            if isinstance(columns, TradeColumns)
+            else "book"
+            if type(columns).__name__ == "BookDeltaColumns"
+            else "bars"
+        )
+        if kind not in kinds:
+            continue
+        per_instrument = found.setdefault(source.columns.instrument_id, {})
+        if kind in per_instrument:
+            raise ConfigError(
+                f"{source.columns.instrument_id} has {kind} from two [[data]] entries; "
+                "features need one series of each kind per instrument"
+            )
+        per_instrument[kind] = source
+    micro = {}
+    for instrument_id, (arrays, digest) in list(bars.items()):
+        chosen = found.get(instrument_id, {})
+        micro[instrument_id] = MicroData(
+            **{kind: source.columns for kind, source in chosen.items()}
+        )
+        parts = [digest, *(f"{k}:{chosen[k].content_hash}" for k in sorted(chosen))]
+        bars[instrument_id] = (arrays, hashlib.sha256("|".join(parts).encode()).hexdigest())
+    return micro
 
 
 @features_app.command("materialize")
@@ -67,7 +117,9 @@ def materialize_command(config: ConfigArgument, as_json: JsonOption = False) -> 
     with user_errors():
         inputs = _inputs(config)
         features = inputs["features"]
-        files = materialize(features, Path(features.store), inputs["bars"], inputs["externals"])
+        files = materialize(
+            features, Path(features.store), inputs["bars"], inputs["externals"], inputs["micro"]
+        )
     if as_json:
         out.print_json(
             json.dumps(
@@ -110,7 +162,8 @@ def materialize_command(config: ConfigArgument, as_json: JsonOption = False) -> 
 @models_app.command("train")
 def train_command(config: ConfigArgument, as_json: JsonOption = False) -> None:
     """Train every [[models]] entry on the materialized features (materializing what is
-    missing), cross-validate it (purged, embargoed) and register it in staging."""
+    missing), cross-validate it (purged, embargoed) and register it in staging; an entry of
+    kind rl trains a policy on the config's RL environment (needs the rl extra)."""
     from tradeloop.config.schema import config_hash
     from tradeloop.core.errors import ConfigError
     from tradeloop.engine.runner import code_version
@@ -126,9 +179,16 @@ def train_command(config: ConfigArgument, as_json: JsonOption = False) -> None:
         if not run_config.models:
             raise ConfigError(f"{config}: no [[models]] table: nothing to train")
         store = Path(features.store)
-        materialize(features, store, inputs["bars"], inputs["externals"])
+        supervised = [spec for spec in run_config.models if spec.kind != "rl"]
+        if supervised:
+            materialize(features, store, inputs["bars"], inputs["externals"], inputs["micro"])
         registry = ModelRegistry(store)
         for spec in run_config.models:
+            if spec.kind == "rl":  # a policy trained on the config's RL environment
+                from tradeloop.rl.register import train_spec
+
+                cards.append(train_spec(config, spec, store)[0])
+                continue
             chosen = spec.instruments or sorted(inputs["bars"])
             unknown = [i for i in chosen if i not in inputs["bars"]]
             if unknown:
@@ -185,8 +245,9 @@ def _print_cards(cards: list[tuple[Any, str]], title: str) -> None:
                 card.kind,
                 f"{s['fit_start'][:10]} → {s['fit_end'][:10]}",
                 f"{card.rows:,}",
-                f"{m.get('cv_ic', float('nan')):+.3f}",
-                f"{m.get('cv_hit_rate', float('nan')):.1%}",
+                f"{m['cv_ic']:+.3f}" if "cv_ic" in m else "-",
+                f"{m['cv_hit_rate']:.1%}" if "cv_hit_rate" in m else "-",
+                f"{m['last_episode_reward']:+.3f}" if "last_episode_reward" in m else "-",
                 card.feature_hash[:12],
                 card.artifact_hash[:12],
             ]
@@ -202,11 +263,12 @@ def _print_cards(cards: list[tuple[Any, str]], title: str) -> None:
             ("rows", "right"),
             ("cv IC", "right"),
             ("cv hit", "right"),
+            ("last episode", "right"),
             ("features", "left"),
             ("artifact", "left"),
         ],
         rows,
-        drop_order=("artifact", "features", "window"),
+        drop_order=("artifact", "features", "last episode", "window"),
     )
 
 
@@ -253,18 +315,32 @@ def bench_models_command(
     instruments: Annotated[int, typer.Option(help="Instruments updated each step.")] = 100,
     bars: Annotated[int, typer.Option(help="Bars per instrument.")] = 1_000,
     decisions: Annotated[int, typer.Option(help="Single-row inferences timed.")] = 2_000,
+    micro_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--micro-file",
+            help="A Binance diff-depth recording for the microstructure features (default: "
+            "the repository's spot test file).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Time online features (100 instruments × 50 features), materialization and model
-    inference (500-tree LightGBM, one row) p50/p99."""
+    """Time online features (100 instruments × 50 features), materialization, model
+    inference (500-tree LightGBM, one row) p50/p99 and the microstructure features."""
     from tradeloop.bench.models import bench_models
     from tradeloop.cli._common import check_number
+    from tradeloop.core.paths import require_file
 
     with user_errors():
         check_number("--instruments", instruments, minimum=1, maximum=1_000)
         check_number("--bars", bars, minimum=200, maximum=5_000)
         check_number("--decisions", decisions, minimum=100, maximum=100_000)
-    result = bench_models(instruments, bars, decisions)
+        if micro_file is None:
+            default = Path(__file__).resolve().parents[3] / _MICRO_FILE
+            micro_file = default if default.is_file() else None
+        else:
+            require_file(micro_file, "micro recording")
+    result = bench_models(instruments, bars, decisions, micro_file)
     if as_json:
         print(json.dumps(result))
         return
@@ -282,13 +358,35 @@ def bench_models_command(
                     f"{name}: p50 / p99 µs",
                     f"{inference[name]['p50_us']:,.1f} / {inference[name]['p99_us']:,.1f}",
                 ]
-                for name in ("lgbm_predict", "lgbm_predict_and_shap", "linear")
+                for name in ("lgbm_predict", "lgbm_predict_and_shap", "linear", "rl_policy")
+            ],
+            ["drift: ns per bar (live window append)", f"{result['drift']['append_ns_per_bar']}"],
+            [
+                f"drift: ms per PSI+KS of {result['drift']['series']} series",
+                f"{result['drift']['ms_per_computation']:,.2f}",
             ],
         ],
         caption=f"LightGBM: {inference['trees']} trees on {inference['train_rows']:,} rows; "
         f"peak RSS {result['peak_rss_mb']:.0f} MB",
     )
+    micro = result["micro"]
+    if "online" in micro:
+        fast = micro["online"]
+        print_table(
+            f"bench models: {micro['features']} microstructure features ({micro['file']}, "
+            f"{micro['bars']} bars of {micro['bar_seconds']} s)",
+            [("measure", "left"), ("value", "right")],
+            [
+                ["online: ns per book event", f"{fast['ns_per_book_event']:,.0f}"],
+                ["online: ns per quote", f"{fast['ns_per_quote']:,.0f}"],
+                ["online: ns per trade", f"{fast['ns_per_trade']:,.0f}"],
+                ["online: µs per bar", f"{fast['us_per_bar']:,.1f}"],
+                ["bulk: events/s", f"{micro['bulk']['events_per_s']:,}"],
+            ],
+        )
 
+
+_MICRO_FILE = "tests/data/books/binance-spot-btcusdt-20240808-head.gz"
 
 BENCH_SUITE = [("models", ["bench", "models", "--json"])]
 

@@ -35,8 +35,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                 raise ConfigError(f"--runs {runs} must be between 1 and 10,000")
 
         def progress(done: int, text: str) -> None:
-            if not as_json:
-                err.print(text, highlight=False)
+            err.print(text, highlight=False)  # stderr: the JSON line stays alone on stdout
 
         result = soak_kills(runs, seed, progress=progress)
         _report(result, as_json)
@@ -104,6 +103,7 @@ SOAK_PROBLEMS = (
     "cash_mismatches",
     "journal_verify_failures",
     "reconciliation_breaks",
+    "balance_mismatches",
     "invariant_breaks",
 )
 

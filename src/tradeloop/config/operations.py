@@ -31,6 +31,12 @@ for a person's approval (``[approvals]``) and where notifications go (``[notific
     urls = ["json://127.0.0.1:9000/hook"]   # apprise URLs without secrets
     url_envs = ["TRADELOOP_SLACK_URL"]     # names of variables holding URLs with secrets
     min_interval_s = 60                    # per rule: at most one message this often
+
+    [drift]
+    interval_s = 10                  # compute PSI and KS this often (wall seconds), not per bar
+    window = 500                     # live values kept per model feature and prediction
+    min_samples = 30                 # fewer finite live values: no statistic yet
+    slippage_window = 50             # executions (and shadow fills) the slippage means cover
 """
 
 from __future__ import annotations
@@ -54,10 +60,18 @@ GAUGE_METRICS = (
     "positions_open",
     "orders_open",
     "journal_errors",
+    "drift_psi",
+    "drift_ks",
+    "signal_drift_psi",
+    "slippage_model_gap_ratio",
+    "shadow_tracking_error_ratio",
 )
 """Metrics read from the node's latest snapshot (``feed_staleness_seconds`` is the largest
 over the feeds, ``feeds_down`` the number of feeds not up, ``journal_errors`` 1 when the
-journal's last sync failed)."""
+journal's last sync failed; ``drift_psi`` and ``drift_ks`` the largest over every model's
+features and predictions, ``signal_drift_psi`` over the predictions only, 0 before any is
+computed; ``slippage_model_gap_ratio`` the mean realized minus modelled slippage and
+``shadow_tracking_error_ratio`` the RMS of the shadow fills' gap to the quotes, 0 before any)."""
 
 COUNTER_METRICS = (
     "orders_submitted",
@@ -180,3 +194,27 @@ def check_alert_names(rules: list[AlertRuleSection]) -> None:
         if rule.name in seen:
             raise ConfigError(f"alert name {rule.name!r} is used by two [[alerts]] entries")
         seen.add(rule.name)
+
+
+class DriftSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Drift detection (module docstring): how often PSI and KS of the live values against the
+    models' training windows are computed, over how many live values, from how many on; how
+    many executions the realized vs modelled slippage means cover."""
+
+    interval_s: float = 10.0
+    window: int = 500
+    min_samples: int = 30
+    slippage_window: int = 50
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.interval_s) and self.interval_s > 0):
+            raise ConfigError(f"drift interval_s {self.interval_s} must be positive seconds")
+        if self.window < 2:
+            raise ConfigError(f"drift window {self.window} must be at least 2 values")
+        if not 2 <= self.min_samples <= self.window:
+            raise ConfigError(
+                f"drift min_samples {self.min_samples} must be between 2 and the window "
+                f"({self.window})"
+            )
+        if self.slippage_window < 1:
+            raise ConfigError(f"drift slippage_window {self.slippage_window} must be at least 1")

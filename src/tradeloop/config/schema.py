@@ -57,6 +57,7 @@ import msgspec
 from tradeloop.config.operations import (
     AlertRuleSection,
     ApprovalsSection,
+    DriftSection,
     NotificationsSection,
     check_alert_names,
 )
@@ -353,6 +354,9 @@ class ReconciliationSection(msgspec.Struct, frozen=True, kw_only=True, forbid_un
     id, up to ``inflight_retries`` times, then resolved from the venue's answer.
     ``open_check_interval_s`` / ``position_check_interval_s``: how often open orders and
     positions are compared with the venue while running (0 turns a check off).
+    ``balance_tolerance``: how far a venue balance may differ from the run's baseline plus its
+    fills before it is a break, as a fraction of the expected balance and at least that many
+    units of the currency (dust, rounding); positions are compared exactly.
     """
 
     on_break: str = "halted"
@@ -361,8 +365,14 @@ class ReconciliationSection(msgspec.Struct, frozen=True, kw_only=True, forbid_un
     inflight_retries: int = 3
     open_check_interval_s: float = 60.0
     position_check_interval_s: float = 300.0
+    balance_tolerance: float = 1e-6
 
     def __post_init__(self) -> None:
+        if not 0 <= self.balance_tolerance <= 0.01:
+            raise ConfigError(
+                f"reconciliation balance_tolerance {self.balance_tolerance} must be between 0 "
+                "and 0.01 (a fraction of the expected balance)"
+            )
         if self.on_break not in ("halted", "reducing"):
             raise ConfigError(
                 f"reconciliation on_break {self.on_break!r} is not halted or reducing"
@@ -424,6 +434,7 @@ class RunConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     alerts: list[AlertRuleSection] = []
     notifications: NotificationsSection = NotificationsSection()
     approvals: ApprovalsSection = ApprovalsSection()
+    drift: DriftSection = DriftSection()
 
     def __post_init__(self) -> None:
         check_alert_names(self.alerts)

@@ -77,10 +77,10 @@ if typing.TYPE_CHECKING:
         read_trades,
         read_yahoo_csv,
     )
+    from tradeloop.data.series_rules import spike_mask
     from tradeloop.data.validation import (
         ValidationConfig,
         ValidationResult,
-        spike_mask,
         validate,
     )
 
@@ -120,7 +120,7 @@ _LAZY: dict[str, str] = {
     "read_yahoo_csv": "tradeloop.data.readers",
     "ValidationConfig": "tradeloop.data.validation",
     "ValidationResult": "tradeloop.data.validation",
-    "spike_mask": "tradeloop.data.validation",
+    "spike_mask": "tradeloop.data.series_rules",
     "validate": "tradeloop.data.validation",
 }
 

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 import msgspec
 
 from tradeloop.core.errors import InvalidValueError
+from tradeloop.data.columns import BarColumns, TradeColumns
 from tradeloop.model.data import Bar
 
 
@@ -205,3 +206,42 @@ def bars_from_trades(
         bars.extend(builder.on_trade(trade))
     bars.extend(builder.flush())
     return bars
+
+
+def bar_columns_from_trades(trades: TradeColumns, interval_ns: int) -> BarColumns:
+    """Return the bars of ``trades`` bucketed by when they were received (``ts_init``), each
+    stamped (``ts_event`` and ``ts_init``) at its interval's end: a bar holds only trades known
+    by the time it closes, as a live ``BarBuilder`` closing on the clock would.
+
+    Raises
+    ------
+    InvalidValueError
+        If ``interval_ns`` is not positive.
+    """
+    rows = zip(
+        trades.trade_id.tolist(),
+        trades.price.tolist(),
+        trades.size.tolist(),
+        trades.ts_init.tolist(),
+        strict=True,
+    )
+    drafts = bars_from_trades(
+        (BuilderTrade(str(i), p, s, t) for i, p, s, t in rows),
+        trades.instrument_id,
+        interval_ns,
+        trades.price_precision,
+        trades.size_precision,
+    )
+    ts = [d.ts_event for d in drafts]
+    return BarColumns(
+        trades.instrument_id,
+        trades.price_precision,
+        trades.size_precision,
+        ts,
+        ts,
+        [d.open_raw for d in drafts],
+        [d.high_raw for d in drafts],
+        [d.low_raw for d in drafts],
+        [d.close_raw for d in drafts],
+        [d.volume_raw for d in drafts],
+    )

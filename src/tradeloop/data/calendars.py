@@ -16,7 +16,6 @@ import functools
 import warnings
 from typing import Any, Final, NamedTuple
 
-import exchange_calendars as xcals
 import numpy as np
 import numpy.typing as npt
 
@@ -104,11 +103,15 @@ def sessions_between(calendar: str, start_ns: int, end_ns: int) -> Sessions:
 
 @functools.lru_cache(maxsize=1)
 def _names() -> frozenset[str]:
+    import exchange_calendars as xcals  # with pandas, 1+ s: only when a calendar is used
+
     return frozenset(xcals.get_calendar_names(include_aliases=True))
 
 
 @functools.lru_cache(maxsize=32)
 def _sessions(calendar: str, first_year: int, last_year: int) -> Sessions:
+    import exchange_calendars as xcals  # with pandas, 1+ s: only when a calendar is used
+
     try:
         # exchange-calendars 4.13 still uses pandas APIs that pandas 3.1 deprecates.
         with warnings.catch_warnings():

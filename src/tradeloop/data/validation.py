@@ -34,7 +34,6 @@ Steps (rule names are ``report.Rule`` values):
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 from typing import Generic, TypeVar, overload
 
@@ -45,11 +44,10 @@ import numpy.typing as npt
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.fixed import format_raw
 from tradeloop.core.ids import content_hash
-from tradeloop.core.time import NANOS_PER_DAY, ns_to_iso
+from tradeloop.core.time import ns_to_iso
 from tradeloop.data.calendars import (
     ALWAYS_OPEN,
     check_calendar,
-    expected_bar_closes,
     is_always_open,
     sessions_between,
 )
@@ -57,6 +55,13 @@ from tradeloop.data.columns import BarColumns, QuoteColumns, TradeColumns
 from tradeloop.data.kinds import kind_of
 from tradeloop.data.readers._common import ReadResult
 from tradeloop.data.report import Finding, QualityReport, QuarantinedRecord, Rule
+from tradeloop.data.series_rules import (
+    gap_findings,
+    longest_non_decreasing,
+    most_common_step,
+    spike_mask,
+    zero_volume_findings,
+)
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -64,8 +69,6 @@ Mask = npt.NDArray[np.bool_]
 
 C = TypeVar("C", BarColumns, QuoteColumns, TradeColumns)
 
-_MAD_TO_SIGMA = 1.4826
-_CHUNK_ROWS = 65_536
 _OHLC = ("open", "high", "low", "close")
 _MANY_OUT_OF_ORDER = 3
 """Rows out of order (and at least 1 % of the rows) from which the message suggests sorting."""
@@ -205,11 +208,11 @@ def validate(
     interval_ns: int | None = None
     findings: list[Finding] = []
     if isinstance(clean, BarColumns):
-        interval_ns = config.interval_ns or read.interval_ns or _most_common_step(clean.ts_init)
+        interval_ns = config.interval_ns or read.interval_ns or most_common_step(clean.ts_init)
         if config.check_gaps and interval_ns is not None:
-            findings.extend(_gaps(clean, calendar, interval_ns))
+            findings.extend(gap_findings(clean, calendar, interval_ns))
         if config.report_zero_volume and read.has_volume:
-            findings.extend(_zero_volume_runs(clean))
+            findings.extend(zero_volume_findings(clean))
         findings.sort(key=lambda f: (f.start_ts, f.rule.value))
     report = QualityReport(
         source=source or read.source,
@@ -478,7 +481,7 @@ def _quote_range_rule(q: _Quarantine, quotes: QuoteColumns, config: ValidationCo
 
 def _order_rules(q: _Quarantine, ts_init: I64, *, allow_duplicates: bool) -> None:
     alive = np.flatnonzero(q.alive)
-    keep = _longest_non_decreasing(ts_init[alive])
+    keep = longest_non_decreasing(ts_init[alive])
     late = np.zeros(len(q.alive), dtype=np.bool_)
     late[alive[~keep]] = True
     reason = "breaks the time order (the rows kept are the longest run in time order)"
@@ -503,33 +506,6 @@ def _order_rules(q: _Quarantine, ts_init: I64, *, allow_duplicates: bool) -> Non
         _iso_list(ts_init, same, q.alive),
         "repeats the previous row's timestamp",
     )
-
-
-def _longest_non_decreasing(values: I64) -> Mask:
-    # Patience sorting, O(n log n): True on one longest non-decreasing subsequence.
-    n = len(values)
-    keep = np.ones(n, dtype=np.bool_)
-    if n < 2 or bool((values[1:] >= values[:-1]).all()):
-        return keep
-    tails: list[int] = []
-    tail_index: list[int] = []
-    previous = [-1] * n
-    for i, value in enumerate(values.tolist()):
-        position = bisect.bisect_right(tails, value)
-        if position > 0:
-            previous[i] = tail_index[position - 1]
-        if position == len(tails):
-            tails.append(value)
-            tail_index.append(i)
-        else:
-            tails[position] = value
-            tail_index[position] = i
-    keep[:] = False
-    i = tail_index[-1]
-    while i >= 0:
-        keep[i] = True
-        i = previous[i]
-    return keep
 
 
 def _spike_rule(
@@ -578,210 +554,3 @@ def _spike_rule(
             f"median of the {reference}"
         )
         q.reject(mask, Rule.OUTLIER_SPIKE, field, values, reason)
-
-
-def spike_mask(
-    prices: F64,
-    *,
-    window: int = 50,
-    min_history: int = 20,
-    threshold_mad: float = 10.0,
-    min_return: float = 0.01,
-    reversal_fraction: float = 0.8,
-) -> Mask:
-    """Return True at rows whose price is an isolated spike (the rule ``outlier_spike``).
-
-    With ``r[t] = log(p[t] / p[t-1])``, row ``t`` is a spike when ``|r[t] - median| >
-    threshold_mad * 1.4826 * MAD``, ``|r[t]| >= min_return``, and ``r[t+1]`` has the opposite
-    sign with ``|r[t+1]| >= reversal_fraction * |r[t]|``. The reference (median, MAD) is the
-    previous ``window`` returns once ``min_history`` of them exist; before that (the warm-up:
-    the first ``min_history`` rows) it is the first ``window`` returns of the series, so a
-    spike at the very start is judged too. That warm-up reference looks ahead by at most
-    ``window`` rows, inside the file being validated (validation runs on a whole file before
-    any run reads it, so no decision sees it); a median is not moved by the spike itself. Row
-    0 has no return into it: it is a spike when ``r[1]`` is far and ``r[2]`` is not (the rows
-    after it agree with each other, not with it). The last row has no next return and is
-    never a spike. Prices must be positive.
-    """
-    n = len(prices)
-    mask = np.zeros(n, dtype=np.bool_)
-    if n < 3:
-        return mask
-    returns = np.diff(np.log(prices))
-    # returns[j] moves row j to row j+1; judge j for j in 0..n-3 (a next return must exist).
-    count = len(returns) - 1
-    median = np.full(count, np.nan)
-    mad = np.full(count, np.nan)
-    warm = returns[: min(window, len(returns))]
-    warm_median = float(np.median(warm))
-    warm_mad = float(np.median(np.abs(warm - warm_median)))
-    median[: min(min_history, count)] = warm_median
-    mad[: min(min_history, count)] = warm_mad
-    for j in range(min_history, min(window, count)):
-        history = returns[:j]
-        median[j] = np.median(history)
-        mad[j] = np.median(np.abs(history - median[j]))
-    if count > window:
-        windows = np.lib.stride_tricks.sliding_window_view(returns[: count - 1], window)
-        # windows[k] holds returns[k:k+window], the history of return k+window.
-        for start in range(0, len(windows), _CHUNK_ROWS):
-            block = windows[start : start + _CHUNK_ROWS]
-            block_median = np.median(block, axis=1)
-            median[window + start : window + start + len(block)] = block_median
-            mad[window + start : window + start + len(block)] = np.median(
-                np.abs(block - block_median[:, None]), axis=1
-            )
-    current = returns[:count]
-    following = returns[1 : count + 1]
-    scale = _MAD_TO_SIGMA * mad
-    deviation = np.abs(current - median)
-    far = (deviation > threshold_mad * scale) & (deviation > 0)
-    reverses = (np.sign(following) == -np.sign(current)) & (
-        np.abs(following) >= reversal_fraction * np.abs(current)
-    )
-    spike = far & (np.abs(current) >= min_return) & reverses
-    mask[1 : count + 1] = spike
-    # Row 0: its move to row 1 is far and the move from row 1 to row 2 is not.
-    next_deviation = abs(float(returns[1]) - warm_median)
-    mask[0] = (
-        bool(far[0])
-        and abs(float(returns[0])) >= min_return
-        and not (next_deviation > threshold_mad * _MAD_TO_SIGMA * warm_mad and next_deviation > 0)
-    )
-    if mask[0] and mask[1]:
-        mask[1] = False  # row 1 agrees with the rows after it: only row 0 is the spike
-    return mask
-
-
-# -- findings ------------------------------------------------------------------------------------
-
-
-def _most_common_step(ts: I64) -> int | None:
-    steps = np.diff(ts)
-    steps = steps[steps > 0]
-    if len(steps) == 0:
-        return None
-    values, counts = np.unique(steps, return_counts=True)
-    return int(values[np.argmax(counts)])
-
-
-def _interval_text(interval_ns: int) -> str:
-    for unit, size in (
-        ("d", NANOS_PER_DAY),
-        ("h", 3_600_000_000_000),
-        ("min", 60_000_000_000),
-        ("s", 1_000_000_000),
-    ):
-        if interval_ns % size == 0:
-            return f"{interval_ns // size}{unit}"
-    return f"{interval_ns}ns"
-
-
-def _gaps(bars: BarColumns, calendar: str | None, interval_ns: int) -> list[Finding]:
-    ts = bars.ts_event
-    if len(ts) < 2:
-        return []
-    iid = bars.instrument_id
-    if calendar is not None and interval_ns == NANOS_PER_DAY:
-        return _session_gaps(iid, ts, calendar)
-    if calendar is not None:
-        expected = expected_bar_closes(calendar, interval_ns, int(ts[0]), int(ts[-1]))
-        missing_at = np.flatnonzero(~np.isin(expected, ts))
-        return [
-            Finding(
-                rule=Rule.GAP,
-                start_ts=int(expected[first]),
-                end_ts=int(expected[last]),
-                count=last - first + 1,
-                unit="intervals",
-                message=(
-                    f"{iid}: {last - first + 1} bar(s) of {_interval_text(interval_ns)} missing "
-                    f"inside {calendar} sessions, closes {ns_to_iso(int(expected[first]))} .. "
-                    f"{ns_to_iso(int(expected[last]))} (rule gap)"
-                ),
-            )
-            for first, last in _runs(missing_at)
-        ]
-    steps = np.diff(ts)
-    findings = []
-    for i in np.flatnonzero(steps > interval_ns).tolist():
-        missing = int((steps[i] - 1) // interval_ns)
-        if missing <= 0:
-            continue
-        start = int(ts[i]) + interval_ns
-        end = int(ts[i]) + missing * interval_ns
-        findings.append(
-            Finding(
-                rule=Rule.GAP,
-                start_ts=start,
-                end_ts=end,
-                count=missing,
-                unit="intervals",
-                message=(
-                    f"{iid}: {missing} bar(s) of {_interval_text(interval_ns)} missing, closes "
-                    f"{ns_to_iso(start)} .. {ns_to_iso(end)} (rule gap)"
-                ),
-            )
-        )
-    return findings
-
-
-def _session_gaps(iid: str, ts: I64, calendar: str) -> list[Finding]:
-    sessions = sessions_between(calendar, int(ts[0]), int(ts[-1]))
-    index = np.searchsorted(sessions.close, ts, "left")
-    present = np.zeros(len(sessions), dtype=np.bool_)
-    present[index[index < len(sessions)]] = True
-    span = np.arange(int(index[0]), int(min(index[-1], len(sessions) - 1)) + 1)
-    missing_at = span[~present[span]]
-    findings = []
-    for first, last in _runs(missing_at):
-        start, end = int(sessions.close[first]), int(sessions.close[last])
-        findings.append(
-            Finding(
-                rule=Rule.GAP,
-                start_ts=start,
-                end_ts=end,
-                count=last - first + 1,
-                unit="sessions",
-                message=(
-                    f"{iid}: {last - first + 1} {calendar} session(s) missing, "
-                    f"{ns_to_iso(int(sessions.label[first]))[:10]} .. "
-                    f"{ns_to_iso(int(sessions.label[last]))[:10]} (rule gap)"
-                ),
-            )
-        )
-    return findings
-
-
-def _runs(positions: I64) -> list[tuple[int, int]]:
-    # Consecutive integers grouped into (first, last) pairs.
-    if len(positions) == 0:
-        return []
-    breaks = np.flatnonzero(np.diff(positions) != 1)
-    starts = np.concatenate(([0], breaks + 1))
-    ends = np.concatenate((breaks, [len(positions) - 1]))
-    return [
-        (int(positions[s]), int(positions[e]))
-        for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
-    ]
-
-
-def _zero_volume_runs(bars: BarColumns) -> list[Finding]:
-    findings = []
-    for first, last in _runs(np.flatnonzero(bars.volume == 0)):
-        start, end = int(bars.ts_event[first]), int(bars.ts_event[last])
-        count = last - first + 1
-        findings.append(
-            Finding(
-                rule=Rule.ZERO_VOLUME,
-                start_ts=start,
-                end_ts=end,
-                count=count,
-                unit="bars",
-                message=(
-                    f"{bars.instrument_id}: {count} bar(s) with volume 0, "
-                    f"{ns_to_iso(start)} .. {ns_to_iso(end)} (rule zero_volume)"
-                ),
-            )
-        )
-    return findings

@@ -15,6 +15,8 @@ NautilusTrader's ``inflight_check_*``, ``open_check_*`` and ``position_check_*``
 - **fills / positions** (every ``position_check_interval_s`` [300 s]): the venue's fills
   since the previous check (less a minute) are compared with the fills the node counted;
   a missing one is journaled as ``FillReconciled`` and applied, so the position follows.
+  Then the venue's balances and positions are compared with the run's baseline plus its
+  fills (``engine.balances``; a read that raced a fill waits for the next check).
 
 Every check goes through ``engine.reconcile`` (the startup path); a venue that does not
 answer raises an ``AlertRaised`` warning and the check runs again at its next time. The
@@ -32,7 +34,7 @@ from tradeloop.config.schema import ReconciliationSection
 from tradeloop.core.clock import Clock, TimeEvent
 from tradeloop.core.errors import VenueError
 from tradeloop.engine.kernel import Kernel
-from tradeloop.engine.reconcile import Books, VenueView, reconcile
+from tradeloop.engine.reconcile import Books, VenueView, reconcile, reconcile_holdings
 from tradeloop.execution.ports import LiveExecutionClient
 from tradeloop.model.enums import OrderStatus
 from tradeloop.model.orders import Order
@@ -71,6 +73,7 @@ class LiveChecks:
             trigger=trigger,
             on_break=self.config.on_break,
             claim_external_orders=self.config.claim_external_orders,
+            balance_tolerance=self.config.balance_tolerance,
         )
         return outcome.orders_resolved + outcome.fills_inferred
 
@@ -168,17 +171,27 @@ class LiveChecks:
         """Ask the venues for their fills since the previous check; count the missing ones."""
         now = self.clock.timestamp_ns()
         since = max(0, (self.last_fill_check_ns or now) - _LOOKBACK_NS)
+        ledger = self.books.ledger
+        answered = True
         for venue, client in sorted(self.clients.items()):
             try:
                 fills = client.fills_since(since)
+                self.counts["resolved"] += self._pass(
+                    VenueView(venue=venue, orders={}, fills=fills), "fills"
+                )
+                if ledger is not None and ledger.has_baseline(venue):
+                    before = self.books.order_manager.fill_count
+                    reconcile_holdings(
+                        self.books, client, self.config, since_ns=since, trigger="balances"
+                    )
+                    self.counts["resolved"] += self.books.order_manager.fill_count - before
             except VenueError as error:
                 self.alert(f"fill check of {venue} failed: {error}")
+                answered = False
                 continue
             self.counts["fills"] += 1
-            self.counts["resolved"] += self._pass(
-                VenueView(venue=venue, orders={}, fills=fills), "fills"
-            )
-        self.last_fill_check_ns = now
+        if answered:  # a venue that did not answer is asked from the same time next time
+            self.last_fill_check_ns = now
 
 
 def install_checks(

@@ -16,9 +16,11 @@ changes any state:
    venue does not know after it had acknowledged it is a break.
 3. **External orders**: open orders only the venue knows become ``ExternalOrderRecorded``
    (claimed by the strategy ``claim_external_orders`` names, if any).
-4. **Positions and cash**: any difference the fills cannot explain is a
+4. **Positions, balances and cash**: any difference the fills cannot explain is a
    ``ReconciliationBreak`` with both values, and sets the trading state (``on_break``):
-   the node opens no new risk until an operator resolves it.
+   the node opens no new risk until an operator resolves it. A venue's balances are
+   compared with its baseline plus the run's fills (``engine.balances``), within
+   ``balance_tolerance``.
 
 ``ReconciliationCompleted`` closes each pass with its counts.
 """
@@ -28,10 +30,20 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
+from tradeloop.config.schema import ReconciliationSection
 from tradeloop.core.clock import Clock
 from tradeloop.core.fixed import Money, Price, Quantity, format_raw
+from tradeloop.engine.balances import (
+    Holdings,
+    VenueLedger,
+    read_holdings,
+    read_with_fills,
+    within_tolerance,
+)
 from tradeloop.execution.order_manager import EXTERNAL_STRATEGY_ID, OrderManager
+from tradeloop.execution.ports import LiveExecutionClient
 from tradeloop.journal.store import Journal
 from tradeloop.model.enums import LiquiditySide, OrderStatus, OrderType, TradingState
 from tradeloop.model.events import (
@@ -69,7 +81,8 @@ class VenueView:
     does not know it); ``positions`` the signed quantity (raw, at the instrument's size
     precision) the node should hold per instrument according to the venue, and ``cash`` the
     node's cash (money raw, base currency) according to it; leave them empty (None) when the
-    venue cannot say.
+    venue cannot say. ``balances`` are the venue's balances (currency -> total), compared with
+    the baseline plus the run's fills (``Books.ledger``).
     """
 
     venue: str
@@ -79,6 +92,7 @@ class VenueView:
     positions: dict[str, int] | None = None
     cash: int | None = None
     has_all_fills: bool = False
+    balances: dict[str, Decimal] | None = None
 
 
 @dataclass
@@ -106,6 +120,7 @@ class Books:
     quote_currency: Callable[[str], str]
     base_currency: str
     drain: Callable[[], None] = lambda: None
+    ledger: VenueLedger | None = None  # live venues' baselines and the run's flows
     external_seen: set[str] = field(default_factory=set)  # recorded once, not every pass
 
 
@@ -123,6 +138,7 @@ def reconcile(
     on_break: str = "halted",
     claim_external_orders: str = "",
     resumed_from_seq: int = 0,
+    balance_tolerance: float = 1e-6,
 ) -> ReconciliationOutcome:
     """Reconcile the node with one venue (module docstring); return what it did."""
     outcome = ReconciliationOutcome()
@@ -216,6 +232,11 @@ def reconcile(
                 venue=str(Money(view.cash, books.base_currency)),
                 reason="cash differs from the venue's and no fill explains it",
             )
+    if view.balances is not None and books.ledger is not None:
+        expected = books.ledger.expected_balances(view.venue)
+        _compare_balances(
+            books, view.venue, expected, view.balances, outcome, on_break, balance_tolerance
+        )
     now = books.clock.timestamp_ns()
     books.journal.append(
         ReconciliationCompleted(
@@ -231,6 +252,118 @@ def reconcile(
         )
     )
     return outcome
+
+
+def reconcile_holdings(
+    books: Books,
+    client: LiveExecutionClient,
+    config: ReconciliationSection,
+    *,
+    since_ns: int | None,
+    trigger: str,
+) -> ReconciliationOutcome | None:
+    """Compare ``client``'s venue's balances and positions with its baseline plus the run's
+    fills (``engine.balances``); return the pass that compared them (None: they agree, every
+    read raced a fill, or the venue has no baseline).
+
+    One read of the holdings that agrees with the node ends it (the usual case: one request
+    per venue, two with positions). A difference makes it count the venue's fills since
+    ``since_ns`` between two reads that agree; one that is left makes it fetch every fill
+    since the baseline, and only what those cannot explain is a break.
+
+    Raises
+    ------
+    VenueError
+        If the venue cannot answer.
+    """
+    ledger, venue = books.ledger, client.venue
+    if ledger is None or not ledger.has_baseline(venue):
+        return None
+    ids = ledger.position_ids(venue)
+
+    def run(view: VenueView) -> ReconciliationOutcome:
+        return reconcile(
+            books,
+            view,
+            trigger=trigger,
+            on_break=config.on_break,
+            claim_external_orders=config.claim_external_orders,
+            balance_tolerance=config.balance_tolerance,
+        )
+
+    if not _differs(books, ledger, venue, read_holdings(client, ids), config):
+        return None
+    fills, holdings = read_with_fills(client, ids, since_ns)
+    if fills:
+        run(VenueView(venue=venue, orders={}, fills=fills))
+    if holdings is None:
+        return None  # every read raced a fill: the next check compares them
+    if not _differs(books, ledger, venue, holdings, config):
+        return None
+    since = ledger.baselines[venue].ts_event - FILLS_LOOKBACK_NS
+    fills, holdings = read_with_fills(client, ids, max(0, since))
+    if holdings is None:
+        return None  # the account kept moving: the next check compares it
+    view = VenueView(
+        venue=venue,
+        orders={},
+        fills=fills,
+        balances=holdings.balances,
+        positions=ledger.run_positions(venue, holdings),
+    )
+    return run(view)
+
+
+FILLS_LOOKBACK_NS = 60_000_000_000
+"""How far before a baseline the venue's fills are asked for when its balances differ."""
+
+
+def _differs(
+    books: Books,
+    ledger: VenueLedger,
+    venue: str,
+    holdings: Holdings,
+    config: ReconciliationSection,
+) -> bool:
+    run_positions = ledger.run_positions(venue, holdings)
+    if any(books.position_raw(iid) != raw for iid, raw in run_positions.items()):
+        return True
+    expected = ledger.expected_balances(venue)
+    return any(
+        not within_tolerance(
+            value, holdings.balances.get(currency, Decimal(0)), config.balance_tolerance
+        )
+        for currency, value in expected.items()
+    )
+
+
+def _compare_balances(
+    books: Books,
+    venue_name: str,
+    expected: dict[str, Decimal],
+    balances: dict[str, Decimal],
+    outcome: ReconciliationOutcome,
+    on_break: str,
+    tolerance: float,
+) -> None:
+    for currency, local in sorted(expected.items()):
+        venue = balances.get(currency, Decimal(0))
+        if within_tolerance(local, venue, tolerance):
+            continue
+        record_break(
+            books,
+            outcome,
+            on_break,
+            kind="balance",
+            subject=f"{venue_name} {currency}",
+            local=f"{local.normalize():f} {currency}",
+            venue=f"{venue.normalize():f} {currency}",
+            reason=(
+                f"the venue's {currency} balance differs from the run's baseline plus its "
+                f"fills by {(venue - local).normalize():f} (tolerance {tolerance:g} of the "
+                "balance) and no fill explains it"
+            ),
+        )
 
 
 def _fill_from_report(books: Books, report: FillReport, order: Order | None) -> OrderFilled:
@@ -302,9 +435,11 @@ def _venue_does_not_know(
     books: Books, order: Order, outcome: ReconciliationOutcome, on_break: str
 ) -> int:
     now = books.clock.timestamp_ns()
-    if order.status is OrderStatus.SUBMITTED:
-        # journaled and maybe sent, never acknowledged, and the venue has no such order: it
-        # never arrived. It is not re-sent (the strategy decides again on fresh data).
+    never_acknowledged = order.venue_order_id is None and order.filled_raw == 0
+    if order.status is OrderStatus.SUBMITTED or never_acknowledged:
+        # journaled and maybe sent, never acknowledged (a cancel of it may be pending), and
+        # the venue has no such order: it never arrived. It is not re-sent (the strategy
+        # decides again on fresh data).
         reason = (
             "reconciliation: the venue has no order with this client order id "
             "(sent before a crash, never received); not re-sent"
@@ -391,6 +526,7 @@ __all__ = [
     "ReconciliationOutcome",
     "VenueView",
     "reconcile",
+    "reconcile_holdings",
     "record_break",
     "synthetic_trade_id",
 ]

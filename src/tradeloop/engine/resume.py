@@ -21,6 +21,9 @@ starts):
    A simulated venue (paper, shadow) died with the process: its open orders are closed as
    canceled. A new session goes through the same ``recover`` with nothing rebuilt (orders
    only the venue knows become external orders).
+   The venue's balances and positions are compared with the run's baseline plus its fills
+   (``engine.balances``); a new run journals its baseline once reconciled
+   (``record_baselines``).
 5. A venue that cannot answer stops the start with a ``VenueError`` naming it; the run stays
    interrupted and can be resumed again.
 """
@@ -30,13 +33,15 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from tradeloop.bus.bus import MessageBus
 from tradeloop.config.schema import ReconciliationSection
 from tradeloop.core.errors import ConfigError, OrderStateError, VenueError
 from tradeloop.core.fixed import Money
+from tradeloop.engine.balances import VenueLedger, read_holdings, read_with_fills
 from tradeloop.engine.checks import install_checks
 from tradeloop.engine.kernel import Kernel
 from tradeloop.engine.reconcile import (
@@ -44,6 +49,7 @@ from tradeloop.engine.reconcile import (
     ReconciliationOutcome,
     VenueView,
     reconcile,
+    reconcile_holdings,
     record_break,
 )
 from tradeloop.engine.runner import _RunDir
@@ -64,6 +70,7 @@ from tradeloop.model.events import (
     OrderSubmitted,
     RunResumed,
     TradingStateChanged,
+    VenueBaselineRecorded,
 )
 from tradeloop.model.orders import Order
 from tradeloop.model.reports import OrderStatusReport
@@ -137,6 +144,7 @@ class Rebuilt:
     last_fill_ns: int | None = None
     journal_cash_raw: int | None = None  # the last AccountStateChanged's cash
     cash_after_rebuild_raw: int = 0
+    baselines: dict[str, VenueBaselineRecorded] = field(default_factory=dict)
 
 
 def rebuild(kernel: Kernel, journal_path: Path, last_seq: int) -> Rebuilt:
@@ -176,6 +184,8 @@ def rebuild(kernel: Kernel, journal_path: Path, last_seq: int) -> Rebuilt:
                 result.trading_state = record.state
             elif isinstance(record, AccountStateChanged):
                 result.journal_cash_raw = record.cash.raw
+            elif isinstance(record, VenueBaselineRecorded):
+                result.baselines.setdefault(record.venue, record)  # the first one holds
             elif isinstance(record, OrderEvent):
                 order = orders.get(record.client_order_id)
                 if order is None:
@@ -224,7 +234,7 @@ def rebuild(kernel: Kernel, journal_path: Path, last_seq: int) -> Rebuilt:
     return result
 
 
-def books_of(kernel: Kernel) -> Books:
+def books_of(kernel: Kernel, ledger: VenueLedger | None = None) -> Books:
     """Return the node's side of a reconciliation (``engine.reconcile.Books``)."""
     instruments = kernel.instruments
     return Books(
@@ -238,6 +248,7 @@ def books_of(kernel: Kernel) -> Books:
         quote_currency=lambda iid: instruments[iid].quote_currency,
         base_currency=kernel.portfolio.base_currency,
         drain=kernel.drain,
+        ledger=ledger,
     )
 
 
@@ -332,8 +343,19 @@ def recover(
                 on_break=config.on_break,
                 claim_external_orders=config.claim_external_orders,
                 resumed_from_seq=0 if rebuilt is None else rebuilt.last_seq,
+                balance_tolerance=config.balance_tolerance,
             )
         )
+        if venue in live and books.ledger is not None and books.ledger.has_baseline(venue):
+            try:  # the balances and positions, once the fills are counted (engine.balances)
+                reconcile_holdings(
+                    books, live[venue], config, since_ns=since, trigger=f"{trigger} balances"
+                )
+            except VenueError as error:
+                raise type(error)(
+                    f"reconciliation of the balances of {venue} could not complete: {error}; "
+                    "the run can be resumed again once the venue answers"
+                ) from error
     return outcomes
 
 
@@ -373,13 +395,25 @@ def prepare_node(
     (one path: module docstring); called once the venues are connected, before any strategy
     starts."""
     clients = list(clients)
-    books = books_of(kernel)  # one for startup and the running checks (externals seen once)
+    ledger = None
+    if clients:  # the live venues' balances: a baseline plus the run's fills
+        ledger = VenueLedger(
+            kernel.instruments,
+            frozenset(c.venue for c in clients),
+            frozenset(c.venue for c in clients if getattr(c, "trades_derivatives", False)),
+        )
+        kernel.portfolio.fill_observers.append(ledger.on_fill)
+    books = books_of(kernel, ledger)  # one for startup and the checks (externals seen once)
     install_checks(kernel, clients, config, books)  # live venues only
     if not isinstance(run_dir, ResumedRunDir):
         if not clients:
             return []  # a new paper or shadow session: its simulated venue is new too
-        return recover(kernel, clients, config, trigger="startup", books=books)
+        outcomes = recover(kernel, clients, config, trigger="startup", books=books)
+        record_baselines(kernel, clients, books, "the run's first start")
+        return outcomes
     rebuilt = rebuild(kernel, run_dir.journal_path, run_dir.last_seq)
+    if ledger is not None:
+        ledger.baselines.update(rebuilt.baselines)
     for client in clients:  # the venue clients handle the restored orders as their own
         for order in kernel.order_manager.open_orders():
             if _venue_of(order) == client.venue:
@@ -387,8 +421,54 @@ def prepare_node(
     resume_event(kernel, run_dir, rebuilt)
     restore_trading_state(kernel, rebuilt)
     outcomes = recover(kernel, clients, config, trigger="resume", rebuilt=rebuilt, books=books)
+    record_baselines(
+        kernel,
+        clients,
+        books,
+        "derived on resume: the journal had none (the venue's values less the run's fills)",
+    )
     check_rebuilt_cash(kernel, rebuilt, config)
     return outcomes
+
+
+def record_baselines(
+    kernel: Kernel, clients: Iterable[LiveExecutionClient], books: Books, reason: str
+) -> None:
+    """Journal the baseline of each live venue that has none (``engine.balances``, step 1).
+
+    Raises
+    ------
+    VenueError
+        If a venue cannot answer (the start stops; the run can be resumed again).
+    """
+    ledger = books.ledger
+    if ledger is None:
+        return
+    for client in sorted(clients, key=lambda c: c.venue):
+        venue = client.venue
+        if ledger.has_baseline(venue):
+            continue
+        ids = ledger.position_ids(venue)
+        try:
+            _, holdings = read_with_fills(client, ids, None)
+            if holdings is None:  # the account kept moving: one read is one snapshot
+                holdings = read_holdings(client, ids)
+        except VenueError as error:
+            raise type(error)(
+                f"reading the balances of {venue} for the run's baseline failed: {error}; "
+                "the run can be resumed again once the venue answers"
+            ) from error
+        node_positions = {
+            iid: Decimal(books.position_raw(iid)).scaleb(-books.size_precision(iid)) for iid in ids
+        }
+        event = ledger.baseline_of(
+            venue,
+            holdings,
+            kernel.clock.timestamp_ns(),
+            reason=reason,
+            node_positions=node_positions,
+        )
+        kernel.journal.append(event, durable=True)
 
 
 def check_rebuilt_cash(kernel: Kernel, rebuilt: Rebuilt, config: ReconciliationSection) -> None:

@@ -89,12 +89,15 @@ BOOK_FORMATS = ("binance-depth", "bybit-orderbook", "databento-mbo", "lobster")
 """Order-book formats a ``[[data]]`` file entry may have (fidelity level 4).
 
 Options (``options = {...}``): ``binance-depth`` takes ``on_gap`` (``"raise"`` or
-``"resync"``); ``lobster`` takes ``orderbook`` (the order-book file, default: beside the
-message file) and ``reseed`` (default true). The others take none.
+``"resync"``) and ``bar_seconds`` (also serve bars of that many seconds built from the
+recording's trades, bucketed by when they were received and stamped at the interval's end:
+``data.bar_builder.bar_columns_from_trades``); ``lobster`` takes ``orderbook`` (the
+order-book file, default: beside the message file) and ``reseed`` (default true). The others
+take none.
 """
 
 _BOOK_OPTIONS: dict[str, tuple[str, ...]] = {
-    "binance-depth": ("on_gap",),
+    "binance-depth": ("on_gap", "bar_seconds"),
     "bybit-orderbook": (),
     "databento-mbo": (),
     "lobster": ("orderbook", "reseed"),
@@ -383,6 +386,16 @@ def _load_book(
             path, instrument_id=iid, price_precision=precision, size_precision=size, on_gap=on_gap
         )
         parts: list[AnyColumns] = [feed.deltas, feed.quotes, feed.trades]
+        seconds = options.get("bar_seconds")
+        if seconds is not None:
+            if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 1:
+                raise ConfigError(
+                    f"data {section.path}: bar_seconds {seconds!r} is not a whole number of "
+                    "seconds >= 1"
+                )
+            from tradeloop.data.bar_builder import bar_columns_from_trades
+
+            parts.append(bar_columns_from_trades(feed.trades, seconds * 1_000_000_000))
     elif section.format == "bybit-orderbook":
         bybit = books.read_bybit_orderbook(
             path, instrument_id=iid, price_precision=precision, size_precision=size
@@ -597,6 +610,8 @@ def _code_hashes(classes: list[type]) -> list[str]:
 
 def _check_formats(config: RunConfig) -> None:
     # Every format name before any file is read: a typo in the last entry fails fast.
+    if all(s.path is None or s.format in BOOK_FORMATS for s in config.data):
+        return  # nothing to check (a live node): the data readers are not even imported
     from tradeloop.data import api
 
     for section in config.data:

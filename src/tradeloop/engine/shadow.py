@@ -170,7 +170,7 @@ class ShadowObserver:
             ts_init=event.ts_init,
         )
         self.compared.append(compared)
-        self._kernel.journal.append(compared)
+        self._kernel.publish_event(compared)  # journaled, and on the bus for monitoring
         self._pending.setdefault(event.instrument_id, deque()).append(
             _Pending(event, event.ts_init + self._horizon_ns)
         )

@@ -4,6 +4,8 @@
   (kind, window, lag), ``LabelSpec``, ``ExternalSeriesSpec``; the definition hash.
 - ``compute`` / ``frame``: every kind in bulk and bar by bar, bit-identical; the causality
   probe that refuses a feature reading the future.
+- ``micro`` / ``micro_bulk``: features of quotes, trades and the order book sampled at each
+  bar's close (events with ``ts_init`` at or before the bar's), online and in bulk.
 - ``external``: timestamped series joined as of each bar's ``ts_init``.
 - ``labels``: forward returns and the triple barrier (offline only).
 - ``store``: materialization to Parquet stamped with the definition and data hashes.
@@ -17,6 +19,7 @@ if typing.TYPE_CHECKING:
     from tradeloop.features.definitions import (
         KINDS,
         LABEL_KINDS,
+        MICRO_KINDS,
         ExternalSeriesSpec,
         FeatureSetConfig,
         FeatureSpec,
@@ -32,6 +35,7 @@ if typing.TYPE_CHECKING:
         unregister_kind,
     )
     from tradeloop.features.labels import compute_label
+    from tradeloop.features.micro import MicroData, MicroFeature, MicroSnapshot, MicroState
     from tradeloop.features.store import (
         FeatureTable,
         MaterializedFile,
@@ -53,6 +57,11 @@ _LAZY = {
     "KINDS": "tradeloop.features.definitions",
     "LABEL_KINDS": "tradeloop.features.definitions",
     "LabelSpec": "tradeloop.features.definitions",
+    "MICRO_KINDS": "tradeloop.features.definitions",
+    "MicroData": "tradeloop.features.micro",
+    "MicroFeature": "tradeloop.features.micro",
+    "MicroSnapshot": "tradeloop.features.micro",
+    "MicroState": "tradeloop.features.micro",
     "MaterializedFile": "tradeloop.features.store",
     "OnlineFeature": "tradeloop.features.compute",
     "OnlineFeatures": "tradeloop.features.frame",
@@ -83,6 +92,7 @@ def __getattr__(name: str) -> typing.Any:
 __all__ = [
     "KINDS",
     "LABEL_KINDS",
+    "MICRO_KINDS",
     "BarArrays",
     "ExternalSeries",
     "ExternalSeriesSpec",
@@ -91,6 +101,10 @@ __all__ = [
     "FeatureTable",
     "LabelSpec",
     "MaterializedFile",
+    "MicroData",
+    "MicroFeature",
+    "MicroSnapshot",
+    "MicroState",
     "OnlineFeature",
     "OnlineFeatures",
     "bar_arrays",

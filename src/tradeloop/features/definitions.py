@@ -2,6 +2,9 @@
 
 A ``FeatureSpec`` names a kind (``KINDS``), its window (bars the value looks back over) and
 its lag (bars it is shifted by: the value at bar ``t`` is the kind's value at ``t - lag``).
+The market microstructure kinds (``MICRO_KINDS``) read quotes, trades or the order book,
+sampled at each bar's close: only events whose ``ts_init`` is at or before the bar's
+``ts_init`` exist for it (``features.micro``).
 Every kind reads bars up to and including ``t`` only; a lag below 0 would read bar
 ``t + 1`` at ``t`` and is refused, as is a label kind used as a feature. Labels
 (``LabelSpec``: forward returns, triple barrier) read the bars after ``t``: they exist only
@@ -36,6 +39,52 @@ KINDS: Final[dict[str, str]] = {
 }
 """Feature kinds and what each computes at bar ``t`` (before its lag)."""
 
+MICRO_KINDS: Final[dict[str, tuple[str, str]]] = {
+    "quoted_spread_bps": ("quotes", "10^4 * (ask - bid) / mid of the last quote (window 1)"),
+    "mid_return": ("quotes", "log(mid_t / mid_{t-window}) of the last quote's mid at each close"),
+    "microprice_bps": (
+        "quotes",
+        "10^4 * (microprice - mid) / mid, microprice = (bid * Q_ask + ask * Q_bid) / "
+        "(Q_bid + Q_ask) of the last quote (window 1)",
+    ),
+    "quote_imbalance": ("quotes", "(Q_bid - Q_ask) / (Q_bid + Q_ask) of the last quote (window 1)"),
+    "order_flow_imbalance": (
+        "quotes",
+        "sum of Cont-Kukanov-Stoikov order flow e_n over the quotes of the last window bars "
+        "(in units of quantity)",
+    ),
+    "depth_imbalance": (
+        "book",
+        "(sum Q_bid - sum Q_ask) / (sum Q_bid + sum Q_ask) over the best `levels` levels of "
+        "the book at the close (window 1)",
+    ),
+    "trade_imbalance": (
+        "trades",
+        "(V_buy - V_sell) / (V_buy + V_sell) by aggressor side over the last window bars",
+    ),
+    "trade_intensity": ("trades", "trades per bar over the last window bars"),
+    "vwap_mid_bps": (
+        "trades",
+        "10^4 * (VWAP of the last window bars' trades / mid of the last quote - 1)",
+    ),
+    "trade_realized_var": (
+        "trades",
+        "sum of squared trade-to-trade log returns over the last window bars",
+    ),
+    "kyle_lambda": (
+        "trades",
+        "OLS slope of per-bar log return of the last trade price on per-bar signed volume "
+        "over the last window bars",
+    ),
+}
+"""Microstructure kinds: the data each reads (``quotes``, ``trades``, ``book``) and what it
+computes at bar ``t`` from the events with ``ts_init`` at or before the bar's ``ts_init``."""
+
+KINDS.update({name: text for name, (_, text) in MICRO_KINDS.items()})
+
+_ALSO_READS: Final = {"vwap_mid_bps": ("quotes",)}
+_STATE_KINDS: Final = ("quoted_spread_bps", "microprice_bps", "quote_imbalance", "depth_imbalance")
+
 LABEL_KINDS: Final[dict[str, str]] = {
     "forward_return": "log(close_{t+horizon} / close_t)",
     "triple_barrier": (
@@ -54,8 +103,9 @@ class FeatureSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     """One feature: ``kind`` over ``window`` bars, shifted by ``lag`` bars.
 
     ``source`` and ``column`` name the external series and its value column (external kinds
-    only). ``name`` defaults to ``<kind>_<window>`` (``_lag<lag>`` when lagged, the source
-    first for external kinds).
+    only); ``levels`` the book levels per side of ``depth_imbalance`` (only). ``name``
+    defaults to ``<kind>_<window>`` (``<kind>_<levels>`` for ``depth_imbalance``;
+    ``_lag<lag>`` when lagged, the source first for external kinds).
     """
 
     kind: str
@@ -64,6 +114,7 @@ class FeatureSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     source: str | None = None
     column: str | None = None
     name: str | None = None
+    levels: int | None = None
 
     def __post_init__(self) -> None:
         label = self.name or self.kind
@@ -97,13 +148,41 @@ class FeatureSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
             raise ConfigError(f"feature {label}: {self.kind} needs source and column")
         if not is_external and (self.source is not None or self.column is not None):
             raise ConfigError(f"feature {label}: source and column are for external kinds only")
+        if self.kind == "depth_imbalance":
+            if self.levels is None or self.levels < 1:
+                raise ConfigError(
+                    f"feature {label}: depth_imbalance needs levels >= 1 (book levels per "
+                    f"side), got {self.levels}"
+                )
+        elif self.levels is not None:
+            raise ConfigError(f"feature {label}: levels is for depth_imbalance only")
+        if self.kind in _STATE_KINDS and self.window != 1:
+            raise ConfigError(
+                f"feature {label}: {self.kind} is the state at the bar's close: its window is "
+                f"1, not {self.window} (lag it to see an earlier close)"
+            )
+        if self.kind == "kyle_lambda" and self.window < 2:
+            raise ConfigError(f"feature {label}: kyle_lambda needs a window of at least 2 bars")
+
+    @property
+    def data_kind(self) -> str:
+        """Return what the kind reads: ``bars`` (and external series), ``quotes``,
+        ``trades`` or ``book``."""
+        micro = MICRO_KINDS.get(self.kind)
+        return "bars" if micro is None else micro[0]
+
+    @property
+    def data_kinds(self) -> tuple[str, ...]:
+        """Return every kind of event data the feature reads (``vwap_mid_bps`` reads the
+        trades and the last quote's mid)."""
+        return (self.data_kind, *_ALSO_READS.get(self.kind, ()))
 
     @property
     def feature_name(self) -> str:
         """Return the feature's column name."""
         if self.name is not None:
             return self.name
-        base = f"{self.kind}_{self.window}"
+        base = f"{self.kind}_{self.levels if self.levels is not None else self.window}"
         if self.source is not None:
             base = f"{self.source}.{self.column}.{base}"
         return base + (f"_lag{self.lag}" if self.lag else "")
@@ -196,6 +275,13 @@ class FeatureSetConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
         return [d.feature_name for d in self.definitions]
 
     @property
+    def micro_data(self) -> tuple[str, ...]:
+        """Return the event data the feature set reads besides bars, sorted (``book``,
+        ``quotes``, ``trades``)."""
+        kinds = {kind for d in self.definitions for kind in d.data_kinds}
+        return tuple(sorted(kinds - {"bars"}))
+
+    @property
     def warmup_bars(self) -> int:
         """Return the bars before every feature can have a value (window + lag + 1)."""
         return max(d.window + d.lag + 1 for d in self.definitions)
@@ -205,8 +291,14 @@ class FeatureSetConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
         external series), which is what a model trained on them depends on. The label and
         the store are left out: the same features with another label are the same features.
         """
+        # ``levels`` came after version 1: hashed only where set, so that feature sets
+        # without it keep the hash their materialized files and models carry.
+        definitions = [
+            {k: v for k, v in msgspec.to_builtins(d).items() if k != "levels" or v is not None}
+            for d in self.definitions
+        ]
         identity = {
-            "definitions": self.definitions,
+            "definitions": definitions,
             "external": self.external,
             "version": FEATURE_CODE_VERSION,
         }

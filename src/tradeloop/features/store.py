@@ -32,6 +32,7 @@ from tradeloop.features.definitions import FeatureSetConfig
 from tradeloop.features.external import ExternalSeries
 from tradeloop.features.frame import check_causal, compute_features
 from tradeloop.features.labels import compute_label
+from tradeloop.features.micro import MicroData
 
 F64 = npt.NDArray[np.float64]
 _META: Final = b"tradeloop.features"
@@ -112,11 +113,13 @@ def materialize(
     root: Path,
     bars: Mapping[str, tuple[BarArrays, str]],
     externals: Mapping[str, ExternalSeries],
+    micro: Mapping[str, MicroData] | None = None,
 ) -> list[MaterializedFile]:
     """Compute the features and label of every instrument and write them to the store.
 
-    ``bars`` maps each instrument to its bars and their source's content hash. Every
-    feature is checked causal on the data first (``check_causal``).
+    ``bars`` maps each instrument to its bars and their source's content hash (which covers
+    the instrument's quotes, trades and book too when the features read them: ``micro``, by
+    instrument). Every feature is checked causal on the data first (``check_causal``).
 
     Raises
     ------
@@ -127,8 +130,9 @@ def materialize(
     results = []
     for instrument_id in sorted(bars):
         arrays, source_hash = bars[instrument_id]
-        features = compute_features(config, arrays, externals)
-        check_causal(config, arrays, externals, features)
+        events = None if micro is None else micro.get(instrument_id)
+        features = compute_features(config, arrays, externals, events, instrument_id)
+        check_causal(config, arrays, externals, features, micro=events)
         label, label_end = compute_label(config.label, arrays)
         digest = data_hash(source_hash, arrays)
         table = _table(config, arrays, features, label, label_end, digest)

@@ -69,6 +69,7 @@ from tradeloop.model.decisions import (
     ExecutionProgressed,
     ModelFallback,
     ModelPredicted,
+    PolicyActed,
     RegimeChanged,
     RiskDecision,
     RiskLimitBreached,
@@ -153,6 +154,8 @@ class TradeChain(msgspec.Struct, frozen=True, kw_only=True):
     """Model agents' predictions for the instrument at the rebalance (feature contributions)."""
     fallbacks: tuple[ModelFallback, ...] = ()
     """Model agents' fallbacks for the instrument at the rebalance."""
+    policies: tuple[PolicyActed, ...] = ()
+    """A served RL policy's decision that sent the trade (its observation and action)."""
 
 
 @dataclass
@@ -450,6 +453,11 @@ class TradeBook:
                 m
                 for m in self.by_rebalance.get(("ModelFallback", rebalance_id or ""), [])
                 if isinstance(m, ModelFallback) and m.instrument_id == instrument_id
+            ),
+            policies=tuple(
+                m
+                for m in self.by_rebalance.get(("PolicyActed", rebalance_id or ""), [])
+                if isinstance(m, PolicyActed) and m.instrument_id == instrument_id
             ),
         )
 

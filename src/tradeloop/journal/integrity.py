@@ -81,8 +81,12 @@ def verify_journal(path: str | os.PathLike[str]) -> IntegrityReport:
         If there is no journal at ``path`` or it is not a tradeloop journal.
     """
     journal = require_file(_resolve(path), "journal")
-    conn = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{journal}?mode=ro", uri=True, isolation_level=None)
     try:
+        # one read transaction: the records and the chain head as of one commit (a writer
+        # that commits meanwhile, a killed node's writer finishing its batch, is not seen
+        # between the two reads as a truncated chain)
+        conn.execute("BEGIN")
         return _verify(conn, journal)
     except sqlite3.DatabaseError as error:
         raise ConfigError(f"{journal} is not a tradeloop journal: {error}") from None

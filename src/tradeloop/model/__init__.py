@@ -83,6 +83,7 @@ from tradeloop.model.events import (
     RunEnded,
     RunResumed,
     TradingStateChanged,
+    VenueBaselineRecorded,
 )
 from tradeloop.model.hedging import GreeksHedged, OptionMark
 from tradeloop.model.instruments import (
@@ -193,6 +194,7 @@ __all__ = [
     "TradeTick",
     "TradingState",
     "TradingStateChanged",
+    "VenueBaselineRecorded",
     "action_name",
     "crypto_perpetual",
     "crypto_spot",

@@ -333,7 +333,8 @@ class ModelPredicted(Event, frozen=True, kw_only=True):
 
 class ModelFallback(Event, frozen=True, kw_only=True):
     """A model agent could not decide for an instrument (``reason``: ``error``, ``timeout``,
-    ``nan_output``, ``missing_feature``, ``not_loaded``); the instrument goes to the safe
+    ``nan_output``, ``missing_feature``, ``not_loaded``; a served policy also
+    ``observation_mismatch``); the instrument goes to the safe
     position ``action`` (``flat``, ``hold``, ``reduce``): ``position_fraction`` of the
     current position (0, 1, or the configured fraction)."""
 
@@ -362,3 +363,29 @@ class ModelFitted(Event, frozen=True, kw_only=True):
     fit_start_ns: int
     fit_end_ns: int
     rows: int
+
+
+class PolicyActed(Event, frozen=True, kw_only=True):
+    """A served RL policy decided for its instrument (``rl.serve.ServedPolicy``): what it
+    observed (the features and its position's weight, by name, as the environment built
+    them), the value of each action (logits, or Q-values for DQN), the action taken and the
+    target weight it means; ``contributions``: each observed number's integrated-gradients
+    attribution of the chosen action's value from the all-zero observation, whose value is
+    ``baseline`` (``baseline`` + contributions ≈ the chosen action's value).
+    ``rebalance_id`` is the decision id (``policy-<n>``) its order is tagged with;
+    ``agent_id`` the strategy's id."""
+
+    rebalance_id: str
+    agent_id: str
+    instrument_id: str
+    model: str
+    model_version: str
+    artifact_hash: str
+    observation_hash: str
+    observation: dict[str, float]
+    action_values: tuple[float, ...]
+    probabilities: tuple[float, ...]
+    action: int
+    target_weight: float
+    baseline: float = 0.0
+    contributions: tuple[FeatureContribution, ...] = ()

@@ -427,13 +427,30 @@ class ExternalOrderRecorded(Event, frozen=True, kw_only=True):
     claimed_by: str = ""
 
 
+class VenueBaselineRecorded(Event, frozen=True, kw_only=True):
+    """A venue's balances and positions as a run found them (``engine.balances``).
+
+    An account holds more than a run trades: the venue's balances are compared with this
+    baseline plus the cash flows and fees of the run's fills. ``balances`` are (currency,
+    total) and ``positions`` (instrument id, signed quantity), both decimal text; ``reason``
+    says when it was taken (the run's first start, or derived on a resume of a run that had
+    none: the venue's values then less the run's fills).
+    """
+
+    venue: str
+    balances: tuple[tuple[str, str], ...]
+    positions: tuple[tuple[str, str], ...] = ()
+    reason: str = ""
+
+
 class ReconciliationBreak(Event, frozen=True, kw_only=True):
     """The node and the venue disagree in a way fills cannot explain.
 
-    ``kind`` is ``position``, ``cash``, ``order`` or ``fill``; ``subject`` the instrument,
-    currency or client order id; ``local`` and ``venue`` the two values as text; ``action``
-    the trading state it set (``reducing`` or ``halted``). Never fixed silently: the node
-    opens no new risk until an operator resolves it.
+    ``kind`` is ``position``, ``balance``, ``cash``, ``order`` or ``fill``; ``subject`` the
+    instrument, ``<venue> <currency>`` (a balance), currency or client order id; ``local`` and
+    ``venue`` the two values as text; ``action`` the trading state it set (``reducing`` or
+    ``halted``). Never fixed silently: the node opens no new risk until an operator resolves
+    it.
     """
 
     kind: str

@@ -21,13 +21,14 @@ if typing.TYPE_CHECKING:
         load_estimator,
         make_estimator,
     )
-    from tradeloop.models.registry import STAGES, ModelCard, ModelRegistry
+    from tradeloop.models.registry import STAGES, DriftReference, ModelCard, ModelRegistry
     from tradeloop.models.spec import MODEL_KINDS, ModelSpec
     from tradeloop.models.train import cross_validate, fold_metrics, train_model
 
 # Loaded on first use: the run config names these packages' config types, and a run without
 # features or models must not pay for Parquet, LightGBM or SciPy at start-up.
 _LAZY = {
+    "DriftReference": "tradeloop.models.registry",
     "FALLBACKS": "tradeloop.models.agent",
     "LightGBMAgent": "tradeloop.models.agent",
     "LightGBMModel": "tradeloop.models.estimators",
@@ -62,6 +63,7 @@ __all__ = [
     "FALLBACKS",
     "MODEL_KINDS",
     "STAGES",
+    "DriftReference",
     "LightGBMAgent",
     "LightGBMModel",
     "LinearAgent",

@@ -10,25 +10,33 @@ Startup (``check_run``, before anything runs; each problem is one ``ConfigError`
    definition hash must be the one the model was trained on.
 
 In the loop, ``on_bar`` updates the online features of every bar (the same computation as
-materialization, bit for bit); at a rebalance ``score_all`` predicts each instrument from
-its latest row and turns the prediction into a score, ``tanh(prediction / label_scale)``
-(the label's standard deviation in the training window). A missing feature (no finite
-value), an error, a timeout (``timeout_ms``, off by default: a timeout makes a run depend on
-the machine's speed) or a prediction that is not finite gives no signal for the instrument
-and a ``ModelFallback`` naming the safe position (``flat``, ``hold`` or ``reduce`` by
-``reduce_fraction``), which the target stage applies. Every prediction is journaled as
-``ModelPredicted`` with the model, its version and hashes and each feature's contribution.
+materialization, bit for bit), after ``on_quote``, ``on_trade`` and ``on_book`` took the
+instrument's events up to it when the features read them (``market_data``); at a rebalance
+``score_all`` predicts each instrument from its latest row and turns the prediction into a
+score, ``tanh(prediction / label_scale)`` (the label's standard deviation in the training
+window). A missing feature (no finite value), an error, a timeout (``timeout_ms``, off by
+default: a timeout makes a run depend on the machine's speed) or a prediction that is not
+finite gives no signal for the instrument and a ``ModelFallback`` naming the safe position
+(``flat``, ``hold`` or ``reduce`` by ``reduce_fraction``), which the target stage applies.
+Every prediction is journaled as ``ModelPredicted`` with the model, its version and hashes
+and each feature's contribution.
 
 Walk-forward (``refit_every`` rebalances, over the last ``refit_window_bars`` bars or all
 seen): ``fit(fit_start_ns, fit_end_ns)`` refits the registered kind with its parameters on
 the rows seen in the window whose label ended by ``fit_end_ns`` — the regime detector's
 contract — and journals ``ModelFitted``; predictions then carry ``<version>+wf<n>``.
+
+Drift: the registered version's ``DriftReference`` (its training window's distributions) is
+loaded with it. Once monitoring asks for it (``keep_drift_window``), every bar's feature row
+and every prediction is also appended to a bounded deque, which monitoring reads on the
+kernel thread on its own schedule (``drift_window``); nothing is kept otherwise.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import math
+from collections import deque
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
@@ -40,7 +48,7 @@ from tradeloop.core.errors import ConfigError, TradeloopError
 from tradeloop.features.definitions import FeatureSetConfig
 from tradeloop.features.external import load_external
 from tradeloop.features.frame import OnlineFeatures
-from tradeloop.model.data import Bar
+from tradeloop.model.data import Bar, QuoteTick, TradeTick
 from tradeloop.model.decisions import (
     FeatureContribution,
     ModelFallback,
@@ -50,7 +58,7 @@ from tradeloop.model.decisions import (
 )
 from tradeloop.model.events import Event
 from tradeloop.models.estimators import LightGBMModel, LinearModel, load_estimator
-from tradeloop.models.registry import ModelCard, ModelRegistry
+from tradeloop.models.registry import DriftReference, ModelCard, ModelRegistry
 
 FALLBACKS: Final = ("flat", "hold", "reduce")
 
@@ -95,6 +103,9 @@ class ModelAgent(SignalAgent):
         self.fallback, self.reduce_fraction = fallback, reduce_fraction
         self.timeout_ms, self.store = timeout_ms, store
         self.card: ModelCard | None = None
+        self.drift_reference: DriftReference | None = None
+        self._drift_rows: deque[tuple[float, ...]] | None = None
+        self._drift_predictions: deque[float] | None = None
         self.estimator: Any = None
         self.online: OnlineFeatures | None = None
         self._columns: list[int] = []
@@ -127,12 +138,18 @@ class ModelAgent(SignalAgent):
         registry = ModelRegistry(Path(self.store or features.store))
         card = registry.card(self.model, self.requested_version)
         if card.kind != self.kind:
+            serve = (
+                'the strategy class = "tradeloop.rl:ServedPolicy" (a policy trades its own '
+                "position, outside the pipeline)"
+                if card.kind == "rl"
+                else f"agent type {card.kind}"
+            )
             raise ConfigError(
-                f"{where}: v{card.version} is a {card.kind} model, not {self.kind}; use agent "
-                f"type {card.kind}"
+                f"{where}: v{card.version} is a {card.kind} model, not {self.kind}; use {serve}"
             )
         try:
             artifact = registry.artifact(card)
+            drift_reference = registry.drift_reference(card)
         except TradeloopError as error:
             raise ConfigError(f"{where}: {error}") from None
         provided = features.feature_names
@@ -150,12 +167,24 @@ class ModelAgent(SignalAgent):
                 f"{features.name} has {features.definition_hash()[:16]}: the features differ, "
                 "so the model would see other inputs than it learned from"
             )
+        data_kinds: dict[str, tuple[str, ...]] = getattr(run, "data_kinds", {}) or {}
+        for instrument_id in card.instruments:
+            have = data_kinds.get(instrument_id)
+            lacking = [k for k in features.micro_data if have is not None and k not in have]
+            if lacking:
+                raise ConfigError(
+                    f"{where} v{card.version} needs {', '.join(lacking)} of {instrument_id} "
+                    f"for its features and the run's [[data]] has none (it has "
+                    f"{', '.join(have or ()) or 'nothing'})"
+                )
         base = Path(getattr(run, "base_dir", "") or ".")
         externals = {spec.name: load_external(spec, base) for spec in features.external}
         self.estimator = load_estimator(card.kind, artifact)
         self.online = OnlineFeatures(features, externals)
+        self.market_data = features.micro_data
         self._columns = [provided.index(name) for name in card.feature_names]
         self.card = card
+        self.drift_reference = drift_reference
         self.model_version = str(card.version)
         self.lookback = features.warmup_bars
 
@@ -170,11 +199,35 @@ class ModelAgent(SignalAgent):
         except Exception as error:  # bad data for one bar: every later decision falls back
             self._bar_error = f"features of {bar.instrument_id}: {type(error).__name__}: {error}"
             return
+        drift_rows = self._drift_rows
+        if drift_rows is not None:
+            drift_rows.append(row)
         if self.refit_every is not None:
             ts, rows, closes = self._seen.setdefault(bar.instrument_id, ([], [], []))
             ts.append(bar.ts_init)
             rows.append(tuple(row[j] for j in self._columns))
             closes.append(bar.close_raw / 10**bar.price_precision)
+
+    def on_quote(self, quote: QuoteTick) -> None:
+        """Take a quote for the microstructure features."""
+        if self.online is not None:
+            self._take_event(self.online.on_quote, quote)
+
+    def on_trade(self, trade: TradeTick) -> None:
+        """Take a trade print for the microstructure features."""
+        if self.online is not None:
+            self._take_event(self.online.on_trade, trade)
+
+    def on_book(self, record: Any) -> None:
+        """Take an order-book record for the microstructure features."""
+        if self.online is not None:
+            self._take_event(self.online.on_book, record)
+
+    def _take_event(self, handler: Any, record: Any) -> None:
+        try:
+            handler(record)
+        except Exception as error:  # bad data: every later decision falls back
+            self._bar_error = f"features of {record.instrument_id}: {type(error).__name__}: {error}"
 
     def fit(self, fit_start_ns: int, fit_end_ns: int) -> int:
         """Refit the model on the bars seen, on ``[fit_start_ns, fit_end_ns]`` only.
@@ -326,6 +379,8 @@ class ModelAgent(SignalAgent):
                 self._fall_back(instrument_id, "nan_output", f"prediction {prediction!r}")
                 continue
             score = math.tanh(prediction / card.label_scale)
+            if self._drift_predictions is not None:
+                self._drift_predictions.append(prediction)
             order = np.argsort(-np.abs(parts), kind="stable")[:3]
             top = ", ".join(f"{card.feature_names[k]} {parts[k]:+.4f}" for k in order)
             signals.append(
@@ -355,6 +410,37 @@ class ModelAgent(SignalAgent):
                 )
             )
         return signals
+
+    # -- drift (monitoring) ---------------------------------------------------------------------
+
+    def keep_drift_window(self, size: int) -> None:
+        """Keep the last ``size`` feature rows (one per bar) and predictions for drift.
+
+        Raises
+        ------
+        ConfigError
+            If ``size`` is below 2.
+        """
+        if size < 2:
+            raise ConfigError(f"agent {self.id}: a drift window of {size} values is too small")
+        self._drift_rows = deque(maxlen=size)
+        self._drift_predictions = deque(maxlen=size)
+
+    def drift_window(self) -> tuple[dict[str, np.ndarray[Any, Any]], np.ndarray[Any, Any]]:
+        """Return the live values kept: each model feature's (by name) and the predictions."""
+        card = self.card
+        rows = self._drift_rows
+        if card is None or rows is None or self._drift_predictions is None:
+            return {}, np.empty(0)
+        if not rows:
+            features = {name: np.empty(0) for name in card.feature_names}
+            return features, np.array(self._drift_predictions, dtype=np.float64)
+        matrix = np.array(rows, dtype=np.float64)
+        features = {
+            name: matrix[:, column]
+            for name, column in zip(card.feature_names, self._columns, strict=True)
+        }
+        return features, np.array(self._drift_predictions, dtype=np.float64)
 
     def drain_events(self, rebalance_id: str, ts_ns: int) -> list[Event]:
         """Return the last rebalance's ``ModelPredicted`` and ``ModelFallback`` events."""

@@ -9,8 +9,10 @@ artifacts with content hashes, the training window, the feature-set hash, metric
 
 Layout under the store root::
 
-    models/<name>/<version>/<artifact>      model.txt (LightGBM) or model.json (linear)
+    models/<name>/<version>/<artifact>      model.txt (LightGBM), model.json (linear) or
+                                            policy.json (an RL policy, ``rl.register``)
     models/<name>/<version>/card.json       ModelCard: hashes, window, features, metrics
+    models/<name>/<version>/drift.json      DriftReference: the window's distributions
     models/<name>/stages.json               {"production": 2, "staging": 3}
 
 Versions are 1, 2, … in registration order and never change once written. ``promote``
@@ -27,9 +29,19 @@ from typing import Any, Final
 
 import msgspec
 
+from tradeloop.analytics.drift import Reference
 from tradeloop.core.errors import ConfigError, DataIntegrityError
 
 STAGES: Final = ("staging", "production")
+DRIFT_FILE: Final = "drift.json"
+
+
+class DriftReference(msgspec.Struct, frozen=True, kw_only=True):
+    """The training window's distribution of each feature and of the model's prediction
+    (``analytics.drift.Reference``), which live values are compared with (drift)."""
+
+    features: dict[str, Reference]
+    prediction: Reference
 
 
 class ModelCard(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,6 +67,10 @@ class ModelCard(msgspec.Struct, frozen=True, kw_only=True):
     label_scale: float
     config_hash: str
     code_version: str
+    drift_hash: str = ""  # SHA-256 of drift.json ("": registered without a drift reference)
+    observation_hash: str = ""
+    """A policy's observation specification (``rl.policy.observation_hash``); empty for the
+    supervised kinds, whose inputs are ``feature_names``."""
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -98,17 +114,25 @@ class ModelRegistry:
                 return stage
         return "none"
 
-    def register(self, card: ModelCard, artifact: bytes) -> ModelCard:
+    def register(
+        self, card: ModelCard, artifact: bytes, drift: DriftReference | None = None
+    ) -> ModelCard:
         """Write a new version of ``card.name`` (its version number assigned here) with its
-        artifact, and put it in staging."""
+        artifact and its drift reference, and put it in staging."""
         version = max(self.versions(card.name), default=0) + 1
         folder = self.models_dir / card.name / str(version)
         if folder.exists():
             raise ConfigError(f"{folder} exists already; the registry never overwrites a version")
+        reference = b"" if drift is None else msgspec.json.encode(drift, order="sorted")
         card = msgspec.structs.replace(
-            card, version=version, artifact_hash=hashlib.sha256(artifact).hexdigest()
+            card,
+            version=version,
+            artifact_hash=hashlib.sha256(artifact).hexdigest(),
+            drift_hash=hashlib.sha256(reference).hexdigest() if reference else "",
         )
         _atomic_write(folder / card.artifact, artifact)
+        if reference:
+            _atomic_write(folder / DRIFT_FILE, reference)
         _atomic_write(folder / "card.json", msgspec.json.format(msgspec.json.encode(card)))
         self._set_stage(card.name, version, "staging")
         return card
@@ -197,3 +221,27 @@ class ModelRegistry:
                 "changed after registration); nothing runs with it"
             )
         return data
+
+    def drift_reference(self, card: ModelCard) -> DriftReference | None:
+        """Return a version's drift reference, checked against its content hash (None when it
+        was registered without one).
+
+        Raises
+        ------
+        DataIntegrityError
+            If the file is missing or its SHA-256 differs from the card's.
+        """
+        if not card.drift_hash:
+            return None
+        path = self.models_dir / card.name / str(card.version) / DRIFT_FILE
+        if not path.is_file():
+            raise DataIntegrityError(f"model {card.name} v{card.version}: {path} is missing")
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != card.drift_hash:
+            raise DataIntegrityError(
+                f"model {card.name} v{card.version}: drift reference {path} has SHA-256 "
+                f"{digest[:16]}…, the registry recorded {card.drift_hash[:16]}… (the file "
+                "changed after registration)"
+            )
+        return msgspec.json.decode(data, type=DriftReference)

@@ -9,7 +9,7 @@ import msgspec
 from tradeloop.core.errors import ConfigError
 from tradeloop.core.time import parse_time
 
-MODEL_KINDS: Final = ("lightgbm", "linear")
+MODEL_KINDS: Final = ("lightgbm", "linear", "rl")
 
 
 class ModelSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -18,7 +18,9 @@ class ModelSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     Attributes
     ----------
     name : the registry name (letters, digits, ``-`` and ``_``).
-    kind : ``lightgbm`` (gradient-boosted trees) or ``linear`` (ridge regression baseline).
+    kind : ``lightgbm`` (gradient-boosted trees), ``linear`` (ridge regression baseline) or
+        ``rl`` (a policy trained on the config's RL environment, ``rl.register.train_spec``:
+        ``params`` = ``algorithm``, ``timesteps`` and the algorithm's options).
     instruments : whose rows it trains on (default: every instrument with bars).
     train_start, train_end : the training window (ISO dates/times); rows whose label reads
         past ``train_end`` are left out, so nothing after the window reaches the model.

@@ -8,7 +8,10 @@ Steps of ``train_model``:
    allowed rows, predict the test fold; the metrics are the folds' means (information
    coefficient, rank IC, hit rate of the sign, RMSE).
 3. Fit on the whole window and register the artifact with its card (content hash, window,
-   feature-set hash and definitions, data hashes, metrics) in staging.
+   feature-set hash and definitions, data hashes, metrics) in staging, and the window's
+   distribution of each feature and of the in-sample prediction (``DriftReference``: deciles,
+   counts and a bounded sorted sample, ``analytics.drift``), which live values are compared
+   with for drift.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
+from tradeloop.analytics.drift import build_reference
 from tradeloop.core.errors import ConfigError
 from tradeloop.features.definitions import FeatureSetConfig
 from tradeloop.features.store import FeatureTable
 from tradeloop.models.dataset import TrainingSet, purged_kfold
 from tradeloop.models.estimators import make_estimator
-from tradeloop.models.registry import ModelCard, ModelRegistry
+from tradeloop.models.registry import DriftReference, ModelCard, ModelRegistry
 from tradeloop.models.spec import ModelSpec
 
 F64 = npt.NDArray[np.float64]
@@ -105,8 +109,11 @@ def train_model(
     metrics = cross_validate(spec, rows)
     estimator = make_estimator(spec.kind, spec.params, spec.seed)
     estimator.fit(rows.features, rows.label)
-    metrics.update(
-        fold_metrics(np.array([estimator.predict(r) for r in rows.features]), rows.label)
+    in_sample = np.array([estimator.predict(r) for r in rows.features])
+    metrics.update(fold_metrics(in_sample, rows.label))
+    drift = DriftReference(
+        features={n: build_reference(rows.features[:, k]) for k, n in enumerate(names)},
+        prediction=build_reference(in_sample),
     )
     metrics = {k if k.startswith("cv_") else f"in_sample_{k}": v for k, v in metrics.items()}
     card = ModelCard(
@@ -131,4 +138,4 @@ def train_model(
         config_hash=config_hash,
         code_version=code_version,
     )
-    return registry.register(card, estimator.to_bytes())
+    return registry.register(card, estimator.to_bytes(), drift)

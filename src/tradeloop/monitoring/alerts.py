@@ -98,6 +98,21 @@ def gauge_values(snap: NodeSnapshot, journal_error: bool) -> dict[str, float]:
         "positions_open": float(len(snap.positions)),
         "orders_open": float(len(snap.open_orders)),
         "journal_errors": 1.0 if journal_error else 0.0,
+        **_decision_gauges(snap),
+    }
+
+
+def _decision_gauges(snap: NodeSnapshot) -> dict[str, float]:
+    # Drift maxima and slippage means from the snapshot (0 before any is measured).
+    maxima = snap.extra.get("drift_max") or {}
+    slippage = snap.extra.get("slippage") or {}
+    shadow = snap.extra.get("shadow") or {}
+    return {
+        "drift_psi": float(maxima.get("drift_psi", 0.0)),
+        "drift_ks": float(maxima.get("drift_ks", 0.0)),
+        "signal_drift_psi": float(maxima.get("signal_drift_psi", 0.0)),
+        "slippage_model_gap_ratio": float(slippage.get("model_gap_ratio") or 0.0),
+        "shadow_tracking_error_ratio": float(shadow.get("tracking_error_ratio") or 0.0),
     }
 
 

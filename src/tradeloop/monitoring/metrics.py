@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, disable_created_metrics
 from prometheus_client.core import (
@@ -356,3 +356,114 @@ class _SnapshotCollector(Collector):
             feed_up.add_metric([feed.name], 1.0 if feed.is_up else 0.0)
         yield staleness
         yield feed_up
+        yield from decision_families(snap.extra)
+
+
+def decision_families(extra: Mapping[str, Any]) -> Iterator[Metric]:
+    """Return the drift, slippage-model, shadow, regime and agent-score metrics of a
+    snapshot's ``extra`` (``monitoring.drift``, ``monitoring.decisions``)."""
+    measures = extra.get("drift") or []
+    if measures:
+        labels = ["model", "kind", "name"]
+        for key, name, help_text in (
+            (
+                "psi",
+                "tradeloop_drift_psi",
+                "Population stability index of live values vs the "
+                "model's training window (decile bins).",
+            ),
+            (
+                "ks",
+                "tradeloop_drift_ks",
+                "Two-sample Kolmogorov-Smirnov statistic of live "
+                "values vs the model's training window.",
+            ),
+            ("ks_pvalue", "tradeloop_drift_ks_pvalue", "Asymptotic p-value of that KS statistic."),
+            ("samples", "tradeloop_drift_samples", "Live values the drift statistics cover."),
+        ):
+            family = GaugeMetricFamily(name, help_text, labels=labels)
+            for measure in measures:
+                family.add_metric(
+                    [measure["model"], measure["kind"], measure["name"]], float(measure[key])
+                )
+            yield family
+    slippage = extra.get("slippage") or {}
+    for key, name, help_text in (
+        (
+            "realized_ratio",
+            "tradeloop_slippage_realized_ratio",
+            "Mean realized slippage of the last executions vs their arrival price (cost > 0).",
+        ),
+        (
+            "modelled_ratio",
+            "tradeloop_slippage_modelled_ratio",
+            "Mean slippage the cost model expected for them (cost without commission).",
+        ),
+        (
+            "model_gap_ratio",
+            "tradeloop_slippage_model_gap_ratio",
+            "Mean realized minus modelled slippage of the last executions.",
+        ),
+    ):
+        if slippage.get(key) is not None:
+            family = GaugeMetricFamily(name, help_text)
+            family.add_metric([], float(slippage[key]))
+            yield family
+    if slippage:
+        yield CounterMetricFamily(
+            "tradeloop_slippage_executions_compared",
+            "Executions whose realized slippage was compared with the cost model's.",
+            value=float(slippage.get("executions_compared", 0)),
+        )
+    shadow = extra.get("shadow") or {}
+    for key, name, help_text in (
+        (
+            "fill_gap_ratio",
+            "tradeloop_shadow_fill_gap_ratio",
+            "Shadow mode: mean slippage of simulated fills vs the venue's quote (worse > 0).",
+        ),
+        (
+            "tracking_error_ratio",
+            "tradeloop_shadow_tracking_error_ratio",
+            "Shadow mode: root mean square of that slippage (simulated vs live execution).",
+        ),
+    ):
+        if shadow.get(key) is not None:
+            family = GaugeMetricFamily(name, help_text)
+            family.add_metric([], float(shadow[key]))
+            yield family
+    regimes = extra.get("regimes") or {}
+    if regimes:
+        regime = GaugeMetricFamily(
+            "tradeloop_regime",
+            "1 for each detector's current regime label.",
+            labels=["detector", "regime"],
+        )
+        confidence = GaugeMetricFamily(
+            "tradeloop_regime_confidence",
+            "The detector's confidence in its current regime (0 to 1).",
+            labels=["detector"],
+        )
+        for detector, state in regimes.items():
+            regime.add_metric([detector, state["label"]], 1.0)
+            confidence.add_metric([detector], float(state["confidence"]))
+        yield regime
+        yield confidence
+    agents = extra.get("agent_scores") or {}
+    if agents:
+        score = GaugeMetricFamily(
+            "tradeloop_agent_score",
+            "Each signal agent's latest score (-1 to 1), by instrument.",
+            labels=["agent", "instrument"],
+        )
+        confidence = GaugeMetricFamily(
+            "tradeloop_agent_confidence",
+            "Each signal agent's latest confidence (0 to 1), by instrument.",
+            labels=["agent", "instrument"],
+        )
+        for agent, by_instrument in agents.items():
+            for instrument, value in by_instrument.items():
+                score.add_metric([agent, instrument], float(value["score"]))
+                confidence.add_metric([agent, instrument], float(value["confidence"]))
+        yield score
+        yield confidence

@@ -8,6 +8,11 @@ kernel thread before its first item and detaches it when the loop is over. Meanw
    runs it between two items, it measures how long it waited there (the event-loop lag),
    copies the node into a ``NodeSnapshot`` and, every ``journal_sync_interval_s``, times a
    journal sync (journal write latency; a failing sync makes the node not ready);
+   It also copies the models' live windows for drift every ``[drift] interval_s``
+   (``drift.DriftMonitor``; the probe thread then computes PSI and KS against the training
+   windows, off the loop, and the next snapshot carries them) and copies
+   what the pipeline decided (``decisions.DecisionWatcher``: regime, agent scores, realized
+   vs modelled slippage, shadow fills against the quotes) into the snapshot;
 3. any thread reads the latest snapshot (``snapshot``), the health checks (``liveness``,
    ``readiness``) and the metrics (``metrics.exposition()``) without touching the kernel;
 4. ``call`` runs a function on the kernel thread and waits for its result (the control API's
@@ -25,18 +30,16 @@ from typing import Any, Protocol, TypeVar
 
 from tradeloop.bus.bus import MessageBus
 from tradeloop.bus.inbox import KernelCall
-from tradeloop.config.operations import AlertRuleSection, ApprovalsSection
+from tradeloop.config.operations import AlertRuleSection, ApprovalsSection, DriftSection
 from tradeloop.core.errors import ConfigError, TradeloopError
 from tradeloop.data.ports import DataClient
 from tradeloop.model.enums import TradingState
 from tradeloop.model.events import AlertRaised, ControlActionTaken
 from tradeloop.monitoring.alerts import AlertEvaluator
 from tradeloop.monitoring.approvals import ApprovalGate
-from tradeloop.monitoring.control import (
-    Actor,
-    ControllableKernel,
-    ControlSurface,
-)
+from tradeloop.monitoring.control import Actor, ControllableKernel, ControlSurface
+from tradeloop.monitoring.decisions import DecisionWatcher
+from tradeloop.monitoring.drift import DriftMonitor
 from tradeloop.monitoring.metrics import NodeMetrics
 from tradeloop.monitoring.notify import Notifier
 from tradeloop.monitoring.performance import DailyCurve
@@ -86,8 +89,11 @@ class NodeMonitor(AdminRequests):
         alert_rules: Sequence[AlertRuleSection] = (),
         notifier: Notifier | None = None,
         approvals: ApprovalsSection | None = None,
+        drift: DriftSection | None = None,
     ) -> None:
         self.mode = mode
+        self.drift = DriftMonitor(drift)
+        self.decisions = DecisionWatcher(self.drift.config.slippage_window)
         self.approvals_config = approvals
         self.approvals: ApprovalGate | None = None
         # Restarts after a kill and stage promotions wait for an admin (``requests``).
@@ -130,6 +136,8 @@ class NodeMonitor(AdminRequests):
         self._data_clients = list(node.data_clients)
         self.subscriber = MetricsSubscriber(self.metrics, kernel)
         self.subscriber.attach(kernel.bus)
+        self.decisions.attach(kernel.bus)
+        self.drift.attach(kernel)
         section = self.approvals_config
         if section is not None and section.order_notional is not None:
             # Every order passes the risk engine first, then this gate (no order bypasses risk).
@@ -157,6 +165,7 @@ class NodeMonitor(AdminRequests):
             self._refresh(kernel, self._last_lag(), is_running=False)
             if self.subscriber is not None:
                 self.subscriber.detach(kernel.bus)
+            self.decisions.detach(kernel.bus)
 
     # -- any thread -------------------------------------------------------------------------------
 
@@ -308,6 +317,7 @@ class NodeMonitor(AdminRequests):
                 self.metrics.journal_sync.observe(time.perf_counter() - start)
         if self.subscriber is not None:
             self.subscriber.drain(wait=False)  # a scrape draining now does it for us
+        self.drift.collect(now)  # the statistics are computed by the probe thread
         inbox = self._inbox
         portfolio = kernel.portfolio
         self._curve.update(portfolio.equity_ts, portfolio.equity_values)
@@ -325,6 +335,9 @@ class NodeMonitor(AdminRequests):
                 "sharpe": self._curve.sharpe(),
                 "days": len(self._curve.closes),
                 "limits": _limits_status(kernel),
+                "drift": [measure.as_json() for measure in self.drift.measures],
+                "drift_max": self.drift.maxima(),
+                **self.decisions.summary(),
             },
         )
         self._peak_equity = snap.peak_equity
@@ -432,6 +445,7 @@ class NodeMonitor(AdminRequests):
                 self.call(probe, timeout_s=max(5.0, 5 * self.probe_interval_s))
             except (NodeNotRunningError, KernelBusyError):
                 continue
+            self.drift.compute_pending()  # off the kernel thread; in the next snapshot
 
 
 def _limits_status(kernel: object) -> dict[str, object] | None:
@@ -456,7 +470,11 @@ def monitor_for(config: Any, mode: str, env: Mapping[str, str]) -> NodeMonitor:
     urls = resolve_urls(section, env)
     notifier = Notifier(urls, min_interval_s=section.min_interval_s) if urls else None
     monitor = NodeMonitor(
-        mode=mode, alert_rules=config.alerts, notifier=notifier, approvals=config.approvals
+        mode=mode,
+        alert_rules=config.alerts,
+        notifier=notifier,
+        approvals=config.approvals,
+        drift=config.drift,
     )
     if notifier is not None:
         notifier.on_failure = monitor.report_failure

@@ -24,6 +24,11 @@ _GAUGES = {
     "positions_open": "tradeloop_positions_open",
     "orders_open": "tradeloop_orders_open",
     "journal_errors": "(1 - tradeloop_journal_writable)",
+    "drift_psi": "max by (instance) (tradeloop_drift_psi)",
+    "drift_ks": "max by (instance) (tradeloop_drift_ks)",
+    "signal_drift_psi": 'max by (instance) (tradeloop_drift_psi{kind="signal"})',
+    "slippage_model_gap_ratio": "tradeloop_slippage_model_gap_ratio",
+    "shadow_tracking_error_ratio": "tradeloop_shadow_tracking_error_ratio",
 }
 _COUNTERS = {
     "orders_submitted": "tradeloop_orders_submitted_total",

@@ -25,11 +25,11 @@ from tradeloop.agents.host import AgentHost
 from tradeloop.analytics.history import BarHistory
 from tradeloop.core.errors import ConfigError, code_location
 from tradeloop.core.plugins import load_class
-from tradeloop.model.data import Bar
+from tradeloop.model.data import Bar, QuoteTick, TradeTick
 from tradeloop.model.decisions import CapacityEstimated
 from tradeloop.model.enums import TradingState
 from tradeloop.model.events import Event, OrderEvent, TradingStateChanged
-from tradeloop.models.agent import LightGBMAgent, LinearAgent
+from tradeloop.models.agent import LightGBMAgent, LinearAgent, ModelAgent
 from tradeloop.pipeline.config import AGENT_TYPES, MODEL_AGENT_TYPES, AgentSpec, PipelineConfig
 from tradeloop.pipeline.stages import (
     BetaStage,
@@ -139,6 +139,15 @@ class Pipeline(Strategy):
             except ConfigError as error:
                 raise ConfigError(f"agents[{index}]: {error}") from error
 
+    def drift_sources(self) -> list[ModelAgent]:
+        """Return the model agents whose model was registered with a drift reference
+        (monitoring compares their live features and predictions with it)."""
+        return [
+            agent
+            for agent in self._agents or []
+            if isinstance(agent, ModelAgent) and agent.drift_reference is not None
+        ]
+
     def on_start(self) -> None:
         """Build the stages, subscribe to the universe's bars and to the steps."""
         config: PipelineConfig = self.config
@@ -155,6 +164,16 @@ class Pipeline(Strategy):
         if agents is None:
             agents = [build_agent(spec, config.allow_agent_modules) for spec in config.agents]
         self.agent_host = AgentHost(agents, config.max_agent_failures)
+        # Agents that read quotes, trades or the book (a model's microstructure features)
+        # take them for the universe, as the kernel delivers them in every mode.
+        subscribe = {
+            "quotes": self.subscribe_quotes,
+            "trades": self.subscribe_trades,
+            "book": self.subscribe_book,
+        }
+        for kind in self.agent_host.market_data:
+            for instrument_id in config.universe:
+                subscribe[kind](instrument_id)
         ensemble = Ensemble(
             config.ensemble, [a.id for a in agents], [a.id for a in agents if a.is_filter]
         )
@@ -263,6 +282,18 @@ class Pipeline(Strategy):
         self.regime_stage.on_bar(bar)
         self.execution_stage.on_bar(bar)
         self.risk_stage.on_bar(bar)
+
+    def on_quote(self, quote: QuoteTick) -> None:
+        """Pass the quote to the agents that take quotes."""
+        self.agent_host.on_quote(quote)
+
+    def on_trade(self, trade: TradeTick) -> None:
+        """Pass the trade to the agents that take trades."""
+        self.agent_host.on_trade(trade)
+
+    def on_book(self, record: Any) -> None:
+        """Pass the order-book record to the agents that take the book."""
+        self.agent_host.on_book(record)
 
     def on_order_event(self, event: OrderEvent) -> None:
         """Pass child order events to their execution algorithm."""

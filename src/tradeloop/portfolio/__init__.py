@@ -21,14 +21,16 @@ if typing.TYPE_CHECKING:
         PortfolioConstructionError,
         inverse_volatility_weights,
         ledoit_wolf_covariance,
-        mean_variance_weights,
-        minimum_variance_weights,
         portfolio_volatility,
-        project_to_constraints,
         risk_contributions,
         risk_parity_weights,
         sample_covariance,
         volatility_target_weights,
+    )
+    from tradeloop.portfolio.optimize import (
+        mean_variance_weights,
+        minimum_variance_weights,
+        project_to_constraints,
     )
     from tradeloop.portfolio.sizing import (
         OrderDelta,
@@ -52,9 +54,9 @@ _LAZY: dict[str, str] = {
     "inverse_volatility_weights": "tradeloop.portfolio.construction",
     "risk_parity_weights": "tradeloop.portfolio.construction",
     "volatility_target_weights": "tradeloop.portfolio.construction",
-    "minimum_variance_weights": "tradeloop.portfolio.construction",
-    "mean_variance_weights": "tradeloop.portfolio.construction",
-    "project_to_constraints": "tradeloop.portfolio.construction",
+    "minimum_variance_weights": "tradeloop.portfolio.optimize",
+    "mean_variance_weights": "tradeloop.portfolio.optimize",
+    "project_to_constraints": "tradeloop.portfolio.optimize",
     "size_target_weights": "tradeloop.portfolio.sizing",
     "OrderDelta": "tradeloop.portfolio.sizing",
     "SkippedDelta": "tradeloop.portfolio.sizing",

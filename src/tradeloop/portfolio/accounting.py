@@ -13,7 +13,7 @@ run whose instruments need one and have none stops at startup with a ``ConfigErr
 from __future__ import annotations
 
 from array import array
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Protocol
 
@@ -101,6 +101,8 @@ class Portfolio:
         # (``rebuild_equity_curve``).
         self.state_log: list[tuple[int, str, int, int, int, int, int]] = []
         self.fill_count = 0
+        # Called with every fill once it is applied (a live node's venue ledger).
+        self.fill_observers: list[Callable[[OrderFilled], None]] = []
 
     # -- market data ------------------------------------------------------------------------------
 
@@ -255,6 +257,8 @@ class Portfolio:
         )
         journal_append(state)
         publish(ACCOUNT_EVENTS, state)
+        for observer in self.fill_observers:
+            observer(fill)
 
     def _to_base(self, raw: int, currency_code: str, ts_ns: int) -> int:
         if currency_code == self.base_currency or raw == 0:

@@ -352,7 +352,7 @@ def sections(
     else:
         lines = _missing("SignalsEmitted")
     out.append(ExplainSection(title="agents", lines=lines))
-    if chain.models or chain.fallbacks:
+    if chain.models or chain.fallbacks or chain.policies:
         out.append(ExplainSection(title="models", lines=_model_lines(chain)))
     if chain.ensemble is not None and chain.ensemble_event is not None:
         score = chain.ensemble
@@ -598,6 +598,28 @@ def _model_lines(chain: TradeChain) -> tuple[str, ...]:
         lines.extend(
             f"  {c.feature:<28} {c.contribution:+.5f}  (value {c.value:+.5g})" for c in ranked
         )
+    for p in chain.policies:
+        chances = (
+            f"probabilities {' / '.join(f'{v:.3f}' for v in p.probabilities)}"
+            if p.probabilities
+            else f"values {' / '.join(f'{v:+.4f}' for v in p.action_values)}"
+        )
+        lines.append(
+            f"{p.agent_id}: policy {p.model} v{p.model_version} chose action {p.action} "
+            f"(target weight {p.target_weight:+.2f}; {chances}); artifact "
+            f"{p.artifact_hash[:12]}, observation {p.observation_hash[:12]}"
+        )
+        if p.contributions:
+            lines.append(
+                f"  action {p.action}'s value {p.action_values[p.action]:+.4f} = baseline "
+                f"{p.baseline:+.4f} (all-zero observation) + integrated gradients:"
+            )
+            ranked = sorted(p.contributions, key=lambda c: -abs(c.contribution))
+            lines.extend(
+                f"  {c.feature:<28} {c.contribution:+.5f}  (value {c.value:+.5g})" for c in ranked
+            )
+        else:
+            lines.extend(f"  {name:<28} {value:+.6g}" for name, value in p.observation.items())
     lines.extend(
         f"{f.agent_id}: {f.model} v{f.model_version} FELL BACK to {f.action} "
         f"({f.reason}: {f.detail}); {f.position_fraction:g} of the position kept"

@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 import queue
 import threading
-from decimal import ROUND_DOWN
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +34,9 @@ import msgspec
 import numpy as np
 
 from tradeloop.core.errors import ConfigError
-from tradeloop.features.external import load_external
-from tradeloop.features.frame import OnlineFeatures
 from tradeloop.model.data import Bar
-from tradeloop.model.enums import OrderSide
-from tradeloop.strategy.base import RunInputs, Strategy, StrategyConfig
+from tradeloop.rl.trading import PolicyTrading
+from tradeloop.strategy.base import StrategyConfig
 
 
 class _Aborted(BaseException):
@@ -55,7 +52,7 @@ class _Bridge:
 ABORT = object()
 
 
-class PolicyStrategy(Strategy):
+class PolicyStrategy(PolicyTrading):
     """The strategy an RL policy drives: one instrument, a target weight per action."""
 
     class Config(StrategyConfig, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -73,38 +70,18 @@ class PolicyStrategy(Strategy):
                 raise ConfigError(f"decision_every {self.decision_every} must be >= 1")
 
     bridge: _Bridge | None = None
-    features: Any = None
-    base_dir: str = ""
 
     def required_instruments(self) -> list[str]:
         """Return the traded instrument."""
         return [self.config.instrument_id]
 
-    def check_run(self, run: RunInputs) -> None:
-        """Keep the run's feature set: the observation."""
-        if run.features is None:
-            raise ConfigError("an RL environment needs the run's [features] (its observation)")
-        self.features, self.base_dir = run.features, run.base_dir
-
     def on_start(self) -> None:
         """Subscribe to the instrument's bars; build the online features."""
-        externals = {
-            spec.name: load_external(spec, Path(self.base_dir or "."))
-            for spec in self.features.external
-        }
-        self.online = OnlineFeatures(self.features, externals)
+        self.online = self.start_features()
         self.subscribe_bars(self.config.instrument_id)
         self.bars = 0
         self.last_equity: float | None = None
         self.last_observation: np.ndarray[Any, Any] | None = None
-
-    def observation(self, row: tuple[float, ...], price: float) -> np.ndarray[Any, Any]:
-        """Return the features and the position's weight, as float32."""
-        equity = self.equity.as_float()
-        position = self.position(self.config.instrument_id)
-        held = 0.0 if position is None else position.signed_qty
-        weight = held * price / equity if equity > 0 else 0.0
-        return np.array([*row, weight], dtype=np.float32)
 
     def on_bar(self, bar: Bar) -> None:
         """Update the features; at a decision bar, hand over and act on the answer."""
@@ -118,7 +95,7 @@ class PolicyStrategy(Strategy):
         equity = self.equity.as_float()
         reward = 0.0 if self.last_equity is None else math.log(equity / self.last_equity)
         self.last_equity = equity
-        self.last_observation = self.observation(row, price)
+        self.last_observation = self.observation(self.config.instrument_id, row, price)
         self.bridge.to_env.put(("observation", (self.last_observation, reward)))
         action = self.bridge.to_kernel.get()
         if action is ABORT:
@@ -127,18 +104,7 @@ class PolicyStrategy(Strategy):
 
     def act(self, action: int, price: float) -> None:
         """Send the market order that moves the position to the action's target weight."""
-        instrument_id = self.config.instrument_id
-        instrument = self.ctx.instruments[instrument_id]
-        weight = self.config.actions[action]
-        target = weight * self.equity.as_float() / price if price > 0 else 0.0
-        position = self.position(instrument_id)
-        held = 0.0 if position is None else position.signed_qty
-        delta = target - held
-        quantity = instrument.make_quantity(abs(delta), ROUND_DOWN)
-        if quantity.raw <= 0:
-            return
-        side = OrderSide.BUY if delta > 0 else OrderSide.SELL
-        self.submit_order(self.order_factory.market(instrument_id, side, quantity))
+        self.move_to_weight(self.config.instrument_id, self.config.actions[action], price)
 
     def final_reward(self) -> float:
         """Return the log change of equity since the last decision (the episode's end)."""

@@ -29,7 +29,7 @@ Example::
                 self.close_position(bar.instrument_id)
 
 Hooks (override what you need): ``on_start``, ``on_stop``, ``on_bar``, ``on_quote``,
-``on_trade``, ``on_order_event`` (every event of this strategy's orders), ``on_fill``,
+``on_trade``, ``on_book``, ``on_order_event`` (every event of this strategy's orders), ``on_fill``,
 ``on_position_changed``, ``on_step``, ``on_trading_state_changed``. An exception raised by a
 hook becomes a ``StrategyError`` that names the strategy.
 """
@@ -48,6 +48,7 @@ from tradeloop.bus.topics import (
     RISK_EVENTS,
     STEP_TOPIC,
     bars_topic,
+    book_topic,
     order_events_topic,
     position_events_topic,
     quotes_topic,
@@ -328,6 +329,9 @@ class Strategy:
     def _handle_trade(self, trade: TradeTick) -> None:
         self._guard(self.on_trade, trade)
 
+    def _handle_book(self, record: Any) -> None:
+        self._guard(self.on_book, record)
+
     def _handle_order_event(self, event: OrderEvent) -> None:
         if self._wants_order_events:
             self._guard(self.on_order_event, event)
@@ -365,6 +369,11 @@ class Strategy:
     def on_trade(self, trade: TradeTick) -> None:
         """Called for each subscribed trade tick."""
 
+    def on_book(self, record: Any) -> None:
+        """Called for each subscribed order-book record: an ``OrderBookDelta`` (a live feed's)
+        or an ``engine.feed.BookEvent`` (rows ``start:stop`` of a delta stream, one venue
+        event), as the kernel applied it to the market's book."""
+
     def on_order_event(self, event: OrderEvent) -> None:
         """Called for every event of this strategy's orders (accepted, denied, filled, …)."""
 
@@ -397,6 +406,11 @@ class Strategy:
         """Receive trade ticks of ``instrument_id`` in ``on_trade``."""
         self._check_instrument(instrument_id)
         self.ctx.subscribe(trades_topic(instrument_id), self._handle_trade)
+
+    def subscribe_book(self, instrument_id: str) -> None:
+        """Receive the order-book records of ``instrument_id`` in ``on_book``."""
+        self._check_instrument(instrument_id)
+        self.ctx.subscribe(book_topic(instrument_id), self._handle_book)
 
     def subscribe_steps(self) -> None:
         """Receive ``on_step(ts_ns)`` once all records of each instant were processed.

@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,24 @@ start = "2010-01-01"
 class = "SmaCross"
 params = {{ instrument_ids = ["ORCL.XNAS"], fast = 2, slow = 3, quantity = "100" }}
 """
+
+
+def ensure_chromium() -> str:
+    """Return headless Chromium's path (``scripts/ensure-chromium.sh`` installs Debian's
+    package when missing); fail the test with the reason when it cannot."""
+    import pytest
+
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run(
+        ["bash", str(root / "scripts" / "ensure-chromium.sh")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"headless Chromium could not be installed: {done.stderr.strip()}")
+    return done.stdout.strip().splitlines()[-1]
 
 
 def free_port() -> int:
@@ -83,17 +101,24 @@ def wait_ready(url: str, node: subprocess.Popen[bytes], timeout_s: float = 60.0)
 
 @contextlib.contextmanager
 def running_node(
-    tmp: Path, speed: str = "432000", extra: str = "", config_text: str = CONFIG
+    tmp: Path,
+    speed: str = "432000",
+    extra: str = "",
+    prepare: Callable[[Path], object] | None = None,
+    config_text: str = CONFIG,
 ) -> Iterator[tuple[str, Path]]:
     """Run a paper replay node with ``--api`` on a free port; yield (its URL, its runs dir).
 
     The admin token is ``TOKEN`` (environment), the viewer ``vera`` has ``VIEWER_TOKEN`` and
-    the operator ``otto`` ``OPERATOR_TOKEN`` (a 0600 tokens file); ``extra`` is appended to the config (``config_text``, a template
-    with ``{output}``). The node is stopped with
+    the operator ``otto`` ``OPERATOR_TOKEN`` (a 0600 tokens file); ``extra`` is appended to
+    the config (``config_text``, a template with ``{output}``) and ``prepare`` is called with
+    the config's path before the node starts (to train its model). The node is stopped with
     SIGINT (a clean stop) at the end.
     """
     config = tmp / "node.toml"
     config.write_text(config_text.format(output=tmp / "runs") + extra)
+    if prepare is not None:
+        prepare(config)
     tokens = tmp / "tokens.toml"
     tokens.write_text(
         f'[[tokens]]\nname = "vera"\nrole = "viewer"\ntoken = "{VIEWER_TOKEN}"\n'

@@ -5,13 +5,12 @@ approval and sees it sent, and pauses the node and sees the trading state change
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.unit.api.node import TOKEN, call, running_node
+from tests.unit.api.node import TOKEN, call, ensure_chromium, running_node
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dashboard")]
 
@@ -22,16 +21,7 @@ APPROVALS = '\n[approvals]\norder_notional = "1000"\ntimeout_s = 600\n'
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    done = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "ensure-chromium.sh")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"headless Chromium could not be installed: {done.stderr.strip()}")
-    return done.stdout.strip().splitlines()[-1]
+    return ensure_chromium()
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
-"""The shipped monitoring stack: Prometheus rules and config (promtool), the config's alert
-rules exported for Prometheus, the Grafana dashboard and provisioning (the Grafana Foundation
+"""The shipped monitoring stack: Prometheus rules and config (promtool), the Alertmanager
+config (amtool), the config's alert rules exported for Prometheus, the Grafana dashboard and provisioning (the Grafana Foundation
 SDK; Grafana itself is not installable here). A real Prometheus scraping a running node runs
-every panel's query in ``tests/unit/api/test_node_api.py`` (it shares that test's node).
+every panel's query in ``tests/unit/api/test_node_api.py`` (it shares that test's node), with
+a real Alertmanager routing the alert a kill fires to a local webhook.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from types import ModuleType
 import pytest
 import yaml
 from grafana_foundation_sdk.models.dashboard import Dashboard
-from tests.unit.deploy.stack import DASHBOARD, DEPLOY, ROOT, ensure_prometheus, panel_queries
+from tests.unit.deploy.stack import (
+    DASHBOARD,
+    DEPLOY,
+    ROOT,
+    ensure_alertmanager,
+    ensure_prometheus,
+    panel_queries,
+)
 
 RULES = DEPLOY / "prometheus" / "tradeloop-rules.yml"
 
@@ -49,6 +57,29 @@ def test_rules_and_config_pass_promtool(prometheus_bin: Path) -> None:
         check=False,
     )
     assert config.returncode == 0, config.stdout + config.stderr
+
+
+def test_the_alertmanager_config_passes_amtool_and_routes_to_the_webhook() -> None:
+    amtool = str(ensure_alertmanager().parent / "amtool")
+    path = DEPLOY / "alertmanager" / "alertmanager.yml"
+    check = subprocess.run(
+        [amtool, "check-config", str(path)], capture_output=True, text=True, check=False
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    routed = subprocess.run(
+        [amtool, "config", "routes", "test", f"--config.file={path}", "severity=critical"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert routed.returncode == 0, routed.stdout + routed.stderr
+    assert routed.stdout.strip() == "tradeloop-webhook"
+    config = yaml.safe_load(path.read_text())
+    prometheus = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    [targets] = prometheus["alerting"]["alertmanagers"][0]["static_configs"]
+    assert targets["targets"] == ["127.0.0.1:9093"]
+    [receiver] = config["receivers"]
+    assert receiver["webhook_configs"][0]["url"].startswith("http://127.0.0.1:")
 
 
 def test_the_configs_alert_rules_export_as_prometheus_rules_that_pass_promtool(

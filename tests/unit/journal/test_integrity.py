@@ -206,3 +206,30 @@ def test_a_journal_written_before_hash_chains_is_reported_as_unchained(tmp_path:
     report = verify_journal(path)
     assert (report.ok, report.problem) == (False, "unchained")
     assert "cannot be verified" in report.message
+
+
+def test_a_journal_committed_to_while_it_is_verified_is_read_as_of_one_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a killed node's writer may still commit its last batch while the journal is verified:
+    # the records and the chain head must come from the same commit (not a "truncated" chain)
+    path = _journal(tmp_path)
+    _sql(path, ("PRAGMA journal_mode=WAL", ()))  # as a running node's journal is
+    real_connect = sqlite3.connect
+
+    class Reader:
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self.conn = conn
+
+        def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+            if "FROM chain" in sql:  # the writer commits between the two reads
+                _sql(path, ("UPDATE chain SET last_seq = last_seq + 1 WHERE id = 1", ()))
+            return self.conn.execute(sql, *args)
+
+        def close(self) -> None:
+            self.conn.close()
+
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: Reader(real_connect(*a, **k)))
+    report = verify_journal(path.parent)
+    assert report.ok, report.message
+    assert report.last_seq == 10

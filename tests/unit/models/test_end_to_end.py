@@ -179,8 +179,11 @@ def test_an_injected_timeout_falls_back_to_flat_with_an_alert(
     monkeypatch.chdir(trained)
     predict = ModelAgent._predict
 
-    def slow(self: ModelAgent, row: Any) -> Any:  # an inference that always takes 30 ms
-        time.sleep(0.03)
+    # An inference that always takes 0.5 s against a 2 ms budget. A future that finished
+    # while the waiting thread was descheduled is returned rather than timed out, so the
+    # model must stay slower than any stall of a loaded machine (30 ms was not).
+    def slow(self: ModelAgent, row: Any) -> Any:
+        time.sleep(0.5)
         return predict(self, row)
 
     monkeypatch.setattr(ModelAgent, "_predict", slow)

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tradeloop.analytics.drift import build_reference
 from tradeloop.core.errors import ConfigError, DataIntegrityError
 from tradeloop.models.dataset import TrainingSet, purged_kfold
-from tradeloop.models.registry import ModelRegistry
+from tradeloop.models.registry import DriftReference, ModelRegistry
 
 from .test_agent_fallback import card
 
@@ -42,6 +43,26 @@ def test_an_artifact_changed_after_registration_is_refused(tmp_path: Path) -> No
     (tmp_path / "models" / "m" / "1" / "model.json").write_bytes(b"weightz")
     with pytest.raises(DataIntegrityError, match="changed after registration"):
         registry.artifact(registered)
+
+
+def test_the_drift_reference_is_stored_with_its_hash_and_a_changed_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    registry = ModelRegistry(tmp_path)
+    reference = DriftReference(
+        features={"rsi_14": build_reference(np.linspace(0, 100, 300))},
+        prediction=build_reference(np.linspace(-0.01, 0.01, 300)),
+    )
+    without = registry.register(card(), b"weights")
+    assert without.drift_hash == ""
+    assert registry.drift_reference(without) is None
+    registered = registry.register(card(), b"weights", reference)
+    assert len(registered.drift_hash) == 64
+    assert registry.drift_reference(registry.card("m", 2)) == reference
+    path = tmp_path / "models" / "m" / "2" / "drift.json"
+    path.write_bytes(path.read_bytes().replace(b"rsi_14", b"rsi_15"))
+    with pytest.raises(DataIntegrityError, match=r"drift reference .* changed after registration"):
+        registry.drift_reference(registered)
 
 
 @settings(max_examples=60, deadline=None)

@@ -26,14 +26,16 @@ from tradeloop.portfolio.construction import (
     PortfolioConstraints,
     inverse_volatility_weights,
     ledoit_wolf_covariance,
-    mean_variance_weights,
-    minimum_variance_weights,
     portfolio_volatility,
-    project_to_constraints,
     risk_contributions,
     risk_parity_weights,
     sample_covariance,
     volatility_target_weights,
+)
+from tradeloop.portfolio.optimize import (
+    mean_variance_weights,
+    minimum_variance_weights,
+    project_to_constraints,
 )
 
 F64 = npt.NDArray[np.float64]

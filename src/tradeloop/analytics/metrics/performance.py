@@ -22,7 +22,6 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from tradeloop.analytics.metrics import _checks
 from tradeloop.analytics.metrics._checks import F64
@@ -263,6 +262,8 @@ def stability_of_timeseries(returns: npt.ArrayLike) -> float:
     if np.any(r == -1.0):
         return math.nan
     cumulative_log_returns = np.log1p(r).cumsum()
+    from scipy import stats  # 1-2 s to import: only where it is used (a live node's end)
+
     fit = stats.linregress(np.arange(len(cumulative_log_returns)), cumulative_log_returns)
     return float(fit.rvalue) ** 2
 

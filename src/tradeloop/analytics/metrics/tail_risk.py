@@ -26,7 +26,6 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from tradeloop.analytics.metrics import _checks
 from tradeloop.core.errors import InvalidValueError
@@ -91,6 +90,8 @@ def parametric_value_at_risk(returns: npt.ArrayLike, cutoff: float = 0.05) -> fl
     """
     r = _checks.as_returns("parametric_value_at_risk", returns, 2)
     tail = _checks.cutoff("parametric_value_at_risk", cutoff)
+    from scipy import stats  # 1-2 s to import: only where it is used
+
     return float(stats.norm.ppf(tail, float(np.mean(r)), float(np.std(r, ddof=1))))
 
 
@@ -118,6 +119,8 @@ def parametric_conditional_value_at_risk(returns: npt.ArrayLike, cutoff: float =
     mean, std = float(np.mean(r)), float(np.std(r, ddof=1))
     if std == 0.0:
         return mean
+    from scipy import stats  # 1-2 s to import: only where it is used
+
     return mean - std * float(stats.norm.pdf(stats.norm.ppf(tail))) / tail
 
 

@@ -90,12 +90,14 @@ class TargetStage:
             PortfolioConstraints,
             PortfolioConstructionError,
             ledoit_wolf_covariance,
-            mean_variance_weights,
-            minimum_variance_weights,
-            project_to_constraints,
             risk_parity_weights,
             sample_covariance,
             volatility_target_weights,
+        )
+        from tradeloop.portfolio.optimize import (
+            mean_variance_weights,
+            minimum_variance_weights,
+            project_to_constraints,
         )
 
         spec = self.host.config.construction

@@ -521,6 +521,15 @@ class AlpacaState:
             "qty_available": f"{qty:f}",
         }
 
+    def transfer_shares(self, symbol: str, qty: Decimal) -> None:
+        """Move the position in ``symbol`` by ``qty`` shares outside any order (for
+        reconciliation tests)."""
+        held, cost = self.positions.get(symbol, (Decimal(0), Decimal(0)))
+        if held + qty:
+            self.positions[symbol] = (held + qty, cost)
+        else:
+            self.positions.pop(symbol, None)
+
     def account_json(self, created_ns: int) -> dict[str, Any]:
         """Return the account as ``GET /v2/account`` shows it (cash account, no margin)."""
         long_value = sum(

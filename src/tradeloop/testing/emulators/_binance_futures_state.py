@@ -414,6 +414,11 @@ class BinanceFuturesState(BinanceState):
         self.position_amt = new
         return realized
 
+    def transfer_position(self, signed: Decimal) -> None:
+        """Move the position by ``signed`` at the mark price, outside any order (a position
+        changed behind the node's back, for reconciliation tests)."""
+        self._move_position(signed, self.mark_price())
+
     def _release(self, order: BinanceOrder) -> None:
         pass  # margin is worked out from the working orders, nothing is held per order
 

@@ -504,6 +504,12 @@ class BinanceState:
 
     # -- user data stream -------------------------------------------------------------------------
 
+    def transfer(self, asset: str, amount: Decimal) -> None:
+        """Move the free balance of ``asset`` by ``amount`` outside any order (a deposit or a
+        withdrawal behind the node's back, for reconciliation tests)."""
+        self.free[asset] = self.free.get(asset, Decimal(0)) + amount
+        self.locked.setdefault(asset, Decimal(0))
+
     def balances(self) -> list[dict[str, str]]:
         """Return the balances as ``GET /api/v3/account`` lists them."""
         return [

@@ -20,7 +20,8 @@ streams on one port, so alpaca-py works with every ``url_override`` pointed at i
   ``GET``/``POST /_emulator/faults``, ``POST
   /_emulator/data`` (send the JSON list in the body to every data stream subscriber as it is,
   for malformed-message tests), ``POST /_emulator/disconnect`` (close every stream
-  connection, so clients must reconnect).
+  connection, so clients must reconnect), ``POST /_emulator/transfer`` (move the cash or a
+  position outside any order: ``{"cash": "-100"}``, ``{"symbol": "AAPL", "qty": "3"}``).
 
 Every REST request needs ``APCA-API-KEY-ID`` and ``APCA-API-SECRET-KEY`` (401 otherwise);
 answers carry ``X-Ratelimit-Limit``, ``X-Ratelimit-Remaining`` and ``X-Ratelimit-Reset`` (200
@@ -118,6 +119,7 @@ class AlpacaEmulator(PumpedApp):
         app.router.add_post("/_emulator/faults", self._set_faults)
         app.router.add_post("/_emulator/data", self._inject_data)
         app.router.add_post("/_emulator/disconnect", self._disconnect)
+        app.router.add_post("/_emulator/transfer", self._transfer)
         app.router.add_get("/stream", self._trading_stream)
         app.router.add_get("/v2/{feed:iex|sip|test}", self._data_stream)
         app.router.add_route("*", "/{path:.*}", self._rest)
@@ -422,6 +424,19 @@ class AlpacaEmulator(PumpedApp):
         for session in sessions:
             await session.socket.close()
         return web.json_response({"closed": len(sessions)})
+
+    async def _transfer(self, request: web.Request) -> web.Response:
+        # Moves the account behind the node's back: {"cash": "-100"} or {"symbol": "AAPL",
+        # "qty": "3"} (shares added at no cost, or removed).
+        try:
+            body = await request.json()
+            if "cash" in body:
+                self.state.cash += Decimal(str(body["cash"]))
+            else:
+                self.state.transfer_shares(str(body["symbol"]), Decimal(str(body["qty"])))
+        except (ValueError, KeyError, ArithmeticError, json.JSONDecodeError) as error:
+            return web.json_response({"error": f"bad transfer: {error!r}"}, status=400)
+        return web.json_response({"cash": f"{self.state.cash:f}"})
 
     # -- streams ----------------------------------------------------------------------------------
 

@@ -25,7 +25,10 @@ A client pointed at it by replacing scheme and host of every API URL works uncha
   ``{"subscriptionId", "event"}`` (``executionReport``, ``outboundAccountPosition``).
 - Control: ``GET /_emulator/orders`` (every order received, with its client order id, status
   and fills; ``?clientOrderId=`` picks one client id), ``GET``/``POST /_emulator/faults``
-  (read or change ``FaultConfig`` fields).
+  (read or change ``FaultConfig`` fields), ``GET /_emulator/balances`` (spot balances, the
+  USD-M wallet and position) and ``POST /_emulator/transfer`` (move a spot balance or the
+  USD-M position outside any order: ``{"asset": "USDT", "amount": "-5"}``,
+  ``{"market": "usdm", "position": "0.002"}``).
 
 Security, errors and rate limits are Binance's (``_binance_auth``); the market is the bundled
 BTCUSDT recording looped on the clock (``_market``); orders match in tradeloop's simulated
@@ -55,7 +58,11 @@ from tradeloop.testing.emulators._binance_auth import (
     check_signed,
 )
 from tradeloop.testing.emulators._binance_futures_rest import FUTURES_LIMITS, BinanceFuturesRest
-from tradeloop.testing.emulators._binance_futures_state import BinanceFuturesState
+from tradeloop.testing.emulators._binance_futures_state import (
+    BinanceFuturesState,
+    fmt_qty,
+    fmt_quote,
+)
 from tradeloop.testing.emulators._binance_rest import BinanceRest
 from tradeloop.testing.emulators._binance_state import BinanceState
 from tradeloop.testing.emulators._binance_streams import MarketStreams
@@ -182,6 +189,8 @@ class BinanceEmulator(PumpedApp):
         app.router.add_get("/_emulator/orders", self._inspect_orders)
         app.router.add_get("/_emulator/faults", self._get_faults)
         app.router.add_post("/_emulator/faults", self._set_faults)
+        app.router.add_get("/_emulator/balances", self._get_balances)
+        app.router.add_post("/_emulator/transfer", self._transfer)
         app.router.add_get("/ws", self._ws_raw)
         app.router.add_get("/ws/{streams:.*}", self._ws_raw)
         app.router.add_get("/stream", self._ws_combined)
@@ -338,6 +347,31 @@ class BinanceEmulator(PumpedApp):
         self.state.venue_partial_fills(config.partial_fills)
         self.futures_state.venue_partial_fills(config.partial_fills)
         return web.json_response(_fault_dict(config))
+
+    async def _get_balances(self, _request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "spot": self.state.balances(),
+                "usdm": {
+                    "wallet": fmt_quote(self.futures_state.wallet),
+                    "position": fmt_qty(self.futures_state.position_amt),
+                },
+            }
+        )
+
+    async def _transfer(self, request: web.Request) -> web.Response:
+        # Moves an account behind the node's back (a deposit, a withdrawal, a manual trade):
+        # {"asset": "USDT", "amount": "-5"} for a spot balance, {"market": "usdm",
+        # "position": "0.002"} for the USD-M position (at the mark price).
+        try:
+            body = await request.json()
+            if body.get("market") == "usdm":
+                self.futures_state.transfer_position(Decimal(str(body["position"])))
+            else:
+                self.state.transfer(str(body["asset"]), Decimal(str(body["amount"])))
+        except (ValueError, KeyError, ArithmeticError, json.JSONDecodeError) as error:
+            return web.json_response({"error": f"bad transfer: {error!r}"}, status=400)
+        return await self._get_balances(request)
 
     # -- WebSocket streams ------------------------------------------------------------------------
 

@@ -72,6 +72,7 @@ from tradeloop.venues.ccxt._translate import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _QUERY_TIMEOUT_S = 60.0
+_CLIENT_IDS_KEPT = 100_000  # the venue order ids whose client id a fill query looked up
 
 
 class CcxtExecutionClient:
@@ -116,6 +117,7 @@ class CcxtExecutionClient:
         self._exchange: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         self.book = OrderBook(venue, inbox, self._alert)
+        self._client_ids: dict[str, str] = {}  # venue order id -> client id, once asked
         self.retries = 0
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -571,10 +573,23 @@ class CcxtExecutionClient:
         state = self.book.by_venue_id(venue_order_id)
         if state is not None:
             return state.client_order_id
+        known = self._client_ids.get(venue_order_id)
+        if known is not None:
+            return known  # asked once: an order's client id never changes
         order: dict[str, Any] = self._query(
             f"order {venue_order_id}", lambda: self._exchange.fetch_order(venue_order_id, symbol)
         )
-        return str(order.get("clientOrderId") or "")
+        client_id = str(order.get("clientOrderId") or "")
+        if len(self._client_ids) >= _CLIENT_IDS_KEPT:
+            self._client_ids.pop(next(iter(self._client_ids)))
+        self._client_ids[venue_order_id] = client_id
+        return client_id
+
+    @property
+    def trades_derivatives(self) -> bool:
+        """Return whether this connection trades derivatives (``market_type`` not spot): its
+        holdings are positions, whatever the instruments' kinds say."""
+        return self.config.market_type != "spot"
 
     def positions(self) -> list[PositionReport]:
         """Return the venue's positions (none for spot: spot holdings are balances)."""
