@@ -46,6 +46,11 @@ class LimitGuard:
         scope = kernel.order_id_scope
         self._ids = IdGenerator("O", f"{scope}-risk" if scope else "risk")
 
+    def restore_decisions(self, number: int) -> None:
+        """Continue the breach decision ids after ``limit-<number>`` (a resumed run)."""
+        self._decisions = max(self._decisions, number)
+        self.limits.breaches = max(self.limits.breaches, number)
+
     def on_state_set(self, before: TradingState, state: TradingState, by_limits: bool) -> None:
         """Follow a trading state change (any origin)."""
         self.is_state_from_limits = by_limits

@@ -12,6 +12,10 @@ starts):
 3. ``rebuild``: the orders (each ``SubmitOrder`` and its events, through the same state
    machine), the positions and cash (each fill counted, once, as it was live), the external
    fills and the trading state are rebuilt from the journal, without journaling them again.
+   The portfolio limits (``[risk]``) continue their breach decision ids (``limit-<n>``), and a
+   trading state they set is theirs to lift again; their equity marks (high-water mark, the
+   day's opening equity, a pause's bars) start afresh from the first instant after the
+   resume.
    An order whose command was journaled but whose outcome was not is in flight: it is marked
    submitted, so that the venue is asked about it before anything else happens.
 4. ``recover``: for every venue, the node asks (``LiveExecutionClient``: each open or in-flight
@@ -58,6 +62,7 @@ from tradeloop.journal.integrity import verify_journal
 from tradeloop.journal.status import RunLock, run_status
 from tradeloop.journal.store import MemoryJournal, read_manifest, read_records
 from tradeloop.model.commands import SubmitOrder
+from tradeloop.model.decisions import RiskLimitBreached
 from tradeloop.model.enums import OrderStatus, TradingState
 from tradeloop.model.events import (
     AccountStateChanged,
@@ -140,6 +145,7 @@ class Rebuilt:
     external_fills: int = 0
     in_flight: int = 0
     trading_state: TradingState = TradingState.ACTIVE
+    is_state_from_limits: bool = False  # the portfolio limits set it (they may lift it)
     oldest_open_ns: int | None = None
     last_fill_ns: int | None = None
     journal_cash_raw: int | None = None  # the last AccountStateChanged's cash
@@ -154,6 +160,8 @@ def rebuild(kernel: Kernel, journal_path: Path, last_seq: int) -> Rebuilt:
     orders: dict[str, Order] = {}
     denied: set[str] = set()
     result = Rebuilt(last_seq=last_seq)
+    guard = kernel.limits
+    breach_action: str | None = None
     quiet_journal, quiet_bus = MemoryJournal(), MessageBus()
     journal, bus = portfolio.journal, portfolio.bus
     portfolio.journal, portfolio.bus = quiet_journal, quiet_bus
@@ -182,6 +190,12 @@ def rebuild(kernel: Kernel, journal_path: Path, last_seq: int) -> Rebuilt:
                 result.external_fills += 1
             elif isinstance(record, TradingStateChanged):
                 result.trading_state = record.state
+                result.is_state_from_limits = record.reason in (breach_action, "limits cleared")
+            elif isinstance(record, RiskLimitBreached) and guard is not None:
+                breach_action = record.action
+                number = (record.decision_id or "").removeprefix("limit-")
+                if number.isdigit():  # the next breach gets the next decision id
+                    guard.restore_decisions(int(number))
             elif isinstance(record, AccountStateChanged):
                 result.journal_cash_raw = record.cash.raw
             elif isinstance(record, VenueBaselineRecorded):
@@ -381,7 +395,9 @@ def restore_trading_state(kernel: Kernel, rebuilt: Rebuilt) -> None:
     if rebuilt.trading_state is not TradingState.ACTIVE:
         with contextlib.suppress(Exception):
             kernel.set_trading_state(
-                rebuilt.trading_state, "resumed: the run was in this state when it stopped"
+                rebuilt.trading_state,
+                "resumed: the run was in this state when it stopped",
+                by_limits=rebuilt.is_state_from_limits,
             )
 
 
