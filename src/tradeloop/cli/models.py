@@ -1,7 +1,7 @@
 """``tradeloop features materialize`` and ``tradeloop models train | list | promote``.
 
 Both read the run config's market data exactly as a backtest reads it
-(``engine.runner.load_market_data``), so the features a model is trained on are the ones the
+(``engine.loading.load_market_data``), so the features a model is trained on are the ones the
 run computes online. The store (materialized features and the model registry) is the
 ``[features] store`` directory, relative to the working directory as ``runs/`` is.
 """
@@ -33,7 +33,7 @@ def _inputs(config_path: Path) -> dict[str, Any]:
     from tradeloop.config.loader import load_config
     from tradeloop.core.errors import ConfigError
     from tradeloop.data.columns import BarColumns
-    from tradeloop.engine.runner import load_market_data
+    from tradeloop.engine.loading import load_market_data
     from tradeloop.features import bar_arrays, load_external
 
     config = load_config(config_path)

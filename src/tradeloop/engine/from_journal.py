@@ -34,7 +34,8 @@ from tradeloop.config.schema import RunConfig
 from tradeloop.core.errors import ConfigError
 from tradeloop.data.books.columns import BookDeltaColumns
 from tradeloop.data.columns import BarColumns, QuoteColumns, TradeColumns
-from tradeloop.engine.runner import LoadedSource, PreparedRun, prepare_run
+from tradeloop.engine.loading import LoadedSource
+from tradeloop.engine.runner import PreparedRun, prepare_run
 from tradeloop.engine.session import session_scope
 from tradeloop.journal.manifest import read_base_dir
 from tradeloop.journal.replay import journal_path

@@ -13,7 +13,8 @@ import tradeloop.config.schema as schema
 from tradeloop.config import load_config, parse_config
 from tradeloop.data import bundled
 from tradeloop.data.api import data_format
-from tradeloop.engine.runner import BOOK_FORMATS, prepare_run
+from tradeloop.engine.loading import BOOK_FORMATS
+from tradeloop.engine.runner import prepare_run
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[3] / "examples").glob("*.toml"))
 
