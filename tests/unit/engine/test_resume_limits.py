@@ -10,14 +10,12 @@ import pytest
 
 from tradeloop.config import load_config
 from tradeloop.core.clock import TestClock
-from tradeloop.engine.feed import merge
 from tradeloop.engine.resume import rebuild
 from tradeloop.engine.runner import build_kernel, prepare_run, run_paper_replay
 from tradeloop.journal import read_records
-from tradeloop.journal.store import MemoryJournal, SqliteJournal, read_manifest
-from tradeloop.model.data import Bar
+from tradeloop.journal.store import MemoryJournal
 from tradeloop.model.decisions import RiskLimitBreached
-from tradeloop.model.events import MarketDataReceived, TradingStateChanged
+from tradeloop.model.events import TradingStateChanged
 
 pytestmark = pytest.mark.slow
 
@@ -44,30 +42,11 @@ params = {{ instrument_ids = ["ORCL.XNAS"], fast = 2, slow = 3, quantity = "4000
 """
 
 
-def _with_market_data(journal_path: Path, bars: list[Bar], into: Path) -> Path:
-    # A replayed paper run journals no market data (its bars are in the catalog); a live
-    # feed's session does, each bar before what it caused. Rewrite the run's journal so.
-    rows = list(read_records(journal_path))
-    journal = SqliteJournal(into, read_manifest(journal_path))
-    pending = iter(bars)
-    bar = next(pending, None)
-    for row in rows:
-        ts = row.record.ts_init
-        while bar is not None and bar.ts_init <= ts:
-            journal.append(MarketDataReceived(bar=bar, ts_event=bar.ts_event, ts_init=bar.ts_init))
-            bar = next(pending, None)
-        journal.append(row.record)
-    journal.close()
-    return into
-
-
 def test_the_limits_of_a_resumed_run_are_rebuilt_from_its_journal(tmp_path: Path) -> None:
     path = tmp_path / "limits.toml"
     path.write_text(CONFIG.format(output=tmp_path / "runs"))
     config = load_config(path)
-    prepared = prepare_run(config, tmp_path)
-    bars = [r for r in merge([s.columns for s in prepared.sources]) if isinstance(r, Bar)]
-    result = run_paper_replay(prepared, speed=2e8)
+    result = run_paper_replay(prepare_run(config, tmp_path), speed=2e8)
     guard = result.kernel.limits
     assert guard is not None
     breaches = [
@@ -76,7 +55,7 @@ def test_the_limits_of_a_resumed_run_are_rebuilt_from_its_journal(tmp_path: Path
         if isinstance(r.record, RiskLimitBreached)
     ]
     assert len(breaches) >= 2  # the run paused and stopped for the day more than once
-    journal_path = _with_market_data(result.journal_path, bars, tmp_path / "live.sqlite")
+    journal_path = result.journal_path
     last_seq = list(read_records(journal_path))[-1].seq
 
     fresh = build_kernel(prepare_run(config, tmp_path), TestClock(0), MemoryJournal())
